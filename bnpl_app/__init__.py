@@ -1,0 +1,1 @@
+"""先用后付 — buy now, pay later."""

@@ -1,0 +1,110 @@
+"""Engines and transactions. SQLite gets WAL, FULL sync, a busy timeout and ``BEGIN IMMEDIATE``
+for every writing transaction (a deferred BEGIN that reads then writes fails at once under
+concurrent writers whatever the timeout). PostgreSQL is the same code by URL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url() -> str:
+    """Reflex's own setting (``REFLEX_DB_URL``), else a SQLite file in the project."""
+    return os.environ.get("REFLEX_DB_URL") or f"sqlite:///{PROJECT_ROOT / 'bnpl.db'}"
+
+
+def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
+    url = url or database_url()
+    if url.startswith("sqlite"):
+        memory = url in ("sqlite://", "sqlite:///:memory:")
+        engine = sa.create_engine(
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            poolclass=StaticPool if memory else None,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            if not memory:
+                cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("readonly") else "BEGIN IMMEDIATE")
+
+        return engine
+    return sa.create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+@lru_cache(maxsize=4)
+def engine_for(url: str) -> Engine:
+    return make_engine(url)
+
+
+def default_engine() -> Engine:
+    return engine_for(database_url())
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+@contextmanager
+def transaction(engine: Engine | None = None) -> Iterator[Session]:
+    """The one place that commits: everything inside succeeds together or not at all."""
+    with Session(engine or default_engine(), expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+@contextmanager
+def reading(engine: Engine | None = None) -> Iterator[Session]:
+    """A read-only session (plain BEGIN on SQLite, so readers never queue behind writers)."""
+    eng = (engine or default_engine()).execution_options(readonly=True)
+    with Session(eng, expire_on_commit=False) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+
+def create_schema(engine: Engine) -> None:
+    """For tests on a scratch database; real databases are migrated with Alembic."""
+    from sqlmodel import SQLModel
+
+    from . import models  # noqa: F401  (registers the tables)
+
+    SQLModel.metadata.create_all(engine)
+
+
+def insert_ignore(session: Session, table, values: dict) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING on both SQLite and PostgreSQL; True if a row went in."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(table).values(**values).on_conflict_do_nothing()
+    return session.execute(stmt).rowcount == 1

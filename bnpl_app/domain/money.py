@@ -1,0 +1,64 @@
+"""Money is integer fen (分) everywhere. This module owns formatting, parsing and rounding."""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal
+
+from .errors import ValidationError
+
+# The largest single amount anyone may type: ¥1,000,000.00. Beyond that an input is absurd.
+MAX_INPUT_FEN = 100_000_000
+
+_AMOUNT_RE = re.compile(r"^\s*¥?\s*(\d{1,9}(?:,\d{3})*|\d+)(?:\.(\d{1,2}))?\s*$")
+
+
+def yuan(fen: int) -> str:
+    """Format fen as ``¥1,234.56`` (negative as ``-¥1.00``)."""
+    if not isinstance(fen, int) or isinstance(fen, bool):
+        raise TypeError(f"money must be int fen, got {type(fen).__name__}")
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}¥{whole:,}.{cents:02d}"
+
+
+def parse_yuan(text: str, *, field: str = "amount", allow_zero: bool = False) -> int:
+    """Parse what a person typed (``"12.5"``, ``"¥1,000"``) into fen, refusing anything odd."""
+    if not isinstance(text, str):
+        text = str(text)
+    m = _AMOUNT_RE.match(text)
+    if not m:
+        raise ValidationError("bad_amount", field=field, text=text.strip()[:20])
+    whole = int(m.group(1).replace(",", ""))
+    cents = int((m.group(2) or "0").ljust(2, "0"))
+    fen = whole * 100 + cents
+    if fen == 0 and not allow_zero:
+        raise ValidationError("amount_not_positive", field=field)
+    if fen > MAX_INPUT_FEN:
+        raise ValidationError("amount_too_large", field=field, amount=yuan(fen), max=yuan(MAX_INPUT_FEN))
+    return fen
+
+
+def bps_of(amount_fen: int, bps: int) -> int:
+    """``amount × bps / 10000`` rounded half-up to the fen (1 bp = 0.01%)."""
+    q = (Decimal(amount_fen) * Decimal(bps) / Decimal(10_000)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return int(q)
+
+
+def split_even(total_fen: int, parts: int) -> list[int]:
+    """Split ``total`` into ``parts`` int amounts that add up exactly; the remainder goes first."""
+    if parts <= 0:
+        raise ValueError("parts must be positive")
+    base, rem = divmod(total_fen, parts)
+    return [base + (1 if i < rem else 0) for i in range(parts)]
+
+
+def check_amount(amount_fen: object, *, field: str = "amount") -> int:
+    """Validate an amount that arrived as data (e.g. from the browser): a positive int, not absurd."""
+    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int):
+        raise ValidationError("bad_amount", field=field, text=str(amount_fen)[:20])
+    if amount_fen <= 0:
+        raise ValidationError("amount_not_positive", field=field)
+    if amount_fen > MAX_INPUT_FEN:
+        raise ValidationError("amount_too_large", field=field, amount=yuan(amount_fen), max=yuan(MAX_INPUT_FEN))
+    return amount_fen

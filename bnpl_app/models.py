@@ -1,0 +1,408 @@
+"""SQLModel tables: the only authority on money and limits. Money columns are int fen; every
+datetime is timezone-aware UTC. Guard rails the rules depend on are CHECK and UNIQUE
+constraints, so a bug or a race is refused by the database rather than believed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from .domain.clock import UTC
+
+
+class UTCDateTime(TypeDecorator):
+    """DateTime(timezone=True) that always hands back aware UTC, also on SQLite."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: times come from the clock, in UTC")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def ts(nullable: bool = False, index: bool = False):
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+# Roles
+SHOPPER, MERCHANT, OPERATOR = "shopper", "merchant", "operator"
+
+# BNPL status of a credit account
+BNPL_NOT_OPENED, BNPL_ACTIVE, BNPL_CLOSED, BNPL_SUSPENDED = "not_opened", "active", "closed", "suspended"
+
+
+class OrderStatus:
+    TRIAL = "TRIAL"
+    RETURN_IN_TRANSIT = "RETURN_IN_TRANSIT"
+    RETURN_RECEIVED = "RETURN_RECEIVED"
+    RETURN_REJECTED = "RETURN_REJECTED"
+    RETURNED = "RETURNED"
+    DUE = "DUE"
+    OVERDUE = "OVERDUE"
+    PAID = "PAID"
+
+    IN_TRIAL = (TRIAL, RETURN_REJECTED)  # the trial clock is running
+    RETURNING = (RETURN_IN_TRANSIT, RETURN_RECEIVED)  # deduction paused
+    HOLDING = (TRIAL, RETURN_IN_TRANSIT, RETURN_RECEIVED, RETURN_REJECTED)  # price is frozen
+    BILLED = (DUE, OVERDUE)  # price is outstanding
+
+
+class InstallmentStatus:
+    PENDING = "PENDING"  # order still in trial
+    SCHEDULED = "SCHEDULED"  # billed, waiting for its due date
+    OVERDUE = "OVERDUE"
+    PAID = "PAID"
+    CANCELLED = "CANCELLED"  # order returned
+    REPLACED = "REPLACED"  # superseded by an approved hardship plan
+
+    OPEN = (SCHEDULED, OVERDUE)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=40, sa_column_kwargs={"unique": True})
+    password_hash: str
+    role: str = Field(max_length=16)
+    display_name: str = Field(max_length=60)
+    real_name_verified: bool = False
+    phone: str | None = Field(default=None, max_length=20)
+    locale: str = Field(default="zh", max_length=5)
+    created_at: datetime = ts()
+    __table_args__ = (sa.CheckConstraint("role IN ('shopper','merchant','operator')", name="ck_user_role"),)
+
+
+class AuthSession(SQLModel, table=True):
+    """Server-side sessions. The browser holds only the random token; we store its hash."""
+
+    __tablename__ = "auth_sessions"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    user_id: int = Field(foreign_key="users.id", index=True)
+    created_at: datetime = ts()
+    expires_at: datetime = ts()
+    revoked_at: datetime | None = ts(nullable=True)
+
+
+class CreditAccount(SQLModel, table=True):
+    """limit = available + frozen + outstanding, available = max(0, limit − frozen − outstanding)."""
+
+    __tablename__ = "credit_accounts"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", sa_column_kwargs={"unique": True})
+    score: int
+    limit_fen: int = 0
+    frozen_fen: int = 0
+    outstanding_fen: int = 0
+    self_cap_fen: int | None = None
+    bnpl_status: str = Field(default=BNPL_NOT_OPENED, max_length=16)
+    terms_version: str | None = Field(default=None, max_length=20)
+    terms_accepted_at: datetime | None = ts(nullable=True)
+    restorable_limit_fen: int | None = None  # the limit before a cut, up to which ops may restore
+    on_time_streak: int = 0
+    bad_debt: bool = False
+    autopay_days_before: int = 0
+    updated_at: datetime = ts()
+    __table_args__ = (
+        sa.CheckConstraint("score BETWEEN 350 AND 950", name="ck_credit_score"),
+        sa.CheckConstraint("limit_fen >= 0 AND frozen_fen >= 0 AND outstanding_fen >= 0", name="ck_credit_nonneg"),
+        sa.CheckConstraint("self_cap_fen IS NULL OR self_cap_fen >= 0", name="ck_credit_selfcap"),
+        sa.CheckConstraint("autopay_days_before BETWEEN 0 AND 3", name="ck_credit_autopay"),
+        sa.CheckConstraint(
+            "bnpl_status IN ('not_opened','active','closed','suspended')", name="ck_credit_status"
+        ),
+    )
+
+
+class CreditEvent(SQLModel, table=True):
+    """History of score and limit changes, with why (drives the score chart)."""
+
+    __tablename__ = "credit_events"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    at: datetime = ts()
+    kind: str = Field(max_length=16)  # score | limit | status
+    old_value: int
+    new_value: int
+    reason: str = Field(max_length=200)
+
+
+class PaymentMethod(SQLModel, table=True):
+    __tablename__ = "payment_methods"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    kind: str = Field(max_length=10)  # wallet | card
+    label: str = Field(max_length=60)
+    balance_fen: int = 0
+    priority: int = 0  # lower is tried first
+    created_at: datetime = ts()
+    __table_args__ = (
+        sa.CheckConstraint("balance_fen >= 0", name="ck_method_balance"),
+        sa.CheckConstraint("kind IN ('wallet','card')", name="ck_method_kind"),
+    )
+
+
+class Merchant(SQLModel, table=True):
+    __tablename__ = "merchants"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", sa_column_kwargs={"unique": True})
+    name: str = Field(max_length=60)
+    shop_cap_fen: int
+    __table_args__ = (sa.CheckConstraint("shop_cap_fen >= 0", name="ck_merchant_cap"),)
+
+
+class Product(SQLModel, table=True):
+    __tablename__ = "products"
+    id: int | None = Field(default=None, primary_key=True)
+    merchant_id: int = Field(foreign_key="merchants.id", index=True)
+    name: str = Field(max_length=80)
+    description: str = Field(default="", max_length=500)
+    category: str = Field(default="", max_length=30)
+    price_fen: int
+    stock: int
+    image: str = Field(default="", max_length=120)
+    bnpl_enabled: bool = False
+    trial_days: int = 7
+    min_score: int = 550
+    allowed_plans: str = Field(default="full", max_length=20)  # comma list of full,3,6,12
+    interest_free: bool = False
+    created_at: datetime = ts()
+    __table_args__ = (
+        sa.CheckConstraint("price_fen > 0", name="ck_product_price"),
+        sa.CheckConstraint("stock >= 0", name="ck_product_stock"),
+        sa.CheckConstraint("trial_days BETWEEN 1 AND 30", name="ck_product_trial"),
+    )
+
+
+class ShopExposure(SQLModel, table=True):
+    """frozen + outstanding of one shopper at one shop, kept so the per-shop cap is a guarded update."""
+
+    __tablename__ = "shop_exposure"
+    shopper_id: int = Field(foreign_key="users.id", primary_key=True)
+    merchant_id: int = Field(foreign_key="merchants.id", primary_key=True)
+    exposure_fen: int = 0
+    __table_args__ = (sa.CheckConstraint("exposure_fen >= 0", name="ck_exposure_nonneg"),)
+
+
+class Order(SQLModel, table=True):
+    __tablename__ = "orders"
+    id: int | None = Field(default=None, primary_key=True)
+    shopper_id: int = Field(foreign_key="users.id", index=True)
+    merchant_id: int = Field(foreign_key="merchants.id", index=True)
+    product_id: int = Field(foreign_key="products.id")
+    product_name: str = Field(max_length=80)
+    price_fen: int
+    plan: str = Field(max_length=5)
+    periods: int
+    status: str = Field(max_length=20, index=True)
+    idempotency_key: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    request_hash: str = Field(max_length=64)
+    created_at: datetime = ts()
+    trial_end_at: datetime = ts(index=True)
+    # Terms as they were when the order was made: open orders finish under them.
+    fee_bps: int
+    late_fee_bps_per_day: int
+    late_fee_cap_bps: int
+    grace_days: int
+    platform_fee_bps: int
+    resumed_at: datetime | None = ts(nullable=True)  # trial resumed after a rejected return
+    billed_at: datetime | None = ts(nullable=True)
+    closed_at: datetime | None = ts(nullable=True)  # paid or returned
+    on_time: bool | None = None
+    reminders_sent: int = 0  # bit i set = reminder i of policy.reminder_days_before sent
+    __table_args__ = (
+        sa.CheckConstraint("price_fen > 0", name="ck_order_price"),
+        sa.Index("ix_orders_status_trial_end", "status", "trial_end_at"),
+    )
+
+
+class Installment(SQLModel, table=True):
+    __tablename__ = "installments"
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="orders.id", index=True)
+    shopper_id: int = Field(foreign_key="users.id", index=True)
+    merchant_id: int = Field(foreign_key="merchants.id")
+    seq: int
+    periods: int
+    due_at: datetime = ts()
+    principal_fen: int
+    fee_fen: int = 0
+    late_fee_fen: int = 0
+    late_fee_waived_fen: int = 0
+    fee_waived_fen: int = 0
+    status: str = Field(max_length=12)
+    attempt_at: datetime | None = ts(nullable=True)  # next automatic deduction attempt
+    attempts: int = 0
+    last_failure: str | None = Field(default=None, max_length=200)
+    penalized: bool = False  # grace ended unpaid: score and limit cut applied (once)
+    suspended_applied: bool = False
+    bad_debt_applied: bool = False
+    late_fee_days: int = 0
+    plan_application_id: int | None = Field(default=None, foreign_key="applications.id")
+    paid_at: datetime | None = ts(nullable=True)
+    paid_fen: int = 0
+    paid_method_id: int | None = Field(default=None, foreign_key="payment_methods.id")
+    __table_args__ = (
+        sa.CheckConstraint("principal_fen >= 0 AND fee_fen >= 0 AND late_fee_fen >= 0", name="ck_inst_nonneg"),
+        sa.CheckConstraint("late_fee_waived_fen >= 0 AND late_fee_waived_fen <= late_fee_fen", name="ck_inst_waiver"),
+        sa.CheckConstraint("fee_waived_fen >= 0 AND fee_waived_fen <= fee_fen", name="ck_inst_feewaiver"),
+        sa.CheckConstraint(
+            "status IN ('PENDING','SCHEDULED','OVERDUE','PAID','CANCELLED','REPLACED')", name="ck_inst_status"
+        ),
+        sa.Index("ix_inst_status_attempt", "status", "attempt_at"),
+        sa.Index("ix_inst_status_due", "status", "due_at"),
+    )
+
+
+class ReturnRequest(SQLModel, table=True):
+    __tablename__ = "returns"
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="orders.id", sa_column_kwargs={"unique": True})
+    shopper_id: int = Field(foreign_key="users.id", index=True)
+    merchant_id: int = Field(foreign_key="merchants.id", index=True)
+    tracking_no: str = Field(max_length=40)
+    status: str = Field(max_length=12)  # IN_TRANSIT RECEIVED ACCEPTED REJECTED
+    requested_at: datetime = ts()
+    received_at: datetime | None = ts(nullable=True)
+    inspect_deadline_at: datetime | None = ts(nullable=True)
+    inspected_at: datetime | None = ts(nullable=True)
+    outcome: str | None = Field(default=None, max_length=16)  # intact damaged auto_accepted
+    reason: str | None = Field(default=None, max_length=300)
+
+
+class ReturnPhoto(SQLModel, table=True):
+    __tablename__ = "return_photos"
+    id: int | None = Field(default=None, primary_key=True)
+    return_id: int = Field(foreign_key="returns.id", index=True)
+    stored_name: str = Field(max_length=80)
+    content_type: str = Field(max_length=40)
+    size: int
+    created_at: datetime = ts()
+
+
+class OrderEvent(SQLModel, table=True):
+    """The credit-hold timeline: frozen → return shipped → received → inspected → released/captured."""
+
+    __tablename__ = "order_events"
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="orders.id", index=True)
+    at: datetime = ts()
+    step: str = Field(max_length=24)
+    amount_fen: int | None = None
+    note: str = Field(default="", max_length=200)
+
+
+class Application(SQLModel, table=True):
+    __tablename__ = "applications"
+    id: int | None = Field(default=None, primary_key=True)
+    shopper_id: int = Field(foreign_key="users.id", index=True)
+    kind: str = Field(max_length=12)  # restoration | hardship
+    status: str = Field(default="PENDING", max_length=10)  # PENDING APPROVED REJECTED
+    reason_category: str = Field(default="other", max_length=16)
+    statement: str = Field(default="", max_length=1000)
+    proposed_installments: int | None = None
+    request_fee_waiver: bool = False
+    created_at: datetime = ts()
+    decided_at: datetime | None = ts(nullable=True)
+    decided_by: int | None = Field(default=None, foreign_key="users.id")
+    decision_reason: str | None = Field(default=None, max_length=500)
+    approved_limit_fen: int | None = None
+    waived_fen: int | None = None
+    plan_installments: int | None = None
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('restoration','hardship')", name="ck_app_kind"),
+        sa.CheckConstraint("status IN ('PENDING','APPROVED','REJECTED')", name="ck_app_status"),
+    )
+
+
+class ApplicationProof(SQLModel, table=True):
+    __tablename__ = "application_proofs"
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="applications.id", index=True)
+    stored_name: str = Field(max_length=80)
+    content_type: str = Field(max_length=40)
+    size: int
+    label: str = Field(default="", max_length=80)  # sanitised original name, for display only
+    created_at: datetime = ts()
+
+
+class Notification(SQLModel, table=True):
+    __tablename__ = "notifications"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    kind: str = Field(max_length=24)
+    title: str = Field(max_length=120)  # rendered in 中文 at write time (also what the SMS says)
+    body: str = Field(max_length=500)
+    params_json: str = Field(default="{}", max_length=1000)  # to render in the reader's language
+    created_at: datetime = ts()
+    read_at: datetime | None = ts(nullable=True)
+    dedupe_key: str | None = Field(default=None, max_length=80, sa_column_kwargs={"unique": True})
+
+
+class Outbox(SQLModel, table=True):
+    """Stands in for SMS: what would be sent, once."""
+
+    __tablename__ = "outbox"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    channel: str = Field(default="sms", max_length=10)
+    body: str = Field(max_length=500)
+    created_at: datetime = ts()
+    sent_at: datetime | None = ts(nullable=True)
+    dedupe_key: str | None = Field(default=None, max_length=80, sa_column_kwargs={"unique": True})
+
+
+class Posting(SQLModel, table=True):
+    """The journal: append-only two-leg transfers (TigerBeetle's model), so each posting balances
+    by construction (−amount on the debit account, +amount on the credit account). A business
+    event with several legs shares one ``posting_key``; ``(posting_key, leg)`` is UNIQUE, which is
+    what makes a replayed capture or release impossible."""
+
+    __tablename__ = "postings"
+    id: int | None = Field(default=None, primary_key=True)
+    ledger: str = Field(max_length=6)  # limit | money
+    posting_key: str = Field(max_length=64)
+    leg: int = 0
+    debit_account: str = Field(max_length=40, index=True)
+    credit_account: str = Field(max_length=40, index=True)
+    amount_fen: int
+    kind: str = Field(max_length=20)
+    order_id: int | None = Field(default=None, index=True)
+    installment_id: int | None = None
+    created_at: datetime = ts()
+    __table_args__ = (
+        sa.UniqueConstraint("posting_key", "leg", name="uq_posting_key_leg"),
+        sa.CheckConstraint("amount_fen > 0", name="ck_posting_positive"),
+        sa.CheckConstraint("debit_account <> credit_account", name="ck_posting_two_accounts"),
+        sa.CheckConstraint("ledger IN ('limit','money')", name="ck_posting_ledger"),
+    )
+
+
+class SimClock(SQLModel, table=True):
+    """The persisted demo clock (one row)."""
+
+    __tablename__ = "sim_clock"
+    id: int = Field(default=1, primary_key=True)
+    now: datetime = ts()
+
+
+class SweepRun(SQLModel, table=True):
+    """One row per sweep run: when, what it did. Useful to operators and to the audit."""
+
+    __tablename__ = "sweep_runs"
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: datetime = ts()
+    at: datetime = ts()
+    summary: str = Field(default="", max_length=300)

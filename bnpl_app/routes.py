@@ -1,0 +1,3 @@
+"""Route constants: every URL in the app is named here, nobody hand-writes one."""
+
+INDEX = "/"

@@ -1,0 +1,186 @@
+"""Bills: monthly statements, manual repayment, early repayment (fees of periods not yet started
+are waived), auto-repay settings, and the dry run — exactly what the sweep would take, when, and
+from which method."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from ..domain.clock import CST, Clock
+from ..domain.errors import InsufficientFunds, InvalidTransition, NotFound, ValidationError
+from ..domain.money import yuan
+from ..domain.policy import POLICY
+from ..models import Installment, InstallmentStatus as IS, Order, OrderStatus as OS, PaymentMethod
+from . import credit, orders, payments
+from .notify import notify
+
+INST = Installment.__table__
+PMT = PaymentMethod.__table__
+
+
+def own_installment(session: Session, *, uid: int, installment_id: object) -> Installment:
+    if isinstance(installment_id, bool) or not isinstance(installment_id, int):
+        raise NotFound("installment")
+    inst = session.get(Installment, installment_id)
+    if inst is None or inst.shopper_id != uid:
+        raise NotFound("installment")
+    return inst
+
+
+def statement_month(dt: datetime) -> str:
+    return dt.astimezone(CST).strftime("%Y-%m")
+
+
+def billed_installments(session: Session, uid: int) -> list[Installment]:
+    """Every installment of the shopper's billed orders (not trial ones), by due date."""
+    return list(session.exec(
+        select(Installment).where(Installment.shopper_id == uid,
+                                  Installment.status.in_((IS.SCHEDULED, IS.OVERDUE, IS.PAID)))
+        .order_by(Installment.due_at, Installment.id)
+    ))
+
+
+def _pick_method(session: Session, uid: int, method_id: int | None, amount: int) -> PaymentMethod:
+    if method_id is not None:
+        m = payments.own_method(session, uid=uid, method_id=method_id)
+        if m.balance_fen < amount:
+            raise InsufficientFunds("bill.insufficient", method=m.label, balance=yuan(m.balance_fen), amount=yuan(amount))
+        return m
+    methods = payments.methods_in_order(session, uid)
+    for m in methods:
+        if m.balance_fen >= amount:
+            return m
+    first = methods[0] if methods else None
+    raise InsufficientFunds("bill.insufficient", method=first.label if first else "—",
+                            balance=yuan(first.balance_fen if first else 0), amount=yuan(amount))
+
+
+def repay(session: Session, *, uid: int, installment_id: object, method_id: int | None = None,
+          expected_fen: int | None = None, clock: Clock) -> payments.Capture:
+    """Pay one installment now. ``expected_fen`` (what the screen showed) must match what is owed:
+    paying more than owed, or a stale amount, is refused."""
+    inst = own_installment(session, uid=uid, installment_id=installment_id)
+    if inst.status not in IS.OPEN:
+        raise InvalidTransition("bill.not_open", status=inst.status)
+    amount = payments.owed(inst)
+    if expected_fen is not None and expected_fen != amount:
+        raise ValidationError("bill.amount_mismatch", field="amount", owed=yuan(amount))
+    order = session.get(Order, inst.order_id)
+    method = _pick_method(session, uid, method_id, amount)
+    now = clock.now()
+    cap = payments.capture(session, inst=inst, order=order, method=method, at=now)
+    notify(session, user_id=uid, kind="deducted", at=now, dedupe_key=f"cap:{inst.id}", sms=False,
+           product=order.product_name, seq=inst.seq, periods=inst.periods, method=method.label, amount=yuan(cap.amount_fen))
+    payments.refresh_order_status(session, order=order, at=now)
+    return cap
+
+
+@dataclass(frozen=True)
+class EarlyQuote:
+    order_id: int
+    total_fen: int
+    saving_fen: int
+    installment_ids: tuple[int, ...]
+    unstarted_ids: tuple[int, ...]
+
+
+def early_quote(session: Session, *, uid: int, order_id: object, now: datetime) -> EarlyQuote:
+    order = orders.own_order(session, uid=uid, order_id=order_id)
+    if order.status not in OS.BILLED:
+        raise InvalidTransition("bill.nothing_owed")
+    insts = [i for i in orders.installments_of(session, order.id) if i.status in IS.OPEN]
+    if not insts:
+        raise InvalidTransition("bill.nothing_owed")
+    dues = {i.seq: i.due_at for i in orders.installments_of(session, order.id) if i.status != IS.REPLACED}
+    start_of_first = order.billed_at or order.trial_end_at
+    unstarted = []
+    for i in insts:
+        start = dues.get(i.seq - 1, start_of_first) if i.seq > 1 else start_of_first
+        if start > now and i.plan_application_id is None:
+            unstarted.append(i)
+    saving = sum(i.fee_fen - i.fee_waived_fen for i in unstarted)
+    total = sum(payments.owed(i) for i in insts) - saving
+    return EarlyQuote(order.id, total, saving, tuple(i.id for i in insts), tuple(i.id for i in unstarted))
+
+
+def early_repay(session: Session, *, uid: int, order_id: object, method_id: int | None = None,
+                expected_fen: int | None = None, clock: Clock) -> EarlyQuote:
+    now = clock.now()
+    q = early_quote(session, uid=uid, order_id=order_id, now=now)
+    if expected_fen is not None and expected_fen != q.total_fen:
+        raise ValidationError("bill.amount_mismatch", field="amount", owed=yuan(q.total_fen))
+    method = _pick_method(session, uid, method_id, q.total_fen)
+    order = session.get(Order, q.order_id)
+    for iid in q.installment_ids:
+        inst = session.get(Installment, iid)
+        payments.capture(session, inst=inst, order=order, method=method, at=now, waive_fee=iid in q.unstarted_ids)
+    payments.refresh_order_status(session, order=order, at=now)
+    return q
+
+
+def set_autopay(session: Session, *, uid: int, days_before: object, method_order: object, clock: Clock) -> None:
+    if isinstance(days_before, bool) or not isinstance(days_before, int) or not 0 <= days_before <= POLICY.autopay_days_before_max:
+        raise ValidationError("autopay.days_range", field="days_before", max=POLICY.autopay_days_before_max)
+    mine = [m.id for m in payments.methods_in_order(session, uid)]
+    if not isinstance(method_order, (list, tuple)) or sorted(method_order) != sorted(mine) \
+            or any(isinstance(x, bool) or not isinstance(x, int) for x in method_order):
+        raise ValidationError("autopay.order", field="method_order")
+    for prio, mid in enumerate(method_order):
+        session.execute(sa.update(PMT).where(PMT.c.id == mid, PMT.c.user_id == uid).values(priority=prio))
+    session.execute(sa.update(credit.CA).where(credit.CA.c.user_id == uid).values(autopay_days_before=days_before))
+    # Future attempts of later installments move with the setting (the first one is the trial's end).
+    now = clock.now()
+    for inst in session.exec(select(Installment).where(Installment.shopper_id == uid, Installment.status == IS.SCHEDULED,
+                                                       Installment.seq > 1, Installment.attempts == 0)):
+        session.execute(sa.update(INST).where(INST.c.id == inst.id)
+                        .values(attempt_at=max(now, inst.due_at - timedelta(days=days_before))))
+
+
+@dataclass(frozen=True)
+class PlannedDeduction:
+    installment_id: int
+    order_id: int
+    product: str
+    seq: int
+    periods: int
+    at: datetime
+    amount_fen: int
+    method_label: str | None  # None: no method would cover it today
+    overdue: bool
+
+
+def dry_run(session: Session, *, uid: int, clock: Clock) -> list[PlannedDeduction]:
+    """What the sweep will take, when and from where, if balances stay as they are now."""
+    methods = payments.methods_in_order(session, uid)
+    balance = {m.id: m.balance_fen for m in methods}
+    days_before = credit.account(session, uid).autopay_days_before
+    rows: list[tuple[datetime, Installment, Order]] = []
+    order_cache: dict[int, Order] = {}
+    for inst in session.exec(select(Installment).where(Installment.shopper_id == uid,
+                                                       Installment.status.in_((IS.PENDING, IS.SCHEDULED, IS.OVERDUE)))):
+        order = order_cache.setdefault(inst.order_id, session.get(Order, inst.order_id))
+        if inst.status == IS.PENDING:
+            if order.status not in OS.IN_TRIAL:
+                continue  # a return is under way: deduction paused
+            shift = max(timedelta(0), (order.resumed_at or order.trial_end_at) - order.trial_end_at)
+            due = inst.due_at + shift
+            when = due if inst.seq == 1 else due - timedelta(days=days_before)
+        else:
+            when = inst.attempt_at or inst.due_at
+        rows.append((max(when, clock.now()), inst, order))
+    out = []
+    for when, inst, order in sorted(rows, key=lambda r: (r[0], r[1].id)):
+        amount = payments.owed(inst)
+        label = None
+        for m in methods:
+            if balance[m.id] >= amount:
+                balance[m.id] -= amount
+                label = m.label
+                break
+        out.append(PlannedDeduction(inst.id, order.id, order.product_name, inst.seq, inst.periods, when, amount, label,
+                                    inst.status == IS.OVERDUE))
+    return out

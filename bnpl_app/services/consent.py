@@ -1,0 +1,80 @@
+"""Consent: 先用后付 is never on by default. Opening it needs the terms accepted; closing it is one
+action and works with open orders; a shopper may cap their own spending below the limit.
+Also the simulated identity checks (实名, phone) that eligibility asks for."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from ..domain.clock import Clock
+from ..domain.errors import InvalidTransition, ValidationError
+from ..domain.money import yuan
+from ..domain.policy import POLICY
+from ..models import BNPL_ACTIVE, BNPL_CLOSED, BNPL_SUSPENDED, User
+from . import credit
+
+CA = credit.CA
+
+
+def open_bnpl(session: Session, *, uid: int, accept_terms: bool, terms_version: str, clock: Clock) -> None:
+    acct = credit.account(session, uid)
+    if acct.bnpl_status == BNPL_ACTIVE:
+        raise InvalidTransition("consent.already_open")
+    if acct.bnpl_status == BNPL_SUSPENDED:
+        raise InvalidTransition("consent.suspended")
+    if accept_terms is not True or terms_version != POLICY.terms_version:
+        raise ValidationError("consent.terms_required", field="terms")
+    if acct.score < POLICY.platform_min_score:
+        raise InvalidTransition("consent.score_too_low", score=acct.score, min=POLICY.platform_min_score)
+    now = clock.now()
+    res = session.execute(
+        sa.update(CA)
+        .where(CA.c.user_id == uid, CA.c.bnpl_status.in_(("not_opened", "closed")))
+        .values(bnpl_status=BNPL_ACTIVE, terms_version=terms_version, terms_accepted_at=now, updated_at=now)
+    )
+    if res.rowcount != 1:
+        raise InvalidTransition("consent.already_open")
+    if acct.limit_fen == 0 and acct.restorable_limit_fen is None:
+        credit.set_limit(session, uid=uid, new_limit=POLICY.start_limit(acct.score), reason="opened", at=now)
+
+
+def close_bnpl(session: Session, *, uid: int, clock: Clock) -> None:
+    """No new BNPL orders; open ones finish under the terms they were made with."""
+    now = clock.now()
+    res = session.execute(
+        sa.update(CA).where(CA.c.user_id == uid, CA.c.bnpl_status == BNPL_ACTIVE)
+        .values(bnpl_status=BNPL_CLOSED, updated_at=now)
+    )
+    if res.rowcount != 1:
+        raise InvalidTransition("consent.not_open")
+
+
+def set_self_cap(session: Session, *, uid: int, cap_fen: int | None, clock: Clock) -> None:
+    acct = credit.account(session, uid)
+    if cap_fen is not None:
+        if isinstance(cap_fen, bool) or not isinstance(cap_fen, int) or not 0 <= cap_fen <= acct.limit_fen:
+            raise ValidationError("consent.self_cap_range", field="self_cap", limit=yuan(acct.limit_fen))
+    session.execute(sa.update(CA).where(CA.c.user_id == uid).values(self_cap_fen=cap_fen, updated_at=clock.now()))
+
+
+_PHONE_RE = re.compile(r"^1\d{10}$")
+_ID_RE = re.compile(r"^\d{17}[\dXx]$")
+
+
+def verify_identity(session: Session, *, uid: int, real_name: str, id_number: str) -> None:
+    """Simulated 实名认证: the format is checked; a real provider would be called here."""
+    if not 2 <= len((real_name or "").strip()) <= 30:
+        raise ValidationError("bad_text", field="real_name", min=2, max=30)
+    if not _ID_RE.match((id_number or "").strip()):
+        raise ValidationError("auth.bad_id_number", field="id_number")
+    session.execute(sa.update(User.__table__).where(User.__table__.c.id == uid).values(real_name_verified=True))
+
+
+def bind_phone(session: Session, *, uid: int, phone: str) -> None:
+    phone = (phone or "").strip()
+    if not _PHONE_RE.match(phone):
+        raise ValidationError("auth.bad_phone", field="phone")
+    session.execute(sa.update(User.__table__).where(User.__table__.c.id == uid).values(phone=phone))

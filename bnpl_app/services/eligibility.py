@@ -1,0 +1,81 @@
+"""Eligibility for one product: ALL rules must pass; every failing rule is named, with what the
+shopper can do about it. The same checks run again inside checkout, where the database's guarded
+updates have the last word."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from ..domain.messages import has, render
+from ..domain.money import yuan
+from ..domain.policy import POLICY
+from ..models import BNPL_ACTIVE, PaymentMethod, Product, ShopExposure, User
+from . import credit
+from .merchant import shop_cap
+
+
+@dataclass(frozen=True)
+class Failure:
+    rule: str
+    key: str
+    params: dict = field(default_factory=dict)
+
+    def message(self, lang: str = "en") -> str:
+        return render(self.key, lang, **self.params)
+
+    def hint(self, lang: str = "en") -> str:
+        return render(self.key + ".hint", lang, **self.params) if has(self.key + ".hint") else ""
+
+    def text(self, lang: str = "zh") -> str:
+        h = self.hint(lang)
+        return f"{self.message(lang)}：{h}" if lang == "zh" and h else (f"{self.message(lang)}: {h}" if h else self.message(lang))
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    failures: tuple[Failure, ...]
+    available_fen: int
+    price_fen: int
+
+    @property
+    def eligible(self) -> bool:
+        return not self.failures
+
+    @property
+    def rules(self) -> list[str]:
+        return [f.rule for f in self.failures]
+
+
+def check(session: Session, *, uid: int, product: Product) -> Eligibility:
+    user = session.get(User, uid)
+    acct = credit.account(session, uid)
+    fails: list[Failure] = []
+    if not user.real_name_verified:
+        fails.append(Failure("real_name", "elig.real_name"))
+    if not user.phone:
+        fails.append(Failure("phone", "elig.phone"))
+    if not session.exec(select(PaymentMethod.id).where(PaymentMethod.user_id == uid)).first():
+        fails.append(Failure("payment_method", "elig.payment_method"))
+    if acct.score < POLICY.platform_min_score:
+        fails.append(Failure("platform_score", "elig.platform_score", {"score": acct.score, "min": POLICY.platform_min_score}))
+    if acct.score < product.min_score and product.min_score > POLICY.platform_min_score:
+        fails.append(Failure("product_score", "elig.product_score", {"score": acct.score, "min": product.min_score}))
+    if acct.bnpl_status != BNPL_ACTIVE:
+        fails.append(Failure("status", f"elig.{acct.bnpl_status}"))
+    if not product.bnpl_enabled:
+        fails.append(Failure("product_off", "elig.product_off"))
+    room = credit.spendable(acct)
+    if acct.bnpl_status == BNPL_ACTIVE and room < product.price_fen:
+        fails.append(Failure("limit", "elig.limit", {"available": yuan(room), "price": yuan(product.price_fen)}))
+    cap = shop_cap(session, product.merchant_id)
+    used = session.execute(
+        sa.select(ShopExposure.exposure_fen).where(ShopExposure.shopper_id == uid, ShopExposure.merchant_id == product.merchant_id)
+    ).scalar_one_or_none() or 0
+    if used + product.price_fen > cap:
+        fails.append(Failure("shop_cap", "elig.shop_cap", {"cap": yuan(cap), "used": yuan(used)}))
+    if product.stock < 1:
+        fails.append(Failure("stock", "elig.stock"))
+    return Eligibility(tuple(fails), room, product.price_fen)

@@ -1,0 +1,200 @@
+"""An order after checkout: pay now during the trial, returns (request with tracking number,
+merchant receives and inspects: intact → released, damaged → rejected with photos, trial resumes),
+the 3-day inspection deadline, and the credit-hold timeline."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from ..domain.clock import Clock
+from ..domain.errors import InsufficientFunds, InvalidTransition, NotFound, ValidationError
+from ..domain.money import yuan
+from ..domain.policy import POLICY
+from ..models import (
+    Installment,
+    InstallmentStatus as IS,
+    Order,
+    OrderEvent,
+    OrderStatus as OS,
+    Product,
+    ReturnPhoto,
+    ReturnRequest,
+    ShopExposure,
+)
+from . import credit, payments
+from .notify import notify
+
+ORD = Order.__table__
+INST = Installment.__table__
+RET = ReturnRequest.__table__
+_TRACKING_RE = re.compile(r"^[A-Za-z0-9]{6,30}$")
+
+
+def _int_id(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise NotFound(what)
+    return value
+
+
+def own_order(session: Session, *, uid: int, order_id: object) -> Order:
+    """The shopper's own order; another shopper's order is simply 'not found'."""
+    o = session.get(Order, _int_id(order_id, "order"))
+    if o is None or o.shopper_id != uid:
+        raise NotFound("order")
+    return o
+
+
+def merchant_order(session: Session, *, merchant_id: int, order_id: object) -> Order:
+    o = session.get(Order, _int_id(order_id, "order"))
+    if o is None or o.merchant_id != merchant_id:
+        raise NotFound("order")
+    return o
+
+
+def installments_of(session: Session, order_id: int) -> list[Installment]:
+    return list(session.exec(select(Installment).where(Installment.order_id == order_id).order_by(Installment.seq, Installment.id)))
+
+
+def _set_status(session: Session, order: Order, new: str, *, expect: tuple[str, ...], **extra) -> None:
+    res = session.execute(sa.update(ORD).where(ORD.c.id == order.id, ORD.c.status.in_(expect)).values(status=new, **extra))
+    if res.rowcount != 1:
+        raise InvalidTransition("order.not_in_trial", action=new.lower())
+    order.status = new
+
+
+def pay_now(session: Session, *, uid: int, order_id: object, method_id: int | None = None, clock: Clock) -> Order:
+    """Pay the whole price during the trial; no fee is due since no period has started."""
+    order = own_order(session, uid=uid, order_id=order_id)
+    if order.status == OS.PAID:
+        raise InvalidTransition("order.already_paid")
+    if order.status not in OS.IN_TRIAL:
+        raise InvalidTransition("order.not_in_trial", action="paid now")
+    now = clock.now()
+    methods = [payments.own_method(session, uid=uid, method_id=method_id)] if method_id is not None \
+        else payments.methods_in_order(session, uid)
+    insts = [i for i in installments_of(session, order.id) if i.status == IS.PENDING]
+    method = next((m for m in methods if m.balance_fen >= order.price_fen), None)
+    if method is None:
+        m = methods[0] if methods else None
+        raise InsufficientFunds("bill.insufficient", method=m.label if m else "—", balance=yuan(m.balance_fen if m else 0),
+                                amount=yuan(order.price_fen))
+    for inst in insts:
+        payments.capture(session, inst=inst, order=order, method=method, at=now, waive_fee=True, billed=False)
+    credit.settle_frozen(session, uid=uid, amount=order.price_fen, order_id=order.id, at=now)
+    session.add(OrderEvent(order_id=order.id, at=now, step="captured", amount_fen=order.price_fen, note="paid early"))
+    _set_status(session, order, OS.DUE, expect=OS.IN_TRIAL, billed_at=now)
+    payments.finish_order(session, order=order, at=now)
+    return order
+
+
+def request_return(session: Session, *, uid: int, order_id: object, tracking_no: str, clock: Clock) -> ReturnRequest:
+    order = own_order(session, uid=uid, order_id=order_id)
+    tracking_no = (tracking_no or "").strip() if isinstance(tracking_no, str) else ""
+    if not _TRACKING_RE.match(tracking_no):
+        raise ValidationError("order.bad_tracking", field="tracking_no")
+    now = clock.now()
+    if order.status != OS.TRIAL:
+        raise InvalidTransition("order.not_in_trial", action="returned")
+    if order.trial_end_at <= now:
+        raise InvalidTransition("order.trial_over")
+    _set_status(session, order, OS.RETURN_IN_TRANSIT, expect=(OS.TRIAL,))
+    ret = ReturnRequest(order_id=order.id, shopper_id=uid, merchant_id=order.merchant_id, tracking_no=tracking_no,
+                        status="IN_TRANSIT", requested_at=now)
+    session.add(ret)
+    session.add(OrderEvent(order_id=order.id, at=now, step="return_shipped", note=tracking_no))
+    session.flush()
+    return ret
+
+
+def merchant_return(session: Session, *, merchant_id: int, return_id: object) -> ReturnRequest:
+    r = session.get(ReturnRequest, _int_id(return_id, "return"))
+    if r is None or r.merchant_id != merchant_id:
+        raise NotFound("return")
+    return r
+
+
+def _return_step(session: Session, ret: ReturnRequest, *, expect: str, action: str, **values) -> None:
+    res = session.execute(sa.update(RET).where(RET.c.id == ret.id, RET.c.status == expect).values(**values))
+    if res.rowcount != 1:
+        raise InvalidTransition("return.bad_state", status=ret.status, action=action)
+    for k, v in values.items():
+        setattr(ret, k, v)
+
+
+def mark_received(session: Session, *, merchant_id: int | None, return_id: object, clock: Clock,
+                  ret: ReturnRequest | None = None) -> ReturnRequest:
+    ret = ret or merchant_return(session, merchant_id=merchant_id, return_id=return_id)
+    now = clock.now()
+    deadline = now + timedelta(days=POLICY.inspection_days)
+    _return_step(session, ret, expect="IN_TRANSIT", action="received", status="RECEIVED", received_at=now,
+                 inspect_deadline_at=deadline)
+    order = session.get(Order, ret.order_id)
+    _set_status(session, order, OS.RETURN_RECEIVED, expect=(OS.RETURN_IN_TRANSIT,))
+    session.add(OrderEvent(order_id=order.id, at=now, step="received"))
+    notify(session, user_id=order.shopper_id, kind="return_received", at=now, dedupe_key=f"retrcv:{ret.id}", sms=False,
+           product=order.product_name, deadline=_fmt(deadline))
+    return ret
+
+
+def accept_return(session: Session, *, merchant_id: int | None, return_id: object, clock: Clock,
+                  ret: ReturnRequest | None = None, outcome: str = "intact") -> ReturnRequest:
+    """Intact (or the deadline passed): order RETURNED, the hold released at once, stock back."""
+    ret = ret or merchant_return(session, merchant_id=merchant_id, return_id=return_id)
+    now = clock.now()
+    _return_step(session, ret, expect="RECEIVED", action="accepted", status="ACCEPTED", inspected_at=now, outcome=outcome)
+    order = session.get(Order, ret.order_id)
+    _set_status(session, order, OS.RETURNED, expect=(OS.RETURN_RECEIVED,), closed_at=now)
+    session.execute(sa.update(INST).where(INST.c.order_id == order.id, INST.c.status == IS.PENDING).values(status=IS.CANCELLED))
+    credit.release(session, uid=order.shopper_id, amount=order.price_fen, order_id=order.id, at=now)
+    expo = ShopExposure.__table__
+    session.execute(sa.update(expo).where(expo.c.shopper_id == order.shopper_id, expo.c.merchant_id == order.merchant_id)
+                    .values(exposure_fen=expo.c.exposure_fen - order.price_fen))
+    prod = Product.__table__
+    session.execute(sa.update(prod).where(prod.c.id == order.product_id).values(stock=prod.c.stock + 1))
+    session.add(OrderEvent(order_id=order.id, at=now, step="inspected", note=outcome))
+    session.add(OrderEvent(order_id=order.id, at=now, step="released", amount_fen=order.price_fen))
+    notify(session, user_id=order.shopper_id, kind="return_accepted", at=now, dedupe_key=f"retok:{ret.id}",
+           product=order.product_name, amount=yuan(order.price_fen))
+    return ret
+
+
+def reject_return(session: Session, *, merchant_id: int, return_id: object, reason: str,
+                  photos: list[tuple[str, str, int]], clock: Clock) -> ReturnRequest:
+    """Damaged: at least one photo (already stored and checked by ``uploads``) and a reason.
+    The parcel goes back and the trial resumes; if it has ended, the deduction runs at the next
+    sweep with the due date moved to now, so the paused days never count as late."""
+    ret = merchant_return(session, merchant_id=merchant_id, return_id=return_id)
+    reason = (reason or "").strip() if isinstance(reason, str) else ""
+    if not reason:
+        raise ValidationError("return.reason_required", field="reason")
+    if len(reason) > 300:
+        raise ValidationError("bad_text", field="reason", min=1, max=300)
+    if not photos:
+        raise ValidationError("return.photo_required", field="photos")
+    now = clock.now()
+    _return_step(session, ret, expect="RECEIVED", action="rejected", status="REJECTED", inspected_at=now,
+                 outcome="damaged", reason=reason)
+    for stored_name, content_type, size in photos:
+        session.add(ReturnPhoto(return_id=ret.id, stored_name=stored_name, content_type=content_type, size=size, created_at=now))
+    order = session.get(Order, ret.order_id)
+    _set_status(session, order, OS.RETURN_REJECTED, expect=(OS.RETURN_RECEIVED,), resumed_at=now)
+    session.add(OrderEvent(order_id=order.id, at=now, step="inspected", note="damaged"))
+    session.add(OrderEvent(order_id=order.id, at=now, step="return_rejected", note=reason[:200]))
+    notify(session, user_id=order.shopper_id, kind="return_rejected", at=now, dedupe_key=f"retno:{ret.id}",
+           product=order.product_name, reason=reason)
+    session.flush()
+    return ret
+
+
+def timeline(session: Session, order_id: int) -> list[OrderEvent]:
+    return list(session.exec(select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.at, OrderEvent.id)))
+
+
+def _fmt(dt: datetime) -> str:
+    from ..domain.clock import CST
+
+    return dt.astimezone(CST).strftime("%Y-%m-%d %H:%M")

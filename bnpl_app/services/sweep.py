@@ -1,0 +1,326 @@
+"""The sweep: every scheduled rule, claimed from the database so a crash, a restart or a second
+sweep running at the same time loses nothing and charges nothing twice. Phases run in the order
+time would: trials end → reminders → return deadlines → deductions → overdue consequences.
+
+Each phase walks its rows by id in batches; each batch is one transaction (BEGIN IMMEDIATE on
+SQLite; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), and every state change inside it is a guarded
+update, so a row that another sweep already moved is skipped rather than processed twice."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from ..db import transaction
+from ..domain.clock import CST
+from ..domain.money import bps_of, yuan
+from ..domain.policy import POLICY
+from ..models import (
+    BNPL_SUSPENDED,
+    CreditAccount,
+    Installment,
+    InstallmentStatus as IS,
+    Order,
+    OrderEvent,
+    OrderStatus as OS,
+    PaymentMethod,
+    ReturnRequest,
+    SweepRun,
+)
+from . import credit, orders, payments
+from .notify import notify
+
+ORD = Order.__table__
+INST = Installment.__table__
+RET = ReturnRequest.__table__
+CA = CreditAccount.__table__
+DAY = timedelta(days=1)
+
+
+@dataclass
+class SweepReport:
+    billed: int = 0
+    reminders: int = 0
+    auto_received: int = 0
+    auto_accepted: int = 0
+    captured: int = 0
+    captured_fen: int = 0
+    failed: int = 0
+    penalized: int = 0
+    late_fees: int = 0
+    suspended: int = 0
+    bad_debts: int = 0
+
+    def summary(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in asdict(self).items() if v)
+
+
+class _At:
+    """A clock frozen at the sweep's ``now`` for the services it calls."""
+
+    def __init__(self, now: datetime) -> None:
+        self._now = now
+
+    def now(self) -> datetime:
+        return self._now
+
+
+def _fmt(dt: datetime) -> str:
+    return dt.astimezone(CST).strftime("%Y-%m-%d %H:%M")
+
+
+def _batches(engine: Engine, query: sa.Select, id_col, batch_size: int):
+    """Yield (session, ids) per batch, keyset-paginated by id, each batch in its own transaction."""
+    last = 0
+    while True:
+        with transaction(engine) as s:
+            q = query.where(id_col > last).order_by(id_col).limit(batch_size)
+            if s.get_bind().dialect.name == "postgresql":
+                q = q.with_for_update(skip_locked=True)
+            ids = [r for (r,) in s.execute(q)]
+            if not ids:
+                return
+            yield s, ids
+            last = ids[-1]
+        if len(ids) < batch_size:
+            return
+
+
+def run_sweep(*, engine: Engine, clock, batch_size: int = 500, record: bool = True) -> SweepReport:
+    now = clock.now()
+    rep = SweepReport()
+    started = now
+    _bill_trials(engine, now, rep, batch_size)
+    _reminders(engine, now, rep, batch_size)
+    _return_deadlines(engine, now, rep, batch_size)
+    _deductions(engine, now, rep, batch_size)
+    _overdue(engine, now, rep, batch_size)
+    if record and rep.summary():
+        with transaction(engine) as s:
+            s.add(SweepRun(started_at=started, at=now, summary=rep.summary()[:300]))
+    return rep
+
+
+# ── trials end ────────────────────────────────────────────────────────────────────────────────
+def _bill_trials(engine: Engine, now: datetime, rep: SweepReport, n: int) -> None:
+    q = sa.select(ORD.c.id).where(ORD.c.status.in_(OS.IN_TRIAL), ORD.c.trial_end_at <= now)
+    for s, ids in _batches(engine, q, ORD.c.id, n):
+        for oid in ids:
+            if bill_order(s, order_id=oid, now=now):
+                rep.billed += 1
+
+
+def bill_order(s: Session, *, order_id: int, now: datetime) -> bool:
+    order = s.get(Order, order_id)
+    res = s.execute(sa.update(ORD).where(ORD.c.id == order_id, ORD.c.status.in_(OS.IN_TRIAL))
+                    .values(status=OS.DUE, billed_at=now))
+    if res.rowcount != 1:
+        return False
+    order.status = OS.DUE
+    credit.bill(s, uid=order.shopper_id, amount=order.price_fen, order_id=order.id, at=now)
+    # A rejected return paused the trial: if it resumed after the trial's end, the schedule moves
+    # to the resumption time, so the paused days never count as late.
+    shift = max(timedelta(0), (order.resumed_at or order.trial_end_at) - order.trial_end_at)
+    days_before = s.execute(sa.select(CA.c.autopay_days_before).where(CA.c.user_id == order.shopper_id)).scalar_one()
+    for inst in orders.installments_of(s, order.id):
+        if inst.status != IS.PENDING:
+            continue
+        due = inst.due_at + shift
+        attempt = due - timedelta(days=days_before) if inst.seq > 1 else due
+        s.execute(sa.update(INST).where(INST.c.id == inst.id, INST.c.status == IS.PENDING)
+                  .values(status=IS.SCHEDULED, due_at=due, attempt_at=max(attempt, now)))
+    s.add(OrderEvent(order_id=order.id, at=now, step="captured", amount_fen=order.price_fen, note="trial ended"))
+    return True
+
+
+# ── reminders T-3d, T-1d ─────────────────────────────────────────────────────────────────────
+def _reminders(engine: Engine, now: datetime, rep: SweepReport, n: int) -> None:
+    days = POLICY.reminder_days_before
+    q = sa.select(ORD.c.id).where(ORD.c.status == OS.TRIAL, ORD.c.trial_end_at > now,
+                                  ORD.c.trial_end_at <= now + timedelta(days=max(days)))
+    for s, ids in _batches(engine, q, ORD.c.id, n):
+        for oid in ids:
+            order = s.get(Order, oid)
+            due_bits = [i for i, d in enumerate(days)
+                        if order.trial_end_at - timedelta(days=d) <= now
+                        and order.trial_end_at - timedelta(days=d) >= order.created_at
+                        and not order.reminders_sent & (1 << i)]
+            if not due_bits:
+                continue
+            bits = order.reminders_sent
+            for i in due_bits:
+                bits |= 1 << i
+            res = s.execute(sa.update(ORD).where(ORD.c.id == oid, ORD.c.reminders_sent == order.reminders_sent)
+                            .values(reminders_sent=bits))
+            if res.rowcount != 1:
+                continue
+            nearest = min(days[i] for i in due_bits)  # after a jump, only the most urgent one is worth sending
+            first = s.execute(sa.select(INST.c.principal_fen, INST.c.fee_fen).where(INST.c.order_id == oid, INST.c.seq == 1)).first()
+            if notify(s, user_id=order.shopper_id, kind="reminder", at=now, dedupe_key=f"rem:{oid}:{nearest}",
+                      product=order.product_name, days=nearest, due=_fmt(order.trial_end_at),
+                      amount=yuan(first.principal_fen + first.fee_fen if first else order.price_fen)):
+                rep.reminders += 1
+
+
+# ── returns: a hold never waits on a silent merchant ─────────────────────────────────────────
+def _return_deadlines(engine: Engine, now: datetime, rep: SweepReport, n: int) -> None:
+    at = _At(now)
+    q = sa.select(RET.c.id).where(RET.c.status == "IN_TRANSIT",
+                                  RET.c.requested_at <= now - timedelta(days=POLICY.return_transit_days_max))
+    for s, ids in _batches(engine, q, RET.c.id, n):
+        for rid in ids:
+            ret = s.get(ReturnRequest, rid)
+            orders.mark_received(s, merchant_id=None, return_id=None, ret=ret, clock=at)
+            rep.auto_received += 1
+    q = sa.select(RET.c.id).where(RET.c.status == "RECEIVED", RET.c.inspect_deadline_at <= now)
+    for s, ids in _batches(engine, q, RET.c.id, n):
+        for rid in ids:
+            ret = s.get(ReturnRequest, rid)
+            orders.accept_return(s, merchant_id=None, return_id=None, ret=ret, clock=at, outcome="auto_accepted")
+            rep.auto_accepted += 1
+
+
+# ── deductions ───────────────────────────────────────────────────────────────────────────────
+def _deductions(engine: Engine, now: datetime, rep: SweepReport, n: int) -> None:
+    q = sa.select(INST.c.id).where(INST.c.status.in_(IS.OPEN), INST.c.attempt_at <= now)
+    for s, ids in _batches(engine, q, INST.c.id, n):
+        insts = list(s.exec(select(Installment).where(Installment.id.in_(ids)).order_by(Installment.due_at, Installment.id)))
+        order_ids = {i.order_id for i in insts}
+        order_by_id = {o.id: o for o in s.exec(select(Order).where(Order.id.in_(order_ids)))}
+        shoppers = {i.shopper_id for i in insts}
+        methods: dict[int, list[PaymentMethod]] = {u: [] for u in shoppers}
+        for m in s.exec(select(PaymentMethod).where(PaymentMethod.user_id.in_(shoppers))
+                        .order_by(PaymentMethod.priority, PaymentMethod.id)):
+            methods[m.user_id].append(m)
+        touched: set[int] = set()
+        for inst in insts:
+            if inst.status not in IS.OPEN or inst.attempt_at is None or inst.attempt_at > now:
+                continue
+            order = order_by_id[inst.order_id]
+            cap = payments.capture_from_any(s, inst=inst, order=order, at=now, methods=methods[inst.shopper_id])
+            if cap is not None:
+                for m in methods[inst.shopper_id]:
+                    if m.id == cap.method_id:
+                        m.balance_fen -= cap.amount_fen
+                rep.captured += 1
+                rep.captured_fen += cap.amount_fen
+                notify(s, user_id=inst.shopper_id, kind="deducted", at=now, dedupe_key=f"cap:{inst.id}",
+                       product=order.product_name, seq=inst.seq, periods=inst.periods, method=cap.method_label,
+                       amount=yuan(cap.amount_fen))
+            else:
+                _deduction_failed(s, inst=inst, order=order, now=now)
+                rep.failed += 1
+            touched.add(order.id)
+        for oid in touched:
+            payments.refresh_order_status(s, order=order_by_id[oid], at=now)
+
+
+def _deduction_failed(s: Session, *, inst: Installment, order: Order, now: datetime) -> None:
+    if inst.due_at <= now:
+        values = dict(status=IS.OVERDUE, attempt_at=now + POLICY.retry_every)
+    else:  # an early auto-repay attempt: try again tomorrow, and at the latest on the due date
+        values = dict(attempt_at=min(now + POLICY.retry_every, inst.due_at))
+    s.execute(sa.update(INST).where(INST.c.id == inst.id, INST.c.status.in_(IS.OPEN))
+              .values(attempts=INST.c.attempts + 1, last_failure="insufficient_funds", **values))
+    if inst.due_at <= now:
+        notify(s, user_id=inst.shopper_id, kind="failed", at=now, dedupe_key=f"fail:{inst.id}",
+               product=order.product_name, seq=inst.seq, periods=inst.periods,
+               amount=yuan(payments.owed(inst)), grace_end=_fmt(inst.due_at + timedelta(days=order.grace_days)))
+
+
+# ── overdue: grace, penalty, late fees, suspension, bad debt ─────────────────────────────────
+def _overdue(engine: Engine, now: datetime, rep: SweepReport, n: int) -> None:
+    q = sa.select(INST.c.id).where(INST.c.status == IS.OVERDUE)
+    for s, ids in _batches(engine, q, INST.c.id, n):
+        for inst in s.exec(select(Installment).where(Installment.id.in_(ids)).order_by(Installment.id)):
+            order = s.get(Order, inst.order_id)
+            apply_overdue_rules(s, inst=inst, order=order, now=now, rep=rep)
+
+
+def days_overdue(inst: Installment, now: datetime) -> int:
+    return max(0, (now - inst.due_at) // DAY)
+
+
+def apply_overdue_rules(s: Session, *, inst: Installment, order: Order, now: datetime, rep: SweepReport) -> None:
+    days = days_overdue(inst, now)
+    uid = inst.shopper_id
+    if days >= order.grace_days and not inst.penalized:
+        if s.execute(sa.update(INST).where(INST.c.id == inst.id, INST.c.penalized.is_(False)).values(penalized=True)).rowcount:
+            credit.change_score(s, uid=uid, delta=-POLICY.overdue_score_penalty,
+                                reason=f"installment {inst.id} unpaid after grace", at=now)
+            acct = credit.fresh(s, uid)
+            _remember_restorable(s, acct)
+            new_limit = acct.limit_fen // POLICY.overdue_limit_divisor
+            credit.set_limit(s, uid=uid, new_limit=new_limit, reason=f"installment {inst.id} unpaid after grace", at=now)
+            s.execute(sa.update(CA).where(CA.c.user_id == uid).values(on_time_streak=0))
+            notify(s, user_id=uid, kind="penalty", at=now, dedupe_key=f"pen:{inst.id}",
+                   points=POLICY.overdue_score_penalty, limit=yuan(new_limit))
+            rep.penalized += 1
+    if inst.plan_application_id is None:
+        fee_days = max(0, days - order.grace_days)
+        per_day = bps_of(inst.principal_fen, order.late_fee_bps_per_day)
+        cap = bps_of(inst.principal_fen, order.late_fee_cap_bps)
+        total = min(cap, per_day * fee_days)
+        if total > inst.late_fee_fen:
+            s.execute(sa.update(INST).where(INST.c.id == inst.id, INST.c.late_fee_fen < total)
+                      .values(late_fee_fen=total, late_fee_days=fee_days))
+            inst.late_fee_fen = total
+            notify(s, user_id=uid, kind="late_fee", at=now, dedupe_key=f"late:{inst.id}:{fee_days}",
+                   product=order.product_name, seq=inst.seq, periods=inst.periods, days=days, total=yuan(total))
+            rep.late_fees += 1
+    if days >= POLICY.suspend_after_days and not inst.suspended_applied:
+        if s.execute(sa.update(INST).where(INST.c.id == inst.id, INST.c.suspended_applied.is_(False))
+                     .values(suspended_applied=True)).rowcount:
+            acct = credit.fresh(s, uid)
+            if acct.bnpl_status != BNPL_SUSPENDED:
+                _remember_restorable(s, acct)
+                credit.set_limit(s, uid=uid, new_limit=0, reason=f"suspended: {days} days overdue", at=now)
+                credit.set_status(s, uid=uid, status=BNPL_SUSPENDED, reason=f"{days} days overdue", at=now)
+                notify(s, user_id=uid, kind="suspended", at=now, dedupe_key=f"susp:{inst.id}", days=days)
+                rep.suspended += 1
+    if days >= POLICY.bad_debt_after_days and not inst.bad_debt_applied:
+        if s.execute(sa.update(INST).where(INST.c.id == inst.id, INST.c.bad_debt_applied.is_(False))
+                     .values(bad_debt_applied=True)).rowcount:
+            s.execute(sa.update(CA).where(CA.c.user_id == uid).values(bad_debt=True))
+            notify(s, user_id=uid, kind="bad_debt", at=now, dedupe_key=f"bad:{inst.id}", days=days)
+            rep.bad_debts += 1
+
+
+def _remember_restorable(s: Session, acct: CreditAccount) -> None:
+    """The limit before the first cut is what an operator may restore up to."""
+    if acct.restorable_limit_fen is None and acct.limit_fen > 0:
+        s.execute(sa.update(CA).where(CA.c.user_id == acct.user_id, CA.c.restorable_limit_fen.is_(None))
+                  .values(restorable_limit_fen=acct.limit_fen))
+        acct.restorable_limit_fen = acct.limit_fen
+
+
+# ── when is the next thing due? (drives the demo clock) ──────────────────────────────────────
+def next_event_after(s: Session, t: datetime) -> datetime | None:
+    """The earliest moment after ``t`` at which the sweep would have something to do."""
+    from ..domain.clock import aware
+
+    def first(q, offset: timedelta = timedelta(0)) -> list[datetime]:
+        v = s.execute(q).scalar()
+        return [aware(v) + offset] if v is not None else []
+
+    cands = first(sa.select(sa.func.min(ORD.c.trial_end_at)).where(ORD.c.status.in_(OS.IN_TRIAL), ORD.c.trial_end_at > t))
+    for d in POLICY.reminder_days_before:
+        cands += first(sa.select(sa.func.min(ORD.c.trial_end_at)).where(
+            ORD.c.status == OS.TRIAL, ORD.c.trial_end_at > t + timedelta(days=d)), -timedelta(days=d))
+    cands += first(sa.select(sa.func.min(INST.c.attempt_at)).where(INST.c.status.in_(IS.OPEN), INST.c.attempt_at > t))
+    cands += first(sa.select(sa.func.min(RET.c.inspect_deadline_at)).where(
+        RET.c.status == "RECEIVED", RET.c.inspect_deadline_at > t))
+    transit = timedelta(days=POLICY.return_transit_days_max)
+    cands += first(sa.select(sa.func.min(RET.c.requested_at)).where(
+        RET.c.status == "IN_TRANSIT", RET.c.requested_at > t - transit), transit)
+    # The daily ticks of overdue installments (grace end, late fees, suspension, bad debt).
+    for (due,) in s.execute(sa.select(INST.c.due_at).where(INST.c.status == IS.OVERDUE)):
+        due = aware(due)
+        k = (t - due) // DAY + 1
+        if k <= POLICY.bad_debt_after_days:
+            cands.append(due + k * DAY)
+    return min(cands) if cands else None

@@ -1,0 +1,53 @@
+"""Wallet and bound cards (simulated balances behind the payment-gateway interface): top-up and
+binding a card. Every balance change is a posting in the money ledger."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from ..domain.clock import Clock
+from ..domain.errors import NotFound, ValidationError
+from ..domain.money import check_amount
+from ..models import PaymentMethod
+from . import ledger, payments
+from .ledger import EXT_FUNDING, MONEY, pm
+
+PMT = PaymentMethod.__table__
+_CARD_RE = re.compile(r"^\d{4}$")
+
+
+def wallet_of(session: Session, uid: int) -> PaymentMethod:
+    w = session.exec(select(PaymentMethod).where(PaymentMethod.user_id == uid, PaymentMethod.kind == "wallet")).first()
+    if w is None:
+        raise NotFound("wallet")
+    return w
+
+
+def topup(session: Session, *, uid: int, amount_fen: object, method_id: int | None = None, clock: Clock) -> PaymentMethod:
+    """Add money to the wallet (or, in this simulation, to a card's balance)."""
+    amount = check_amount(amount_fen, field="amount")
+    m = wallet_of(session, uid) if method_id is None else payments.own_method(session, uid=uid, method_id=method_id)
+    now = clock.now()
+    session.execute(sa.update(PMT).where(PMT.c.id == m.id).values(balance_fen=PMT.c.balance_fen + amount))
+    ledger.post(session, ledger=MONEY, key=f"top:{m.id}:{secrets.token_hex(8)}", kind="topup", at=now, legs=[(EXT_FUNDING, pm(m.id), amount)])
+    session.refresh(m)
+    return m
+
+
+def add_card(session: Session, *, uid: int, bank: str, last4: str, balance_fen: int = 0, clock: Clock) -> PaymentMethod:
+    bank = (bank or "").strip() if isinstance(bank, str) else ""
+    if not 2 <= len(bank) <= 20:
+        raise ValidationError("bad_text", field="bank", min=2, max=20)
+    if not isinstance(last4, str) or not _CARD_RE.match(last4):
+        raise ValidationError("bad_text", field="last4", min=4, max=4)
+    prio = session.execute(sa.select(sa.func.coalesce(sa.func.max(PMT.c.priority), -1)).where(PMT.c.user_id == uid)).scalar_one() + 1
+    m = PaymentMethod(user_id=uid, kind="card", label=f"{bank} ****{last4}", balance_fen=0, priority=prio, created_at=clock.now())
+    session.add(m)
+    session.flush()
+    if balance_fen:
+        topup(session, uid=uid, amount_fen=balance_fen, method_id=m.id, clock=clock)
+    return m

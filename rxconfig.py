@@ -1,0 +1,41 @@
+"""Reflex configuration. Config only: nothing here imports bnpl_app.
+
+Environment:
+  BNPL_PORT      one port for frontend and backend (prod serves both on it); default 3000
+  BNPL_ORIGINS   comma-separated CORS origins; default localhost/127.0.0.1 on BNPL_PORT
+  REFLEX_DB_URL  SQLAlchemy URL; default sqlite file bnpl.db beside this file
+  REDIS_URL      when set, state lives in Redis and several backend workers may serve
+"""
+
+import os
+from pathlib import Path
+
+import reflex as rx
+from reflex.plugins import SitemapPlugin
+
+_ROOT = Path(__file__).resolve().parent
+_PORT = int(os.environ.get("BNPL_PORT", "3000"))
+_ORIGINS = [
+    origin.strip()
+    for origin in os.environ.get(
+        "BNPL_ORIGINS", f"http://localhost:{_PORT},http://127.0.0.1:{_PORT}"
+    ).split(",")
+    if origin.strip()
+]
+
+config = rx.Config(
+    app_name="bnpl_app",
+    # An absolute path, so the CLI, the server and the tests agree whatever their cwd.
+    db_url=os.environ.get("REFLEX_DB_URL", f"sqlite:///{_ROOT / 'bnpl.db'}"),
+    redis_url=os.environ.get("REDIS_URL") or None,
+    frontend_port=_PORT,
+    backend_port=_PORT,
+    # Reflex's default is "*": any site could drive a logged-in tab's websocket.
+    cors_allowed_origins=_ORIGINS,
+    telemetry_enabled=False,
+    # The sticky badge sits over the bottom-right corner, where toasts and buttons go.
+    show_built_with_reflex=False,
+    plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="orange"))],
+    # Otherwise every start warns that the sitemap plugin is on by default.
+    disable_plugins=[SitemapPlugin],
+)

@@ -1,0 +1,126 @@
+"""Builders shared by the unit, property and concurrency tiers: a scratch database, a fixed
+clock and small factories that go through the real services (never hand-written rows)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from bnpl_app.db import create_schema, make_engine, transaction
+from bnpl_app.domain.clock import UTC, FixedClock
+from bnpl_app.domain.policy import POLICY
+from bnpl_app.models import MERCHANT, OPERATOR, CreditAccount, Merchant, Product, User
+from bnpl_app.services import auth, checkout, consent, wallet
+from bnpl_app.services.audit import run_audit
+from bnpl_app.services.clock import advance
+
+START = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
+PG_ENV = "BNPL_TEST_DATABASE_URL"
+
+
+def memory_engine() -> Engine:
+    engine = make_engine("sqlite://")
+    create_schema(engine)
+    return engine
+
+
+def file_engine(path) -> Engine:
+    engine = make_engine(f"sqlite:///{path}")
+    create_schema(engine)
+    return engine
+
+
+def pg_url() -> str | None:
+    return os.environ.get(PG_ENV) or None
+
+
+def fresh_pg_engine() -> Engine:
+    """A clean schema on the PostgreSQL named by BNPL_TEST_DATABASE_URL (fails loudly if absent)."""
+    url = pg_url()
+    if not url:
+        raise RuntimeError(f"{PG_ENV} is not set")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    create_schema(engine)
+    return engine
+
+
+@dataclass
+class World:
+    """A scratch platform with a clock that only moves when told."""
+
+    engine: Engine
+    clock: FixedClock = field(default_factory=lambda: FixedClock(START))
+    _n: int = 0
+
+    def _name(self, prefix: str) -> str:
+        self._n += 1
+        return f"{prefix}{self._n}"
+
+    def shopper(self, *, score: int = 700, wallet_fen: int = 0, opened: bool = True, verified: bool = True,
+                phone: bool = True, name: str | None = None) -> int:
+        with transaction(self.engine) as s:
+            u = auth.register(s, username=name or self._name("shopper"), password="password123",
+                              display_name="T", clock=self.clock)
+            u.real_name_verified = verified
+            u.phone = "13800000000" if phone else None
+            s.add(u)
+            s.execute(sa.update(CreditAccount.__table__).where(CreditAccount.__table__.c.user_id == u.id).values(score=score))
+            if wallet_fen:
+                wallet.topup(s, uid=u.id, amount_fen=wallet_fen, clock=self.clock)
+            if opened:
+                consent.open_bnpl(s, uid=u.id, accept_terms=True, terms_version=POLICY.terms_version, clock=self.clock)
+            return u.id
+
+    def merchant(self, *, shop_cap_fen: int = POLICY.default_shop_cap_fen) -> int:
+        """Returns the merchant id (not the user id)."""
+        with transaction(self.engine) as s:
+            u = auth.register(s, username=self._name("merchant"), password="password123", display_name="M",
+                              clock=self.clock, role=MERCHANT)
+            m = Merchant(user_id=u.id, name="Shop", shop_cap_fen=shop_cap_fen)
+            s.add(m)
+            s.flush()
+            return m.id
+
+    def merchant_user(self, merchant_id: int) -> int:
+        with transaction(self.engine) as s:
+            return s.get(Merchant, merchant_id).user_id
+
+    def operator(self) -> int:
+        with transaction(self.engine) as s:
+            return auth.register(s, username=self._name("ops"), password="password123", display_name="O",
+                                 clock=self.clock, role=OPERATOR).id
+
+    def product(self, merchant_id: int, *, price_fen: int = 10_000, stock: int = 100, bnpl: bool = True,
+                trial_days: int = 7, min_score: int = POLICY.platform_min_score, plans: str = "full,3,6,12",
+                interest_free: bool = False) -> int:
+        with transaction(self.engine) as s:
+            p = Product(merchant_id=merchant_id, name=self._name("Product "), price_fen=price_fen, stock=stock,
+                        bnpl_enabled=bnpl, trial_days=trial_days, min_score=min_score, allowed_plans=plans,
+                        interest_free=interest_free, created_at=self.clock.now())
+            s.add(p)
+            s.flush()
+            return p.id
+
+    def buy(self, uid: int, product_id: int, plan: str = "full", key: str | None = None) -> int:
+        with transaction(self.engine) as s:
+            return checkout.checkout(s, uid=uid, product_id=product_id, plan=plan,
+                                     idempotency_key=key or uuid.uuid4().hex, clock=self.clock).id
+
+    def advance(self, **kw) -> None:
+        advance(engine=self.engine, clock=self.clock, delta=timedelta(**kw))
+
+    def audit_ok(self) -> None:
+        with transaction(self.engine) as s:
+            report = run_audit(s)
+        assert report.ok, "\n".join(report.lines())
+
+    def tx(self):
+        return transaction(self.engine)
