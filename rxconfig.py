@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 import reflex as rx
-from reflex.plugins import SitemapPlugin
+from reflex.plugins import RadixThemesPlugin, SitemapPlugin
 
 _ROOT = Path(__file__).resolve().parent
 _PORT = int(os.environ.get("BNPL_PORT", "3000"))
@@ -35,7 +35,7 @@ config = rx.Config(
     telemetry_enabled=False,
     # The sticky badge sits over the bottom-right corner, where toasts and buttons go.
     show_built_with_reflex=False,
-    plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="orange"))],
+    plugins=[RadixThemesPlugin(theme=rx.theme(accent_color="orange"))],
     # Otherwise every start warns that the sitemap plugin is on by default.
     disable_plugins=[SitemapPlugin],
 )

@@ -3,6 +3,7 @@ clock and small factories that go through the real services (never hand-written 
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from dataclasses import dataclass, field
@@ -20,6 +21,10 @@ from bnpl_app.services.audit import run_audit
 from bnpl_app.services.clock import advance
 
 START = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
+
+# Argon2 is slow on purpose (~0.15 s a hash). Factories create many users with one password, so
+# the tests hash it once; login tests still verify against real Argon2 hashes.
+auth.hash_password = functools.lru_cache(maxsize=8)(auth.hash_password)
 PG_ENV = "BNPL_TEST_DATABASE_URL"
 
 
