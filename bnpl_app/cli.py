@@ -4,21 +4,13 @@ same services as the app and the worker."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from .db import database_url, default_engine, reading
 
 
-def _clock(engine):
-    from .domain.clock import SystemClock
-    from .services.clock import DbClock
-
-    return DbClock(engine) if demo_mode() else SystemClock()
-
-
-def demo_mode() -> bool:
-    return os.environ.get("BNPL_DEMO", "1") not in ("0", "false", "no", "")
+from .runtime import clock as _app_clock
+from .runtime import demo_mode
 
 
 def cmd_migrate(args) -> int:
@@ -48,7 +40,7 @@ def cmd_sweep(args) -> int:
     from .services.sweep import run_sweep
 
     engine = default_engine()
-    rep = run_sweep(engine=engine, clock=_clock(engine))
+    rep = run_sweep(engine=engine, clock=_app_clock())
     print(f"sweep: {rep.summary() or 'nothing due'}")
     return 0
 
@@ -72,6 +64,21 @@ def cmd_advance(args) -> int:
     return 0
 
 
+def cmd_worker(args) -> int:
+    import logging
+    import threading
+
+    from .runtime import sweep_forever
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    stop = threading.Event()
+    try:
+        sweep_forever(stop, args.interval)
+    except KeyboardInterrupt:
+        stop.set()
+    return 0
+
+
 def cmd_audit(args) -> int:
     from .services.audit import run_audit
 
@@ -89,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     sp.add_argument("--if-empty", action="store_true", help="do nothing if demo data is already there")
     sp.set_defaults(fn=cmd_seed)
     sub.add_parser("sweep", help="run the deduction / reminder / overdue sweep once").set_defaults(fn=cmd_sweep)
+    wp = sub.add_parser("worker", help="run the sweep forever (the scaled-out alternative to the in-app sweep)")
+    wp.add_argument("--interval", type=float, default=None, help="seconds between runs")
+    wp.set_defaults(fn=cmd_worker)
     ap = sub.add_parser("advance-clock", help="move the demo clock (90m, 36h, 7d), running what falls due")
     ap.add_argument("duration")
     ap.set_defaults(fn=cmd_advance)

@@ -391,11 +391,14 @@ class Posting(SQLModel, table=True):
 
 
 class SimClock(SQLModel, table=True):
-    """The persisted demo clock (one row)."""
+    """The persisted demo clock (one row): simulated ``now`` as of the wall-clock ``anchor``.
+    Between advances it runs at wall speed (so countdowns tick) unless ``frozen``."""
 
     __tablename__ = "sim_clock"
     id: int = Field(default=1, primary_key=True)
     now: datetime = ts()
+    anchor: datetime = ts()
+    frozen: bool = False
 
 
 class SweepRun(SQLModel, table=True):

@@ -19,29 +19,46 @@ MAX_STEPS = 20_000
 
 
 class DbClock:
-    """Reads the simulated time from the database, so every process (app, worker, CLI) agrees."""
+    """The simulated time, read from the database so every process (app, worker, CLI) agrees.
+    It runs at wall speed from its last setting (a live countdown in the demo) unless frozen
+    (``BNPL_CLOCK_FROZEN=1``, or ``frozen=True``): then it moves only when advanced."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, wall=None, frozen: bool | None = None) -> None:
         self.engine = engine
+        self.wall = wall or SystemClock()
+        self.frozen = frozen
 
     def now(self) -> datetime:
         with reading(self.engine) as s:
-            v = s.execute(sa.select(SC.c.now).where(SC.c.id == 1)).scalar()
-        if v is None:
-            return self.set(SystemClock().now().replace(microsecond=0))
-        return aware(v)
+            current = self._read(s)
+        return current if current is not None else self.set(self.wall.now().replace(microsecond=0))
+
+    def _read(self, s) -> datetime | None:
+        row = s.execute(sa.select(SC.c.now, SC.c.anchor, SC.c.frozen).where(SC.c.id == 1)).first()
+        if row is None:
+            return None
+        now, anchor = aware(row.now), aware(row.anchor)
+        return now if row.frozen else now + max(timedelta(0), self.wall.now() - anchor)
 
     def set(self, when: datetime) -> datetime:
+        """Move to ``when``; a moment in the past is refused (a few seconds of drift are not)."""
         when = aware(when)
         with transaction(self.engine) as s:
-            cur = s.execute(sa.select(SC.c.now).where(SC.c.id == 1)).scalar()
-            if cur is None:
-                s.execute(sa.insert(SC).values(id=1, now=when))
-            elif when < aware(cur):
+            current = self._read(s)
+            values = dict(now=when, anchor=self.wall.now())
+            if self.frozen is not None:
+                values["frozen"] = self.frozen
+            if current is None:
+                s.execute(sa.insert(SC).values(id=1, frozen=bool(self.frozen), **values))
+                return when
+            if when < current - SLACK:
                 raise ValidationError("clock_backwards")
-            else:
-                s.execute(sa.update(SC).where(SC.c.id == 1).values(now=when))
-        return when
+            values["now"] = max(when, current)
+            s.execute(sa.update(SC).where(SC.c.id == 1).values(**values))
+            return values["now"]
+
+
+SLACK = timedelta(seconds=5)
 
 
 def advance(*, engine: Engine, clock, delta: timedelta) -> tuple[datetime, int]:

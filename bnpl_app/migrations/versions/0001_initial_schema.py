@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 06:44:00.880046
+Create Date: 2026-11-22 06:46:55.831835
 """
 from alembic import op
 import sqlalchemy as sa
@@ -44,6 +44,8 @@ def upgrade() -> None:
     op.create_table('sim_clock',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('now', bnpl_app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('anchor', bnpl_app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('frozen', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('sweep_runs',

@@ -1,0 +1,73 @@
+"""What the running app, the worker and the CLI share: the engine, the business clock (the
+persisted demo clock in demo mode, the wall clock otherwise), the wall clock for sessions, and
+the sweep loop. No reflex import.
+
+Environment: ``BNPL_DEMO`` (default on: demo data, the clock bar, "log in as"), ``BNPL_CLOCK_FROZEN``
+(demo clock moves only when advanced), ``BNPL_INPROCESS_SWEEP`` (default on: the app runs the
+sweep itself every ``POLICY.sweep_interval_seconds``; turn off when ``python -m bnpl_app worker``
+runs it instead)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+from .db import default_engine
+from .domain.clock import Clock, SystemClock
+from .domain.policy import POLICY
+
+log = logging.getLogger("bnpl.sweep")
+WALL = SystemClock()
+
+
+def _flag(name: str, default: str) -> bool:
+    return os.environ.get(name, default).strip().lower() not in ("0", "false", "no", "off", "")
+
+
+def demo_mode() -> bool:
+    return _flag("BNPL_DEMO", "1")
+
+
+def engine():
+    return default_engine()
+
+
+_clock: Clock | None = None
+_lock = threading.Lock()
+
+
+def clock() -> Clock:
+    global _clock
+    with _lock:
+        if _clock is None:
+            if demo_mode():
+                from .services.clock import DbClock
+
+                _clock = DbClock(engine(), frozen=True if _flag("BNPL_CLOCK_FROZEN", "0") else None)
+            else:
+                _clock = WALL
+        return _clock
+
+
+def sweep_once() -> str:
+    from .services.sweep import run_sweep
+
+    return run_sweep(engine=engine(), clock=clock()).summary()
+
+
+def sweep_forever(stop: threading.Event, interval: float | None = None) -> None:
+    """The worker loop: a failed run is logged and retried at the next tick, never fatal."""
+    interval = interval or POLICY.sweep_interval_seconds
+    while not stop.is_set():
+        try:
+            summary = sweep_once()
+            if summary:
+                log.info("sweep: %s", summary)
+        except Exception:  # noqa: BLE001 — a bad run must not stop the schedule
+            log.exception("sweep failed; retrying at the next tick")
+        stop.wait(interval)
+
+
+def inprocess_sweep_enabled() -> bool:
+    return _flag("BNPL_INPROCESS_SWEEP", "1")
