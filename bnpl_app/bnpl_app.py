@@ -1,38 +1,32 @@
-"""The Reflex app: every page is registered here.
+"""The Reflex app: every page is registered here, each with its guard and loader in on_load.
+In demo mode (and unless BNPL_INPROCESS_SWEEP=0) the app also runs the sweep on an interval."""
 
-A placeholder until the real pages land: one page whose ping button proves that the
-page hydrated and that events travel over the websocket to the backend and back.
-"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
 
 import reflex as rx
 
-from bnpl_app import routes
+from . import runtime
+from .pages import auth_pages, order_pages, shop_pages
+
+log = logging.getLogger("bnpl.app")
 
 
-class PingState(rx.State):
-    """Round-trip check between the browser and the backend."""
-
-    reply: str = ""
-
-    @rx.event
-    def ping(self):
-        self.reply = "pong"
-
-
-def index() -> rx.Component:
-    return rx.container(
-        rx.vstack(
-            rx.heading("先用后付", size="8", data_testid="app-title"),
-            rx.hstack(
-                rx.button("Ping", on_click=PingState.ping, data_testid="ping-button"),
-                rx.text(PingState.reply, data_testid="ping-result"),
-                align="center",
-            ),
-            spacing="4",
-        ),
-        padding_y="2em",
-    )
+async def _sweep_loop():
+    """The embedded default: the same sweep the worker runs, inside the app process."""
+    if not runtime.inprocess_sweep_enabled():
+        return
+    stop = threading.Event()
+    try:
+        await asyncio.to_thread(runtime.sweep_forever, stop)
+    finally:
+        stop.set()
 
 
 app = rx.App()  # the theme is set in rxconfig.py (RadixThemesPlugin)
-app.add_page(index, route=routes.INDEX, title="先用后付")
+for area in (auth_pages, shop_pages, order_pages):
+    area.register(app)
+app.register_lifespan_task(_sweep_loop)

@@ -1,3 +1,47 @@
-"""Route constants: every URL in the app is named here, nobody hand-writes one."""
+"""Route constants and builders: every URL in the app is named here, nobody hand-writes one."""
 
 INDEX = "/"
+LOGIN = "/login"
+REGISTER = "/register"
+CART = "/cart"
+CHECKOUT = "/checkout"
+ORDERS = "/orders"
+BILLS = "/bills"
+CREDIT = "/credit"
+WALLET = "/wallet"
+INBOX = "/inbox"
+HELP = "/help"
+PRODUCT = "/product/[pid]"
+ORDER = "/orders/[oid]"
+
+MERCHANT = "/merchant"
+MERCHANT_ORDERS = "/merchant/orders"
+MERCHANT_RETURNS = "/merchant/returns"
+MERCHANT_SETTLEMENT = "/merchant/settlement"
+MERCHANT_ANALYTICS = "/merchant/analytics"
+
+OPS = "/ops"
+OPS_APPLICATION = "/ops/applications/[aid]"
+OPS_SHOPPERS = "/ops/shoppers"
+OPS_RISK = "/ops/risk"
+OPS_AUDIT = "/ops/audit"
+
+
+def product(pid: int | str) -> str:
+    return f"/product/{pid}"
+
+
+def order(oid: int | str) -> str:
+    return f"/orders/{oid}"
+
+
+def ops_application(aid: int | str) -> str:
+    return f"/ops/applications/{aid}"
+
+
+def upload_url(stored_name: str) -> str:
+    """Where the app serves an uploaded file (proofs, inspection photos)."""
+    return f"/_upload/{stored_name}"
+
+
+HOME_OF_ROLE = {"shopper": INDEX, "merchant": MERCHANT, "operator": OPS}

@@ -129,3 +129,16 @@ class World:
 
     def tx(self):
         return transaction(self.engine)
+
+
+def snapshot(engine: Engine) -> dict[str, list[tuple]]:
+    """Every row of every table, in primary-key order: compare before/after a refused action to
+    prove it left nothing half-done."""
+    from sqlmodel import SQLModel
+
+    out: dict[str, list[tuple]] = {}
+    with engine.execution_options(readonly=True).connect() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            order = list(table.primary_key.columns) or list(table.columns)
+            out[table.name] = [tuple(r) for r in conn.execute(sa.select(table).order_by(*order))]
+    return out

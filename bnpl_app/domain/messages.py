@@ -62,7 +62,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "elig.shop_cap": ("在本店的先用后付金额将超过店铺上限 {cap}（已用 {used}）", "this shop's cap per shopper {cap} would be exceeded ({used} in use)"),
     "elig.shop_cap.hint": ("先完成本店已有订单的付款或退货", "pay or return your open orders at this shop first"),
     "elig.stock": ("库存不足", "out of stock"),
+    "elig.stock.hint": ("可稍后再试，或选择其他商品", "try again later or choose another product"),
     "elig.plan": ("商家不支持该分期方案：{plan}", "the merchant does not offer the plan “{plan}”"),
+    "elig.plan.hint": ("请选择商家提供的其他方案", "choose one of the plans the merchant offers"),
     "not_eligible": ("不符合先用后付条件", "not eligible for 先用后付"),
     # checkout
     "checkout.key_reused": ("该下单请求已用于其他商品或方案，请重新下单", "this checkout key was used for a different order; start again"),

@@ -158,11 +158,12 @@ def dry_run(session: Session, *, uid: int, clock: Clock) -> list[PlannedDeductio
     methods = payments.methods_in_order(session, uid)
     balance = {m.id: m.balance_fen for m in methods}
     days_before = credit.account(session, uid).autopay_days_before
-    rows: list[tuple[datetime, Installment, Order]] = []
+    rows: list[tuple[datetime, datetime, Installment, Order]] = []
     order_cache: dict[int, Order] = {}
     for inst in session.exec(select(Installment).where(Installment.shopper_id == uid,
                                                        Installment.status.in_((IS.PENDING, IS.SCHEDULED, IS.OVERDUE)))):
         order = order_cache.setdefault(inst.order_id, session.get(Order, inst.order_id))
+        due = inst.due_at
         if inst.status == IS.PENDING:
             if order.status not in OS.IN_TRIAL:
                 continue  # a return is under way: deduction paused
@@ -171,9 +172,11 @@ def dry_run(session: Session, *, uid: int, clock: Clock) -> list[PlannedDeductio
             when = due if inst.seq == 1 else due - timedelta(days=days_before)
         else:
             when = inst.attempt_at or inst.due_at
-        rows.append((max(when, clock.now()), inst, order))
+        rows.append((max(when, clock.now()), due, inst, order))
     out = []
-    for when, inst, order in sorted(rows, key=lambda r: (r[0], r[1].id)):
+    # Within one sweep the deductions run by due date, then id: the same order here, so the
+    # balances (and so the methods) come out as the sweep will find them.
+    for when, _due, inst, order in sorted(rows, key=lambda r: (r[0], r[1], r[2].id)):
         amount = payments.owed(inst)
         label = None
         for m in methods:

@@ -110,7 +110,9 @@ def checkout(session: Session, *, uid: int, product_id: object, plan: str, idemp
                               EXPO.c.exposure_fen + product.price_fen <= cap)
         .values(exposure_fen=EXPO.c.exposure_fen + product.price_fen)
     ).rowcount != 1:
-        raise NotEligible([Failure("shop_cap", "elig.shop_cap", {"cap": yuan(cap), "used": yuan(elig.price_fen)})])
+        used = session.execute(sa.select(EXPO.c.exposure_fen).where(
+            EXPO.c.shopper_id == uid, EXPO.c.merchant_id == product.merchant_id)).scalar_one()
+        raise NotEligible([Failure("shop_cap", "elig.shop_cap", {"cap": yuan(cap), "used": yuan(used)})])
     credit.freeze(session, uid=uid, amount=product.price_fen, order_id=order.id, at=now)
     session.execute(sa.insert(Installment), [
         dict(order_id=order.id, shopper_id=uid, merchant_id=product.merchant_id, seq=p.seq, periods=len(sched.periods),

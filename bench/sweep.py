@@ -1,0 +1,584 @@
+"""Sweep benchmark: the REAL sweep (``services.sweep.run_sweep``) against the set-based SQL floor.
+
+Seeds N due installments (100k by default; 100k and then 1M with ``--million``) among 10× as many
+settled ones, with bulk SQL — but row for row what the services would have produced (see
+``seed`` and BENCHMARKS.md) so the audit is clean before and after. Then, in the same run:
+
+* floor: on a byte copy of the seeded database, one INSERT…SELECT (one posting per due
+  installment) + one UPDATE (the due installments → PAID), one transaction, same pragmas as the
+  app (WAL, synchronous=FULL);
+* sweep: ``run_sweep`` on the original, through the app's own engine (``db.make_engine``);
+* audit: ``services.audit.run_audit`` on the swept database (printed; exit 1 if dirty).
+
+Prints installments/s for both and their ratio (and with ``--million`` the 1M/100k sweep-time
+ratio). The LAST line is one JSON object: ``sweep_per_s``, ``floor_per_s``, ``ratio`` (and
+``scale_1m_over_100k``); with ``--million`` the top-level figures are those of the 1M run.
+
+    .venv/bin/python bench/sweep.py               # 100k due among 1M settled
+    .venv/bin/python bench/sweep.py --million     # 100k, then 1M due among 10M settled
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import random
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bnpl_app.db import create_schema, make_engine, reading  # noqa: E402
+from bnpl_app.domain.clock import UTC, FixedClock, add_months  # noqa: E402
+from bnpl_app.domain.messages import render  # noqa: E402
+from bnpl_app.domain.money import yuan  # noqa: E402
+from bnpl_app.domain.policy import POLICY  # noqa: E402
+from bnpl_app.services import auth, schedule  # noqa: E402
+from bnpl_app.services.audit import run_audit  # noqa: E402
+from bnpl_app.services.sweep import run_sweep  # noqa: E402
+
+SEED_VERSION = 3  # bump when the seeded world changes (invalidates --cache)
+NOW = datetime(2027, 3, 15, 2, 0, tzinfo=UTC)  # 10:00 in China; day 15 so month arithmetic never clamps
+DAY = timedelta(days=1)
+N_MERCHANTS = 20
+PRODUCTS_PER_MERCHANT = 5
+CHUNK_SHOPPERS = 50_000  # shoppers generated (and their order ids interleaved) together
+PASSWORD = "password123"
+CATALOG = [  # name, category, price fen, 免息
+    ("纯棉T恤", "服饰", 9_900, False), ("直筒牛仔裤", "服饰", 29_900, False), ("轻薄羽绒服", "服饰", 89_900, True),
+    ("休闲运动鞋", "鞋履", 45_900, False), ("蓝牙耳机", "数码", 39_900, False), ("机械键盘", "数码", 59_900, False),
+    ("智能手表", "数码", 129_900, False), ("移动电源", "数码", 15_900, True), ("保温杯", "家居", 12_900, False),
+    ("电动牙刷", "个护", 24_900, True),
+]
+
+
+def ts(dt: datetime) -> str:
+    """How SQLAlchemy stores a UTC datetime in SQLite (see models.UTCDateTime)."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+# ── the world, in Python ─────────────────────────────────────────────────────────────────────
+@dataclass
+class Inst:
+    seq: int
+    periods: int
+    due: datetime
+    principal: int
+    fee: int
+    status: str  # PAID | SCHEDULED
+    attempt_at: datetime | None = None
+    paid_at: datetime | None = None
+    id: int = 0
+
+
+@dataclass
+class Ord:
+    product: tuple  # (pid, merchant_id, name, price, interest_free)
+    plan: str
+    created: datetime
+    trial_end: datetime
+    sched: schedule.Schedule
+    insts: list[Inst]
+    status: str  # PAID | DUE
+    closed_at: datetime | None = None
+    id: int = 0
+
+
+@dataclass
+class Shopper:
+    uid: int
+    reg: datetime
+    score0: int
+    autopay: int
+    orders: list[Ord] = field(default_factory=list)
+    rewards: list[tuple[Ord, datetime]] = field(default_factory=list)  # on-time completions, in time order
+    wallet_final: int = 0
+    card_balance: int | None = None
+
+
+def _products() -> list[tuple]:
+    out = []
+    pid = 0
+    for m in range(1, N_MERCHANTS + 1):
+        for j in range(PRODUCTS_PER_MERCHANT):
+            pid += 1
+            name, _cat, price, free = CATALOG[(m + j) % len(CATALOG)]
+            out.append((pid, m, f"{name} {pid}", price, free))
+    return out
+
+
+def _billed(order: Ord, autopay: int, paid_until: int) -> None:
+    """The schedule as bill_order leaves it (attempt dates), the first ``paid_until`` periods paid
+    on their attempt date (on time), as the sweep does."""
+    for inst in order.insts:
+        attempt = inst.due - timedelta(days=autopay) if inst.seq > 1 else inst.due
+        attempt = max(attempt, order.trial_end)
+        if inst.seq <= paid_until:
+            inst.status, inst.paid_at = "PAID", attempt
+        else:
+            inst.status, inst.attempt_at = "SCHEDULED", attempt
+
+
+def _order(product: tuple, plan: str, trial_end: datetime) -> Ord:
+    sched = schedule.build(price_fen=product[3], plan=plan, trial_end=trial_end, interest_free=product[4])
+    insts = [Inst(p.seq, len(sched.periods), p.due_at, p.principal_fen, p.fee_fen, "") for p in sched.periods]
+    return Ord(product, plan, trial_end - timedelta(days=7), trial_end, sched, insts, "DUE")
+
+
+def plan_shopper(uid: int, i: int, rng: random.Random, products: list[tuple]) -> Shopper:
+    """One shopper's history: 12–14 past orders paid on time, then two open orders B (an
+    installment plan, period k due now) and A (full plan, trial just ended): 20 settled and 2 due
+    installments per shopper."""
+    v = i % 4
+    n_b, k = [(3, 3), (6, 2), (12, 5), (3, 1)][v]
+    past = [[3] * 3 + [1] * 9, [3] * 3 + [1] * 10, [3] * 2 + [1] * 10, [3] * 3 + [1] * 11][v]
+    rng.shuffle(past)
+    early = k > 1 and rng.random() < 0.05  # "deduct 2 days before the due date"
+    late = not early and rng.random() < 0.2  # due a while ago (the sweep was down): paid late, within grace
+    autopay = 2 if early else 0
+    due_k = NOW + 2 * DAY if early else (NOW - timedelta(minutes=rng.randrange(60, 2880)) if late else NOW)
+    due_a = NOW - timedelta(minutes=rng.randrange(60, 2880)) if late else NOW
+    b_trial_end = add_months(due_k, -(k - 1))
+    b_created = b_trial_end - timedelta(days=7)
+    t = b_created - timedelta(days=400)
+    sh = Shopper(uid=uid, reg=t - DAY, score0=rng.randrange(600, 781), autopay=autopay)
+    score, limit, streak = sh.score0, POLICY.start_limit(sh.score0), 0
+
+    def pick(max_price: int) -> tuple:
+        fits = [p for p in products if p[3] <= max_price]
+        return rng.choice(fits)
+
+    for n in past:
+        plan = "full" if n == 1 else "3"
+        o = _order(pick(limit), plan, t + timedelta(days=7))
+        _billed(o, autopay, paid_until=n)
+        o.status = "PAID"
+        o.closed_at = max(x.paid_at for x in o.insts)
+        sh.orders.append(o)
+        sh.rewards.append((o, o.closed_at))
+        # the reward (score +5, every 3rd on-time order one limit step) decides what the next order may cost
+        score = POLICY.clamp_score(score + POLICY.on_time_score_bonus)
+        streak += 1
+        if streak >= POLICY.on_time_orders_for_step:
+            streak = 0
+            limit = max(limit, POLICY.next_step(limit, score))
+        t = o.closed_at + timedelta(days=rng.randrange(1, 4), minutes=rng.randrange(0, 1440))
+    assert t < b_created, "history overlaps the open orders"
+    b = _order(pick(limit // 2), str(n_b), b_trial_end)
+    _billed(b, autopay, paid_until=k - 1)
+    a = _order(pick(limit - b.product[3]), "full", due_a)
+    _billed(a, autopay, paid_until=0)
+    sh.orders += [b, a]
+    assert b.insts[k - 1].attempt_at <= NOW and a.insts[0].attempt_at <= NOW
+    assert all(x.attempt_at > NOW for x in b.insts[k:])
+    # Funding: most wallets cover everything; some need the card (2nd method), a few fail.
+    amt_a, amt_b = a.insts[0].principal + a.insts[0].fee, b.insts[k - 1].principal + b.insts[k - 1].fee
+    r = rng.random()
+    if r < 0.01:
+        sh.wallet_final = min(amt_a, amt_b)  # one of the two fails (no card)
+    elif r < 0.04:
+        sh.wallet_final, sh.card_balance = min(amt_a, amt_b), 500_000  # the card pays the other
+    elif r < 0.06:
+        sh.wallet_final, sh.card_balance = 0, 500_000  # empty wallet: the card pays both
+    else:
+        sh.wallet_final = amt_a + amt_b + rng.randrange(0, 50_000)
+        if rng.random() < 0.08:
+            sh.card_balance = rng.randrange(0, 300_000)
+    return sh
+
+
+# ── writing it ───────────────────────────────────────────────────────────────────────────────
+class Seeder:
+    def __init__(self, con: sqlite3.Connection, n_due: int, seed: int = 20270315) -> None:
+        assert n_due % 2 == 0
+        self.con = con
+        self.n_shoppers = n_due // 2
+        self.rng = random.Random(seed)
+        self.products = _products()
+        self.pw = auth.hash_password(PASSWORD)
+        self.next = {"user": 0, "order": 0, "inst": 0, "method": 0, "event": 0}
+
+    def _id(self, what: str) -> int:
+        self.next[what] += 1
+        return self.next[what]
+
+    def ins(self, table: str, cols: str, rows: list) -> None:
+        if rows:
+            q = f"INSERT INTO {table} ({cols}) VALUES ({','.join('?' * (cols.count(',') + 1))})"
+            self.con.executemany(q, rows)
+
+    def run(self) -> None:
+        t0 = ts(NOW - timedelta(days=800))
+        users, merchants = [], []
+        for m in range(1, N_MERCHANTS + 1):
+            uid = self._id("user")
+            users.append((uid, f"benchshop{m}", self.pw, "merchant", f"店铺 {m}", 1, "13900000000", "zh", t0))
+            merchants.append((m, uid, f"店铺 {m}", POLICY.default_shop_cap_fen))
+        self.ins("users", "id,username,password_hash,role,display_name,real_name_verified,phone,locale,created_at", users)
+        self.ins("merchants", "id,user_id,name,shop_cap_fen", merchants)
+        self.ins("products", "id,merchant_id,name,description,category,price_fen,stock,image,bnpl_enabled,trial_days,"
+                 "min_score,allowed_plans,interest_free,created_at",
+                 [(pid, m, name, f"店铺 {m} · {name}", CATALOG[(pid - 1) % len(CATALOG)][1], price, 1_000_000, "", 1,
+                   7, POLICY.platform_min_score, "full,3,6,12", int(free), t0)
+                  for pid, m, name, price, free in self.products])
+        done = 0
+        while done < self.n_shoppers:
+            n = min(CHUNK_SHOPPERS, self.n_shoppers - done)
+            self.chunk(done, n)
+            done += n
+        self.derived()
+
+    def chunk(self, first: int, n: int) -> None:
+        shoppers = []
+        for i in range(first, first + n):
+            shoppers.append(plan_shopper(self._id("user"), i, self.rng, self.products))
+        # Order ids in rounds (everyone's 1st order, then 2nd, …, the open ones last): roughly the
+        # order in which a platform would have created them, so due rows are spread among settled ones.
+        width = max(len(s.orders) for s in shoppers)
+        orows, irows = [], []
+        for r in range(width):
+            for sh in shoppers:
+                j = r - (width - len(sh.orders))
+                if j < 0:
+                    continue
+                o = sh.orders[j]
+                o.id = self._id("order")
+                for x in o.insts:
+                    x.id = self._id("inst")
+        users, accts, methods, events, postings, notes, expo = [], [], [], [], [], [], []
+        for sh in shoppers:
+            uid = sh.uid
+            users.append((uid, f"bench{uid}", self.pw, "shopper", f"买家 {uid}", 1, f"138{uid % 10**8:08d}", "zh",
+                          ts(sh.reg)))
+            wallet = self._id("method")
+            paid_hist = sum(x.principal + x.fee for o in sh.orders for x in o.insts if x.status == "PAID")
+            methods.append((wallet, uid, "wallet", "余额", sh.wallet_final, 0, ts(sh.reg)))
+            postings.append(("money", f"top:{wallet}:{self.rng.getrandbits(64):016x}", 0, "ext:funding", f"pm:{wallet}",
+                             paid_hist + sh.wallet_final, "topup", None, None, ts(sh.reg + timedelta(minutes=1))))
+            if sh.card_balance is not None:
+                card = self._id("method")
+                methods.append((card, uid, "card", f"招商银行 ****{uid % 10000:04d}", sh.card_balance, 1,
+                                ts(sh.reg + timedelta(minutes=2))))
+                if sh.card_balance:
+                    postings.append(("money", f"top:{card}:{self.rng.getrandbits(64):016x}", 0, "ext:funding",
+                                     f"pm:{card}", sh.card_balance, "topup", None, None,
+                                     ts(sh.reg + timedelta(minutes=2))))
+            # open_bnpl → set_limit; then one reward per on-time order (services.payments.reward_on_time)
+            opened = sh.reg + timedelta(minutes=3)
+            score, limit, streak = sh.score0, POLICY.start_limit(sh.score0), 0
+
+            def limit_event(old: int, new: int, reason: str, at: datetime) -> None:
+                ev = self._id("event")
+                events.append((ev, uid, ts(at), "limit", old, new, reason))
+                postings.append(("limit", f"limit:{ev}", 0, f"lim:{uid}:granted", f"lim:{uid}:headroom", new - old,
+                                 "limit_change", None, None, ts(at)))
+
+            limit_event(0, limit, "opened", opened)
+            last = opened
+            for o, at in sh.rewards:
+                new = POLICY.clamp_score(score + POLICY.on_time_score_bonus)
+                if new != score:
+                    events.append((self._id("event"), uid, ts(at), "score", score, new, f"order {o.id} paid on time"))
+                score = new
+                streak += 1
+                stepped = 0
+                if streak >= POLICY.on_time_orders_for_step:
+                    streak = 0
+                    step = POLICY.next_step(limit, score)
+                    if step > limit:
+                        limit_event(limit, step, f"{POLICY.on_time_orders_for_step} on-time orders in a row", at)
+                        limit, stepped = step, step
+                kind = "reward_step" if stepped else "reward"
+                params = dict(points=POLICY.on_time_score_bonus, limit=yuan(stepped))
+                notes.append((uid, kind, render(f"n.{kind}.title", "zh", **params), render(f"n.{kind}.body", "zh", **params),
+                              json.dumps(params, ensure_ascii=False), ts(at), f"reward:{o.id}"))
+                last = at
+            outstanding = 0
+            per_shop: dict[int, int] = {}
+            for o in sh.orders:
+                per_shop.setdefault(o.product[1], 0)
+                for x in o.insts:
+                    if x.status == "SCHEDULED":
+                        outstanding += x.principal
+                        per_shop[o.product[1]] += x.principal
+                    elif x.paid_at > last:
+                        last = x.paid_at
+                last = max(last, o.trial_end)
+            expo += [(uid, m, amt) for m, amt in per_shop.items()]
+            accts.append((uid, score, limit, 0, outstanding, "active", POLICY.terms_version, ts(opened), streak, 0,
+                          sh.autopay, ts(last)))
+            sh.wallet_id = wallet
+        self.ins("users", "id,username,password_hash,role,display_name,real_name_verified,phone,locale,created_at", users)
+        self.ins("credit_accounts", "user_id,score,limit_fen,frozen_fen,outstanding_fen,bnpl_status,terms_version,"
+                 "terms_accepted_at,on_time_streak,bad_debt,autopay_days_before,updated_at", accts)
+        self.ins("payment_methods", "id,user_id,kind,label,balance_fen,priority,created_at", methods)
+        self.ins("credit_events", "id,user_id,at,kind,old_value,new_value,reason", events)
+        self.ins("postings", "ledger,posting_key,leg,debit_account,credit_account,amount_fen,kind,order_id,"
+                 "installment_id,created_at", postings)
+        self.ins("notifications", "user_id,kind,title,body,params_json,created_at,dedupe_key", notes)
+        self.ins("shop_exposure", "shopper_id,merchant_id,exposure_fen", expo)
+        by_id = []
+        for sh in shoppers:
+            for o in sh.orders:
+                by_id.append((sh, o))
+        by_id.sort(key=lambda t: t[1].id)
+        for sh, o in by_id:
+            pid, mid, name, price, _free = o.product
+            s = o.sched
+            orows.append((o.id, sh.uid, mid, pid, name, price, o.plan, len(o.insts), o.status, f"bench-{o.id:012d}",
+                          hashlib.sha256(f"{sh.uid}|{pid}|{o.plan}".encode()).hexdigest(), ts(o.created),
+                          ts(o.trial_end), s.fee_bps, s.late_fee_bps_per_day, s.late_fee_cap_bps, s.grace_days,
+                          POLICY.platform_fee_bps, ts(o.trial_end), ts(o.closed_at) if o.closed_at else None,
+                          1 if o.status == "PAID" else None, 3))
+            for x in o.insts:
+                paid = x.status == "PAID"
+                irows.append((x.id, o.id, sh.uid, mid, x.seq, x.periods, ts(x.due), x.principal, x.fee, x.status,
+                              None if paid else ts(x.attempt_at), ts(x.paid_at) if paid else None,
+                              x.principal + x.fee if paid else 0, sh.wallet_id if paid else None))
+        self.ins("orders", "id,shopper_id,merchant_id,product_id,product_name,price_fen,plan,periods,status,"
+                 "idempotency_key,request_hash,created_at,trial_end_at,fee_bps,late_fee_bps_per_day,late_fee_cap_bps,"
+                 "grace_days,platform_fee_bps,billed_at,closed_at,on_time,reminders_sent", orows)
+        self.ins("installments", "id,order_id,shopper_id,merchant_id,seq,periods,due_at,principal_fen,fee_fen,status,"
+                 "attempt_at,paid_at,paid_fen,paid_method_id", irows)
+
+    def derived(self) -> None:
+        """What checkout, billing and the past deductions wrote, derived set-based from the rows."""
+        c = self.con
+        yuan_sql = "printf('¥%,d.%02d', i.paid_fen / 100, i.paid_fen % 100)"
+        c.executescript(f"""
+        INSERT INTO postings (ledger, posting_key, leg, debit_account, credit_account, amount_fen, kind, order_id,
+                              installment_id, created_at)
+            SELECT 'limit', 'frz:' || id, 0, 'lim:' || shopper_id || ':headroom', 'lim:' || shopper_id || ':frozen',
+                   price_fen, 'freeze', id, NULL, created_at FROM orders ORDER BY id;
+        INSERT INTO postings (ledger, posting_key, leg, debit_account, credit_account, amount_fen, kind, order_id,
+                              installment_id, created_at)
+            SELECT 'limit', 'bill:' || id, 0, 'lim:' || shopper_id || ':frozen', 'lim:' || shopper_id || ':outstanding',
+                   price_fen, 'capture', id, NULL, billed_at FROM orders ORDER BY id;
+        CREATE TEMP TABLE cap AS
+            SELECT i.id, i.order_id, i.shopper_id, i.merchant_id, i.principal_fen AS p, i.paid_fen AS amt,
+                   i.paid_method_id AS mid, i.paid_at AS at,
+                   (i.principal_fen * o.platform_fee_bps + 5000) / 10000 AS svc
+            FROM installments i JOIN orders o ON o.id = i.order_id WHERE i.status = 'PAID';
+        INSERT INTO postings (ledger, posting_key, leg, debit_account, credit_account, amount_fen, kind, order_id,
+                              installment_id, created_at)
+            SELECT * FROM (
+                SELECT 'money', 'cap:' || id, 0, 'pm:' || mid, 'mer:' || merchant_id, p - svc, 'capture', order_id, id, at
+                    FROM cap WHERE p - svc > 0
+                UNION ALL SELECT 'money', 'cap:' || id, 1, 'pm:' || mid, 'plat:service_fee', svc, 'capture', order_id, id, at
+                    FROM cap WHERE svc > 0
+                UNION ALL SELECT 'money', 'cap:' || id, 2, 'pm:' || mid, 'plat:fee_income', amt - p, 'capture', order_id, id, at
+                    FROM cap WHERE amt - p > 0
+                UNION ALL SELECT 'limit', 'lrp:' || id, 0, 'lim:' || shopper_id || ':outstanding',
+                    'lim:' || shopper_id || ':headroom', p, 'repay', order_id, id, at FROM cap WHERE p > 0
+            ) ORDER BY 10;
+        DROP TABLE cap;
+        INSERT INTO order_events (order_id, at, step, amount_fen, note)
+            SELECT * FROM (
+                SELECT id, created_at, 'frozen', price_fen, '' FROM orders
+                UNION ALL SELECT id, billed_at, 'captured', price_fen, 'trial ended' FROM orders
+                UNION ALL SELECT id, closed_at, 'paid', price_fen, '' FROM orders WHERE status = 'PAID'
+            ) ORDER BY 2;
+        INSERT INTO notifications (user_id, kind, title, body, params_json, created_at, dedupe_key)
+            SELECT i.shopper_id, 'deducted', '扣款成功',
+                   '“' || o.product_name || '”第 ' || i.seq || '/' || i.periods || ' 期已从' || m.label || '扣款 '
+                       || {yuan_sql} || '。',
+                   '{{"product": "' || o.product_name || '", "seq": ' || i.seq || ', "periods": ' || i.periods
+                       || ', "method": "' || m.label || '", "amount": "' || {yuan_sql} || '"}}',
+                   i.paid_at, 'cap:' || i.id
+            FROM installments i JOIN orders o ON o.id = i.order_id JOIN payment_methods m ON m.id = i.paid_method_id
+            WHERE i.status = 'PAID' ORDER BY i.paid_at;
+        INSERT INTO outbox (user_id, channel, body, created_at, dedupe_key)
+            SELECT user_id, 'sms', '【先用后付】' || title || '：' || body, created_at, 'sms:' || dedupe_key
+            FROM notifications WHERE kind = 'deducted' ORDER BY id;
+        INSERT INTO notifications (user_id, kind, title, body, params_json, created_at, dedupe_key)
+            SELECT shopper_id, 'paid', '订单已结清', '“' || product_name || '”已全部付清。',
+                   '{{"product": "' || product_name || '"}}', closed_at, 'paid:' || id
+            FROM orders WHERE status = 'PAID' ORDER BY closed_at;
+        """)
+        # The SQL-rendered notices must be exactly what notify() renders.
+        row = c.execute("SELECT n.title, n.body, n.params_json, o.body, i.seq, i.periods, i.paid_fen, ord.product_name "
+                        "FROM notifications n JOIN installments i ON n.dedupe_key = 'cap:' || i.id "
+                        "JOIN orders ord ON ord.id = i.order_id JOIN outbox o ON o.dedupe_key = 'sms:' || n.dedupe_key "
+                        "WHERE i.paid_fen >= 100000 LIMIT 1").fetchone()
+        params = dict(product=row[7], seq=row[4], periods=row[5], method="余额", amount=yuan(row[6]))
+        title, body = render("n.deducted.title", "zh", **params), render("n.deducted.body", "zh", **params)
+        assert row[:4] == (title, body, json.dumps(params, ensure_ascii=False), f"【先用后付】{title}：{body}"), row
+
+
+def seed(path: Path, n_due: int) -> dict:
+    from sqlmodel import SQLModel
+
+    from bnpl_app import models  # noqa: F401
+
+    engine = make_engine(f"sqlite:///{path}")
+    create_schema(engine)
+    engine.dispose()
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA journal_mode=OFF")
+    con.execute("PRAGMA synchronous=OFF")
+    con.execute("PRAGMA cache_size=-1000000")
+    # Load first, index after (same index definitions, rebuilt from the schema).
+    indexes = [(name, sql) for name, sql in con.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")]
+    for name, _ in indexes:
+        con.execute(f"DROP INDEX {name}")
+    con.execute("BEGIN")
+    Seeder(con, n_due).run()
+    con.execute("COMMIT")
+    for _, sql in indexes:
+        con.execute(sql)
+    con.execute("ANALYZE") if os.environ.get("BENCH_ANALYZE") else None
+    counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+              for t in ("users", "orders", "installments", "postings", "notifications", "payment_methods")}
+    counts["due"] = con.execute("SELECT count(*) FROM installments WHERE status IN ('SCHEDULED','OVERDUE') "
+                                "AND attempt_at <= ?", (ts(NOW),)).fetchone()[0]
+    counts["settled"] = con.execute("SELECT count(*) FROM installments WHERE status = 'PAID'").fetchone()[0]
+    con.execute("PRAGMA journal_mode=WAL")
+    con.close()
+    _ = SQLModel
+    return counts
+
+
+# ── the three measurements ───────────────────────────────────────────────────────────────────
+def floor(path: Path) -> tuple[int, float]:
+    """The set-based floor: one INSERT…SELECT + one UPDATE over the due rows, one commit."""
+    con = sqlite3.connect(path, isolation_level=None)
+    for p in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=30000"):
+        con.execute(f"PRAGMA {p}")
+    now = ts(NOW)
+    t = time.perf_counter()
+    con.execute("BEGIN IMMEDIATE")
+    con.execute("""
+        INSERT INTO postings (ledger, posting_key, leg, debit_account, credit_account, amount_fen, kind, order_id,
+                              installment_id, created_at)
+        SELECT 'money', 'cap:' || id, 0, 'lim:' || shopper_id || ':outstanding', 'mer:' || merchant_id,
+               principal_fen + fee_fen - fee_waived_fen + late_fee_fen - late_fee_waived_fen, 'capture', order_id, id, ?
+        FROM installments WHERE status IN ('SCHEDULED', 'OVERDUE') AND attempt_at <= ?""", (now, now))
+    n = con.execute("""
+        UPDATE installments SET status = 'PAID', paid_at = ?, attempt_at = NULL, last_failure = NULL,
+               paid_fen = principal_fen + fee_fen - fee_waived_fen + late_fee_fen - late_fee_waived_fen
+        WHERE status IN ('SCHEDULED', 'OVERDUE') AND attempt_at <= ?""", (now, now)).rowcount
+    con.execute("COMMIT")
+    dt = time.perf_counter() - t
+    con.close()
+    return n, dt
+
+
+def audit(path: Path) -> bool:
+    engine = make_engine(f"sqlite:///{path}")
+    with reading(engine) as s:
+        rep = run_audit(s)
+    engine.dispose()
+    for line in rep.lines():
+        print("   ", line)
+    return rep.ok
+
+
+def one_size(n_due: int, work: Path, cache: Path | None, audit_before: bool) -> dict:
+    print(f"== {n_due:,} due installments among {10 * n_due:,} settled ==", flush=True)
+    sweep_db, floor_db = work / f"sweep-{n_due}.db", work / f"floor-{n_due}.db"
+    for p in (sweep_db, floor_db):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{p}{suffix}").unlink(missing_ok=True)
+    cached = cache / f"seed-v{SEED_VERSION}-{n_due}.db" if cache else None
+    t = time.perf_counter()
+    if cached and cached.exists():
+        shutil.copyfile(cached, sweep_db)
+        counts = json.loads(cached.with_suffix(".json").read_text())
+        print(f"   seed: copied from {cached}", flush=True)
+    else:
+        counts = seed(sweep_db, n_due)
+        if cached:
+            cache.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(sweep_db, cached)
+            cached.with_suffix(".json").write_text(json.dumps(counts))
+    print(f"   seed: {time.perf_counter() - t:.1f}s  " + ", ".join(f"{k}={v:,}" for k, v in counts.items()), flush=True)
+    assert counts["due"] == n_due and counts["settled"] == 10 * n_due, counts
+    shutil.copyfile(sweep_db, floor_db)
+    res: dict = {"n_due": n_due, "settled": counts["settled"]}
+    if audit_before:
+        print("   audit of the seeded world:", flush=True)
+        if not audit(sweep_db):
+            raise SystemExit("seeded world is not clean")
+
+    n, dt = floor(floor_db)
+    assert n == n_due, n
+    res["floor_s"] = dt
+    res["floor_per_s"] = n_due / dt
+    print(f"   floor: {dt:8.2f}s  {n_due / dt:10,.0f} installments/s", flush=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{floor_db}{suffix}").unlink(missing_ok=True)
+
+    engine = make_engine(f"sqlite:///{sweep_db}")
+    t = time.perf_counter()
+    rep = run_sweep(engine=engine, clock=FixedClock(NOW))
+    dt = time.perf_counter() - t
+    engine.dispose()
+    res["sweep_s"] = dt
+    res["sweep_per_s"] = n_due / dt
+    res["report"] = rep.summary()
+    print(f"   sweep: {dt:8.2f}s  {n_due / dt:10,.0f} installments/s   ({rep.summary()})", flush=True)
+    assert rep.captured + rep.failed == n_due, rep
+    res["ratio"] = res["sweep_per_s"] / res["floor_per_s"]
+    print(f"   ratio sweep/floor: {res['ratio']:.3f}", flush=True)
+    con = sqlite3.connect(sweep_db)
+    left = con.execute("SELECT count(*) FROM installments WHERE status IN ('SCHEDULED','OVERDUE') AND attempt_at <= ?",
+                       (ts(NOW),)).fetchone()[0]
+    con.close()
+    assert left == 0, f"{left} due installments left untouched"
+    print("   audit after the sweep:", flush=True)
+    res["audit_ok"] = audit(sweep_db)
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--million", action="store_true", help="also run 1M due installments; report the 1M/100k time ratio")
+    ap.add_argument("--n", type=int, default=100_000, help="due installments of the base run (default 100k)")
+    ap.add_argument("--workdir", type=Path, default=None, help="where the databases go (default: a temp dir)")
+    ap.add_argument("--cache", type=Path, default=None, help="keep/reuse seeded databases here (dev only)")
+    ap.add_argument("--audit-before", action="store_true", help="also audit the seeded world before the sweep")
+    ap.add_argument("--keep", action="store_true", help="keep the swept databases")
+    args = ap.parse_args(argv)
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="bnpl-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {platform.machine()} {os.cpu_count()} CPU, Python {platform.python_version()}, "
+          f"SQLite {sqlite3.sqlite_version}; workdir {work}", flush=True)
+    sizes = [args.n] + ([1_000_000] if args.million else [])
+    runs = []
+    try:
+        for n in sizes:
+            runs.append(one_size(n, work, args.cache, args.audit_before))
+            if not args.keep:
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{work / f'sweep-{n}.db'}{suffix}").unlink(missing_ok=True)
+    finally:
+        if not args.keep and args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    last = runs[-1]
+    out = {"sweep_per_s": round(last["sweep_per_s"]), "floor_per_s": round(last["floor_per_s"]),
+           "ratio": round(last["ratio"], 3)}
+    if args.million:
+        out["scale_1m_over_100k"] = round(runs[1]["sweep_s"] / runs[0]["sweep_s"], 2)
+        print(f"1M/100k sweep time: {out['scale_1m_over_100k']:.2f}x "
+              f"(floor {runs[1]['floor_s'] / runs[0]['floor_s']:.2f}x)")
+        out["runs"] = {str(r["n_due"]): {k: round(r[k], 3 if k == "ratio" else 0)
+                                         for k in ("sweep_per_s", "floor_per_s", "ratio")} for r in runs}
+    out["audit_ok"] = all(r["audit_ok"] for r in runs)
+    print(json.dumps(out, ensure_ascii=False))
+    return 0 if out["audit_ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""The frame of every page: top bar with navigation, the demo clock bar, the toast, the tick."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from .. import routes
+from ..state.session import SessionState
+from .common import t
+
+_SHOPPER_NAV = [("nav.catalog", routes.INDEX, "nav-catalog"), ("nav.orders", routes.ORDERS, "nav-orders"),
+                ("nav.bills", routes.BILLS, "nav-bills"), ("nav.credit", routes.CREDIT, "nav-credit"),
+                ("nav.wallet", routes.WALLET, "nav-wallet"), ("nav.cart", routes.CART, "nav-cart")]
+_MERCHANT_NAV = [("nav.merchant", routes.MERCHANT, "nav-merchant"),
+                 ("nav.merchant_orders", routes.MERCHANT_ORDERS, "nav-merchant-orders"),
+                 ("nav.merchant_returns", routes.MERCHANT_RETURNS, "nav-merchant-returns"),
+                 ("nav.settlement", routes.MERCHANT_SETTLEMENT, "nav-settlement"),
+                 ("nav.analytics", routes.MERCHANT_ANALYTICS, "nav-analytics")]
+_OPS_NAV = [("nav.ops", routes.OPS, "nav-ops"), ("nav.ops_shoppers", routes.OPS_SHOPPERS, "nav-ops-shoppers"),
+            ("nav.ops_risk", routes.OPS_RISK, "nav-ops-risk"), ("nav.ops_audit", routes.OPS_AUDIT, "nav-ops-audit")]
+
+
+def _link(key: str, href: str, testid: str) -> rx.Component:
+    return rx.link(t(key), href=href, data_testid=testid, size="2", weight="medium", underline="none",
+                   padding_x="0.5em", padding_y="0.25em", border_radius="6px", _hover={"background": "var(--accent-3)"})
+
+
+def _nav() -> rx.Component:
+    return rx.hstack(
+        rx.match(
+            SessionState.role,
+            ("merchant", rx.fragment(*[_link(*x) for x in _MERCHANT_NAV])),
+            ("operator", rx.fragment(*[_link(*x) for x in _OPS_NAV])),
+            rx.fragment(*[_link(*x) for x in _SHOPPER_NAV]),
+        ),
+        rx.link(
+            rx.hstack(rx.icon("bell", size=16), t("nav.inbox"),
+                      rx.cond(SessionState.unread > 0,
+                              rx.badge(SessionState.unread, color_scheme="red", variant="solid", radius="full",
+                                       data_testid="inbox-unread-count"),
+                              rx.text("0", data_testid="inbox-unread-count", display="none")),
+                      spacing="1", align="center"),
+            href=routes.INBOX, data_testid="nav-inbox", size="2", underline="none", padding_x="0.5em",
+        ),
+        _link("nav.help", routes.HELP, "nav-help"),
+        spacing="1", wrap="wrap", align="center",
+    )
+
+
+def _top_bar() -> rx.Component:
+    return rx.hstack(
+        rx.link(rx.hstack(rx.image(src="/logo.svg", width="28px", height="28px", alt=""),
+                          rx.heading(t("app.name"), size="4"), align="center", spacing="2"),
+                href=routes.INDEX, underline="none", color="inherit"),
+        rx.cond(SessionState.logged_in, _nav(), rx.fragment()),
+        rx.spacer(),
+        rx.hstack(
+            rx.button(t("lang.switch"), on_click=SessionState.toggle_lang, variant="ghost", size="1",
+                      data_testid="lang-switch", aria_label="language"),
+            rx.cond(
+                SessionState.logged_in,
+                rx.hstack(rx.text(SessionState.display_name, size="2", color_scheme="gray", data_testid="whoami"),
+                          rx.button(t("auth.logout"), on_click=SessionState.logout, size="1", variant="soft",
+                                    data_testid="logout"), align="center", spacing="2"),
+                rx.link(t("auth.login"), href=routes.LOGIN, size="2", data_testid="nav-login"),
+            ),
+            align="center", spacing="3",
+        ),
+        padding_x="1em", padding_y="0.6em", wrap="wrap", align="center", width="100%", spacing="3",
+        border_bottom="1px solid var(--gray-a5)", background="var(--color-panel-solid)",
+    )
+
+
+def _clock_bar() -> rx.Component:
+    def step(label: str, arg: str, testid: str) -> rx.Component:
+        return rx.button(label, on_click=SessionState.advance(arg), size="1", variant="soft", color_scheme="gray",
+                         data_testid=testid, loading=SessionState.clock_busy)
+
+    return rx.cond(
+        SessionState.demo,
+        rx.hstack(
+            rx.icon("clock", size=14),
+            rx.text(t("clock.label"), size="1"),
+            rx.text(SessionState.now_text, size="1", weight="bold", data_testid="clock-now",
+                    font_variant_numeric="tabular-nums"),
+            step("+1h", "1h", "clock-advance-1h"), step("+1d", "1d", "clock-advance-1d"),
+            step("+7d", "7d", "clock-advance-7d"),
+            rx.button(t("clock.next"), on_click=SessionState.advance("next"), size="1", variant="soft",
+                      color_scheme="gray", data_testid="clock-advance-to-next-event", loading=SessionState.clock_busy),
+            spacing="2", align="center", wrap="wrap", padding_x="1em", padding_y="0.25em", width="100%",
+            background="var(--amber-3)", font_size="0.85em",
+        ),
+    )
+
+
+def _toast() -> rx.Component:
+    return rx.cond(
+        SessionState.toast_text != "",
+        rx.box(
+            rx.callout(SessionState.toast_text,
+                       icon=rx.cond(SessionState.toast_kind == "error", "triangle_alert", "info"),
+                       color_scheme=rx.match(SessionState.toast_kind, ("error", "red"), ("success", "green"), "blue"),
+                       data_testid="toast", role="status", on_click=SessionState.dismiss_toast, size="2",
+                       style={"boxShadow": "0 4px 18px rgba(0,0,0,.15)", "cursor": "pointer"}),
+            position="fixed", bottom="1em", left="50%", transform="translateX(-50%)", z_index="1000",
+            max_width="min(92vw, 560px)",
+        ),
+    )
+
+
+def layout(*children, **props) -> rx.Component:
+    return rx.box(
+        _clock_bar(),
+        _top_bar(),
+        rx.box(*children, padding="1em", max_width="1100px", margin_x="auto", width="100%", **props),
+        _toast(),
+        rx.moment(interval=1000, on_change=SessionState.tick, display="none"),
+        min_height="100vh", background="var(--gray-2)",
+    )

@@ -1,0 +1,219 @@
+"""Catalog, product page (eligibility, plans, schedule) and the confirm step."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from .. import routes
+from ..components import empty, layout, money, page_title, t
+from ..state.session import SessionState
+from ..state.shop import CartState, CatalogState, ProductState
+from ..views import ConfirmLine, PeriodView, ProductCard, Reason
+from . import words_shop  # noqa: F401  (registers the words)
+
+
+def _card(p: ProductCard) -> rx.Component:
+    return rx.link(
+        rx.card(
+            rx.vstack(
+                rx.image(src=p.image, alt=p.name, width="100%", height="120px", object_fit="contain",
+                         background="var(--gray-3)", border_radius="8px"),
+                rx.text(p.name, weight="bold", size="3"),
+                rx.text(p.shop, size="1", color_scheme="gray"),
+                rx.hstack(
+                    money(p.price, weight="bold", color="var(--accent-11)"),
+                    rx.cond(p.bnpl, rx.badge(t("catalog.bnpl_badge"), color_scheme="orange", data_testid="bnpl-badge")),
+                    justify="between", width="100%", align="center",
+                ),
+                rx.cond(p.bnpl, rx.text(p.trial_days, t("catalog.trial_days"), size="1", color_scheme="gray")),
+                spacing="2", align="start",
+            ),
+            width="100%", height="100%",
+        ),
+        href=p.url, underline="none", color="inherit", data_testid="product-card", custom_attrs={"data-id": p.id},
+    )
+
+
+def catalog_page() -> rx.Component:
+    return layout(
+        rx.vstack(
+            page_title("catalog.title"),
+            rx.hstack(
+                rx.input(placeholder=t("catalog.search"), value=CatalogState.query, on_change=CatalogState.set_query,
+                         aria_label="search", data_testid="catalog-search", max_width="260px", debounce_timeout=300),
+                rx.el.label(
+                    rx.hstack(rx.switch(checked=CatalogState.bnpl_only, on_change=CatalogState.set_bnpl_only,
+                                        data_testid="bnpl-filter", id="bnpl-filter"),
+                              rx.text(t("catalog.bnpl_only"), size="2"), align="center", spacing="2"),
+                    html_for="bnpl-filter"),
+                spacing="4", wrap="wrap", align="center",
+            ),
+            rx.grid(rx.foreach(CatalogState.products, _card), columns=rx.breakpoints(initial="2", sm="3", md="4"),
+                    spacing="3", width="100%"),
+            spacing="4", width="100%",
+        )
+    )
+
+
+def _reason(r: Reason) -> rx.Component:
+    return rx.hstack(rx.icon("circle_x", size=16, color="var(--red-9)", flex_shrink="0"),
+                     rx.text(r.text, size="2", data_testid="eligibility-reason", custom_attrs={"data-rule": r.rule}),
+                     align="start", spacing="2")
+
+
+def _eligibility() -> rx.Component:
+    d = ProductState.detail
+    return rx.card(
+        rx.vstack(
+            rx.text(t("product.eligibility"), weight="bold", size="2"),
+            rx.cond(
+                d.checked,
+                rx.cond(
+                    d.eligible,
+                    rx.callout(t("product.eligible"), icon="circle_check", color_scheme="green",
+                               data_testid="eligibility-status", custom_attrs={"data-eligible": "true"}),
+                    rx.vstack(
+                        rx.callout(t("product.not_eligible"), icon="circle_alert", color_scheme="red",
+                                   data_testid="eligibility-status", custom_attrs={"data-eligible": "false"}),
+                        rx.foreach(d.reasons, _reason), spacing="2",
+                    ),
+                ),
+                rx.callout(rx.link(t("product.login_to_check"), href=routes.LOGIN), icon="info",
+                           data_testid="eligibility-status", custom_attrs={"data-eligible": "unknown"}),
+            ),
+            spacing="2", width="100%",
+        ),
+        width="100%",
+    )
+
+
+def _period_row(p: PeriodView) -> rx.Component:
+    return rx.table.row(rx.table.cell(p.seq), rx.table.cell(p.due), rx.table.cell(money(p.principal)),
+                        rx.table.cell(money(p.fee)), rx.table.cell(money(p.total)))
+
+
+def schedule_table(periods, testid: str = "schedule-preview") -> rx.Component:
+    return rx.box(
+        rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(t(k)) for k in (
+                "product.period", "product.due", "product.principal", "product.fee", "product.total")])),
+            rx.table.body(rx.foreach(periods, _period_row)),
+            size="1", width="100%",
+        ),
+        data_testid=testid, overflow_x="auto", width="100%",
+    )
+
+
+def _plans() -> rx.Component:
+    d = ProductState.detail
+    sel = ProductState.selected
+    return rx.vstack(
+        rx.text(t("product.plans"), weight="bold", size="2"),
+        rx.flex(
+            rx.foreach(d.plans, lambda p: rx.button(
+                p.label, on_click=ProductState.choose_plan(p.plan),
+                variant=rx.cond(ProductState.plan == p.plan, "solid", "outline"), size="2",
+                data_testid="plan-option-" + p.plan, aria_pressed=rx.cond(ProductState.plan == p.plan, "true", "false"))),
+            wrap="wrap", spacing="2",
+        ),
+        rx.text(t("product.schedule"), size="2", color_scheme="gray"),
+        schedule_table(sel.periods),
+        rx.hstack(rx.text(sel.fee_rule, size="1"), rx.text(t("product.total_fee"), ":", size="1"),
+                  money(sel.total_fee, size="1"), wrap="wrap", spacing="2"),
+        rx.callout(rx.vstack(rx.text(t("product.late_fee_rule"), weight="bold", size="1"),
+                             rx.text(d.late_fee_rule, size="1"), spacing="1"),
+                   icon="info", color_scheme="gray", size="1", data_testid="late-fee-rule"),
+        spacing="2", width="100%",
+    )
+
+
+def product_page() -> rx.Component:
+    d = ProductState.detail
+    return layout(
+        rx.cond(
+            ProductState.missing,
+            empty("common.not_found"),
+            rx.flex(
+                rx.image(src=d.image, alt=d.name, width=["100%", "100%", "340px"], height="260px", object_fit="contain",
+                         background="var(--gray-3)", border_radius="12px", flex_shrink="0"),
+                rx.vstack(
+                    rx.heading(d.name, size="6", data_testid="product-name"),
+                    rx.text(d.shop, color_scheme="gray", size="2"),
+                    rx.hstack(money(d.price, size="6", weight="bold", color="var(--accent-11)", data_testid="product-price"),
+                              rx.cond(d.interest_free, rx.badge(t("product.interest_free"), color_scheme="green")),
+                              align="center"),
+                    rx.text(d.description, size="2"),
+                    rx.hstack(rx.text(t("catalog.stock"), ": ", d.stock, size="2", data_testid="product-stock"),
+                              rx.cond(d.bnpl, rx.text(t("product.trial"), ": ", d.trial_days, " ", t("product.days"), size="2")),
+                              spacing="4", wrap="wrap"),
+                    rx.cond(d.bnpl, rx.fragment(_eligibility(), _plans()),
+                            rx.callout(t("product.bnpl_off"), icon="info", color_scheme="gray",
+                                       data_testid="eligibility-status", custom_attrs={"data-eligible": "false"})),
+                    rx.cond(
+                        d.bnpl,
+                        rx.flex(
+                            rx.button(t("product.add_to_cart"), on_click=ProductState.add_to_cart, variant="outline",
+                                      size="3", data_testid="add-to-cart", disabled=~d.eligible),
+                            rx.button(t("product.buy_bnpl"), on_click=ProductState.buy_bnpl, size="3",
+                                      data_testid="buy-bnpl", disabled=~d.eligible),
+                            spacing="3", wrap="wrap",
+                        ),
+                    ),
+                    spacing="3", width="100%", min_width="0",
+                ),
+                spacing="5", direction=rx.breakpoints(initial="column", md="row"), width="100%",
+            ),
+        )
+    )
+
+
+def _line(line: ConfirmLine, index) -> rx.Component:
+    def kv(key: str, value, testid: str) -> rx.Component:
+        return rx.hstack(rx.text(t(key), size="2", color_scheme="gray"), rx.text(value, weight="bold", size="2",
+                         data_testid=testid, font_variant_numeric="tabular-nums"), justify="between", width="100%")
+
+    return rx.card(
+        rx.vstack(
+            rx.hstack(rx.text(line.name, weight="bold"), rx.badge(line.plan_label), money(line.price),
+                      rx.spacer(), rx.button(t("cart.remove"), on_click=CartState.remove(index), size="1",
+                                             variant="ghost", color_scheme="gray"), width="100%", wrap="wrap",
+                      align="center"),
+            kv("cart.due_now", line.due_now, "checkout-due-now"),
+            kv("cart.deduction_time", line.deduction_time, "checkout-deduction-time"),
+            kv("cart.deduction_amount", line.deduction_amount, "checkout-deduction-amount"),
+            kv("cart.method", line.method, "checkout-method"),
+            schedule_table(line.periods, "checkout-schedule"),
+            rx.cond(line.problem != "", rx.callout(line.problem, color_scheme="red", icon="circle_alert", size="1")),
+            spacing="2", width="100%",
+        ),
+        data_testid="cart-line", custom_attrs={"data-id": line.product_id}, width="100%",
+    )
+
+
+def cart_page() -> rx.Component:
+    return layout(
+        rx.vstack(
+            page_title("cart.title"),
+            rx.cond(
+                CartState.lines.length() > 0,
+                rx.vstack(
+                    rx.foreach(CartState.lines, _line),
+                    rx.text(t("cart.consent"), size="1", color_scheme="gray"),
+                    rx.button(t("cart.confirm"), on_click=CartState.confirm, size="3", width="100%",
+                              data_testid="checkout-confirm"),
+                    spacing="3", width="100%",
+                ),
+                empty("cart.empty"),
+            ),
+            spacing="4", width="100%", max_width="720px", margin_x="auto",
+        )
+    )
+
+
+def register(app: rx.App) -> None:
+    app.add_page(catalog_page, route=routes.INDEX, title="先用后付", on_load=[SessionState.identify, CatalogState.load])
+    app.add_page(product_page, route=routes.PRODUCT, title="商品 · 先用后付",
+                 on_load=[SessionState.identify, ProductState.load])
+    for route in (routes.CART, routes.CHECKOUT):
+        app.add_page(cart_page, route=route, title="确认订单 · 先用后付",
+                     on_load=[SessionState.guard_shopper, CartState.load])

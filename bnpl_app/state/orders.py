@@ -1,0 +1,71 @@
+"""The shopper's orders and the trial cockpit of one order."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from .. import runtime, views
+from ..domain.errors import DomainError
+from ..services import orders
+from .session import LOADERS, act, look, session_of
+
+
+class OrdersState(rx.State):
+    orders: list[views.OrderView] = []
+
+    @rx.event
+    async def load(self):
+        (await session_of(self)).on_page("orders")
+        self.orders = await look(self, ("shopper",), lambda s, who, lang: views.my_orders(
+            s, uid=who.user_id, lang=lang, now=runtime.clock().now())) or []
+
+
+class OrderState(rx.State):
+    order: views.OrderView = views.OrderView()
+    missing: bool = False
+    tracking: str = ""
+
+    def _oid(self) -> int:
+        try:
+            return int(self.router.page.params.get("oid", "0"))
+        except (TypeError, ValueError):
+            return 0
+
+    @rx.event
+    async def load(self):
+        sess = await session_of(self)
+        sess.on_page("order")
+
+        def get(s, who, lang):
+            try:
+                return views.my_order(s, uid=who.user_id, order_id=self._oid(), lang=lang, now=runtime.clock().now())
+            except DomainError:
+                return None
+
+        found = await look(self, ("shopper",), get)
+        self.missing = found is None
+        self.order = found or views.OrderView()
+
+    @rx.event
+    def set_tracking(self, value: str):
+        self.tracking = str(value)[:40]
+
+    @rx.event
+    async def pay_now(self):
+        oid = self.order.id
+        await act(self, ("shopper",), lambda s, who: orders.pay_now(s, uid=who.user_id, order_id=oid,
+                                                                   clock=runtime.clock()), ok="order.paid_now")
+        await self.load()
+
+    @rx.event
+    async def request_return(self):
+        oid, tracking = self.order.id, self.tracking
+        done = await act(self, ("shopper",), lambda s, who: orders.request_return(
+            s, uid=who.user_id, order_id=oid, tracking_no=tracking, clock=runtime.clock()), ok="order.return_sent")
+        if done is not None:
+            self.tracking = ""
+        await self.load()
+
+
+LOADERS["orders"] = OrdersState.load
+LOADERS["order"] = OrderState.load

@@ -1,0 +1,181 @@
+"""Catalog, product page, cart and the confirm step."""
+
+from __future__ import annotations
+
+import uuid
+
+import reflex as rx
+
+from .. import routes, runtime, views
+from ..db import reading
+from ..domain.errors import AuthError, DomainError, ValidationError
+from ..domain.policy import POLICY
+from ..services import checkout
+from .session import LOADERS, act, look, session_of
+
+
+class CatalogState(rx.State):
+    products: list[views.ProductCard] = []
+    bnpl_only: bool = False
+    query: str = ""
+
+    @rx.event
+    async def load(self):
+        sess = await session_of(self)
+        sess.on_page("catalog")
+        with reading(runtime.engine()) as s:
+            self.products = views.product_cards(s, bnpl_only=self.bnpl_only, query=self.query)
+
+    @rx.event
+    async def set_bnpl_only(self, value: bool):
+        self.bnpl_only = bool(value)
+        await self.load()
+
+    @rx.event
+    async def set_query(self, value: str):
+        self.query = str(value)[:40]
+        await self.load()
+
+
+class ProductState(rx.State):
+    detail: views.ProductDetail = views.ProductDetail()
+    plan: str = "full"
+    missing: bool = False
+
+    @rx.var
+    def selected(self) -> views.PlanView:
+        for p in self.detail.plans:
+            if p.plan == self.plan:
+                return p
+        return views.PlanView()
+
+    def _pid(self) -> int:
+        try:
+            return int(self.router.page.params.get("pid", "0"))
+        except (TypeError, ValueError):
+            return 0
+
+    @rx.event
+    async def load(self):
+        sess = await session_of(self)
+        sess.on_page("product")
+        uid = None
+        try:
+            who = sess.actor()
+            uid = who.user_id if who.role == "shopper" else None
+        except AuthError:
+            pass
+        try:
+            with reading(runtime.engine()) as s:
+                self.detail = views.product_detail(s, product_id=self._pid(), uid=uid, lang=sess.lang,
+                                                   now=runtime.clock().now())
+            self.missing = False
+        except DomainError:
+            self.missing = True
+            self.detail = views.ProductDetail()
+            return
+        if self.plan not in [p.plan for p in self.detail.plans]:
+            self.plan = self.detail.plans[0].plan if self.detail.plans else "full"
+
+    @rx.event
+    def choose_plan(self, plan: str):
+        if plan in POLICY.plans:
+            self.plan = plan
+
+    @rx.event
+    async def add_to_cart(self):
+        cart = await self.get_state(CartState)
+        return await cart._add(self.detail.id, self.plan, go=False)
+
+    @rx.event
+    async def buy_bnpl(self):
+        cart = await self.get_state(CartState)
+        return await cart._add(self.detail.id, self.plan, go=True, only=True)
+
+
+class CartState(rx.State):
+    """The cart lives in this tab's server-side state: (product id, plan) pairs."""
+
+    _lines: list[tuple[int, str]] = []
+    lines: list[views.ConfirmLine] = []
+    _keys: list[str] = []
+    placing: bool = False
+
+    async def _add(self, product_id: int, plan: str, *, go: bool, only: bool = False):
+        sess = await session_of(self)
+
+        def check(s, who):
+            p = checkout.get_product(s, product_id)
+            if plan not in p.allowed_plans.split(",") or not p.bnpl_enabled:
+                raise ValidationError("elig.plan", plan=plan)
+            line = views.confirm_line(s, uid=who.user_id, product_id=p.id, plan=plan, lang=sess.lang,
+                                      now=runtime.clock().now())
+            if go and line.problem:
+                raise ValidationError("not_eligible")
+            return p.id
+
+        pid = await act(self, ("shopper",), check)
+        if pid is None:
+            return None
+        if only:
+            self._lines = [(pid, plan)]
+        elif (pid, plan) not in self._lines:
+            self._lines = [*self._lines, (pid, plan)]
+        if go:
+            return rx.redirect(routes.CHECKOUT)
+        sess.say_key("cart.added")
+        return None
+
+    @rx.event
+    async def load(self):
+        """Opening the cart or the confirm screen makes fresh idempotency keys: one per intent."""
+        sess = await session_of(self)
+        sess.on_page("cart")
+
+        def build(s, who, lang):
+            now = runtime.clock().now()
+            out = []
+            for pid, plan in self._lines:
+                try:
+                    out.append(views.confirm_line(s, uid=who.user_id, product_id=pid, plan=plan, lang=lang, now=now))
+                except DomainError:
+                    continue
+            return out
+
+        self.lines = await look(self, ("shopper",), build) or []
+        self._keys = [uuid.uuid4().hex for _ in self.lines]
+
+    @rx.event
+    async def remove(self, index: int):
+        if isinstance(index, int) and 0 <= index < len(self._lines):
+            self._lines = [x for i, x in enumerate(self._lines) if i != index]
+        await self.load()
+
+    @rx.event
+    async def confirm(self):
+        """One order per line, however often this is clicked: the keys were made when the screen opened."""
+        if not self.lines:
+            return None
+        sess = await session_of(self)
+        placed: list[int] = []
+        for i, line in enumerate(self.lines):
+            key = self._keys[i] if i < len(self._keys) else uuid.uuid4().hex
+
+            def place(s, who, line=line, key=key):
+                return checkout.checkout(s, uid=who.user_id, product_id=line.product_id, plan=line.plan,
+                                         idempotency_key=key, clock=runtime.clock()).id
+
+            oid = await act(self, ("shopper",), place)
+            if oid is not None:
+                placed.append(oid)
+        if not placed:
+            return None
+        done = {(ln.product_id, ln.plan) for ln in self.lines[: len(placed)]}
+        self._lines = [x for x in self._lines if x not in done]
+        sess.say_key("checkout.placed")
+        return rx.redirect(routes.order(placed[0]) if len(placed) == 1 else routes.ORDERS)
+
+
+LOADERS["catalog"] = CatalogState.load
+LOADERS["product"] = ProductState.load
+LOADERS["cart"] = CartState.load

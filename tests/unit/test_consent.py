@@ -1,0 +1,190 @@
+"""Consent: 先用后付 is off until the shopper opens it after accepting the current terms; closing
+works with open orders (which still finish under their terms); a self-set cap bounds spending."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from helpers import snapshot
+
+from bnpl_app.domain.errors import InvalidTransition, NotEligible, ValidationError
+from bnpl_app.domain.money import yuan
+from bnpl_app.domain.policy import POLICY
+from bnpl_app.models import BNPL_ACTIVE, BNPL_CLOSED, BNPL_SUSPENDED, Order, OrderStatus as OS
+from bnpl_app.services import checkout, consent, credit, eligibility
+from bnpl_app.services.checkout import get_product
+
+FAIR = POLICY.band_for(POLICY.platform_min_score)
+
+
+def _refused(world, exc, fn):
+    before = snapshot(world.engine)
+    with pytest.raises(exc) as e:
+        with world.tx() as s:
+            fn(s)
+    assert snapshot(world.engine) == before
+    return e.value
+
+
+def _open(world, uid, **kw):
+    args = dict(accept_terms=True, terms_version=POLICY.terms_version) | kw
+    return lambda s: consent.open_bnpl(s, uid=uid, clock=world.clock, **args)
+
+
+def _acct(world, uid):
+    with world.tx() as s:
+        return credit.account(s, uid)
+
+
+# ── opening ──────────────────────────────────────────────────────────────────────────────────
+
+
+def test_bnpl_is_off_by_default(world):
+    uid = world.shopper(opened=False)
+    acct = _acct(world, uid)
+    assert acct.bnpl_status == "not_opened" and acct.limit_fen == 0 and acct.terms_accepted_at is None
+
+
+@pytest.mark.parametrize("kw", [
+    dict(accept_terms=False), dict(accept_terms=None), dict(accept_terms="yes"), dict(accept_terms=1),
+    dict(terms_version="2020-01"), dict(terms_version=""), dict(terms_version=None),
+])
+def test_open_needs_the_current_terms_accepted(world, kw):
+    uid = world.shopper(opened=False)
+    err = _refused(world, ValidationError, _open(world, uid, **kw))
+    assert err.key == "consent.terms_required"
+
+
+@pytest.mark.parametrize("band", [b for b in POLICY.bands if b.start_limit_fen], ids=lambda b: b.name_en)
+def test_open_grants_the_bands_start_limit_and_records_the_terms(world, band):
+    uid = world.shopper(score=band.low, opened=False)
+    with world.tx() as s:
+        _open(world, uid)(s)
+    acct = _acct(world, uid)
+    assert acct.bnpl_status == BNPL_ACTIVE and acct.limit_fen == band.start_limit_fen
+    assert acct.terms_version == POLICY.terms_version and acct.terms_accepted_at == world.clock.now()
+    assert credit.available(acct) == band.start_limit_fen
+    world.audit_ok()
+
+
+def test_open_is_refused_below_the_platform_minimum_score(world):
+    uid = world.shopper(score=POLICY.platform_min_score - 1, opened=False)
+    err = _refused(world, InvalidTransition, _open(world, uid))
+    assert err.key == "consent.score_too_low"
+    assert str(POLICY.platform_min_score) in err.message and str(POLICY.platform_min_score - 1) in err.message
+
+
+def test_open_twice_is_refused(world):
+    uid = world.shopper()
+    err = _refused(world, InvalidTransition, _open(world, uid))
+    assert err.key == "consent.already_open"
+
+
+def test_open_is_refused_when_suspended_and_says_how_to_restore(world):
+    uid = world.shopper()
+    with world.tx() as s:
+        credit.set_status(s, uid=uid, status=BNPL_SUSPENDED, reason="test", at=world.clock.now())
+    err = _refused(world, InvalidTransition, _open(world, uid))
+    assert err.key == "consent.suspended" and err.hint
+
+
+# ── closing ──────────────────────────────────────────────────────────────────────────────────
+
+
+def test_close_then_reopen_keeps_the_granted_limit(world):
+    uid = world.shopper(score=FAIR.low)
+    with world.tx() as s:
+        consent.close_bnpl(s, uid=uid, clock=world.clock)
+    assert _acct(world, uid).bnpl_status == BNPL_CLOSED
+    with world.tx() as s:
+        _open(world, uid)(s)
+    acct = _acct(world, uid)
+    assert acct.bnpl_status == BNPL_ACTIVE and acct.limit_fen == FAIR.start_limit_fen
+    world.audit_ok()
+
+
+def test_close_when_not_open_is_refused(world):
+    uid = world.shopper(opened=False)
+    err = _refused(world, InvalidTransition, lambda s: consent.close_bnpl(s, uid=uid, clock=world.clock))
+    assert err.key == "consent.not_open"
+
+
+def test_close_with_an_open_order_blocks_new_checkouts_and_the_order_finishes_under_its_terms(world):
+    m = world.merchant()
+    price = 10_000
+    p = world.product(m, price_fen=price, trial_days=POLICY.trial_days_default)
+    uid = world.shopper(wallet_fen=price)
+    oid = world.buy(uid, p)
+    with world.tx() as s:
+        consent.close_bnpl(s, uid=uid, clock=world.clock)
+
+    err = _refused(world, NotEligible, lambda s: checkout.checkout(
+        s, uid=uid, product_id=p, plan="full", idempotency_key=uuid.uuid4().hex, clock=world.clock))
+    assert [f.rule for f in err.reasons] == ["status"] and err.reasons[0].key == "elig.closed"
+
+    with world.tx() as s:
+        assert s.get(Order, oid).status == OS.TRIAL
+    world.advance(days=POLICY.trial_days_default)
+    with world.tx() as s:
+        order = s.get(Order, oid)
+        acct = credit.account(s, uid)
+    assert order.status == OS.PAID
+    assert acct.bnpl_status == BNPL_CLOSED and acct.frozen_fen == 0 and acct.outstanding_fen == 0
+    world.audit_ok()
+
+
+# ── self-set cap ─────────────────────────────────────────────────────────────────────────────
+
+
+@pytest.mark.parametrize("cap", [-1, "100", 1.5, True, "limit+1"])
+def test_self_cap_outside_zero_to_limit_is_refused(world, cap):
+    uid = world.shopper()
+    limit = _acct(world, uid).limit_fen
+    cap = limit + 1 if cap == "limit+1" else cap
+    err = _refused(world, ValidationError, lambda s: consent.set_self_cap(s, uid=uid, cap_fen=cap, clock=world.clock))
+    assert err.key == "consent.self_cap_range" and yuan(limit) in err.message
+
+
+def test_self_cap_accepts_zero_the_limit_and_none_to_clear(world):
+    uid = world.shopper()
+    limit = _acct(world, uid).limit_fen
+    for cap in (0, limit, None):
+        with world.tx() as s:
+            consent.set_self_cap(s, uid=uid, cap_fen=cap, clock=world.clock)
+        assert _acct(world, uid).self_cap_fen == cap
+
+
+def test_self_cap_below_the_price_makes_the_shopper_ineligible_and_checkout_refuses(world):
+    m = world.merchant()
+    price = 10_000
+    p = world.product(m, price_fen=price)
+    uid = world.shopper()
+    assert _acct(world, uid).limit_fen > price
+    with world.tx() as s:
+        consent.set_self_cap(s, uid=uid, cap_fen=price - 1, clock=world.clock)
+    with world.tx() as s:
+        elig = eligibility.check(s, uid=uid, product=get_product(s, p))
+    assert elig.rules == ["limit"] and elig.available_fen == price - 1
+    err = _refused(world, NotEligible, lambda s: checkout.checkout(
+        s, uid=uid, product_id=p, plan="full", idempotency_key=uuid.uuid4().hex, clock=world.clock))
+    assert [f.rule for f in err.reasons] == ["limit"]
+
+
+def test_self_cap_counts_what_is_already_frozen(world):
+    m = world.merchant()
+    price = 10_000
+    p = world.product(m, price_fen=price)
+    uid = world.shopper()
+    with world.tx() as s:
+        consent.set_self_cap(s, uid=uid, cap_fen=price * 2 - 1, clock=world.clock)
+    world.buy(uid, p)
+    with world.tx() as s:
+        elig = eligibility.check(s, uid=uid, product=get_product(s, p))
+    assert elig.rules == ["limit"] and elig.available_fen == price - 1
+    with world.tx() as s:
+        consent.set_self_cap(s, uid=uid, cap_fen=price * 2, clock=world.clock)
+    world.buy(uid, p)
+    acct = _acct(world, uid)
+    assert acct.frozen_fen == 2 * price and credit.spendable(acct) == 0
+    world.audit_ok()
