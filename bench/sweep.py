@@ -105,6 +105,7 @@ class Shopper:
     rewards: list[tuple[Ord, datetime]] = field(default_factory=list)  # on-time completions, in time order
     wallet_final: int = 0
     card_balance: int | None = None
+    wallet_id: int = 0
 
 
 def _products() -> list[tuple]:
@@ -345,18 +346,20 @@ class Seeder:
                 paid = x.status == "PAID"
                 irows.append((x.id, o.id, sh.uid, mid, x.seq, x.periods, ts(x.due), x.principal, x.fee, x.status,
                               None if paid else ts(x.attempt_at), ts(x.paid_at) if paid else None,
-                              x.principal + x.fee if paid else 0, sh.wallet_id if paid else None))
+                              x.principal + x.fee if paid else 0, sh.wallet_id if paid else None, 0, 0, 0, 0, 0, 0,
+                              0, 0))
         self.ins("orders", "id,shopper_id,merchant_id,product_id,product_name,price_fen,plan,periods,status,"
                  "idempotency_key,request_hash,created_at,trial_end_at,fee_bps,late_fee_bps_per_day,late_fee_cap_bps,"
                  "grace_days,platform_fee_bps,billed_at,closed_at,on_time,reminders_sent", orows)
         self.ins("installments", "id,order_id,shopper_id,merchant_id,seq,periods,due_at,principal_fen,fee_fen,status,"
-                 "attempt_at,paid_at,paid_fen,paid_method_id", irows)
+                 "attempt_at,paid_at,paid_fen,paid_method_id,late_fee_fen,late_fee_waived_fen,fee_waived_fen,attempts,penalized,"
+                 "suspended_applied,bad_debt_applied,late_fee_days", irows)
 
     def derived(self) -> None:
         """What checkout, billing and the past deductions wrote, derived set-based from the rows."""
         c = self.con
         yuan_sql = "printf('¥%,d.%02d', i.paid_fen / 100, i.paid_fen % 100)"
-        c.executescript(f"""
+        script = f"""
         INSERT INTO postings (ledger, posting_key, leg, debit_account, credit_account, amount_fen, kind, order_id,
                               installment_id, created_at)
             SELECT 'limit', 'frz:' || id, 0, 'lim:' || shopper_id || ':headroom', 'lim:' || shopper_id || ':frozen',
@@ -405,7 +408,10 @@ class Seeder:
             SELECT shopper_id, 'paid', '订单已结清', '“' || product_name || '”已全部付清。',
                    '{{"product": "' || product_name || '"}}', closed_at, 'paid:' || id
             FROM orders WHERE status = 'PAID' ORDER BY closed_at;
-        """)
+        """
+        for stmt in script.split(";\n"):
+            if stmt.strip():
+                c.execute(stmt)
         # The SQL-rendered notices must be exactly what notify() renders.
         row = c.execute("SELECT n.title, n.body, n.params_json, o.body, i.seq, i.periods, i.paid_fen, ord.product_name "
                         "FROM notifications n JOIN installments i ON n.dedupe_key = 'cap:' || i.id "

@@ -10,7 +10,7 @@ import threading
 import reflex as rx
 
 from . import runtime
-from .pages import auth_pages, order_pages, shop_pages
+from .pages import account_pages, auth_pages, merchant_pages, ops_pages, order_pages, shop_pages
 
 log = logging.getLogger("bnpl.app")
 
@@ -27,6 +27,6 @@ async def _sweep_loop():
 
 
 app = rx.App()  # the theme is set in rxconfig.py (RadixThemesPlugin)
-for area in (auth_pages, shop_pages, order_pages):
+for area in (auth_pages, shop_pages, order_pages, account_pages, merchant_pages, ops_pages):
     area.register(app)
 app.register_lifespan_task(_sweep_loop)

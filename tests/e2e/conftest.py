@@ -19,6 +19,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -180,6 +181,7 @@ def app_server(db_url: str) -> Iterator[str]:
     _run_cli(env, "migrate")
     # A configured database may already hold the demo; a fresh file never does.
     _run_cli(env, "seed-demo", *(["--if-empty"] if os.environ.get("BNPL_E2E_DB_URL") else []))
+    _snapshot_demo(db_url)
 
     deadline = time.monotonic() + float(os.environ.get("BNPL_E2E_START_TIMEOUT", "900"))
     started = time.monotonic()
@@ -209,6 +211,32 @@ def app_server(db_url: str) -> Iterator[str]:
             + "\n".join(failures[:10]),
             pytrace=False,
         )
+
+
+def _sqlite_path(db_url: str) -> Path | None:
+    return Path(db_url.removeprefix("sqlite:///")) if db_url.startswith("sqlite:///") else None
+
+
+def _snapshot_demo(db_url: str) -> None:
+    """Keep a copy of the freshly seeded demo, so each test can start from it."""
+    path = _sqlite_path(db_url)
+    if path is None:
+        return
+    with sqlite3.connect(path) as src, sqlite3.connect(path.with_suffix(".pristine")) as dst:
+        src.backup(dst)
+
+
+@pytest.fixture(autouse=True)
+def fresh_demo(app_server: str, db_url: str) -> None:
+    """Every journey starts from the seeded demo (accounts, orders, demo clock), whatever the
+    tests before it did: the pristine copy is written back into the live SQLite database
+    through SQLite's backup API, which is safe while the app holds connections to it.
+    With BNPL_E2E_DB_URL pointing at another database, tests share its state instead."""
+    path = _sqlite_path(db_url)
+    if path is None or os.environ.get("BNPL_E2E_DB_URL"):
+        return
+    with sqlite3.connect(path.with_suffix(".pristine")) as src, sqlite3.connect(path, timeout=30) as dst:
+        src.backup(dst)
 
 
 @pytest.fixture(scope="session")
