@@ -65,7 +65,7 @@ CATALOG = [  # name, category, price fen, 免息
 
 def ts(dt: datetime) -> str:
     """How SQLAlchemy stores a UTC datetime in SQLite (see models.UTCDateTime)."""
-    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return dt.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 # ── the world, in Python ─────────────────────────────────────────────────────────────────────

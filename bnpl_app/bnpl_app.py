@@ -9,7 +9,7 @@ import threading
 
 import reflex as rx
 
-from . import runtime
+from . import files_api, runtime
 from .pages import account_pages, auth_pages, merchant_pages, ops_pages, order_pages, shop_pages
 
 log = logging.getLogger("bnpl.app")
@@ -26,7 +26,7 @@ async def _sweep_loop():
         stop.set()
 
 
-app = rx.App()  # the theme is set in rxconfig.py (RadixThemesPlugin)
+app = rx.App(api_transformer=files_api.api)  # theme: rxconfig.py; files_api: /files/ with access checks
 for area in (auth_pages, shop_pages, order_pages, account_pages, merchant_pages, ops_pages):
     area.register(app)
 app.register_lifespan_task(_sweep_loop)

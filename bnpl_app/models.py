@@ -246,6 +246,7 @@ class Installment(SQLModel, table=True):
     attempt_at: datetime | None = ts(nullable=True)  # next automatic deduction attempt
     attempts: int = 0
     last_failure: str | None = Field(default=None, max_length=200)
+    was_overdue: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})  # ever missed its due date
     penalized: bool = False  # grace ended unpaid: score and limit cut applied (once)
     suspended_applied: bool = False
     bad_debt_applied: bool = False

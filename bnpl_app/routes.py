@@ -40,8 +40,9 @@ def ops_application(aid: int | str) -> str:
 
 
 def upload_url(stored_name: str) -> str:
-    """Where the app serves an uploaded file (proofs, inspection photos)."""
-    return f"/_upload/{stored_name}"
+    """Where the app serves an uploaded file (proofs, inspection photos, product pictures):
+    ``files_api`` checks who may read it."""
+    return f"/files/{stored_name}"
 
 
 HOME_OF_ROLE = {"shopper": INDEX, "merchant": MERCHANT, "operator": OPS}

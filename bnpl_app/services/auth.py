@@ -48,12 +48,12 @@ def _token_hash(token: str) -> str:
 def register(session: Session, *, username: str, password: str, display_name: str, clock: Clock,
              role: str = SHOPPER) -> User:
     """Sign-up from the web is always a shopper; merchants and operators are made by admin commands."""
-    username = (username or "").strip()
+    username = username.strip() if isinstance(username, str) else ""
     if not _USERNAME_RE.match(username):
         raise ValidationError("auth.bad_username", field="username")
     if not isinstance(password, str) or len(password) < POLICY.password_min_len or len(password) > 200:
         raise ValidationError("auth.weak_password", field="password", min=POLICY.password_min_len)
-    display_name = (display_name or username).strip()[:60] or username
+    display_name = (display_name.strip() if isinstance(display_name, str) else "")[:60] or username
     if session.exec(select(User).where(User.username == username)).first():
         raise ValidationError("auth.username_taken", field="username")
     now = clock.now()
@@ -71,7 +71,8 @@ def register(session: Session, *, username: str, password: str, display_name: st
 
 def login(session: Session, *, username: str, password: str, clock: Clock) -> tuple[str, Actor]:
     """Returns (token, actor). The same message for unknown users and wrong passwords."""
-    user = session.exec(select(User).where(User.username == (username or "").strip())).first()
+    username = username.strip() if isinstance(username, str) else ""
+    user = session.exec(select(User).where(User.username == username)).first() if username else None
     ok = False
     if user is not None and isinstance(password, str):
         try:
@@ -120,7 +121,7 @@ def resolve(session: Session, *, token: str | None, clock: Clock) -> Actor:
 
 
 def logout(session: Session, *, token: str | None, clock: Clock) -> None:
-    if not token:
+    if not token or not isinstance(token, str):
         return
     row = session.exec(select(AuthSession).where(AuthSession.token_hash == _token_hash(token))).first()
     if row is not None and row.revoked_at is None:

@@ -126,8 +126,9 @@ def set_autopay(session: Session, *, uid: int, days_before: object, method_order
     if isinstance(days_before, bool) or not isinstance(days_before, int) or not 0 <= days_before <= POLICY.autopay_days_before_max:
         raise ValidationError("autopay.days_range", field="days_before", max=POLICY.autopay_days_before_max)
     mine = [m.id for m in payments.methods_in_order(session, uid)]
-    if not isinstance(method_order, (list, tuple)) or sorted(method_order) != sorted(mine) \
-            or any(isinstance(x, bool) or not isinstance(x, int) for x in method_order):
+    if not isinstance(method_order, (list, tuple)) \
+            or any(isinstance(x, bool) or not isinstance(x, int) for x in method_order) \
+            or sorted(method_order) != sorted(mine):
         raise ValidationError("autopay.order", field="method_order")
     for prio, mid in enumerate(method_order):
         session.execute(sa.update(PMT).where(PMT.c.id == mid, PMT.c.user_id == uid).values(priority=prio))

@@ -61,7 +61,7 @@ def _replay(session: Session, *, key: str, uid: int, request_hash: str) -> Order
 
 
 def checkout(session: Session, *, uid: int, product_id: object, plan: str, idempotency_key: str, clock: Clock) -> Order:
-    if not isinstance(idempotency_key, str) or not _KEY_RE.match(idempotency_key):
+    if not isinstance(idempotency_key, str) or not _KEY_RE.fullmatch(idempotency_key):
         raise ValidationError("checkout.bad_key", field="idempotency_key")
     if not isinstance(plan, str) or plan not in POLICY.plans:
         raise ValidationError("bad_choice", field="plan", value=str(plan)[:10])

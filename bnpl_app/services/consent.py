@@ -60,21 +60,25 @@ def set_self_cap(session: Session, *, uid: int, cap_fen: int | None, clock: Cloc
     session.execute(sa.update(CA).where(CA.c.user_id == uid).values(self_cap_fen=cap_fen, updated_at=clock.now()))
 
 
-_PHONE_RE = re.compile(r"^1\d{10}$")
-_ID_RE = re.compile(r"^\d{17}[\dXx]$")
+_PHONE_RE = re.compile(r"^1\d{10}$", re.ASCII)
+_ID_RE = re.compile(r"^\d{17}[\dXx]$", re.ASCII)
+
+
+def _text(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
 
 
 def verify_identity(session: Session, *, uid: int, real_name: str, id_number: str) -> None:
     """Simulated 实名认证: the format is checked; a real provider would be called here."""
-    if not 2 <= len((real_name or "").strip()) <= 30:
+    if not 2 <= len(_text(real_name)) <= 30:
         raise ValidationError("bad_text", field="real_name", min=2, max=30)
-    if not _ID_RE.match((id_number or "").strip()):
+    if not _ID_RE.match(_text(id_number)):
         raise ValidationError("auth.bad_id_number", field="id_number")
     session.execute(sa.update(User.__table__).where(User.__table__.c.id == uid).values(real_name_verified=True))
 
 
 def bind_phone(session: Session, *, uid: int, phone: str) -> None:
-    phone = (phone or "").strip()
+    phone = _text(phone)
     if not _PHONE_RE.match(phone):
         raise ValidationError("auth.bad_phone", field="phone")
     session.execute(sa.update(User.__table__).where(User.__table__.c.id == uid).values(phone=phone))

@@ -67,10 +67,14 @@ def update_product(
         if isinstance(stock, bool) or not isinstance(stock, int) or not 0 <= stock <= 100_000:
             raise ValidationError("merchant.stock", field="stock")
         p.stock = stock
+    # A browser may send "false": only a real bool is a choice (bool("false") is True).
+    for name, flag in (("bnpl_enabled", bnpl_enabled), ("interest_free", interest_free)):
+        if flag is not None and not isinstance(flag, bool):
+            raise ValidationError("bad_choice", field=name, value=str(flag)[:20])
     if bnpl_enabled is not None:
-        p.bnpl_enabled = bool(bnpl_enabled)
+        p.bnpl_enabled = bnpl_enabled
     if interest_free is not None:
-        p.interest_free = bool(interest_free)
+        p.interest_free = interest_free
     session.add(p)
     session.flush()
     return p
@@ -79,3 +83,87 @@ def update_product(
 def set_shop_cap(session: Session, *, merchant_id: int, cap_fen: int) -> None:
     check_amount(cap_fen, field="shop_cap")
     session.execute(sa.update(Merchant.__table__).where(Merchant.__table__.c.id == merchant_id).values(shop_cap_fen=cap_fen))
+
+
+# ── the console's product editor (added with the merchant console) ───────────────────────────
+import re as _re  # noqa: E402
+
+_IMAGE_URL_RE = _re.compile(r"^/(files|products)/[A-Za-z0-9_-]{1,64}\.(png|jpg|gif|webp|svg)$")
+
+
+def _text(value: object, *, field: str, min_len: int, max_len: int) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if not min_len <= len(text) <= max_len or any(not ch.isprintable() for ch in text):
+        raise ValidationError("bad_text", field=field, min=min_len, max=max_len)
+    return text
+
+
+def _image(value: object) -> str:
+    """Only an image we serve ourselves: a stored upload (``/files/<generated>``) or a bundled one."""
+    if value in (None, ""):
+        return ""
+    if not isinstance(value, str) or not _IMAGE_URL_RE.match(value):
+        raise ValidationError("bad_choice", field="image", value=str(value)[:20])
+    return value
+
+
+def create_product(
+    session: Session,
+    *,
+    merchant_id: int,
+    name: object,
+    price_fen: object,
+    stock: object,
+    category: object = "",
+    description: object = "",
+    image: object = "",
+    bnpl_enabled: bool = False,
+    trial_days: int = POLICY.trial_days_default,
+    min_score: int = POLICY.platform_min_score,
+    allowed_plans: object = "full",
+    interest_free: bool = False,
+    clock: Clock,
+) -> Product:
+    """A new product of this merchant. 先用后付 stays off unless the merchant turns it on."""
+    shop_cap(session, merchant_id)  # the merchant exists
+    check_amount(price_fen, field="price")
+    p = Product(merchant_id=merchant_id, name=_text(name, field="name", min_len=1, max_len=80),
+                category=_text(category, field="category", min_len=0, max_len=30),
+                description=_text(description, field="description", min_len=0, max_len=500),
+                price_fen=price_fen, stock=0, image=_image(image), created_at=clock.now())
+    session.add(p)
+    session.flush()
+    return update_product(session, merchant_id=merchant_id, product_id=p.id, bnpl_enabled=bnpl_enabled,
+                          trial_days=trial_days, min_score=min_score, allowed_plans=allowed_plans,
+                          interest_free=interest_free, stock=stock, clock=clock)
+
+
+def edit_product(
+    session: Session,
+    *,
+    merchant_id: int,
+    product_id: int,
+    name: object | None = None,
+    price_fen: object | None = None,
+    stock: object | None = None,
+    category: object | None = None,
+    description: object | None = None,
+    image: object | None = None,
+    clock: Clock,
+) -> Product:
+    """Name, price, stock, text and picture. A new price applies to new orders only: an order
+    keeps the price (and terms) it was made with."""
+    p = own_product(session, merchant_id=merchant_id, product_id=product_id)
+    if name is not None:
+        p.name = _text(name, field="name", min_len=1, max_len=80)
+    if category is not None:
+        p.category = _text(category, field="category", min_len=0, max_len=30)
+    if description is not None:
+        p.description = _text(description, field="description", min_len=0, max_len=500)
+    if price_fen is not None:
+        p.price_fen = check_amount(price_fen, field="price")
+    if image is not None and image != "":
+        p.image = _image(image)
+    session.add(p)
+    session.flush()
+    return update_product(session, merchant_id=merchant_id, product_id=p.id, stock=stock, clock=clock)

@@ -24,8 +24,11 @@ def notify(
     **params: object,
 ) -> bool:
     """Returns False when this notice (by dedupe key) was already sent."""
-    title = render(f"n.{kind}.title", "zh", **params)
-    body = render(f"n.{kind}.body", "zh", **params)
+    # ``kind`` names the notice here, so callers pass an application's kind as ``kind_label``;
+    # the templates call it {kind}.
+    fmt = {"kind": params["kind_label"], **params} if "kind_label" in params else params
+    title = render(f"n.{kind}.title", "zh", **fmt)
+    body = render(f"n.{kind}.body", "zh", **fmt)
     values = dict(
         user_id=user_id, kind=kind, title=title[:120], body=body[:500],
         params_json=json.dumps(params, ensure_ascii=False, default=str)[:1000], created_at=at, dedupe_key=dedupe_key,

@@ -124,5 +124,10 @@ def seed_demo(engine: Engine, *, now: datetime | None = None) -> datetime:
     step(end - timedelta(days=2))
     buy("alice", "轻薄羽绒服", "3")
     step(end)
+    # alice's kept order was deducted from her wallet; the demo shows it back at its starting amount.
+    with transaction(engine) as s:
+        short = SHOPPERS["alice"][2] - wallet.wallet_of(s, ids["alice"]).balance_fen
+        if short > 0:
+            wallet.topup(s, uid=ids["alice"], amount_fen=short, clock=clock)
     DbClock(engine).set(end)
     return end

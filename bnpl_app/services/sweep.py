@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from ..db import transaction
+from ..db import reading, transaction
 from ..domain.clock import CST
 from ..domain.money import bps_of, yuan
 from ..domain.policy import POLICY
@@ -73,21 +73,36 @@ def _fmt(dt: datetime) -> str:
     return dt.astimezone(CST).strftime("%Y-%m-%d %H:%M")
 
 
+_WINDOW = 100_000  # candidate ids read per window (a few hundred kB)
+
+
 def _batches(engine: Engine, query: sa.Select, id_col, batch_size: int):
-    """Yield (session, ids) per batch, keyset-paginated by id, each batch in its own transaction."""
-    last = 0
+    """Yield (session, ids) per batch, ids ascending, each batch in its own transaction.
+
+    Candidates are read a window at a time (keyset-paginated by id, in a read-only transaction);
+    each batch then claims its part inside its own write transaction by re-running the query on
+    just those ids — ``FOR UPDATE SKIP LOCKED`` in id order on PostgreSQL — so a row that another
+    sweep holds or has already moved is skipped, never processed twice. (Asking for one batch at
+    a time, ``… AND id > :last ORDER BY id LIMIT n``, made SQLite scan and sort every remaining
+    candidate through the status index for every batch: quadratic in the backlog.)"""
+    pg = engine.dialect.name == "postgresql"
+    window = max(_WINDOW, batch_size)
+    last = None
     while True:
-        with transaction(engine) as s:
-            q = query.where(id_col > last).order_by(id_col).limit(batch_size)
-            if s.get_bind().dialect.name == "postgresql":
-                q = q.with_for_update(skip_locked=True)
-            ids = [r for (r,) in s.execute(q)]
-            if not ids:
-                return
-            yield s, ids
-            last = ids[-1]
-        if len(ids) < batch_size:
+        q = query if last is None else query.where(id_col > last)
+        with reading(engine) as r:
+            candidates = [x for (x,) in r.execute(q.order_by(id_col).limit(window))]
+        for i in range(0, len(candidates), batch_size):
+            with transaction(engine) as s:
+                claim = query.where(id_col.in_(candidates[i:i + batch_size])).order_by(id_col)
+                if pg:
+                    claim = claim.with_for_update(skip_locked=True)
+                ids = [x for (x,) in s.execute(claim)]
+                if ids:
+                    yield s, ids
+        if len(candidates) < window:
             return
+        last = candidates[-1]
 
 
 def run_sweep(*, engine: Engine, clock, batch_size: int = 500, record: bool = True) -> SweepReport:
@@ -140,7 +155,7 @@ def bill_order(s: Session, *, order_id: int, now: datetime) -> bool:
 # ── reminders T-3d, T-1d ─────────────────────────────────────────────────────────────────────
 def _reminders(engine: Engine, now: datetime, rep: SweepReport, n: int) -> None:
     days = POLICY.reminder_days_before
-    q = sa.select(ORD.c.id).where(ORD.c.status == OS.TRIAL, ORD.c.trial_end_at > now,
+    q = sa.select(ORD.c.id).where(ORD.c.status.in_(OS.IN_TRIAL), ORD.c.trial_end_at > now,
                                   ORD.c.trial_end_at <= now + timedelta(days=max(days)))
     for s, ids in _batches(engine, q, ORD.c.id, n):
         for oid in ids:
@@ -185,43 +200,149 @@ def _return_deadlines(engine: Engine, now: datetime, rep: SweepReport, n: int) -
 
 
 # ── deductions ───────────────────────────────────────────────────────────────────────────────
+# Per batch: read the claimed installments, their orders, the shoppers' methods; decide in memory,
+# exactly as the per-row path decides (installments by due date then id, each from the shopper's
+# first method, in their order, whose balance covers it), what every deduction will take and from
+# where. Shoppers for whom that is plain — every installment covered, principal > 0, order billed —
+# are charged by the batch path (payments.capture_many / notify_many / finish_many, a handful of
+# executemany statements per batch, inside a savepoint); everyone else (a deduction that fails,
+# anything unusual) goes through the per-row path below, unchanged. Shoppers share no rows, so
+# splitting a batch by shopper changes nothing; within a shopper the order is kept. If any guard
+# of the batch path fails (a row moved under us — only possible with concurrent writers), the
+# savepoint is rolled back and the whole batch takes the per-row path.
+_INST_COLS = (INST.c.id, INST.c.order_id, INST.c.shopper_id, INST.c.merchant_id, INST.c.seq, INST.c.periods,
+              INST.c.due_at, INST.c.principal_fen, INST.c.fee_fen, INST.c.fee_waived_fen, INST.c.late_fee_fen,
+              INST.c.late_fee_waived_fen, INST.c.status, INST.c.attempt_at)
+_ORD_COLS = (ORD.c.id, ORD.c.shopper_id, ORD.c.merchant_id, ORD.c.product_name, ORD.c.price_fen, ORD.c.status,
+             ORD.c.platform_fee_bps)
+PMT = PaymentMethod.__table__
+# finish_order's "late" test, per installment (counted where it is true).
+_LATE = payments.LATE.label("late")
+
+
 def _deductions(engine: Engine, now: datetime, rep: SweepReport, n: int) -> None:
     q = sa.select(INST.c.id).where(INST.c.status.in_(IS.OPEN), INST.c.attempt_at <= now)
     for s, ids in _batches(engine, q, INST.c.id, n):
-        insts = list(s.exec(select(Installment).where(Installment.id.in_(ids)).order_by(Installment.due_at, Installment.id)))
-        order_ids = {i.order_id for i in insts}
-        order_by_id = {o.id: o for o in s.exec(select(Order).where(Order.id.in_(order_ids)))}
-        shoppers = {i.shopper_id for i in insts}
-        methods: dict[int, list[PaymentMethod]] = {u: [] for u in shoppers}
-        for m in s.exec(select(PaymentMethod).where(PaymentMethod.user_id.in_(shoppers))
-                        .order_by(PaymentMethod.priority, PaymentMethod.id)):
-            methods[m.user_id].append(m)
-        touched: set[int] = set()
-        for inst in insts:
-            if inst.status not in IS.OPEN or inst.attempt_at is None or inst.attempt_at > now:
-                continue
-            order = order_by_id[inst.order_id]
-            cap = payments.capture_from_any(s, inst=inst, order=order, at=now, methods=methods[inst.shopper_id])
-            if cap is not None:
-                for m in methods[inst.shopper_id]:
-                    if m.id == cap.method_id:
-                        m.balance_fen -= cap.amount_fen
-                rep.captured += 1
-                rep.captured_fen += cap.amount_fen
-                notify(s, user_id=inst.shopper_id, kind="deducted", at=now, dedupe_key=f"cap:{inst.id}",
-                       product=order.product_name, seq=inst.seq, periods=inst.periods, method=cap.method_label,
-                       amount=yuan(cap.amount_fen))
-            else:
-                _deduction_failed(s, inst=inst, order=order, now=now)
-                rep.failed += 1
-            touched.add(order.id)
-        for oid in touched:
+        _deduct_batch(s, ids, now, rep)
+
+
+def _deduct_batch(s: Session, ids: list[int], now: datetime, rep: SweepReport) -> None:
+    rows = s.execute(sa.select(*_INST_COLS).where(INST.c.id.in_(ids)).order_by(INST.c.due_at, INST.c.id)).all()
+    orders_ = {o.id: o for o in s.execute(sa.select(*_ORD_COLS).where(ORD.c.id.in_({r.order_id for r in rows})))}
+    methods: dict[int, list[list]] = {}
+    for m in s.execute(sa.select(PMT.c.id, PMT.c.user_id, PMT.c.label, PMT.c.balance_fen)
+                       .where(PMT.c.user_id.in_({r.shopper_id for r in rows})).order_by(PMT.c.priority, PMT.c.id)):
+        methods.setdefault(m.user_id, []).append([m.id, m.label, m.balance_fen])
+    touched: set[int] = set()
+    planned: list[tuple] = []  # (row, order, method) in processing order
+    slow: set[int] = set()  # shoppers for the per-row path
+    for r in rows:
+        if r.status not in IS.OPEN or r.attempt_at is None or r.attempt_at > now:
+            continue
+        order = orders_[r.order_id]
+        touched.add(order.id)
+        need = payments.owed(r)
+        if r.shopper_id in slow or order.status not in OS.BILLED or r.principal_fen <= 0 or need <= 0:
+            slow.add(r.shopper_id)
+            continue
+        for m in methods.get(r.shopper_id, ()):
+            if m[2] >= need:
+                m[2] -= need
+                planned.append((r, order, m))
+                break
+        else:
+            slow.add(r.shopper_id)  # nothing covers it: the per-row path fails it (and tells them)
+    refresh = list(touched)  # the order the per-row path refreshes them in
+    fast = [p for p in planned if p[0].shopper_id not in slow]
+    if fast:
+        sp = s.begin_nested()
+        try:
+            done = _deduct_fast(s, fast, orders_, refresh, now)
+        except (payments.BatchRefused, sa.exc.IntegrityError):
+            sp.rollback()
+            _deduct_rows(s, ids, now, rep, refresh)
+            return
+        sp.commit()
+        rep.captured += len(fast)
+        rep.captured_fen += done
+    if slow:
+        _deduct_rows(s, [r.id for r in rows if r.shopper_id in slow], now, rep, refresh)
+
+
+def _deduct_fast(s: Session, fast: list[tuple], orders_: dict, refresh: list[int], now: datetime) -> int:
+    when = payments.bind_time(s, now)
+    caps, notices = [], []
+    for r, order, m in fast:
+        amount = payments.owed(r)
+        caps.append(payments.BatchCapture(r.id, order.id, r.shopper_id, order.merchant_id, r.principal_fen,
+                                          r.fee_waived_fen, amount, m[0], order.platform_fee_bps))
+        notices.append(payments.Notice(r.shopper_id, "deducted", f"cap:{r.id}", dict(
+            product=order.product_name, seq=r.seq, periods=r.periods, method=m[1], amount=yuan(amount))))
+    payments.capture_many(s, caps, at=now, when=when)
+    payments.notify_many(s, notices, at=now, sms=True, when=when)
+    # refresh_order_status for each touched order of these shoppers, in the per-row path's order
+    shoppers = {r.shopper_id for r, _, _ in fast}
+    mine = [oid for oid in refresh if orders_[oid].shopper_id in shoppers]
+    live: dict[int, list[str]] = {oid: [] for oid in mine}
+    late: dict[int, int] = dict.fromkeys(mine, 0)
+    for oid, status, is_late in s.execute(sa.select(INST.c.order_id, INST.c.status, _LATE)
+                                          .where(INST.c.order_id.in_(mine))):
+        if status not in (IS.REPLACED, IS.CANCELLED):
+            live[oid].append(status)
+        if is_late:
+            late[oid] += 1
+    finished, moved = [], []
+    for oid in mine:
+        o = orders_[oid]
+        if live[oid] and all(x == IS.PAID for x in live[oid]):
+            finished.append(payments.Finished(oid, o.shopper_id, o.product_name, o.price_fen, late[oid] == 0))
+        else:
+            new = OS.OVERDUE if IS.OVERDUE in live[oid] else OS.DUE
+            if new != o.status:
+                moved.append((new, oid, o.status))
+    payments.execute_many(s, f"UPDATE {ORD.name} SET status = ? WHERE id = ? AND status = ?", sorted(moved, key=lambda m: m[1]))
+    payments.finish_many(s, finished, at=now, when=when)
+    return sum(c.amount_fen for c in caps)
+
+
+def _deduct_rows(s: Session, ids: list[int], now: datetime, rep: SweepReport, refresh: list[int]) -> None:
+    """The per-row path: ``capture_from_any`` per installment, then ``refresh_order_status`` per
+    touched order (in the order given)."""
+    insts = list(s.exec(select(Installment).where(Installment.id.in_(ids)).order_by(Installment.due_at, Installment.id)))
+    order_ids = {i.order_id for i in insts}
+    order_by_id = {o.id: o for o in s.exec(select(Order).where(Order.id.in_(order_ids)))}
+    shoppers = {i.shopper_id for i in insts}
+    methods: dict[int, list[PaymentMethod]] = {u: [] for u in shoppers}
+    for m in s.exec(select(PaymentMethod).where(PaymentMethod.user_id.in_(shoppers))
+                    .order_by(PaymentMethod.priority, PaymentMethod.id)):
+        methods[m.user_id].append(m)
+    touched: set[int] = set()
+    for inst in insts:
+        if inst.status not in IS.OPEN or inst.attempt_at is None or inst.attempt_at > now:
+            continue
+        order = order_by_id[inst.order_id]
+        cap = payments.capture_from_any(s, inst=inst, order=order, at=now, methods=methods[inst.shopper_id])
+        if cap is not None:
+            for m in methods[inst.shopper_id]:
+                if m.id == cap.method_id:
+                    m.balance_fen -= cap.amount_fen
+            rep.captured += 1
+            rep.captured_fen += cap.amount_fen
+            notify(s, user_id=inst.shopper_id, kind="deducted", at=now, dedupe_key=f"cap:{inst.id}",
+                   product=order.product_name, seq=inst.seq, periods=inst.periods, method=cap.method_label,
+                   amount=yuan(cap.amount_fen))
+        else:
+            _deduction_failed(s, inst=inst, order=order, now=now)
+            rep.failed += 1
+        touched.add(order.id)
+    for oid in refresh:
+        if oid in touched:
             payments.refresh_order_status(s, order=order_by_id[oid], at=now)
 
 
 def _deduction_failed(s: Session, *, inst: Installment, order: Order, now: datetime) -> None:
     if inst.due_at <= now:
-        values = dict(status=IS.OVERDUE, attempt_at=now + POLICY.retry_every)
+        values = dict(status=IS.OVERDUE, was_overdue=True, attempt_at=now + POLICY.retry_every)
     else:  # an early auto-repay attempt: try again tomorrow, and at the latest on the due date
         values = dict(attempt_at=min(now + POLICY.retry_every, inst.due_at))
     s.execute(sa.update(INST).where(INST.c.id == inst.id, INST.c.status.in_(IS.OPEN))
@@ -310,7 +431,7 @@ def next_event_after(s: Session, t: datetime) -> datetime | None:
     cands = first(sa.select(sa.func.min(ORD.c.trial_end_at)).where(ORD.c.status.in_(OS.IN_TRIAL), ORD.c.trial_end_at > t))
     for d in POLICY.reminder_days_before:
         cands += first(sa.select(sa.func.min(ORD.c.trial_end_at)).where(
-            ORD.c.status == OS.TRIAL, ORD.c.trial_end_at > t + timedelta(days=d)), -timedelta(days=d))
+            ORD.c.status.in_(OS.IN_TRIAL), ORD.c.trial_end_at > t + timedelta(days=d)), -timedelta(days=d))
     cands += first(sa.select(sa.func.min(INST.c.attempt_at)).where(INST.c.status.in_(IS.OPEN), INST.c.attempt_at > t))
     cands += first(sa.select(sa.func.min(RET.c.inspect_deadline_at)).where(
         RET.c.status == "RECEIVED", RET.c.inspect_deadline_at > t))

@@ -5,6 +5,7 @@ generated name. The directory comes from ``BNPL_UPLOAD_DIR`` (default ``uploaded
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from ..domain.policy import POLICY
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 PROOF_TYPES = IMAGE_TYPES + ("application/pdf",)
 _EXT = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp", "application/pdf": "pdf"}
+_STORED_RE = re.compile(r"[0-9a-f]{32}\.(?:png|jpg|gif|webp|pdf)")  # what store_many generates
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,6 @@ def store_many(files: list[tuple[object, bytes]], *, allowed: tuple[str, ...]) -
 
 def path_of(stored_name: str) -> Path:
     """Resolve a stored name (ours, generated) to its path, refusing anything else."""
-    if not stored_name or "/" in stored_name or "\\" in stored_name or stored_name.startswith("."):
+    if not isinstance(stored_name, str) or not _STORED_RE.fullmatch(stored_name):
         raise ValidationError("bad_id")
     return upload_dir() / stored_name

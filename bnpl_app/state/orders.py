@@ -7,7 +7,7 @@ import reflex as rx
 from .. import runtime, views
 from ..domain.errors import DomainError
 from ..services import orders
-from .session import LOADERS, act, look, session_of
+from .session import LOADERS, act, look, path_id, session_of
 
 
 class OrdersState(rx.State):
@@ -26,10 +26,7 @@ class OrderState(rx.State):
     tracking: str = ""
 
     def _oid(self) -> int:
-        try:
-            return int(self.router.page.params.get("oid", "0"))
-        except (TypeError, ValueError):
-            return 0
+        return path_id(self)
 
     @rx.event
     async def load(self):

@@ -274,6 +274,12 @@ class SessionState(rx.State):
             yield loader
 
 
+def path_id(state: rx.State) -> int:
+    """The record id at the end of the current URL (``/orders/42`` → 42); 0 if there is none."""
+    tail = str(state.router.url.path).rstrip("/").rsplit("/", 1)[-1]
+    return int(tail) if tail.isdigit() and len(tail) < 12 else 0
+
+
 async def session_of(state: rx.State) -> SessionState:
     return await state.get_state(SessionState)
 

@@ -11,7 +11,7 @@ from ..db import reading
 from ..domain.errors import AuthError, DomainError, ValidationError
 from ..domain.policy import POLICY
 from ..services import checkout
-from .session import LOADERS, act, look, session_of
+from .session import LOADERS, act, look, path_id, session_of
 
 
 class CatalogState(rx.State):
@@ -50,10 +50,7 @@ class ProductState(rx.State):
         return views.PlanView()
 
     def _pid(self) -> int:
-        try:
-            return int(self.router.page.params.get("pid", "0"))
-        except (TypeError, ValueError):
-            return 0
+        return path_id(self)
 
     @rx.event
     async def load(self):

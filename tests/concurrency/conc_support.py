@@ -21,11 +21,12 @@ from bnpl_app.domain.clock import FixedClock
 from bnpl_app.models import Installment, InstallmentStatus as IS, PaymentMethod, Posting
 from bnpl_app.services import checkout, wallet
 from bnpl_app.services.audit import run_audit
-from helpers import World
+from helpers import World, pg_url
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 WORKER_SCRIPT = HERE / "sweep_worker.py"
+BACKENDS = ["sqlite"] + (["postgresql"] if pg_url() else [])  # see conftest.py
 
 
 def audit_clean(engine: Engine) -> None:

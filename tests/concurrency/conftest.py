@@ -26,10 +26,9 @@ import pytest
 from sqlalchemy.engine import Engine, make_url
 
 from bnpl_app.db import create_schema, make_engine
-from conc_support import SweepChild
+from conc_support import BACKENDS, SweepChild
 from helpers import PG_ENV, World, file_engine, pg_url
 
-BACKENDS = ["sqlite"] + (["postgresql"] if pg_url() else [])
 
 
 @dataclass

@@ -77,19 +77,22 @@ def test_register_of_a_merchant_or_operator_gets_no_credit_account(world):
         assert s.exec(select(CreditAccount).where(CreditAccount.user_id.in_([mid, oid]))).all() == []
 
 
-@pytest.mark.parametrize("username", ["", "ab", "a" * 31, "has space", "名字中文", "semi;colon", "dash-ed", None])
-def test_register_refuses_bad_usernames(world, username):
-    err = _refused(world, ValidationError, lambda s: auth.register(
-        s, username=username, password=PASSWORD, display_name="x", clock=world.clock))
-    assert err.key == "auth.bad_username" and err.field == "username"
+def test_register_refuses_bad_usernames(world, subtests):
+    for username in ["", "ab", "a" * 31, "has space", "名字中文", "semi;colon", "dash-ed", "ab\ncd", None, 12345,
+                     ["alice"]]:
+        with subtests.test(username=username):
+            err = _refused(world, ValidationError, lambda s: auth.register(
+                s, username=username, password=PASSWORD, display_name="x", clock=world.clock))
+            assert err.key == "auth.bad_username" and err.field == "username"
 
 
-@pytest.mark.parametrize("password", ["", "short", "x" * (POLICY.password_min_len - 1), "x" * 201, None, 12345678])
-def test_register_refuses_weak_or_absurd_passwords(world, password):
-    err = _refused(world, ValidationError, lambda s: auth.register(
-        s, username="bob_1", password=password, display_name="x", clock=world.clock))
-    assert err.key == "auth.weak_password" and err.field == "password"
-    assert str(POLICY.password_min_len) in err.message
+def test_register_refuses_weak_or_absurd_passwords(world, subtests):
+    for password in ["", "short", "x" * (POLICY.password_min_len - 1), "x" * 201, None, 12345678]:
+        with subtests.test(password=password):
+            err = _refused(world, ValidationError, lambda s: auth.register(
+                s, username="bob_1", password=password, display_name="x", clock=world.clock))
+            assert err.key == "auth.weak_password" and err.field == "password"
+            assert str(POLICY.password_min_len) in err.message
 
 
 def test_register_accepts_a_password_of_exactly_the_minimum_length(world):
@@ -106,7 +109,11 @@ def test_register_refuses_a_taken_username(world):
 def test_register_trims_the_username_and_defaults_the_display_name(world):
     with world.tx() as s:
         user = auth.register(s, username="  carol_9 ", password=PASSWORD, display_name="  ", clock=world.clock)
+        other = auth.register(s, username="dave_9", password=PASSWORD, display_name=None, clock=world.clock)
+        odd = auth.register(s, username="erin_9", password=PASSWORD, display_name=12345, clock=world.clock)
+        long = auth.register(s, username="fay_9", password=PASSWORD, display_name="名" * 100, clock=world.clock)
     assert user.username == "carol_9" and user.display_name == "carol_9"
+    assert other.display_name == "dave_9" and odd.display_name == "erin_9" and long.display_name == "名" * 60
 
 
 # ── login ────────────────────────────────────────────────────────────────────────────────────
@@ -133,19 +140,31 @@ def test_login_with_wrong_password_and_unknown_user_say_the_same(world):
     assert wrong.text("zh") == unknown.text("zh") and wrong.text("en") == unknown.text("en")
 
 
-@pytest.mark.parametrize("password", [None, "", 12345678])
-def test_login_refuses_a_missing_or_non_text_password(world, password):
+def test_login_refuses_a_missing_or_non_text_password(world, subtests):
     _register(world)
-    err = _refused(world, AuthError, lambda s: auth.login(s, username="alice", password=password, clock=world.clock))
-    assert err.key == "auth.bad_credentials"
+    for password in [None, 12345678]:
+        with subtests.test(password=password):
+            err = _refused(world, AuthError, lambda s: auth.login(s, username="alice", password=password,
+                                                                   clock=world.clock))
+            assert err.key == "auth.bad_credentials"
+
+
+def test_login_with_a_non_text_username_is_refused_like_any_bad_login(world, subtests):
+    _register(world)
+    for username in [12345, {"$ne": ""}]:
+        with subtests.test(username=username):
+            err = _refused(world, AuthError, lambda s: auth.login(s, username=username, password=PASSWORD,
+                                                                   clock=world.clock))
+            assert err.key == "auth.bad_credentials"
 
 
 def test_merchant_actor_carries_its_merchant_id(world):
     mid = world.merchant()
     with world.tx() as s:
-        from bnpl_app.models import Merchant
-        username = s.get(User, s.get(Merchant, mid).user_id).username
-    _, actor = _login(world, username=username, password="password123")
+        user = s.get(User, world.merchant_user(mid))
+        token = auth.start_session(s, user=user, clock=world.clock)
+    with world.tx() as s:
+        actor = auth.resolve(s, token=token, clock=world.clock)
     assert actor.role == MERCHANT and actor.merchant_id == mid
 
 
@@ -175,10 +194,11 @@ def test_logout_revokes_the_session(world):
         auth.logout(s, token=token, clock=world.clock)
     err = _refused(world, AuthError, lambda s: auth.resolve(s, token=token, clock=world.clock))
     assert err.key == "auth.session_expired"
-    # logging out twice, or with no token, is harmless
+    # logging out twice, with no token or with garbage, is harmless
     with world.tx() as s:
         auth.logout(s, token=token, clock=world.clock)
-        auth.logout(s, token=None, clock=world.clock)
+        for junk in (None, "", "garbage", 12345, b"bytes", ["list"]):
+            auth.logout(s, token=junk, clock=world.clock)
 
 
 def test_logout_of_one_session_leaves_the_others(world):
@@ -191,11 +211,12 @@ def test_logout_of_one_session_leaves_the_others(world):
         assert auth.resolve(s, token=t2, clock=world.clock).username == "alice"
 
 
-@pytest.mark.parametrize("token", [None, "", "garbage", "x" * 101, 12345, b"bytes", ["list"]])
-def test_resolve_refuses_garbage_tokens(world, token):
-    _session(world)
-    err = _refused(world, AuthError, lambda s: auth.resolve(s, token=token, clock=world.clock))
-    assert err.key == "auth.session_expired"
+def test_resolve_refuses_garbage_tokens(world, subtests):
+    _, token = _session(world)
+    for bad in [None, "", "garbage", "x" * 101, token[:-1], token + "x", token.upper(), 12345, b"bytes", ["list"]]:
+        with subtests.test(token=bad):
+            err = _refused(world, AuthError, lambda s: auth.resolve(s, token=bad, clock=world.clock))
+            assert err.key == "auth.session_expired"
 
 
 def test_resolve_refuses_the_stored_hash_used_as_a_token(world):

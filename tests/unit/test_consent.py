@@ -46,14 +46,14 @@ def test_bnpl_is_off_by_default(world):
     assert acct.bnpl_status == "not_opened" and acct.limit_fen == 0 and acct.terms_accepted_at is None
 
 
-@pytest.mark.parametrize("kw", [
-    dict(accept_terms=False), dict(accept_terms=None), dict(accept_terms="yes"), dict(accept_terms=1),
-    dict(terms_version="2020-01"), dict(terms_version=""), dict(terms_version=None),
-])
-def test_open_needs_the_current_terms_accepted(world, kw):
+def test_open_needs_the_current_terms_accepted(world, subtests):
     uid = world.shopper(opened=False)
-    err = _refused(world, ValidationError, _open(world, uid, **kw))
-    assert err.key == "consent.terms_required"
+    for kw in [dict(accept_terms=False), dict(accept_terms=None), dict(accept_terms="yes"), dict(accept_terms=1),
+               dict(terms_version="2020-01"), dict(terms_version=""), dict(terms_version=None)]:
+        with subtests.test(**kw):
+            err = _refused(world, ValidationError, _open(world, uid, **kw))
+            assert err.key == "consent.terms_required"
+    assert _acct(world, uid).bnpl_status == "not_opened"
 
 
 @pytest.mark.parametrize("band", [b for b in POLICY.bands if b.start_limit_fen], ids=lambda b: b.name_en)
@@ -137,13 +137,14 @@ def test_close_with_an_open_order_blocks_new_checkouts_and_the_order_finishes_un
 # ── self-set cap ─────────────────────────────────────────────────────────────────────────────
 
 
-@pytest.mark.parametrize("cap", [-1, "100", 1.5, True, "limit+1"])
-def test_self_cap_outside_zero_to_limit_is_refused(world, cap):
+def test_self_cap_outside_zero_to_limit_is_refused(world, subtests):
     uid = world.shopper()
     limit = _acct(world, uid).limit_fen
-    cap = limit + 1 if cap == "limit+1" else cap
-    err = _refused(world, ValidationError, lambda s: consent.set_self_cap(s, uid=uid, cap_fen=cap, clock=world.clock))
-    assert err.key == "consent.self_cap_range" and yuan(limit) in err.message
+    for cap in [-1, limit + 1, "100", 1.5, True]:
+        with subtests.test(cap=cap):
+            err = _refused(world, ValidationError, lambda s: consent.set_self_cap(s, uid=uid, cap_fen=cap,
+                                                                                 clock=world.clock))
+            assert err.key == "consent.self_cap_range" and yuan(limit) in err.message
 
 
 def test_self_cap_accepts_zero_the_limit_and_none_to_clear(world):
@@ -188,3 +189,42 @@ def test_self_cap_counts_what_is_already_frozen(world):
     acct = _acct(world, uid)
     assert acct.frozen_fen == 2 * price and credit.spendable(acct) == 0
     world.audit_ok()
+
+
+# ── the identity checks eligibility asks for ─────────────────────────────────────────────────
+
+
+def test_verify_identity_and_bind_phone_make_the_shopper_pass_those_rules(world):
+    from bnpl_app.models import User
+
+    uid = world.shopper(verified=False, phone=False)
+    with world.tx() as s:
+        consent.verify_identity(s, uid=uid, real_name=" 张三 ", id_number="11010519491231002X")
+        consent.bind_phone(s, uid=uid, phone=" 13912345678 ")
+    with world.tx() as s:
+        user = s.get(User, uid)
+    assert user.real_name_verified and user.phone == "13912345678"
+
+
+def test_verify_identity_refuses_bad_names_and_id_numbers(world, subtests):
+    uid = world.shopper(verified=False)
+    for real_name, id_number, key in [
+        ("张", "11010519491231002X", "bad_text"), ("x" * 31, "11010519491231002X", "bad_text"),
+        (None, "11010519491231002X", "bad_text"), (12345, "11010519491231002X", "bad_text"),
+        ("张三", "1101051949123100", "auth.bad_id_number"), ("张三", "11010519491231002Y", "auth.bad_id_number"),
+        ("张三", "١١٠١٠٥١٩٤٩١٢٣١٠٠٢X", "auth.bad_id_number"), ("张三", None, "auth.bad_id_number"),
+        ("张三", 110105194912310021, "auth.bad_id_number"),
+    ]:
+        with subtests.test(real_name=real_name, id_number=id_number):
+            err = _refused(world, ValidationError, lambda s: consent.verify_identity(
+                s, uid=uid, real_name=real_name, id_number=id_number))
+            assert err.key == key
+
+
+def test_bind_phone_refuses_anything_but_eleven_ascii_digits_starting_with_1(world, subtests):
+    uid = world.shopper(phone=False)
+    for phone in ["", "1391234567", "139123456789", "23912345678", "1391234567a", "+8613912345678",
+                  "１３９１２３４５６７８", "1" + "٣" * 10, None, 13912345678]:
+        with subtests.test(phone=phone):
+            err = _refused(world, ValidationError, lambda s: consent.bind_phone(s, uid=uid, phone=phone))
+            assert err.key == "auth.bad_phone" and err.field == "phone"

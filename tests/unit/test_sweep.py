@@ -14,7 +14,7 @@ from sqlmodel import SQLModel, select
 from bnpl_app.db import reading
 from bnpl_app.domain.clock import add_months
 from bnpl_app.domain.errors import NotEligible
-from bnpl_app.domain.money import bps_of, split_even
+from bnpl_app.domain.money import bps_of, split_even, yuan
 from bnpl_app.domain.policy import POLICY
 from bnpl_app.models import (
     BNPL_ACTIVE,
@@ -29,7 +29,6 @@ from bnpl_app.models import (
 )
 from bnpl_app.services import bills, credit, wallet
 from bnpl_app.services.sweep import run_sweep
-from helpers import START
 
 DAY = timedelta(days=1)
 PRICE = 12_345  # 0.05 % of it is 6.1725 fen: the daily late fee has to be rounded
@@ -81,6 +80,13 @@ def add_card(world, uid: int, balance_fen: int) -> int:
 def topup(world, uid: int, amount: int) -> None:
     with world.tx() as s:
         wallet.topup(s, uid=uid, amount_fen=amount, clock=world.clock)
+
+
+def jump(world, **kw) -> None:
+    """Move the clock with one sweep at the end (a sweep that was down catches up). Used to cross
+    stretches of days that a test is not about; ``world.advance`` runs every sweep in between."""
+    world.clock.advance(timedelta(**kw))
+    run_sweep(engine=world.engine, clock=world.clock)
 
 
 def overdue_order(world, *, price: int = PRICE, score: int = 700):
@@ -146,7 +152,7 @@ def test_insufficient_funds_on_every_method_makes_the_installment_overdue_and_te
     [failed] = notes(world, uid, "failed")
     assert "余额不足" in failed.body  # the reason: no method had enough
     params = json.loads(failed.params_json)
-    assert params["amount"] == "¥123.45" and params["grace_end"]
+    assert params["amount"] == yuan(PRICE) and params["grace_end"]
     with world.tx() as s:
         assert s.exec(select(Outbox).where(Outbox.user_id == uid, Outbox.body.contains("扣款失败"))).first()
     world.audit_ok()
@@ -204,7 +210,7 @@ def test_grace_end_unpaid_cuts_score_and_halves_limit_once_per_installment(world
     assert cut.restorable_limit_fen == start.limit_fen
     assert inst1(world, oid).penalized
 
-    world.advance(days=POLICY.suspend_after_days - POLICY.grace_days - 1)  # still short of suspension
+    jump(world, days=POLICY.suspend_after_days - POLICY.grace_days - 1)  # still short of suspension
     later = acct(world, uid)
     assert (later.score, later.limit_fen) == (cut.score, cut.limit_fen)
     assert len(notes(world, uid, "penalty")) == 1
@@ -231,15 +237,13 @@ def test_late_fees_stop_at_the_cap_of_the_principal_after_a_long_overdue(world):
     cap = bps_of(PRICE, POLICY.late_fee_cap_bps)
     per_day = bps_of(PRICE, POLICY.late_fee_bps_per_day)
     days_to_cap = -(-cap // per_day)
-    # Daily sweeps up to bad debt, then one jump (a sweep that was down for months must catch up).
-    world.advance(days=POLICY.bad_debt_after_days)
-    world.clock.advance(timedelta(days=POLICY.grace_days + days_to_cap - 1 - POLICY.bad_debt_after_days))
-    run_sweep(engine=world.engine, clock=world.clock)
+    world.advance(days=POLICY.grace_days + 2)
+    jump(world, days=days_to_cap - 3)  # a sweep that was down for months catches up
     assert cap - per_day < inst1(world, oid).late_fee_fen < cap
 
     world.advance(days=1)
     assert inst1(world, oid).late_fee_fen == cap
-    world.advance(days=30)
+    jump(world, days=30)
     i = inst1(world, oid)
     assert i.late_fee_fen == cap and i.status == IS.OVERDUE
 
@@ -257,7 +261,9 @@ def test_thirty_days_overdue_suspends_bnpl_with_limit_zero_and_refuses_new_order
     uid = world.shopper(score=700)
     start_limit = acct(world, uid).limit_fen
     oid = world.buy(uid, p)
-    world.advance(days=TRIAL + POLICY.suspend_after_days - 1)
+    world.advance(days=TRIAL + 1)
+    jump(world, days=POLICY.suspend_after_days - 3)
+    world.advance(days=1)
     a = acct(world, uid)
     assert a.bnpl_status == BNPL_ACTIVE and a.limit_fen > 0
 
@@ -280,7 +286,8 @@ def test_thirty_days_overdue_suspends_bnpl_with_limit_zero_and_refuses_new_order
 
 def test_ninety_days_overdue_marks_a_bad_debt(world):
     uid, oid = overdue_order(world)
-    world.advance(days=POLICY.bad_debt_after_days - 1)
+    jump(world, days=POLICY.bad_debt_after_days - 2)
+    world.advance(days=1)
     assert not acct(world, uid).bad_debt
     world.advance(days=1)
     assert acct(world, uid).bad_debt and inst1(world, oid).bad_debt_applied
@@ -295,8 +302,8 @@ def test_trial_reminders_go_out_three_days_and_one_day_before_the_end_once_each(
     uid = world.shopper(wallet_fen=PRICE)
     oid = world.buy(uid, p)
     trial_end = order(world, oid).trial_end_at
-    for _ in range(TRIAL * 4):  # in 6-hour steps, with a second sweep at every step
-        world.advance(hours=6)
+    for _ in range(TRIAL):  # a day at a time, with a second sweep after every step
+        world.advance(days=1)
         run_sweep(engine=world.engine, clock=world.clock)
     rem = notes(world, uid, "reminder")
     assert [json.loads(n.params_json)["days"] for n in rem] == list(POLICY.reminder_days_before)
@@ -304,6 +311,7 @@ def test_trial_reminders_go_out_three_days_and_one_day_before_the_end_once_each(
     with world.tx() as s:
         sms = s.exec(select(Outbox).where(Outbox.user_id == uid, Outbox.body.contains("试用期即将结束"))).all()
     assert len(sms) == len(POLICY.reminder_days_before)
+    world.audit_ok()
 
 
 def test_short_trials_get_no_reminder_that_would_fall_before_the_order_existed(world):
@@ -317,6 +325,7 @@ def test_short_trials_get_no_reminder_that_would_fall_before_the_order_existed(w
     world.advance(days=3)
     assert notes(world, uid_one, "reminder") == []
     assert [json.loads(n.params_json)["days"] for n in notes(world, uid_two, "reminder")] == [1]
+    world.audit_ok()
 
 
 # ── idempotency ──────────────────────────────────────────────────────────────────────────────
@@ -407,6 +416,36 @@ def test_autopay_days_before_moves_later_installments_earlier_but_never_the_firs
     world.audit_ok()
 
 
+def test_a_failed_early_autopay_attempt_is_retried_and_not_overdue_before_the_due_date(world):
+    days = POLICY.autopay_days_before_max
+    m = world.merchant()
+    p = world.product(m, price_fen=30_000, plans="full,3")
+    uid = world.shopper()
+    wid = methods(world, uid)["wallet"].id
+    with world.tx() as s:
+        bills.set_autopay(s, uid=uid, days_before=days, method_order=[wid], clock=world.clock)
+    oid = world.buy(uid, p, plan="3")
+    first = insts(world, oid)[0]
+    topup(world, uid, first.principal_fen + first.fee_fen)  # enough for the first installment only
+    world.advance(days=TRIAL)
+    second = insts(world, oid)[1]
+    early = second.due_at - timedelta(days=days)
+    assert second.attempt_at == early
+
+    world.advance(seconds=int((early - world.clock.now()).total_seconds()) + 1)
+    world.advance(days=1)
+    second = insts(world, oid)[1]
+    assert second.status == IS.SCHEDULED and second.attempts == 2
+    assert notes(world, uid, "failed") == [] and order(world, oid).status == OS.DUE
+
+    topup(world, uid, second.principal_fen + second.fee_fen)
+    world.advance(days=1)
+    second = insts(world, oid)[1]
+    assert second.status == IS.PAID and second.paid_at == early + 2 * POLICY.retry_every < second.due_at
+    assert acct(world, uid).on_time_streak == 0 and order(world, oid).status == OS.DUE
+    world.audit_ok()
+
+
 # ── the dry run ──────────────────────────────────────────────────────────────────────────────
 def test_dry_run_lists_exactly_what_the_sweep_then_takes(world):
     m = world.merchant()
@@ -447,6 +486,7 @@ def test_dry_run_names_no_method_for_a_deduction_nothing_can_cover_and_the_sweep
     assert planned.at == order(world, oid).trial_end_at
     world.advance(days=TRIAL)
     assert inst1(world, oid).status == IS.OVERDUE
+    world.audit_ok()
 
 
 def test_dry_run_orders_same_time_deductions_as_the_sweep_does(world):

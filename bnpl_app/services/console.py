@@ -1,0 +1,421 @@
+"""The merchant console's reads: the shop's orders (state, trial end, frozen amount), the returns
+desk, settlement by day from the money ledger, its CSV export, and per-product analytics over time.
+
+Everything is scoped by ``merchant_id`` — the caller passes the acting merchant's id from the
+server-side session, never one the browser sent — and money is int fen throughout. Settlement is
+read from the journal itself (postings of kind ``capture`` crediting ``mer:<id>`` and
+``plat:service_fee``, refunds crediting ``mer:<id>:refunds``), so what the merchant sees is
+exactly what the audit checks."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from ..domain.clock import CST, aware
+from ..domain.errors import NotFound
+from ..models import (
+    Installment,
+    InstallmentStatus as IS,
+    Merchant,
+    Order,
+    OrderStatus as OS,
+    Posting,
+    Product,
+    ReturnPhoto,
+    ReturnRequest,
+    User,
+)
+from .ledger import LIMIT, MONEY, PLAT_SERVICE_FEE, mer
+
+ORD = Order.__table__
+INST = Installment.__table__
+P = Posting.__table__
+RET = ReturnRequest.__table__
+
+KEPT = (OS.DUE, OS.OVERDUE, OS.PAID)  # the trial ended (or was paid early) and the shopper kept it
+DECIDED = (*KEPT, OS.RETURNED)
+ORDER_LIMIT = 500  # a console page never ships more rows than this to a browser
+
+
+def day_of(dt: datetime) -> date:
+    """Business days are China days."""
+    return dt.astimezone(CST).date()
+
+
+def rate_permille(part: int, whole: int) -> int | None:
+    """part / whole in ‰, rounded half up — ints only (None when there is nothing to divide)."""
+    if whole <= 0:
+        return None
+    return (part * 2000 + whole) // (2 * whole)
+
+
+def fmt_rate(permille: int | None) -> str:
+    return "—" if permille is None else f"{permille // 10}.{permille % 10}%"
+
+
+def merchant(session: Session, merchant_id: int) -> Merchant:
+    m = session.get(Merchant, merchant_id)
+    if m is None:
+        raise NotFound("shop")
+    return m
+
+
+def products(session: Session, merchant_id: int) -> list[Product]:
+    return list(session.execute(sa.select(Product).where(Product.merchant_id == merchant_id).order_by(Product.id)).scalars())
+
+
+# ── orders ───────────────────────────────────────────────────────────────────────────────────
+@dataclass(frozen=True)
+class OrderLine:
+    id: int
+    product_id: int
+    product: str
+    shopper: str
+    price_fen: int
+    plan: str
+    status: str
+    created_at: datetime
+    trial_end_at: datetime
+    frozen_fen: int  # held against the shopper's limit while the order is in trial or returning
+    outstanding_fen: int  # principal billed and not yet paid
+    paid_fen: int  # captured so far (principal + fees, what the shopper paid)
+    return_status: str
+
+
+def orders(session: Session, merchant_id: int, *, status: str = "") -> list[OrderLine]:
+    q = (sa.select(ORD.c.id, ORD.c.product_id, ORD.c.product_name, User.display_name, ORD.c.price_fen, ORD.c.plan,
+                   ORD.c.status, ORD.c.created_at, ORD.c.trial_end_at)
+         .join(User, User.id == ORD.c.shopper_id).where(ORD.c.merchant_id == merchant_id)
+         .order_by(ORD.c.id.desc()).limit(ORDER_LIMIT))
+    if status:
+        q = q.where(ORD.c.status == status)
+    rows = session.execute(q).all()
+    ids = [r.id for r in rows]
+    outstanding: dict[int, int] = defaultdict(int)
+    paid: dict[int, int] = defaultdict(int)
+    if ids:
+        for oid, st, principal, paid_fen in session.execute(
+                sa.select(INST.c.order_id, INST.c.status, INST.c.principal_fen, INST.c.paid_fen)
+                .where(INST.c.order_id.in_(ids))):
+            if st in IS.OPEN:
+                outstanding[oid] += principal
+            elif st == IS.PAID:
+                paid[oid] += paid_fen
+    returns = dict(session.execute(sa.select(RET.c.order_id, RET.c.status).where(RET.c.order_id.in_(ids))).all()) if ids else {}
+    return [OrderLine(r.id, r.product_id, r.product_name, r.display_name, r.price_fen, r.plan, r.status,
+                      aware(r.created_at), aware(r.trial_end_at),
+                      r.price_fen if r.status in OS.HOLDING else 0, outstanding[r.id], paid[r.id],
+                      returns.get(r.id, ""))
+            for r in rows]
+
+
+# ── the returns desk ─────────────────────────────────────────────────────────────────────────
+@dataclass(frozen=True)
+class ReturnLine:
+    id: int
+    order_id: int
+    product: str
+    shopper: str
+    price_fen: int
+    tracking_no: str
+    status: str  # IN_TRANSIT RECEIVED ACCEPTED REJECTED
+    requested_at: datetime
+    received_at: datetime | None
+    inspect_deadline_at: datetime | None
+    inspected_at: datetime | None
+    outcome: str
+    reason: str
+    photos: list[str] = field(default_factory=list)  # stored names
+
+
+_RETURN_ORDER = {"RECEIVED": 0, "IN_TRANSIT": 1, "REJECTED": 2, "ACCEPTED": 3}
+
+
+def returns_desk(session: Session, merchant_id: int) -> list[ReturnLine]:
+    """Work first: parcels waiting for inspection (nearest deadline first), then those on the way,
+    then the decided ones (newest first)."""
+    rows = list(session.execute(sa.select(ReturnRequest).where(ReturnRequest.merchant_id == merchant_id)
+                                .order_by(ReturnRequest.id.desc()).limit(ORDER_LIMIT)).scalars())
+    if not rows:
+        return []
+    ids = [r.id for r in rows]
+    photos: dict[int, list[str]] = defaultdict(list)
+    for rid, name in session.execute(sa.select(ReturnPhoto.return_id, ReturnPhoto.stored_name)
+                                     .where(ReturnPhoto.return_id.in_(ids)).order_by(ReturnPhoto.id)):
+        photos[rid].append(name)
+    orders_by_id = {o.id: o for o in session.execute(
+        sa.select(Order).where(Order.id.in_([r.order_id for r in rows]))).scalars()}
+    names = dict(session.execute(sa.select(User.id, User.display_name)
+                                 .where(User.id.in_({r.shopper_id for r in rows}))).all())
+    out = [ReturnLine(r.id, r.order_id, orders_by_id[r.order_id].product_name, names.get(r.shopper_id, ""),
+                      orders_by_id[r.order_id].price_fen, r.tracking_no, r.status, r.requested_at, r.received_at,
+                      r.inspect_deadline_at, r.inspected_at, r.outcome or "", r.reason or "", photos[r.id])
+           for r in rows]
+    far = datetime.max.replace(tzinfo=CST)
+    out.sort(key=lambda x: (_RETURN_ORDER.get(x.status, 9),
+                            (x.inspect_deadline_at or far) if x.status == "RECEIVED" else far,
+                            -x.id))
+    return out
+
+
+# ── settlement from the ledger ───────────────────────────────────────────────────────────────
+@dataclass
+class SettlementDay:
+    day: date
+    captured_fen: int = 0  # principal captured from shoppers for this shop's orders
+    fees_fen: int = 0  # the platform service fee taken from it
+    refunds_fen: int = 0
+    captures: int = 0  # how many installment captures
+
+    @property
+    def net_fen(self) -> int:
+        return self.captured_fen - self.fees_fen - self.refunds_fen
+
+
+@dataclass
+class Settlement:
+    days: list[SettlementDay]
+    captured_fen: int
+    fees_fen: int
+    refunds_fen: int
+    net_fen: int
+    ledger_balance_fen: int  # balance of mer:<id> in the journal: must equal net_fen
+
+
+def settlement(session: Session, merchant_id: int) -> Settlement:
+    """Per China day, newest first. Captured = the merchant's share + the service fee of each
+    capture posting of this shop's orders; net = share − refunds."""
+    acct = mer(merchant_id)
+    refunds_acct = f"{acct}:refunds"
+    by_day: dict[date, SettlementDay] = {}
+
+    def slot(at: datetime) -> SettlementDay:
+        d = day_of(at)
+        return by_day.setdefault(d, SettlementDay(d))
+
+    shop_orders = sa.select(ORD.c.id).where(ORD.c.merchant_id == merchant_id)
+    for credit_acct, debit_acct, amount, at, key in session.execute(
+            sa.select(P.c.credit_account, P.c.debit_account, P.c.amount_fen, P.c.created_at, P.c.posting_key)
+            .where(P.c.ledger == MONEY, sa.or_(
+                sa.and_(P.c.kind == "capture", P.c.order_id.in_(shop_orders),
+                        P.c.credit_account.in_((acct, PLAT_SERVICE_FEE))),
+                P.c.credit_account == refunds_acct, P.c.debit_account == refunds_acct))):
+        s = slot(aware(at))
+        if credit_acct == acct:
+            s.captured_fen += amount
+            s.captures += 1
+        elif credit_acct == PLAT_SERVICE_FEE:
+            s.captured_fen += amount
+            s.fees_fen += amount
+        elif credit_acct == refunds_acct:
+            s.refunds_fen += amount
+        elif debit_acct == refunds_acct:
+            s.refunds_fen -= amount
+    days = sorted(by_day.values(), key=lambda d: d.day, reverse=True)
+    captured = sum(d.captured_fen for d in days)
+    fees = sum(d.fees_fen for d in days)
+    refunds = sum(d.refunds_fen for d in days)
+    bal = session.execute(sa.select(
+        sa.func.coalesce(sa.select(sa.func.sum(P.c.amount_fen)).where(P.c.credit_account == acct).scalar_subquery(), 0)
+        - sa.func.coalesce(sa.select(sa.func.sum(P.c.amount_fen)).where(P.c.debit_account == acct).scalar_subquery(), 0)
+    )).scalar_one()
+    return Settlement(days, captured, fees, refunds, captured - fees - refunds, int(bal))
+
+
+def _yuan_plain(fen: int) -> str:
+    """CSV money: plain decimal yuan from int fen (no symbol, no grouping), exact."""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}{whole}.{cents:02d}"
+
+
+def settlement_csv(s: Settlement, lines: list[OrderLine], *, lang: str = "zh") -> str:
+    """A spreadsheet-safe CSV: the daily settlement, then the shop's orders. Cells that could be
+    read as formulas (=, +, -, @) are quoted with a leading apostrophe."""
+
+    def safe(v: object) -> str:
+        text = str(v)
+        return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text) else text
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    en = lang == "en"
+    w.writerow(["date", "captures", "captured", "platform_fee", "refunds", "net"] if en else
+               ["日期", "扣款笔数", "扣款本金", "平台服务费", "退款", "净结算"])
+    for d in s.days:
+        w.writerow([d.day.isoformat(), d.captures, _yuan_plain(d.captured_fen), _yuan_plain(d.fees_fen),
+                    _yuan_plain(d.refunds_fen), _yuan_plain(d.net_fen)])
+    w.writerow(["total" if en else "合计", "", _yuan_plain(s.captured_fen), _yuan_plain(s.fees_fen),
+                _yuan_plain(s.refunds_fen), _yuan_plain(s.net_fen)])
+    w.writerow([])
+    w.writerow(["order", "product", "shopper", "price", "plan", "status", "ordered_at", "trial_end", "frozen",
+                "outstanding", "paid"] if en else
+               ["订单号", "商品", "买家", "价格", "方案", "状态", "下单时间", "试用结束", "冻结", "待还本金", "已付"])
+    for o in lines:
+        w.writerow([o.id, safe(o.product), safe(o.shopper), _yuan_plain(o.price_fen), o.plan, o.status,
+                    o.created_at.astimezone(CST).strftime("%Y-%m-%d %H:%M"),
+                    o.trial_end_at.astimezone(CST).strftime("%Y-%m-%d %H:%M"), _yuan_plain(o.frozen_fen),
+                    _yuan_plain(o.outstanding_fen), _yuan_plain(o.paid_fen)])
+    return buf.getvalue()
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)  # a check of the text only; nothing is computed with it
+        return True
+    except ValueError:
+        return False
+
+
+# ── analytics ────────────────────────────────────────────────────────────────────────────────
+@dataclass
+class Rates:
+    """Counts behind the rates; the rates are derived (‰, ints)."""
+
+    orders: int = 0  # placed
+    decided: int = 0  # trial over: kept or returned
+    kept: int = 0
+    returned: int = 0
+    inspected: int = 0  # returns the merchant (or the deadline) decided
+    damaged: int = 0  # … of which rejected as damaged
+    overdue: int = 0  # kept orders with an installment that went overdue
+    in_trial: int = 0
+    exposure_fen: int = 0  # frozen + outstanding now
+
+    @property
+    def keep(self) -> int | None:
+        return rate_permille(self.kept, self.decided)
+
+    @property
+    def return_(self) -> int | None:
+        return rate_permille(self.returned, self.decided)
+
+    @property
+    def damaged_rate(self) -> int | None:
+        return rate_permille(self.damaged, self.inspected)
+
+    @property
+    def overdue_rate(self) -> int | None:
+        return rate_permille(self.overdue, self.kept)
+
+
+@dataclass
+class ProductRates:
+    product_id: int
+    name: str
+    rates: Rates
+
+
+@dataclass
+class Period:
+    """One week (Monday, China time) of orders placed, with what became of them."""
+
+    start: date
+    rates: Rates
+
+
+@dataclass
+class Analytics:
+    total: Rates
+    products: list[ProductRates]
+    weeks: list[Period]
+    exposure: list[tuple[date, int]]  # end-of-day frozen + outstanding, from the limit ledger
+
+
+def _overdue_orders(session: Session, order_ids: list[int]) -> set[int]:
+    """Orders with an installment that went past its due date unpaid: overdue now, paid late,
+    penalised, or folded into a hardship plan."""
+    if not order_ids:
+        return set()
+    return {oid for (oid,) in session.execute(
+        sa.select(INST.c.order_id).distinct().where(
+            INST.c.order_id.in_(order_ids),
+            sa.or_(INST.c.status.in_((IS.OVERDUE, IS.REPLACED)), INST.c.penalized.is_(True),
+                   INST.c.plan_application_id.is_not(None),
+                   sa.and_(INST.c.status == IS.PAID, INST.c.paid_at > INST.c.due_at))))}
+
+
+def _exposure_by_order(session: Session, merchant_id: int, upto: datetime | None = None) -> list[tuple[int, datetime, int]]:
+    """(order id, when, signed change of frozen + outstanding) for each limit posting of this shop's orders."""
+    shop_orders = sa.select(ORD.c.id).where(ORD.c.merchant_id == merchant_id)
+    out = []
+    for oid, debit, credit, amount, at in session.execute(
+            sa.select(P.c.order_id, P.c.debit_account, P.c.credit_account, P.c.amount_fen, P.c.created_at)
+            .where(P.c.ledger == LIMIT, P.c.order_id.in_(shop_orders)).order_by(P.c.id)):
+        held = lambda a: a.endswith(":frozen") or a.endswith(":outstanding")  # noqa: E731
+        delta = (amount if held(credit) else 0) - (amount if held(debit) else 0)
+        if delta:
+            out.append((oid, aware(at), delta))
+    return out
+
+
+def analytics(session: Session, merchant_id: int, *, now: datetime, days: int = 60) -> Analytics:
+    rows = session.execute(sa.select(ORD.c.id, ORD.c.product_id, ORD.c.status, ORD.c.created_at)
+                           .where(ORD.c.merchant_id == merchant_id)).all()
+    ids = [r.id for r in rows]
+    overdue = _overdue_orders(session, ids)
+    inspected: dict[int, str] = {}
+    if ids:
+        inspected = dict(session.execute(sa.select(RET.c.order_id, RET.c.outcome)
+                                         .where(RET.c.merchant_id == merchant_id, RET.c.status.in_(("ACCEPTED", "REJECTED")))).all())
+    moves = _exposure_by_order(session, merchant_id)
+    exposure_now: dict[int, int] = defaultdict(int)
+    for oid, _at, delta in moves:
+        exposure_now[oid] += delta
+
+    names = {p.id: p.name for p in products(session, merchant_id)}
+    total = Rates()
+    per_product: dict[int, Rates] = {pid: Rates() for pid in names}
+    per_week: dict[date, Rates] = {}
+    for r in rows:
+        created = day_of(aware(r.created_at))
+        week = created - timedelta(days=created.weekday())
+        for rates in (total, per_product.setdefault(r.product_id, Rates()), per_week.setdefault(week, Rates())):
+            rates.orders += 1
+            if r.status in OS.HOLDING:
+                rates.in_trial += 1
+            if r.status in DECIDED:
+                rates.decided += 1
+            if r.status in KEPT:
+                rates.kept += 1
+                if r.id in overdue:
+                    rates.overdue += 1
+            if r.status == OS.RETURNED:
+                rates.returned += 1
+            if r.id in inspected:
+                rates.inspected += 1
+                if inspected[r.id] == "damaged":
+                    rates.damaged += 1
+            rates.exposure_fen += exposure_now[r.id]
+
+    # End-of-day exposure for the last ``days`` days (China time), replaying the limit postings.
+    today = day_of(now)
+    start = today - timedelta(days=days - 1)
+    series: list[tuple[date, int]] = []
+    running = 0
+    moves_by_day: dict[date, int] = defaultdict(int)
+    for _oid, at, delta in moves:
+        d = day_of(at)
+        if d < start:
+            running += delta
+        else:
+            moves_by_day[d] += delta
+    d = start
+    while d <= today:
+        running += moves_by_day.get(d, 0)
+        series.append((d, running))
+        d += timedelta(days=1)
+
+    return Analytics(
+        total=total,
+        products=[ProductRates(pid, names.get(pid, f"#{pid}"), rates) for pid, rates in sorted(per_product.items())],
+        weeks=[Period(w, per_week[w]) for w in sorted(per_week)],
+        exposure=series,
+    )

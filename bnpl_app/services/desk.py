@@ -1,0 +1,309 @@
+"""The operator desk's reads: the review queue with a summary of each applicant, one application
+with its proofs and what approving it would touch, shopper look-up (credit, orders, installments,
+postings), overdue risk buckets and bad debts.
+
+Callers check the operator role first (``auth.require_operator``); these functions only read.
+Money is int fen."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from ..domain.errors import NotFound
+from ..domain.policy import POLICY
+from ..models import (
+    SHOPPER,
+    Application,
+    ApplicationProof,
+    CreditAccount,
+    CreditEvent,
+    Installment,
+    InstallmentStatus as IS,
+    Order,
+    PaymentMethod,
+    Posting,
+    User,
+)
+from . import applications, credit, payments
+from .ledger import LIMIT, MONEY, pm
+from .sweep import days_overdue
+
+INST = Installment.__table__
+ORD = Order.__table__
+P = Posting.__table__
+QUEUE_LIMIT = 200
+
+
+# ── a shopper at a glance ────────────────────────────────────────────────────────────────────
+@dataclass(frozen=True)
+class ShopperSummary:
+    user_id: int
+    username: str
+    display_name: str
+    score: int
+    limit_fen: int
+    available_fen: int
+    frozen_fen: int
+    outstanding_fen: int
+    restorable_limit_fen: int | None
+    bnpl_status: str
+    bad_debt: bool
+    orders: int
+    orders_paid: int
+    orders_on_time: int
+    owed_fen: int  # everything open: principal + fees + late fees not waived
+    overdue_fen: int
+    late_fees_fen: int
+    max_days_overdue: int
+
+
+def summary(session: Session, uid: int, now: datetime) -> ShopperSummary:
+    user = session.get(User, uid)
+    if user is None or user.role != SHOPPER:
+        raise NotFound("shopper")
+    acct = credit.account(session, uid)
+    n_orders, n_paid, n_on_time = session.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((ORD.c.status == "PAID", 1), else_=0)), 0),
+                  sa.func.coalesce(sa.func.sum(sa.case((ORD.c.on_time.is_(True), 1), else_=0)), 0))
+        .where(ORD.c.shopper_id == uid)).one()
+    owed = overdue = late = 0
+    worst = 0
+    for inst in session.exec(select(Installment).where(Installment.shopper_id == uid, Installment.status.in_(IS.OPEN))):
+        o = payments.owed(inst)
+        owed += o
+        late += inst.late_fee_fen - inst.late_fee_waived_fen
+        if inst.status == IS.OVERDUE:
+            overdue += o
+            worst = max(worst, days_overdue(inst, now))
+    return ShopperSummary(
+        uid, user.username, user.display_name, acct.score, acct.limit_fen, credit.available(acct), acct.frozen_fen,
+        acct.outstanding_fen, acct.restorable_limit_fen, acct.bnpl_status, acct.bad_debt, int(n_orders), int(n_paid),
+        int(n_on_time), owed, overdue, late, worst,
+    )
+
+
+# ── the review queue ─────────────────────────────────────────────────────────────────────────
+@dataclass(frozen=True)
+class ProofFile:
+    stored_name: str
+    content_type: str
+    label: str
+    size: int
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    application: Application
+    shopper: ShopperSummary
+    proofs: list[ProofFile]
+
+
+def _proofs(session: Session, app_ids: list[int]) -> dict[int, list[ProofFile]]:
+    out: dict[int, list[ProofFile]] = defaultdict(list)
+    if app_ids:
+        for p in session.exec(select(ApplicationProof).where(ApplicationProof.application_id.in_(app_ids))
+                              .order_by(ApplicationProof.id)):
+            out[p.application_id].append(ProofFile(p.stored_name, p.content_type, p.label, p.size))
+    return out
+
+
+def review_queue(session: Session, *, now: datetime, status: str = "PENDING") -> list[QueueItem]:
+    """Pending applications oldest first (first come, first served); decided ones newest first."""
+    q = select(Application)
+    if status in ("PENDING", "APPROVED", "REJECTED"):
+        q = q.where(Application.status == status)
+    q = q.order_by(Application.created_at.asc() if status == "PENDING" else Application.decided_at.desc(),
+                   Application.id).limit(QUEUE_LIMIT)
+    apps = list(session.exec(q))
+    proofs = _proofs(session, [a.id for a in apps])
+    summaries: dict[int, ShopperSummary] = {}
+    out = []
+    for a in apps:
+        if a.shopper_id not in summaries:
+            summaries[a.shopper_id] = summary(session, a.shopper_id, now)
+        out.append(QueueItem(a, summaries[a.shopper_id], proofs[a.id]))
+    return out
+
+
+@dataclass(frozen=True)
+class ApplicationDetail:
+    application: Application
+    shopper: ShopperSummary
+    proofs: list[ProofFile]
+    decided_by: str
+    late_fees_fen: int  # what a hardship approval may waive, at most
+    restorable_limit_fen: int  # what a restoration may restore, at most
+    hardship_principal_fen: int  # principal a hardship plan would carry
+    history: list[CreditEvent]
+
+
+def application_detail(session: Session, *, application_id: object, now: datetime) -> ApplicationDetail:
+    app = applications.get_application(session, application_id)
+    shopper = summary(session, app.shopper_id, now)
+    decided_by = ""
+    if app.decided_by:
+        who = session.get(User, app.decided_by)
+        decided_by = who.display_name if who else ""
+    principal = session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(INST.c.principal_fen), 0)).where(
+            INST.c.shopper_id == app.shopper_id, INST.c.status.in_(IS.OPEN),
+            INST.c.order_id.in_(sa.select(INST.c.order_id).where(INST.c.shopper_id == app.shopper_id,
+                                                                  INST.c.status == IS.OVERDUE)))).scalar_one()
+    history = list(session.exec(select(CreditEvent).where(CreditEvent.user_id == app.shopper_id)
+                                .order_by(CreditEvent.at.desc(), CreditEvent.id.desc()).limit(20)))
+    return ApplicationDetail(app, shopper, _proofs(session, [app.id])[app.id], decided_by,
+                             applications.hardship_late_fees(session, app.shopper_id),
+                             shopper.restorable_limit_fen or 0, int(principal), history)
+
+
+# ── shopper look-up ──────────────────────────────────────────────────────────────────────────
+def find_shoppers(session: Session, query: str, limit: int = 20) -> list[User]:
+    """By id, username or display name (case-insensitive substring). Shoppers only."""
+    q = (query or "").strip()[:40]
+    if not q:
+        return list(session.exec(select(User).where(User.role == SHOPPER).order_by(User.id).limit(limit)))
+    like = f"%{q.lower().replace('%', '').replace('_', '')}%"
+    cond = [sa.func.lower(User.username).like(like), sa.func.lower(User.display_name).like(like)]
+    if q.isdigit():
+        cond.append(User.id == int(q))
+    return list(session.exec(select(User).where(User.role == SHOPPER, sa.or_(*cond)).order_by(User.id).limit(limit)))
+
+
+@dataclass(frozen=True)
+class PostingLine:
+    id: int
+    at: datetime
+    ledger: str
+    kind: str
+    debit: str
+    credit: str
+    amount_fen: int
+    order_id: int | None
+
+
+@dataclass
+class ShopperFile:
+    user: User
+    summary: ShopperSummary
+    self_cap_fen: int | None
+    orders: list[Order]
+    installments: list[Installment]
+    methods: list[PaymentMethod]
+    postings: list[PostingLine]
+    applications: list[Application]
+    events: list[CreditEvent] = field(default_factory=list)
+
+
+def shopper_file(session: Session, *, uid: object, now: datetime, postings_limit: int = 100) -> ShopperFile:
+    if isinstance(uid, bool) or not isinstance(uid, int):
+        raise NotFound("shopper")
+    s = summary(session, uid, now)
+    user = session.get(User, uid)
+    acct = credit.account(session, uid)
+    methods = payments.methods_in_order(session, uid)
+    accounts = [f"lim:{uid}:{b}" for b in ("granted", "headroom", "frozen", "outstanding")] + [pm(m.id) for m in methods]
+    rows = session.execute(
+        sa.select(P.c.id, P.c.created_at, P.c.ledger, P.c.kind, P.c.debit_account, P.c.credit_account, P.c.amount_fen,
+                  P.c.order_id)
+        .where(P.c.ledger.in_((LIMIT, MONEY)), sa.or_(P.c.debit_account.in_(accounts), P.c.credit_account.in_(accounts)))
+        .order_by(P.c.id.desc()).limit(postings_limit)).all()
+    return ShopperFile(
+        user=user, summary=s, self_cap_fen=acct.self_cap_fen,
+        orders=list(session.exec(select(Order).where(Order.shopper_id == uid).order_by(Order.id.desc()))),
+        installments=list(session.exec(select(Installment).where(Installment.shopper_id == uid)
+                                       .order_by(Installment.due_at.desc(), Installment.id.desc()).limit(100))),
+        methods=methods,
+        postings=[PostingLine(*r) for r in rows],
+        applications=list(session.exec(select(Application).where(Application.shopper_id == uid)
+                                       .order_by(Application.id.desc()))),
+        events=list(session.exec(select(CreditEvent).where(CreditEvent.user_id == uid)
+                                 .order_by(CreditEvent.at.desc(), CreditEvent.id.desc()).limit(30))),
+    )
+
+
+# ── risk ─────────────────────────────────────────────────────────────────────────────────────
+# (key, lowest days overdue, highest, inclusive); day 0 (failed today) sits with the grace days.
+BUCKETS: tuple[tuple[str, int, int | None], ...] = (
+    ("1-3", 0, POLICY.grace_days),
+    ("4-30", POLICY.grace_days + 1, POLICY.suspend_after_days),
+    ("31-90", POLICY.suspend_after_days + 1, POLICY.bad_debt_after_days - 1),
+    ("90+", POLICY.bad_debt_after_days, None),
+)
+
+
+def bucket_of(days: int) -> str:
+    for key, lo, hi in BUCKETS:
+        if days >= lo and (hi is None or days <= hi):
+            return key
+    return BUCKETS[-1][0]
+
+
+@dataclass
+class Bucket:
+    key: str
+    low: int
+    high: int | None
+    installments: int = 0
+    shoppers: int = 0
+    principal_fen: int = 0
+    owed_fen: int = 0  # principal + fees + late fees not waived
+
+
+@dataclass(frozen=True)
+class BadDebt:
+    user_id: int
+    username: str
+    display_name: str
+    owed_fen: int
+    days_overdue: int
+    installments: int
+
+
+@dataclass
+class Risk:
+    buckets: list[Bucket]
+    bad_debts: list[BadDebt]
+    overdue_fen: int
+    frozen_fen: int  # platform-wide exposure, for scale
+    outstanding_fen: int
+    suspended: int
+
+
+def risk(session: Session, *, now: datetime) -> Risk:
+    buckets = {k: Bucket(k, lo, hi) for k, lo, hi in BUCKETS}
+    who: dict[str, set[int]] = defaultdict(set)
+    per_shopper: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])  # owed, worst days, count
+    for inst in session.exec(select(Installment).where(Installment.status == IS.OVERDUE)):
+        days = days_overdue(inst, now)
+        b = buckets[bucket_of(days)]
+        owed = payments.owed(inst)
+        b.installments += 1
+        b.principal_fen += inst.principal_fen
+        b.owed_fen += owed
+        who[b.key].add(inst.shopper_id)
+        ps = per_shopper[inst.shopper_id]
+        ps[0] += owed
+        ps[1] = max(ps[1], days)
+        ps[2] += 1
+    for k, b in buckets.items():
+        b.shoppers = len(who[k])
+    # A bad debt: flagged by the sweep (≥ 90 days), until a restoration clears the flag.
+    flagged = {uid for (uid,) in session.execute(sa.select(CreditAccount.user_id).where(CreditAccount.bad_debt.is_(True)))}
+    flagged |= {uid for uid, (_o, days, _n) in per_shopper.items() if days >= POLICY.bad_debt_after_days}
+    users = {u.id: u for u in session.exec(select(User).where(User.id.in_(flagged)))} if flagged else {}
+    bad = sorted((BadDebt(uid, users[uid].username, users[uid].display_name, per_shopper[uid][0], per_shopper[uid][1],
+                          per_shopper[uid][2]) for uid in flagged if uid in users), key=lambda b: -b.owed_fen)
+    frozen, outstanding, suspended = session.execute(sa.select(
+        sa.func.coalesce(sa.func.sum(CreditAccount.frozen_fen), 0), sa.func.coalesce(sa.func.sum(CreditAccount.outstanding_fen), 0),
+        sa.func.coalesce(sa.func.sum(sa.case((CreditAccount.bnpl_status == "suspended", 1), else_=0)), 0))).one()
+    return Risk([buckets[k] for k, _lo, _hi in BUCKETS], bad, sum(b.owed_fen for b in buckets.values()),
+                int(frozen), int(outstanding), int(suspended))

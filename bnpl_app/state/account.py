@@ -1,0 +1,436 @@
+"""The shopper's account screens: bills (repay, early repay, auto-repay), credit (consent, self cap,
+identity checks, restoration and hardship applications with proof uploads), wallet, inbox, help.
+
+Every handler is callable by any connected browser with any arguments, so each one checks its
+arguments itself and acts only for the user of the server-side session (``act``/``look``)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from .. import routes, runtime, views_account as va
+from ..db import reading
+from ..domain.errors import AuthError, DomainError, ValidationError
+from ..domain.money import parse_yuan
+from ..domain.policy import POLICY
+from ..services import applications, bills, consent, inbox, payments, uploads, wallet
+from .session import LOADERS, act, look, session_of
+
+PROOF_UPLOAD = "proof"
+# Handler arguments are typed ``int | str`` where a plain ``int`` would make Reflex itself raise on
+# a crafted string before the handler runs: the handler refuses it, visibly, instead.
+
+
+def as_int(value: object, *, lo: int = 1, hi: int = 2**53) -> int | None:
+    """An int the browser sent, however it arrived ("12", 12, 12.0 are 12; True, "x", 1.5 are not)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 16:
+        value = int(value.strip())
+    return value if isinstance(value, int) and lo <= value <= hi else None
+
+
+def _text(value: object, limit: int) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
+async def _opened(state: rx.State, page: str):
+    """The page's session, or None when the guard that ran just before has turned the visitor away
+    (it already said why; a second, different message would only confuse)."""
+    sess = await session_of(state)
+    sess.on_page(page)
+    return sess if sess.role == "shopper" else None
+
+
+async def _refuse(state: rx.State, key: str = "bad_id", **params) -> None:
+    sess = await session_of(state)
+    sess.refuse(ValidationError(key, **params))
+
+
+# ── bills ───────────────────────────────────────────────────────────────────────────────────
+class BillsState(rx.State):
+    view: va.BillsView = va.BillsView()
+    first_method: str = ""
+    days_before: str = "0"
+    _edited: bool = False  # the auto-repay form has unsaved choices: a live reload keeps them
+
+    @rx.event
+    async def load(self):
+        if await _opened(self, "bills") is None:
+            return
+        found = await look(self, ("shopper",), lambda s, who, lang: va.my_bills(
+            s, uid=who.user_id, lang=lang, now=runtime.clock().now()))
+        self.view = found or va.BillsView()
+        ids = [str(m.id) for m in self.view.methods]
+        if not self._edited or self.first_method not in ids:
+            self.first_method = ids[0] if ids else ""
+            self.days_before = str(self.view.days_before)
+            self._edited = False
+
+    @rx.event
+    async def repay(self, installment_id: int | str, expected_fen: int | str):
+        iid, expected = as_int(installment_id), as_int(expected_fen, lo=0)
+        if iid is None or expected is None:
+            return await _refuse(self)
+        await act(self, ("shopper",), lambda s, who: bills.repay(
+            s, uid=who.user_id, installment_id=iid, expected_fen=expected, clock=runtime.clock()), ok="bills.repaid")
+        await self.load()
+
+    @rx.event
+    async def early_repay(self, order_id: int | str, expected_fen: int | str):
+        oid, expected = as_int(order_id), as_int(expected_fen, lo=0)
+        if oid is None or expected is None:
+            return await _refuse(self)
+        await act(self, ("shopper",), lambda s, who: bills.early_repay(
+            s, uid=who.user_id, order_id=oid, expected_fen=expected, clock=runtime.clock()), ok="bills.early_done")
+        await self.load()
+
+    @rx.event
+    def set_first_method(self, value: str):
+        if isinstance(value, str) and value in [str(m.id) for m in self.view.methods]:
+            self.first_method = value
+            self._edited = True
+
+    @rx.event
+    def set_days_before(self, value: str):
+        if as_int(value, lo=0, hi=POLICY.autopay_days_before_max) is not None:
+            self.days_before = str(as_int(value, lo=0))
+            self._edited = True
+
+    @rx.event
+    async def save_autopay(self):
+        days = as_int(self.days_before, lo=0, hi=POLICY.autopay_days_before_max)
+        first = as_int(self.first_method)
+        if days is None:
+            return await _refuse(self, "autopay.days_range", max=POLICY.autopay_days_before_max)
+
+        def save(s, who):
+            mine = [m.id for m in payments.methods_in_order(s, who.user_id)]
+            if first not in mine:
+                raise ValidationError("autopay.order")
+            bills.set_autopay(s, uid=who.user_id, days_before=days, method_order=[first] + [m for m in mine if m != first],
+                              clock=runtime.clock())
+            return True
+
+        if await act(self, ("shopper",), save, ok="bills.autopay_saved"):
+            self._edited = False
+        await self.load()
+
+
+# ── credit ──────────────────────────────────────────────────────────────────────────────────
+class CreditState(rx.State):
+    view: va.CreditView = va.CreditView()
+    terms: list[va.HelpSection] = []
+    terms_ok: bool = False
+    cap_text: str = ""
+    real_name: str = ""
+    id_number: str = ""
+    phone: str = ""
+    applying: str = ""  # "", "restoration" or "hardship": which application form is open
+    statement: str = ""
+    reason: str = "medical"
+    installments: str = "6"
+    waiver: bool = True
+
+    @rx.event
+    async def load(self):
+        sess = await _opened(self, "credit")
+        if sess is None:
+            return
+        found = await look(self, ("shopper",), lambda s, who, lang: va.my_credit(
+            s, uid=who.user_id, lang=lang, now=runtime.clock().now()))
+        self.view = found or va.CreditView()
+        self.terms = va.terms(sess.lang)
+
+    # consent
+    @rx.event
+    def set_terms_ok(self, value: bool | str):
+        self.terms_ok = value is True
+
+    @rx.event
+    async def open_bnpl(self):
+        accepted = self.terms_ok is True
+        done = await act(self, ("shopper",), lambda s, who: consent.open_bnpl(
+            s, uid=who.user_id, accept_terms=accepted, terms_version=POLICY.terms_version, clock=runtime.clock()) or True,
+            ok="credit.opened")
+        if done:
+            self.terms_ok = False
+        await self.load()
+
+    @rx.event
+    async def close_bnpl(self):
+        await act(self, ("shopper",), lambda s, who: consent.close_bnpl(s, uid=who.user_id, clock=runtime.clock()),
+                  ok="credit.closed_ok")
+        await self.load()
+
+    # self cap
+    @rx.event
+    def set_cap_text(self, value: str):
+        self.cap_text = _text(value, 20)
+
+    @rx.event
+    async def save_cap(self):
+        sess = await session_of(self)
+        try:
+            cap = parse_yuan(self.cap_text, field="self_cap", allow_zero=True)
+        except DomainError as err:
+            return sess.refuse(err)
+        if await act(self, ("shopper",), lambda s, who: consent.set_self_cap(
+                s, uid=who.user_id, cap_fen=cap, clock=runtime.clock()) or True, ok="credit.cap_saved"):
+            self.cap_text = ""
+        await self.load()
+
+    @rx.event
+    async def clear_cap(self):
+        await act(self, ("shopper",), lambda s, who: consent.set_self_cap(
+            s, uid=who.user_id, cap_fen=None, clock=runtime.clock()), ok="credit.cap_cleared")
+        await self.load()
+
+    # identity checks
+    @rx.event
+    def set_real_name(self, value: str):
+        self.real_name = _text(value, 40)
+
+    @rx.event
+    def set_id_number(self, value: str):
+        self.id_number = _text(value, 24)
+
+    @rx.event
+    def set_phone(self, value: str):
+        self.phone = _text(value, 20)
+
+    @rx.event
+    async def verify_identity(self):
+        name, number = self.real_name, self.id_number
+        if await act(self, ("shopper",), lambda s, who: consent.verify_identity(
+                s, uid=who.user_id, real_name=name, id_number=number) or True, ok="credit.identity_ok"):
+            self.real_name = self.id_number = ""
+        await self.load()
+
+    @rx.event
+    async def bind_phone(self):
+        phone = self.phone
+        if await act(self, ("shopper",), lambda s, who: consent.bind_phone(s, uid=who.user_id, phone=phone) or True,
+                     ok="credit.phone_ok"):
+            self.phone = ""
+        await self.load()
+
+    # applications
+    @rx.event
+    def start_application(self, kind: str):
+        if kind in ("restoration", "hardship"):
+            self.applying = kind
+            self.statement = ""
+
+    @rx.event
+    def cancel_application(self):
+        self.applying = ""
+        return rx.clear_selected_files(PROOF_UPLOAD)
+
+    @rx.event
+    def set_statement(self, value: str):
+        self.statement = _text(value, 1000)
+
+    @rx.event
+    def set_reason(self, value: str):
+        if value in applications.REASONS:
+            self.reason = value
+
+    @rx.event
+    def set_installments(self, value: str):
+        self.installments = _text(value, 3)
+
+    @rx.event
+    def set_waiver(self, value: bool | str):
+        self.waiver = value is True
+
+    @rx.event
+    async def files_rejected(self, rejected: list[dict]):
+        """The drop zone refused a file before sending it (type or size): say which and why."""
+        sess = await session_of(self)
+        first = rejected[0] if isinstance(rejected, list) and rejected and isinstance(rejected[0], dict) else {}
+        file = first.get("file") if isinstance(first.get("file"), dict) else {}
+        name = uploads.safe_label(file.get("path") or file.get("name") or "file")
+        errors = first.get("errors") if isinstance(first.get("errors"), list) else []
+        codes = {e.get("code") for e in errors if isinstance(e, dict)}
+        if "too-many-files" in codes:
+            err = ValidationError("upload.too_many", max=POLICY.upload_max_files)
+        elif "file-too-large" in codes:
+            err = ValidationError("upload.too_big", name=name, max_mb=POLICY.upload_max_bytes // (1024 * 1024))
+        else:
+            err = ValidationError("upload.bad_type", name=name, allowed="PNG, JPG, GIF, WEBP, PDF")
+        sess.refuse(err)
+
+    @rx.event
+    async def submit_application(self, files: list[rx.UploadFile]):
+        """Files are read here (bounded), checked by content and stored under generated names by
+        ``uploads``; the client's file name is kept only as a display label."""
+        kind = self.applying
+        sess = await session_of(self)
+        if kind not in ("restoration", "hardship"):
+            return None
+        if not isinstance(files, list):
+            files = []
+        if len(files) > POLICY.upload_max_files:
+            return sess.refuse(ValidationError("upload.too_many", max=POLICY.upload_max_files))
+        blobs = []
+        for f in files:
+            data = await f.read(POLICY.upload_max_bytes + 1)
+            blobs.append((uploads.safe_label(getattr(f, "name", None)), data))
+        n = as_int(self.installments, lo=0) if kind == "hardship" else 0
+        if n is None:
+            return sess.refuse(ValidationError("app.installments_range", max=POLICY.hardship_max_installments))
+        statement, reason, waiver = self.statement, self.reason, self.waiver
+
+        def apply(s, who):
+            stored = uploads.store_many(blobs, allowed=uploads.PROOF_TYPES)
+            try:
+                if kind == "restoration":
+                    return applications.apply_restoration(s, uid=who.user_id, statement=statement, proofs=stored,
+                                                          clock=runtime.clock()).id
+                return applications.apply_hardship(s, uid=who.user_id, reason_category=reason, statement=statement,
+                                                   proposed_installments=n, request_fee_waiver=waiver, proofs=stored,
+                                                   clock=runtime.clock()).id
+            except BaseException:
+                for f in stored:  # refused: keep no orphan files
+                    uploads.path_of(f.stored_name).unlink(missing_ok=True)
+                raise
+
+        done = await act(self, ("shopper",), apply, ok="credit.applied")
+        await self.load()
+        if done:
+            self.applying = ""
+            self.statement = ""
+            return rx.clear_selected_files(PROOF_UPLOAD)
+        return None
+
+
+# ── wallet ──────────────────────────────────────────────────────────────────────────────────
+class WalletState(rx.State):
+    view: va.WalletView = va.WalletView()
+    topup_text: str = ""
+    bank: str = ""
+    last4: str = ""
+    card_balance: str = ""
+
+    @rx.event
+    async def load(self):
+        if await _opened(self, "wallet") is None:
+            return
+        self.view = await look(self, ("shopper",), lambda s, who, lang: va.my_wallet(s, uid=who.user_id, lang=lang)) \
+            or va.WalletView()
+
+    @rx.event
+    def set_topup_text(self, value: str):
+        self.topup_text = _text(value, 20)
+
+    @rx.event
+    def set_bank(self, value: str):
+        self.bank = _text(value, 30)
+
+    @rx.event
+    def set_last4(self, value: str):
+        self.last4 = _text(value, 8)
+
+    @rx.event
+    def set_card_balance(self, value: str):
+        self.card_balance = _text(value, 20)
+
+    @rx.event
+    async def topup(self):
+        sess = await session_of(self)
+        try:
+            amount = parse_yuan(self.topup_text)
+        except DomainError as err:
+            return sess.refuse(err)
+        if await act(self, ("shopper",), lambda s, who: wallet.topup(s, uid=who.user_id, amount_fen=amount,
+                                                                     clock=runtime.clock()), ok="wallet.topped_up"):
+            self.topup_text = ""
+        await self.load()
+
+    @rx.event
+    async def add_card(self):
+        sess = await session_of(self)
+        try:
+            balance = parse_yuan(self.card_balance, field="balance", allow_zero=True) if self.card_balance.strip() else 0
+        except DomainError as err:
+            return sess.refuse(err)
+        bank, last4 = self.bank.strip(), self.last4.strip()
+        if await act(self, ("shopper",), lambda s, who: wallet.add_card(
+                s, uid=who.user_id, bank=bank, last4=last4, balance_fen=balance, clock=runtime.clock()),
+                ok="wallet.card_added"):
+            self.bank = self.last4 = self.card_balance = ""
+        await self.load()
+
+
+# ── inbox ───────────────────────────────────────────────────────────────────────────────────
+class InboxState(rx.State):
+    notices: list[va.NoticeView] = []
+
+    @rx.var
+    def unread_here(self) -> int:
+        return sum(1 for n in self.notices if n.unread)
+
+    @rx.event
+    async def load(self):
+        """Every role has an inbox, so this page guards itself: logged in is enough."""
+        sess = await session_of(self)
+        sess.on_page("inbox")
+        try:
+            sess.actor()
+        except AuthError:
+            self.notices = []
+            sess.say(sess.tr("auth.login_required"), "error")
+            return rx.redirect(routes.LOGIN)
+        self.notices = await look(self, ("shopper", "merchant", "operator"),
+                                  lambda s, who, lang: va.my_notices(s, uid=who.user_id, lang=lang)) or []
+
+    async def _recount(self) -> None:
+        sess = await session_of(self)
+        try:
+            uid = sess.actor().user_id
+        except DomainError:
+            return
+        with reading(runtime.engine()) as s:
+            sess.unread = inbox.unread_count(s, uid)
+
+    @rx.event
+    async def mark_read(self, notification_id: int | str):
+        nid = as_int(notification_id)
+        if nid is None:
+            return await _refuse(self)
+        await act(self, ("shopper", "merchant", "operator"), lambda s, who: inbox.mark_read(
+            s, uid=who.user_id, notification_id=nid, clock=runtime.clock()))
+        await self.load()
+        await self._recount()
+
+    @rx.event
+    async def mark_all_read(self):
+        await act(self, ("shopper", "merchant", "operator"),
+                  lambda s, who: inbox.mark_all_read(s, uid=who.user_id, clock=runtime.clock()), ok="inbox.all_read")
+        await self.load()
+        await self._recount()
+
+
+# ── help ────────────────────────────────────────────────────────────────────────────────────
+class HelpState(rx.State):
+    intro: list[va.HelpSection] = []  # what it is and who can use it: shown above the score bands
+    sections: list[va.HelpSection] = []
+    bands: list[va.BandRow] = []
+
+    @rx.event
+    async def load(self):
+        sess = await session_of(self)
+        sess.on_page("help")
+        sections = va.help_sections(sess.lang)
+        self.intro, self.sections = sections[:2], sections[2:]
+        self.bands = va.bands(sess.lang)
+
+
+LOADERS["bills"] = BillsState.load
+LOADERS["credit"] = CreditState.load
+LOADERS["wallet"] = WalletState.load
+LOADERS["inbox"] = InboxState.load
+LOADERS["help"] = HelpState.load

@@ -1,0 +1,381 @@
+"""The merchant console's state: products (先用后付 settings, create/edit with an image), the shop
+cap, orders, the returns desk, settlement with CSV export, analytics.
+
+Every handler takes the merchant from the server-side session (``act``/``look`` → ``who.merchant_id``),
+never from the browser; ids the browser sends are only *which* record, and the services answer
+"not found" for anything that is not this merchant's. Arguments are validated here before use."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from .. import routes, runtime, views_merchant as vm
+from ..domain.errors import AuthError, DomainError, NotFound, ValidationError
+from ..domain.money import parse_yuan
+from ..domain.policy import POLICY
+from ..models import OrderStatus as OS
+from ..services import merchant as merchant_svc, orders, uploads
+from .session import LOADERS, act, look, session_of
+
+ROLE = ("merchant",)
+PRODUCT_IMAGE_UPLOAD = "product-image"
+INSPECT_UPLOAD = "inspect-photos"
+_MAX_ID = 2**53
+
+
+def _id(value: object) -> int | None:
+    """A record id from the browser: a positive int (or its digits), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 16:
+        value = int(value.strip())
+    return value if isinstance(value, int) and 0 < value < _MAX_ID else None
+
+
+def _int_field(form: dict, name: str, *, field: str, key: str, **params) -> int:
+    raw = str(form.get(name, "")).strip()
+    if not raw.lstrip("-").isdigit() or len(raw) > 9:
+        raise ValidationError(key, field=field, **params)
+    return int(raw)
+
+
+def _plans(raw: object) -> str:
+    """Accepts ``full,3,6``, ``full 3 6`` or ``full，3``; the service checks each plan."""
+    return ",".join(x for x in str(raw or "").replace("，", ",").replace(" ", ",").split(",") if x)[:40]
+
+
+async def _files(files: list) -> list[tuple[str, bytes]]:
+    """Read at most one byte past the size limit per file, so an oversized upload is refused
+    without holding all of it in memory."""
+    if not isinstance(files, list):
+        return []
+    if len(files) > POLICY.upload_max_files:
+        raise ValidationError("upload.too_many", field="file", max=POLICY.upload_max_files)
+    out = []
+    for f in files:
+        data = await f.read(POLICY.upload_max_bytes + 1)
+        out.append((uploads.safe_label(getattr(f, "name", None) or getattr(f, "filename", None)), data))
+    return out
+
+
+async def _say_rejected(state: rx.State, rejected: list) -> None:
+    """The photo picker refused a file before upload (type, size, count): say so in the reader's
+    language, as the server would have."""
+    sess = await session_of(state)
+    first = rejected[0] if isinstance(rejected, list) and rejected and isinstance(rejected[0], dict) else {}
+    name = uploads.safe_label((first.get("file") or {}).get("path") if isinstance(first.get("file"), dict) else None)
+    codes = {e.get("code") for e in first.get("errors", []) if isinstance(e, dict)} if isinstance(first.get("errors"), list) else set()
+    if "file-too-large" in codes:
+        err = ValidationError("upload.too_big", name=name, max_mb=POLICY.upload_max_bytes // (1024 * 1024))
+    elif "too-many-files" in codes:
+        err = ValidationError("upload.too_many", max=POLICY.upload_max_files)
+    else:
+        err = ValidationError("upload.bad_type", name=name, allowed="PNG, JPG, GIF, WEBP")
+    sess.refuse(err)
+
+
+class MerchantProductsState(rx.State):
+    products: list[vm.ProductRow] = []
+    shop: vm.ShopView = vm.ShopView()
+    # the create/edit dialog
+    editing: bool = False
+    edit_id: int = 0  # 0: a new product
+    edit_name: str = ""
+    edit_category: str = ""
+    edit_price: str = ""
+    edit_stock: str = ""
+    edit_description: str = ""
+    edit_bnpl: bool = False
+    edit_image: str = ""
+    saving: bool = False
+
+    @rx.event
+    async def load(self):
+        (await session_of(self)).on_page("merchant_products")
+
+        def read(s, who, lang):
+            return vm.product_rows(s, who.merchant_id, lang), vm.shop_view(s, who.merchant_id)
+
+        got = await look(self, ROLE, read)
+        if got is not None:
+            self.products, self.shop = got
+
+    # ── one-click 先用后付 on/off ──────────────────────────────────────────────────────────
+    @rx.event
+    async def toggle_bnpl(self, product_id: int, on: bool):
+        pid = _id(product_id)
+        if pid is None or not isinstance(on, bool):
+            return await self._not_found()
+        await act(self, ROLE, lambda s, who: merchant_svc.update_product(
+            s, merchant_id=who.merchant_id, product_id=pid, bnpl_enabled=on, clock=runtime.clock()),
+            ok="mer.bnpl_on" if on else "mer.bnpl_off")
+        await self.load()
+
+    async def _not_found(self):
+        (await session_of(self)).refuse(NotFound("product"))
+
+    # ── per-product 先用后付 settings ─────────────────────────────────────────────────────
+    @rx.event
+    async def save_settings(self, form: dict):
+        if not isinstance(form, dict) or (pid := _id(form.get("product_id"))) is None:
+            return await self._not_found()
+        sess = await session_of(self)
+        try:
+            trial = _int_field(form, "trial_days", field="trial_days", key="merchant.trial_days",
+                               min=POLICY.trial_days_min, max=POLICY.trial_days_max)
+            score = _int_field(form, "min_score", field="min_score", key="merchant.min_score",
+                               min=POLICY.platform_min_score, max=POLICY.score_max)
+        except ValidationError as err:
+            return sess.refuse(err)
+        plans = _plans(form.get("plans"))
+        free = str(form.get("interest_free", "")).lower() in ("on", "true", "1")
+        await act(self, ROLE, lambda s, who: merchant_svc.update_product(
+            s, merchant_id=who.merchant_id, product_id=pid, trial_days=trial, min_score=score, allowed_plans=plans,
+            interest_free=free, clock=runtime.clock()), ok="mer.saved")
+        await self.load()
+
+    # ── the shop cap ─────────────────────────────────────────────────────────────────────
+    @rx.event
+    async def save_cap(self, form: dict):
+        sess = await session_of(self)
+        try:
+            cap = parse_yuan(str((form or {}).get("cap", "") if isinstance(form, dict) else ""), field="shop_cap")
+        except ValidationError as err:
+            return sess.refuse(err)
+        await act(self, ROLE, lambda s, who: merchant_svc.set_shop_cap(s, merchant_id=who.merchant_id, cap_fen=cap),
+                  ok="mer.cap_saved")
+        await self.load()
+
+    # ── create / edit (with an image) ────────────────────────────────────────────────────
+    @rx.event
+    def open_new(self):
+        self.edit_id, self.edit_name, self.edit_category, self.edit_price = 0, "", "", ""
+        self.edit_stock, self.edit_description, self.edit_bnpl, self.edit_image = "", "", False, ""
+        self.editing = True
+        return rx.clear_selected_files(PRODUCT_IMAGE_UPLOAD)
+
+    @rx.event
+    def open_edit(self, product_id: int):
+        pid = _id(product_id)
+        row = next((p for p in self.products if p.id == pid), None)
+        if row is None:  # only rows this merchant was shown can be opened; saving re-checks anyway
+            return None
+        self.edit_id, self.edit_name, self.edit_category = row.id, row.name, row.category
+        self.edit_price, self.edit_stock, self.edit_description = row.price_input, str(row.stock), row.description
+        self.edit_bnpl, self.edit_image = row.bnpl, row.image
+        self.editing = True
+        return rx.clear_selected_files(PRODUCT_IMAGE_UPLOAD)
+
+    @rx.event
+    async def files_rejected(self, rejected: list[dict]):
+        await _say_rejected(self, rejected)
+
+    @rx.event
+    def set_editing(self, value: bool):
+        self.editing = bool(value)
+
+    @rx.event
+    def set_edit_name(self, value: str):
+        self.edit_name = str(value)[:80]
+
+    @rx.event
+    def set_edit_category(self, value: str):
+        self.edit_category = str(value)[:30]
+
+    @rx.event
+    def set_edit_price(self, value: str):
+        self.edit_price = str(value)[:20]
+
+    @rx.event
+    def set_edit_stock(self, value: str):
+        self.edit_stock = str(value)[:9]
+
+    @rx.event
+    def set_edit_description(self, value: str):
+        self.edit_description = str(value)[:500]
+
+    @rx.event
+    def set_edit_bnpl(self, value: bool):
+        self.edit_bnpl = bool(value)
+
+    @rx.event
+    async def save_product(self, files: list[rx.UploadFile]):
+        """Create or edit in one step: the image (if any) is checked by content and size first;
+        nothing is stored unless it passes, and the product row is written in one transaction."""
+        sess = await session_of(self)
+        try:
+            price = parse_yuan(self.edit_price, field="price")
+            stock_text = self.edit_stock.strip()
+            if not stock_text.isdigit() or len(stock_text) > 6:
+                raise ValidationError("merchant.stock", field="stock")
+            stock = int(stock_text)
+            blobs = await _files(files)
+            if len(blobs) > 1:
+                raise ValidationError("upload.too_many", field="file", max=1)
+            if sess.actor().role not in ROLE:
+                raise AuthError("auth.role_required")
+            stored = uploads.store_many(blobs, allowed=uploads.IMAGE_TYPES) if blobs else []
+        except DomainError as err:
+            return sess.refuse(err)
+        image = routes.upload_url(stored[0].stored_name) if stored else ""
+        pid = self.edit_id
+        if pid:
+            done = await act(self, ROLE, lambda s, w: merchant_svc.edit_product(
+                s, merchant_id=w.merchant_id, product_id=pid, name=self.edit_name, category=self.edit_category,
+                description=self.edit_description, price_fen=price, stock=stock, image=image, clock=runtime.clock()),
+                ok="mer.saved")
+        else:
+            done = await act(self, ROLE, lambda s, w: merchant_svc.create_product(
+                s, merchant_id=w.merchant_id, name=self.edit_name, category=self.edit_category,
+                description=self.edit_description, price_fen=price, stock=stock, image=image,
+                bnpl_enabled=self.edit_bnpl, clock=runtime.clock()), ok="mer.created")
+        if done is None:
+            if stored:  # the product was refused: do not keep an orphan file
+                for f in stored:
+                    uploads.path_of(f.stored_name).unlink(missing_ok=True)
+            return None
+        self.editing = False
+        await self.load()
+        return rx.clear_selected_files(PRODUCT_IMAGE_UPLOAD)
+
+
+class MerchantOrdersState(rx.State):
+    orders: list[vm.MerchantOrderRow] = []
+    status: str = ""
+
+    @rx.event
+    async def load(self):
+        (await session_of(self)).on_page("merchant_orders")
+        status = self.status
+        self.orders = await look(self, ROLE, lambda s, who, lang: vm.order_rows(s, who.merchant_id, lang, status)) or []
+
+    @rx.event
+    async def set_status(self, value: str):
+        allowed = {OS.TRIAL, OS.RETURN_IN_TRANSIT, OS.RETURN_RECEIVED, OS.RETURN_REJECTED, OS.RETURNED, OS.DUE,
+                   OS.OVERDUE, OS.PAID}
+        self.status = value if value in allowed else ""
+        await self.load()
+
+
+class MerchantReturnsState(rx.State):
+    returns: list[vm.ReturnRow] = []
+    open_id: int = 0  # the parcel being inspected (one at a time: one photo picker)
+    reason: str = ""
+
+    @rx.var
+    def waiting(self) -> int:
+        return sum(1 for r in self.returns if r.can_inspect)
+
+    @rx.event
+    async def load(self):
+        (await session_of(self)).on_page("merchant_returns")
+        self.returns = await look(self, ROLE, lambda s, who, lang: vm.return_rows(s, who.merchant_id, lang)) or []
+        inspectable = [r.id for r in self.returns if r.can_inspect]
+        if self.open_id not in inspectable:
+            self.open_id = inspectable[0] if inspectable else 0
+            self.reason = ""
+
+    @rx.event
+    def open(self, return_id: int):
+        rid = _id(return_id)
+        if rid is not None and any(r.id == rid and r.can_inspect for r in self.returns) and rid != self.open_id:
+            self.open_id = rid
+            self.reason = ""
+            return rx.clear_selected_files(INSPECT_UPLOAD)
+        return None
+
+    @rx.event
+    def set_reason(self, value: str):
+        self.reason = str(value)[:300]
+
+    @rx.event
+    async def files_rejected(self, rejected: list[dict]):
+        await _say_rejected(self, rejected)
+
+    @rx.event
+    async def receive(self, return_id: int):
+        rid = _id(return_id)
+        await act(self, ROLE, lambda s, who: orders.mark_received(
+            s, merchant_id=who.merchant_id, return_id=rid if rid is not None else -1, clock=runtime.clock()),
+            ok="mer.received")
+        await self.load()
+
+    @rx.event
+    async def accept(self, return_id: int):
+        rid = _id(return_id)
+        await act(self, ROLE, lambda s, who: orders.accept_return(
+            s, merchant_id=who.merchant_id, return_id=rid if rid is not None else -1, clock=runtime.clock()),
+            ok="mer.accepted")
+        await self.load()
+        return rx.clear_selected_files(INSPECT_UPLOAD)
+
+    @rx.event
+    async def reject(self, files: list[rx.UploadFile], return_id: int):
+        """Damaged: photos (images only, checked by content and size) and a reason, in one step."""
+        sess = await session_of(self)
+        rid = _id(return_id)
+        reason = self.reason.strip()
+        try:
+            if not reason:
+                raise ValidationError("return.reason_required", field="reason")
+            blobs = await _files(files)
+            if not blobs:
+                raise ValidationError("return.photo_required", field="photos")
+        except DomainError as err:
+            return sess.refuse(err)
+        # Only this merchant's return gets a file stored for it (look() says why not, if not).
+        if rid is None or await look(self, ROLE, lambda s, w, lang: orders.merchant_return(
+                s, merchant_id=w.merchant_id, return_id=rid)) is None:
+            return sess.refuse(NotFound("return")) if rid is None else None
+        try:
+            stored = uploads.store_many(blobs, allowed=uploads.IMAGE_TYPES)
+        except DomainError as err:
+            return sess.refuse(err)
+        done = await act(self, ROLE, lambda s, w: orders.reject_return(
+            s, merchant_id=w.merchant_id, return_id=rid, reason=reason,
+            photos=[(f.stored_name, f.content_type, f.size) for f in stored], clock=runtime.clock()),
+            ok="mer.rejected")
+        if done is None:
+            for f in stored:
+                uploads.path_of(f.stored_name).unlink(missing_ok=True)
+            return None
+        self.reason = ""
+        await self.load()
+        return rx.clear_selected_files(INSPECT_UPLOAD)
+
+
+class SettlementState(rx.State):
+    view: vm.SettlementView = vm.SettlementView()
+
+    @rx.event
+    async def load(self):
+        (await session_of(self)).on_page("merchant_settlement")
+        self.view = await look(self, ROLE, lambda s, who, lang: vm.settlement_view(s, who.merchant_id)) \
+            or vm.SettlementView()
+
+    @rx.event
+    async def export_csv(self):
+        csv_text = await look(self, ROLE, lambda s, who, lang: vm.settlement_csv(s, who.merchant_id, lang))
+        if csv_text is None:
+            return None
+        day = runtime.clock().now().strftime("%Y%m%d")
+        # A BOM so spreadsheet programs read the UTF-8 (Chinese product names) correctly.
+        return rx.download(data=("\ufeff" + csv_text).encode("utf-8"), filename=f"settlement-{day}.csv",
+                           mime_type="text/csv")
+
+
+class AnalyticsState(rx.State):
+    view: vm.AnalyticsView = vm.AnalyticsView()
+
+    @rx.event
+    async def load(self):
+        (await session_of(self)).on_page("merchant_analytics")
+        self.view = await look(self, ROLE, lambda s, who, lang: vm.analytics_view(
+            s, who.merchant_id, lang, runtime.clock().now())) or vm.AnalyticsView()
+
+
+LOADERS["merchant_products"] = MerchantProductsState.load
+LOADERS["merchant_orders"] = MerchantOrdersState.load
+LOADERS["merchant_returns"] = MerchantReturnsState.load
+LOADERS["merchant_settlement"] = SettlementState.load
+LOADERS["merchant_analytics"] = AnalyticsState.load

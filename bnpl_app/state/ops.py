@@ -1,0 +1,233 @@
+"""The operator desk's state: the review queue, one application (approve with terms / reject
+with a reason), shopper look-up, risk, audit. Every handler needs the operator role, taken from the
+server-side session; the operator id recorded on a decision is the session's user."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from .. import routes, runtime, views_ops as vo
+from ..db import reading
+from ..domain.errors import AuthError, DomainError, NotFound, ValidationError
+from ..domain.money import parse_yuan
+from ..domain.policy import POLICY
+from ..services import applications
+from .merchant import _id
+from .session import LOADERS, act, look, session_of
+
+ROLE = ("operator",)
+WAIVE_MODES = ("all", "part", "none")
+
+
+class OpsQueueState(rx.State):
+    rows: list[vo.QueueRow] = []
+    status: str = "PENDING"
+
+    @rx.event
+    async def load(self):
+        (await session_of(self)).on_page("ops_queue")
+        status = self.status
+        self.rows = await look(self, ROLE, lambda s, who, lang: vo.queue_rows(
+            s, now=runtime.clock().now(), lang=lang, status=status)) or []
+
+    @rx.event
+    async def set_status(self, value: str):
+        self.status = value if value in ("PENDING", "APPROVED", "REJECTED") else "PENDING"
+        await self.load()
+
+
+class OpsApplicationState(rx.State):
+    app: vo.AppDetail = vo.AppDetail()
+    missing: bool = False
+    reason: str = ""
+    limit_input: str = ""
+    waive_mode: str = "all"
+    waive_input: str = ""
+    installments_input: str = ""
+    _loaded_id: int = 0
+
+    def _aid(self) -> int | None:
+        """The application named by the page's URL (/ops/applications/<aid>)."""
+        prefix = routes.OPS_APPLICATION.split("[", 1)[0]
+        path = self.router.url.path or ""
+        return _id(path[len(prefix):].strip("/")) if path.startswith(prefix) else None
+
+    @rx.event
+    async def load(self):
+        (await session_of(self)).on_page("ops_application")
+        aid = self._aid()
+
+        def read(s, who, lang):
+            try:
+                return vo.application_detail(s, application_id=aid, now=runtime.clock().now(), lang=lang)
+            except DomainError:
+                return None
+
+        found = await look(self, ROLE, read) if aid is not None else None
+        self.missing = found is None
+        self.app = found or vo.AppDetail()
+        if found is not None and (found.id != self._loaded_id):
+            # A new application on screen: the operator's inputs start from what the shopper asked for.
+            self._loaded_id = found.id
+            self.reason = ""
+            self.limit_input = found.restorable_input
+            self.waive_mode = "all" if found.request_fee_waiver else "none"
+            self.waive_input = found.late_fees_input
+            self.installments_input = str(found.proposed_installments or "")
+
+    @rx.event
+    def set_reason(self, value: str):
+        self.reason = str(value)[:500]
+
+    @rx.event
+    def set_limit_input(self, value: str):
+        self.limit_input = str(value)[:20]
+
+    @rx.event
+    def set_waive_mode(self, value: str):
+        self.waive_mode = value if value in WAIVE_MODES else "none"
+
+    @rx.event
+    def set_waive_input(self, value: str):
+        self.waive_input = str(value)[:20]
+
+    @rx.event
+    def set_installments_input(self, value: str):
+        self.installments_input = str(value)[:4]
+
+    @rx.event
+    async def approve(self):
+        sess = await session_of(self)
+        aid = self._aid()
+        if aid is None or self.app.id != aid:
+            return sess.refuse(NotFound("application"))
+        kind = self.app.kind
+        clock = runtime.clock()
+        try:
+            if kind == "restoration":
+                limit = parse_yuan(self.limit_input, field="limit")
+
+                def run(s, who):
+                    return applications.approve_restoration(s, operator_id=who.user_id, application_id=aid,
+                                                            limit_fen=limit, clock=clock)
+            elif kind == "hardship":
+                raw = self.installments_input.strip()
+                if not raw.isdigit() or not 1 <= int(raw) <= POLICY.hardship_max_installments:
+                    raise ValidationError("app.installments_range", field="installments",
+                                          max=POLICY.hardship_max_installments)
+                n = int(raw)
+                mode = self.waive_mode
+                part = parse_yuan(self.waive_input, field="waive", allow_zero=True) if mode == "part" else 0
+
+                def run(s, who):
+                    app = applications.get_application(s, aid)
+                    # "all" is whatever the late fees are at the moment of approval, read in the same transaction.
+                    waive = applications.hardship_late_fees(s, app.shopper_id) if mode == "all" else part
+                    return applications.approve_hardship(s, operator_id=who.user_id, application_id=aid,
+                                                         waive_fen=waive, installments=n, clock=clock)
+            else:
+                raise NotFound("application")
+        except DomainError as err:
+            return sess.refuse(err)
+        await act(self, ROLE, run, ok="ops.approved")
+        await self.load()
+
+    @rx.event
+    async def reject(self):
+        sess = await session_of(self)
+        aid = self._aid()
+        if aid is None or self.app.id != aid:
+            return sess.refuse(NotFound("application"))
+        reason = self.reason
+        done = await act(self, ROLE, lambda s, who: applications.reject(
+            s, operator_id=who.user_id, application_id=aid, reason=reason, clock=runtime.clock()), ok="ops.rejected")
+        if done is not None:
+            self.reason = ""
+        await self.load()
+
+
+class OpsShoppersState(rx.State):
+    query: str = ""
+    hits: list[vo.ShopperHit] = []
+    file: vo.ShopperFileView = vo.ShopperFileView()
+    selected: int = 0
+
+    @rx.event
+    async def load(self):
+        (await session_of(self)).on_page("ops_shoppers")
+        uid = _id(self.router.url.query_parameters.get("uid", ""))
+        if uid is not None:
+            self.selected = uid
+        await self._refresh()
+
+    async def _refresh(self):
+        query, uid = self.query, self.selected
+        self.hits = await look(self, ROLE, lambda s, who, lang: vo.hits(s, query)) or []
+
+        def read(s, who, lang):
+            try:
+                return vo.shopper_file(s, uid=uid, now=runtime.clock().now(), lang=lang)
+            except DomainError:
+                return None
+
+        found = await look(self, ROLE, read) if uid else None
+        self.file = found or vo.ShopperFileView()
+
+    @rx.event
+    async def search(self, form: dict):
+        self.query = str((form or {}).get("q", "") if isinstance(form, dict) else "")[:40]
+        self.selected = 0
+        await self._refresh()
+        if len(self.hits) == 1:
+            self.selected = self.hits[0].id
+            await self._refresh()
+
+    @rx.event
+    async def set_query(self, value: str):
+        self.query = str(value)[:40]
+
+    @rx.event
+    async def open(self, user_id: int):
+        uid = _id(user_id)
+        self.selected = uid or 0
+        await self._refresh()
+        if uid is not None and not self.file.found:
+            (await session_of(self)).refuse(NotFound("shopper"))
+
+
+class RiskState(rx.State):
+    view: vo.RiskView = vo.RiskView()
+
+    @rx.event
+    async def load(self):
+        (await session_of(self)).on_page("ops_risk")
+        self.view = await look(self, ROLE, lambda s, who, lang: vo.risk_view(
+            s, now=runtime.clock().now(), lang=lang)) or vo.RiskView()
+
+
+class AuditState(rx.State):
+    result: vo.AuditView = vo.AuditView()
+    running: bool = False
+
+    @rx.event
+    async def load(self):
+        (await session_of(self)).on_page("ops_audit")
+
+    @rx.event
+    async def run_audit(self):
+        sess = await session_of(self)
+        try:
+            who = sess.actor()
+        except DomainError as err:
+            return sess.refuse(err)
+        if who.role not in ROLE:
+            return sess.refuse(AuthError("auth.role_required"))
+        with reading(runtime.engine()) as s:
+            self.result = vo.audit_view(s, now=runtime.clock().now(), lang=sess.lang)
+        sess.say(self.result.summary, "success" if self.result.ok else "error")
+
+
+LOADERS["ops_queue"] = OpsQueueState.load
+LOADERS["ops_application"] = OpsApplicationState.load
+LOADERS["ops_shoppers"] = OpsShoppersState.load
+LOADERS["ops_risk"] = RiskState.load

@@ -1,0 +1,240 @@
+"""What the merchant console renders: small dataclasses built from ``services.console`` in the
+reader's language. Money is pre-formatted from int fen (plus a plain-yuan string where a form
+must show it for editing); times are China time, with epoch seconds for live countdowns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from . import routes
+from .domain.money import yuan
+from .domain.policy import POLICY
+from .i18n import text
+from .models import Order, OrderStatus as OS
+from .services import console
+from .views import epoch, fmt
+
+
+def yuan_plain(fen: int) -> str:
+    """For an input's initial value: ``1234.5`` style, exact, from int fen."""
+    whole, cents = divmod(fen, 100)
+    return f"{whole}" if not cents else f"{whole}.{cents:02d}"
+
+
+def pct(permille: int | None) -> str:
+    return console.fmt_rate(permille)
+
+
+# ── products ─────────────────────────────────────────────────────────────────────────────────
+@dataclass
+class ProductRow:
+    id: int = 0
+    name: str = ""
+    category: str = ""
+    description: str = ""
+    price: str = ""
+    price_input: str = ""
+    stock: int = 0
+    image: str = ""
+    bnpl: bool = False
+    trial_days: int = 0
+    min_score: int = 0
+    plans: str = ""
+    plans_label: str = ""
+    interest_free: bool = False
+    open_trials: int = 0  # orders of this product still in trial (they keep their terms)
+    url: str = ""
+    version: str = ""  # changes when the saved settings change: re-keys the row's form inputs
+
+
+@dataclass
+class ShopView:
+    name: str = ""
+    cap: str = ""
+    cap_input: str = ""
+    platform_min_score: int = POLICY.platform_min_score
+
+
+def product_rows(s: Session, merchant_id: int, lang: str) -> list[ProductRow]:
+    trials = dict(s.execute(sa.select(Order.product_id, sa.func.count()).where(
+        Order.merchant_id == merchant_id, Order.status.in_(OS.HOLDING)).group_by(Order.product_id)).all())
+    out = []
+    for p in console.products(s, merchant_id):
+        plans = [x for x in p.allowed_plans.split(",") if x]
+        out.append(ProductRow(
+            id=p.id, name=p.name, category=p.category, description=p.description, price=yuan(p.price_fen),
+            price_input=yuan_plain(p.price_fen), stock=p.stock, image=p.image, bnpl=p.bnpl_enabled,
+            trial_days=p.trial_days, min_score=p.min_score, plans=",".join(plans),
+            plans_label=" · ".join(text(f"plan.{x}", lang) for x in plans), interest_free=p.interest_free,
+            open_trials=int(trials.get(p.id, 0)), url=routes.product(p.id),
+            version=f"{p.id}-{p.trial_days}-{p.min_score}-{p.allowed_plans}-{int(p.interest_free)}-{p.price_fen}-{p.stock}",
+        ))
+    return out
+
+
+def shop_view(s: Session, merchant_id: int) -> ShopView:
+    m = console.merchant(s, merchant_id)
+    return ShopView(name=m.name, cap=yuan(m.shop_cap_fen), cap_input=yuan_plain(m.shop_cap_fen))
+
+
+# ── orders ───────────────────────────────────────────────────────────────────────────────────
+@dataclass
+class MerchantOrderRow:
+    id: int = 0
+    product: str = ""
+    shopper: str = ""
+    price: str = ""
+    plan_label: str = ""
+    status: str = ""
+    status_label: str = ""
+    created: str = ""
+    trial_end: str = ""
+    trial_end_ts: int = 0
+    in_trial: bool = False  # the trial clock is running
+    holding: bool = False  # the price is frozen on the shopper's limit
+    frozen: str = ""
+    outstanding: str = ""
+    paid: str = ""
+    return_label: str = ""
+
+
+def order_rows(s: Session, merchant_id: int, lang: str, status: str = "") -> list[MerchantOrderRow]:
+    return [MerchantOrderRow(
+        id=o.id, product=o.product, shopper=o.shopper, price=yuan(o.price_fen), plan_label=text(f"plan.{o.plan}", lang),
+        status=o.status, status_label=text(f"status.{o.status}", lang), created=fmt(o.created_at),
+        trial_end=fmt(o.trial_end_at), trial_end_ts=epoch(o.trial_end_at), in_trial=o.status in OS.IN_TRIAL,
+        holding=o.status in OS.HOLDING, frozen=yuan(o.frozen_fen), outstanding=yuan(o.outstanding_fen),
+        paid=yuan(o.paid_fen), return_label=text(f"status.{o.return_status}", lang) if o.return_status else "",
+    ) for o in console.orders(s, merchant_id, status=status)]
+
+
+# ── returns desk ─────────────────────────────────────────────────────────────────────────────
+@dataclass
+class ReturnRow:
+    id: int = 0
+    order_id: int = 0
+    product: str = ""
+    shopper: str = ""
+    price: str = ""
+    tracking_no: str = ""
+    status: str = ""
+    status_label: str = ""
+    requested: str = ""
+    received: str = ""
+    deadline: str = ""
+    deadline_ts: int = 0
+    inspected: str = ""
+    outcome_label: str = ""
+    reason: str = ""
+    photos: list[str] = field(default_factory=list)
+    can_receive: bool = False
+    can_inspect: bool = False
+
+
+def return_rows(s: Session, merchant_id: int, lang: str) -> list[ReturnRow]:
+    return [ReturnRow(
+        id=r.id, order_id=r.order_id, product=r.product, shopper=r.shopper, price=yuan(r.price_fen),
+        tracking_no=r.tracking_no, status=r.status, status_label=text(f"status.{r.status}", lang),
+        requested=fmt(r.requested_at), received=fmt(r.received_at), deadline=fmt(r.inspect_deadline_at),
+        deadline_ts=epoch(r.inspect_deadline_at), inspected=fmt(r.inspected_at),
+        outcome_label=text(f"mer.outcome.{r.outcome}", lang) if r.outcome else "", reason=r.reason,
+        photos=[routes.upload_url(n) for n in r.photos], can_receive=r.status == "IN_TRANSIT",
+        can_inspect=r.status == "RECEIVED",
+    ) for r in console.returns_desk(s, merchant_id)]
+
+
+# ── settlement ───────────────────────────────────────────────────────────────────────────────
+@dataclass
+class SettlementRow:
+    day: str = ""
+    captures: int = 0
+    captured: str = ""
+    fees: str = ""
+    refunds: str = ""
+    net: str = ""
+
+
+@dataclass
+class SettlementView:
+    captured: str = ""
+    fees: str = ""
+    refunds: str = ""
+    net: str = ""
+    fee_rate: str = ""
+    ledger_ok: bool = True
+    days: list[SettlementRow] = field(default_factory=list)
+
+
+def settlement_view(s: Session, merchant_id: int) -> SettlementView:
+    st = console.settlement(s, merchant_id)
+    return SettlementView(
+        captured=yuan(st.captured_fen), fees=yuan(st.fees_fen), refunds=yuan(st.refunds_fen), net=yuan(st.net_fen),
+        fee_rate=f"{POLICY.platform_fee_bps / 100:g}%", ledger_ok=st.ledger_balance_fen == st.net_fen,
+        days=[SettlementRow(d.day.isoformat(), d.captures, yuan(d.captured_fen), yuan(d.fees_fen), yuan(d.refunds_fen),
+                            yuan(d.net_fen)) for d in st.days],
+    )
+
+
+def settlement_csv(s: Session, merchant_id: int, lang: str) -> str:
+    return console.settlement_csv(console.settlement(s, merchant_id), console.orders(s, merchant_id), lang=lang)
+
+
+# ── analytics ────────────────────────────────────────────────────────────────────────────────
+@dataclass
+class MetricRow:
+    name: str = ""
+    orders: int = 0
+    in_trial: int = 0
+    decided: int = 0
+    keep_rate: str = ""
+    return_rate: str = ""
+    damaged_rate: str = ""
+    overdue_rate: str = ""
+    keep_detail: str = ""
+    return_detail: str = ""
+    damaged_detail: str = ""
+    overdue_detail: str = ""
+    exposure: str = ""
+
+
+@dataclass
+class AnalyticsView:
+    total: MetricRow = field(default_factory=MetricRow)
+    products: list[MetricRow] = field(default_factory=list)
+    # Chart series: numbers for the axes only (percent and whole yuan, display only); the exact
+    # figures are in the tables beside them.
+    product_chart: list[dict] = field(default_factory=list)
+    weekly_chart: list[dict] = field(default_factory=list)
+    exposure_chart: list[dict] = field(default_factory=list)
+    exposure_now: str = ""
+
+
+def _metric(name: str, r: console.Rates) -> MetricRow:
+    return MetricRow(
+        name=name, orders=r.orders, in_trial=r.in_trial, decided=r.decided,
+        keep_rate=pct(r.keep), return_rate=pct(r.return_), damaged_rate=pct(r.damaged_rate),
+        overdue_rate=pct(r.overdue_rate), keep_detail=f"{r.kept}/{r.decided}", return_detail=f"{r.returned}/{r.decided}",
+        damaged_detail=f"{r.damaged}/{r.inspected}", overdue_detail=f"{r.overdue}/{r.kept}", exposure=yuan(r.exposure_fen),
+    )
+
+
+def _pct_int(permille: int | None) -> int:
+    return 0 if permille is None else (permille + 5) // 10
+
+
+def analytics_view(s: Session, merchant_id: int, lang: str, now: datetime) -> AnalyticsView:
+    a = console.analytics(s, merchant_id, now=now)
+    return AnalyticsView(
+        total=_metric(text("mer.all_products", lang), a.total),
+        products=[_metric(p.name, p.rates) for p in a.products],
+        product_chart=[{"name": p.name, "keep": _pct_int(p.rates.keep), "returned": _pct_int(p.rates.return_),
+                        "overdue": _pct_int(p.rates.overdue_rate)} for p in a.products if p.rates.orders],
+        weekly_chart=[{"week": w.start.strftime("%m-%d"), "orders": w.rates.orders, "kept": w.rates.kept,
+                       "returned": w.rates.returned, "overdue": w.rates.overdue} for w in a.weeks],
+        exposure_chart=[{"day": d.strftime("%m-%d"), "exposure": fen // 100} for d, fen in a.exposure],
+        exposure_now=yuan(a.total.exposure_fen),
+    )

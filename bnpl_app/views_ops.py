@@ -1,0 +1,376 @@
+"""What the operator desk renders: small dataclasses built from ``services.desk`` and the audit,
+in the reader's language, money pre-formatted from int fen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session
+
+from . import routes
+from .domain.messages import render
+from .domain.money import yuan
+from .domain.policy import POLICY
+from .i18n import text
+from .services import desk
+from .services.audit import run_audit
+from .services.sweep import days_overdue
+from .views import fmt
+from .views_merchant import yuan_plain
+
+
+def _band(score: int, lang: str) -> str:
+    b = POLICY.band_for(score)
+    return b.name_en if lang == "en" else b.name_zh
+
+
+def _kind(kind: str, lang: str) -> str:
+    return render(f"kind.{kind}", lang)
+
+
+@dataclass
+class SummaryView:
+    user_id: int = 0
+    username: str = ""
+    display_name: str = ""
+    score: int = 0
+    band: str = ""
+    limit: str = ""
+    available: str = ""
+    frozen: str = ""
+    outstanding: str = ""
+    restorable: str = ""
+    bnpl_status: str = ""
+    bnpl_status_label: str = ""
+    bad_debt: bool = False
+    orders: int = 0
+    orders_paid: int = 0
+    orders_on_time: int = 0
+    owed: str = ""
+    overdue: str = ""
+    late_fees: str = ""
+    max_days_overdue: int = 0
+
+
+def summary_view(s: desk.ShopperSummary, lang: str) -> SummaryView:
+    return SummaryView(
+        user_id=s.user_id, username=s.username, display_name=s.display_name, score=s.score, band=_band(s.score, lang),
+        limit=yuan(s.limit_fen), available=yuan(s.available_fen), frozen=yuan(s.frozen_fen),
+        outstanding=yuan(s.outstanding_fen),
+        restorable=yuan(s.restorable_limit_fen) if s.restorable_limit_fen is not None else "—",
+        bnpl_status=s.bnpl_status, bnpl_status_label=text(f"status.{s.bnpl_status}", lang), bad_debt=s.bad_debt,
+        orders=s.orders, orders_paid=s.orders_paid, orders_on_time=s.orders_on_time, owed=yuan(s.owed_fen),
+        overdue=yuan(s.overdue_fen), late_fees=yuan(s.late_fees_fen), max_days_overdue=s.max_days_overdue,
+    )
+
+
+@dataclass
+class ProofView:
+    url: str = ""
+    label: str = ""
+    is_image: bool = False
+    kind: str = ""  # PNG, JPG, PDF …
+
+
+def _proof(p: desk.ProofFile) -> ProofView:
+    return ProofView(routes.upload_url(p.stored_name), p.label, p.is_image, p.content_type.split("/")[-1].upper())
+
+
+# ── the queue ────────────────────────────────────────────────────────────────────────────────
+@dataclass
+class QueueRow:
+    id: int = 0
+    kind: str = ""
+    kind_label: str = ""
+    status: str = ""
+    status_label: str = ""
+    created: str = ""
+    statement: str = ""
+    proofs: int = 0
+    url: str = ""
+    shopper: SummaryView = field(default_factory=SummaryView)
+
+
+def queue_rows(s: Session, *, now: datetime, lang: str, status: str) -> list[QueueRow]:
+    return [QueueRow(
+        id=i.application.id, kind=i.application.kind, kind_label=_kind(i.application.kind, lang),
+        status=i.application.status, status_label=text(f"status.{i.application.status}", lang),
+        created=fmt(i.application.created_at), statement=i.application.statement[:120], proofs=len(i.proofs),
+        url=routes.ops_application(i.application.id), shopper=summary_view(i.shopper, lang),
+    ) for i in desk.review_queue(s, now=now, status=status)]
+
+
+# ── one application ──────────────────────────────────────────────────────────────────────────
+@dataclass
+class EventView:
+    at: str = ""
+    kind: str = ""
+    change: str = ""
+    reason: str = ""
+
+
+@dataclass
+class AppDetail:
+    id: int = 0
+    kind: str = ""
+    kind_label: str = ""
+    status: str = ""
+    status_label: str = ""
+    pending: bool = False
+    created: str = ""
+    statement: str = ""
+    reason_category: str = ""
+    proposed_installments: int = 0
+    request_fee_waiver: bool = False
+    decided: str = ""
+    decided_by: str = ""
+    decision_reason: str = ""
+    approved_limit: str = ""
+    waived: str = ""
+    plan_installments: int = 0
+    late_fees: str = ""
+    late_fees_input: str = ""
+    restorable: str = ""
+    restorable_input: str = ""
+    hardship_principal: str = ""
+    max_installments: int = POLICY.hardship_max_installments
+    proofs: list[ProofView] = field(default_factory=list)
+    shopper: SummaryView = field(default_factory=SummaryView)
+    history: list[EventView] = field(default_factory=list)
+    shopper_url: str = ""
+
+
+def _event(e, lang: str) -> EventView:
+    if e.kind == "limit":
+        change = f"{yuan(e.old_value)} → {yuan(e.new_value)}"
+    elif e.kind == "score":
+        change = f"{e.old_value} → {e.new_value}"
+    else:
+        change = ""
+    return EventView(fmt(e.at), text(f"ops.event.{e.kind}", lang), change, e.reason)
+
+
+def application_detail(s: Session, *, application_id: int, now: datetime, lang: str) -> AppDetail:
+    d = desk.application_detail(s, application_id=application_id, now=now)
+    a = d.application
+    return AppDetail(
+        id=a.id, kind=a.kind, kind_label=_kind(a.kind, lang), status=a.status,
+        status_label=text(f"status.{a.status}", lang), pending=a.status == "PENDING", created=fmt(a.created_at),
+        statement=a.statement, reason_category=text(f"ops.reason.{a.reason_category}", lang),
+        proposed_installments=a.proposed_installments or 0, request_fee_waiver=a.request_fee_waiver,
+        decided=fmt(a.decided_at), decided_by=d.decided_by, decision_reason=a.decision_reason or "",
+        approved_limit=yuan(a.approved_limit_fen) if a.approved_limit_fen is not None else "",
+        waived=yuan(a.waived_fen) if a.waived_fen is not None else "", plan_installments=a.plan_installments or 0,
+        late_fees=yuan(d.late_fees_fen), late_fees_input=yuan_plain(d.late_fees_fen),
+        restorable=yuan(d.restorable_limit_fen), restorable_input=yuan_plain(d.restorable_limit_fen),
+        hardship_principal=yuan(d.hardship_principal_fen), proofs=[_proof(p) for p in d.proofs],
+        shopper=summary_view(d.shopper, lang), history=[_event(e, lang) for e in d.history],
+        shopper_url=f"{routes.OPS_SHOPPERS}?uid={a.shopper_id}",
+    )
+
+
+# ── shopper look-up ──────────────────────────────────────────────────────────────────────────
+@dataclass
+class ShopperHit:
+    id: int = 0
+    username: str = ""
+    display_name: str = ""
+
+
+@dataclass
+class OrderLineView:
+    id: int = 0
+    product: str = ""
+    price: str = ""
+    plan_label: str = ""
+    status: str = ""
+    status_label: str = ""
+    created: str = ""
+
+
+@dataclass
+class InstallmentLineView:
+    id: int = 0
+    order_id: int = 0
+    seq: str = ""
+    due: str = ""
+    principal: str = ""
+    owed: str = ""
+    late_fee: str = ""
+    status: str = ""
+    status_label: str = ""
+    days_overdue: int = 0
+
+
+@dataclass
+class PostingView:
+    id: int = 0
+    at: str = ""
+    ledger: str = ""
+    kind: str = ""
+    debit: str = ""
+    credit: str = ""
+    amount: str = ""
+
+
+@dataclass
+class MethodView:
+    label: str = ""
+    balance: str = ""
+
+
+@dataclass
+class ApplicationLine:
+    id: int = 0
+    kind_label: str = ""
+    status: str = ""
+    status_label: str = ""
+    created: str = ""
+    url: str = ""
+
+
+@dataclass
+class ShopperFileView:
+    found: bool = False
+    summary: SummaryView = field(default_factory=SummaryView)
+    self_cap: str = ""
+    verified: bool = False
+    phone: str = ""
+    orders: list[OrderLineView] = field(default_factory=list)
+    installments: list[InstallmentLineView] = field(default_factory=list)
+    methods: list[MethodView] = field(default_factory=list)
+    postings: list[PostingView] = field(default_factory=list)
+    applications: list[ApplicationLine] = field(default_factory=list)
+    events: list[EventView] = field(default_factory=list)
+
+
+def hits(s: Session, query: str) -> list[ShopperHit]:
+    return [ShopperHit(u.id, u.username, u.display_name) for u in desk.find_shoppers(s, query)]
+
+
+def _mask_phone(phone: str | None) -> str:
+    return f"{phone[:3]}****{phone[-4:]}" if phone and len(phone) >= 7 else "—"
+
+
+def shopper_file(s: Session, *, uid: int, now: datetime, lang: str) -> ShopperFileView:
+    from .services import payments
+
+    f = desk.shopper_file(s, uid=uid, now=now)
+    return ShopperFileView(
+        found=True, summary=summary_view(f.summary, lang),
+        self_cap=yuan(f.self_cap_fen) if f.self_cap_fen is not None else "—",
+        verified=f.user.real_name_verified, phone=_mask_phone(f.user.phone),
+        orders=[OrderLineView(o.id, o.product_name, yuan(o.price_fen), text(f"plan.{o.plan}", lang), o.status,
+                              text(f"status.{o.status}", lang), fmt(o.created_at)) for o in f.orders],
+        installments=[InstallmentLineView(
+            i.id, i.order_id, f"{i.seq}/{i.periods}", fmt(i.due_at), yuan(i.principal_fen),
+            yuan(payments.owed(i) if i.status != "PAID" else i.paid_fen), yuan(i.late_fee_fen - i.late_fee_waived_fen),
+            i.status, text(f"status.{i.status}", lang), days_overdue(i, now) if i.status == "OVERDUE" else 0,
+        ) for i in f.installments],
+        methods=[MethodView(m.label, yuan(m.balance_fen)) for m in f.methods],
+        postings=[PostingView(p.id, fmt(p.at, seconds=True), p.ledger, p.kind, p.debit, p.credit, yuan(p.amount_fen))
+                  for p in f.postings],
+        applications=[ApplicationLine(a.id, _kind(a.kind, lang), a.status, text(f"status.{a.status}", lang),
+                                      fmt(a.created_at), routes.ops_application(a.id)) for a in f.applications],
+        events=[_event(e, lang) for e in f.events],
+    )
+
+
+# ── risk ─────────────────────────────────────────────────────────────────────────────────────
+@dataclass
+class BucketView:
+    key: str = ""
+    label: str = ""
+    installments: int = 0
+    shoppers: int = 0
+    principal: str = ""
+    owed: str = ""
+    owed_yuan: int = 0  # chart axis only
+
+
+@dataclass
+class BadDebtView:
+    user_id: int = 0
+    username: str = ""
+    display_name: str = ""
+    owed: str = ""
+    days: int = 0
+    installments: int = 0
+    url: str = ""
+
+
+@dataclass
+class RiskView:
+    buckets: list[BucketView] = field(default_factory=list)
+    chart: list[dict] = field(default_factory=list)  # owed per bucket in whole yuan, for the chart axis only
+    bad_debts: list[BadDebtView] = field(default_factory=list)
+    overdue: str = ""
+    frozen: str = ""
+    outstanding: str = ""
+    suspended: int = 0
+
+
+def _bucket_label(b: desk.Bucket, lang: str) -> str:
+    en = lang == "en"
+    if b.high is None:
+        return f"{b.low}+ days (bad debt)" if en else f"{b.low} 天以上（呆账）"
+    low = max(1, b.low)
+    if b.low == 0:
+        return f"{low}–{b.high} days (grace)" if en else f"{low}–{b.high} 天（宽限期）"
+    return f"{low}–{b.high} days" if en else f"{low}–{b.high} 天"
+
+
+def risk_view(s: Session, *, now: datetime, lang: str) -> RiskView:
+    r = desk.risk(s, now=now)
+    return RiskView(
+        buckets=[BucketView(b.key, _bucket_label(b, lang), b.installments, b.shoppers, yuan(b.principal_fen),
+                            yuan(b.owed_fen), b.owed_fen // 100) for b in r.buckets],
+        chart=[{"bucket": b.key, "owed": b.owed_fen // 100} for b in r.buckets],
+        bad_debts=[BadDebtView(b.user_id, b.username, b.display_name, yuan(b.owed_fen), b.days_overdue, b.installments,
+                               f"{routes.OPS_SHOPPERS}?uid={b.user_id}") for b in r.bad_debts],
+        overdue=yuan(r.overdue_fen), frozen=yuan(r.frozen_fen), outstanding=yuan(r.outstanding_fen),
+        suspended=r.suspended,
+    )
+
+
+# ── audit ────────────────────────────────────────────────────────────────────────────────────
+@dataclass
+class CheckView:
+    name: str = ""
+    checked: int = 0
+    ok: bool = True
+    violations: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AuditView:
+    ran: bool = False
+    ok: bool = True
+    at: str = ""
+    checks: list[CheckView] = field(default_factory=list)
+    summary: str = ""
+
+
+_CHECK_KEYS = {
+    "every posting balances": "ops.audit.postings",
+    "limit = available": "ops.audit.identity",
+    "no installment is paid twice": "ops.audit.once",
+    "payment-method balances": "ops.audit.methods",
+    "merchant settlement": "ops.audit.settlement",
+    "per-shop exposure": "ops.audit.exposure",
+}
+
+
+def _check_name(name: str, lang: str) -> str:
+    key = next((k for prefix, k in _CHECK_KEYS.items() if name.startswith(prefix)), None)
+    return text(key, lang) if key else name
+
+
+def audit_view(s: Session, *, now: datetime, lang: str) -> AuditView:
+    rep = run_audit(s)
+    checks = [CheckView(_check_name(c.name, lang), c.checked, c.ok, c.violations[:20]) for c in rep.checks]
+    n_bad = sum(len(c.violations) for c in rep.checks)
+    summary = (("Audit clean: every check passed" if lang == "en" else "审计通过：全部检查无异常") if rep.ok else
+               (f"{n_bad} violation(s) found" if lang == "en" else f"发现 {n_bad} 处异常"))
+    return AuditView(ran=True, ok=rep.ok, at=fmt(now, seconds=True), checks=checks, summary=summary)

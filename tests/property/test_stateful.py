@@ -1,0 +1,391 @@
+"""Random lives of a small platform — 4 shoppers, 2 shops, 1 operator, a clock that jumps — checked
+after every step: the consistency audit is clean, available ≥ 0, a PAID installment stays paid
+exactly as it was paid, and every order's status agrees with its installments.
+
+Every action goes through the services exactly as the app calls them: one transaction per action.
+Domain errors (``DomainError`` subclasses: refusals the app shows to people) are allowed
+outcomes; any other exception fails the test. Settings and the CI profile: see conftest.py.
+Run with ``--hypothesis-show-statistics`` to see how often each action succeeded."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import event, strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+from sqlmodel import SQLModel
+
+from bnpl_app.db import transaction
+from bnpl_app.domain.errors import Conflict, DomainError
+from bnpl_app.domain.policy import POLICY
+from bnpl_app.models import (
+    Application,
+    CreditAccount,
+    Installment,
+    InstallmentStatus as IS,
+    Order,
+    OrderStatus as OS,
+    PaymentMethod,
+    Product,
+    ReturnRequest,
+)
+from bnpl_app.services import applications, bills, checkout, consent, credit, merchant, orders, payments, wallet
+from bnpl_app.services.audit import run_audit
+from bnpl_app.services.sweep import run_sweep
+from bnpl_app.services.uploads import StoredFile
+from helpers import World, memory_engine, pg_url
+
+PHOTO = ("0123456789abcdef0123456789abcdef.jpg", "image/jpeg", 2_048)
+PROOF = StoredFile("fedcba9876543210fedcba9876543210.pdf", "application/pdf", 4_096, "repayment-voucher.pdf")
+PLANS = list(POLICY.plans)
+OUTCOMES: Counter = Counter()  # action → outcome counts, printed by -s runs for a coverage check
+LIVE = lambda st_: st_ not in (IS.REPLACED, IS.CANCELLED)  # noqa: E731
+
+
+class BnplMachine(RuleBasedStateMachine):
+    """``engine_factory`` gives a clean, empty schema for each example."""
+
+    engine_factory = staticmethod(memory_engine)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.world = World(self.engine_factory())
+        self.keys: dict[str, tuple[int, int, str, int]] = {}  # key → (uid, product, plan, order id)
+        self.paid: dict[int, tuple] = {}  # installment → how it was paid, which must never change
+
+    # ── the cast ─────────────────────────────────────────────────────────────────────────────────
+    @initialize(history_days=st.sampled_from([0, 4, 12, 33]))
+    def cast(self, history_days) -> None:
+        w = self.world
+        self.merchants = [w.merchant(), w.merchant(shop_cap_fen=120_000)]
+        self.products = [
+            w.product(self.merchants[0], price_fen=9_900, trial_days=7, plans="full,3,6,12"),
+            w.product(self.merchants[0], price_fen=29_900, trial_days=3, plans="full,3", interest_free=True),
+            w.product(self.merchants[1], price_fen=45_000, trial_days=14, plans="6,12", stock=3),
+            w.product(self.merchants[1], price_fen=4_500, trial_days=1, plans="full", bnpl=False),
+        ]
+        self.allowed = {}
+        for pid in self.products:
+            with w.tx() as s:
+                self.allowed[pid] = s.get(Product, pid).allowed_plans.split(",")
+        self.shoppers = [
+            w.shopper(score=560, wallet_fen=20_000),  # the ¥500 band
+            w.shopper(score=620, wallet_fen=0),  # pays late unless topped up
+            w.shopper(score=710, wallet_fen=300_000),
+            w.shopper(score=760, wallet_fen=5_000),
+        ]
+        with w.tx() as s:
+            wallet.add_card(s, uid=self.shoppers[3], bank="CMB", last4="8888", balance_fen=90_000, clock=w.clock)
+        self.operator = w.operator()
+        for uid, pid, plan in zip(self.shoppers, self.products, ("full", "3", "12", "full")):
+            if pid == self.products[3]:
+                pid = self.products[0]
+            key = uuid.uuid4().hex
+            self.keys[key] = (uid, pid, plan, w.buy(uid, pid, plan=plan, key=key))
+        if history_days:  # start some lives with a past: trials over, bills paid or overdue
+            w.advance(days=history_days)
+
+    # ── plumbing ─────────────────────────────────────────────────────────────────────────────────
+    def _do(self, name: str, fn):
+        """One action in one transaction; a domain error rolls it back and is an allowed outcome."""
+        try:
+            with transaction(self.world.engine) as s:
+                out = fn(s)
+        except DomainError as exc:
+            event(f"{name}: {type(exc).__name__}")
+            OUTCOMES[(name, type(exc).__name__)] += 1
+            return exc
+        event(f"{name}: ok")
+        OUTCOMES[(name, "ok")] += 1
+        return out
+
+    def _rows(self, *cols, where=None):
+        q = sa.select(*cols)
+        if where is not None:
+            q = q.where(where)
+        with transaction(self.world.engine) as s:
+            return s.execute(q.order_by(cols[0])).all()
+
+    def _pick(self, data, rows, label: str, good=None):
+        """Mostly a row the action makes sense for (``good``), sometimes any row at all."""
+        if not rows:
+            return None
+        fitting = [r for r in rows if good is None or good(r)]
+        if fitting and data.draw(st.integers(0, 4), label=f"{label} fits") != 0:
+            rows = fitting
+        return data.draw(st.sampled_from(rows), label=label)
+
+    @property
+    def clock(self):
+        return self.world.clock
+
+    # ── shoppers ─────────────────────────────────────────────────────────────────────────────────
+    @rule(data=st.data())
+    def buy(self, data) -> None:
+        reuse = bool(self.keys) and data.draw(st.integers(0, 3), label="reuse key") == 0
+        if reuse:
+            key = data.draw(st.sampled_from(sorted(self.keys)), label="key")
+            same = data.draw(st.booleans(), label="same request")
+            uid, pid, plan, oid = self.keys[key]
+            if not same:
+                uid = data.draw(st.sampled_from(self.shoppers), label="shopper")
+                pid = data.draw(st.sampled_from(self.products), label="product")
+                plan = data.draw(st.sampled_from(PLANS), label="plan")
+        else:
+            key = uuid.uuid4().hex
+            uid = data.draw(st.sampled_from(self.shoppers), label="shopper")
+            pid = data.draw(st.sampled_from(self.products), label="product")
+            plans = self.allowed[pid] if data.draw(st.integers(0, 4), label="allowed plan") else PLANS
+            plan = data.draw(st.sampled_from(plans), label="plan")
+        out = self._do("checkout" + (" replay" if reuse else ""), lambda s: checkout.checkout(
+            s, uid=uid, product_id=pid, plan=plan, idempotency_key=key, clock=self.clock).id)
+        if reuse:
+            was = self.keys[key]
+            if was[:3] == (uid, pid, plan):
+                assert out == was[3], f"replaying key {key} gave {out!r}, not order {was[3]}"
+            else:
+                assert isinstance(out, Conflict), f"key {key} reused with other parameters gave {out!r}"
+        elif isinstance(out, int):
+            self.keys[key] = (uid, pid, plan, out)
+
+    @rule(data=st.data(), as_owner=st.integers(0, 9))
+    def request_return(self, data, as_owner) -> None:
+        o = self._pick(data, self._rows(Order.id, Order.shopper_id, Order.status), "order",
+                       lambda r: r.status == OS.TRIAL)
+        if o is None:
+            return
+        uid = o.shopper_id if as_owner else data.draw(st.sampled_from(self.shoppers), label="someone")
+        tracking = data.draw(st.sampled_from(["SF1234567890", "YT88889999", "JD0001", "SF77", "bad no!"]),
+                             label="tracking")
+        self._do("request return", lambda s: orders.request_return(
+            s, uid=uid, order_id=o.id, tracking_no=tracking, clock=self.clock))
+
+    @rule(data=st.data())
+    def pay_now(self, data) -> None:
+        o = self._pick(data, self._rows(Order.id, Order.shopper_id, Order.status), "order",
+                       lambda r: r.status in OS.IN_TRIAL)
+        if o is not None:
+            self._do("pay now", lambda s: orders.pay_now(s, uid=o.shopper_id, order_id=o.id, clock=self.clock))
+
+    @rule(data=st.data(), exact=st.booleans())
+    def repay_installment(self, data, exact) -> None:
+        i = self._pick(data, self._rows(Installment.id, Installment.shopper_id, Installment.status), "installment",
+                       lambda r: r.status in IS.OPEN)
+        if i is None:
+            return
+
+        def go(s):
+            inst = s.get(Installment, i.id)
+            expected = payments.owed(inst) if exact else None
+            return bills.repay(s, uid=i.shopper_id, installment_id=i.id, expected_fen=expected, clock=self.clock)
+
+        self._do("repay", go)
+
+    @rule(data=st.data())
+    def early_repay(self, data) -> None:
+        o = self._pick(data, self._rows(Order.id, Order.shopper_id, Order.status), "order",
+                       lambda r: r.status in OS.BILLED)
+        if o is not None:
+            self._do("early repay", lambda s: bills.early_repay(s, uid=o.shopper_id, order_id=o.id, clock=self.clock))
+
+    @rule(uid_i=st.integers(0, 3), amount=st.integers(1, 150_000))
+    def top_up(self, uid_i, amount) -> None:
+        self._do("top up", lambda s: wallet.topup(s, uid=self.shoppers[uid_i], amount_fen=amount, clock=self.clock))
+
+    @rule(uid_i=st.integers(0, 3))
+    def pay_off_everything(self, uid_i) -> None:
+        """The journey before a restoration application: top up what is owed, repay every bill."""
+        uid = self.shoppers[uid_i]
+        open_ = self._rows(Installment.id, where=(Installment.shopper_id == uid) & Installment.status.in_(IS.OPEN))
+        if not open_:
+            return
+
+        def owed(s):
+            return sum(payments.owed(i) for i in s.execute(
+                sa.select(Installment).where(Installment.shopper_id == uid, Installment.status.in_(IS.OPEN))).scalars())
+
+        self._do("top up", lambda s: wallet.topup(s, uid=uid, amount_fen=owed(s), clock=self.clock))
+        for (iid,) in open_:
+            self._do("repay", lambda s: bills.repay(s, uid=uid, installment_id=iid, clock=self.clock))
+
+    @rule(uid_i=st.integers(0, 3))
+    def toggle_bnpl(self, uid_i) -> None:
+        uid = self.shoppers[uid_i]
+
+        def go(s):
+            if credit.account(s, uid).bnpl_status == "active":
+                return consent.close_bnpl(s, uid=uid, clock=self.clock)
+            return consent.open_bnpl(s, uid=uid, accept_terms=True, terms_version=POLICY.terms_version, clock=self.clock)
+
+        self._do("close/open", go)
+
+    @rule(uid_i=st.integers(0, 3), days=st.integers(0, 3), reverse=st.booleans())
+    def set_autopay(self, uid_i, days, reverse) -> None:
+        uid = self.shoppers[uid_i]
+
+        def go(s):
+            ids = [m.id for m in payments.methods_in_order(s, uid)]
+            return bills.set_autopay(s, uid=uid, days_before=days, method_order=ids[::-1] if reverse else ids,
+                                     clock=self.clock)
+
+        self._do("autopay", go)
+
+    @rule(uid_i=st.integers(0, 3))
+    def apply_restoration(self, uid_i) -> None:
+        self._do("apply restoration", lambda s: applications.apply_restoration(
+            s, uid=self.shoppers[uid_i], statement="All repaid, voucher attached.", proofs=[PROOF], clock=self.clock))
+
+    @rule(uid_i=st.integers(0, 3), n=st.integers(0, 30), waiver=st.booleans(),
+          reason=st.sampled_from(["medical", "unemployment", "other"]))
+    def apply_hardship(self, uid_i, n, waiver, reason) -> None:
+        self._do("apply hardship", lambda s: applications.apply_hardship(
+            s, uid=self.shoppers[uid_i], reason_category=reason, statement="Lost my job.", proposed_installments=n,
+            request_fee_waiver=waiver, proofs=[PROOF], clock=self.clock))
+
+    # ── merchants ────────────────────────────────────────────────────────────────────────────────
+    @rule(data=st.data(), own=st.integers(0, 9))
+    def mark_received(self, data, own) -> None:
+        r = self._pick(data, self._rows(ReturnRequest.id, ReturnRequest.merchant_id, ReturnRequest.status), "return",
+                       lambda r: r.status == "IN_TRANSIT")
+        if r is None:
+            return
+        mid = r.merchant_id if own else data.draw(st.sampled_from(self.merchants), label="merchant")
+        self._do("mark received", lambda s: orders.mark_received(s, merchant_id=mid, return_id=r.id, clock=self.clock))
+
+    @rule(data=st.data(), intact=st.booleans())
+    def inspect(self, data, intact) -> None:
+        r = self._pick(data, self._rows(ReturnRequest.id, ReturnRequest.merchant_id, ReturnRequest.status), "return",
+                       lambda r: r.status == "RECEIVED")
+        if r is None:
+            return
+        if intact:
+            self._do("accept return", lambda s: orders.accept_return(
+                s, merchant_id=r.merchant_id, return_id=r.id, clock=self.clock))
+        else:
+            self._do("reject return", lambda s: orders.reject_return(
+                s, merchant_id=r.merchant_id, return_id=r.id, reason="Screen cracked, box wet.", photos=[PHOTO],
+                clock=self.clock))
+
+    @rule(p_i=st.integers(0, 3))
+    def toggle_product_bnpl(self, p_i) -> None:
+        pid = self.products[p_i]
+
+        def go(s):
+            p = s.get(Product, pid)
+            return merchant.update_product(s, merchant_id=p.merchant_id, product_id=pid,
+                                           bnpl_enabled=not p.bnpl_enabled, clock=self.clock)
+
+        self._do("toggle product", go)
+
+    # ── operator ─────────────────────────────────────────────────────────────────────────────────
+    @rule(data=st.data(), verdict=st.sampled_from(["approve", "reject"]))
+    def decide(self, data, verdict) -> None:
+        a = self._pick(data, self._rows(Application.id, Application.kind, Application.shopper_id, Application.status),
+                       "application", lambda r: r.status == "PENDING")
+        if a is None:
+            return
+        if verdict == "reject":
+            self._do(f"reject {a.kind}", lambda s: applications.reject(
+                s, operator_id=self.operator, application_id=a.id, reason="Proof unreadable.", clock=self.clock))
+            return
+        if a.kind == "restoration":
+            def go(s):
+                cap = s.execute(sa.select(CreditAccount.restorable_limit_fen)
+                                .where(CreditAccount.user_id == a.shopper_id)).scalar_one() or 0
+                limit = data.draw(st.integers(0, cap + 1), label="limit")
+                return applications.approve_restoration(s, operator_id=self.operator, application_id=a.id,
+                                                        limit_fen=limit, clock=self.clock)
+        else:
+            def go(s):
+                late = applications.hardship_late_fees(s, a.shopper_id)
+                waive = data.draw(st.integers(0, late + 1), label="waive")
+                n = data.draw(st.integers(1, 25), label="installments")
+                return applications.approve_hardship(s, operator_id=self.operator, application_id=a.id,
+                                                     waive_fen=waive, installments=n, clock=self.clock)
+        self._do(f"approve {a.kind}", go)
+
+    # ── time ─────────────────────────────────────────────────────────────────────────────────────
+    @rule(hours=st.one_of(st.integers(1, 96), st.sampled_from([24 * 8, 24 * 31, 24 * 40]), st.integers(1, 40 * 24)))
+    def advance_clock(self, hours) -> None:
+        self.world.advance(hours=hours)  # runs every sweep that falls due in between, in order
+
+    @rule()
+    def sweep(self) -> None:
+        run_sweep(engine=self.world.engine, clock=self.clock)
+
+    # ── after every step ─────────────────────────────────────────────────────────────────────────
+    @invariant()
+    def books_balance(self) -> None:
+        if not hasattr(self, "shoppers"):
+            return
+        with transaction(self.world.engine) as s:
+            report = run_audit(s)
+            accounts = s.execute(sa.select(CreditAccount)).scalars().all()
+            methods = s.execute(sa.select(PaymentMethod.id, PaymentMethod.balance_fen)).all()
+            insts = s.execute(sa.select(Installment.id, Installment.order_id, Installment.status, Installment.paid_fen,
+                                        Installment.paid_at, Installment.paid_method_id)).all()
+            order_rows = s.execute(sa.select(Order.id, Order.status)).all()
+        assert report.ok, "\n".join(report.lines())
+
+        for a in accounts:
+            assert min(a.limit_fen, a.frozen_fen, a.outstanding_fen) >= 0, a
+            assert credit.available(a) >= 0 and credit.spendable(a) >= 0, a
+            assert credit.available(a) + a.frozen_fen + a.outstanding_fen == a.limit_fen + credit.excess(a), a
+        assert all(bal >= 0 for _, bal in methods)
+
+        # PAID is final: an installment once paid stays paid, for the same amount, at the same time.
+        now_paid = {i.id: (i.paid_fen, i.paid_at, i.paid_method_id) for i in insts if i.status == IS.PAID}
+        for iid, how in self.paid.items():
+            assert now_paid.get(iid) == how, f"installment {iid} was paid {how}, now {now_paid.get(iid)}"
+        self.paid = now_paid
+
+        by_order: dict[int, list[str]] = {}
+        for i in insts:
+            by_order.setdefault(i.order_id, []).append(i.status)
+        for oid, status in order_rows:
+            sts = by_order.get(oid, [])
+            live = [x for x in sts if LIVE(x)]
+            msg = f"order {oid} is {status} with installments {sts}"
+            if status in OS.HOLDING:
+                assert sts and all(x == IS.PENDING for x in sts), msg
+            elif status == OS.RETURNED:
+                assert sts and all(x == IS.CANCELLED for x in sts), msg
+            elif status == OS.PAID:
+                assert live and all(x == IS.PAID for x in live), msg
+            elif status == OS.DUE:
+                assert IS.SCHEDULED in live and all(x in (IS.SCHEDULED, IS.PAID) for x in live), msg
+            elif status == OS.OVERDUE:
+                assert IS.OVERDUE in live and all(x in (IS.SCHEDULED, IS.OVERDUE, IS.PAID) for x in live), msg
+            else:
+                raise AssertionError(msg)
+
+    def teardown(self) -> None:
+        self.world.engine.dispose()
+
+
+def test_random_lives_keep_the_books_straight(stateful_settings):
+    run_state_machine_as_test(BnplMachine, settings=stateful_settings())
+    print("\n".join(f"{n:20} {o:20} {c}" for (n, o), c in sorted(OUTCOMES.items())))
+
+
+if pg_url():
+    @pytest.mark.pg
+    def test_random_lives_keep_the_books_straight_on_postgresql(stateful_settings, pg_engine):
+        tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+
+        def clean_engine():
+            with pg_engine.begin() as conn:
+                conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+            return pg_engine
+
+        class OnPostgres(BnplMachine):
+            engine_factory = staticmethod(clean_engine)
+
+            def teardown(self) -> None:
+                pass  # the engine is the fixture's
+
+        run_state_machine_as_test(OnPostgres, settings=stateful_settings(max_examples=12))

@@ -1,0 +1,139 @@
+"""The consistency audit: a world made by the real services passes; each kind of tampering with
+the tables or the journal is caught, by the check that owns it."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import select
+
+from bnpl_app.domain.policy import POLICY
+from bnpl_app.models import CreditAccount, Installment, InstallmentStatus as IS, Merchant, PaymentMethod, Posting
+from bnpl_app.services import orders
+from bnpl_app.services.audit import run_audit
+from bnpl_app.services.ledger import EXT_FUNDING, MONEY, PLAT_SERVICE_FEE, mer, pm
+
+TRIAL = POLICY.trial_days_default
+PRICE = 10_000
+
+IDENTITY = "limit = available + frozen + outstanding, available ≥ 0, columns = journal"
+ONCE = "no installment is paid twice; each payment matches its capture"
+METHODS = "payment-method balances = journal"
+SETTLEMENT = "merchant settlement = captured − platform fees − refunds"
+POSTINGS = "every posting balances (two legs, positive amount, one ledger per key)"
+
+
+@pytest.fixture
+def busy(world):
+    """Orders in every state: paid, overdue, in trial, returned, paid during the trial."""
+    mid = world.merchant()
+    p = world.product(mid, price_fen=PRICE, plans="full,3")
+    payer = world.shopper(wallet_fen=5 * PRICE)
+    late = world.shopper()
+    world.buy(payer, p)
+    world.buy(payer, p, plan="3")
+    world.buy(late, p)
+    world.advance(days=TRIAL + POLICY.grace_days + 1)
+    trial = world.buy(payer, p)
+    returned = world.buy(late, p)
+    early = world.buy(payer, p)
+    with world.tx() as s:
+        ret = orders.request_return(s, uid=late, order_id=returned, tracking_no="SF00112233", clock=world.clock)
+        orders.mark_received(s, merchant_id=mid, return_id=ret.id, clock=world.clock)
+        orders.accept_return(s, merchant_id=mid, return_id=ret.id, clock=world.clock)
+        orders.pay_now(s, uid=payer, order_id=early, clock=world.clock)
+    return dict(merchant=mid, payer=payer, late=late, trial=trial)
+
+
+def failing(world) -> set[str]:
+    with world.tx() as s:
+        report = run_audit(s)
+    assert report.lines()[-1] == ("audit: clean" if report.ok else "audit: VIOLATIONS FOUND")
+    return {c.name for c in report.checks if not c.ok}
+
+
+def paid_installment(world, uid: int) -> Installment:
+    with world.tx() as s:
+        return s.exec(select(Installment).where(Installment.shopper_id == uid, Installment.status == IS.PAID)
+                      .order_by(Installment.id)).first()
+
+
+def test_a_world_made_by_the_services_passes_the_audit(world, busy):
+    with world.tx() as s:
+        report = run_audit(s)
+    assert report.ok, "\n".join(report.lines())
+    assert {c.name for c in report.checks} == {IDENTITY, ONCE, METHODS, SETTLEMENT, POSTINGS,
+                                               "per-shop exposure = frozen + outstanding at that shop"}
+    assert all(c.checked > 0 for c in report.checks)
+
+
+def test_an_empty_world_passes_the_audit(world):
+    assert failing(world) == set()
+
+
+def test_editing_frozen_credit_is_caught_by_the_limit_identity(world, busy):
+    with world.tx() as s:
+        s.execute(sa.update(CreditAccount.__table__).where(CreditAccount.__table__.c.user_id == busy["payer"])
+                  .values(frozen_fen=CreditAccount.__table__.c.frozen_fen + 1))
+    assert failing(world) == {IDENTITY}
+
+
+def test_editing_a_payment_method_balance_is_caught(world, busy):
+    with world.tx() as s:
+        s.execute(sa.update(PaymentMethod.__table__).where(PaymentMethod.__table__.c.user_id == busy["payer"])
+                  .values(balance_fen=PaymentMethod.__table__.c.balance_fen + 100))
+    assert failing(world) == {METHODS}
+
+
+def test_a_second_capture_of_a_paid_installment_is_caught(world, busy):
+    inst = paid_installment(world, busy["payer"])
+    with world.tx() as s:
+        method = s.get(PaymentMethod, inst.paid_method_id)
+        s.execute(sa.insert(Posting), [dict(
+            ledger=MONEY, posting_key=f"cap:{inst.id}:again", leg=0, debit_account=pm(method.id),
+            credit_account=mer(busy["merchant"]), amount_fen=inst.paid_fen, kind="capture", order_id=inst.order_id,
+            installment_id=inst.id, created_at=world.clock.now())])
+        s.execute(sa.update(PaymentMethod.__table__).where(PaymentMethod.__table__.c.id == method.id)
+                  .values(balance_fen=PaymentMethod.__table__.c.balance_fen - inst.paid_fen))
+    assert failing(world) == {ONCE, SETTLEMENT}  # the method's balance was kept in step: only these show it
+
+
+def test_a_capture_on_an_unpaid_installment_is_caught(world, busy):
+    with world.tx() as s:
+        inst = s.exec(select(Installment).where(Installment.shopper_id == busy["late"],
+                                                Installment.status == IS.OVERDUE)).first()
+        s.execute(sa.insert(Posting), [dict(
+            ledger=MONEY, posting_key=f"cap:{inst.id}", leg=0, debit_account=EXT_FUNDING,
+            credit_account=PLAT_SERVICE_FEE, amount_fen=1, kind="capture", installment_id=inst.id,
+            created_at=world.clock.now())])
+    assert failing(world) == {ONCE}
+
+
+def test_a_broken_merchant_settlement_is_caught(world, busy):
+    with world.tx() as s:
+        s.execute(sa.insert(Posting), [dict(
+            ledger=MONEY, posting_key="skim:1", leg=0, debit_account=mer(busy["merchant"]),
+            credit_account=PLAT_SERVICE_FEE, amount_fen=1, kind="adjust", created_at=world.clock.now())])
+    assert failing(world) == {SETTLEMENT}
+
+
+def test_a_posting_that_mixes_ledgers_is_caught(world, busy):
+    with world.tx() as s:
+        s.execute(sa.insert(Posting), [
+            dict(ledger=MONEY, posting_key="odd:1", leg=0, debit_account=EXT_FUNDING, credit_account=PLAT_SERVICE_FEE,
+                 amount_fen=5, kind="adjust", created_at=world.clock.now()),
+            dict(ledger="limit", posting_key="odd:1", leg=1, debit_account=PLAT_SERVICE_FEE, credit_account=EXT_FUNDING,
+                 amount_fen=5, kind="adjust", created_at=world.clock.now())])
+    assert failing(world) == {POSTINGS}
+
+
+def test_deleting_a_journal_row_is_caught(world, busy):
+    with world.tx() as s:
+        s.execute(sa.delete(Posting.__table__).where(Posting.__table__.c.posting_key == f"frz:{busy['trial']}"))
+    assert IDENTITY in failing(world)
+
+
+def test_changing_a_shop_setting_is_not_a_money_violation(world, busy):
+    with world.tx() as s:
+        s.execute(sa.update(Merchant.__table__).values(shop_cap_fen=1))  # settings are not money
+    assert failing(world) == set()

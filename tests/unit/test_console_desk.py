@@ -1,0 +1,467 @@
+"""The merchant console and the operator desk: settlement read from the money ledger, the CSV
+export, per-product analytics, the returns desk, the operator's queue / look-up / risk buckets,
+who may read an uploaded file — and, through the Reflex state handlers themselves, that a
+merchant can never touch another merchant's product or return and that only operators decide."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from helpers import snapshot
+from sqlmodel import select
+
+from bnpl_app import routes
+from bnpl_app.db import reading
+from bnpl_app.domain.errors import NotFound, ValidationError
+from bnpl_app.domain.money import bps_of
+from bnpl_app.domain.policy import POLICY
+from bnpl_app.models import (
+    Application,
+    InstallmentStatus as IS,
+    Merchant,
+    Order,
+    OrderStatus as OS,
+    Product,
+    ReturnRequest,
+    ShopExposure,
+)
+from bnpl_app.services import applications as apps, auth, bills, console, desk, merchant as merchant_svc, orders
+from bnpl_app.services.uploads import StoredFile
+
+TRIAL = POLICY.trial_days_default
+DAY = timedelta(days=1)
+PHOTO = ("b" * 32 + ".png", "image/png", 100)
+
+
+def _return(world, uid: int, oid: int) -> int:
+    with world.tx() as s:
+        return orders.request_return(s, uid=uid, order_id=oid, tracking_no="SF1234567890", clock=world.clock).id
+
+
+def _receive(world, mid: int, rid: int) -> None:
+    with world.tx() as s:
+        orders.mark_received(s, merchant_id=mid, return_id=rid, clock=world.clock)
+
+
+class TwoShops:
+    """Shop A and shop B, a shopper with money, orders at both."""
+
+    def __init__(self, world):
+        self.w = world
+        self.a = world.merchant()
+        self.b = world.merchant()
+        self.pa = world.product(self.a, price_fen=10_000)
+        self.pb = world.product(self.b, price_fen=20_000)
+        self.uid = world.shopper(wallet_fen=1_000_000)
+        self.oa = world.buy(self.uid, self.pa)
+        self.ob = world.buy(self.uid, self.pb)
+
+
+# ── settlement ───────────────────────────────────────────────────────────────────────────────
+def test_settlement_is_captured_principal_minus_the_platform_fee_by_day_and_matches_the_ledger(world):
+    shops = TwoShops(world)
+    world.buy(shops.uid, shops.pa)  # a second order at A, deducted the same day
+    world.advance(days=TRIAL, hours=1)  # every trial ends, every deduction succeeds
+    with reading(world.engine) as s:
+        st = console.settlement(s, shops.a)
+        other = console.settlement(s, shops.b)
+    fee = bps_of(10_000, POLICY.platform_fee_bps)
+    assert st.captured_fen == 20_000 and st.fees_fen == 2 * fee and st.refunds_fen == 0
+    assert st.net_fen == 20_000 - 2 * fee == st.ledger_balance_fen
+    assert [d.captures for d in st.days] == [2]
+    assert other.captured_fen == 20_000 and other.net_fen == other.ledger_balance_fen  # B's money is B's
+    world.audit_ok()
+
+
+def test_settlement_of_installments_counts_principal_only_and_the_fees_go_to_the_platform(world):
+    m = world.merchant()
+    p = world.product(m, price_fen=30_000, plans="full,3")
+    uid = world.shopper(wallet_fen=1_000_000)
+    world.buy(uid, p, plan="3")
+    world.advance(days=TRIAL, hours=1)
+    with reading(world.engine) as s:
+        st = console.settlement(s, m)
+    assert st.captured_fen == 10_000  # first of three periods; its 0.6% fee is the platform's income
+    assert st.fees_fen == bps_of(10_000, POLICY.platform_fee_bps)
+    assert st.net_fen == st.ledger_balance_fen
+
+
+def test_csv_export_has_the_daily_totals_and_defuses_spreadsheet_formulas(world):
+    m = world.merchant()
+    with world.tx() as s:
+        pid = merchant_svc.create_product(s, merchant_id=m, name="=HYPERLINK(\"x\")", price_fen=12_345, stock=3,
+                                          bnpl_enabled=True, clock=world.clock).id
+    uid = world.shopper(wallet_fen=100_000)
+    world.buy(uid, pid)
+    world.advance(days=TRIAL, hours=1)
+    with reading(world.engine) as s:
+        text = console.settlement_csv(console.settlement(s, m), console.orders(s, m), lang="en")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["date", "captures", "captured", "platform_fee", "refunds", "net"]
+    fee = bps_of(12_345, POLICY.platform_fee_bps)
+    assert rows[1][1:] == ["1", "123.45", f"{fee // 100}.{fee % 100:02d}", "0.00",
+                           f"{(12_345 - fee) // 100}.{(12_345 - fee) % 100:02d}"]
+    order_row = next(r for r in rows if r and r[0].isdigit() and len(r) > 6)
+    assert order_row[1].startswith("'=")  # a product name can never run as a formula
+
+
+# ── analytics ────────────────────────────────────────────────────────────────────────────────
+def test_rates_per_product_count_kept_returned_damaged_and_overdue(world):
+    m = world.merchant()
+    p = world.product(m, price_fen=10_000)
+    rich = world.shopper(wallet_fen=1_000_000)
+    broke = world.shopper(wallet_fen=0)
+    kept = world.buy(rich, p)
+    returned = world.buy(rich, p)
+    damaged = world.buy(rich, p)
+    late = world.buy(broke, p)
+    r1, r2 = _return(world, rich, returned), _return(world, rich, damaged)
+    _receive(world, m, r1)
+    _receive(world, m, r2)
+    with world.tx() as s:
+        orders.accept_return(s, merchant_id=m, return_id=r1, clock=world.clock)
+        orders.reject_return(s, merchant_id=m, return_id=r2, reason="进水", photos=[PHOTO], clock=world.clock)
+    world.advance(days=TRIAL + 5)  # trials end: three kept (one of them unpaid → overdue)
+    still = world.buy(rich, p)  # one in trial
+    with reading(world.engine) as s:
+        a = console.analytics(s, m, now=world.clock.now())
+        expo = sum(e.exposure_fen for e in s.exec(select(ShopExposure).where(ShopExposure.merchant_id == m)))
+    r = a.total
+    assert (r.orders, r.decided, r.kept, r.returned, r.inspected, r.damaged, r.overdue, r.in_trial) == (5, 4, 3, 1, 2, 1, 1, 1)
+    assert r.keep == 750 and r.return_ == 250 and r.damaged_rate == 500 and r.overdue_rate == 333  # ‰
+    assert console.fmt_rate(r.keep) == "75.0%" and console.fmt_rate(None) == "—"
+    assert r.exposure_fen == expo == 20_000  # the overdue order's principal + the one in trial
+    assert a.exposure[-1][1] == expo
+    assert [pr.rates.orders for pr in a.products] == [5]
+    assert sum(w.rates.orders for w in a.weeks) == 5
+    assert kept and late and still
+
+
+def test_rate_is_rounded_half_up_in_integers():
+    assert console.rate_permille(2, 3) == 667
+    assert console.rate_permille(1, 8) == 125
+    assert console.rate_permille(0, 0) is None
+
+
+# ── the returns desk and orders, scoped to one merchant ──────────────────────────────────────
+def test_returns_desk_lists_parcels_to_inspect_first_with_their_deadline(world):
+    shops = TwoShops(world)
+    other = world.buy(shops.uid, shops.pa)
+    r1 = _return(world, shops.uid, shops.oa)
+    r2 = _return(world, shops.uid, other)
+    _receive(world, shops.a, r2)
+    with reading(world.engine) as s:
+        desk_a = console.returns_desk(s, shops.a)
+        desk_b = console.returns_desk(s, shops.b)
+        lines_a = console.orders(s, shops.a)
+    assert [r.id for r in desk_a] == [r2, r1]
+    assert desk_a[0].inspect_deadline_at == world.clock.now() + timedelta(days=POLICY.inspection_days)
+    assert desk_b == []
+    assert {o.id for o in lines_a} == {shops.oa, other}
+    assert all(o.frozen_fen == 10_000 for o in lines_a)  # in trial or returning: still frozen
+
+
+def test_merchant_a_cannot_change_merchant_b_products_or_returns_nothing_changes(world):
+    shops = TwoShops(world)
+    rid = _return(world, shops.uid, shops.ob)
+    before = snapshot(world.engine)
+    attempts = [
+        lambda s: merchant_svc.update_product(s, merchant_id=shops.a, product_id=shops.pb, bnpl_enabled=False,
+                                              clock=world.clock),
+        lambda s: merchant_svc.edit_product(s, merchant_id=shops.a, product_id=shops.pb, price_fen=1, clock=world.clock),
+        lambda s: orders.mark_received(s, merchant_id=shops.a, return_id=rid, clock=world.clock),
+        lambda s: orders.accept_return(s, merchant_id=shops.a, return_id=rid, clock=world.clock),
+        lambda s: orders.reject_return(s, merchant_id=shops.a, return_id=rid, reason="x", photos=[PHOTO],
+                                       clock=world.clock),
+        lambda s: orders.merchant_order(s, merchant_id=shops.a, order_id=shops.ob),
+    ]
+    for attempt in attempts:
+        with pytest.raises(NotFound):
+            with world.tx() as s:
+                attempt(s)
+    assert snapshot(world.engine) == before
+
+
+def test_create_product_starts_with_bnpl_off_and_refuses_a_foreign_image_url(world):
+    m = world.merchant()
+    with world.tx() as s:
+        p = merchant_svc.create_product(s, merchant_id=m, name="新品", price_fen=9_900, stock=5, clock=world.clock)
+        assert (p.bnpl_enabled, p.trial_days, p.min_score, p.allowed_plans) == (
+            False, POLICY.trial_days_default, POLICY.platform_min_score, "full")
+    before = snapshot(world.engine)
+    for bad in (dict(image="https://evil.example/x.png"), dict(image="/files/../bnpl.db"), dict(price_fen=0),
+                dict(name=""), dict(stock=-1), dict(trial_days=31), dict(min_score=POLICY.platform_min_score - 1)):
+        kw = dict(name="x", price_fen=100, stock=1) | bad
+        with pytest.raises(ValidationError):
+            with world.tx() as s:
+                merchant_svc.create_product(s, merchant_id=m, clock=world.clock, **kw)
+    assert snapshot(world.engine) == before
+
+
+def test_turning_bnpl_off_leaves_the_order_in_trial_to_run_to_its_deduction(world):
+    m = world.merchant()
+    p = world.product(m, price_fen=10_000)
+    uid = world.shopper(wallet_fen=100_000)
+    oid = world.buy(uid, p)
+    with world.tx() as s:
+        merchant_svc.update_product(s, merchant_id=m, product_id=p, bnpl_enabled=False, clock=world.clock)
+    world.advance(days=TRIAL, hours=1)
+    with world.tx() as s:
+        assert s.get(Order, oid).status == OS.PAID
+
+
+# ── the operator desk ────────────────────────────────────────────────────────────────────────
+PROOF = StoredFile("c" * 32 + ".pdf", "application/pdf", 1234, "流水.pdf")
+IMG = StoredFile("d" * 32 + ".png", "image/png", 99, "凭证.png")
+
+
+def _overdue_shopper(world, *, days: int, price: int = 10_000):
+    m = world.merchant()
+    p = world.product(m, price_fen=price)
+    uid = world.shopper(wallet_fen=0)
+    world.buy(uid, p)
+    world.advance(days=TRIAL)
+    world.advance(days=days, minutes=1)
+    return m, uid
+
+
+def test_risk_buckets_split_overdue_by_days_with_amounts_and_counts(world):
+    _m, a = _overdue_shopper(world, days=2)
+    with reading(world.engine) as s:
+        r = desk.risk(s, now=world.clock.now())
+    by = {b.key: b for b in r.buckets}
+    assert [b.key for b in r.buckets] == ["1-3", "4-30", "31-90", "90+"]
+    assert (by["1-3"].installments, by["1-3"].shoppers, by["1-3"].principal_fen) == (1, 1, 10_000)
+    world.advance(days=40)
+    with reading(world.engine) as s:
+        r = desk.risk(s, now=world.clock.now())
+    by = {b.key: b for b in r.buckets}
+    assert by["1-3"].installments == 0 and by["31-90"].installments == 1
+    assert by["31-90"].owed_fen > 10_000  # late fees accrue on top of the principal
+    assert r.bad_debts == []
+    world.advance(days=50)
+    with reading(world.engine) as s:
+        r = desk.risk(s, now=world.clock.now())
+    assert {b.key: b.installments for b in r.buckets}["90+"] == 1
+    assert [b.user_id for b in r.bad_debts] == [a] and r.bad_debts[0].days_overdue >= POLICY.bad_debt_after_days
+    assert desk.bucket_of(3) == "1-3" and desk.bucket_of(4) == "4-30" and desk.bucket_of(30) == "4-30"
+    assert desk.bucket_of(31) == "31-90" and desk.bucket_of(89) == "31-90" and desk.bucket_of(90) == "90+"
+
+
+def test_review_queue_shows_the_applicant_summary_and_proofs_oldest_first(world):
+    _m, uid = _overdue_shopper(world, days=POLICY.hardship_min_overdue_days)
+    with world.tx() as s:
+        apps.apply_hardship(s, uid=uid, reason_category="medical", statement="住院", proposed_installments=6,
+                            request_fee_waiver=True, proofs=[PROOF, IMG], clock=world.clock)
+    with reading(world.engine) as s:
+        q = desk.review_queue(s, now=world.clock.now())
+        d = desk.application_detail(s, application_id=q[0].application.id, now=world.clock.now())
+        assert len(q) == 1 and q[0].application.kind == "hardship"
+    assert q[0].shopper.max_days_overdue >= POLICY.hardship_min_overdue_days
+    assert q[0].shopper.overdue_fen == q[0].shopper.owed_fen > 10_000
+    assert [p.is_image for p in q[0].proofs] == [False, True]
+    assert d.late_fees_fen == q[0].shopper.late_fees_fen > 0 and d.hardship_principal_fen == 10_000
+
+
+def test_shopper_look_up_finds_shoppers_only_and_shows_their_postings(world):
+    shops = TwoShops(world)
+    with reading(world.engine) as s:
+        user = s.exec(select(auth.User).where(auth.User.id == shops.uid)).one()
+        found = desk.find_shoppers(s, user.username.upper())
+        merchants = desk.find_shoppers(s, "merchant")
+        f = desk.shopper_file(s, uid=shops.uid, now=world.clock.now())
+        assert [u.id for u in found] == [shops.uid] and merchants == []
+        assert {o.id for o in f.orders} == {shops.oa, shops.ob}
+    assert {p.kind for p in f.postings} >= {"freeze"}
+    assert f.summary.frozen_fen == 30_000
+    with reading(world.engine) as s, pytest.raises(NotFound):
+        desk.shopper_file(s, uid=world.merchant_user(shops.a), now=world.clock.now())
+
+
+# ── who may read an uploaded file ────────────────────────────────────────────────────────────
+def _token(world, uid: int) -> str:
+    with world.tx() as s:
+        return auth.start_session(s, user=s.get(auth.User, uid), clock=_Wall())
+
+
+class _Wall:
+    def now(self):
+        from bnpl_app import runtime
+
+        return runtime.WALL.now()
+
+
+def test_files_are_served_only_to_the_owner_the_merchant_of_the_return_or_an_operator(world):
+    from bnpl_app import files_api
+
+    shops = TwoShops(world)
+    stranger = world.shopper()
+    ops = world.operator()
+    rid = _return(world, shops.uid, shops.oa)
+    _receive(world, shops.a, rid)
+    with world.tx() as s:
+        orders.reject_return(s, merchant_id=shops.a, return_id=rid, reason="进水", photos=[PHOTO], clock=world.clock)
+        app = Application(shopper_id=shops.uid, kind="restoration", created_at=world.clock.now())
+        s.add(app)
+        s.flush()
+        apps._add_proofs(s, app, [PROOF], world.clock.now())
+    tok = {k: _token(world, uid) for k, uid in (
+        ("owner", shops.uid), ("stranger", stranger), ("ops", ops), ("mer_a", world.merchant_user(shops.a)),
+        ("mer_b", world.merchant_user(shops.b)))}
+    with reading(world.engine) as s:
+        def may(name, who):
+            return files_api.decide(s, stored_name=name, token=tok.get(who)) is not None
+
+        assert [may(PHOTO[0], w) for w in ("owner", "mer_a", "ops", "stranger", "mer_b", None)] == \
+            [True, True, True, False, False, False]
+        assert [may(PROOF.stored_name, w) for w in ("owner", "ops", "stranger", "mer_a", None)] == \
+            [True, True, False, False, False]
+        assert not may("e" * 32 + ".png", "ops")  # nobody's file: same answer as a forbidden one
+
+
+# ── the state tier: the Reflex handlers themselves, driven under pytest ───────────────────────
+@pytest.fixture
+def app_on(world, monkeypatch):
+    """Point the running-app module at the test database and clock, and build the state tree the
+    way a connected browser tab has it."""
+    from bnpl_app import runtime
+
+    monkeypatch.setattr(runtime, "engine", lambda: world.engine)
+    monkeypatch.setattr(runtime, "clock", lambda: world.clock)
+    monkeypatch.setattr(runtime, "demo_mode", lambda: True)
+
+    def tab(uid: int | None):
+        import reflex as rx
+
+        from bnpl_app.state import merchant as _m, ops as _o  # noqa: F401  (registers the substates)
+        from bnpl_app.state.session import SessionState
+
+        root = SessionState.get_root_state()(_reflex_internal_init=True)
+        sess = asyncio.run(root.get_state(SessionState))
+        sess.token = _token(world, uid) if uid is not None else ""
+        assert isinstance(root, rx.State)
+        return root, sess
+
+    return tab
+
+
+def _run(coro):
+    return asyncio.run(coro)
+
+
+def _at(root, path: str) -> None:
+    from reflex.istate.data import ReflexURL, RouterData
+
+    root.router = RouterData(url=ReflexURL(f"http://localhost{path}"))
+
+
+def test_state_handler_toggle_with_another_merchants_product_id_says_not_found_and_changes_nothing(world, app_on):
+    from bnpl_app.state.merchant import MerchantProductsState
+
+    shops = TwoShops(world)
+    root, sess = app_on(world.merchant_user(shops.a))
+    st = _run(root.get_state(MerchantProductsState))
+    _run(st.load())
+    assert {p.id for p in st.products} == {shops.pa}  # only A's products reach A's browser
+    before = snapshot(world.engine)
+    _run(st.toggle_bnpl(shops.pb, False))  # a crafted event with B's product id
+    assert sess.toast_kind == "error" and ("not found" in sess.toast_text or "找不到" in sess.toast_text)
+    _run(st.save_settings({"product_id": str(shops.pb), "trial_days": "3", "min_score": "600", "plans": "full"}))
+    assert sess.toast_kind == "error"
+    for junk in ("1 OR 1=1", True, None, -5, {"id": shops.pb}):
+        _run(st.toggle_bnpl(junk, False))
+        assert sess.toast_kind == "error"
+    assert snapshot(world.engine) == before
+    _run(st.toggle_bnpl(shops.pa, False))  # its own product: done
+    assert sess.toast_kind == "success"
+    with world.tx() as s:
+        assert s.get(Product, shops.pa).bnpl_enabled is False and s.get(Product, shops.pb).bnpl_enabled is True
+
+
+def test_state_handler_returns_desk_refuses_another_merchants_return(world, app_on):
+    from bnpl_app.state.merchant import MerchantReturnsState
+
+    shops = TwoShops(world)
+    rid = _return(world, shops.uid, shops.ob)
+    root, sess = app_on(world.merchant_user(shops.a))
+    st = _run(root.get_state(MerchantReturnsState))
+    _run(st.load())
+    assert st.returns == []
+    before = snapshot(world.engine)
+    _run(st.receive(rid))
+    assert sess.toast_kind == "error"
+    _run(st.accept(rid))
+    assert sess.toast_kind == "error"
+    assert snapshot(world.engine) == before
+    with world.tx() as s:
+        assert s.get(ReturnRequest, rid).status == "IN_TRANSIT"
+
+
+def test_state_handlers_of_the_operator_refuse_shoppers_and_merchants(world, app_on):
+    from bnpl_app.state.ops import AuditState, OpsApplicationState, OpsQueueState
+
+    _m, uid = _overdue_shopper(world, days=POLICY.hardship_min_overdue_days)
+    with world.tx() as s:
+        aid = apps.apply_hardship(s, uid=uid, reason_category="other", statement="", proposed_installments=3,
+                                  request_fee_waiver=False, proofs=[PROOF], clock=world.clock).id
+    for who in (uid, world.merchant_user(_m)):
+        root, sess = app_on(who)
+        q = _run(root.get_state(OpsQueueState))
+        _run(q.load())
+        assert q.rows == []  # nothing of the queue reaches a non-operator
+        st = _run(root.get_state(OpsApplicationState))
+        _at(root, routes.ops_application(aid))  # as if the URL named it
+        st.app.id, st.app.kind, st.reason = aid, "hardship", "no"
+        st.installments_input = "3"
+        _run(st.approve())
+        _run(st.reject())
+        a = _run(root.get_state(AuditState))
+        _run(a.run_audit())
+        assert a.result.ran is False
+    with world.tx() as s:
+        assert s.get(Application, aid).status == "PENDING"
+
+
+def test_state_handler_operator_approves_a_hardship_plan_waiving_all_late_fees(world, app_on):
+    from bnpl_app.state.ops import OpsApplicationState
+
+    _m, uid = _overdue_shopper(world, days=POLICY.hardship_min_overdue_days + 2)
+    with world.tx() as s:
+        aid = apps.apply_hardship(s, uid=uid, reason_category="medical", statement="", proposed_installments=4,
+                                  request_fee_waiver=True, proofs=[PROOF], clock=world.clock).id
+        late = apps.hardship_late_fees(s, uid)
+    assert late > 0
+    root, sess = app_on(world.operator())
+    st = _run(root.get_state(OpsApplicationState))
+    _at(root, routes.ops_application(aid))
+    _run(st.load())
+    assert (st.app.id, st.waive_mode, st.installments_input) == (aid, "all", "4")
+    _run(st.approve())
+    assert sess.toast_kind == "success", sess.toast_text
+    with world.tx() as s:
+        a = s.get(Application, aid)
+        assert (a.status, a.waived_fen, a.plan_installments) == ("APPROVED", late, 4)
+        open_ = [i for i in bills.billed_installments(s, uid) if i.status in IS.OPEN]
+        assert len(open_) == 4 and all(i.late_fee_fen == 0 for i in open_)
+    world.advance(days=5)
+    with world.tx() as s:  # late fees stopped
+        assert all(i.late_fee_fen == 0 for i in bills.billed_installments(s, uid) if i.status in IS.OPEN)
+    world.audit_ok()
+
+
+def test_shop_cap_is_the_acting_merchants_own(world, app_on):
+    from bnpl_app.state.merchant import MerchantProductsState
+
+    shops = TwoShops(world)
+    root, sess = app_on(world.merchant_user(shops.a))
+    st = _run(root.get_state(MerchantProductsState))
+    _run(st.save_cap({"cap": "1,234.56", "merchant_id": shops.b}))  # extra keys are ignored
+    _run(st.save_cap({"cap": "abc"}))
+    assert sess.toast_kind == "error"
+    with world.tx() as s:
+        assert s.get(Merchant, shops.a).shop_cap_fen == 123_456
+        assert s.get(Merchant, shops.b).shop_cap_fen == POLICY.default_shop_cap_fen
