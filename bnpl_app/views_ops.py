@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from . import routes
-from .domain.messages import render
+from .domain.messages import render, render_reason
 from .domain.money import yuan
 from .domain.policy import POLICY
 from .i18n import text
@@ -26,7 +26,8 @@ def _band(score: int, lang: str) -> str:
 
 
 def _kind(kind: str, lang: str) -> str:
-    return render(f"kind.{kind}", lang)
+    label = render(f"kind.{kind}", lang)
+    return label[:1].upper() + label[1:]
 
 
 @dataclass
@@ -95,7 +96,7 @@ class QueueRow:
 def queue_rows(s: Session, *, now: datetime, lang: str, status: str) -> list[QueueRow]:
     return [QueueRow(
         id=i.application.id, kind=i.application.kind, kind_label=_kind(i.application.kind, lang),
-        status=i.application.status, status_label=text(f"status.{i.application.status}", lang),
+        status=i.application.status, status_label=text(f"ops.app.{i.application.status}", lang),
         created=fmt(i.application.created_at), statement=i.application.statement[:120], proofs=len(i.proofs),
         url=routes.ops_application(i.application.id), shopper=summary_view(i.shopper, lang),
     ) for i in desk.review_queue(s, now=now, status=status)]
@@ -148,7 +149,7 @@ def _event(e, lang: str) -> EventView:
         change = f"{e.old_value} → {e.new_value}"
     else:
         change = ""
-    return EventView(fmt(e.at), text(f"ops.event.{e.kind}", lang), change, e.reason)
+    return EventView(fmt(e.at), text(f"ops.event.{e.kind}", lang), change, render_reason(e.reason, lang))
 
 
 def application_detail(s: Session, *, application_id: int, now: datetime, lang: str) -> AppDetail:
@@ -156,7 +157,7 @@ def application_detail(s: Session, *, application_id: int, now: datetime, lang: 
     a = d.application
     return AppDetail(
         id=a.id, kind=a.kind, kind_label=_kind(a.kind, lang), status=a.status,
-        status_label=text(f"status.{a.status}", lang), pending=a.status == "PENDING", created=fmt(a.created_at),
+        status_label=text(f"ops.app.{a.status}", lang), pending=a.status == "PENDING", created=fmt(a.created_at),
         statement=a.statement, reason_category=text(f"ops.reason.{a.reason_category}", lang),
         proposed_installments=a.proposed_installments or 0, request_fee_waiver=a.request_fee_waiver,
         decided=fmt(a.decided_at), decided_by=d.decided_by, decision_reason=a.decision_reason or "",
@@ -271,7 +272,7 @@ def shopper_file(s: Session, *, uid: int, now: datetime, lang: str) -> ShopperFi
         methods=[MethodView(m.label, yuan(m.balance_fen)) for m in f.methods],
         postings=[PostingView(p.id, fmt(p.at, seconds=True), p.ledger, p.kind, p.debit, p.credit, yuan(p.amount_fen))
                   for p in f.postings],
-        applications=[ApplicationLine(a.id, _kind(a.kind, lang), a.status, text(f"status.{a.status}", lang),
+        applications=[ApplicationLine(a.id, _kind(a.kind, lang), a.status, text(f"ops.app.{a.status}", lang),
                                       fmt(a.created_at), routes.ops_application(a.id)) for a in f.applications],
         events=[_event(e, lang) for e in f.events],
     )

@@ -141,6 +141,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "n.app_rejected.body": ("您的{kind}申请未通过：{reason}", "Your {kind} application was rejected: {reason}"),
     "n.restored_terms": ("额度已恢复至 {limit}，先用后付已恢复。", "Your limit is back to {limit} and 先用后付 is active again."),
     "n.hardship_terms": ("新还款计划：{n} 期，每月还款，已减免滞纳金 {waived}，不再产生新费用。", "New plan: {n} monthly installments, {waived} of late fees waived, no new fees."),
+    # credit history reasons (credit_events.reason = key + JSON parameters)
+    "cr.opened": ("开通先用后付", "先用后付 opened"),
+    "cr.on_time": ("订单 #{order} 按时付清", "order #{order} paid on time"),
+    "cr.step": ("连续 {n} 笔订单按时付清", "{n} on-time orders in a row"),
+    "cr.grace": ("账单 #{inst} 宽限期后仍未还款", "installment #{inst} unpaid after the grace period"),
+    "cr.suspended": ("逾期 {days} 天，暂停先用后付", "{days} days overdue: 先用后付 suspended"),
+    "cr.restored": ("恢复额度申请 #{app} 已通过", "restoration application #{app} approved"),
     "kind.restoration": ("额度恢复", "limit restoration"),
     "kind.hardship": ("协商还款", "hardship plan"),
     "method.wallet": ("余额", "wallet"),
@@ -151,6 +158,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
 class _Default(dict):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
+
+
+def render_reason(stored: str, lang: str = "zh") -> str:
+    """Render a stored ``key{json params}`` reason; text that is not a known key is shown as is."""
+    import json
+
+    key, _, rest = (stored or "").partition("{")
+    if key not in MESSAGES:
+        return stored
+    try:
+        params = json.loads("{" + rest) if rest else {}
+    except ValueError:
+        return stored
+    return render(key, lang, **params)
 
 
 def has(key: str) -> bool:

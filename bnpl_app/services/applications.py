@@ -23,6 +23,7 @@ from ..models import (
     OrderEvent,
 )
 from . import credit, payments
+from .credit import reason_of
 from .notify import notify
 from .sweep import days_overdue
 from .uploads import StoredFile
@@ -140,11 +141,11 @@ def approve_restoration(session: Session, *, operator_id: int, application_id: o
         raise ValidationError("app.limit_range", field="limit", max=yuan(cap))
     now = clock.now()
     _decide(session, app, operator_id=operator_id, status="APPROVED", now=now, approved_limit_fen=limit_fen)
-    credit.set_limit(session, uid=app.shopper_id, new_limit=limit_fen, reason=f"restoration #{app.id} approved", at=now)
+    credit.set_limit(session, uid=app.shopper_id, new_limit=limit_fen, reason=reason_of("cr.restored", app=app.id), at=now)
     session.execute(sa.update(credit.CA).where(credit.CA.c.user_id == app.shopper_id)
                     .values(restorable_limit_fen=None, bad_debt=False))
     if acct.bnpl_status != BNPL_ACTIVE:
-        credit.set_status(session, uid=app.shopper_id, status=BNPL_ACTIVE, reason=f"restoration #{app.id}", at=now)
+        credit.set_status(session, uid=app.shopper_id, status=BNPL_ACTIVE, reason=reason_of("cr.restored", app=app.id), at=now)
     notify(session, user_id=app.shopper_id, kind="app_approved", at=now, dedupe_key=f"app:{app.id}",
            kind_label=render("kind.restoration", "zh"), kind_code="restoration",
            terms=render("n.restored_terms", "zh", limit=yuan(limit_fen)), limit=yuan(limit_fen))

@@ -38,7 +38,7 @@ def open_bnpl(session: Session, *, uid: int, accept_terms: bool, terms_version: 
     if res.rowcount != 1:
         raise InvalidTransition("consent.already_open")
     if acct.limit_fen == 0 and acct.restorable_limit_fen is None:
-        credit.set_limit(session, uid=uid, new_limit=POLICY.start_limit(acct.score), reason="opened", at=now)
+        credit.set_limit(session, uid=uid, new_limit=POLICY.start_limit(acct.score), reason=credit.reason_of("cr.opened"), at=now)
 
 
 def close_bnpl(session: Session, *, uid: int, clock: Clock) -> None:

@@ -4,6 +4,7 @@ its posting in the limit ledger plus, for score/limit, a history event."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -110,6 +111,12 @@ def repay_principal(session: Session, *, uid: int, amount: int, installment_id: 
               kind="repay", at=at, order_id=order_id, installment_id=installment_id)
 
 
+def reason_of(key: str, **params: object) -> str:
+    """A history reason stored as a message key plus parameters, rendered in the reader's language
+    by ``domain.messages.render_reason``."""
+    return key + (json.dumps(params, ensure_ascii=False, separators=(",", ":")) if params else "")
+
+
 def _event(session: Session, *, uid: int, kind: str, old: int, new: int, reason: str, at: datetime) -> CreditEvent:
     ev = CreditEvent(user_id=uid, kind=kind, old_value=old, new_value=new, reason=reason, at=at)
     session.add(ev)
@@ -154,4 +161,4 @@ def change_score(session: Session, *, uid: int, delta: int, reason: str, at: dat
 
 def set_status(session: Session, *, uid: int, status: str, reason: str, at: datetime) -> None:
     session.execute(sa.update(CA).where(CA.c.user_id == uid).values(bnpl_status=status, updated_at=at))
-    session.add(CreditEvent(user_id=uid, kind="status", old_value=0, new_value=0, reason=f"{status}: {reason}", at=at))
+    session.add(CreditEvent(user_id=uid, kind="status", old_value=0, new_value=0, reason=reason, at=at))

@@ -204,7 +204,7 @@ def finish_order(session: Session, *, order: Order, at: datetime) -> None:
 
 def reward_on_time(session: Session, *, uid: int, order_id: int, at: datetime) -> None:
     """+5 score per on-time order; every 3rd in a row lifts the limit one step (≤ the band's ceiling)."""
-    score = credit.change_score(session, uid=uid, delta=POLICY.on_time_score_bonus, reason=f"order {order_id} paid on time", at=at)
+    score = credit.change_score(session, uid=uid, delta=POLICY.on_time_score_bonus, reason=credit.reason_of("cr.on_time", order=order_id), at=at)
     CA = credit.CA
     session.execute(sa.update(CA).where(CA.c.user_id == uid).values(on_time_streak=CA.c.on_time_streak + 1))
     acct = credit.fresh(session, uid)
@@ -215,7 +215,7 @@ def reward_on_time(session: Session, *, uid: int, order_id: int, at: datetime) -
             step = POLICY.next_step(acct.limit_fen, score)
             if step > acct.limit_fen:
                 credit.set_limit(session, uid=uid, new_limit=step,
-                                 reason=f"{POLICY.on_time_orders_for_step} on-time orders in a row", at=at)
+                                 reason=credit.reason_of("cr.step", n=POLICY.on_time_orders_for_step), at=at)
                 stepped_to = step
     notify(session, user_id=uid, kind="reward_step" if stepped_to else "reward", at=at,
            dedupe_key=f"reward:{order_id}", sms=False, points=POLICY.on_time_score_bonus, limit=yuan(stepped_to))
@@ -270,6 +270,24 @@ def bind_time(session: Session, at: datetime):
 _JSON = json.JSONEncoder(ensure_ascii=False, default=str)  # == json.dumps(…, ensure_ascii=False, default=str)
 
 
+_RENDERED: dict[tuple, tuple[str, str, str, str]] = {}
+
+
+def _rendered(kind: str, p: dict) -> tuple[str, str, str, str]:
+    """(title, body, params_json, sms text) exactly as notify() writes them; the same notice
+    (kind and parameters) recurs a lot in a sweep, so the rendering is kept."""
+    key = (kind, *p.items())
+    hit = _RENDERED.get(key)
+    if hit is None:
+        fmt = {"kind": p["kind_label"], **p} if "kind_label" in p else p
+        title = render(f"n.{kind}.title", "zh", **fmt)
+        body = render(f"n.{kind}.body", "zh", **fmt)
+        if len(_RENDERED) >= 20_000:
+            _RENDERED.clear()
+        hit = _RENDERED[key] = (title[:120], body[:500], _JSON.encode(p)[:1000], f"【先用后付】{title}：{body}"[:500])
+    return hit
+
+
 @dataclass(frozen=True, slots=True)
 class Notice:
     user_id: int
@@ -287,12 +305,9 @@ def notify_many(session: Session, notices: list[Notice], *, at: datetime, sms: b
     when = bind_time(session, at) if when is None else when
     rows, texts = [], []
     for n in notices:
-        p = n.params
-        fmt = {"kind": p["kind_label"], **p} if "kind_label" in p else p
-        title = render(f"n.{n.kind}.title", "zh", **fmt)
-        body = render(f"n.{n.kind}.body", "zh", **fmt)
-        rows.append((n.user_id, n.kind, title[:120], body[:500], _JSON.encode(p)[:1000], when, n.dedupe_key))
-        texts.append(f"【先用后付】{title}：{body}"[:500])
+        title, body, params_json, text = _rendered(n.kind, n.params)
+        rows.append((n.user_id, n.kind, title, body, params_json, when, n.dedupe_key))
+        texts.append(text)
     went_in = execute_many(session, f"INSERT INTO {NOTE.name} (user_id, kind, title, body, params_json, created_at, "
                                     "dedupe_key) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", rows)
     if sms:
@@ -432,7 +447,7 @@ def finish_many(session: Session, done: list[Finished], *, at: datetime, when=No
         old = st[0]
         st[0] = new = max(lo, min(hi, old + POLICY.on_time_score_bonus))
         if new != old:
-            events.setdefault(uid, []).append(("score", old, new, f"order {f.order_id} paid on time"))
+            events.setdefault(uid, []).append(("score", old, new, credit.reason_of("cr.on_time", order=f.order_id)))
         st[1] += 1
         stepped_to = 0
         if st[1] >= POLICY.on_time_orders_for_step:
@@ -442,7 +457,7 @@ def finish_many(session: Session, done: list[Finished], *, at: datetime, when=No
                 step = POLICY.next_step(st[2], new)
                 if step > st[2]:
                     events.setdefault(uid, []).append(
-                        ("limit", st[2], step, f"{POLICY.on_time_orders_for_step} on-time orders in a row"))
+                        ("limit", st[2], step, credit.reason_of("cr.step", n=POLICY.on_time_orders_for_step)))
                     st[2] = stepped_to = step
         notices.append(Notice(uid, "reward_step" if stepped_to else "reward", f"reward:{f.order_id}",
                               dict(points=POLICY.on_time_score_bonus, limit=yuan(stepped_to))))

@@ -8,6 +8,7 @@ update, so a row that another sweep already moved is skipped rather than process
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
@@ -210,12 +211,11 @@ def _return_deadlines(engine: Engine, now: datetime, rep: SweepReport, n: int) -
 # splitting a batch by shopper changes nothing; within a shopper the order is kept. If any guard
 # of the batch path fails (a row moved under us — only possible with concurrent writers), the
 # savepoint is rolled back and the whole batch takes the per-row path.
-_INST_COLS = (INST.c.id, INST.c.order_id, INST.c.shopper_id, INST.c.merchant_id, INST.c.seq, INST.c.periods,
-              INST.c.due_at, INST.c.principal_fen, INST.c.fee_fen, INST.c.fee_waived_fen, INST.c.late_fee_fen,
-              INST.c.late_fee_waived_fen, INST.c.status, INST.c.attempt_at)
-_ORD_COLS = (ORD.c.id, ORD.c.shopper_id, ORD.c.merchant_id, ORD.c.product_name, ORD.c.price_fen, ORD.c.status,
-             ORD.c.platform_fee_bps)
+_BATCH_PATH = True  # False: every deduction takes the per-row path (the reference the batch path must equal)
 PMT = PaymentMethod.__table__
+_I = namedtuple("_I", "id order_id shopper_id seq periods due_at principal_fen fee_fen fee_waived_fen late_fee_fen "
+                      "late_fee_waived_fen status attempt_at")
+_O = namedtuple("_O", "id shopper_id merchant_id product_name price_fen status platform_fee_bps")
 # finish_order's "late" test, per installment (counted where it is true).
 _LATE = payments.LATE.label("late")
 
@@ -226,18 +226,33 @@ def _deductions(engine: Engine, now: datetime, rep: SweepReport, n: int) -> None
         _deduct_batch(s, ids, now, rep)
 
 
+def _rows(s: Session, sql: str, ids) -> list[tuple]:
+    """Plain driver rows for ``… IN ({ids})`` (times as the driver gives them: strings on SQLite,
+    comparable with ``payments.bind_time``)."""
+    ids = list(ids)
+    if not ids:
+        return []
+    conn = s.connection()
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    return conn.exec_driver_sql(sql.format(ids=",".join([mark] * len(ids))), tuple(ids)).fetchall()
+
+
 def _deduct_batch(s: Session, ids: list[int], now: datetime, rep: SweepReport) -> None:
-    rows = s.execute(sa.select(*_INST_COLS).where(INST.c.id.in_(ids)).order_by(INST.c.due_at, INST.c.id)).all()
-    orders_ = {o.id: o for o in s.execute(sa.select(*_ORD_COLS).where(ORD.c.id.in_({r.order_id for r in rows})))}
+    when = payments.bind_time(s, now)
+    rows = [_I._make(r) for r in _rows(s, f"SELECT {', '.join(_I._fields)} FROM {INST.name} WHERE id IN ({{ids}}) "
+                                          "ORDER BY due_at, id", ids)]
+    orders_ = {o.id: o for o in map(_O._make, _rows(s, f"SELECT {', '.join(_O._fields)} FROM {ORD.name} "
+                                                       "WHERE id IN ({ids})", {r.order_id for r in rows}))}
     methods: dict[int, list[list]] = {}
-    for m in s.execute(sa.select(PMT.c.id, PMT.c.user_id, PMT.c.label, PMT.c.balance_fen)
-                       .where(PMT.c.user_id.in_({r.shopper_id for r in rows})).order_by(PMT.c.priority, PMT.c.id)):
-        methods.setdefault(m.user_id, []).append([m.id, m.label, m.balance_fen])
+    for mid, uid, label, balance in _rows(s, f"SELECT id, user_id, label, balance_fen FROM {PMT.name} "
+                                             "WHERE user_id IN ({ids}) ORDER BY priority, id",
+                                          {r.shopper_id for r in rows}):
+        methods.setdefault(uid, []).append([mid, label, balance])
     touched: set[int] = set()
-    planned: list[tuple] = []  # (row, order, method) in processing order
+    planned: list[tuple] = []  # (installment, order, method, amount) in processing order
     slow: set[int] = set()  # shoppers for the per-row path
     for r in rows:
-        if r.status not in IS.OPEN or r.attempt_at is None or r.attempt_at > now:
+        if r.status not in IS.OPEN or r.attempt_at is None or r.attempt_at > when:
             continue
         order = orders_[r.order_id]
         touched.add(order.id)
@@ -248,32 +263,32 @@ def _deduct_batch(s: Session, ids: list[int], now: datetime, rep: SweepReport) -
         for m in methods.get(r.shopper_id, ()):
             if m[2] >= need:
                 m[2] -= need
-                planned.append((r, order, m))
+                planned.append((r, order, m, need))
                 break
         else:
             slow.add(r.shopper_id)  # nothing covers it: the per-row path fails it (and tells them)
     refresh = list(touched)  # the order the per-row path refreshes them in
+    if not _BATCH_PATH:
+        slow = {r.shopper_id for r in rows}
     fast = [p for p in planned if p[0].shopper_id not in slow]
     if fast:
         sp = s.begin_nested()
         try:
-            done = _deduct_fast(s, fast, orders_, refresh, now)
+            taken = _deduct_fast(s, fast, orders_, refresh, now, when)
         except (payments.BatchRefused, sa.exc.IntegrityError):
             sp.rollback()
             _deduct_rows(s, ids, now, rep, refresh)
             return
         sp.commit()
         rep.captured += len(fast)
-        rep.captured_fen += done
+        rep.captured_fen += taken
     if slow:
         _deduct_rows(s, [r.id for r in rows if r.shopper_id in slow], now, rep, refresh)
 
 
-def _deduct_fast(s: Session, fast: list[tuple], orders_: dict, refresh: list[int], now: datetime) -> int:
-    when = payments.bind_time(s, now)
+def _deduct_fast(s: Session, fast: list[tuple], orders_: dict, refresh: list[int], now: datetime, when) -> int:
     caps, notices = [], []
-    for r, order, m in fast:
-        amount = payments.owed(r)
+    for r, order, m, amount in fast:
         caps.append(payments.BatchCapture(r.id, order.id, r.shopper_id, order.merchant_id, r.principal_fen,
                                           r.fee_waived_fen, amount, m[0], order.platform_fee_bps))
         notices.append(payments.Notice(r.shopper_id, "deducted", f"cap:{r.id}", dict(
@@ -281,7 +296,7 @@ def _deduct_fast(s: Session, fast: list[tuple], orders_: dict, refresh: list[int
     payments.capture_many(s, caps, at=now, when=when)
     payments.notify_many(s, notices, at=now, sms=True, when=when)
     # refresh_order_status for each touched order of these shoppers, in the per-row path's order
-    shoppers = {r.shopper_id for r, _, _ in fast}
+    shoppers = {r.shopper_id for r, _, _, _ in fast}
     mine = [oid for oid in refresh if orders_[oid].shopper_id in shoppers]
     live: dict[int, list[str]] = {oid: [] for oid in mine}
     late: dict[int, int] = dict.fromkeys(mine, 0)
@@ -372,11 +387,11 @@ def apply_overdue_rules(s: Session, *, inst: Installment, order: Order, now: dat
     if days >= order.grace_days and not inst.penalized:
         if s.execute(sa.update(INST).where(INST.c.id == inst.id, INST.c.penalized.is_(False)).values(penalized=True)).rowcount:
             credit.change_score(s, uid=uid, delta=-POLICY.overdue_score_penalty,
-                                reason=f"installment {inst.id} unpaid after grace", at=now)
+                                reason=credit.reason_of("cr.grace", inst=inst.id), at=now)
             acct = credit.fresh(s, uid)
             _remember_restorable(s, acct)
             new_limit = acct.limit_fen // POLICY.overdue_limit_divisor
-            credit.set_limit(s, uid=uid, new_limit=new_limit, reason=f"installment {inst.id} unpaid after grace", at=now)
+            credit.set_limit(s, uid=uid, new_limit=new_limit, reason=credit.reason_of("cr.grace", inst=inst.id), at=now)
             s.execute(sa.update(CA).where(CA.c.user_id == uid).values(on_time_streak=0))
             notify(s, user_id=uid, kind="penalty", at=now, dedupe_key=f"pen:{inst.id}",
                    points=POLICY.overdue_score_penalty, limit=yuan(new_limit))
@@ -399,8 +414,8 @@ def apply_overdue_rules(s: Session, *, inst: Installment, order: Order, now: dat
             acct = credit.fresh(s, uid)
             if acct.bnpl_status != BNPL_SUSPENDED:
                 _remember_restorable(s, acct)
-                credit.set_limit(s, uid=uid, new_limit=0, reason=f"suspended: {days} days overdue", at=now)
-                credit.set_status(s, uid=uid, status=BNPL_SUSPENDED, reason=f"{days} days overdue", at=now)
+                credit.set_limit(s, uid=uid, new_limit=0, reason=credit.reason_of("cr.suspended", days=days), at=now)
+                credit.set_status(s, uid=uid, status=BNPL_SUSPENDED, reason=credit.reason_of("cr.suspended", days=days), at=now)
                 notify(s, user_id=uid, kind="suspended", at=now, dedupe_key=f"susp:{inst.id}", days=days)
                 rep.suspended += 1
     if days >= POLICY.bad_debt_after_days and not inst.bad_debt_applied:
