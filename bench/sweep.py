@@ -21,11 +21,13 @@ ratio). The LAST line is one JSON object: ``sweep_per_s``, ``floor_per_s``, ``ra
 from __future__ import annotations
 
 import argparse
+import bisect
 import hashlib
 import json
 import os
 import platform
 import random
+import resource
 import shutil
 import sqlite3
 import sys
@@ -44,11 +46,12 @@ from bnpl_app.domain.clock import UTC, FixedClock, add_months  # noqa: E402
 from bnpl_app.domain.messages import render  # noqa: E402
 from bnpl_app.domain.money import yuan  # noqa: E402
 from bnpl_app.domain.policy import POLICY  # noqa: E402
-from bnpl_app.services import auth, schedule  # noqa: E402
+from bnpl_app.services import auth, credit, schedule  # noqa: E402
 from bnpl_app.services.audit import run_audit  # noqa: E402
+from bnpl_app.services import sweep as sweep_mod  # noqa: E402
 from bnpl_app.services.sweep import run_sweep  # noqa: E402
 
-SEED_VERSION = 3  # bump when the seeded world changes (invalidates --cache)
+SEED_VERSION = 4  # bump when the seeded world changes (invalidates --cache)
 NOW = datetime(2027, 3, 15, 2, 0, tzinfo=UTC)  # 10:00 in China; day 15 so month arithmetic never clamps
 DAY = timedelta(days=1)
 N_MERCHANTS = 20
@@ -109,6 +112,7 @@ class Shopper:
 
 
 def _products() -> list[tuple]:
+    """(id, merchant, name, price, 免息), sorted by price."""
     out = []
     pid = 0
     for m in range(1, N_MERCHANTS + 1):
@@ -116,7 +120,7 @@ def _products() -> list[tuple]:
             pid += 1
             name, _cat, price, free = CATALOG[(m + j) % len(CATALOG)]
             out.append((pid, m, f"{name} {pid}", price, free))
-    return out
+    return sorted(out, key=lambda p: (p[3], p[0]))
 
 
 def _billed(order: Ord, autopay: int, paid_until: int) -> None:
@@ -131,13 +135,30 @@ def _billed(order: Ord, autopay: int, paid_until: int) -> None:
             inst.status, inst.attempt_at = "SCHEDULED", attempt
 
 
+_SCHEDULES: dict[tuple, schedule.Schedule] = {}
+_built = 0
+
+
 def _order(product: tuple, plan: str, trial_end: datetime) -> Ord:
-    sched = schedule.build(price_fen=product[3], plan=plan, trial_end=trial_end, interest_free=product[4])
-    insts = [Inst(p.seq, len(sched.periods), p.due_at, p.principal_fen, p.fee_fen, "") for p in sched.periods]
+    """An order as checkout stores it: schedule.build's periods (its amounts cached per price and
+    plan, its due dates the same add_months; every 1000th order is checked against build)."""
+    global _built
+    key = (product[3], plan, product[4])
+    sched = _SCHEDULES.get(key)
+    if sched is None:
+        sched = _SCHEDULES[key] = schedule.build(price_fen=product[3], plan=plan, trial_end=trial_end,
+                                                 interest_free=product[4])
+    n = len(sched.periods)
+    insts = [Inst(p.seq, n, add_months(trial_end, p.seq - 1), p.principal_fen, p.fee_fen, "") for p in sched.periods]
+    _built += 1
+    if _built % 1000 == 1:
+        real = schedule.build(price_fen=product[3], plan=plan, trial_end=trial_end, interest_free=product[4])
+        assert [(p.seq, p.due_at, p.principal_fen, p.fee_fen) for p in real.periods] == \
+            [(x.seq, x.due, x.principal, x.fee) for x in insts]
     return Ord(product, plan, trial_end - timedelta(days=7), trial_end, sched, insts, "DUE")
 
 
-def plan_shopper(uid: int, i: int, rng: random.Random, products: list[tuple]) -> Shopper:
+def plan_shopper(uid: int, i: int, rng: random.Random, products: list[tuple], prices: list[int]) -> Shopper:
     """One shopper's history: 12–14 past orders paid on time, then two open orders B (an
     installment plan, period k due now) and A (full plan, trial just ended): 20 settled and 2 due
     installments per shopper."""
@@ -157,8 +178,7 @@ def plan_shopper(uid: int, i: int, rng: random.Random, products: list[tuple]) ->
     score, limit, streak = sh.score0, POLICY.start_limit(sh.score0), 0
 
     def pick(max_price: int) -> tuple:
-        fits = [p for p in products if p[3] <= max_price]
-        return rng.choice(fits)
+        return rng.choice(products[:bisect.bisect_right(prices, max_price)])
 
     for n in past:
         plan = "full" if n == 1 else "3"
@@ -207,6 +227,7 @@ class Seeder:
         self.n_shoppers = n_due // 2
         self.rng = random.Random(seed)
         self.products = _products()
+        self.prices = [p[3] for p in self.products]
         self.pw = auth.hash_password(PASSWORD)
         self.next = {"user": 0, "order": 0, "inst": 0, "method": 0, "event": 0}
 
@@ -243,7 +264,7 @@ class Seeder:
     def chunk(self, first: int, n: int) -> None:
         shoppers = []
         for i in range(first, first + n):
-            shoppers.append(plan_shopper(self._id("user"), i, self.rng, self.products))
+            shoppers.append(plan_shopper(self._id("user"), i, self.rng, self.products, self.prices))
         # Order ids in rounds (everyone's 1st order, then 2nd, …, the open ones last): roughly the
         # order in which a platform would have created them, so due rows are spread among settled ones.
         width = max(len(s.orders) for s in shoppers)
@@ -285,12 +306,13 @@ class Seeder:
                 postings.append(("limit", f"limit:{ev}", 0, f"lim:{uid}:granted", f"lim:{uid}:headroom", new - old,
                                  "limit_change", None, None, ts(at)))
 
-            limit_event(0, limit, "opened", opened)
+            limit_event(0, limit, credit.reason_of("cr.opened"), opened)
             last = opened
             for o, at in sh.rewards:
                 new = POLICY.clamp_score(score + POLICY.on_time_score_bonus)
                 if new != score:
-                    events.append((self._id("event"), uid, ts(at), "score", score, new, f"order {o.id} paid on time"))
+                    events.append((self._id("event"), uid, ts(at), "score", score, new,
+                                   credit.reason_of("cr.on_time", order=o.id)))
                 score = new
                 streak += 1
                 stepped = 0
@@ -298,7 +320,7 @@ class Seeder:
                     streak = 0
                     step = POLICY.next_step(limit, score)
                     if step > limit:
-                        limit_event(limit, step, f"{POLICY.on_time_orders_for_step} on-time orders in a row", at)
+                        limit_event(limit, step, credit.reason_of("cr.step", n=POLICY.on_time_orders_for_step), at)
                         limit, stepped = step, step
                 kind = "reward_step" if stepped else "reward"
                 params = dict(points=POLICY.on_time_score_bonus, limit=yuan(stepped))
@@ -457,28 +479,62 @@ def seed(path: Path, n_due: int) -> dict:
 
 
 # ── the three measurements ───────────────────────────────────────────────────────────────────
-def floor(path: Path) -> tuple[int, float]:
-    """The set-based floor: one INSERT…SELECT + one UPDATE over the due rows, one commit."""
+DUE = "status IN ('SCHEDULED', 'OVERDUE') AND attempt_at <= :now"
+FLOOR_UPDATE = f"""
+    UPDATE installments SET status = 'PAID', paid_at = :now, attempt_at = NULL, last_failure = NULL,
+           paid_fen = principal_fen + fee_fen - fee_waived_fen + late_fee_fen - late_fee_waived_fen
+    WHERE {DUE}"""
+# The official floor: the same ledger rows the sweep writes for these installments (capture legs
+# 0–2 from the shopper's first method, and the limit repayment), in one INSERT…SELECT.
+FLOOR_LEDGER = f"""
+    INSERT INTO postings (ledger, posting_key, leg, debit_account, credit_account, amount_fen, kind, order_id,
+                          installment_id, created_at)
+    WITH due AS MATERIALIZED (
+        SELECT i.id, i.order_id, i.shopper_id, i.merchant_id, i.principal_fen AS p,
+               i.principal_fen + i.fee_fen - i.fee_waived_fen + i.late_fee_fen - i.late_fee_waived_fen AS amt,
+               (i.principal_fen * o.platform_fee_bps + 5000) / 10000 AS svc,
+               (SELECT m.id FROM payment_methods m WHERE m.user_id = i.shopper_id ORDER BY m.priority, m.id LIMIT 1) AS mid
+        FROM installments i JOIN orders o ON o.id = i.order_id WHERE i.{DUE.replace(' AND ', ' AND i.')})
+    SELECT 'money', 'cap:' || id, 0, 'pm:' || mid, 'mer:' || merchant_id, p - svc, 'capture', order_id, id, :now
+        FROM due WHERE p - svc > 0
+    UNION ALL SELECT 'money', 'cap:' || id, 1, 'pm:' || mid, 'plat:service_fee', svc, 'capture', order_id, id, :now
+        FROM due WHERE svc > 0
+    UNION ALL SELECT 'money', 'cap:' || id, 2, 'pm:' || mid, 'plat:fee_income', amt - p, 'capture', order_id, id, :now
+        FROM due WHERE amt - p > 0
+    UNION ALL SELECT 'limit', 'lrp:' || id, 0, 'lim:' || shopper_id || ':outstanding',
+        'lim:' || shopper_id || ':headroom', p, 'repay', order_id, id, :now FROM due WHERE p > 0"""
+# For reference only: one bare posting per installment (what the calibration's floor wrote).
+FLOOR_BARE = f"""
+    INSERT INTO postings (ledger, posting_key, leg, debit_account, credit_account, amount_fen, kind, order_id,
+                          installment_id, created_at)
+    SELECT 'money', 'cap:' || id, 0, 'lim:' || shopper_id || ':outstanding', 'mer:' || merchant_id,
+           principal_fen + fee_fen - fee_waived_fen + late_fee_fen - late_fee_waived_fen, 'capture', order_id, id, :now
+    FROM installments WHERE {DUE}"""
+
+
+def cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def floor(path: Path) -> dict:
+    """The set-based floor on a copy: one INSERT…SELECT + one UPDATE over the due rows, one commit,
+    same pragmas as the app. First the bare variant, rolled back (reference), then the ledger
+    variant, committed (the floor)."""
     con = sqlite3.connect(path, isolation_level=None)
     for p in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=30000"):
         con.execute(f"PRAGMA {p}")
-    now = ts(NOW)
-    t = time.perf_counter()
-    con.execute("BEGIN IMMEDIATE")
-    con.execute("""
-        INSERT INTO postings (ledger, posting_key, leg, debit_account, credit_account, amount_fen, kind, order_id,
-                              installment_id, created_at)
-        SELECT 'money', 'cap:' || id, 0, 'lim:' || shopper_id || ':outstanding', 'mer:' || merchant_id,
-               principal_fen + fee_fen - fee_waived_fen + late_fee_fen - late_fee_waived_fen, 'capture', order_id, id, ?
-        FROM installments WHERE status IN ('SCHEDULED', 'OVERDUE') AND attempt_at <= ?""", (now, now))
-    n = con.execute("""
-        UPDATE installments SET status = 'PAID', paid_at = ?, attempt_at = NULL, last_failure = NULL,
-               paid_fen = principal_fen + fee_fen - fee_waived_fen + late_fee_fen - late_fee_waived_fen
-        WHERE status IN ('SCHEDULED', 'OVERDUE') AND attempt_at <= ?""", (now, now)).rowcount
-    con.execute("COMMIT")
-    dt = time.perf_counter() - t
+    args = {"now": ts(NOW)}
+    out = {}
+    for name, insert, end in (("bare", FLOOR_BARE, "ROLLBACK"), ("ledger", FLOOR_LEDGER, "COMMIT")):
+        c, t = cpu(), time.perf_counter()
+        con.execute("BEGIN IMMEDIATE")
+        rows = con.execute(insert, args).rowcount
+        n = con.execute(FLOOR_UPDATE, args).rowcount
+        con.execute(end)
+        out[name] = dict(n=n, postings=rows, s=time.perf_counter() - t, cpu=cpu() - c)
     con.close()
-    return n, dt
+    return out
 
 
 def audit(path: Path) -> bool:
@@ -489,6 +545,57 @@ def audit(path: Path) -> bool:
     for line in rep.lines():
         print("   ", line)
     return rep.ok
+
+
+def _canonical(path: Path) -> dict[str, list]:
+    """Every table the sweep writes, without surrogate ids (a limit posting's key names its event)."""
+    c = sqlite3.connect(path)
+    ev = {r[0]: r[1:] for r in c.execute("SELECT id, user_id, at, kind, old_value, new_value, reason FROM credit_events")}
+    key = lambda k: f"limit:{ev[int(k[6:])]}" if k.startswith("limit:") else k  # noqa: E731
+    out = {"postings": sorted(repr((key(r[0]),) + r[1:]) for r in c.execute(
+        "SELECT posting_key, leg, ledger, debit_account, credit_account, amount_fen, kind, order_id, installment_id, "
+        "created_at FROM postings")), "credit_events": sorted(repr(v) for v in ev.values())}
+    for table, cols in (("notifications", "dedupe_key, user_id, kind, title, body, params_json, created_at, read_at"),
+                        ("outbox", "dedupe_key, user_id, channel, body, created_at, sent_at"),
+                        ("order_events", "order_id, at, step, amount_fen, note"), ("installments", "*"),
+                        ("orders", "*"), ("credit_accounts", "*"), ("payment_methods", "*"), ("shop_exposure", "*")):
+        out[table] = sorted(repr(r) for r in c.execute(f"SELECT {cols} FROM {table}"))
+    c.close()
+    return out
+
+
+def verify(work: Path, n_due: int = 2_000) -> bool:
+    """The batch path against the per-row path (sweep._BATCH_PATH = False) on copies of one seeded
+    world, for a few batch sizes: every table must come out the same, row for row."""
+    print(f"== verify: batch path vs per-row path on {n_due:,} due installments ==", flush=True)
+    base = work / "verify.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{base}{suffix}").unlink(missing_ok=True)
+    seed(base, n_due)
+    ok = True
+    for batch in (7, 500, 5_000):
+        dumps, reports = [], []
+        for batch_path in (False, True):
+            db = work / f"verify-{batch_path}.db"
+            shutil.copyfile(base, db)
+            engine = make_engine(f"sqlite:///{db}")
+            sweep_mod._BATCH_PATH = batch_path
+            try:
+                reports.append(run_sweep(engine=engine, clock=FixedClock(NOW), batch_size=batch))
+            finally:
+                sweep_mod._BATCH_PATH = True
+                engine.dispose()
+            dumps.append(_canonical(db))
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{db}{suffix}").unlink(missing_ok=True)
+        diff = [t for t in dumps[0] if dumps[0][t] != dumps[1][t]] + (["report"] if reports[0] != reports[1] else [])
+        rows = sum(len(v) for v in dumps[0].values())
+        print(f"   batch {batch:>5}: {'same' if not diff else 'DIFFERENT: ' + ', '.join(diff)} "
+              f"({rows:,} rows compared; {reports[1].summary()})", flush=True)
+        ok = ok and not diff
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{base}{suffix}").unlink(missing_ok=True)
+    return ok
 
 
 def one_size(n_due: int, work: Path, cache: Path | None, audit_before: bool) -> dict:
@@ -518,26 +625,31 @@ def one_size(n_due: int, work: Path, cache: Path | None, audit_before: bool) -> 
         if not audit(sweep_db):
             raise SystemExit("seeded world is not clean")
 
-    n, dt = floor(floor_db)
-    assert n == n_due, n
-    res["floor_s"] = dt
-    res["floor_per_s"] = n_due / dt
-    print(f"   floor: {dt:8.2f}s  {n_due / dt:10,.0f} installments/s", flush=True)
+    fl = floor(floor_db)
+    assert fl["bare"]["n"] == fl["ledger"]["n"] == n_due, fl
+    b = fl["bare"]
+    print(f"   bare floor (1 posting each, rolled back; reference): {b['s']:7.2f}s {n_due / b['s']:9,.0f}/s  "
+          f"cpu {b['cpu']:.1f}s", flush=True)
+    dt = fl["ledger"]["s"]
+    res.update(floor_s=dt, floor_cpu=fl["ledger"]["cpu"], floor_per_s=n_due / dt, bare_floor_per_s=n_due / b["s"])
+    print(f"   floor (UPDATE + INSERT…SELECT of the {fl['ledger']['postings']:,} ledger rows): {dt:7.2f}s "
+          f"{n_due / dt:9,.0f}/s  cpu {res['floor_cpu']:.1f}s", flush=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{floor_db}{suffix}").unlink(missing_ok=True)
 
     engine = make_engine(f"sqlite:///{sweep_db}")
-    t = time.perf_counter()
+    c, t = cpu(), time.perf_counter()
     rep = run_sweep(engine=engine, clock=FixedClock(NOW))
-    dt = time.perf_counter() - t
+    dt, dc = time.perf_counter() - t, cpu() - c
     engine.dispose()
-    res["sweep_s"] = dt
-    res["sweep_per_s"] = n_due / dt
-    res["report"] = rep.summary()
-    print(f"   sweep: {dt:8.2f}s  {n_due / dt:10,.0f} installments/s   ({rep.summary()})", flush=True)
+    res.update(sweep_s=dt, sweep_cpu=dc, sweep_per_s=n_due / dt, report=rep.summary())
+    print(f"   sweep (run_sweep, batch 500): {dt:7.2f}s {n_due / dt:9,.0f}/s  cpu {dc:.1f}s   ({rep.summary()})",
+          flush=True)
     assert rep.captured + rep.failed == n_due, rep
     res["ratio"] = res["sweep_per_s"] / res["floor_per_s"]
-    print(f"   ratio sweep/floor: {res['ratio']:.3f}", flush=True)
+    res["cpu_ratio"] = res["floor_cpu"] / dc
+    print(f"   ratio sweep/floor: {res['ratio']:.3f} (wall), {res['cpu_ratio']:.3f} (cpu); "
+          f"vs bare floor {res['sweep_per_s'] / res['bare_floor_per_s']:.3f}; load {os.getloadavg()[0]:.1f}", flush=True)
     con = sqlite3.connect(sweep_db)
     left = con.execute("SELECT count(*) FROM installments WHERE status IN ('SCHEDULED','OVERDUE') AND attempt_at <= ?",
                        (ts(NOW),)).fetchone()[0]
@@ -556,9 +668,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, default=None, help="keep/reuse seeded databases here (dev only)")
     ap.add_argument("--audit-before", action="store_true", help="also audit the seeded world before the sweep")
     ap.add_argument("--keep", action="store_true", help="keep the swept databases")
+    ap.add_argument("--verify", action="store_true",
+                    help="first check on a small world that the batch path writes exactly what the per-row path writes")
     args = ap.parse_args(argv)
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bnpl-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    if args.verify and not verify(work):
+        return 1
     print(f"machine: {platform.machine()} {os.cpu_count()} CPU, Python {platform.python_version()}, "
           f"SQLite {sqlite3.sqlite_version}; workdir {work}", flush=True)
     sizes = [args.n] + ([1_000_000] if args.million else [])

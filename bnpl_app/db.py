@@ -24,8 +24,18 @@ def database_url() -> str:
     return os.environ.get("REFLEX_DB_URL") or f"sqlite:///{PROJECT_ROOT / 'bnpl.db'}"
 
 
+def normalize_url(url: str) -> str:
+    """``postgres://`` (the form many hosting providers hand out) and ``postgresql://`` mean
+    psycopg 3, the driver installed here: SQLAlchemy refuses ``postgres://`` outright, and its
+    default driver for ``postgresql://`` depends on its version (psycopg2 before 2.1)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
 def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
-    url = url or database_url()
+    url = normalize_url(url or database_url())
     if url.startswith("sqlite"):
         memory = url in ("sqlite://", "sqlite:///:memory:")
         engine = sa.create_engine(

@@ -12,19 +12,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from .domain.clock import CST
+from . import routes
+from .domain.clock import FixedClock
 from .domain.errors import DomainError
-from .domain.messages import render
+from .domain.messages import render, render_reason
 from .domain.money import yuan
 from .domain.policy import POLICY
 from .i18n import text
-from .pages import words_account  # noqa: F401  (the words these views use)
 from .models import (
-    BNPL_ACTIVE,
     Application,
     ApplicationProof,
     CreditEvent,
-    Installment,
     InstallmentStatus as IS,
     Notification,
     Order,
@@ -32,8 +30,9 @@ from .models import (
     PaymentMethod,
     User,
 )
+from .pages import words_account  # noqa: F401  (the words these views use)
 from .services import applications, bills, credit, inbox, payments
-from .views import InstallmentView, _At, fmt, installment_view
+from .views import InstallmentView, fmt, installment_view
 
 
 def pct(bps: int) -> str:
@@ -141,7 +140,7 @@ def my_bills(s: Session, *, uid: int, lang: str, now: datetime) -> BillsView:
     planned = [PlannedView(p.installment_id, p.product, p.seq, p.periods, fmt(p.at), yuan(p.amount_fen),
                            raw_labels.get(p.method_label, p.method_label) if p.method_label else "",
                            p.method_label is not None, p.overdue)
-               for p in bills.dry_run(s, uid=uid, clock=_At(now))]
+               for p in bills.dry_run(s, uid=uid, clock=FixedClock(now))]
     return BillsView(
         statements=sorted(by_month.values(), key=lambda st: st.month, reverse=True), early=early, planned=planned,
         methods=methods_of(s, uid, lang), days_before=credit.account(s, uid).autopay_days_before,
@@ -157,11 +156,14 @@ class ScorePoint:
 
 
 @dataclass
-class LimitChange:
+class Change:
+    """One step of the score or limit history, with why it happened."""
+
     at: str = ""
     old: str = ""
     new: str = ""
     up: bool = False
+    reason: str = ""
 
 
 @dataclass
@@ -185,7 +187,7 @@ class CreditView:
     band: str = ""
     band_range: str = ""
     limit: str = ""
-    limit_fen: int = 0
+    has_limit: bool = False
     available: str = ""
     frozen: str = ""
     outstanding: str = ""
@@ -213,7 +215,8 @@ class CreditView:
     hardship_ok: bool = False
     bad_debt: bool = False
     history: list[dict[str, Any]] = field(default_factory=list)  # chart data: {at, score}
-    limit_changes: list[LimitChange] = field(default_factory=list)
+    score_changes: list[Change] = field(default_factory=list)
+    limit_changes: list[Change] = field(default_factory=list)
     applications: list[ApplicationView] = field(default_factory=list)
 
 
@@ -268,7 +271,7 @@ def my_credit(s: Session, *, uid: int, lang: str, now: datetime) -> CreditView:
     apps = list(s.exec(select(Application).where(Application.shopper_id == uid).order_by(Application.id.desc())))
     return CreditView(
         score=acct.score, band=band.name_en if lang == "en" else band.name_zh, band_range=f"{band.low}–{band.high}",
-        limit=yuan(acct.limit_fen), limit_fen=acct.limit_fen, available=yuan(avail), frozen=yuan(acct.frozen_fen),
+        limit=yuan(acct.limit_fen), has_limit=acct.limit_fen > 0, available=yuan(avail), frozen=yuan(acct.frozen_fen),
         outstanding=yuan(acct.outstanding_fen), excess=yuan(credit.excess(acct)), has_excess=credit.excess(acct) > 0,
         w_available=_share(avail, scale), w_frozen=_share(acct.frozen_fen, scale),
         w_outstanding=_share(acct.outstanding_fen, scale), limit_at=_share(acct.limit_fen, scale) if scale else "100%",
@@ -282,8 +285,10 @@ def my_credit(s: Session, *, uid: int, lang: str, now: datetime) -> CreditView:
         overdue_owed=yuan(overdue), owes_overdue=overdue > 0,
         hardship_ok=applications.hardship_eligible(s, uid, now), bad_debt=acct.bad_debt,
         history=[{"at": p.at, "score": p.score} for p in history],
-        limit_changes=[LimitChange(fmt(e.at), yuan(e.old_value), yuan(e.new_value), e.new_value > e.old_value)
-                       for e in reversed(events) if e.kind == "limit"][:10],
+        score_changes=[Change(fmt(e.at), str(e.old_value), str(e.new_value), e.new_value > e.old_value,
+                              render_reason(e.reason, lang)) for e in reversed(scores)][:10],
+        limit_changes=[Change(fmt(e.at), yuan(e.old_value), yuan(e.new_value), e.new_value > e.old_value,
+                              render_reason(e.reason, lang)) for e in reversed(events) if e.kind == "limit"][:10],
         applications=[application_view(s, a, lang) for a in apps],
     )
 
@@ -314,6 +319,16 @@ class NoticeView:
     body: str = ""
     at: str = ""
     unread: bool = False
+    link: str = ""  # where to act on it
+    link_to: str = ""  # bills | credit | orders
+
+
+_LINKS = {
+    **dict.fromkeys(("deducted", "failed", "late_fee", "penalty", "bad_debt"), ("bills", routes.BILLS)),
+    **dict.fromkeys(("app_approved", "app_rejected", "suspended", "reward", "reward_step"), ("credit", routes.CREDIT)),
+    **dict.fromkeys(("reminder", "paid", "return_received", "return_accepted", "return_rejected"),
+                    ("orders", routes.ORDERS)),
+}
 
 
 def _params(n: Notification) -> dict:
@@ -346,7 +361,8 @@ def my_notices(s: Session, *, uid: int, lang: str) -> list[NoticeView]:
     out = []
     for n in inbox.list_for(s, uid=uid):
         title, body = notice_text(n, lang)
-        out.append(NoticeView(n.id, n.kind, title, body, fmt(n.created_at), n.read_at is None))
+        to, link = _LINKS.get(n.kind, ("", ""))
+        out.append(NoticeView(n.id, n.kind, title, body, fmt(n.created_at), n.read_at is None, link, to))
     return out
 
 

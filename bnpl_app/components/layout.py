@@ -102,7 +102,8 @@ def _toast() -> rx.Component:
                        color_scheme=rx.match(SessionState.toast_kind, ("error", "red"), ("success", "green"), "blue"),
                        data_testid="toast", role="status", on_click=SessionState.dismiss_toast, size="2",
                        style={"boxShadow": "0 4px 18px rgba(0,0,0,.15)", "cursor": "pointer"}),
-            position="fixed", bottom="1em", left="50%", transform="translateX(-50%)", z_index="1000",
+            # Above Radix dialogs and their overlays, so a refusal inside a dialog is seen.
+            position="fixed", bottom="1em", left="50%", transform="translateX(-50%)", z_index="2147483000",
             max_width="min(92vw, 560px)",
         ),
     )

@@ -45,6 +45,10 @@ class NotFound(DomainError):
     def __init__(self, what: str = "record", /, **params: object) -> None:
         super().__init__("not_found", what=what, **params)
 
+    def text(self, lang: str = "zh") -> str:
+        what = str(self.params.get("what", "record"))
+        return render("not_found", lang, what=render(f"what.{what}", lang) if has(f"what.{what}") else what)
+
 
 class Forbidden(DomainError):
     code = "forbidden"

@@ -10,6 +10,18 @@ LANGS = ("zh", "en")
 MESSAGES: dict[str, tuple[str, str]] = {
     # generic
     "not_found": ("找不到该{what}", "{what} not found"),
+    "what.record": ("记录", "record"),
+    "what.application": ("申请", "application"),
+    "what.credit account": ("信用账户", "credit account"),
+    "what.installment": ("账单", "installment"),
+    "what.notification": ("消息", "notification"),
+    "what.order": ("订单", "order"),
+    "what.payment method": ("支付方式", "payment method"),
+    "what.product": ("商品", "product"),
+    "what.return": ("退货单", "return"),
+    "what.shop": ("店铺", "shop"),
+    "what.shopper": ("用户", "shopper"),
+    "what.wallet": ("钱包", "wallet"),
     "bad_amount": ("“{text}”不是有效金额，例如 12.50", "“{text}” is not an amount in yuan, e.g. 12.50"),
     "amount_not_positive": ("金额必须大于 ¥0.00", "the amount must be more than ¥0.00"),
     "amount_too_large": ("金额 {amount} 超过上限 {max}", "{amount} is more than the maximum {max}"),

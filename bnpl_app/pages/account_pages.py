@@ -13,6 +13,7 @@ from ..views import InstallmentView
 from ..views_account import (
     ApplicationView,
     BandRow,
+    Change,
     EarlyView,
     HelpSection,
     MethodView,
@@ -100,7 +101,7 @@ def _installment(i: InstallmentView) -> rx.Component:
     return rx.flex(
         rx.vstack(
             rx.text(i.product, " · ", i.seq, "/", i.periods, weight="bold", size="2"),
-            rx.text(t("product.due"), " ", i.due, size="1", color_scheme="gray", font_variant_numeric="tabular-nums"),
+            rx.text(t("bills.due"), " ", i.due, size="1", color_scheme="gray", font_variant_numeric="tabular-nums"),
             spacing="0", flex="1 1 12em", min_width="0",
         ),
         rx.vstack(
@@ -117,7 +118,10 @@ def _installment(i: InstallmentView) -> rx.Component:
                   spacing="1", flex="0 0 auto"),
         rx.box(rx.cond(
             i.open,
+            # Overdue: the one thing to do here. Not yet due: repaying early is allowed, not urged.
             rx.button(t("bills.repay"), " ", i.owed, on_click=BillsState.repay(i.id, i.owed_fen), size="2",
+                      variant=rx.cond(i.status == "OVERDUE", "solid", "soft"),
+                      color_scheme=rx.cond(i.status == "OVERDUE", "red", "orange"),
                       data_testid="repay-button", custom_attrs={"data-id": i.id}),
             rx.text(t("bills.paid_at"), " ", i.paid_at, size="1", color_scheme="gray"),
         ), flex="0 0 auto", margin_left="auto"),
@@ -233,6 +237,22 @@ def _bar() -> rx.Component:
     )
 
 
+def _change(c: Change) -> rx.Component:
+    return rx.flex(
+        rx.text(c.at, size="1", color_scheme="gray", font_variant_numeric="tabular-nums"),
+        rx.hstack(money(c.old, size="1"), rx.text("→", size="1"), money(c.new, size="1", weight="bold"),
+                  rx.icon(rx.cond(c.up, "trending-up", "trending-down"), size=14,
+                          color=rx.cond(c.up, "var(--green-11)", "var(--red-11)")), spacing="1", align="center"),
+        rx.text(c.reason, size="1", color_scheme="gray"),
+        spacing="2", align="center", wrap="wrap", data_testid="history-change",
+    )
+
+
+def _changes(key: str, changes, testid: str) -> rx.Component:
+    return rx.cond(changes.length() > 0, rx.vstack(rx.text(t(key), size="1", color_scheme="gray"),
+                                                   rx.foreach(changes, _change), spacing="1", data_testid=testid))
+
+
 def _score() -> rx.Component:
     v = CreditState.view
     return _section(
@@ -261,6 +281,7 @@ def _score() -> rx.Component:
             spacing="4", wrap="wrap", width="100%", align="center",
         ),
         _note("credit.score_note"),
+        _changes("credit.score_changes", v.score_changes, "score-changes"),
     )
 
 
@@ -273,15 +294,7 @@ def _limit() -> rx.Component:
                                                                        "credit-outstanding"),
                 columns=rx.breakpoints(initial="2", md="4"), spacing="3", width="100%"),
         _bar(),
-        rx.cond(v.limit_changes.length() > 0, rx.vstack(
-            rx.text(t("credit.limit_changes"), size="1", color_scheme="gray"),
-            rx.foreach(v.limit_changes, lambda c: rx.hstack(
-                rx.text(c.at, size="1", color_scheme="gray", font_variant_numeric="tabular-nums"),
-                money(c.old, size="1"), rx.text("→", size="1"), money(c.new, size="1", weight="bold"),
-                rx.icon(rx.cond(c.up, "trending-up", "trending-down"), size=14,
-                        color=rx.cond(c.up, "var(--green-11)", "var(--red-11)")),
-                spacing="2", align="center", wrap="wrap")),
-            spacing="1", data_testid="limit-changes")),
+        _changes("credit.limit_changes", v.limit_changes, "limit-changes"),
     )
 
 
@@ -500,7 +513,7 @@ def credit_page() -> rx.Component:
         rx.cond(CreditState.view.status == "active", rx.fragment(), _consent()),
         _score(), _limit(),
         rx.cond(CreditState.view.status == "active", _consent()),
-        rx.cond(CreditState.view.limit_fen > 0, _self_cap()),
+        rx.cond(CreditState.view.has_limit, _self_cap()),
         _identity(), _applications(),
         spacing="4", width="100%",
     ))
@@ -559,6 +572,11 @@ def wallet_page() -> rx.Component:
 
 
 # ── inbox ───────────────────────────────────────────────────────────────────────────────────
+def _go(n: NoticeView) -> rx.Component:
+    return rx.match(n.link_to, ("bills", t("inbox.go_bills")), ("credit", t("inbox.go_credit")),
+                    ("orders", t("inbox.go_orders")), t("inbox.go_orders"))
+
+
 def _notice(n: NoticeView) -> rx.Component:
     return rx.card(
         rx.hstack(
@@ -570,8 +588,11 @@ def _notice(n: NoticeView) -> rx.Component:
                         wrap="wrap", spacing="2", width="100%"),
                 rx.text(n.body, size="2", color=rx.cond(n.unread, "var(--gray-12)", "var(--gray-11)"),
                         data_testid="notice-body"),
-                rx.cond(n.unread, rx.button(t("inbox.mark_read"), on_click=InboxState.mark_read(n.id), size="1",
-                                            variant="ghost", data_testid="notice-mark-read")),
+                rx.hstack(
+                    rx.cond(n.link != "", rx.link(_go(n), href=n.link, size="1", data_testid="notice-link")),
+                    rx.cond(n.unread, rx.button(t("inbox.mark_read"), on_click=InboxState.mark_read(n.id), size="1",
+                                                variant="ghost", data_testid="notice-mark-read")),
+                    spacing="4", align="center"),
                 spacing="1", width="100%", min_width="0",
             ),
             spacing="2", width="100%", align="start",

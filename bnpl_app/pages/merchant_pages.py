@@ -42,11 +42,12 @@ def _settings_form(p: ProductRow) -> rx.Component:
     return rx.form(
         rx.el.input(type="hidden", name="product_id", value=pid),
         rx.grid(
-            field("mer.trial_days", rx.input(name="trial_days", id="trial-" + pid, type="number", min=POLICY.trial_days_min,
-                                             max=POLICY.trial_days_max, default_value=p.trial_days.to_string(),
+            # No min/max here: the browser's own bubble would block the form silently in tests and
+            # speak the browser's language; the server refuses out-of-range values with a toast.
+            field("mer.trial_days", rx.input(name="trial_days", id="trial-" + pid, type="number", input_mode="numeric",
+                                             default_value=p.trial_days.to_string(),
                                              data_testid="trial-days-input", width="100%"), "trial-" + pid),
-            field("mer.min_score", rx.input(name="min_score", id="score-" + pid, type="number",
-                                            min=POLICY.platform_min_score, max=POLICY.score_max,
+            field("mer.min_score", rx.input(name="min_score", id="score-" + pid, type="number", input_mode="numeric",
                                             default_value=p.min_score.to_string(), data_testid="min-score-input",
                                             width="100%"), "score-" + pid),
             field("mer.plans", rx.input(name="plans", id="plans-" + pid, default_value=p.plans,
@@ -128,7 +129,7 @@ def _shop_card() -> rx.Component:
                 rx.flex(
                     rx.box(field("mer.shop_cap", rx.input(name="cap", id="shop-cap", default_value=shop.cap_input,
                                                           data_testid="shop-cap-input", input_mode="decimal",
-                                                          width="100%"), "shop-cap"), flex="1", min_width="200px"),
+                                                          width="100%"), "shop-cap"), flex="1", min_width="200px", max_width="360px"),
                     rx.button(t("common.save"), type="submit", data_testid="shop-cap-save"),
                     spacing="3", align="end", wrap="wrap", width="100%",
                 ),
@@ -192,6 +193,8 @@ def _edit_dialog() -> rx.Component:
                               rx.text(t("mer.bnpl_new"), size="2"), align="center", spacing="2"),
                     html_for="edit-bnpl"),
                         rx.text(t("mer.price_note"), size="1", color_scheme="gray")),
+                rx.cond(S.edit_error != "", rx.callout(S.edit_error, icon="triangle_alert", color_scheme="red", size="1",
+                                                       width="100%", data_testid="product-dialog-error")),
                 rx.hstack(
                     rx.dialog.close(rx.button(t("common.cancel"), variant="soft", color_scheme="gray")),
                     rx.button(t("common.save"), on_click=S.save_product(rx.upload_files(upload_id=PRODUCT_IMAGE_UPLOAD)),
@@ -371,7 +374,7 @@ def returns_page() -> rx.Component:
 
 # ── settlement ───────────────────────────────────────────────────────────────────────────────
 def _day_row(d: SettlementRow) -> rx.Component:
-    return rx.table.row(rx.table.cell(d.day), rx.table.cell(d.captures), rx.table.cell(money(d.captured)),
+    return rx.table.row(rx.table.cell(d.day, white_space="nowrap"), rx.table.cell(d.captures), rx.table.cell(money(d.captured)),
                         rx.table.cell(money(d.fees)), rx.table.cell(money(d.refunds)),
                         rx.table.cell(money(d.net, weight="bold")), data_testid="settlement-day")
 
@@ -393,7 +396,7 @@ def settlement_page() -> rx.Component:
             rx.text(t("mer.by_day"), weight="bold"),
             rx.cond(v.days.length() > 0,
                     rx.box(rx.table.root(
-                        rx.table.header(rx.table.row(*[rx.table.column_header_cell(t(k)) for k in (
+                        rx.table.header(rx.table.row(*[rx.table.column_header_cell(t(k), white_space="nowrap") for k in (
                             "mer.day", "mer.captures", "mer.captured", "mer.fees", "mer.refunds", "mer.net")])),
                         rx.table.body(rx.foreach(v.days, _day_row)), size="1", width="100%"),
                         overflow_x="auto", width="100%"),
@@ -450,7 +453,7 @@ def analytics_page() -> rx.Component:
         ),
         _chart_card("mer.exposure_chart", rx.recharts.area_chart(
             rx.recharts.area(data_key="exposure", name=t("mer.exposure_axis"), stroke="var(--orange-9)",
-                             fill="var(--orange-4)", type_="monotone"),
+                             fill="var(--orange-4)", type_="stepAfter", is_animation_active=False),
             rx.recharts.x_axis(data_key="day", tick=tick, min_tick_gap=16),
             rx.recharts.y_axis(tick=tick, width=48),
             rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
@@ -459,18 +462,18 @@ def analytics_page() -> rx.Component:
         ), "chart-exposure"),
         rx.grid(
             _chart_card("mer.weekly_chart", rx.recharts.bar_chart(
-                rx.recharts.bar(data_key="orders", name=t("mer.orders_placed"), fill="var(--gray-8)"),
-                rx.recharts.bar(data_key="kept", name=t("mer.kept"), fill="var(--green-9)"),
-                rx.recharts.bar(data_key="returned", name=t("mer.returned"), fill="var(--amber-9)"),
-                rx.recharts.bar(data_key="overdue", name=t("mer.overdue"), fill="var(--red-9)"),
+                rx.recharts.bar(data_key="orders", name=t("mer.orders_placed"), fill="var(--gray-8)", is_animation_active=False),
+                rx.recharts.bar(data_key="kept", name=t("mer.kept"), fill="var(--green-9)", is_animation_active=False),
+                rx.recharts.bar(data_key="returned", name=t("mer.returned"), fill="var(--amber-9)", is_animation_active=False),
+                rx.recharts.bar(data_key="overdue", name=t("mer.overdue"), fill="var(--red-9)", is_animation_active=False),
                 rx.recharts.x_axis(data_key="week", tick=tick), rx.recharts.y_axis(allow_decimals=False, tick=tick, width=32),
                 rx.recharts.legend(), rx.recharts.graphing_tooltip(),
                 data=v.weekly_chart, width="100%", height=240,
             ), "chart-weekly"),
             _chart_card("mer.product_chart", rx.recharts.bar_chart(
-                rx.recharts.bar(data_key="keep", name=t("mer.keep_rate"), fill="var(--green-9)"),
-                rx.recharts.bar(data_key="returned", name=t("mer.return_rate"), fill="var(--amber-9)"),
-                rx.recharts.bar(data_key="overdue", name=t("mer.overdue_rate"), fill="var(--red-9)"),
+                rx.recharts.bar(data_key="keep", name=t("mer.keep_rate"), fill="var(--green-9)", is_animation_active=False),
+                rx.recharts.bar(data_key="returned", name=t("mer.return_rate"), fill="var(--amber-9)", is_animation_active=False),
+                rx.recharts.bar(data_key="overdue", name=t("mer.overdue_rate"), fill="var(--red-9)", is_animation_active=False),
                 rx.recharts.x_axis(data_key="name", tick=tick), rx.recharts.y_axis(unit="%", domain=[0, 100], tick=tick,
                                                                                   width=40),
                 rx.recharts.legend(), rx.recharts.graphing_tooltip(),
@@ -481,7 +484,7 @@ def analytics_page() -> rx.Component:
         rx.card(rx.vstack(
             rx.text(t("mer.per_product"), weight="bold"),
             rx.box(rx.table.root(
-                rx.table.header(rx.table.row(*[rx.table.column_header_cell(t(k)) for k in (
+                rx.table.header(rx.table.row(*[rx.table.column_header_cell(t(k), white_space="nowrap") for k in (
                     "mer.product", "mer.orders_placed", "mer.in_trial", "mer.keep_rate", "mer.return_rate",
                     "mer.damaged_rate", "mer.overdue_rate", "mer.exposure")])),
                 rx.table.body(rx.foreach(v.products, _metric_row), _metric_row(tot)),

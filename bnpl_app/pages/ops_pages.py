@@ -37,7 +37,7 @@ def _kv(key: str, value, testid: str = "", **props) -> rx.Component:
 def _table(headers: list[str], body, testid: str = "") -> rx.Component:
     extra = {"data_testid": testid} if testid else {}
     return rx.box(rx.table.root(
-        rx.table.header(rx.table.row(*[rx.table.column_header_cell(t(k)) for k in headers])),
+        rx.table.header(rx.table.row(*[rx.table.column_header_cell(t(k), white_space="nowrap") for k in headers])),
         rx.table.body(body), size="1", width="100%"), overflow_x="auto", width="100%", **extra)
 
 
@@ -298,7 +298,7 @@ def shoppers_page() -> rx.Component:
                                   _table(["ops.order", "ops.product", "common.amount", "ops.plan", "common.status",
                                           "ops.created"], rx.foreach(f.orders, _order)), spacing="2", width="100%"),
                         width="100%"),
-                rx.card(rx.vstack(rx.text(t("ops.installments"), weight="bold"),
+                rx.card(rx.vstack(rx.text(t("ops.installments_title"), weight="bold"),
                                   _table(["ops.order", "ops.due", "ops.principal", "ops.late_fees", "ops.owed_col",
                                           "common.status"], rx.foreach(f.installments, _inst)),
                                   spacing="2", width="100%"), width="100%"),
@@ -350,7 +350,7 @@ def risk_page() -> rx.Component:
         rx.grid(rx.foreach(v.buckets, _bucket), columns=rx.breakpoints(initial="2", md="4"), spacing="3", width="100%"),
         rx.text(t("ops.buckets_hint"), size="1", color_scheme="gray"),
         rx.card(rx.recharts.bar_chart(
-            rx.recharts.bar(data_key="owed", name=t("ops.owed_axis"), fill="var(--red-9)"),
+            rx.recharts.bar(data_key="owed", name=t("ops.owed_axis"), fill="var(--red-9)", is_animation_active=False),
             rx.recharts.x_axis(data_key="bucket", tick={"fontSize": 11}), rx.recharts.y_axis(tick={"fontSize": 11}, width=48),
             rx.recharts.graphing_tooltip(), data=v.chart, width="100%", height=200,
         ), width="100%"),

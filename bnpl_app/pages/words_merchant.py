@@ -6,6 +6,11 @@ from ..i18n import register
 _FEE = f"{POLICY.platform_fee_bps / 100:g}%"
 
 register({
+    # what was not found, in the reader's language (services name it in English)
+    "what.product": ("商品", "product"),
+    "what.order": ("订单", "order"),
+    "what.return": ("退货单", "return"),
+    "what.shop": ("店铺", "shop"),
     # products
     "mer.products_title": ("商品与先用后付设置", "Products & 先用后付 settings"),
     "mer.new_product": ("新建商品", "New product"),
@@ -26,8 +31,7 @@ register({
     "mer.open_trials_post": (" 笔订单正在试用或退货中，按原条款继续", " order(s) in trial or being returned keep their original terms"),
     "mer.trial_days": (f"试用天数（{POLICY.trial_days_min}–{POLICY.trial_days_max}）",
                        f"Trial days ({POLICY.trial_days_min}–{POLICY.trial_days_max})"),
-    "mer.min_score": (f"最低信用分（≥ 平台最低 {POLICY.platform_min_score}）",
-                      f"Minimum score (≥ platform minimum {POLICY.platform_min_score})"),
+    "mer.min_score": (f"最低信用分（≥{POLICY.platform_min_score}）", f"Min. score (≥{POLICY.platform_min_score})"),
     "mer.plans": ("可选方案", "Plans offered"),
     "mer.plans_hint": ("方案用逗号分隔：full = 试用结束一次付清，3 / 6 / 12 = 分期期数",
                        "Comma-separated: full = pay in full at trial end, 3 / 6 / 12 = monthly installments"),
@@ -65,7 +69,7 @@ register({
     "mer.trial_left": ("试用剩余", "Trial left"),
     "mer.trial_end": ("试用结束/扣款", "Trial ends / deduction"),
     "mer.outstanding": ("待还本金", "Outstanding"),
-    "mer.paid": ("已收款", "Collected"),
+    "mer.paid": ("买家已付", "Shopper paid"),
     "mer.return": ("退货", "Return"),
     # returns
     "mer.returns_title": ("退货验货", "Returns desk"),

@@ -4,6 +4,8 @@ from ..domain.policy import POLICY
 from ..i18n import register
 
 register({
+    "what.application": ("申请", "application"),
+    "what.shopper": ("用户", "shopper"),
     # queue
     "ops.queue_title": ("审核队列", "Review queue"),
     "ops.pending": ("待审核", "Pending"),
@@ -11,6 +13,10 @@ register({
     "ops.rejected_tab": ("已拒绝", "Rejected"),
     "ops.queue_empty": ("没有申请", "No applications"),
     "ops.review": ("审核", "Review"),
+    # an application's status ("status.PENDING" is an installment's: due at trial end)
+    "ops.app.PENDING": ("待审核", "Awaiting review"),
+    "ops.app.APPROVED": ("已通过", "Approved"),
+    "ops.app.REJECTED": ("已拒绝", "Rejected"),
     "ops.submitted": ("提交时间", "Submitted"),
     "ops.proofs": ("证明材料", "Proofs"),
     # shopper summary
@@ -86,6 +92,7 @@ register({
     "ops.methods": ("支付方式", "Payment methods"),
     "ops.applications": ("申请记录", "Applications"),
     "ops.orders": ("订单", "Orders"),
+    "ops.installments_title": ("分期账单", "Installments"),
     "ops.order": ("订单", "Order"),
     "ops.product": ("商品", "Product"),
     "ops.created": ("下单时间", "Ordered"),

@@ -74,18 +74,22 @@ def _fmt(dt: datetime) -> str:
     return dt.astimezone(CST).strftime("%Y-%m-%d %H:%M")
 
 
-_WINDOW = 100_000  # candidate ids read per window (a few hundred kB)
+_WINDOW = 250_000  # candidate ids read per window (a few MB)
 
 
 def _batches(engine: Engine, query: sa.Select, id_col, batch_size: int):
     """Yield (session, ids) per batch, ids ascending, each batch in its own transaction.
 
     Candidates are read a window at a time (keyset-paginated by id, in a read-only transaction);
-    each batch then claims its part inside its own write transaction by re-running the query on
-    just those ids — ``FOR UPDATE SKIP LOCKED`` in id order on PostgreSQL — so a row that another
-    sweep holds or has already moved is skipped, never processed twice. (Asking for one batch at
-    a time, ``… AND id > :last ORDER BY id LIMIT n``, made SQLite scan and sort every remaining
-    candidate through the status index for every batch: quadratic in the backlog.)"""
+    each batch then claims its part inside its own write transaction by re-checking the query's
+    condition on just those ids — ``FOR UPDATE SKIP LOCKED`` in id order on PostgreSQL — so a row
+    that another sweep holds or has already moved is skipped, never processed twice.
+
+    Both steps keep the work linear in the backlog. Asking for one batch at a time
+    (``… AND id > :last ORDER BY id LIMIT n``) made SQLite scan and sort every remaining candidate
+    through the status index for every batch; so did ``<condition> AND id IN (:batch)``, which
+    SQLite also plans through that index — hence, on SQLite, the batch's rows are fetched by rowid
+    and the condition is evaluated per row."""
     pg = engine.dialect.name == "postgresql"
     window = max(_WINDOW, batch_size)
     last = None
@@ -94,11 +98,14 @@ def _batches(engine: Engine, query: sa.Select, id_col, batch_size: int):
         with reading(engine) as r:
             candidates = [x for (x,) in r.execute(q.order_by(id_col).limit(window))]
         for i in range(0, len(candidates), batch_size):
+            chunk = candidates[i:i + batch_size]
             with transaction(engine) as s:
-                claim = query.where(id_col.in_(candidates[i:i + batch_size])).order_by(id_col)
                 if pg:
-                    claim = claim.with_for_update(skip_locked=True)
-                ids = [x for (x,) in s.execute(claim)]
+                    claim = query.where(id_col.in_(chunk)).order_by(id_col).with_for_update(skip_locked=True)
+                    ids = [x for (x,) in s.execute(claim)]
+                else:
+                    check = sa.select(id_col, sa.case((query.whereclause, 1), else_=0)).where(id_col.in_(chunk))
+                    ids = [x for x, ok in s.execute(check.order_by(id_col)) if ok]
                 if ids:
                     yield s, ids
         if len(candidates) < window:

@@ -15,6 +15,7 @@ from ..domain.money import parse_yuan
 from ..domain.policy import POLICY
 from ..models import OrderStatus as OS
 from ..services import merchant as merchant_svc, orders, uploads
+from ..i18n import UI, text
 from .session import LOADERS, act, look, session_of
 
 ROLE = ("merchant",)
@@ -58,6 +59,43 @@ async def _files(files: list) -> list[tuple[str, bytes]]:
     return out
 
 
+def _what(err: NotFound, lang: str) -> NotFound:
+    """Services name what was not found in English ("product"); say it in the reader's language."""
+    key = f"what.{err.params.get('what', '')}"
+    return NotFound(text(key, lang)) if key in UI else err
+
+
+async def _act(state: rx.State, roles: tuple[str, ...], fn, **ok):
+    """``act`` with "not found" worded in the reader's language."""
+    lang = (await session_of(state)).lang
+
+    def run(s, who):
+        try:
+            return fn(s, who)
+        except NotFound as err:
+            raise _what(err, lang) from err
+
+    return await act(state, roles, run, **ok)
+
+
+async def _look(state: rx.State, roles: tuple[str, ...], fn):
+    def run(s, who, lang):
+        try:
+            return fn(s, who, lang)
+        except NotFound as err:
+            raise _what(err, lang) from err
+
+    return await look(state, roles, run)
+
+
+async def _opened(state: rx.State, page: str, roles: tuple[str, ...] = ROLE) -> bool:
+    """A page's loader runs after its guard: when the guard turned the visitor away (not logged
+    in, or another role), load nothing and leave the guard's message on screen."""
+    sess = await session_of(state)
+    sess.on_page(page)
+    return sess.role in roles
+
+
 async def _say_rejected(state: rx.State, rejected: list) -> None:
     """The photo picker refused a file before upload (type, size, count): say so in the reader's
     language, as the server would have."""
@@ -87,11 +125,12 @@ class MerchantProductsState(rx.State):
     edit_description: str = ""
     edit_bnpl: bool = False
     edit_image: str = ""
-    saving: bool = False
+    edit_error: str = ""  # the last refusal, repeated inside the dialog (the toast sits under its overlay)
 
     @rx.event
     async def load(self):
-        (await session_of(self)).on_page("merchant_products")
+        if not await _opened(self, "merchant_products"):
+            return
 
         def read(s, who, lang):
             return vm.product_rows(s, who.merchant_id, lang), vm.shop_view(s, who.merchant_id)
@@ -106,13 +145,14 @@ class MerchantProductsState(rx.State):
         pid = _id(product_id)
         if pid is None or not isinstance(on, bool):
             return await self._not_found()
-        await act(self, ROLE, lambda s, who: merchant_svc.update_product(
+        await _act(self, ROLE, lambda s, who: merchant_svc.update_product(
             s, merchant_id=who.merchant_id, product_id=pid, bnpl_enabled=on, clock=runtime.clock()),
             ok="mer.bnpl_on" if on else "mer.bnpl_off")
         await self.load()
 
     async def _not_found(self):
-        (await session_of(self)).refuse(NotFound("product"))
+        sess = await session_of(self)
+        sess.refuse(_what(NotFound("product"), sess.lang))
 
     # ── per-product 先用后付 settings ─────────────────────────────────────────────────────
     @rx.event
@@ -129,7 +169,7 @@ class MerchantProductsState(rx.State):
             return sess.refuse(err)
         plans = _plans(form.get("plans"))
         free = str(form.get("interest_free", "")).lower() in ("on", "true", "1")
-        await act(self, ROLE, lambda s, who: merchant_svc.update_product(
+        await _act(self, ROLE, lambda s, who: merchant_svc.update_product(
             s, merchant_id=who.merchant_id, product_id=pid, trial_days=trial, min_score=score, allowed_plans=plans,
             interest_free=free, clock=runtime.clock()), ok="mer.saved")
         await self.load()
@@ -142,7 +182,7 @@ class MerchantProductsState(rx.State):
             cap = parse_yuan(str((form or {}).get("cap", "") if isinstance(form, dict) else ""), field="shop_cap")
         except ValidationError as err:
             return sess.refuse(err)
-        await act(self, ROLE, lambda s, who: merchant_svc.set_shop_cap(s, merchant_id=who.merchant_id, cap_fen=cap),
+        await _act(self, ROLE, lambda s, who: merchant_svc.set_shop_cap(s, merchant_id=who.merchant_id, cap_fen=cap),
                   ok="mer.cap_saved")
         await self.load()
 
@@ -151,6 +191,7 @@ class MerchantProductsState(rx.State):
     def open_new(self):
         self.edit_id, self.edit_name, self.edit_category, self.edit_price = 0, "", "", ""
         self.edit_stock, self.edit_description, self.edit_bnpl, self.edit_image = "", "", False, ""
+        self.edit_error = ""
         self.editing = True
         return rx.clear_selected_files(PRODUCT_IMAGE_UPLOAD)
 
@@ -163,6 +204,7 @@ class MerchantProductsState(rx.State):
         self.edit_id, self.edit_name, self.edit_category = row.id, row.name, row.category
         self.edit_price, self.edit_stock, self.edit_description = row.price_input, str(row.stock), row.description
         self.edit_bnpl, self.edit_image = row.bnpl, row.image
+        self.edit_error = ""
         self.editing = True
         return rx.clear_selected_files(PRODUCT_IMAGE_UPLOAD)
 
@@ -216,16 +258,18 @@ class MerchantProductsState(rx.State):
                 raise AuthError("auth.role_required")
             stored = uploads.store_many(blobs, allowed=uploads.IMAGE_TYPES) if blobs else []
         except DomainError as err:
-            return sess.refuse(err)
+            sess.refuse(err)
+            self.edit_error = sess.toast_text
+            return None
         image = routes.upload_url(stored[0].stored_name) if stored else ""
         pid = self.edit_id
         if pid:
-            done = await act(self, ROLE, lambda s, w: merchant_svc.edit_product(
+            done = await _act(self, ROLE, lambda s, w: merchant_svc.edit_product(
                 s, merchant_id=w.merchant_id, product_id=pid, name=self.edit_name, category=self.edit_category,
                 description=self.edit_description, price_fen=price, stock=stock, image=image, clock=runtime.clock()),
                 ok="mer.saved")
         else:
-            done = await act(self, ROLE, lambda s, w: merchant_svc.create_product(
+            done = await _act(self, ROLE, lambda s, w: merchant_svc.create_product(
                 s, merchant_id=w.merchant_id, name=self.edit_name, category=self.edit_category,
                 description=self.edit_description, price_fen=price, stock=stock, image=image,
                 bnpl_enabled=self.edit_bnpl, clock=runtime.clock()), ok="mer.created")
@@ -233,7 +277,9 @@ class MerchantProductsState(rx.State):
             if stored:  # the product was refused: do not keep an orphan file
                 for f in stored:
                     uploads.path_of(f.stored_name).unlink(missing_ok=True)
+            self.edit_error = sess.toast_text
             return None
+        self.edit_error = ""
         self.editing = False
         await self.load()
         return rx.clear_selected_files(PRODUCT_IMAGE_UPLOAD)
@@ -245,7 +291,8 @@ class MerchantOrdersState(rx.State):
 
     @rx.event
     async def load(self):
-        (await session_of(self)).on_page("merchant_orders")
+        if not await _opened(self, "merchant_orders"):
+            return
         status = self.status
         self.orders = await look(self, ROLE, lambda s, who, lang: vm.order_rows(s, who.merchant_id, lang, status)) or []
 
@@ -268,7 +315,8 @@ class MerchantReturnsState(rx.State):
 
     @rx.event
     async def load(self):
-        (await session_of(self)).on_page("merchant_returns")
+        if not await _opened(self, "merchant_returns"):
+            return
         self.returns = await look(self, ROLE, lambda s, who, lang: vm.return_rows(s, who.merchant_id, lang)) or []
         inspectable = [r.id for r in self.returns if r.can_inspect]
         if self.open_id not in inspectable:
@@ -295,7 +343,7 @@ class MerchantReturnsState(rx.State):
     @rx.event
     async def receive(self, return_id: int):
         rid = _id(return_id)
-        await act(self, ROLE, lambda s, who: orders.mark_received(
+        await _act(self, ROLE, lambda s, who: orders.mark_received(
             s, merchant_id=who.merchant_id, return_id=rid if rid is not None else -1, clock=runtime.clock()),
             ok="mer.received")
         await self.load()
@@ -303,7 +351,7 @@ class MerchantReturnsState(rx.State):
     @rx.event
     async def accept(self, return_id: int):
         rid = _id(return_id)
-        await act(self, ROLE, lambda s, who: orders.accept_return(
+        await _act(self, ROLE, lambda s, who: orders.accept_return(
             s, merchant_id=who.merchant_id, return_id=rid if rid is not None else -1, clock=runtime.clock()),
             ok="mer.accepted")
         await self.load()
@@ -324,14 +372,14 @@ class MerchantReturnsState(rx.State):
         except DomainError as err:
             return sess.refuse(err)
         # Only this merchant's return gets a file stored for it (look() says why not, if not).
-        if rid is None or await look(self, ROLE, lambda s, w, lang: orders.merchant_return(
+        if rid is None or await _look(self, ROLE, lambda s, w, lang: orders.merchant_return(
                 s, merchant_id=w.merchant_id, return_id=rid)) is None:
-            return sess.refuse(NotFound("return")) if rid is None else None
+            return sess.refuse(_what(NotFound("return"), sess.lang)) if rid is None else None
         try:
             stored = uploads.store_many(blobs, allowed=uploads.IMAGE_TYPES)
         except DomainError as err:
             return sess.refuse(err)
-        done = await act(self, ROLE, lambda s, w: orders.reject_return(
+        done = await _act(self, ROLE, lambda s, w: orders.reject_return(
             s, merchant_id=w.merchant_id, return_id=rid, reason=reason,
             photos=[(f.stored_name, f.content_type, f.size) for f in stored], clock=runtime.clock()),
             ok="mer.rejected")
@@ -349,7 +397,8 @@ class SettlementState(rx.State):
 
     @rx.event
     async def load(self):
-        (await session_of(self)).on_page("merchant_settlement")
+        if not await _opened(self, "merchant_settlement"):
+            return
         self.view = await look(self, ROLE, lambda s, who, lang: vm.settlement_view(s, who.merchant_id)) \
             or vm.SettlementView()
 
@@ -369,7 +418,8 @@ class AnalyticsState(rx.State):
 
     @rx.event
     async def load(self):
-        (await session_of(self)).on_page("merchant_analytics")
+        if not await _opened(self, "merchant_analytics"):
+            return
         self.view = await look(self, ROLE, lambda s, who, lang: vm.analytics_view(
             s, who.merchant_id, lang, runtime.clock().now())) or vm.AnalyticsView()
 

@@ -12,10 +12,14 @@ from ..domain.errors import AuthError, DomainError, NotFound, ValidationError
 from ..domain.money import parse_yuan
 from ..domain.policy import POLICY
 from ..services import applications
-from .merchant import _id
+from .merchant import _act, _id, _opened as _opened_for, _what
 from .session import LOADERS, act, look, session_of
 
 ROLE = ("operator",)
+
+
+async def _opened(state: rx.State, page: str) -> bool:
+    return await _opened_for(state, page, ROLE)
 WAIVE_MODES = ("all", "part", "none")
 
 
@@ -25,7 +29,8 @@ class OpsQueueState(rx.State):
 
     @rx.event
     async def load(self):
-        (await session_of(self)).on_page("ops_queue")
+        if not await _opened(self, "ops_queue"):
+            return
         status = self.status
         self.rows = await look(self, ROLE, lambda s, who, lang: vo.queue_rows(
             s, now=runtime.clock().now(), lang=lang, status=status)) or []
@@ -54,7 +59,8 @@ class OpsApplicationState(rx.State):
 
     @rx.event
     async def load(self):
-        (await session_of(self)).on_page("ops_application")
+        if not await _opened(self, "ops_application"):
+            return
         aid = self._aid()
 
         def read(s, who, lang):
@@ -100,7 +106,7 @@ class OpsApplicationState(rx.State):
         sess = await session_of(self)
         aid = self._aid()
         if aid is None or self.app.id != aid:
-            return sess.refuse(NotFound("application"))
+            return sess.refuse(_what(NotFound("application"), sess.lang))
         kind = self.app.kind
         clock = runtime.clock()
         try:
@@ -127,9 +133,11 @@ class OpsApplicationState(rx.State):
                                                          waive_fen=waive, installments=n, clock=clock)
             else:
                 raise NotFound("application")
+        except NotFound as err:
+            return sess.refuse(_what(err, sess.lang))
         except DomainError as err:
             return sess.refuse(err)
-        await act(self, ROLE, run, ok="ops.approved")
+        await _act(self, ROLE, run, ok="ops.approved")
         await self.load()
 
     @rx.event
@@ -137,9 +145,9 @@ class OpsApplicationState(rx.State):
         sess = await session_of(self)
         aid = self._aid()
         if aid is None or self.app.id != aid:
-            return sess.refuse(NotFound("application"))
+            return sess.refuse(_what(NotFound("application"), sess.lang))
         reason = self.reason
-        done = await act(self, ROLE, lambda s, who: applications.reject(
+        done = await _act(self, ROLE, lambda s, who: applications.reject(
             s, operator_id=who.user_id, application_id=aid, reason=reason, clock=runtime.clock()), ok="ops.rejected")
         if done is not None:
             self.reason = ""
@@ -154,7 +162,8 @@ class OpsShoppersState(rx.State):
 
     @rx.event
     async def load(self):
-        (await session_of(self)).on_page("ops_shoppers")
+        if not await _opened(self, "ops_shoppers"):
+            return
         uid = _id(self.router.url.query_parameters.get("uid", ""))
         if uid is not None:
             self.selected = uid
@@ -192,7 +201,8 @@ class OpsShoppersState(rx.State):
         self.selected = uid or 0
         await self._refresh()
         if uid is not None and not self.file.found:
-            (await session_of(self)).refuse(NotFound("shopper"))
+            sess = await session_of(self)
+            sess.refuse(_what(NotFound("shopper"), sess.lang))
 
 
 class RiskState(rx.State):
@@ -200,7 +210,8 @@ class RiskState(rx.State):
 
     @rx.event
     async def load(self):
-        (await session_of(self)).on_page("ops_risk")
+        if not await _opened(self, "ops_risk"):
+            return
         self.view = await look(self, ROLE, lambda s, who, lang: vo.risk_view(
             s, now=runtime.clock().now(), lang=lang)) or vo.RiskView()
 

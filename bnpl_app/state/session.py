@@ -311,8 +311,11 @@ async def look(state: rx.State, roles: tuple[str, ...], fn: Callable[[Any, Actor
     sess = await session_of(state)
     try:
         who = sess.actor()
-        if who.role not in roles:
-            return None
+    except AuthError:
+        return None  # the page's guard has already sent the visitor to log in, with its message
+    if who.role not in roles:
+        return None
+    try:
         with reading(runtime.engine()) as s:
             return fn(s, who, sess.lang)
     except DomainError as err:

@@ -9,8 +9,8 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import timedelta
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -42,8 +42,7 @@ class Population:
     installment_ids: list[int]
     owed_by_shopper: dict[int, int]  # what every one of a shopper's installments adds up to
     start_balance_by_shopper: dict[int, int]
-    sweep_at: object  # datetime at which every installment is due
-    extra: dict[int, int] = field(default_factory=dict)
+    sweep_at: datetime  # every installment is due by then
 
 
 PLANS = ("full", "12", "3", "6", "3")  # 25 installments per shopper
@@ -75,17 +74,15 @@ def populate(world: World, *, shoppers: int, plans: tuple[str, ...] = PLANS) -> 
         owed[uid] += principal + fee
         ids.append(iid)
     start: dict[int, int] = {}
-    extra: dict[int, int] = {}
     with world.tx() as s:
         for k, uid in enumerate(uids):
-            extra[uid] = 100 + k
-            start[uid] = owed[uid] + extra[uid]
+            start[uid] = owed[uid] + 100 + k  # a little to spare
             if k % 2:
                 wallet.add_card(s, uid=uid, bank="ICBC", last4=f"{k % 10_000:04d}", balance_fen=start[uid], clock=clock)
             else:
                 wallet.topup(s, uid=uid, amount_fen=start[uid], clock=clock)
     sweep_at = max(due for *_, due in rows) + timedelta(days=1)  # the last installment is due by then
-    return Population(uids, ids, owed, start, sweep_at, extra)
+    return Population(uids, ids, owed, start, sweep_at)
 
 
 def assert_exactly_once(engine: Engine, pop: Population) -> None:

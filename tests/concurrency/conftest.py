@@ -30,7 +30,6 @@ from conc_support import BACKENDS, SweepChild
 from helpers import PG_ENV, World, file_engine, pg_url
 
 
-
 @dataclass
 class Db:
     kind: str  # sqlite | postgresql
@@ -51,7 +50,9 @@ def _private_pg(base_url: str) -> tuple[str, str | None]:
     try:
         admin = psycopg.connect(_admin_conninfo(base_url), autocommit=True, connect_timeout=10)
     except psycopg.OperationalError as exc:
-        pytest.fail(f"{PG_ENV}={u.render_as_string()!r} is set but PostgreSQL is unreachable: {exc}", pytrace=False)
+        admin, error = None, exc
+    if admin is None:
+        pytest.fail(f"{PG_ENV}={u.render_as_string()!r} is set but PostgreSQL is unreachable: {error}", pytrace=False)
     with admin:
         try:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -68,7 +69,7 @@ def _drop_private(base_url: str, name: str) -> None:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=[pytest.param(b, marks=pytest.mark.pg) if b == "postgresql" else b for b in BACKENDS])
 def db(request, tmp_path) -> Db:
     if request.param == "sqlite":
         path = tmp_path / "bnpl.db"

@@ -38,6 +38,7 @@ def _run(results: dict, name: str, fn) -> threading.Thread:
 
 
 if "postgresql" in BACKENDS:
+    @pytest.mark.pg
     @pytest.mark.parametrize("db", ["postgresql"], indirect=True)
     @pytest.mark.xfail(strict=True, reason=(
         "BUG: opposite row-lock order on PostgreSQL. checkout.checkout (and orders.pay_now) update "

@@ -102,9 +102,10 @@ def login(page: Page, user: str, *, lang: str = "zh") -> None:
     """One-click demo login, after the page is live (the server ticks the clock once connected)."""
     page.goto(routes.LOGIN)
     expect(page.get_by_test_id("clock-now")).not_to_have_text("")
-    if lang == "en":
-        page.get_by_test_id("lang-switch").click()
-        expect(page.get_by_test_id("lang-switch")).to_have_text("中文")
+    switch = page.get_by_test_id("lang-switch")
+    if (lang == "en") != (switch.inner_text().strip() == "中文"):  # the button names the other language
+        switch.click()
+        expect(switch).to_have_text("中文" if lang == "en" else "English")
     page.get_by_test_id(f"demo-login-{user}").click()
     home = routes.HOME_OF_ROLE["shopper" if user not in ("shop_fashion", "shop_digital", "ops") else
                                ("operator" if user == "ops" else "merchant")]
@@ -436,14 +437,21 @@ def test_8_a_merchant_cannot_act_on_the_other_merchants_product_by_ui_or_crafted
 
 
 # ── every screen, desktop and phone ──────────────────────────────────────────────────────────
-MERCHANT_SCREENS = [routes.MERCHANT, routes.MERCHANT_ORDERS, routes.MERCHANT_RETURNS, routes.MERCHANT_SETTLEMENT,
-                    routes.MERCHANT_ANALYTICS]
-OPS_SCREENS = [routes.OPS, routes.OPS_SHOPPERS + "?uid={carol}", routes.OPS_RISK, routes.OPS_AUDIT]
+# Each screen with what shows it has loaded its data.
+MERCHANT_SCREENS = {routes.MERCHANT: "merchant-product-row", routes.MERCHANT_ORDERS: "merchant-order-row",
+                    routes.MERCHANT_RETURNS: "return-row", routes.MERCHANT_SETTLEMENT: "settlement-day",
+                    routes.MERCHANT_ANALYTICS: "metric-product-row"}
+OPS_SCREENS = {routes.OPS: "application-row", routes.OPS_SHOPPERS + "?uid={carol}": "shopper-file",
+               routes.OPS_RISK: "risk-bucket", routes.OPS_AUDIT: "audit-run", "/ops/applications/{aid}": "application-proof"}
 
 
 def _no_sideways_scroll(page: Page) -> None:
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"] + 1, f"{page.url} scrolls sideways ({width}px)"
+
+
+def _name(route: str) -> str:
+    return route.split("?")[0].strip("/").replace("/", "-").replace("{aid}", "application") or "home"
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -456,32 +464,87 @@ def test_every_console_screen_renders_at_desktop_and_phone(page: Page, db, shot,
     login(page, "shop_fashion", lang=lang)
     for size_name, size in (("desktop", DESKTOP), ("phone", PHONE)):
         page.set_viewport_size(size)
-        for route in MERCHANT_SCREENS:
+        for route, ready in MERCHANT_SCREENS.items():
             go(page, route)
-            if route == routes.MERCHANT:
-                expect(page.get_by_test_id("merchant-product-row").first).to_be_visible()
+            expect(page.get_by_test_id(ready).first).to_be_visible()
             if route == routes.MERCHANT_ANALYTICS:
                 expect(page.locator(".recharts-surface").first).to_be_visible()
             _no_sideways_scroll(page)
-            shot(page, f"screen-{lang}-{size_name}-merchant{route.replace('/merchant', '').replace('/', '-') or '-products'}")
-        if size_name == "desktop":
-            go(page, routes.MERCHANT)
-            page.get_by_test_id("product-new").click()
-            expect(page.get_by_test_id("product-image-upload")).to_be_visible()
-            shot(page, f"screen-{lang}-desktop-merchant-new-product")
-            page.keyboard.press("Escape")
+            shot(page, f"screen-{lang}-{size_name}-{_name(route)}")
+        go(page, routes.MERCHANT)
+        page.get_by_test_id("product-new").click()
+        expect(page.get_by_test_id("product-image-upload")).to_be_visible()
+        shot(page, f"screen-{lang}-{size_name}-merchant-new-product")
+        page.keyboard.press("Escape")
     page.get_by_test_id("logout").click()
 
     login(page, "ops", lang=lang)
     for size_name, size in (("desktop", DESKTOP), ("phone", PHONE)):
         page.set_viewport_size(size)
-        for route in [*OPS_SCREENS, routes.ops_application(aid)]:
-            go(page, route.format(carol=carol))
+        for route, ready in OPS_SCREENS.items():
+            go(page, route.format(carol=carol, aid=aid))
+            expect(page.get_by_test_id(ready).first).to_be_visible()
             if route == routes.OPS_AUDIT:
                 page.get_by_test_id("audit-run").click()
                 expect(page.get_by_test_id("audit-result")).to_have_attribute("data-ok", "true")
             if route == routes.OPS_RISK:
                 expect(page.get_by_test_id("risk-bucket")).to_have_count(4)
             _no_sideways_scroll(page)
-            name = route.split("?")[0].replace("/ops", "").replace("/", "-").replace("[aid]", "") or "-queue"
-            shot(page, f"screen-{lang}-{size_name}-ops{name if route != routes.ops_application(aid) else '-application'}")
+            shot(page, f"screen-{lang}-{size_name}-{_name(route)}")
+
+
+# ── products: create with a picture, edit the 先用后付 settings ───────────────────────────────
+def test_merchant_creates_a_product_with_a_picture_and_sets_its_bnpl_terms(page: Page, db, shot, browser, app_server):
+    login(page, "shop_digital")
+    page.get_by_test_id("product-new").click()
+    page.get_by_test_id("product-name-input").fill("降噪耳机 Pro")
+    page.get_by_test_id("product-price-input").fill("1,299.50")
+    page.get_by_test_id("product-stock-input").fill("12")
+    picker = page.get_by_test_id("product-image-upload").locator("input[type=file]")
+    picker.set_input_files(files=[{"name": "fake.png", "mimeType": "image/png", "buffer": PDF}])
+    page.get_by_test_id("product-dialog-save").click()  # a PDF named .png: refused by its content
+    expect(page.get_by_test_id("product-dialog-error")).to_contain_text("不是允许的类型")
+    with transaction(db) as s:
+        assert s.execute(sa.select(Product.id).where(Product.name == "降噪耳机 Pro")).first() is None
+    picker.set_input_files(files=[{"name": "pro.png", "mimeType": "image/png", "buffer": png(rgb=(20, 160, 90))}])
+    shot(page, "products-new-dialog")
+    page.get_by_test_id("product-dialog-save").click()
+    expect(toast(page)).to_contain_text("商品已创建")
+    pid = product_id(db, "降噪耳机 Pro")
+    r = row(page, "merchant-product-row", pid)
+    expect(r).to_be_visible()
+    img = r.locator("img")
+    page.wait_for_function("el => el.complete && el.naturalWidth > 0", arg=img.element_handle())
+    src = img.get_attribute("src")
+    anonymous = browser.new_context(base_url=app_server)
+    assert anonymous.request.get(src).status == 200  # a product picture is public
+    anonymous.close()
+
+    r.get_by_test_id("min-score-input").fill("500")  # below the platform minimum: refused
+    r.get_by_test_id("product-save").click()
+    expect(toast(page)).to_contain_text("最低信用分须在")
+    r.get_by_test_id("trial-days-input").fill("10")
+    r.get_by_test_id("min-score-input").fill("600")
+    r.get_by_test_id("plans-input").fill("full，3 6")
+    r.get_by_test_id("interest-free-toggle").click()
+    r.get_by_test_id("product-save").click()
+    expect(toast(page)).to_contain_text("已保存")
+    r.get_by_test_id("bnpl-toggle").click()
+    expect(toast(page)).to_contain_text("已开启先用后付")
+    shot(page, "products-created-and-configured")
+    with transaction(db) as s:
+        p = s.get(Product, pid)
+        assert (p.price_fen, p.stock, p.trial_days, p.min_score, p.allowed_plans, p.interest_free, p.bnpl_enabled) == (
+            129_950, 12, 10, 600, "full,3,6", True, True)
+        assert p.image == src
+
+    go(page, routes.MERCHANT_SETTLEMENT)  # the shop cap lives on the products page; set it too
+    go(page, routes.MERCHANT)
+    page.get_by_test_id("shop-cap-input").fill("abc")
+    page.get_by_test_id("shop-cap-save").click()
+    expect(toast(page)).to_contain_text("不是有效金额")
+    page.get_by_test_id("shop-cap-input").fill("5000")
+    page.get_by_test_id("shop-cap-save").click()
+    expect(page.get_by_test_id("shop-cap-current")).to_contain_text("¥5,000.00")
+    with transaction(db) as s:
+        assert s.get(Merchant, merchant_of(db, "shop_digital")).shop_cap_fen == 500_000

@@ -20,7 +20,7 @@ from bnpl_app.domain.money import yuan
 from bnpl_app.models import Application, Installment, InstallmentStatus as IS, Notification, Order, PaymentMethod
 from bnpl_app.services import bills, inbox, orders, wallet
 
-from test_shopper_journeys import account, db, go, login, now_clock, row, toast, uid_of  # noqa: F401  (db: fixture)
+from test_shopper_journeys import account, db, dismiss, go, login, now_clock, row, toast, uid_of  # noqa: F401  (db: fixture)
 
 # Rows that change by themselves while the app runs (logins, the ticking sweep, the demo clock).
 _VOLATILE = {"auth_sessions", "sweep_runs", "sim_clock"}
@@ -67,7 +67,8 @@ def test_another_shoppers_ids_are_not_found_and_change_nothing(db):
                                                                Installment.status == IS.OVERDUE))
     carols_note = first_id(db, sa.select(Notification.id).where(Notification.user_id == carol))
     carols_method = first_id(db, sa.select(PaymentMethod.id).where(PaymentMethod.user_id == carol))
-    alices_methods = [m for m in [first_id(db, sa.select(PaymentMethod.id).where(PaymentMethod.user_id == alice))]]
+    with reading(db) as s:
+        alices_methods = list(s.execute(sa.select(PaymentMethod.id).where(PaymentMethod.user_id == alice)).scalars())
     clock = now_clock(db)
     attempts = {
         "repay": lambda s: bills.repay(s, uid=alice, installment_id=carols_inst, clock=clock),
@@ -155,8 +156,7 @@ def test_bad_input_on_the_account_forms_is_refused_with_a_message(page: Page, db
         page.get_by_test_id("wallet-topup-input").fill(text)
         page.get_by_test_id("wallet-topup-submit").click()
         expect(toast(page)).to_contain_text(message)
-        page.get_by_test_id("toast").click()  # dismiss, so the next message is a new one
-        expect(toast(page)).to_have_count(0)
+        dismiss(page)  # so the next message is a new one
     expect(page.get_by_test_id("wallet-balance")).to_have_text(balance)
 
     go(page, routes.CREDIT)
@@ -172,9 +172,10 @@ def test_bad_input_on_the_account_forms_is_refused_with_a_message(page: Page, db
     shot(page, "access-self-cap-saved")
 
     go(page, routes.BILLS)
+    dismiss(page)
     page.get_by_test_id("autopay-days-before").select_option("2")
     page.get_by_test_id("autopay-save").click()
-    expect(toast(page)).to_contain_text("已保存")
+    expect(toast(page)).to_contain_text("自动还款设置已保存")
     assert account(db, "alice").autopay_days_before == 2
 
 

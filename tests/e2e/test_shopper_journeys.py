@@ -10,8 +10,6 @@ import re
 import struct
 import uuid
 import zlib
-from datetime import timedelta
-
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
@@ -27,8 +25,6 @@ from bnpl_app.models import (
     CreditAccount,
     Installment,
     InstallmentStatus as IS,
-    Merchant,
-    Notification,
     Order,
     OrderStatus as OS,
     PaymentMethod,
@@ -134,6 +130,13 @@ def dismiss(page: Page) -> None:
         expect(toast(page)).to_have_count(0)
 
 
+def settle(page: Page) -> None:
+    """Wait for one tick of the open page after it loaded: from then on it notices any change made
+    behind its back (a merchant's or an operator's decision) and reloads itself."""
+    shown = page.get_by_test_id("clock-now").inner_text()
+    expect(page.get_by_test_id("clock-now")).not_to_have_text(shown)
+
+
 def advance(page: Page, step: str) -> None:
     """Move the demo clock with its button; everything that fell due has run when the toast says so."""
     dismiss(page)
@@ -222,6 +225,7 @@ def test_2_alice_returns_an_order_and_the_frozen_amount_is_released(page: Page, 
     frozen_before = account(db, "alice").frozen_fen
     login(page, "alice")
     _return_from_page(page, order.id)
+    settle(page)
 
     ret = _receive(db, order.id)
     with transaction(db) as s:
@@ -364,6 +368,7 @@ def test_5_dave_applies_for_restoration_with_a_proof_and_gets_his_limit_back(pag
     assert proof.content_type == "application/pdf"
     assert uploads.path_of(proof.stored_name).read_bytes() == PDF
 
+    settle(page)
     with transaction(db) as s:
         applications.approve_restoration(s, operator_id=uid_of(db, "ops"), application_id=app.id,
                                          limit_fen=dave.restorable_limit_fen, clock=now_clock(db))
@@ -476,6 +481,44 @@ def test_9_alice_cannot_open_bobs_order_by_its_address(page: Page, db, shot):
     go(page, routes.ORDERS)
     expect(page.get_by_test_id("order-row").first).to_be_visible()
     expect(row(page, "order-row", bobs)).to_have_count(0)
+
+
+# ── 10 ──────────────────────────────────────────────────────────────────────────────────────
+def test_10_carol_long_overdue_asks_for_a_hardship_plan_with_proof(page: Page, db, shot):
+    login(page, "carol")
+    go(page, routes.CREDIT)
+    expect(page.get_by_test_id("hardship-apply")).to_have_count(0)  # 10 days overdue: not yet
+    for _ in range(3):
+        advance(page, "7d")
+    assert account(db, "carol").bnpl_status == "suspended"
+    go(page, routes.CREDIT)
+    expect(page.get_by_test_id("bnpl-status")).to_have_text("已暂停")
+    page.get_by_test_id("hardship-apply").click()
+    expect(page.get_by_test_id("application-form")).to_have_attribute("data-kind", "hardship")
+    page.get_by_test_id("hardship-reason").select_option("unemployment")
+    page.get_by_test_id("hardship-installments").fill("6")
+    page.get_by_test_id("application-statement").fill("十月失业，目前在找工作，希望分 6 期还清。")
+    page.get_by_test_id("application-proof-upload").set_input_files(
+        [{"name": "失业证明.png", "mimeType": "image/png", "buffer": png()}])
+    expect(page.get_by_test_id("proof-selected")).to_have_text("失业证明.png")
+    shot(page, "j10-carol-hardship-form")
+    page.get_by_test_id("application-submit").click()
+    expect(toast(page)).to_contain_text("申请已提交")
+    expect(page.get_by_test_id("application-form")).to_have_count(0)
+    app_row = page.get_by_test_id("application-row")
+    expect(app_row.get_by_test_id("application-status")).to_have_text("审核中")
+    expect(app_row).to_contain_text("失业 · 6 期")
+    [app] = rows_of(db, sa.select(Application).where(Application.shopper_id == uid_of(db, "carol")))
+    assert (app.kind, app.reason_category, app.proposed_installments, app.request_fee_waiver) == (
+        "hardship", "unemployment", 6, True)
+    shot(page, "j10-carol-hardship-pending")
+
+    with transaction(db) as s:
+        applications.reject(s, operator_id=uid_of(db, "ops"), application_id=app.id, reason="请补充失业证明原件",
+                            clock=now_clock(db))
+    go(page, routes.CREDIT)
+    expect(app_row.get_by_test_id("application-status")).to_have_text("未通过")
+    expect(app_row.get_by_test_id("application-decision")).to_contain_text("请补充失业证明原件")
 
 
 # ── every account screen, both languages, desktop and phone ─────────────────────────────────

@@ -55,7 +55,9 @@ def pg_engine():
     try:
         admin = psycopg.connect(_admin(pg_url()), autocommit=True, connect_timeout=10)
     except psycopg.OperationalError as exc:
-        pytest.fail(f"{PG_ENV}={base.render_as_string()!r} is set but PostgreSQL is unreachable: {exc}", pytrace=False)
+        admin, error = None, exc
+    if admin is None:
+        pytest.fail(f"{PG_ENV}={base.render_as_string()!r} is set but PostgreSQL is unreachable: {error}", pytrace=False)
     with admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')

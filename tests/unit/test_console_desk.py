@@ -343,6 +343,8 @@ def app_on(world, monkeypatch):
         root = SessionState.get_root_state()(_reflex_internal_init=True)
         sess = asyncio.run(root.get_state(SessionState))
         sess.token = _token(world, uid) if uid is not None else ""
+        if uid is not None:
+            sess.actor()  # what the page's guard does first (on_load)
         assert isinstance(root, rx.State)
         return root, sess
 
