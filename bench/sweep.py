@@ -51,7 +51,7 @@ from bnpl_app.services.audit import run_audit  # noqa: E402
 from bnpl_app.services import sweep as sweep_mod  # noqa: E402
 from bnpl_app.services.sweep import run_sweep  # noqa: E402
 
-SEED_VERSION = 4  # bump when the seeded world changes (invalidates --cache)
+SEED_VERSION = 5  # bump when the seeded world changes (invalidates --cache)
 NOW = datetime(2027, 3, 15, 2, 0, tzinfo=UTC)  # 10:00 in China; day 15 so month arithmetic never clamps
 DAY = timedelta(days=1)
 N_MERCHANTS = 20
@@ -270,7 +270,8 @@ class Seeder:
         width = max(len(s.orders) for s in shoppers)
         orows, irows = [], []
         for r in range(width):
-            for sh in shoppers:
+            # who orders next is random: consecutive ids belong to unrelated shoppers, as on a platform
+            for sh in self.rng.sample(shoppers, len(shoppers)):
                 j = r - (width - len(sh.orders))
                 if j < 0:
                     continue

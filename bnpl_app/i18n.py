@@ -90,6 +90,11 @@ STATUS: dict[str, tuple[str, str]] = {
     "step.captured": ("冻结转为待还款", "Hold captured"),
     "step.paid": ("已付清", "Paid in full"),
     "step.restructured": ("协商还款计划生效", "Hardship plan applied"),
+    "note.intact": ("完好，验收通过", "intact, accepted"),
+    "note.damaged": ("商品损坏，拒收", "damaged, rejected"),
+    "note.auto_accepted": ("商家逾期未验货，自动验收通过", "not inspected in time: accepted automatically"),
+    "note.paid early": ("试用期内提前付款", "paid during the trial"),
+    "note.trial ended": ("试用期结束", "trial ended"),
 }
 
 UI: dict[str, tuple[str, str]] = {}

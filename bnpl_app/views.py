@@ -15,7 +15,7 @@ from .domain.clock import CST
 from .domain.messages import render
 from .domain.money import bps_of, yuan
 from .domain.policy import POLICY
-from .i18n import text
+from .i18n import UI, text
 from .models import (
     Installment,
     InstallmentStatus as IS,
@@ -270,6 +270,11 @@ class OrderView:
     installments: list[InstallmentView] = field(default_factory=list)
 
 
+def note_text(note: str, lang: str) -> str:
+    """Timeline notes are codes (outcomes, causes) or free text (tracking numbers, reasons)."""
+    return text(f"note.{note}", lang) if f"note.{note}" in UI else note
+
+
 def installment_view(i: Installment, product: str, lang: str, now: datetime) -> InstallmentView:
     from .services.sweep import days_overdue
 
@@ -307,14 +312,14 @@ def order_view(s: Session, o: Order, *, lang: str, now: datetime, detail: bool =
         v.installments = [installment_view(i, o.product_name, lang, now) for i in insts
                           if i.status not in (IS.CANCELLED,)]
         v.timeline = [HoldStep(e.step, text(f"step.{e.step}", lang), fmt(e.at, seconds=True),
-                               yuan(e.amount_fen) if e.amount_fen is not None else "", e.note)
+                               yuan(e.amount_fen) if e.amount_fen is not None else "", note_text(e.note, lang))
                       for e in orders.timeline(s, o.id)]
         ret = s.exec(select(ReturnRequest).where(ReturnRequest.order_id == o.id)).first()
         if ret is not None:
             v.tracking_no = ret.tracking_no
             v.return_status = ret.status
             v.return_status_label = text(f"status.{ret.status}", lang)
-            v.inspect_deadline = fmt(ret.inspect_deadline_at)
+            v.inspect_deadline = fmt(ret.inspect_deadline_at) if ret.status == "RECEIVED" else ""
             v.rejection_reason = ret.reason or ""
             v.photos = [routes.upload_url(p.stored_name) for p in
                         s.exec(select(ReturnPhoto).where(ReturnPhoto.return_id == ret.id).order_by(ReturnPhoto.id))]

@@ -197,7 +197,7 @@ def approve_hardship(session: Session, *, operator_id: int, application_id: obje
                 for k, (p, f, lf) in enumerate(zip(split_even(principal, n), split_even(fees, n), split_even(late, n)))]
         session.execute(sa.insert(Installment), rows)
         session.add(OrderEvent(order_id=oid, at=now, step="restructured", amount_fen=principal + fees + late,
-                               note=f"hardship #{app.id}: {n} installments"))
+                               note=f"#{app.id} · {n}×"))
         payments.refresh_order_status(session, order=order, at=now)
     notify(session, user_id=uid, kind="app_approved", at=now, dedupe_key=f"app:{app.id}",
            kind_label=render("kind.hardship", "zh"), kind_code="hardship",

@@ -335,6 +335,7 @@ class BatchCapture:
 
 
 _service_fee = lru_cache(maxsize=4096)(bps_of)
+_yuan = lru_cache(maxsize=4096)(yuan)
 
 
 def _debit_all(session: Session, gateway, debits: list[tuple[int, int]]) -> bool:
@@ -460,7 +461,7 @@ def finish_many(session: Session, done: list[Finished], *, at: datetime, when=No
                         ("limit", st[2], step, credit.reason_of("cr.step", n=POLICY.on_time_orders_for_step)))
                     st[2] = stepped_to = step
         notices.append(Notice(uid, "reward_step" if stepped_to else "reward", f"reward:{f.order_id}",
-                              dict(points=POLICY.on_time_score_bonus, limit=yuan(stepped_to))))
+                              dict(points=POLICY.on_time_score_bonus, limit=_yuan(stepped_to))))
     notify_many(session, notices, at=at, sms=False, when=when)
     # change_score and set_limit set updated_at; the captures before this already set it to ``at``.
     n = execute_many(session, f"UPDATE {CA_.name} SET score = ?, on_time_streak = ?, limit_fen = ?, updated_at = ? "

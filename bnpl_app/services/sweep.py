@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import namedtuple
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -220,11 +221,21 @@ def _return_deadlines(engine: Engine, now: datetime, rep: SweepReport, n: int) -
 # savepoint is rolled back and the whole batch takes the per-row path.
 _BATCH_PATH = True  # False: every deduction takes the per-row path (the reference the batch path must equal)
 PMT = PaymentMethod.__table__
+_yuan = lru_cache(maxsize=8192)(yuan)
 _I = namedtuple("_I", "id order_id shopper_id seq periods due_at principal_fen fee_fen fee_waived_fen late_fee_fen "
                       "late_fee_waived_fen status attempt_at")
 _O = namedtuple("_O", "id shopper_id merchant_id product_name price_fen status platform_fee_bps")
-# finish_order's "late" test, per installment (counted where it is true).
-_LATE = payments.LATE.label("late")
+_LATE_SQL: dict[str, str] = {}
+
+
+def _late_sql(s: Session) -> str:
+    """finish_order's "late" test (payments.LATE) as SQL for this dialect: true where it counts."""
+    dialect = s.get_bind().dialect
+    sql = _LATE_SQL.get(dialect.name)
+    if sql is None:
+        sql = _LATE_SQL[dialect.name] = str(sa.case((payments.LATE, 1), else_=0).compile(
+            dialect=dialect, compile_kwargs={"literal_binds": True}))
+    return sql
 
 
 def _deductions(engine: Engine, now: datetime, rep: SweepReport, n: int) -> None:
@@ -299,7 +310,7 @@ def _deduct_fast(s: Session, fast: list[tuple], orders_: dict, refresh: list[int
         caps.append(payments.BatchCapture(r.id, order.id, r.shopper_id, order.merchant_id, r.principal_fen,
                                           r.fee_waived_fen, amount, m[0], order.platform_fee_bps))
         notices.append(payments.Notice(r.shopper_id, "deducted", f"cap:{r.id}", dict(
-            product=order.product_name, seq=r.seq, periods=r.periods, method=m[1], amount=yuan(amount))))
+            product=order.product_name, seq=r.seq, periods=r.periods, method=m[1], amount=_yuan(amount))))
     payments.capture_many(s, caps, at=now, when=when)
     payments.notify_many(s, notices, at=now, sms=True, when=when)
     # refresh_order_status for each touched order of these shoppers, in the per-row path's order
@@ -307,8 +318,8 @@ def _deduct_fast(s: Session, fast: list[tuple], orders_: dict, refresh: list[int
     mine = [oid for oid in refresh if orders_[oid].shopper_id in shoppers]
     live: dict[int, list[str]] = {oid: [] for oid in mine}
     late: dict[int, int] = dict.fromkeys(mine, 0)
-    for oid, status, is_late in s.execute(sa.select(INST.c.order_id, INST.c.status, _LATE)
-                                          .where(INST.c.order_id.in_(mine))):
+    for oid, status, is_late in _rows(s, f"SELECT order_id, status, {_late_sql(s)} FROM {INST.name} "
+                                         "WHERE order_id IN ({ids})", mine):
         if status not in (IS.REPLACED, IS.CANCELLED):
             live[oid].append(status)
         if is_late:

@@ -45,7 +45,7 @@ class OrderState(rx.State):
 
     @rx.event
     def set_tracking(self, value: str):
-        self.tracking = str(value)[:40]
+        self.tracking = value[:40] if isinstance(value, str) else ""
 
     @rx.event
     async def pay_now(self):

@@ -205,8 +205,9 @@ class SessionState(rx.State):
         self._tick_clock()
 
     def on_page(self, name: str) -> None:
+        """Called by a page's loader: the data it is about to read is as of this version."""
         self._loader = name
-        self._version = ""
+        self._version = _data_version(None)
 
     # ── language ─────────────────────────────────────────────────────────────────────────
     @rx.event
@@ -269,7 +270,6 @@ class SessionState(rx.State):
             self._tick_clock()
             self.say(self.tr("clock.moved" if moved else "clock.nothing"), "success" if moved else "info")
             loader = LOADERS.get(self._loader)
-            self._version = ""
         if loader is not None:
             yield loader
 
@@ -302,7 +302,6 @@ async def act(state: rx.State, roles: tuple[str, ...], fn: Callable[[Any, Actor]
         return None
     if ok:
         sess.say(text(ok, sess.lang) if not ok_params else render(ok, sess.lang, **ok_params), "success")
-    sess._version = ""
     return result
 
 

@@ -27,13 +27,13 @@ class CatalogState(rx.State):
             self.products = views.product_cards(s, bnpl_only=self.bnpl_only, query=self.query)
 
     @rx.event
-    async def set_bnpl_only(self, value: bool):
-        self.bnpl_only = bool(value)
+    async def set_bnpl_only(self, value: bool | str):
+        self.bnpl_only = value is True
         await self.load()
 
     @rx.event
     async def set_query(self, value: str):
-        self.query = str(value)[:40]
+        self.query = value[:40] if isinstance(value, str) else ""
         await self.load()
 
 
@@ -76,7 +76,7 @@ class ProductState(rx.State):
 
     @rx.event
     def choose_plan(self, plan: str):
-        if plan in POLICY.plans:
+        if isinstance(plan, str) and plan in POLICY.plans:
             self.plan = plan
 
     @rx.event
@@ -143,8 +143,8 @@ class CartState(rx.State):
         self._keys = [uuid.uuid4().hex for _ in self.lines]
 
     @rx.event
-    async def remove(self, index: int):
-        if isinstance(index, int) and 0 <= index < len(self._lines):
+    async def remove(self, index: int | str):
+        if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(self._lines):
             self._lines = [x for i, x in enumerate(self._lines) if i != index]
         await self.load()
 
