@@ -1,12 +1,28 @@
 #!/usr/bin/env bash
 # Set-up command 2: install what is missing (Chromium included), run the whole suite.
+#   bash scripts/test.sh                       everything: unit + property on two workers, then
+#                                              concurrency (SQLite, and PostgreSQL when
+#                                              BNPL_TEST_DATABASE_URL is set) and the browser tier
 #   bash scripts/test.sh [pytest args...]      e.g. bash scripts/test.sh tests/e2e -x
 set -euo pipefail
 source "$(dirname "$0")/bootstrap.sh" -- --browser
 
-status=0
-python -m pytest "$@" || status=$?
-if [ "$status" -eq 5 ]; then
-    echo "test.sh: pytest collected no tests - treating that as a failure" >&2
+run() {
+    local status=0
+    python -m pytest "$@" || status=$?
+    if [ "$status" -eq 5 ]; then
+        echo "test.sh: pytest collected no tests - treating that as a failure" >&2
+    fi
+    return "$status"
+}
+
+if [ "$#" -gt 0 ]; then
+    run "$@"
+    exit $?
 fi
+
+# In-memory tiers in parallel; the tiers that share one database or one app server in series.
+status=0
+run -n 2 tests/unit tests/property || status=$?
+run tests/concurrency tests/e2e || status=$?
 exit "$status"

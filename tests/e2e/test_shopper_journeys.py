@@ -12,6 +12,7 @@ import uuid
 import zlib
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import Page, expect
 
 from bnpl_app import routes
@@ -126,7 +127,10 @@ def row(page: Page, testid: str, record_id: int):
 def dismiss(page: Page) -> None:
     """Clear a toast still on screen, so the next one is really new."""
     if toast(page).count():
-        toast(page).click()
+        try:
+            toast(page).click(timeout=2_000)
+        except PlaywrightTimeoutError:
+            pass  # it cleared itself (toasts expire) between the count and the click
         expect(toast(page)).to_have_count(0)
 
 

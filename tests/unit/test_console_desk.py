@@ -6,6 +6,7 @@ merchant can never touch another merchant's product or return and that only oper
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import csv
 import io
 from datetime import timedelta
@@ -341,7 +342,7 @@ def app_on(world, monkeypatch):
         from bnpl_app.state.session import SessionState
 
         root = SessionState.get_root_state()(_reflex_internal_init=True)
-        sess = asyncio.run(root.get_state(SessionState))
+        sess = _run(root.get_state(SessionState))
         sess.token = _token(world, uid) if uid is not None else ""
         if uid is not None:
             sess.actor()  # what the page's guard does first (on_load)
@@ -352,7 +353,10 @@ def app_on(world, monkeypatch):
 
 
 def _run(coro):
-    return asyncio.run(coro)
+    """Run a handler's coroutine on a loop of its own, in a worker thread: in a process where the
+    browser tier already ran, Playwright's sync API leaves an event loop on the main thread."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def _at(root, path: str) -> None:
