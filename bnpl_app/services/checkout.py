@@ -100,9 +100,9 @@ def checkout(session: Session, *, uid: int, product_id: object, plan: str, idemp
     savepoint.commit()
 
     # Each guard is one statement the database decides; any refusal rolls the whole checkout back.
-    if session.execute(sa.update(PROD).where(PROD.c.id == product.id, PROD.c.stock >= 1)
-                       .values(stock=PROD.c.stock - 1)).rowcount != 1:
-        raise NotEligible([Failure("stock", "elig.stock")])
+    # Rows are locked in the platform's one order — credit account, shop exposure, product — the
+    # same order as captures and returns, so concurrent writers on PostgreSQL never deadlock.
+    credit.freeze(session, uid=uid, amount=product.price_fen, order_id=order.id, at=now)
     cap = shop_cap(session, product.merchant_id)
     insert_ignore(session, EXPO, {"shopper_id": uid, "merchant_id": product.merchant_id, "exposure_fen": 0})
     if session.execute(
@@ -113,7 +113,9 @@ def checkout(session: Session, *, uid: int, product_id: object, plan: str, idemp
         used = session.execute(sa.select(EXPO.c.exposure_fen).where(
             EXPO.c.shopper_id == uid, EXPO.c.merchant_id == product.merchant_id)).scalar_one()
         raise NotEligible([Failure("shop_cap", "elig.shop_cap", {"cap": yuan(cap), "used": yuan(used)})])
-    credit.freeze(session, uid=uid, amount=product.price_fen, order_id=order.id, at=now)
+    if session.execute(sa.update(PROD).where(PROD.c.id == product.id, PROD.c.stock >= 1)
+                       .values(stock=PROD.c.stock - 1)).rowcount != 1:
+        raise NotEligible([Failure("stock", "elig.stock")])
     session.execute(sa.insert(Installment), [
         dict(order_id=order.id, shopper_id=uid, merchant_id=product.merchant_id, seq=p.seq, periods=len(sched.periods),
              due_at=p.due_at, principal_fen=p.principal_fen, fee_fen=p.fee_fen, status=IS.PENDING)

@@ -82,9 +82,10 @@ def pay_now(session: Session, *, uid: int, order_id: object, method_id: int | No
         m = methods[0] if methods else None
         raise InsufficientFunds("bill.insufficient", method=m.label if m else "—", balance=yuan(m.balance_fen if m else 0),
                                 amount=yuan(order.price_fen))
+    # Credit account before shop exposure (inside capture): the platform's one lock order.
+    credit.settle_frozen(session, uid=uid, amount=order.price_fen, order_id=order.id, at=now)
     for inst in insts:
         payments.capture(session, inst=inst, order=order, method=method, at=now, waive_fee=True, billed=False)
-    credit.settle_frozen(session, uid=uid, amount=order.price_fen, order_id=order.id, at=now)
     session.add(OrderEvent(order_id=order.id, at=now, step="captured", amount_fen=order.price_fen, note="paid early"))
     _set_status(session, order, OS.DUE, expect=OS.IN_TRIAL, billed_at=now)
     payments.finish_order(session, order=order, at=now)

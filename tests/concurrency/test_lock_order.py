@@ -40,12 +40,6 @@ def _run(results: dict, name: str, fn) -> threading.Thread:
 if "postgresql" in BACKENDS:
     @pytest.mark.pg
     @pytest.mark.parametrize("db", ["postgresql"], indirect=True)
-    @pytest.mark.xfail(strict=True, reason=(
-        "BUG: opposite row-lock order on PostgreSQL. checkout.checkout (and orders.pay_now) update "
-        "shop_exposure then credit_accounts; payments.capture (sweep deductions, bills.repay) and "
-        "orders.accept_return update credit_accounts then shop_exposure. A checkout racing a deduction "
-        "of the same shopper at the same shop deadlocks: PostgreSQL aborts one of them with "
-        "DeadlockDetected (the sweep run crashes, or the shopper gets a 500 instead of an order)."))
     def test_checkout_racing_a_deduction_of_the_same_shopper_and_shop_does_not_deadlock(db, world):
         m = world.merchant()
         billed_product, new_product = world.product(m, price_fen=30_000), world.product(m, price_fen=20_000)

@@ -113,7 +113,12 @@ class BnplMachine(RuleBasedStateMachine):
                 pid = self.products[0]
             key = self._new_key()
             self.keys[key] = (uid, pid, plan, w.buy(uid, pid, plan=plan, key=key))
-        if history_days:  # start some lives with a past: trials over, bills paid or overdue
+        # Start some lives with a past: trials over, bills paid or overdue. The long past is one
+        # catch-up sweep (as after a sweep outage), which is also a path worth checking.
+        if history_days >= POLICY.suspend_after_days:
+            w.clock.advance(timedelta(days=history_days))
+            run_sweep(engine=w.engine, clock=w.clock)
+        elif history_days:
             w.advance(days=history_days)
 
     # ── plumbing ─────────────────────────────────────────────────────────────────────────────────
