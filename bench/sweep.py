@@ -605,7 +605,7 @@ def one_size(n_due: int, work: Path, cache: Path | None, audit_before: bool) -> 
     for p in (sweep_db, floor_db):
         for suffix in ("", "-wal", "-shm"):
             Path(f"{p}{suffix}").unlink(missing_ok=True)
-    cached = cache / f"seed-v{SEED_VERSION}-{n_due}.db" if cache else None
+    cached = cache / f"seed-v{SEED_VERSION}-{n_due}.db" if cache and n_due <= 200_000 else None  # 1M: ~24 GB
     t = time.perf_counter()
     if cached and cached.exists():
         shutil.copyfile(cached, sweep_db)
