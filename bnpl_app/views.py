@@ -7,13 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from . import routes
 from .domain.clock import CST
-from .domain.messages import render
-from .domain.money import bps_of, yuan
+from .domain.money import yuan
 from .domain.policy import POLICY
 from .i18n import UI, text
 from .models import (
@@ -112,6 +110,11 @@ def late_fee_rule(lang: str) -> str:
             f"逾期满 {POLICY.suspend_after_days} 天暂停先用后付。")
 
 
+def period_views(sched: schedule.Schedule) -> list[PeriodView]:
+    return [PeriodView(x.seq, fmt(x.due_at), yuan(x.principal_fen), yuan(x.fee_fen), yuan(x.total_fen))
+            for x in sched.periods]
+
+
 def plan_view(p: Product, plan: str, now: datetime, lang: str) -> PlanView:
     from datetime import timedelta
 
@@ -124,8 +127,7 @@ def plan_view(p: Product, plan: str, now: datetime, lang: str) -> PlanView:
         rule = "免息，无手续费" if lang != "en" else "Interest-free: no fees"
     return PlanView(
         plan=plan, label=text(f"plan.{plan}", lang),
-        periods=[PeriodView(x.seq, fmt(x.due_at), yuan(x.principal_fen), yuan(x.fee_fen), yuan(x.total_fen))
-                 for x in sched.periods],
+        periods=period_views(sched),
         total_fee=yuan(sched.total_fee_fen), total=yuan(sched.total_fen), first_amount=yuan(sched.first.total_fen),
         first_due=fmt(sched.first.due_at), fee_rule=rule,
     )
@@ -191,8 +193,7 @@ def confirm_line(s: Session, *, uid: int, product_id: int, plan: str, lang: str,
         product_id=p.id, name=p.name, plan=plan, plan_label=text(f"plan.{plan}", lang), price=yuan(p.price_fen),
         due_now=yuan(0), deduction_time=fmt(first.due_at), deduction_amount=yuan(first.total_fen),
         method=method.label if method else "—",
-        periods=[PeriodView(x.seq, fmt(x.due_at), yuan(x.principal_fen), yuan(x.fee_fen), yuan(x.total_fen))
-                 for x in sched.periods],
+        periods=period_views(sched),
         total_fee=yuan(sched.total_fee_fen),
         problem="；".join(f.text(lang) for f in el.failures),
     )
