@@ -445,6 +445,28 @@ class Seeder:
         assert row[:4] == (title, body, json.dumps(params, ensure_ascii=False), f"【先用后付】{title}：{body}"), row
 
 
+def _sync_indexes(path: Path) -> None:
+    """A cached seed made before an index changed in the models: bring its indexes up to date
+    (the rows are the same; only index definitions may differ)."""
+    from sqlmodel import SQLModel
+
+    from bnpl_app import models  # noqa: F401
+
+    con = sqlite3.connect(path, isolation_level=None)
+    have = {name for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")}
+    con.close()
+    want = {ix.name: ix for table in SQLModel.metadata.sorted_tables for ix in table.indexes}
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        for name in sorted(have - set(want)):
+            conn.exec_driver_sql(f"DROP INDEX {name}")
+            print(f"   seed: dropped index {name} (no longer in the models)", flush=True)
+        for name in sorted(set(want) - have):
+            want[name].create(conn)
+            print(f"   seed: created index {name} (new in the models)", flush=True)
+    engine.dispose()
+
+
 def seed(path: Path, n_due: int) -> dict:
     from sqlmodel import SQLModel
 
@@ -523,7 +545,9 @@ def floor(path: Path) -> dict:
     same pragmas as the app. First the bare variant, rolled back (reference), then the ledger
     variant, committed (the floor)."""
     con = sqlite3.connect(path, isolation_level=None)
-    for p in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=30000"):
+    from bnpl_app.db import SQLITE_CACHE_KIB, SQLITE_CHECKPOINT_PAGES
+    for p in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=30000",
+              f"cache_size=-{SQLITE_CACHE_KIB}", f"wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}"):
         con.execute(f"PRAGMA {p}")
     args = {"now": ts(NOW)}
     out = {}
@@ -605,18 +629,24 @@ def one_size(n_due: int, work: Path, cache: Path | None, audit_before: bool) -> 
     for p in (sweep_db, floor_db):
         for suffix in ("", "-wal", "-shm"):
             Path(f"{p}{suffix}").unlink(missing_ok=True)
-    cached = cache / f"seed-v{SEED_VERSION}-{n_due}.db" if cache and n_due <= 200_000 else None  # 1M: ~24 GB
+    cached = cache / f"seed-v{SEED_VERSION}-{n_due}.db" if cache else None
     t = time.perf_counter()
     if cached and cached.exists():
-        shutil.copyfile(cached, sweep_db)
         counts = json.loads(cached.with_suffix(".json").read_text())
-        print(f"   seed: copied from {cached}", flush=True)
+        if n_due > 200_000:  # 1M is ~25 GB: the cached seed is used up (moved), not copied
+            os.replace(cached, sweep_db)
+            cached.with_suffix(".json").unlink()
+            print(f"   seed: moved from {cached} (used up)", flush=True)
+        else:
+            shutil.copyfile(cached, sweep_db)
+            print(f"   seed: copied from {cached}", flush=True)
     else:
         counts = seed(sweep_db, n_due)
-        if cached:
+        if cached and n_due <= 200_000:
             cache.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(sweep_db, cached)
             cached.with_suffix(".json").write_text(json.dumps(counts))
+    _sync_indexes(sweep_db)
     print(f"   seed: {time.perf_counter() - t:.1f}s  " + ", ".join(f"{k}={v:,}" for k, v in counts.items()), flush=True)
     assert counts["due"] == n_due and counts["settled"] == 10 * n_due, counts
     shutil.copyfile(sweep_db, floor_db)
@@ -644,7 +674,7 @@ def one_size(n_due: int, work: Path, cache: Path | None, audit_before: bool) -> 
     dt, dc = time.perf_counter() - t, cpu() - c
     engine.dispose()
     res.update(sweep_s=dt, sweep_cpu=dc, sweep_per_s=n_due / dt, report=rep.summary())
-    print(f"   sweep (run_sweep, batch 500): {dt:7.2f}s {n_due / dt:9,.0f}/s  cpu {dc:.1f}s   ({rep.summary()})",
+    print(f"   sweep (run_sweep, batch {sweep_mod.BATCH_SIZE:,}): {dt:7.2f}s {n_due / dt:9,.0f}/s  cpu {dc:.1f}s   ({rep.summary()})",
           flush=True)
     assert rep.captured + rep.failed == n_due, rep
     res["ratio"] = res["sweep_per_s"] / res["floor_per_s"]
@@ -671,7 +701,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the swept databases")
     ap.add_argument("--verify", action="store_true",
                     help="first check on a small world that the batch path writes exactly what the per-row path writes")
+    ap.add_argument("--seed-only", action="store_true",
+                    help="only seed each size into --cache (to run the measurements later; 1M ≈ 25 GB)")
     args = ap.parse_args(argv)
+    if args.seed_only:
+        if args.cache is None:
+            ap.error("--seed-only needs --cache")
+        args.cache.mkdir(parents=True, exist_ok=True)
+        for n in [args.n] + ([1_000_000] if args.million else []):
+            cached = args.cache / f"seed-v{SEED_VERSION}-{n}.db"
+            if cached.exists():
+                print(f"{cached} exists", flush=True)
+                continue
+            t = time.perf_counter()
+            partial = cached.with_suffix(".partial")
+            partial.unlink(missing_ok=True)
+            counts = seed(partial, n)
+            os.replace(partial, cached)
+            cached.with_suffix(".json").write_text(json.dumps(counts))
+            print(f"{cached}: {time.perf_counter() - t:.1f}s  " + ", ".join(f"{k}={v:,}" for k, v in counts.items()),
+                  flush=True)
+        return 0
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bnpl-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     if args.verify and not verify(work):

@@ -356,8 +356,12 @@ class Outbox(SQLModel, table=True):
     """Stands in for SMS: what would be sent, once."""
 
     __tablename__ = "outbox"
+    # Only the relay reads it, oldest unsent first: a partial index on id (every insert an append)
+    # rather than one by user, which put a random page into every sweep batch for each shopper.
+    __table_args__ = (sa.Index("ix_outbox_unsent", "id", sqlite_where=sa.text("sent_at IS NULL"),
+                               postgresql_where=sa.text("sent_at IS NULL")),)
     id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(foreign_key="users.id", index=True)
+    user_id: int = Field(foreign_key="users.id")
     channel: str = Field(default="sms", max_length=10)
     body: str = Field(max_length=500)
     created_at: datetime = ts()

@@ -187,7 +187,8 @@ def upgrade() -> None:
     sa.UniqueConstraint('dedupe_key')
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_outbox_user_id'), ['user_id'], unique=False)
+        batch_op.create_index('ix_outbox_unsent', ['id'], unique=False, sqlite_where=sa.text('sent_at IS NULL'),
+                              postgresql_where=sa.text('sent_at IS NULL'))
 
     op.create_table('payment_methods',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -429,7 +430,8 @@ def downgrade() -> None:
 
     op.drop_table('payment_methods')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_outbox_user_id'))
+        batch_op.drop_index('ix_outbox_unsent', sqlite_where=sa.text('sent_at IS NULL'),
+                            postgresql_where=sa.text('sent_at IS NULL'))
 
     op.drop_table('outbox')
     with op.batch_alter_table('notifications', schema=None) as batch_op:
