@@ -650,6 +650,7 @@ def one_size(n_due: int, work: Path, cache: Path | None, audit_before: bool) -> 
     print(f"   seed: {time.perf_counter() - t:.1f}s  " + ", ".join(f"{k}={v:,}" for k, v in counts.items()), flush=True)
     assert counts["due"] == n_due and counts["settled"] == 10 * n_due, counts
     shutil.copyfile(sweep_db, floor_db)
+    os.sync()  # the copies' dirty pages are written back now, not during the measurements
     res: dict = {"n_due": n_due, "settled": counts["settled"]}
     if audit_before:
         print("   audit of the seeded world:", flush=True)
