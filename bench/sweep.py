@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bnpl_app.db import create_schema, make_engine, reading  # noqa: E402
+from bnpl_app.db import SQLITE_CACHE_KIB, SQLITE_CHECKPOINT_PAGES, create_schema, make_engine, reading  # noqa: E402
 from bnpl_app.domain.clock import UTC, FixedClock, add_months  # noqa: E402
 from bnpl_app.domain.messages import render  # noqa: E402
 from bnpl_app.domain.money import yuan  # noqa: E402
@@ -467,6 +467,33 @@ def _sync_indexes(path: Path) -> None:
     engine.dispose()
 
 
+COPY_MAX = 200_000  # cached seeds up to this size are copied; bigger ones (1M: ~25 GB) are moved, so used once
+
+
+def _counts_line(counts: dict) -> str:
+    return ", ".join(f"{k}={v:,}" for k, v in counts.items())
+
+
+def _cache_file(cache: Path, n_due: int) -> Path:
+    return cache / f"seed-v{SEED_VERSION}-{n_due}.db"
+
+
+def seed_cached(cache: Path, n_due: int) -> tuple[Path, dict]:
+    """The cached seed of this size, seeded first if missing (into a partial file, renamed when
+    complete, so an interrupted seed is never taken for a finished one)."""
+    cached = _cache_file(cache, n_due)
+    if not cached.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        t = time.perf_counter()
+        partial = cached.with_suffix(".partial")
+        partial.unlink(missing_ok=True)
+        counts = seed(partial, n_due)
+        os.replace(partial, cached)
+        cached.with_suffix(".json").write_text(json.dumps(counts))
+        print(f"   seed: {cached} in {time.perf_counter() - t:.1f}s", flush=True)
+    return cached, json.loads(cached.with_suffix(".json").read_text())
+
+
 def seed(path: Path, n_due: int) -> dict:
     from sqlmodel import SQLModel
 
@@ -545,7 +572,6 @@ def floor(path: Path) -> dict:
     same pragmas as the app. First the bare variant, rolled back (reference), then the ledger
     variant, committed (the floor)."""
     con = sqlite3.connect(path, isolation_level=None)
-    from bnpl_app.db import SQLITE_CACHE_KIB, SQLITE_CHECKPOINT_PAGES
     for p in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=30000",
               f"cache_size=-{SQLITE_CACHE_KIB}", f"wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}"):
         con.execute(f"PRAGMA {p}")
@@ -629,11 +655,10 @@ def one_size(n_due: int, work: Path, cache: Path | None, audit_before: bool) -> 
     for p in (sweep_db, floor_db):
         for suffix in ("", "-wal", "-shm"):
             Path(f"{p}{suffix}").unlink(missing_ok=True)
-    cached = cache / f"seed-v{SEED_VERSION}-{n_due}.db" if cache else None
     t = time.perf_counter()
-    if cached and cached.exists():
-        counts = json.loads(cached.with_suffix(".json").read_text())
-        if n_due > 200_000:  # 1M is ~25 GB: the cached seed is used up (moved), not copied
+    if cache and (n_due <= COPY_MAX or _cache_file(cache, n_due).exists()):
+        cached, counts = seed_cached(cache, n_due)
+        if n_due > COPY_MAX:
             os.replace(cached, sweep_db)
             cached.with_suffix(".json").unlink()
             print(f"   seed: moved from {cached} (used up)", flush=True)
@@ -642,12 +667,8 @@ def one_size(n_due: int, work: Path, cache: Path | None, audit_before: bool) -> 
             print(f"   seed: copied from {cached}", flush=True)
     else:
         counts = seed(sweep_db, n_due)
-        if cached and n_due <= 200_000:
-            cache.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(sweep_db, cached)
-            cached.with_suffix(".json").write_text(json.dumps(counts))
     _sync_indexes(sweep_db)
-    print(f"   seed: {time.perf_counter() - t:.1f}s  " + ", ".join(f"{k}={v:,}" for k, v in counts.items()), flush=True)
+    print(f"   seed: {time.perf_counter() - t:.1f}s  " + _counts_line(counts), flush=True)
     assert counts["due"] == n_due and counts["settled"] == 10 * n_due, counts
     shutil.copyfile(sweep_db, floor_db)
     os.sync()  # the copies' dirty pages are written back now, not during the measurements
@@ -708,20 +729,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.seed_only:
         if args.cache is None:
             ap.error("--seed-only needs --cache")
-        args.cache.mkdir(parents=True, exist_ok=True)
         for n in [args.n] + ([1_000_000] if args.million else []):
-            cached = args.cache / f"seed-v{SEED_VERSION}-{n}.db"
-            if cached.exists():
-                print(f"{cached} exists", flush=True)
-                continue
-            t = time.perf_counter()
-            partial = cached.with_suffix(".partial")
-            partial.unlink(missing_ok=True)
-            counts = seed(partial, n)
-            os.replace(partial, cached)
-            cached.with_suffix(".json").write_text(json.dumps(counts))
-            print(f"{cached}: {time.perf_counter() - t:.1f}s  " + ", ".join(f"{k}={v:,}" for k, v in counts.items()),
-                  flush=True)
+            cached, counts = seed_cached(args.cache, n)
+            print(f"{cached}: " + _counts_line(counts), flush=True)
         return 0
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bnpl-bench-"))
     work.mkdir(parents=True, exist_ok=True)

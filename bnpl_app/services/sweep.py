@@ -117,7 +117,7 @@ def _batches(engine: Engine, query: sa.Select, id_col, batch_size: int):
 # Rows per write transaction. Bigger batches write each touched page fewer times (a batch of
 # deductions dirties ~12 pages per installment, spread over the file, and each commit writes them
 # all), smaller ones hold SQLite's single write lock for less time: 2,000 is ~0.7 s per batch on
-# the benchmark machine, so a shopper's checkout never waits longer than that (BENCHMARKS.md).
+# the benchmark machine, so a shopper's checkout queues behind at most about that much (BENCHMARKS.md).
 BATCH_SIZE = 2_000
 
 
