@@ -51,7 +51,7 @@ from bnpl_app.services.audit import run_audit  # noqa: E402
 from bnpl_app.services import sweep as sweep_mod  # noqa: E402
 from bnpl_app.services.sweep import run_sweep  # noqa: E402
 
-SEED_VERSION = 5  # bump when the seeded world changes (invalidates --cache)
+SEED_VERSION = 6  # bump when the seeded world changes (invalidates --cache)
 NOW = datetime(2027, 3, 15, 2, 0, tzinfo=UTC)  # 10:00 in China; day 15 so month arithmetic never clamps
 DAY = timedelta(days=1)
 N_MERCHANTS = 20
@@ -279,7 +279,7 @@ class Seeder:
                 o.id = self._id("order")
                 for x in o.insts:
                     x.id = self._id("inst")
-        users, accts, methods, events, postings, notes, expo = [], [], [], [], [], [], []
+        users, accts, methods, events, postings, notes = [], [], [], [], [], []
         for sh in shoppers:
             uid = sh.uid
             users.append((uid, f"bench{uid}", self.pw, "shopper", f"买家 {uid}", 1, f"138{uid % 10**8:08d}", "zh",
@@ -329,17 +329,13 @@ class Seeder:
                               json.dumps(params, ensure_ascii=False), ts(at), f"reward:{o.id}"))
                 last = at
             outstanding = 0
-            per_shop: dict[int, int] = {}
             for o in sh.orders:
-                per_shop.setdefault(o.product[1], 0)
                 for x in o.insts:
                     if x.status == "SCHEDULED":
                         outstanding += x.principal
-                        per_shop[o.product[1]] += x.principal
                     elif x.paid_at > last:
                         last = x.paid_at
                 last = max(last, o.trial_end)
-            expo += [(uid, m, amt) for m, amt in per_shop.items()]
             accts.append((uid, score, limit, 0, outstanding, "active", POLICY.terms_version, ts(opened), streak, 0,
                           sh.autopay, ts(last)))
             sh.wallet_id = wallet
@@ -351,7 +347,6 @@ class Seeder:
         self.ins("postings", "ledger,posting_key,leg,debit_account,credit_account,amount_fen,kind,order_id,"
                  "installment_id,created_at", postings)
         self.ins("notifications", "user_id,kind,title,body,params_json,created_at,dedupe_key", notes)
-        self.ins("shop_exposure", "shopper_id,merchant_id,exposure_fen", expo)
         by_id = []
         for sh in shoppers:
             for o in sh.orders:
@@ -609,7 +604,7 @@ def _canonical(path: Path) -> dict[str, list]:
     for table, cols in (("notifications", "dedupe_key, user_id, kind, title, body, params_json, created_at, read_at"),
                         ("outbox", "dedupe_key, user_id, channel, body, created_at, sent_at"),
                         ("order_events", "order_id, at, step, amount_fen, note"), ("installments", "*"),
-                        ("orders", "*"), ("credit_accounts", "*"), ("payment_methods", "*"), ("shop_exposure", "*")):
+                        ("orders", "*"), ("credit_accounts", "*"), ("payment_methods", "*")):
         out[table] = sorted(repr(r) for r in c.execute(f"SELECT {cols} FROM {table}"))
     c.close()
     return out

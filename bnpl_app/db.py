@@ -5,6 +5,9 @@ concurrent writers whatever the timeout). PostgreSQL is the same code by URL."""
 from __future__ import annotations
 
 import os
+import threading
+import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -67,12 +70,56 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
             cur.execute(f"PRAGMA wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}")
             cur.close()
 
+        waiting = _WAITING[engine] = _Waiting()
+
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
-            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("readonly") else "BEGIN IMMEDIATE")
+            if conn.get_execution_options().get("readonly"):
+                conn.exec_driver_sql("BEGIN")
+                return
+            with waiting:  # counted while it queues for SQLite's one write lock
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return sa.create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+class _Waiting:
+    """How many threads of this process are inside ``BEGIN IMMEDIATE`` on one engine right now,
+    i.e. queued for SQLite's write lock."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        with self._lock:
+            self.count += 1
+
+    def __exit__(self, *_exc) -> None:
+        with self._lock:
+            self.count -= 1
+
+
+_WAITING: weakref.WeakKeyDictionary[Engine, _Waiting] = weakref.WeakKeyDictionary()
+
+
+def yield_to_writers(engine: Engine, *, at_most: float = 1.0) -> float:
+    """Between two transactions of a long job (the sweep): let this process's queued writers in.
+
+    SQLite hands its write lock to nobody in particular: a writer that found it taken sleeps in
+    its busy handler (up to 100 ms between tries), so a job that commits and at once begins again
+    wins almost every time and a shopper's checkout can wait for the whole job. Here the job waits
+    (a few ms at a time, ``at_most`` seconds in all) until no writer of this process is queued;
+    when none is, it costs nothing. Writers in other processes are not seen (a separate sweep
+    worker is meant for PostgreSQL, whose row locks do not queue like this). Returns the wait."""
+    waiting = _WAITING.get(engine)
+    if waiting is None or not waiting.count:
+        return 0.0
+    start = time.monotonic()
+    while waiting.count and time.monotonic() - start < at_most:
+        time.sleep(0.002)
+    return time.monotonic() - start
 
 
 @lru_cache(maxsize=4)

@@ -186,16 +186,6 @@ class Product(SQLModel, table=True):
     )
 
 
-class ShopExposure(SQLModel, table=True):
-    """frozen + outstanding of one shopper at one shop, kept so the per-shop cap is a guarded update."""
-
-    __tablename__ = "shop_exposure"
-    shopper_id: int = Field(foreign_key="users.id", primary_key=True)
-    merchant_id: int = Field(foreign_key="merchants.id", primary_key=True)
-    exposure_fen: int = 0
-    __table_args__ = (sa.CheckConstraint("exposure_fen >= 0", name="ck_exposure_nonneg"),)
-
-
 class Order(SQLModel, table=True):
     __tablename__ = "orders"
     id: int | None = Field(default=None, primary_key=True)

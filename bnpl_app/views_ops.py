@@ -359,7 +359,6 @@ _CHECK_KEYS = {
     "no installment is paid twice": "ops.audit.once",
     "payment-method balances": "ops.audit.methods",
     "merchant settlement": "ops.audit.settlement",
-    "per-shop exposure": "ops.audit.exposure",
 }
 
 

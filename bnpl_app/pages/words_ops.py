@@ -127,12 +127,10 @@ register({
     "ops.audit_title": ("一致性审计", "Consistency audit"),
     "ops.audit_run": ("运行审计", "Run the audit"),
     "ops.audit_what": ("审计检查：每笔记账借贷平衡；每位用户“额度 = 可用 + 冻结 + 待还”且可用 ≥ 0，并与账本一致；"
-                       "没有任何一期被重复扣款；支付方式余额与账本一致；商家结算 = 扣款 − 平台服务费 − 退款；"
-                       "店铺敞口与订单一致。",
+                       "没有任何一期被重复扣款；支付方式余额与账本一致；商家结算 = 扣款 − 平台服务费 − 退款。",
                        "The audit checks: every posting balances; for every shopper limit = available + frozen + "
                        "outstanding with available ≥ 0, matching the journal; no installment was paid twice; payment-"
-                       "method balances match the journal; merchant settlement = captured − platform fees − refunds; "
-                       "per-shop exposure matches the orders."),
+                       "method balances match the journal; merchant settlement = captured − platform fees − refunds."),
     "ops.audit_not_run": ("尚未运行。", "Not run yet."),
     "ops.audit_at": ("运行时间", "Run at"),
     "ops.checked": ("项已检查", "checked"),
@@ -141,5 +139,4 @@ register({
     "ops.audit.once": ("没有重复扣款", "No installment paid twice"),
     "ops.audit.methods": ("支付方式余额与账本一致", "Payment-method balances match the journal"),
     "ops.audit.settlement": ("商家结算 = 扣款 − 服务费 − 退款", "Merchant settlement = captured − fees − refunds"),
-    "ops.audit.exposure": ("店铺敞口与订单一致", "Per-shop exposure matches the orders"),
 })

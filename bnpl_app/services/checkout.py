@@ -13,19 +13,17 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from ..db import insert_ignore
 from ..domain.clock import Clock
 from ..domain.errors import Conflict, NotEligible, NotFound, ValidationError
 from ..domain.money import yuan
 from ..domain.policy import POLICY
-from ..models import Installment, InstallmentStatus as IS, Order, OrderEvent, OrderStatus as OS, Product, ShopExposure
+from ..models import Installment, InstallmentStatus as IS, Order, OrderEvent, OrderStatus as OS, Product
 from . import credit, eligibility, schedule
 from .eligibility import Failure
-from .merchant import shop_cap
+from .merchant import shop_cap, shop_exposure
 
 _KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 PROD = Product.__table__
-EXPO = ShopExposure.__table__
 
 
 def _request_hash(uid: int, product_id: int, plan: str) -> str:
@@ -100,18 +98,14 @@ def checkout(session: Session, *, uid: int, product_id: object, plan: str, idemp
     savepoint.commit()
 
     # Each guard is one statement the database decides; any refusal rolls the whole checkout back.
-    # Rows are locked in the platform's one order — credit account, shop exposure, product — the
-    # same order as captures and returns, so concurrent writers on PostgreSQL never deadlock.
+    # Rows are locked in the platform's one order — credit account, then product — the same order
+    # as captures and returns, so concurrent writers on PostgreSQL never deadlock. The freeze locks
+    # the shopper's credit account, so the per-shop exposure read after it is not raced by another
+    # checkout of the same shopper.
     credit.freeze(session, uid=uid, amount=product.price_fen, order_id=order.id, at=now)
     cap = shop_cap(session, product.merchant_id)
-    insert_ignore(session, EXPO, {"shopper_id": uid, "merchant_id": product.merchant_id, "exposure_fen": 0})
-    if session.execute(
-        sa.update(EXPO).where(EXPO.c.shopper_id == uid, EXPO.c.merchant_id == product.merchant_id,
-                              EXPO.c.exposure_fen + product.price_fen <= cap)
-        .values(exposure_fen=EXPO.c.exposure_fen + product.price_fen)
-    ).rowcount != 1:
-        used = session.execute(sa.select(EXPO.c.exposure_fen).where(
-            EXPO.c.shopper_id == uid, EXPO.c.merchant_id == product.merchant_id)).scalar_one()
+    used = shop_exposure(session, uid=uid, merchant_id=product.merchant_id) - product.price_fen  # this order holds already
+    if used + product.price_fen > cap:
         raise NotEligible([Failure("shop_cap", "elig.shop_cap", {"cap": yuan(cap), "used": yuan(used)})])
     if session.execute(sa.update(PROD).where(PROD.c.id == product.id, PROD.c.stock >= 1)
                        .values(stock=PROD.c.stock - 1)).rowcount != 1:

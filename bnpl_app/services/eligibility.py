@@ -12,9 +12,9 @@ from sqlmodel import Session, select
 from ..domain.messages import has, render
 from ..domain.money import yuan
 from ..domain.policy import POLICY
-from ..models import BNPL_ACTIVE, PaymentMethod, Product, ShopExposure, User
+from ..models import BNPL_ACTIVE, PaymentMethod, Product, User
 from . import credit
-from .merchant import shop_cap
+from .merchant import shop_cap, shop_exposure
 
 
 @dataclass(frozen=True)
@@ -71,9 +71,7 @@ def check(session: Session, *, uid: int, product: Product) -> Eligibility:
     if acct.bnpl_status == BNPL_ACTIVE and room < product.price_fen:
         fails.append(Failure("limit", "elig.limit", {"available": yuan(room), "price": yuan(product.price_fen)}))
     cap = shop_cap(session, product.merchant_id)
-    used = session.execute(
-        sa.select(ShopExposure.exposure_fen).where(ShopExposure.shopper_id == uid, ShopExposure.merchant_id == product.merchant_id)
-    ).scalar_one_or_none() or 0
+    used = shop_exposure(session, uid=uid, merchant_id=product.merchant_id)
     if used + product.price_fen > cap:
         fails.append(Failure("shop_cap", "elig.shop_cap", {"cap": yuan(cap), "used": yuan(used)}))
     if product.stock < 1:

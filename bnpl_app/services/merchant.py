@@ -10,7 +10,7 @@ from ..domain.clock import Clock
 from ..domain.errors import NotFound, ValidationError
 from ..domain.money import check_amount
 from ..domain.policy import POLICY
-from ..models import Merchant, Product
+from ..models import Installment, InstallmentStatus as IS, Merchant, Order, OrderStatus as OS, Product
 
 
 def shop_cap(session: Session, merchant_id: int) -> int:
@@ -18,6 +18,20 @@ def shop_cap(session: Session, merchant_id: int) -> int:
     if cap is None:
         raise NotFound("shop")
     return cap
+
+
+def shop_exposure(session: Session, *, uid: int, merchant_id: int) -> int:
+    """What one shopper owes or has frozen at one shop (the per-shop cap's measure): the price of
+    each order still in its trial or return, plus the principal of each open installment. Derived,
+    not stored, so no capture, release or hardship plan has a counter to keep in step. Checkout
+    reads it after freezing (which locks the shopper's credit account), so two checkouts of one
+    shopper never both pass on the same figure; a capture or release running meanwhile only
+    lowers it, so a stale read errs on the safe side."""
+    held = sa.select(sa.func.coalesce(sa.func.sum(Order.price_fen), 0)).where(
+        Order.shopper_id == uid, Order.merchant_id == merchant_id, Order.status.in_(OS.HOLDING))
+    owed = sa.select(sa.func.coalesce(sa.func.sum(Installment.principal_fen), 0)).where(
+        Installment.shopper_id == uid, Installment.merchant_id == merchant_id, Installment.status.in_(IS.OPEN))
+    return int(session.execute(held).scalar_one()) + int(session.execute(owed).scalar_one())
 
 
 def own_product(session: Session, *, merchant_id: int, product_id: object) -> Product:

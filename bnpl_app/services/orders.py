@@ -23,7 +23,6 @@ from ..models import (
     Product,
     ReturnPhoto,
     ReturnRequest,
-    ShopExposure,
 )
 from . import credit, payments
 from .notify import notify
@@ -82,7 +81,7 @@ def pay_now(session: Session, *, uid: int, order_id: object, method_id: int | No
         m = methods[0] if methods else None
         raise InsufficientFunds("bill.insufficient", method=m.label if m else "—", balance=yuan(m.balance_fen if m else 0),
                                 amount=yuan(order.price_fen))
-    # Credit account before shop exposure (inside capture): the platform's one lock order.
+    # The credit account first: the platform's one lock order (checkout locks it before the product).
     credit.settle_frozen(session, uid=uid, amount=order.price_fen, order_id=order.id, at=now)
     for inst in insts:
         payments.capture(session, inst=inst, order=order, method=method, at=now, waive_fee=True, billed=False)
@@ -151,9 +150,6 @@ def accept_return(session: Session, *, merchant_id: int | None, return_id: objec
     _set_status(session, order, OS.RETURNED, expect=(OS.RETURN_RECEIVED,), closed_at=now)
     session.execute(sa.update(INST).where(INST.c.order_id == order.id, INST.c.status == IS.PENDING).values(status=IS.CANCELLED))
     credit.release(session, uid=order.shopper_id, amount=order.price_fen, order_id=order.id, at=now)
-    expo = ShopExposure.__table__
-    session.execute(sa.update(expo).where(expo.c.shopper_id == order.shopper_id, expo.c.merchant_id == order.merchant_id)
-                    .values(exposure_fen=expo.c.exposure_fen - order.price_fen))
     prod = Product.__table__
     session.execute(sa.update(prod).where(prod.c.id == order.product_id).values(stock=prod.c.stock + 1))
     session.add(OrderEvent(order_id=order.id, at=now, step="inspected", note=outcome))

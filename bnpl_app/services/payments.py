@@ -29,7 +29,6 @@ from ..models import (
     Outbox,
     PaymentMethod,
     Posting,
-    ShopExposure,
 )
 from . import credit, ledger
 from .ledger import LIMIT, MONEY, PLAT_FEE_INCOME, PLAT_SERVICE_FEE, lim, mer, pm
@@ -38,7 +37,6 @@ from .notify import notify
 PMT = PaymentMethod.__table__
 INST = Installment.__table__
 ORD = Order.__table__
-EXPO = ShopExposure.__table__
 CA = credit.CA
 POST = Posting.__table__
 NOTE = Notification.__table__
@@ -132,10 +130,6 @@ def capture(
     if billed:
         credit.repay_principal(session, uid=order.shopper_id, amount=inst.principal_fen, installment_id=inst.id,
                                order_id=order.id, at=at)
-    session.execute(
-        sa.update(EXPO).where(EXPO.c.shopper_id == order.shopper_id, EXPO.c.merchant_id == order.merchant_id)
-        .values(exposure_fen=EXPO.c.exposure_fen - inst.principal_fen)
-    )
     return Capture(inst.id, amount, method.id, method.label)
 
 
@@ -351,10 +345,9 @@ def _debit_all(session: Session, gateway, debits: list[tuple[int, int]]) -> bool
 def capture_many(session: Session, captures: list[BatchCapture], *, at: datetime, gateway: Gateway | None = None,
                  when=None) -> None:
     """``capture`` (billed, fee not waived) for many installments: the same guarded installment
-    update, gateway debit (one per installment), money posting, limit repayment and exposure
-    update. Raises BatchRefused, having possibly written part of it, when a guard fails: the
+    update, gateway debit (one per installment), money posting and limit repayment. Raises BatchRefused, having possibly written part of it, when a guard fails: the
     caller must roll back to its savepoint. Rows are locked in a fixed order (installments,
-    then payment methods by id, then credit accounts by user, then exposure rows)."""
+    then payment methods by id, then credit accounts by user)."""
     if not captures:
         return
     when = bind_time(session, at) if when is None else when
@@ -370,7 +363,6 @@ def capture_many(session: Session, captures: list[BatchCapture], *, at: datetime
         raise BatchRefused("a balance moved")
     postings: list[tuple] = []
     repaid: dict[int, int] = {}
-    exposure: dict[tuple[int, int], int] = {}
     for c in captures:
         principal, uid = c.principal_fen, c.shopper_id
         service_fee = _service_fee(principal, c.platform_fee_bps)
@@ -386,8 +378,6 @@ def capture_many(session: Session, captures: list[BatchCapture], *, at: datetime
             postings.append((LIMIT, f"lrp:{c.installment_id}", 0, lim(uid, "outstanding"), lim(uid, "headroom"),
                              principal, "repay", c.order_id, c.installment_id, when))
             repaid[uid] = repaid.get(uid, 0) + principal
-        shop = (uid, c.merchant_id)
-        exposure[shop] = exposure.get(shop, 0) + principal
     execute_many(session, f"INSERT INTO {POST.name} (ledger, posting_key, leg, debit_account, credit_account, "
                           "amount_fen, kind, order_id, installment_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                  postings)
@@ -397,8 +387,6 @@ def capture_many(session: Session, captures: list[BatchCapture], *, at: datetime
                      [(amt, when, uid, amt) for uid, amt in sorted(repaid.items())])
     if n != len(repaid):
         raise BatchRefused("outstanding below a repayment")
-    execute_many(session, f"UPDATE {EXPO.name} SET exposure_fen = exposure_fen - ? WHERE shopper_id = ? AND merchant_id = ?",
-                 [(amt, uid, mid) for (uid, mid), amt in sorted(exposure.items()) if amt])
 
 
 @dataclass(frozen=True, slots=True)

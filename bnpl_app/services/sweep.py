@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from ..db import reading, transaction
+from ..db import reading, transaction, yield_to_writers
 from ..domain.clock import CST
 from ..domain.money import bps_of, yuan
 from ..domain.policy import POLICY
@@ -90,7 +90,8 @@ def _batches(engine: Engine, query: sa.Select, id_col, batch_size: int):
     (``… AND id > :last ORDER BY id LIMIT n``) made SQLite scan and sort every remaining candidate
     through the status index for every batch; so did ``<condition> AND id IN (:batch)``, which
     SQLite also plans through that index — hence, on SQLite, the batch's rows are fetched by rowid
-    and the condition is evaluated per row."""
+    and the condition is evaluated per row. Between two batches, writers of this process that are
+    queued for SQLite's write lock go first (``db.yield_to_writers``)."""
     pg = engine.dialect.name == "postgresql"
     window = max(_WINDOW, batch_size)
     last = None
@@ -109,6 +110,7 @@ def _batches(engine: Engine, query: sa.Select, id_col, batch_size: int):
                     ids = [x for x, ok in s.execute(check.order_by(id_col)) if ok]
                 if ids:
                     yield s, ids
+            yield_to_writers(engine)  # a checkout queued behind this batch goes before the next one
         if len(candidates) < window:
             return
         last = candidates[-1]

@@ -51,13 +51,13 @@ if "postgresql" in BACKENDS:
             wallet.topup(s, uid=uid, amount_fen=100_000, clock=world.clock)
         sweep_clock = FixedClock(world.clock.now() + timedelta(days=1))
 
-        checkout_holds_exposure = threading.Event()
+        checkout_reached_credit = threading.Event()
         sweep_holds_credit = threading.Event()
 
         @event.listens_for(db.engine, "before_cursor_execute")
         def _before(conn, cursor, statement, parameters, context, executemany):
             if threading.current_thread().name == "checkout" and statement.startswith("UPDATE credit_accounts"):
-                checkout_holds_exposure.set()
+                checkout_reached_credit.set()
                 sweep_holds_credit.wait(WAIT)
 
         @event.listens_for(db.engine, "after_cursor_execute")
@@ -72,7 +72,7 @@ if "postgresql" in BACKENDS:
 
         results: dict = {}
         a = _run(results, "checkout", buy)
-        assert checkout_holds_exposure.wait(WAIT), results
+        assert checkout_reached_credit.wait(WAIT), results
         b = _run(results, "sweep", lambda: run_sweep(engine=db.engine, clock=sweep_clock))
         a.join(WAIT)
         b.join(WAIT)

@@ -22,9 +22,8 @@ from bnpl_app.models import (
     OrderStatus as OS,
     PaymentMethod,
     Product,
-    ShopExposure,
 )
-from bnpl_app.services import checkout, credit, eligibility, schedule
+from bnpl_app.services import checkout, credit, eligibility, merchant, schedule
 
 PRICE = 29_900
 
@@ -72,7 +71,7 @@ def test_checkout_costs_nothing_now_freezes_the_price_and_reserves_stock(world, 
         assert acct.frozen_fen == PRICE and acct.outstanding_fen == 0 and credit.available(acct) == limit - PRICE
         assert s.get(Product, p).stock == 4
         assert s.exec(select(PaymentMethod.balance_fen).where(PaymentMethod.user_id == uid)).one() == wallet_before
-        assert s.get(ShopExposure, (uid, m)).exposure_fen == PRICE
+        assert merchant.shop_exposure(s, uid=uid, merchant_id=m) == PRICE
         assert [(e.step, e.amount_fen, e.at) for e in s.exec(select(OrderEvent).where(OrderEvent.order_id == oid))] == \
             [("frozen", PRICE, world.clock.now())]
     world.audit_ok()

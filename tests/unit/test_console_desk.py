@@ -28,7 +28,6 @@ from bnpl_app.models import (
     OrderStatus as OS,
     Product,
     ReturnRequest,
-    ShopExposure,
 )
 from bnpl_app.services import applications as apps, auth, bills, console, desk, merchant as merchant_svc, orders
 from bnpl_app.services.uploads import StoredFile
@@ -130,7 +129,8 @@ def test_rates_per_product_count_kept_returned_damaged_and_overdue(world):
     still = world.buy(rich, p)  # one in trial
     with reading(world.engine) as s:
         a = console.analytics(s, m, now=world.clock.now())
-        expo = sum(e.exposure_fen for e in s.exec(select(ShopExposure).where(ShopExposure.merchant_id == m)))
+        expo = sum(merchant_svc.shop_exposure(s, uid=u, merchant_id=m)
+                   for u in set(s.exec(select(Order.shopper_id).where(Order.merchant_id == m))))
     r = a.total
     assert (r.orders, r.decided, r.kept, r.returned, r.inspected, r.damaged, r.overdue, r.in_trial) == (5, 4, 3, 1, 2, 1, 1, 1)
     assert r.keep == 750 and r.return_ == 250 and r.damaged_rate == 500 and r.overdue_rate == 333  # ‰

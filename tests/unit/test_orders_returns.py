@@ -25,9 +25,8 @@ from bnpl_app.models import (
     Product,
     ReturnPhoto,
     ReturnRequest,
-    ShopExposure,
 )
-from bnpl_app.services import credit, orders, sweep, uploads
+from bnpl_app.services import credit, merchant, orders, sweep, uploads
 
 PRICE = 29_900
 TRIAL = POLICY.trial_days_default
@@ -112,7 +111,7 @@ class Shop:
 
     def exposure(self) -> int:
         with self.w.tx() as s:
-            return s.get(ShopExposure, (self.uid, self.m)).exposure_fen
+            return merchant.shop_exposure(s, uid=self.uid, merchant_id=self.m)
 
     def notices(self, kind: str) -> list[Notification]:
         with self.w.tx() as s:
