@@ -113,8 +113,13 @@ def repay_principal(session: Session, *, uid: int, amount: int, installment_id: 
 
 def reason_of(key: str, **params: object) -> str:
     """A history reason stored as a message key plus parameters, rendered in the reader's language
-    by ``domain.messages.render_reason``."""
-    return key + (json.dumps(params, ensure_ascii=False, separators=(",", ":")) if params else "")
+    by ``domain.messages.render_reason``. (Whole-number parameters, by far the most common — the
+    sweep writes one per on-time order — are formatted directly: the same text json.dumps gives.)"""
+    if not params:
+        return key
+    if all(type(v) is int for v in params.values()):
+        return key + "{" + ",".join(f'"{k}":{v}' for k, v in params.items()) + "}"
+    return key + json.dumps(params, ensure_ascii=False, separators=(",", ":"))
 
 
 def _event(session: Session, *, uid: int, kind: str, old: int, new: int, reason: str, at: datetime) -> CreditEvent:

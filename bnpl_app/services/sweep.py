@@ -93,15 +93,16 @@ def _batches(engine: Engine, query: sa.Select, id_col, batch_size: int):
     and the condition is evaluated per row. Between two batches, writers of this process that are
     queued for SQLite's write lock go first (``db.yield_to_writers``)."""
     pg = engine.dialect.name == "postgresql"
+    bulk = engine.execution_options(bulk=True)  # a page cache that holds a whole batch (db.SQLITE_BULK_CACHE_KIB)
     window = max(_WINDOW, batch_size)
     last = None
     while True:
         q = query if last is None else query.where(id_col > last)
-        with reading(engine) as r:
+        with reading(bulk) as r:
             candidates = [x for (x,) in r.execute(q.order_by(id_col).limit(window))]
         for i in range(0, len(candidates), batch_size):
             chunk = candidates[i:i + batch_size]
-            with transaction(engine) as s:
+            with transaction(bulk) as s:
                 if pg:
                     claim = query.where(id_col.in_(chunk)).order_by(id_col).with_for_update(skip_locked=True)
                     ids = [x for (x,) in s.execute(claim)]
@@ -117,10 +118,12 @@ def _batches(engine: Engine, query: sa.Select, id_col, batch_size: int):
 
 
 # Rows per write transaction. Bigger batches write each touched page fewer times (a batch of
-# deductions dirties ~12 pages per installment, spread over the file, and each commit writes them
-# all), smaller ones hold SQLite's single write lock for less time: 2,000 is ~0.7 s per batch on
-# the benchmark machine, so a shopper's checkout queues behind at most about that much (BENCHMARKS.md).
-BATCH_SIZE = 2_000
+# deductions dirties ~14 pages per installment, spread over the file, and each commit writes them
+# all to the WAL, later copied back by a checkpoint), smaller ones hold SQLite's single write lock
+# for less time: 4,000 is ~1 s per batch on the benchmark machine; a checkout of this process that
+# queued behind a batch goes before the next one (db.yield_to_writers). BENCHMARKS.md has the
+# measurements.
+BATCH_SIZE = 4_000
 
 
 def run_sweep(*, engine: Engine, clock, batch_size: int = BATCH_SIZE, record: bool = True) -> SweepReport:
@@ -261,7 +264,12 @@ def _rows(s: Session, sql: str, ids) -> list[tuple]:
         return []
     conn = s.connection()
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    return conn.exec_driver_sql(sql.format(ids=",".join([mark] * len(ids))), tuple(ids)).fetchall()
+    cur = conn.connection.driver_connection.cursor()  # plain tuples: no result rows to build per row
+    try:
+        cur.execute(sql.format(ids=",".join([mark] * len(ids))), tuple(ids))
+        return cur.fetchall()
+    finally:
+        cur.close()
 
 
 def _deduct_batch(s: Session, ids: list[int], now: datetime, rep: SweepReport) -> None:
