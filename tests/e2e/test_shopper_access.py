@@ -151,7 +151,9 @@ def test_a_crafted_repayment_of_someone_elses_installment_moves_no_money(page: P
 def test_bad_input_on_the_account_forms_is_refused_with_a_message(page: Page, db, shot):
     login(page, "alice")
     go(page, routes.WALLET)
-    balance = page.get_by_test_id("wallet-balance").inner_text()
+    with reading(db) as s:
+        balance = yuan(wallet.wallet_of(s, uid_of(db, "alice")).balance_fen)
+    expect(page.get_by_test_id("wallet-balance")).to_have_text(balance)
     for text, message in (("abc", "不是有效金额"), ("0", "必须大于"), ("99999999", "超过上限")):
         page.get_by_test_id("wallet-topup-input").fill(text)
         page.get_by_test_id("wallet-topup-submit").click()
