@@ -563,14 +563,20 @@ def cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def floor(path: Path) -> dict:
-    """The set-based floor on a copy: one INSERT…SELECT + one UPDATE over the due rows, one commit,
-    same pragmas as the app. First the bare variant, rolled back (reference), then the ledger
-    variant, committed (the floor)."""
+def _floor_connection(path: Path) -> sqlite3.Connection:
+    """A connection with the pragmas the sweep's batches run with (db.make_engine, bulk cache)."""
     con = sqlite3.connect(path, isolation_level=None)
     for p in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=30000",
               f"cache_size=-{SQLITE_BULK_CACHE_KIB}", f"wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}"):
         con.execute(f"PRAGMA {p}")
+    return con
+
+
+def floor(path: Path) -> dict:
+    """The set-based floor on a copy: one INSERT…SELECT + one UPDATE over the due rows, one commit,
+    the pragmas the sweep runs with. First the bare variant, rolled back (reference), then the ledger
+    variant, committed (the floor)."""
+    con = _floor_connection(path)
     args = {"now": ts(NOW)}
     out = {}
     for name, insert, end in (("bare", FLOOR_BARE, "ROLLBACK"), ("ledger", FLOOR_LEDGER, "COMMIT")):
@@ -648,10 +654,7 @@ def verify(work: Path, n_due: int = 2_000) -> bool:
 def batched_floor(path: Path, batch: int) -> dict:
     """Reference only: the floor's own SQL, committed ``batch`` due installments at a time (the
     sweep's cadence) instead of in one transaction — what committing in batches costs by itself."""
-    con = sqlite3.connect(path, isolation_level=None)
-    for p in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=30000",
-              f"cache_size=-{SQLITE_BULK_CACHE_KIB}", f"wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}"):
-        con.execute(f"PRAGMA {p}")
+    con = _floor_connection(path)
     args = {"now": ts(NOW)}
     ids = [i for (i,) in con.execute(f"SELECT id FROM installments WHERE {DUE} ORDER BY id", args)]
     con.execute("CREATE TEMP TABLE batch (id INTEGER PRIMARY KEY)")
