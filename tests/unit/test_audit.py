@@ -52,6 +52,26 @@ def failing(world) -> set[str]:
     return {c.name for c in report.checks if not c.ok}
 
 
+def check(world, name: str):
+    with world.tx() as s:
+        return next(c for c in run_audit(s).checks if c.name == name)
+
+
+def unchecked(world, *sql: str) -> None:
+    """Run SQL past the schema's foreign keys and CHECK constraints, as a hand-edited database could."""
+    raw = world.engine.raw_connection()
+    try:
+        db = raw.driver_connection
+        db.execute("PRAGMA foreign_keys=OFF")  # only outside a transaction
+        db.execute("PRAGMA ignore_check_constraints=ON")
+        for statement in sql:
+            db.execute(statement)
+        db.execute("PRAGMA ignore_check_constraints=OFF")
+        db.execute("PRAGMA foreign_keys=ON")
+    finally:
+        raw.close()
+
+
 def paid_installment(world, uid: int) -> Installment:
     with world.tx() as s:
         return s.exec(select(Installment).where(Installment.shopper_id == uid, Installment.status == IS.PAID)
@@ -124,6 +144,22 @@ def test_a_posting_that_mixes_ledgers_is_caught(world, busy):
             dict(ledger="limit", posting_key="odd:1", leg=1, debit_account=PLAT_SERVICE_FEE, credit_account=EXT_FUNDING,
                  amount_fen=5, kind="adjust", created_at=world.clock.now())])
     assert failing(world) == {POSTINGS}
+
+
+def test_bad_legs_are_caught_and_listed_by_posting_key(world, busy):
+    leg = ("INSERT INTO postings (ledger, posting_key, leg, debit_account, credit_account, amount_fen, kind, created_at)"
+           " VALUES ('money', '{key}', 0, '{debit}', '{credit}', {amount}, 'adjust', '2026-11-01')")
+    unchecked(world, leg.format(key="bad:2", debit=EXT_FUNDING, credit=PLAT_SERVICE_FEE, amount=0),
+              leg.format(key="bad:1", debit=EXT_FUNDING, credit=EXT_FUNDING, amount=5))
+    assert failing(world) == {POSTINGS}  # neither leg moves any account's balance
+    assert check(world, POSTINGS).violations == ["posting bad:1: 1 bad leg(s), 1 ledgers",
+                                                 "posting bad:2: 1 bad leg(s), 1 ledgers"]
+
+
+def test_deleting_a_paid_order_is_caught_by_the_settlement(world, busy):
+    inst = paid_installment(world, busy["payer"])
+    unchecked(world, f"DELETE FROM orders WHERE id = {inst.order_id}")
+    assert failing(world) == {SETTLEMENT}  # its installments still count as paid, but settle to no one
 
 
 def test_deleting_a_journal_row_is_caught(world, busy):
