@@ -114,22 +114,21 @@ class _Waiting:
 _WAITING: weakref.WeakKeyDictionary[Engine, _Waiting] = weakref.WeakKeyDictionary()
 
 
-def yield_to_writers(engine: Engine, *, at_most: float = 1.0) -> float:
+def yield_to_writers(engine: Engine, *, at_most_s: float = 1.0) -> None:
     """Between two transactions of a long job (the sweep): let this process's queued writers in.
 
     SQLite hands its write lock to nobody in particular: a writer that found it taken sleeps in
     its busy handler (up to 100 ms between tries), so a job that commits and at once begins again
     wins almost every time and a shopper's checkout can wait for the whole job. Here the job waits
-    (a few ms at a time, ``at_most`` seconds in all) until no writer of this process is queued;
+    (a few ms at a time, ``at_most_s`` seconds in all) until no writer of this process is queued;
     when none is, it costs nothing. Writers in other processes are not seen (a separate sweep
-    worker is meant for PostgreSQL, whose row locks do not queue like this). Returns the wait."""
+    worker is meant for PostgreSQL, whose row locks do not queue like this)."""
     waiting = _WAITING.get(engine)
-    if waiting is None or not waiting.count:
-        return 0.0
-    start = time.monotonic()
-    while waiting.count and time.monotonic() - start < at_most:
+    if waiting is None:
+        return
+    deadline = time.monotonic() + at_most_s
+    while waiting.count and time.monotonic() < deadline:
         time.sleep(0.002)
-    return time.monotonic() - start
 
 
 @lru_cache(maxsize=4)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -37,9 +36,6 @@ CA = CreditAccount.__table__
 PM = PaymentMethod.__table__
 
 BATCH = 10_000  # rows fetched at a time while streaming a table
-# The platform fee of one installment, rounded as it was charged. Millions of paid installments
-# share a few prices and fee rates, and the exact rounding is too slow to redo for each.
-_fee = lru_cache(maxsize=4096)(bps_of)
 
 
 @dataclass
@@ -158,7 +154,7 @@ def _installments(s: Session, captures: _Captures) -> tuple[Check, dict[int, int
                 once.fail(f"installment {iid}: paid {paid_fen}, {keys} capture(s) of {amt}")
             if bps is not None:  # settlement counts only installments whose order exists
                 paid_by_merchant[mid][0] += principal
-                paid_by_merchant[mid][1] += _fee(principal, bps)
+                paid_by_merchant[mid][1] += bps_of(principal, bps)
         elif keys:
             once.fail(f"installment {iid} is {status} but has a capture")
         if status in IS.OPEN:

@@ -104,8 +104,9 @@ def checkout(session: Session, *, uid: int, product_id: object, plan: str, idemp
     # checkout of the same shopper.
     credit.freeze(session, uid=uid, amount=product.price_fen, order_id=order.id, at=now)
     cap = shop_cap(session, product.merchant_id)
-    used = shop_exposure(session, uid=uid, merchant_id=product.merchant_id) - product.price_fen  # this order holds already
-    if used + product.price_fen > cap:
+    held = shop_exposure(session, uid=uid, merchant_id=product.merchant_id)  # this order included
+    if held > cap:
+        used = held - product.price_fen
         raise NotEligible([Failure("shop_cap", "elig.shop_cap", {"cap": yuan(cap), "used": yuan(used)})])
     if session.execute(sa.update(PROD).where(PROD.c.id == product.id, PROD.c.stock >= 1)
                        .values(stock=PROD.c.stock - 1)).rowcount != 1:

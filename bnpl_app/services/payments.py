@@ -328,7 +328,6 @@ class BatchCapture:
     platform_fee_bps: int
 
 
-_service_fee = lru_cache(maxsize=4096)(bps_of)
 _yuan = lru_cache(maxsize=4096)(yuan)
 
 
@@ -345,8 +344,9 @@ def _debit_all(session: Session, gateway, debits: list[tuple[int, int]]) -> bool
 def capture_many(session: Session, captures: list[BatchCapture], *, at: datetime, gateway: Gateway | None = None,
                  when=None) -> None:
     """``capture`` (billed, fee not waived) for many installments: the same guarded installment
-    update, gateway debit (one per installment), money posting and limit repayment. Raises BatchRefused, having possibly written part of it, when a guard fails: the
-    caller must roll back to its savepoint. Rows are locked in a fixed order (installments,
+    update, gateway debit (one per installment), money posting and limit repayment. Raises
+    BatchRefused, having possibly written part of it, when a guard fails: the caller must roll
+    back to its savepoint. Rows are locked in a fixed order (installments,
     then payment methods by id, then credit accounts by user)."""
     if not captures:
         return
@@ -365,7 +365,7 @@ def capture_many(session: Session, captures: list[BatchCapture], *, at: datetime
     repaid: dict[int, int] = {}
     for c in captures:
         principal, uid = c.principal_fen, c.shopper_id
-        service_fee = _service_fee(principal, c.platform_fee_bps)
+        service_fee = bps_of(principal, c.platform_fee_bps)
         src, key = pm(c.method_id), f"cap:{c.installment_id}"
         for leg, (credit_acct, amount) in enumerate(((mer(c.merchant_id), principal - service_fee),
                                                      (PLAT_SERVICE_FEE, service_fee),
