@@ -114,6 +114,12 @@ class _Waiting:
 _WAITING: weakref.WeakKeyDictionary[Engine, _Waiting] = weakref.WeakKeyDictionary()
 
 
+def writers_waiting(engine: Engine) -> bool:
+    """Whether a thread of this process is queued for this engine's SQLite write lock now."""
+    waiting = _WAITING.get(engine)
+    return bool(waiting and waiting.count)
+
+
 def yield_to_writers(engine: Engine, *, at_most_s: float = 1.0) -> None:
     """Between two transactions of a long job (the sweep): let this process's queued writers in.
 

@@ -261,6 +261,12 @@ def bind_time(session: Session, at: datetime):
     return proc(at) if proc else at
 
 
+def load_time(session: Session, raw) -> datetime:
+    """The inverse of ``bind_time``: a driver's value of a UTCDateTime column as an aware datetime."""
+    proc = _DT._cached_result_processor(session.get_bind().dialect, None)
+    return proc(raw) if proc else raw
+
+
 _JSON = json.JSONEncoder(ensure_ascii=False, default=str)  # == json.dumps(…, ensure_ascii=False, default=str)
 
 

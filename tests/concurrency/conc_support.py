@@ -119,10 +119,13 @@ class SweepChild:
     """``sweep_worker.py`` in its own OS process. It connects, prints ``ready``, waits for ``go``
     on stdin, sweeps, and prints a JSON report (or ``blocked`` when told to stop mid-way)."""
 
-    def __init__(self, url: str, now, *, batch: int, block_after: int | None = None, log: Path) -> None:
+    def __init__(self, url: str, now, *, batch: int, block_after: int | None = None, hold: float | None = None,
+                 log: Path) -> None:
         args = [sys.executable, str(WORKER_SCRIPT), url, now.isoformat(), "--batch", str(batch)]
         if block_after is not None:
             args += ["--block-after", str(block_after)]
+        if hold is not None:
+            args += ["--hold", str(hold)]
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
         self.log = log
         self._err = open(log, "wb")

@@ -1,6 +1,6 @@
 """One sweep in its own OS process, for the concurrency tier (not a test module).
 
-    python sweep_worker.py URL NOW_ISO [--batch N] [--block-after K]
+    python sweep_worker.py URL NOW_ISO [--batch N] [--block-after K] [--hold S]
 
 Connects, prints ``ready``, waits for ``go`` on stdin (so several children start together),
 runs ``run_sweep`` at NOW and prints ``report {json}``. With ``--block-after K`` it stops
@@ -20,7 +20,7 @@ from sqlalchemy import event
 
 from bnpl_app.db import make_engine
 from bnpl_app.domain.clock import FixedClock
-from bnpl_app.services import payments
+from bnpl_app.services import payments, sweep
 from bnpl_app.services.sweep import run_sweep
 
 
@@ -50,7 +50,10 @@ def main() -> int:
     ap.add_argument("now")
     ap.add_argument("--batch", type=int, default=500)
     ap.add_argument("--block-after", type=int, default=None)
+    ap.add_argument("--hold", type=float, default=None, help="sweep.HOLD_S (SQLite: seconds one transaction may span)")
     a = ap.parse_args()
+    if a.hold is not None:
+        sweep.HOLD_S = a.hold
 
     engine = make_engine(a.url)
     stats = {"skip_locked": 0}

@@ -518,3 +518,42 @@ def test_dry_run_orders_same_time_deductions_as_the_sweep_does(world):
             i = s.get(Installment, p.installment_id)
         assert (i.paid_at, i.paid_fen, labels[i.paid_method_id]) == (p.at, p.amount_fen, p.method_label)
     world.audit_ok()
+
+
+def test_failed_deductions_retries_and_early_attempts_take_the_batch_path(world, monkeypatch):
+    """The sweep's batch path handles a deduction nothing covers (first failure, daily retry whose
+    notice was already sent, failed early auto-repay) as the per-row path does, without it."""
+    from bnpl_app.services import sweep
+
+    def per_row(*_a, **_k):
+        raise AssertionError("a plain failure fell back to the per-row path")
+
+    monkeypatch.setattr(sweep, "_deduct_rows", per_row)
+    uid, oid = overdue_order(world)
+    world.advance(days=1)  # the retry fails again; its notice went out yesterday
+    i = inst1(world, oid)
+    assert i.status == IS.OVERDUE and i.attempts == 2 and i.was_overdue and i.last_failure == "insufficient_funds"
+    assert order(world, oid).status == OS.OVERDUE
+    [failed] = notes(world, uid, "failed")
+    assert json.loads(failed.params_json)["amount"] == yuan(PRICE)
+    with world.tx() as s:
+        assert len(s.exec(select(Outbox).where(Outbox.user_id == uid, Outbox.dedupe_key == f"sms:fail:{i.id}")).all()) == 1
+
+    days = POLICY.autopay_days_before_max
+    m = world.merchant()
+    p = world.product(m, price_fen=30_000, plans="full,3")
+    early_uid = world.shopper()
+    with world.tx() as s:
+        bills.set_autopay(s, uid=early_uid, days_before=days, method_order=[methods(world, early_uid)["wallet"].id],
+                          clock=world.clock)
+    oid2 = world.buy(early_uid, p, plan="3")
+    first = insts(world, oid2)[0]
+    topup(world, early_uid, first.principal_fen + first.fee_fen)
+    world.advance(days=TRIAL)
+    early = insts(world, oid2)[1].attempt_at
+    world.advance(seconds=int((early - world.clock.now()).total_seconds()) + 1)
+    second = insts(world, oid2)[1]
+    assert second.status == IS.SCHEDULED and second.attempts == 1 and not second.was_overdue
+    assert second.attempt_at == min(early + POLICY.retry_every, second.due_at) and early < second.due_at
+    assert notes(world, early_uid, "failed") == []
+    world.audit_ok()
