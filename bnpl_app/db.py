@@ -39,10 +39,13 @@ def normalize_url(url: str) -> str:
 
 SQLITE_CACHE_KIB = 128 * 1024  # page cache per connection (SQLite's default: 2 MB)
 # The page cache of a connection while it runs a bulk job (the sweep: ``engine.execution_options(
-# bulk=True)``). A batch of 4,000 deductions dirties ~55k pages; they must all stay in the cache
-# until the commit, or SQLite spills them to the WAL mid-transaction and writes them again. The
-# connection goes back to SQLITE_CACHE_KIB (freeing the rest) when it next runs anything else.
-SQLITE_BULK_CACHE_KIB = 512 * 1024
+# bulk=True)``). A sweep transaction (up to sweep.HOLD_S of batches) dirties hundreds of thousands
+# of pages; they must stay in the cache until the commit, or SQLite spills them to the WAL
+# mid-transaction and writes them again; and on a database much bigger than the cache every miss is
+# a read call. It is an upper bound: the cache fills only as pages are used (a small database never
+# gets near it). The connection goes back to SQLITE_CACHE_KIB (freeing the rest) when it next runs
+# anything else.
+SQLITE_BULK_CACHE_KIB = 2 * 1024 * 1024
 SQLITE_CHECKPOINT_PAGES = 50_000  # WAL pages (4 KiB each) between automatic checkpoints (default 1,000)
 
 

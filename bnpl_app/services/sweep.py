@@ -85,7 +85,7 @@ _WINDOW = 250_000  # candidate ids read per window (a few MB)
 # this process is waiting for it (see _batches); then it commits and leaves the lock free for
 # CROSS_PROCESS_GAP_S, longer than SQLite's busy handler sleeps between two tries (100 ms), so a
 # writer of another process that queued meanwhile gets it.
-HOLD_S = 5.0
+HOLD_S = 10.0
 CROSS_PROCESS_GAP_S = 0.12
 
 
