@@ -132,11 +132,8 @@ def yield_to_writers(engine: Engine, *, at_most_s: float = 1.0) -> None:
     (a few ms at a time, ``at_most_s`` seconds in all) until no writer of this process is queued;
     when none is, it costs nothing. Writers in other processes are not seen (a separate sweep
     worker is meant for PostgreSQL, whose row locks do not queue like this)."""
-    waiting = _WAITING.get(engine)
-    if waiting is None:
-        return
     deadline = time.monotonic() + at_most_s
-    while waiting.count and time.monotonic() < deadline:
+    while writers_waiting(engine) and time.monotonic() < deadline:
         time.sleep(0.002)
 
 

@@ -263,7 +263,8 @@ def bind_time(session: Session, at: datetime):
 
 def load_time(session: Session, raw) -> datetime:
     """The inverse of ``bind_time``: a driver's value of a UTCDateTime column as an aware datetime."""
-    proc = _DT._cached_result_processor(session.get_bind().dialect, None)
+    dialect = session.get_bind().dialect
+    proc = _DT.dialect_impl(dialect).result_processor(dialect, None)
     return proc(raw) if proc else raw
 
 

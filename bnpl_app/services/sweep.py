@@ -138,12 +138,7 @@ def _batches(engine: Engine, query: sa.Select, id_col, batch_size: int, owner_co
                 while i < len(candidates):
                     chunk = candidates[i:i + batch_size]
                     i += len(chunk)
-                    if pg:
-                        claim = query.where(id_col.in_(chunk)).order_by(id_col).with_for_update(skip_locked=True)
-                        ids = [x for (x,) in s.execute(claim)]
-                    else:
-                        check = sa.select(id_col, sa.case((query.whereclause, 1), else_=0)).where(id_col.in_(chunk))
-                        ids = [x for x, ok in s.execute(check.order_by(id_col)) if ok]
+                    ids = _claim(s, query, id_col, chunk, pg)
                     if ids:
                         yield s, ids
                     if pg or writers_waiting(engine):
@@ -158,6 +153,15 @@ def _batches(engine: Engine, query: sa.Select, id_col, batch_size: int, owner_co
         if len(candidates) < window:
             return
         last = last_id
+
+
+def _claim(s: Session, query: sa.Select, id_col, chunk: list[int], pg: bool) -> list[int]:
+    """Those of ``chunk`` that still meet ``query``'s condition, ascending (see _batches)."""
+    if pg:
+        claim = query.where(id_col.in_(chunk)).order_by(id_col).with_for_update(skip_locked=True)
+        return [x for (x,) in s.execute(claim)]
+    check = sa.select(id_col, sa.case((query.whereclause, 1), else_=0)).where(id_col.in_(chunk))
+    return [x for x, ok in s.execute(check.order_by(id_col)) if ok]
 
 
 # Rows per batch: the unit the sweep reads, decides and writes in (a handful of executemany
@@ -434,13 +438,12 @@ def _fail_many(s: Session, fails: list[tuple], now: datetime, when) -> None:
     overdue, early, notices = [], [], []
     for r, order in fails:
         due = payments.load_time(s, r.due_at)
+        row = (payments.bind_time(s, _retry_at(due, now)), r.id)
         if due <= now:
-            overdue.append((payments.bind_time(s, now + POLICY.retry_every), r.id))
-            notices.append(payments.Notice(r.shopper_id, "failed", f"fail:{r.id}", dict(
-                product=order.product_name, seq=r.seq, periods=r.periods, amount=_yuan(payments.owed(r)),
-                grace_end=_fmt(due + timedelta(days=order.grace_days)))))
-        else:  # an early auto-repay attempt: try again tomorrow, and at the latest on the due date
-            early.append((payments.bind_time(s, min(now + POLICY.retry_every, due)), r.id))
+            overdue.append(row)
+            notices.append(payments.Notice(r.shopper_id, "failed", f"fail:{r.id}", _failed_notice(r, order, due)))
+        else:
+            early.append(row)
     guard = f"WHERE id = ? AND status IN ({', '.join('?' * len(IS.OPEN))})"
     n = payments.execute_many(s, f"UPDATE {INST.name} SET attempts = attempts + 1, last_failure = ?, status = ?, "
                                  f"was_overdue = ?, attempt_at = ? {guard}",
@@ -489,17 +492,27 @@ def _deduct_rows(s: Session, ids: list[int], now: datetime, rep: SweepReport, re
             payments.refresh_order_status(s, order=order_by_id[oid], at=now)
 
 
+def _retry_at(due: datetime, now: datetime) -> datetime:
+    """When a failed attempt is tried again: tomorrow; an early auto-repay attempt (``due`` still
+    ahead) at the latest on the due date. The installment is overdue iff ``due <= now``."""
+    return now + POLICY.retry_every if due <= now else min(now + POLICY.retry_every, due)
+
+
+def _failed_notice(inst, order, due: datetime) -> dict:
+    """The "failed" notice's parameters (``inst``/``order``: model rows or the batch path's tuples)."""
+    return dict(product=order.product_name, seq=inst.seq, periods=inst.periods, amount=yuan(payments.owed(inst)),
+                grace_end=_fmt(due + timedelta(days=order.grace_days)))
+
+
 def _deduction_failed(s: Session, *, inst: Installment, order: Order, now: datetime) -> None:
-    if inst.due_at <= now:
-        values = dict(status=IS.OVERDUE, was_overdue=True, attempt_at=now + POLICY.retry_every)
-    else:  # an early auto-repay attempt: try again tomorrow, and at the latest on the due date
-        values = dict(attempt_at=min(now + POLICY.retry_every, inst.due_at))
+    overdue = inst.due_at <= now
+    values = dict(status=IS.OVERDUE, was_overdue=True) if overdue else {}
     s.execute(sa.update(INST).where(INST.c.id == inst.id, INST.c.status.in_(IS.OPEN))
-              .values(attempts=INST.c.attempts + 1, last_failure="insufficient_funds", **values))
-    if inst.due_at <= now:
+              .values(attempts=INST.c.attempts + 1, last_failure="insufficient_funds",
+                      attempt_at=_retry_at(inst.due_at, now), **values))
+    if overdue:
         notify(s, user_id=inst.shopper_id, kind="failed", at=now, dedupe_key=f"fail:{inst.id}",
-               product=order.product_name, seq=inst.seq, periods=inst.periods,
-               amount=yuan(payments.owed(inst)), grace_end=_fmt(inst.due_at + timedelta(days=order.grace_days)))
+               **_failed_notice(inst, order, inst.due_at))
 
 
 # ── overdue: grace, penalty, late fees, suspension, bad debt ─────────────────────────────────
