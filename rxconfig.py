@@ -5,6 +5,7 @@ Environment:
   BNPL_ORIGINS   comma-separated CORS origins; default localhost/127.0.0.1 on BNPL_PORT
   REFLEX_DB_URL  SQLAlchemy URL; default sqlite file bnpl.db beside this file
   REDIS_URL      when set, state lives in Redis and several backend workers may serve
+  BNPL_STATE_TTL seconds a closed tab's backend state is kept (default 1800)
 """
 
 import os
@@ -33,6 +34,8 @@ config = rx.Config(
     # Reflex's default is "*": any site could drive a logged-in tab's websocket.
     cors_allowed_origins=_ORIGINS,
     telemetry_enabled=False,
+    # A closed tab's backend state is freed this long after its last event (in memory or Redis).
+    redis_token_expiration=int(os.environ.get("BNPL_STATE_TTL", "1800")),
     # The sticky badge sits over the bottom-right corner, where toasts and buttons go.
     show_built_with_reflex=False,
     plugins=[RadixThemesPlugin(theme=rx.theme(accent_color="orange"))],

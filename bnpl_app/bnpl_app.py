@@ -1,5 +1,6 @@
 """The Reflex app: every page is registered here, each with its guard and loader in on_load.
-In demo mode (and unless BNPL_INPROCESS_SWEEP=0) the app also runs the sweep on an interval."""
+Two tasks live as long as each backend process: the listener that pushes changes to open tabs
+(``live.py``) and, unless BNPL_INPROCESS_SWEEP=0, the sweep on an interval."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import threading
 
 import reflex as rx
 
-from . import files_api, runtime
+from . import files_api, live, runtime
 from .pages import account_pages, auth_pages, merchant_pages, ops_pages, order_pages, shop_pages
 
 log = logging.getLogger("bnpl.app")
@@ -26,7 +27,18 @@ async def _sweep_loop():
         stop.set()
 
 
+async def _live_updates():
+    """This process's listener on the change feed: pushes ``refresh`` to the tabs a change concerns."""
+    from reflex.event import Event
+
+    from .state.session import SessionState
+
+    await live.listen(lambda: Event.from_event_type(SessionState.refresh))
+
+
 app = rx.App(api_transformer=files_api.api)  # theme: rxconfig.py; files_api: /files/ with access checks
 for area in (auth_pages, shop_pages, order_pages, account_pages, merchant_pages, ops_pages):
     area.register(app)
+live.bind(app)
 app.register_lifespan_task(_sweep_loop)
+app.register_lifespan_task(_live_updates)

@@ -404,3 +404,16 @@ class SweepRun(SQLModel, table=True):
     started_at: datetime = ts()
     at: datetime = ts()
     summary: str = Field(default="", max_length=300)
+
+
+class Change(SQLModel, table=True):
+    """The change feed: one row per committed transaction and user it concerns (``user_id`` NULL:
+    everyone, e.g. a product edit or a clock move), written in the same transaction as the change.
+    Each app process tails it (woken by PostgreSQL NOTIFY or Redis pub/sub when configured) and
+    tells only those users' open tabs to reload. Pruned by the sweep (``changes.prune``)."""
+
+    __tablename__ = "changes"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int | None = Field(default=None)
+    topic: str = Field(max_length=12)
+    created_at: datetime = ts()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from datetime import datetime
 
 from .db import default_engine
 from .domain.clock import Clock, SystemClock
@@ -48,6 +49,12 @@ def clock() -> Clock:
             else:
                 _clock = WALL
         return _clock
+
+
+def clock_reading() -> tuple[datetime, bool]:
+    """(the business clock's now, whether it stands still) — what a page needs to tick it itself."""
+    c = clock()
+    return c.now(), bool(getattr(c, "is_frozen", lambda: False)())
 
 
 def sweep_once() -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.vars import VarData
 
 from ..i18n import UI
 from ..state.session import SessionState
@@ -46,27 +47,48 @@ def status_badge(code, label, testid: str, **props) -> rx.Component:
                     data_testid=testid, variant="soft", size="2", **props)
 
 
-def _two(v) -> rx.Var:
-    return rx.cond(v < 10, "0" + v.to_string(), v.to_string())
+def _js(template: str, **vars_) -> rx.Var:
+    """A JavaScript expression over state vars (``{name}`` placeholders), carrying their hooks."""
+    parts = {k: rx.Var.create(v) for k, v in vars_.items()}
+    return rx.Var(_js_expr=template.format(**{k: f"({v!s})" for k, v in parts.items()}),
+                  _var_data=VarData.merge(*(v._get_all_var_data() for v in parts.values())))
+
+
+def business_now_js() -> str:
+    """The business clock in whole seconds, as the browser computes it between server syncs: the
+    reading it was sent while the clock stands still, else the wall clock plus the offset it was sent."""
+    return "({frozen} ? {now} : Math.floor(Date.now() / 1000) + {offset})"
+
+
+_CLOCK_VARS = dict(frozen=SessionState.clock_frozen, now=SessionState.now_ts, offset=SessionState.clock_offset_s)
+
+
+def _ticking(renderer: rx.Var, testid: str, **props) -> rx.Component:
+    """A text that the browser re-renders every second (react-moment's timer), from ``renderer``.
+    The server sends nothing per second: an idle tab costs it nothing."""
+    return rx.moment(renderers=[renderer], interval=rx.cond(SessionState.clock_frozen, 0, 1000),
+                     data_testid=testid, **props)
+
+
+def clock_text(testid: str = "clock-now", **props) -> rx.Component:
+    """The business clock in China time (YYYY-MM-DD HH:mm:ss), ticking in the browser."""
+    renderer = _js("(() => new Date(({t} + 8 * 3600) * 1000).toISOString().slice(0, 19).replace('T', ' '))",
+                   t=_js(business_now_js(), **_CLOCK_VARS))
+    return _ticking(renderer, testid, **props)
 
 
 def countdown(deadline_ts, testid: str = "order-countdown", **props) -> rx.Component:
-    """Live to the second: deadline minus the simulated now (ticked by the server every second)."""
-    left = deadline_ts - SessionState.now_ts
-    days = (left // 86400).to(int)
-    hours = ((left % 86400) // 3600).to(int)
-    minutes = ((left % 3600) // 60).to(int)
-    seconds = (left % 60).to(int)
-    return rx.text(
-        rx.cond(
-            left > 0,
-            rx.cond(SessionState.is_en,
-                    days.to_string() + "d " + _two(hours) + ":" + _two(minutes) + ":" + _two(seconds),
-                    days.to_string() + "天 " + _two(hours) + ":" + _two(minutes) + ":" + _two(seconds)),
-            rx.cond(SessionState.is_en, "ended", "已结束"),
-        ),
-        data_testid=testid, font_variant_numeric="tabular-nums", weight="bold", **props,
+    """Live to the second: the deadline minus the business clock, ticking in the browser."""
+    renderer = _js(
+        "(() => {{ const left = {deadline} - {t}; if (left <= 0) return {ended};"
+        " const p = (n) => String(n).padStart(2, '0');"
+        " return Math.floor(left / 86400) + {days} + ' ' + p(Math.floor(left % 86400 / 3600)) + ':'"
+        " + p(Math.floor(left % 3600 / 60)) + ':' + p(left % 60); }})",
+        deadline=deadline_ts, t=_js(business_now_js(), **_CLOCK_VARS),
+        ended=rx.cond(SessionState.is_en, "ended", "已结束"), days=rx.cond(SessionState.is_en, "d", "天"),
     )
+    return rx.text(_ticking(renderer, testid), as_="span", font_variant_numeric="tabular-nums", weight="bold",
+                   **props)
 
 
 def empty(key: str = "common.none") -> rx.Component:

@@ -1,4 +1,4 @@
-"""The frame of every page: top bar with navigation, the demo clock bar, the toast, the tick."""
+"""The frame of every page: top bar with navigation, the demo clock bar (ticking in the browser), the toast."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import reflex as rx
 
 from .. import routes
 from ..state.session import SessionState
-from .common import t
+from .common import clock_text, t
 
 _SHOPPER_NAV = [("nav.catalog", routes.INDEX, "nav-catalog"), ("nav.orders", routes.ORDERS, "nav-orders"),
                 ("nav.bills", routes.BILLS, "nav-bills"), ("nav.credit", routes.CREDIT, "nav-credit"),
@@ -81,8 +81,7 @@ def _clock_bar() -> rx.Component:
         rx.hstack(
             rx.icon("clock", size=14),
             rx.text(t("clock.label"), size="1"),
-            rx.text(SessionState.now_text, size="1", weight="bold", data_testid="clock-now",
-                    font_variant_numeric="tabular-nums"),
+            rx.text(clock_text(), size="1", weight="bold", font_variant_numeric="tabular-nums"),
             step("+1h", "1h", "clock-advance-1h"), step("+1d", "1d", "clock-advance-1d"),
             step("+7d", "7d", "clock-advance-7d"),
             rx.button(t("clock.next"), on_click=SessionState.advance("next"), size="1", variant="soft",
@@ -115,6 +114,5 @@ def layout(*children, **props) -> rx.Component:
         _top_bar(),
         rx.box(*children, padding="1em", max_width="1100px", margin_x="auto", width="100%", **props),
         _toast(),
-        rx.moment(interval=1000, on_change=SessionState.tick, display="none"),
         min_height="100vh", background="var(--gray-2)",
     )

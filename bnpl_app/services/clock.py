@@ -12,7 +12,7 @@ from ..db import reading, transaction
 from ..domain.clock import SystemClock, aware
 from ..domain.errors import ValidationError
 from ..models import SimClock
-from . import sweep
+from . import changes, sweep
 
 SC = SimClock.__table__
 MAX_STEPS = 20_000
@@ -33,6 +33,12 @@ class DbClock:
             current = self._read(s)
         return current if current is not None else self.set(self.wall.now().replace(microsecond=0))
 
+    def is_frozen(self) -> bool:
+        """Whether it stands still between advances (so a page must not tick it forward)."""
+        with reading(self.engine) as s:
+            row = s.execute(sa.select(SC.c.frozen).where(SC.c.id == 1)).first()
+        return bool(row.frozen) if row is not None else bool(self.frozen)
+
     def _read(self, s) -> datetime | None:
         row = s.execute(sa.select(SC.c.now, SC.c.anchor, SC.c.frozen).where(SC.c.id == 1)).first()
         if row is None:
@@ -49,12 +55,14 @@ class DbClock:
             if self.frozen is not None:
                 values["frozen"] = self.frozen
             if current is None:
-                s.execute(sa.insert(SC).values(id=1, frozen=bool(self.frozen), **values))
+                s.execute(sa.insert(SC).values(id=1, **{"frozen": bool(self.frozen), **values}))
+                changes.touch(s, [changes.EVERYONE], changes.CLOCK)
                 return when
             if when < current - SLACK:
                 raise ValidationError("clock_backwards")
             values["now"] = max(when, current)
             s.execute(sa.update(SC).where(SC.c.id == 1).values(**values))
+            changes.touch(s, [changes.EVERYONE], changes.CLOCK)
             return values["now"]
 
 

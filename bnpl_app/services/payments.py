@@ -30,7 +30,7 @@ from ..models import (
     PaymentMethod,
     Posting,
 )
-from . import credit, ledger
+from . import changes, credit, ledger
 from .ledger import LIMIT, MONEY, PLAT_FEE_INCOME, PLAT_SERVICE_FEE, lim, mer, pm
 from .notify import notify
 
@@ -309,6 +309,7 @@ def notify_many(session: Session, notices: list[Notice], *, at: datetime, sms: b
         title, body, params_json, text = _rendered(n.kind, n.params)
         rows.append((n.user_id, n.kind, title, body, params_json, when, n.dedupe_key))
         texts.append(text)
+    changes.touch(session, {n.user_id for n in notices}, changes.INBOX)
     went_in = execute_many(session, f"INSERT INTO {NOTE.name} (user_id, kind, title, body, params_json, created_at, "
                                     "dedupe_key) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", rows)
     if sms:
@@ -394,6 +395,8 @@ def capture_many(session: Session, captures: list[BatchCapture], *, at: datetime
                      [(amt, when, uid, amt) for uid, amt in sorted(repaid.items())])
     if n != len(repaid):
         raise BatchRefused("outstanding below a repayment")
+    changes.touch(session, {c.shopper_id for c in captures}, changes.MONEY)
+    changes.touch_merchants(session, {c.merchant_id for c in captures}, changes.MONEY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,6 +419,7 @@ def finish_many(session: Session, done: list[Finished], *, at: datetime, when=No
     if not done:
         return
     when = bind_time(session, at) if when is None else when
+    changes.touch(session, {f.shopper_id for f in done}, changes.ORDERS)
     n = execute_many(session, f"UPDATE {ORD.name} SET status = ?, closed_at = ?, on_time = ? WHERE id = ? AND status <> ?",
                      [(OS.PAID, when, f.on_time, f.order_id, OS.PAID) for f in sorted(done, key=lambda f: f.order_id)])
     if n != len(done):

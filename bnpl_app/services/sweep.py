@@ -38,7 +38,7 @@ from ..models import (
     ReturnRequest,
     SweepRun,
 )
-from . import credit, orders, payments
+from . import changes, credit, orders, payments
 from .notify import notify
 
 ORD = Order.__table__
@@ -205,9 +205,10 @@ def run_sweep(*, engine: Engine, clock, batch_size: int = BATCH_SIZE, record: bo
         _return_deadlines(engine, now, rep, batch_size)
         _deductions(engine, now, rep, batch_size)
         _overdue(engine, now, rep, batch_size)
-    if record and rep.summary():
-        with transaction(engine) as s:
+    with transaction(engine) as s:
+        if record and rep.summary():
             s.add(SweepRun(started_at=started, at=now, summary=rep.summary()[:300]))
+        changes.prune(s)
     return rep
 
 
@@ -425,6 +426,7 @@ def _deduct_fast(s: Session, fast: list[tuple], fails: list[tuple], orders_: dic
             new = OS.OVERDUE if IS.OVERDUE in live[oid] else OS.DUE
             if new != o.status:
                 moved.append((new, oid, o.status))
+    changes.touch(s, {orders_[oid].shopper_id for _new, oid, _old in moved}, changes.ORDERS)
     payments.execute_many(s, f"UPDATE {ORD.name} SET status = ? WHERE id = ? AND status = ?", sorted(moved, key=lambda m: m[1]))
     payments.finish_many(s, finished, at=now, when=when)
     return sum(c.amount_fen for c in caps)
@@ -452,6 +454,7 @@ def _fail_many(s: Session, fails: list[tuple], now: datetime, when) -> None:
                                   f"{guard}", [("insufficient_funds", at, iid, *IS.OPEN) for at, iid in early])
     if n != len(fails):
         raise payments.BatchRefused("an installment is no longer open")
+    changes.touch(s, {r.shopper_id for r, _order in fails}, changes.MONEY)
     sent = {k for (k,) in _rows(s, f"SELECT dedupe_key FROM {payments.NOTE.name} WHERE dedupe_key IN ({{ids}})",
                                 [x.dedupe_key for x in notices])}
     payments.notify_many(s, [x for x in notices if x.dedupe_key not in sent], at=now, sms=True, when=when)

@@ -1,28 +1,35 @@
-"""Who is acting, in which language, at what (simulated) time — and the one-second tick that
-keeps every open page live: it moves the countdowns, clears old toasts and, when the database
-changed (a sweep deducted, an operator decided, the clock moved), reloads the current page.
+"""Who is acting, in which language, at what (simulated) time — and how an open page stays live.
+
+Nothing here blocks the event loop: every database call runs in a worker thread
+(``asyncio.to_thread``), password checks in their own small pool, and log-in is a background event
+that holds its state lock only to write the result. Open pages are kept live by push
+(``bnpl_app/live.py``): when a committed change concerns this tab's user, the server sends the tab
+``refresh``, which reloads the page it shows. The clock bar and the countdowns tick in the browser
+from the business clock's offset to the wall clock, sent when the page loads or the clock moves;
+toasts are cleared by a timer task. An idle tab sends nothing and costs nothing.
 
 The browser holds only a random session token (a cookie); the acting user is re-derived from
-the server-side session row on every handler (``actor()``), never from anything the browser sent."""
+the server-side session row on every handler, never from anything the browser sent."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import reflex as rx
 import sqlalchemy as sa
 
-from .. import routes, runtime
+from .. import live, routes, runtime
 from ..db import reading, transaction
 from ..domain.clock import CST
 from ..domain.errors import AuthError, DomainError
 from ..domain.messages import render
 from ..domain.policy import POLICY
 from ..i18n import text
-from ..models import Application, CreditEvent, Notification, OrderEvent, Posting, Product
+from ..models import Notification
 from ..services import auth
 from ..services.auth import Actor
 from ..services.seed import DEMO_PASSWORD, SHOPPERS, SHOPS
@@ -34,6 +41,9 @@ LOADERS: dict[str, Any] = {}
 DEMO_USERS = (*SHOPPERS, *SHOPS, "ops")
 STEPS = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7)}
 TOAST_SECONDS = 6
+# Password checks are CPU-bound (~30 ms each): one thread for them, so a burst of log-ins queues
+# there and never takes the threads that serve everybody's database reads.
+_PASSWORDS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="argon2")
 
 
 def fmt_time(dt: datetime | None, with_seconds: bool = False) -> str:
@@ -42,24 +52,59 @@ def fmt_time(dt: datetime | None, with_seconds: bool = False) -> str:
     return dt.astimezone(CST).strftime("%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M")
 
 
-def _data_version(uid: int | None) -> str:
-    with reading(runtime.engine()) as s:
-        row = s.execute(sa.select(
-            sa.select(sa.func.max(Posting.id)).scalar_subquery(),
-            sa.select(sa.func.max(Notification.id)).scalar_subquery(),
-            sa.select(sa.func.max(OrderEvent.id)).scalar_subquery(),
-            sa.select(sa.func.max(CreditEvent.id)).scalar_subquery(),
-            sa.select(sa.func.max(Application.id)).scalar_subquery(),
-            sa.select(sa.func.count()).select_from(Application).where(Application.status != "PENDING").scalar_subquery(),
-            sa.select(sa.func.sum(Product.stock + sa.cast(Product.bnpl_enabled, sa.Integer))).scalar_subquery(),
-        )).first()
-    return "|".join(str(v) for v in row)
+def _unread(s, uid: int) -> int:
+    return s.execute(sa.select(sa.func.count()).select_from(Notification)
+                     .where(Notification.user_id == uid, Notification.read_at.is_(None))).scalar_one()
 
 
-def _unread(uid: int) -> int:
+def _resolve(token: str) -> Actor:
     with reading(runtime.engine()) as s:
-        return s.execute(sa.select(sa.func.count()).select_from(Notification)
-                         .where(Notification.user_id == uid, Notification.read_at.is_(None))).scalar_one()
+        return auth.resolve(s, token=token, clock=runtime.WALL)
+
+
+def _look_around(token: str) -> tuple[Actor | None, int, datetime, bool]:
+    """In a worker thread: who this session is (None: nobody), their unread count, the clock."""
+    now, frozen = runtime.clock_reading()
+    with reading(runtime.engine()) as s:
+        try:
+            who = auth.resolve(s, token=token, clock=runtime.WALL)
+        except AuthError:
+            return None, 0, now, frozen
+        return who, _unread(s, who.user_id), now, frozen
+
+
+async def _check_login(username: str, password: str) -> tuple[str, Actor, int]:
+    """Log-in in three steps, none on the event loop and no transaction open while hashing."""
+    with_creds = await asyncio.to_thread(_credentials, username)
+    ok = await asyncio.get_running_loop().run_in_executor(_PASSWORDS, auth.check_password, with_creds, password)
+    if not ok:
+        raise AuthError("auth.bad_credentials")
+    return await asyncio.to_thread(_finish_login, with_creds.user_id, password)
+
+
+def _credentials(username: str) -> auth.Credentials:
+    with reading(runtime.engine()) as s:
+        return auth.credentials(s, username=username)
+
+
+def _finish_login(user_id: int, password: str) -> tuple[str, Actor, int]:
+    with transaction(runtime.engine()) as s:
+        token, who = auth.finish_login(s, user_id=user_id, password=password, clock=runtime.WALL)
+        return token, who, _unread(s, who.user_id)
+
+
+async def _clear_toast_later(token: str, seq: int) -> None:
+    await asyncio.sleep(TOAST_SECONDS)
+    app = live.app()
+    if app is None or not live.connected(token):
+        return
+    try:
+        async with app.modify_state(rx.BaseStateToken(ident=token, cls=SessionState)) as state:
+            sess = state if isinstance(state, SessionState) else await state.get_state(SessionState)
+            if sess._toast_seq == seq:
+                sess.toast_text = ""
+    except Exception:  # noqa: BLE001 — a tab gone meanwhile keeps its toast; nothing to do
+        pass
 
 
 class SessionState(rx.State):
@@ -69,13 +114,15 @@ class SessionState(rx.State):
     display_name: str = ""
     role: str = ""
     unread: int = 0
+    # The business clock, for the browser to tick: its reading at the last sync, its offset to the
+    # wall clock (the demo clock runs at wall speed between moves), and whether it stands still.
     now_ts: int = 0
-    now_text: str = ""
+    clock_offset_s: int = 0
+    clock_frozen: bool = False
     toast_text: str = ""
     toast_kind: str = "info"
     clock_busy: bool = False
-    _toast_until: float = 0.0
-    _version: str = ""
+    _toast_seq: int = 0
     _loader: str = ""
 
     @rx.var
@@ -91,16 +138,40 @@ class SessionState(rx.State):
         return bool(self.role)
 
     # ── identity ──────────────────────────────────────────────────────────────────────────
-    def actor(self) -> Actor:
-        """The acting user from the server-side session (raises AuthError)."""
-        with transaction(runtime.engine()) as s:
-            try:
-                who = auth.resolve(s, token=self.token, clock=runtime.WALL)
-            except AuthError:
-                self._forget()
-                raise
+    def _tab(self) -> str:
+        return self.router.session.client_token
+
+    def _learn(self, who: Actor | None) -> None:
+        if who is None:
+            self._forget()
+            live.seen(self._tab(), user_id=None)
+            return
         self.username, self.display_name, self.role = who.username, who.display_name, who.role
+        live.seen(self._tab(), user_id=who.user_id, role=who.role)
+
+    def actor(self) -> Actor:
+        """The acting user from the server-side session (raises AuthError). Blocking: prefer
+        ``act``/``look``, which run it off the event loop."""
+        try:
+            who = _resolve(self.token)
+        except AuthError:
+            self._forget()
+            raise
+        self._learn(who)
         return who
+
+    async def _sync(self) -> Actor | None:
+        """One trip to a worker thread: who is here, their unread count, the business clock."""
+        who, unread, now, frozen = await asyncio.to_thread(_look_around, self.token)
+        self._learn(who)
+        self.unread = unread
+        self._set_clock(now, frozen)
+        return who
+
+    def _set_clock(self, now: datetime, frozen: bool) -> None:
+        self.now_ts = int(now.timestamp())
+        self.clock_offset_s = self.now_ts - int(runtime.WALL.now().timestamp())
+        self.clock_frozen = frozen
 
     def _forget(self) -> None:
         self.username = self.display_name = self.role = ""
@@ -109,7 +180,8 @@ class SessionState(rx.State):
     def say(self, message: str, kind: str = "info") -> None:
         self.toast_text = message
         self.toast_kind = kind
-        self._toast_until = runtime.WALL.now().timestamp() + TOAST_SECONDS
+        self._toast_seq += 1
+        asyncio.get_running_loop().create_task(_clear_toast_later(self._tab(), self._toast_seq))
 
     def say_key(self, key: str, kind: str = "success", **params) -> None:
         self.say(text(key, self.lang) if not params else render(key, self.lang, **params), kind)
@@ -121,93 +193,106 @@ class SessionState(rx.State):
         return text(key, self.lang)
 
     # ── log in / out ─────────────────────────────────────────────────────────────────────
-    def _start(self, username: str, password: str):
-        try:
-            with transaction(runtime.engine()) as s:
-                token, who = auth.login(s, username=username, password=password, clock=runtime.WALL)
-        except DomainError as err:
-            self.refuse(err)
-            return None
-        self.token = token
-        self.username, self.display_name, self.role = who.username, who.display_name, who.role
-        self.unread = _unread(who.user_id)
-        self.say(self.tr("auth.welcome") + who.display_name, "success")
-        return rx.redirect(routes.HOME_OF_ROLE.get(who.role, routes.INDEX))
-
-    @rx.event
-    def login(self, form: dict):
+    @rx.event(background=True)
+    async def login(self, form: dict):
         if not isinstance(form, dict):
-            return None
-        return self._start(str(form.get("username", ""))[:40], str(form.get("password", ""))[:200])
+            return
+        async for step in self._log_in(str(form.get("username", ""))[:40], str(form.get("password", ""))[:200]):
+            yield step
 
-    @rx.event
-    def login_as(self, username: str):
+    @rx.event(background=True)
+    async def login_as(self, username: str):
         """Demo mode only: one click logs in a demo account."""
         if not runtime.demo_mode() or username not in DEMO_USERS:
-            self.say(render("auth.role_required", self.lang), "error")
-            return None
-        return self._start(username, DEMO_PASSWORD)
+            async with self:
+                self.say(render("auth.role_required", self.lang), "error")
+            return
+        async for step in self._log_in(username, DEMO_PASSWORD):
+            yield step
 
-    @rx.event
-    def register(self, form: dict):
+    @rx.event(background=True)
+    async def register(self, form: dict):
         if not isinstance(form, dict):
-            return None
-        try:
+            return
+        username, password = str(form.get("username", ""))[:40], str(form.get("password", ""))[:200]
+        display_name = str(form.get("display_name", ""))[:60]
+        hashed = await asyncio.get_running_loop().run_in_executor(_PASSWORDS, auth.hash_password, password)
+
+        def sign_up():
             with transaction(runtime.engine()) as s:
-                auth.register(s, username=str(form.get("username", ""))[:40], password=str(form.get("password", ""))[:200],
-                              display_name=str(form.get("display_name", ""))[:60], clock=runtime.clock())
+                auth.register(s, username=username, password=password, display_name=display_name,
+                              clock=runtime.clock(), password_hash=hashed)
+
+        try:
+            await asyncio.to_thread(sign_up)
         except DomainError as err:
-            self.refuse(err)
-            return None
-        return self._start(str(form.get("username", "")), str(form.get("password", "")))
+            async with self:
+                self.refuse(err)
+            return
+        async for step in self._log_in(username, password):
+            yield step
+
+    async def _log_in(self, username: str, password: str):
+        """The password is checked with no state lock held (a background event), so a burst of
+        log-ins neither stalls other tabs nor outlives a lock."""
+        try:
+            token, who, unread = await _check_login(username, password)
+        except DomainError as err:
+            async with self:
+                self.refuse(err)
+            return
+        async with self:
+            self.token = token
+            self._learn(who)
+            self.unread = unread
+            self.say(self.tr("auth.welcome") + who.display_name, "success")
+        yield rx.redirect(routes.HOME_OF_ROLE.get(who.role, routes.INDEX))
 
     @rx.event
-    def logout(self):
-        with transaction(runtime.engine()) as s:
-            auth.logout(s, token=self.token, clock=runtime.WALL)
+    async def logout(self):
+        token = self.token
+
+        def end():
+            with transaction(runtime.engine()) as s:
+                auth.logout(s, token=token, clock=runtime.WALL)
+
+        await asyncio.to_thread(end)
         self.token = ""
-        self._forget()
+        self._learn(None)
         return rx.redirect(routes.LOGIN)
 
     # ── guards (on_load) ─────────────────────────────────────────────────────────────────
-    def _guard(self, roles: tuple[str, ...]):
-        try:
-            who = self.actor()
-        except AuthError:
+    async def _guard(self, roles: tuple[str, ...]):
+        who = await self._sync()
+        if who is None:
             self.say(self.tr("auth.login_required"), "error")
             return rx.redirect(routes.LOGIN)
         if who.role not in roles:
             self.say(render("auth.role_required", self.lang), "error")
             return rx.redirect(routes.HOME_OF_ROLE.get(who.role, routes.INDEX))
-        self.unread = _unread(who.user_id)
         return None
 
     @rx.event
-    def guard_shopper(self):
-        return self._guard(("shopper",))
+    async def guard_shopper(self):
+        return await self._guard(("shopper",))
 
     @rx.event
-    def guard_merchant(self):
-        return self._guard(("merchant",))
+    async def guard_merchant(self):
+        return await self._guard(("merchant",))
 
     @rx.event
-    def guard_operator(self):
-        return self._guard(("operator",))
+    async def guard_operator(self):
+        return await self._guard(("operator",))
 
     @rx.event
-    def identify(self):
+    async def identify(self):
         """For public pages: learn who is there, if anyone, without redirecting."""
-        try:
-            who = self.actor()
-            self.unread = _unread(who.user_id)
-        except AuthError:
-            pass
-        self._tick_clock()
+        await self._sync()
 
     def on_page(self, name: str) -> None:
-        """Called by a page's loader: the data it is about to read is as of this version."""
+        """Called by a page's loader: this tab now shows ``name`` (what ``refresh`` reloads)."""
         self._loader = name
-        self._version = _data_version(None)
+        live.seen(self._tab(), page=name)
 
     # ── language ─────────────────────────────────────────────────────────────────────────
     @rx.event
@@ -215,31 +300,15 @@ class SessionState(rx.State):
         self.lang = "en" if self.lang != "en" else "zh"
         return LOADERS.get(self._loader)
 
-    # ── the tick: clock, toasts, live data ───────────────────────────────────────────────
-    def _tick_clock(self) -> datetime:
-        now = runtime.clock().now()
-        self.now_ts = int(now.timestamp())
-        self.now_text = fmt_time(now, with_seconds=True)
-        return now
-
+    # ── live updates ────────────────────────────────────────────────────────────────────
     @rx.event
-    def tick(self, _value: str = ""):
-        self._tick_clock()
-        if self.toast_text and runtime.WALL.now().timestamp() > self._toast_until:
-            self.toast_text = ""
-        version = _data_version(None)
-        if version == self._version:
-            return None
-        first = not self._version
-        self._version = version
-        if self.role:
-            try:
-                self.unread = _unread(self.actor().user_id)
-            except AuthError:
-                return rx.redirect(routes.LOGIN)
-        if not first and self._loader in LOADERS:
-            return LOADERS[self._loader]
-        return None
+    async def refresh(self):
+        """Sent back by the browser when the server pushed that something this tab's user sees
+        has changed (``live.py``): bring identity, unread count and clock up to date, reload the page."""
+        who = await self._sync()
+        if who is None and self.token:
+            self.token = ""
+        return LOADERS.get(self._loader)
 
     @rx.event
     def dismiss_toast(self):
@@ -265,13 +334,12 @@ class SessionState(rx.State):
                 self.clock_busy = False
                 self.refuse(err)
             return
+        now, frozen = await asyncio.to_thread(runtime.clock_reading)
         async with self:
             self.clock_busy = False
-            self._tick_clock()
+            self._set_clock(now, frozen)
             self.say(self.tr("clock.moved" if moved else "clock.nothing"), "success" if moved else "info")
-            loader = LOADERS.get(self._loader)
-        if loader is not None:
-            yield loader
+        # Every open page (this one included) reloads through the change feed: the clock row changed.
 
 
 def path_id(state: rx.State) -> int:
@@ -286,37 +354,66 @@ async def session_of(state: rx.State) -> SessionState:
 
 async def act(state: rx.State, roles: tuple[str, ...], fn: Callable[[Any, Actor], T], *, ok: str | None = None,
               **ok_params) -> T | None:
-    """Run one service call for the acting user inside one transaction.
+    """Run one service call for the acting user inside one transaction, in a worker thread.
 
     Authorizes from the server-side session, refuses roles not in ``roles``, turns domain errors
     into a visible message (nothing half-done: the transaction rolls back) and says ``ok``."""
     sess = await session_of(state)
-    try:
-        who = sess.actor()
+    token = sess.token
+
+    def run() -> tuple[Actor | None, T | None]:
+        try:
+            who = _resolve(token)
+        except AuthError:
+            return None, None
         if who.role not in roles:
             raise AuthError("auth.role_required")
         with transaction(runtime.engine()) as s:
-            result = fn(s, who)
+            return who, fn(s, who)
+
+    try:
+        who, result = await asyncio.to_thread(run)
+        if who is None:
+            sess._learn(None)
+            raise AuthError("auth.session_expired")
     except DomainError as err:
         sess.refuse(err)
         return None
+    sess._learn(who)
     if ok:
         sess.say(text(ok, sess.lang) if not ok_params else render(ok, sess.lang, **ok_params), "success")
     return result
 
 
 async def look(state: rx.State, roles: tuple[str, ...], fn: Callable[[Any, Actor, str], T]) -> T | None:
-    """A read for the acting user (no toast on success); None when not allowed."""
+    """A read for the acting user (no toast on success), in a worker thread; None when not allowed."""
     sess = await session_of(state)
-    try:
-        who = sess.actor()
-    except AuthError:
-        return None  # the page's guard has already sent the visitor to log in, with its message
-    if who.role not in roles:
-        return None
-    try:
+    token, lang = sess.token, sess.lang
+
+    def run() -> tuple[Actor | None, T | None]:
         with reading(runtime.engine()) as s:
-            return fn(s, who, sess.lang)
+            try:
+                who = auth.resolve(s, token=token, clock=runtime.WALL)
+            except AuthError:
+                return None, None  # the page's guard has already sent the visitor to log in
+            if who.role not in roles:
+                return who, None
+            return who, fn(s, who, lang)
+
+    try:
+        who, result = await asyncio.to_thread(run)
     except DomainError as err:
         sess.refuse(err)
         return None
+    sess._learn(who)
+    return result
+
+
+async def read(state: rx.State, fn: Callable[[Any], T]) -> T:
+    """A read that needs no user (a public page), in a worker thread."""
+
+    def run() -> T:
+        with reading(runtime.engine()) as s:
+            return fn(s)
+
+    return await asyncio.to_thread(run)

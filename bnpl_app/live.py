@@ -1,0 +1,228 @@
+"""Live pages by push, not polling: one listener per backend process tails the change feed
+(``services/changes.py``) and tells only the open tabs of the users a change concerns to reload.
+
+* Which tabs are open here, for whom and on which page, is learned from the events this process
+  handles (``seen``): a tab's events are handled by the process that holds its websocket.
+* The listener wakes on PostgreSQL ``NOTIFY`` (sent inside the committing transaction) or on Redis
+  pub/sub (published after a commit) when those are configured, and otherwise reads the feed once a
+  second — one indexed query per process, whatever the number of tabs. With a wake-up channel it
+  still reads the feed every few seconds, in case a notification was lost.
+* A tab is told by an update carrying one event, ``SessionState.refresh``: the browser sends it
+  back, and it runs like any other event (state lock, authorization from the session) and reloads
+  the page the tab shows. An idle tab costs the server nothing.
+
+No polling per tab, no database call on the event loop (reads run in a thread)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from . import runtime
+from .db import reading
+from .services import changes
+
+log = logging.getLogger("bnpl.live")
+
+POLL_S = 1.0  # reading the feed without a wake-up channel
+SAFETY_POLL_S = 5.0  # reading it anyway with one
+FORGET_AFTER_S = 3600.0  # a tab not seen for this long (and no longer connected) is dropped
+
+
+@dataclass
+class Tab:
+    user_id: int | None
+    role: str
+    page: str
+    seen: float
+
+
+_tabs: dict[str, Tab] = {}  # client token → what this process knows of that tab
+_app = None  # the rx.App, bound at start-up (bnpl_app.py)
+
+
+def bind(app) -> None:
+    global _app
+    _app = app
+
+
+def app():
+    return _app
+
+
+_ANON = object()
+
+
+def seen(token: str, *, page: str | None = None, user_id: int | None | object = _ANON, role: str = "") -> None:
+    """Called by the state layer: this tab is open here (on ``page``; for ``user_id`` — None when
+    nobody is logged in there; left as it was when not given)."""
+    if not token:
+        return
+    tab = _tabs.get(token)
+    if tab is None:
+        tab = _tabs[token] = Tab(None, "", "", 0.0)
+    tab.seen = time.monotonic()
+    if page is not None:
+        tab.page = page
+    if user_id is not _ANON:
+        tab.user_id, tab.role = user_id, (role if user_id is not None else "")
+
+
+def targets(rows: Iterable[tuple[int, int | None, str]]) -> set[str]:
+    """The tokens of the open tabs that the changes concern."""
+    users, operators, everyone = set(), False, False
+    for _id, uid, _topic in rows:
+        if uid is changes.EVERYONE:
+            everyone = True
+        elif uid == changes.OPERATORS:
+            operators = True
+        else:
+            users.add(uid)
+    return {token for token, tab in _tabs.items()
+            if everyone or (tab.user_id is not None and tab.user_id in users) or (operators and tab.role == "operator")}
+
+
+def _local(token: str) -> bool:
+    """Whether the tab's websocket is held by this process (else another process tells it)."""
+    ns = _app.event_namespace if _app is not None else None
+    if ns is None:
+        return False
+    manager = ns._token_manager
+    record = manager.token_to_socket.get(token)
+    return record is not None and record.instance_id == manager.instance_id
+
+
+def connected(token: str) -> bool:
+    """Whether the tab is open on this process now (its websocket is held here)."""
+    return _local(token)
+
+
+def _prune() -> None:
+    cutoff = time.monotonic() - FORGET_AFTER_S
+    for token in [t for t, tab in _tabs.items() if tab.seen < cutoff and not _local(t)]:
+        _tabs.pop(token, None)
+
+
+async def _tell(tokens: set[str], refresh_event: Callable[[], list]) -> int:
+    from reflex.state import StateUpdate
+
+    told = 0
+    for token in tokens:
+        if not _local(token):
+            continue
+        try:
+            await _app.event_namespace.emit_update(StateUpdate(events=refresh_event()), token)
+            told += 1
+        except Exception:  # noqa: BLE001 — one closed socket must not stop the others
+            log.debug("could not tell tab %s", token, exc_info=True)
+    return told
+
+
+def _read_since(after: int) -> list[tuple[int, int | None, str]]:
+    with reading(runtime.engine()) as s:
+        return changes.since(s, after)
+
+
+def _last() -> int:
+    with reading(runtime.engine()) as s:
+        return changes.last_id(s)
+
+
+async def _pg_waker(wake: asyncio.Event) -> None:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(runtime.engine().url).set(drivername="postgresql").render_as_string(hide_password=False)
+    while True:
+        try:
+            async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+                await conn.execute(f"LISTEN {changes.CHANNEL}")
+                wake.set()  # anything committed while not listening is read now
+                async for _note in conn.notifies():
+                    wake.set()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 — the safety poll covers the gap; try again shortly
+            log.warning("LISTEN %s failed; retrying", changes.CHANNEL, exc_info=True)
+            await asyncio.sleep(SAFETY_POLL_S)
+
+
+async def _redis_waker(wake: asyncio.Event, url: str) -> None:
+    import redis.asyncio as aioredis
+
+    while True:
+        try:
+            client = aioredis.from_url(url)
+            async with client.pubsub() as pubsub:
+                await pubsub.subscribe(changes.CHANNEL)
+                wake.set()
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        wake.set()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001
+            log.warning("Redis subscription to %s failed; retrying", changes.CHANNEL, exc_info=True)
+            await asyncio.sleep(SAFETY_POLL_S)
+
+
+class _Feed:
+    """Which rows of the feed this process has handled. Ids are handed out when a row is inserted
+    but become visible when its transaction commits, and on PostgreSQL two transactions can commit
+    out of id order: so each read goes back ``LAG`` ids behind the highest seen and skips the ids
+    already handled, instead of trusting "everything below the highest id has been seen"."""
+
+    LAG = 2_000
+
+    def __init__(self, start: int) -> None:
+        self.start = start  # rows committed before this process listened concern no tab of it
+        self.high = start
+        self.handled: set[int] = set()
+
+    def low(self) -> int:
+        return max(0, self.high - self.LAG)
+
+    def new(self, rows: list[tuple[int, int | None, str]]) -> list[tuple[int, int | None, str]]:
+        fresh = [r for r in rows if r[0] > self.start and r[0] not in self.handled]
+        for r in fresh:
+            self.handled.add(r[0])
+        if rows:
+            self.high = max(self.high, rows[-1][0])
+        floor = self.low()
+        if len(self.handled) > 2 * self.LAG:
+            self.handled = {i for i in self.handled if i > floor}
+        return fresh
+
+
+async def listen(refresh_event: Callable[[], list]) -> None:
+    """The listener of this process (a lifespan task): forever, read new changes, tell their tabs."""
+    wake = asyncio.Event()
+    waker = None
+    if runtime.engine().dialect.name == "postgresql":
+        waker = asyncio.create_task(_pg_waker(wake))
+    elif os.environ.get("REDIS_URL"):
+        waker = asyncio.create_task(_redis_waker(wake, os.environ["REDIS_URL"]))
+    wait_s = SAFETY_POLL_S if waker else POLL_S
+    feed = _Feed(await asyncio.to_thread(_last))
+    try:
+        while True:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout=wait_s)
+            wake.clear()
+            try:
+                rows = feed.new(await asyncio.to_thread(_read_since, feed.low()))
+            except Exception:  # noqa: BLE001 — a failed read is retried at the next wake-up
+                log.warning("reading the change feed failed", exc_info=True)
+                continue
+            if rows:
+                told = await _tell(targets(rows), refresh_event)
+                log.debug("live: %d changes, %d tabs told", len(rows), told)
+            _prune()
+    finally:
+        if waker is not None:
+            waker.cancel()

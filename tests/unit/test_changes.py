@@ -1,0 +1,143 @@
+"""The change feed: every committed change records whom it concerns, in the same transaction;
+a rolled-back one records nothing; the live listener maps the rows to the open tabs concerned."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import pytest
+
+from bnpl_app import live
+from bnpl_app.domain.errors import DomainError
+from bnpl_app.models import Change, Merchant
+from bnpl_app.services import changes, merchant
+from bnpl_app.services.clock import DbClock, advance
+
+
+def feed(world, after: int = 0) -> set[tuple[int | None, str]]:
+    with world.tx() as s:
+        return {(uid, topic) for _id, uid, topic in changes.since(s, after)}
+
+
+def last(world) -> int:
+    with world.tx() as s:
+        return changes.last_id(s)
+
+
+def test_a_checkout_concerns_the_shopper_and_the_merchant(world):
+    mid = world.merchant()
+    pid = world.product(mid)
+    uid = world.shopper()
+    before = last(world)
+    world.buy(uid, pid)
+    got = feed(world, before)
+    assert (uid, changes.ORDERS) in got
+    assert (world.merchant_user(mid), changes.ORDERS) in got
+    assert all(u in (uid, world.merchant_user(mid), changes.EVERYONE) for u, _t in got), got
+
+
+def test_a_refused_action_records_nothing(world):
+    mid = world.merchant()
+    pid = world.product(mid, min_score=800)
+    uid = world.shopper(score=700)  # below the product's minimum: checkout refuses
+    before = last(world)
+    with pytest.raises(DomainError):
+        world.buy(uid, pid)
+    assert feed(world, before) == set()
+
+
+def test_one_row_per_user_and_topic_per_transaction(world):
+    mid = world.merchant()
+    pid = world.product(mid)
+    uid = world.shopper()
+    before = last(world)
+    world.buy(uid, pid)
+    with world.tx() as s:
+        rows = changes.since(s, before)
+    pairs = [(u, t) for _i, u, t in rows]
+    assert len(pairs) == len(set(pairs))
+
+
+def test_a_product_edit_concerns_everyone_on_the_catalog(world):
+    mid = world.merchant()
+    pid = world.product(mid)
+    before = last(world)
+    with world.tx() as s:
+        merchant.update_product(s, merchant_id=mid, product_id=pid, stock=3, clock=world.clock)
+    assert (changes.EVERYONE, changes.CATALOG) in feed(world, before)
+
+
+def test_the_sweeps_batch_deduction_concerns_shopper_and_merchant(world):
+    mid = world.merchant()
+    pid = world.product(mid, trial_days=7)
+    uid = world.shopper(wallet_fen=1_000_000)
+    world.buy(uid, pid)
+    before = last(world)
+    world.advance(days=8)  # the trial ends; the sweep bills and deducts in its batch path
+    got = feed(world, before)
+    assert (uid, changes.MONEY) in got
+    assert (world.merchant_user(mid), changes.MONEY) in got
+    assert (uid, changes.INBOX) in got
+
+
+def test_moving_the_demo_clock_concerns_every_open_page(tmp_path):
+    from helpers import file_engine
+
+    engine = file_engine(tmp_path / "c.db")
+    clock = DbClock(engine, frozen=True)
+    clock.now()
+    with engine.connect() as conn:
+        before = conn.execute(sa.select(sa.func.coalesce(sa.func.max(Change.__table__.c.id), 0))).scalar_one()
+    from datetime import timedelta
+
+    advance(engine=engine, clock=clock, delta=timedelta(hours=1))
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(Change.__table__.c.user_id, Change.__table__.c.topic)
+                            .where(Change.__table__.c.id > before)).all()
+    assert (None, changes.CLOCK) in {tuple(r) for r in rows}
+    engine.dispose()
+
+
+def test_prune_drops_only_old_rows(world):
+    mid = world.merchant()
+    world.product(mid)
+    with world.tx() as s:
+        s.execute(sa.update(Change.__table__).values(created_at=changes._WALL.now() - changes.KEEP * 2))
+        n_old = s.execute(sa.select(sa.func.count()).select_from(Change)).scalar_one()
+    assert n_old > 0
+    world.product(mid)  # a fresh change
+    fresh = feed(world, last(world) - 1)
+    with world.tx() as s:
+        assert changes.prune(s) == n_old
+    assert feed(world) == fresh
+
+
+def test_targets_are_the_tabs_of_the_users_concerned():
+    live._tabs.clear()
+    live.seen("t-alice", user_id=1, role="shopper", page="orders")
+    live.seen("t-alice-2", user_id=1, role="shopper", page="bills")
+    live.seen("t-bob", user_id=2, role="shopper", page="orders")
+    live.seen("t-ops", user_id=9, role="operator", page="ops_queue")
+    live.seen("t-visitor", page="catalog")
+    try:
+        assert live.targets([(1, 1, changes.MONEY)]) == {"t-alice", "t-alice-2"}
+        assert live.targets([(1, changes.OPERATORS, changes.REVIEW)]) == {"t-ops"}
+        assert live.targets([(1, 2, changes.ORDERS), (2, changes.OPERATORS, changes.REVIEW)]) == {"t-bob", "t-ops"}
+        assert live.targets([(1, changes.EVERYONE, changes.CATALOG)]) == {
+            "t-alice", "t-alice-2", "t-bob", "t-ops", "t-visitor"}
+        assert live.targets([(1, 7, changes.MONEY)]) == set()
+        live.seen("t-alice-2", page="credit")  # a page load says nothing of who is there
+        assert live.targets([(1, 1, changes.MONEY)]) == {"t-alice", "t-alice-2"}
+        live.seen("t-alice", user_id=None)  # logged out in that tab
+        assert live.targets([(1, 1, changes.MONEY)]) == {"t-alice-2"}
+    finally:
+        live._tabs.clear()
+
+
+def test_the_feed_reader_sees_a_row_committed_after_a_higher_one():
+    feed = live._Feed(start=10)
+    assert feed.new([(11, 1, "money"), (13, 2, "money")]) == [(11, 1, "money"), (13, 2, "money")]
+    # id 12's transaction committed late: the next read goes back behind 13 and finds it, once
+    assert feed.low() < 12
+    assert feed.new([(11, 1, "money"), (12, 3, "money"), (13, 2, "money")]) == [(12, 3, "money")]
+    assert feed.new([(11, 1, "money"), (12, 3, "money"), (13, 2, "money")]) == []
+    assert feed.new([(5, 9, "money")]) == []  # before this process listened
