@@ -24,5 +24,5 @@ fi
 # In-memory tiers in parallel; the tiers that share one database or one app server in series.
 status=0
 run -n 2 tests/unit tests/property || status=$?
-run tests/concurrency tests/e2e || status=$?
+run tests/migrations tests/concurrency tests/e2e || status=$?
 exit "$status"

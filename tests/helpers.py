@@ -4,15 +4,21 @@ clock and small factories that go through the real services (never hand-written 
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 from bnpl_app.db import create_schema, make_engine, transaction
+from bnpl_app.migrate import upgrade
 from bnpl_app.domain.clock import UTC, FixedClock
 from bnpl_app.domain.policy import POLICY
 from bnpl_app.models import MERCHANT, OPERATOR, CreditAccount, Merchant, Product, User
@@ -29,32 +35,98 @@ PG_ENV = "BNPL_TEST_DATABASE_URL"
 
 
 def memory_engine() -> Engine:
+    """In-memory SQLite for the unit and property tiers: ``create_all`` (fast; the migrations tier
+    proves that the migrated schema and the models agree)."""
     engine = make_engine("sqlite://")
     create_schema(engine)
     return engine
 
 
+def migrated_engine(url: str) -> Engine:
+    """The schema the app runs on: the Alembic upgrade to head that ``python -m bnpl_app migrate``
+    runs (``bnpl_app.migrate.upgrade``), then an engine on it."""
+    upgrade(url)
+    return make_engine(url)
+
+
 def file_engine(path) -> Engine:
-    engine = make_engine(f"sqlite:///{path}")
-    create_schema(engine)
-    return engine
+    """A SQLite file database, migrated."""
+    return migrated_engine(f"sqlite:///{path}")
 
 
 def pg_url() -> str | None:
     return os.environ.get(PG_ENV) or None
 
 
-def fresh_pg_engine() -> Engine:
-    """A clean schema on the PostgreSQL named by BNPL_TEST_DATABASE_URL (fails loudly if absent)."""
-    url = pg_url()
-    if not url:
-        raise RuntimeError(f"{PG_ENV} is not set")
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    create_schema(engine)
-    return engine
+# ── PostgreSQL scratch databases ───────────────────────────────────────────────────────────────
+# Tiers that run on PostgreSQL never use the database BNPL_TEST_DATABASE_URL names: each gets a
+# private one next to it, so tiers (and pytest workers) running at the same time cannot drop
+# tables under each other. Its name is ``<db>_<tag>_<checkout>_<xdist worker>``: <checkout> is a
+# short hash of this checkout's path, so two checkouts testing against one server at once do not
+# collide either, while reruns from one checkout reuse (drop and re-create) the same names.
+_CHECKOUT = hashlib.sha1(str(Path(__file__).resolve().parent).encode()).hexdigest()[:6]
+
+
+def _admin_conninfo(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _pg_admin(base_url: str):
+    """An autocommit psycopg connection to the named database; FAILS the test if unreachable."""
+    import psycopg
+
+    try:
+        return psycopg.connect(_admin_conninfo(base_url), autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        error = exc
+    pytest.fail(f"{PG_ENV}={make_url(base_url).render_as_string()!r} is set but PostgreSQL is unreachable: "
+                f"{error}", pytrace=False)
+
+
+def pg_scratch_name(base_url: str, tag: str) -> str:
+    suffix = f"_{tag}_{_CHECKOUT}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    return f"{make_url(base_url).database[:63 - len(suffix)]}{suffix}"  # PostgreSQL names: 63 bytes
+
+
+@contextmanager
+def pg_scratch_url(tag: str) -> Iterator[str]:
+    """The URL of an EMPTY private PostgreSQL database next to the one BNPL_TEST_DATABASE_URL
+    names (see above), dropped afterwards. If the role may not create databases, the named
+    database's ``public`` schema is reset instead. Fails loudly (never skips) when the variable is
+    unset or the server unreachable."""
+    import psycopg
+
+    base = pg_url()
+    if not base:
+        pytest.fail(f"{PG_ENV} is not set", pytrace=False)
+    name = pg_scratch_name(base, tag)
+    with _pg_admin(base) as admin:
+        try:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{name}"')
+        except psycopg.errors.InsufficientPrivilege:
+            name = None
+            admin.execute("DROP SCHEMA IF EXISTS public CASCADE")
+            admin.execute("CREATE SCHEMA public")
+    if name is None:
+        yield base
+        return
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with _pg_admin(base) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def pg_scratch_engine(tag: str) -> Iterator[Engine]:
+    """A private PostgreSQL database (``pg_scratch_url``) with the migrated schema."""
+    with pg_scratch_url(tag) as url:
+        engine = migrated_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 @dataclass

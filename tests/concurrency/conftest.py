@@ -9,9 +9,12 @@ Backends
   reached, the PostgreSQL tests FAIL (they are never skipped).
 
   On PostgreSQL each pytest worker gets a private scratch database next to the named one
-  (``<db>_conc_<worker>``, dropped and re-created per test) so that other tiers using the named
-  database at the same time cannot drop tables under a running sweep. If the role may not
+  (``helpers.pg_scratch_url("conc")``, dropped and re-created per test) so that other tiers using
+  the server at the same time cannot drop tables under a running sweep. If the role may not
   create databases, the named database itself is reset instead.
+
+  Both backends get the schema from the Alembic migrations (``helpers.migrated_engine``, what
+  ``python -m bnpl_app migrate`` runs), not ``create_all``.
 
 No test sleeps: threads meet at ``threading.Barrier``s, child processes report progress on
 their stdout pipe (read with ``select`` and a deadline) and wait for the parent's "go" on stdin.
@@ -19,15 +22,13 @@ their stdout pipe (read with ``select`` and a deadline) and wait for the parent'
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
-from bnpl_app.db import create_schema, make_engine
 from conc_support import BACKENDS, SweepChild
-from helpers import PG_ENV, World, file_engine, pg_url
+from helpers import World, file_engine, migrated_engine, pg_scratch_url
 
 
 @dataclass
@@ -35,38 +36,6 @@ class Db:
     kind: str  # sqlite | postgresql
     url: str  # with the password, for child processes
     engine: Engine
-
-
-def _admin_conninfo(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def _private_pg(base_url: str) -> tuple[str, str | None]:
-    """(url to use, private database name or None). Fails the test if the server is unreachable."""
-    import psycopg
-
-    u = make_url(base_url)
-    name = f"{u.database}_conc_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-    try:
-        admin = psycopg.connect(_admin_conninfo(base_url), autocommit=True, connect_timeout=10)
-    except psycopg.OperationalError as exc:
-        admin, error = None, exc
-    if admin is None:
-        pytest.fail(f"{PG_ENV}={u.render_as_string()!r} is set but PostgreSQL is unreachable: {error}", pytrace=False)
-    with admin:
-        try:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.execute(f'CREATE DATABASE "{name}"')
-        except psycopg.errors.InsufficientPrivilege:
-            return base_url, None
-    return u.set(database=name).render_as_string(hide_password=False), name
-
-
-def _drop_private(base_url: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_admin_conninfo(base_url), autocommit=True, connect_timeout=10) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=[pytest.param(b, marks=pytest.mark.pg) if b == "postgresql" else b for b in BACKENDS])
@@ -77,18 +46,10 @@ def db(request, tmp_path) -> Db:
         yield Db("sqlite", f"sqlite:///{path}", engine)
         engine.dispose()
         return
-    base = pg_url()
-    url, private = _private_pg(base)
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        if private is None:
-            conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-    create_schema(engine)
-    yield Db("postgresql", url, engine)
-    engine.dispose()
-    if private is not None:
-        _drop_private(base, private)
+    with pg_scratch_url("conc") as url:
+        engine = migrated_engine(url)
+        yield Db("postgresql", url, engine)
+        engine.dispose()
 
 
 @pytest.fixture

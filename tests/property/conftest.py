@@ -9,8 +9,9 @@ The profiles are applied to this tier's own settings only, never loaded globally
 tiers' Hypothesis tests keep their defaults.
 
 PostgreSQL: when ``BNPL_TEST_DATABASE_URL`` is set, the state machine also runs (fewer examples)
-on a private scratch database ``<db>_prop_<worker>`` created next to the named one; set but
-unreachable fails. When unset, that test is not generated."""
+on a private scratch database (``helpers.pg_scratch_engine("prop")``) created next to the named
+one, its schema made by the Alembic migrations; set but unreachable fails. When unset, that test
+is not generated. In-memory SQLite keeps ``create_all`` (tests/migrations proves they agree)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,8 @@ import os
 
 import pytest
 from hypothesis import HealthCheck, settings
-from sqlalchemy.engine import make_url
 
-from bnpl_app.db import create_schema, make_engine
-from helpers import PG_ENV, pg_url
+from helpers import pg_scratch_engine
 
 _COMMON = dict(
     max_examples=40,
@@ -41,29 +40,9 @@ def stateful_settings():
     return lambda **overrides: settings(settings.get_profile(PROFILE), **overrides)
 
 
-def _admin(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 @pytest.fixture
 def pg_engine():
-    """A private scratch database next to the one BNPL_TEST_DATABASE_URL names (fails if unreachable)."""
-    import psycopg
-
-    base = make_url(pg_url())
-    name = f"{base.database}_prop_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-    try:
-        admin = psycopg.connect(_admin(pg_url()), autocommit=True, connect_timeout=10)
-    except psycopg.OperationalError as exc:
-        admin, error = None, exc
-    if admin is None:
-        pytest.fail(f"{PG_ENV}={base.render_as_string()!r} is set but PostgreSQL is unreachable: {error}", pytrace=False)
-    with admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    engine = make_engine(base.set(database=name).render_as_string(hide_password=False))
-    create_schema(engine)
-    yield engine
-    engine.dispose()
-    with psycopg.connect(_admin(pg_url()), autocommit=True, connect_timeout=10) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    """A private scratch database next to the one BNPL_TEST_DATABASE_URL names, migrated (fails if
+    unreachable)."""
+    with pg_scratch_engine("prop") as engine:
+        yield engine

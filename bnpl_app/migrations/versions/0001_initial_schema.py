@@ -42,7 +42,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_postings_order_id'), ['order_id'], unique=False)
 
     op.create_table('sim_clock',
-    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),  # one row, id 1: no sequence
     sa.Column('now', bnpl_app.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('anchor', bnpl_app.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('frozen', sa.Boolean(), nullable=False),
@@ -308,7 +308,7 @@ def upgrade() -> None:
     sa.Column('attempt_at', bnpl_app.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_failure', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-    sa.Column('was_overdue', sa.Boolean(), server_default=sa.text('0'), nullable=False),
+    sa.Column('was_overdue', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('penalized', sa.Boolean(), nullable=False),
     sa.Column('suspended_applied', sa.Boolean(), nullable=False),
     sa.Column('bad_debt_applied', sa.Boolean(), nullable=False),

@@ -36,4 +36,4 @@ def downgrade() -> None:
              WHERE status IN ('TRIAL', 'RETURN_IN_TRANSIT', 'RETURN_RECEIVED', 'RETURN_REJECTED')
             UNION ALL
             SELECT shopper_id, merchant_id, principal_fen FROM installments WHERE status IN ('SCHEDULED', 'OVERDUE')
-        ) GROUP BY shopper_id, merchant_id""")
+        ) AS held GROUP BY shopper_id, merchant_id""")
