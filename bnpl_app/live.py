@@ -123,14 +123,15 @@ async def _tell(tokens: set[str], refresh_event: Callable[[], list]) -> int:
     return told
 
 
-def _read_since(after: int) -> list[tuple[int, int | None, str]]:
+def _read_since(after: int) -> tuple[list[tuple], int]:
+    """(rows after ``after`` as (id, user_id, topic, created_at), the highest id now)."""
     with reading(runtime.engine()) as s:
-        return changes.since(s, after)
+        return changes.since(s, after), changes.last_id(s)
 
 
-def _last() -> int:
-    with reading(runtime.engine()) as s:
-        return changes.last_id(s)
+async def _start_feed() -> _Feed:
+    top = await asyncio.to_thread(lambda: _read_since(0)[1])
+    return _Feed(*await asyncio.to_thread(_read_since, max(0, top - _Feed.LAG)))
 
 
 async def _pg_waker(wake: asyncio.Event) -> None:
@@ -174,29 +175,32 @@ async def _redis_waker(wake: asyncio.Event, url: str) -> None:
 class _Feed:
     """Which rows of the feed this process has handled. Ids are handed out when a row is inserted
     but become visible when its transaction commits, and on PostgreSQL two transactions can commit
-    out of id order: so each read goes back ``LAG`` ids behind the highest seen and skips the ids
-    already handled, instead of trusting "everything below the highest id has been seen"."""
+    out of id order: so each read goes back ``LAG`` ids behind the highest seen and skips the rows
+    already handled, instead of trusting "everything below the highest id has been seen". A row is
+    known by its id and time, so a database restored from a copy (ids used again) is read right."""
 
     LAG = 2_000
 
-    def __init__(self, start: int) -> None:
-        self.start = start  # rows committed before this process listened concern no tab of it
-        self.high = start
-        self.handled: set[int] = set()
+    def __init__(self, existing: list[tuple], top: int) -> None:
+        self.handled = {self._key(r) for r in existing}  # already there when this process started
+        self.high = top
+
+    @staticmethod
+    def _key(row: tuple):
+        return row[0], row[3]
 
     def low(self) -> int:
         return max(0, self.high - self.LAG)
 
-    def new(self, rows: list[tuple[int, int | None, str]]) -> list[tuple[int, int | None, str]]:
-        fresh = [r for r in rows if r[0] > self.start and r[0] not in self.handled]
-        for r in fresh:
-            self.handled.add(r[0])
-        if rows:
-            self.high = max(self.high, rows[-1][0])
-        floor = self.low()
-        if len(self.handled) > 2 * self.LAG:
-            self.handled = {i for i in self.handled if i > floor}
-        return fresh
+    def new(self, rows: list[tuple], top: int) -> list[tuple[int, int | None, str]]:
+        """The rows not handled yet, as (id, user_id, topic); ``top``: the highest id there now."""
+        fresh = [r for r in rows if self._key(r) not in self.handled]
+        self.handled.update(self._key(r) for r in fresh)
+        self.high = top  # lower than before if the table was restored from an older copy
+        if len(self.handled) > 4 * self.LAG:
+            floor = self.low()
+            self.handled = {k for k in self.handled if k[0] > floor}
+        return [r[:3] for r in fresh]
 
 
 async def listen(refresh_event: Callable[[], list]) -> None:
@@ -208,21 +212,20 @@ async def listen(refresh_event: Callable[[], list]) -> None:
     elif os.environ.get("REDIS_URL"):
         waker = asyncio.create_task(_redis_waker(wake, os.environ["REDIS_URL"]))
     wait_s = SAFETY_POLL_S if waker else POLL_S
-    feed = _Feed(await asyncio.to_thread(_last))
+    feed = await _start_feed()
     try:
         while True:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=wait_s)
             wake.clear()
             try:
-                rows = feed.new(await asyncio.to_thread(_read_since, feed.low()))
-            except Exception:  # noqa: BLE001 — a failed read is retried at the next wake-up
-                log.warning("reading the change feed failed", exc_info=True)
-                continue
-            if rows:
-                told = await _tell(targets(rows), refresh_event)
-                log.debug("live: %d changes, %d tabs told", len(rows), told)
-            _prune()
+                rows = feed.new(*await asyncio.to_thread(_read_since, feed.low()))
+                if rows:
+                    told = await _tell(targets(rows), refresh_event)
+                    log.debug("live: %d changes, %d tabs told", len(rows), told)
+                _prune()
+            except Exception:  # noqa: BLE001 — the listener must outlive any one failure
+                log.warning("live updates: a round failed; going on", exc_info=True)
     finally:
         if waker is not None:
             waker.cancel()

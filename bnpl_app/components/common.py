@@ -71,10 +71,12 @@ def _ticking(renderer: rx.Var, testid: str, **props) -> rx.Component:
 
 
 def clock_text(testid: str = "clock-now", **props) -> rx.Component:
-    """The business clock in China time (YYYY-MM-DD HH:mm:ss), ticking in the browser."""
+    """The business clock in China time (YYYY-MM-DD HH:mm:ss), ticking in the browser. Empty until
+    the server has told this page the clock (so a filled clock also says the page has loaded)."""
     renderer = _js("(() => new Date(({t} + 8 * 3600) * 1000).toISOString().slice(0, 19).replace('T', ' '))",
                    t=_js(business_now_js(), **_CLOCK_VARS))
-    return _ticking(renderer, testid, **props)
+    return rx.text(rx.cond(SessionState.now_ts > 0, _ticking(renderer, f"{testid}-ticker"), ""), as_="span",
+                   data_testid=testid, **props)
 
 
 def countdown(deadline_ts, testid: str = "order-countdown", **props) -> rx.Component:

@@ -3,8 +3,10 @@ a rolled-back one records nothing; the live listener maps the rows to the open t
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+from datetime import datetime
+
 import pytest
+import sqlalchemy as sa
 
 from bnpl_app import live
 from bnpl_app.domain.errors import DomainError
@@ -15,7 +17,7 @@ from bnpl_app.services.clock import DbClock, advance
 
 def feed(world, after: int = 0) -> set[tuple[int | None, str]]:
     with world.tx() as s:
-        return {(uid, topic) for _id, uid, topic in changes.since(s, after)}
+        return {(uid, topic) for _id, uid, topic, _at in changes.since(s, after)}
 
 
 def last(world) -> int:
@@ -53,7 +55,7 @@ def test_one_row_per_user_and_topic_per_transaction(world):
     world.buy(uid, pid)
     with world.tx() as s:
         rows = changes.since(s, before)
-    pairs = [(u, t) for _i, u, t in rows]
+    pairs = [(u, t) for _i, u, t, _at in rows]
     assert len(pairs) == len(set(pairs))
 
 
@@ -134,10 +136,20 @@ def test_targets_are_the_tabs_of_the_users_concerned():
 
 
 def test_the_feed_reader_sees_a_row_committed_after_a_higher_one():
-    feed = live._Feed(start=10)
-    assert feed.new([(11, 1, "money"), (13, 2, "money")]) == [(11, 1, "money"), (13, 2, "money")]
+    a, b, c, d = (datetime(2026, 12, 2, 8, 0, i) for i in range(4))
+    feed = live._Feed([(9, 1, "money", a), (10, 1, "money", a)], top=10)
+    assert feed.new([(10, 1, "money", a), (11, 1, "money", b), (13, 2, "money", b)], 13) == [
+        (11, 1, "money"), (13, 2, "money")]
     # id 12's transaction committed late: the next read goes back behind 13 and finds it, once
     assert feed.low() < 12
-    assert feed.new([(11, 1, "money"), (12, 3, "money"), (13, 2, "money")]) == [(12, 3, "money")]
-    assert feed.new([(11, 1, "money"), (12, 3, "money"), (13, 2, "money")]) == []
-    assert feed.new([(5, 9, "money")]) == []  # before this process listened
+    rows = [(11, 1, "money", b), (12, 3, "money", c), (13, 2, "money", b)]
+    assert feed.new(rows, 13) == [(12, 3, "money")]
+    assert feed.new(rows, 13) == []
+
+
+def test_the_feed_reader_follows_a_database_restored_from_an_older_copy():
+    a, b = datetime(2026, 12, 2, 8, 0, 0), datetime(2026, 12, 2, 9, 0, 0)
+    feed = live._Feed([(1, 1, "money", a)], top=1)
+    assert feed.new([(1, 1, "money", a), (2, 1, "money", a), (3, 2, "money", a)], 3) == [(2, 1, "money"), (3, 2, "money")]
+    # the table is put back to its state at id 1; ids 2 and 3 are handed out again, later
+    assert feed.new([(1, 1, "money", a), (2, 5, "orders", b)], 2) == [(2, 5, "orders")]
