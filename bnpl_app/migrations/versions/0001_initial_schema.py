@@ -308,7 +308,7 @@ def upgrade() -> None:
     sa.Column('attempt_at', bnpl_app.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_failure', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-    sa.Column('was_overdue', sa.Boolean(), server_default=sa.text('0'), nullable=False),
+    sa.Column('was_overdue', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('penalized', sa.Boolean(), nullable=False),
     sa.Column('suspended_applied', sa.Boolean(), nullable=False),
     sa.Column('bad_debt_applied', sa.Boolean(), nullable=False),
