@@ -160,11 +160,11 @@ def build_lock(wait_s: float | None = None) -> Iterator[None]:
 
 
 def start_app(env: dict[str, str], port: int, log_path: Path) -> subprocess.Popen:
-    """``reflex run --env prod`` on ``port`` (builds the frontend first), output to ``log_path``."""
+    """``reflex run --env prod`` on 127.0.0.1:``port`` (builds the frontend first), output to ``log_path``."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "reflex", "run", "--env", "prod",
+            [sys.executable, "-m", "reflex", "run", "--env", "prod", "--backend-host", "127.0.0.1",
              "--frontend-port", str(port), "--backend-port", str(port)],
             cwd=ROOT,
             env=env,
@@ -253,6 +253,39 @@ def backend_workers(app_pid: int) -> list[int]:
     return workers
 
 
+def established_connections(pids: list[int], port: int) -> dict[int, int]:
+    """How many established TCP connections on local ``port`` each of ``pids`` holds (from
+    /proc: the sockets of /proc/net/tcp{,6} in state ESTABLISHED, matched to the processes'
+    file descriptors by inode)."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port == port and fields[3] == "01":  # 01: ESTABLISHED
+                inodes.add(fields[9])
+    counts = {}
+    for pid in pids:
+        held = 0
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            fds = []
+        for fd in fds:
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                held += 1
+        counts[pid] = held
+    return counts
+
+
 # ── the scale-out deployment ─────────────────────────────────────────────────────────────────
 def _pg_admin(db_url: str):
     """An autocommit connection to the server of ``db_url``, on its maintenance database."""
@@ -325,6 +358,10 @@ class Deployment:
 
     def backend_workers(self) -> list[int]:
         return backend_workers(self.app.pid)
+
+    def connections_by_worker(self) -> dict[int, int]:
+        """Established client connections (browser tabs' websockets among them) per backend worker."""
+        return established_connections(self.backend_workers(), self.port)
 
     def failures(self) -> dict[Path, list[str]]:
         """ERROR lines and tracebacks in the app's and the sweep worker's logs."""

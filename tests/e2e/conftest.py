@@ -62,7 +62,7 @@ def app_server(db_url: str) -> Iterator[str]:
         # A configured database may already hold the demo; a fresh file never does.
         run_cli(env, "seed-demo", *(["--if-empty"] if os.environ.get("BNPL_E2E_DB_URL") else []))
     except LaunchError as error:
-        pytest.fail(str(error), pytrace=False)
+        raise pytest.fail.Exception(str(error), pytrace=False) from None
     _snapshot_demo(db_url)
 
     timeout = float(os.environ.get("BNPL_E2E_START_TIMEOUT", str(DEFAULT_START_TIMEOUT)))
@@ -73,7 +73,7 @@ def app_server(db_url: str) -> Iterator[str]:
             try:
                 wait_until_serving(server, base_url, started + timeout, SERVER_LOG)
             except LaunchError as error:
-                pytest.fail(str(error), pytrace=False)
+                raise pytest.fail.Exception(str(error), pytrace=False) from None
             print(f"\ne2e app serving at {base_url} after {time.monotonic() - started:.0f}s")
             yield base_url
         finally:

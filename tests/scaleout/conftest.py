@@ -74,13 +74,16 @@ def scratch_db_url() -> str:
 @pytest.fixture(scope="session")
 def deployment() -> Iterator[Deployment]:
     db_url, redis_url = scratch_db_url(), os.environ[REDIS_ENV]
+    failed = None
     try:
         with scaleout(db_url, redis_url, workers=WORKERS, sweep_interval=SWEEP_INTERVAL_S,
                       lock_wait_s=float(os.environ.get("BNPL_E2E_START_TIMEOUT", "900"))) as running:
             print(f"\nscale-out app serving at {running.base_url} after {running.started_in_s:.0f}s")
             yield running
     except LaunchError as error:
-        pytest.fail(f"{error}\n({PG_ENV}={os.environ[PG_ENV]!r}, {REDIS_ENV}={redis_url!r})", pytrace=False)
+        failed = f"{error}\n({PG_ENV}={os.environ[PG_ENV]!r}, {REDIS_ENV}={redis_url!r})"
+    if failed:
+        pytest.fail(failed, pytrace=False)
 
     # Everything is stopped: the ledger must balance and no process may have logged a failure.
     problems = []
