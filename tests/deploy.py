@@ -36,7 +36,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -354,7 +354,6 @@ class Deployment:
     app_log: Path
     sweeper_log: Path
     started_in_s: float = 0.0
-    extra_logs: list[Path] = field(default_factory=list)
 
     def backend_workers(self) -> list[int]:
         return backend_workers(self.app.pid)
@@ -365,7 +364,7 @@ class Deployment:
 
     def failures(self) -> dict[Path, list[str]]:
         """ERROR lines and tracebacks in the app's and the sweep worker's logs."""
-        found = {path: log_failures(path) for path in (self.app_log, self.sweeper_log, *self.extra_logs)}
+        found = {path: log_failures(path) for path in (self.app_log, self.sweeper_log)}
         return {path: lines for path, lines in found.items() if lines}
 
     def cli(self, *args: str) -> str:

@@ -11,7 +11,8 @@ Turned on by two variables, both needed:
   BNPL_TEST_REDIS_URL      a Redis database the tier may FLUSH (e.g. redis://127.0.0.1:6379/13):
                            flushed at the start and at the end
 When either is unset the tier is not collected. When both are set and a server cannot be
-reached, the session FAILS (never skips).
+reached, the session FAILS (never skips). BNPL_E2E_START_TIMEOUT (seconds, default 900) bounds
+the build + start, as in the e2e tier.
 
 At the end, with every process stopped: ``python -m bnpl_app audit`` must pass on the
 deployment's database, and the app's and the sweep worker's logs (test-artifacts/scaleout-*.log)
@@ -32,8 +33,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 # The browser, page and shot fixtures (and the hook that lets `page` see a failed test).
-from browser_support import browser, page, pytest_runtest_makereport, shot, shot_page  # noqa: F401
-from deploy import Deployment, LaunchError, drop_pg_database, redis_client, run_cli, scaleout
+from browser_support import browser, page, pytest_runtest_makereport, shot  # noqa: F401
+from deploy import DEFAULT_START_TIMEOUT, Deployment, LaunchError, drop_pg_database, redis_client, scaleout
 
 PG_ENV = "BNPL_TEST_DATABASE_URL"
 REDIS_ENV = "BNPL_TEST_REDIS_URL"
@@ -74,10 +75,11 @@ def scratch_db_url() -> str:
 @pytest.fixture(scope="session")
 def deployment() -> Iterator[Deployment]:
     db_url, redis_url = scratch_db_url(), os.environ[REDIS_ENV]
+    timeout = float(os.environ.get("BNPL_E2E_START_TIMEOUT", str(DEFAULT_START_TIMEOUT)))
     failed = None
     try:
         with scaleout(db_url, redis_url, workers=WORKERS, sweep_interval=SWEEP_INTERVAL_S,
-                      lock_wait_s=float(os.environ.get("BNPL_E2E_START_TIMEOUT", "900"))) as running:
+                      start_timeout=timeout, lock_wait_s=timeout) as running:
             print(f"\nscale-out app serving at {running.base_url} after {running.started_in_s:.0f}s")
             yield running
     except LaunchError as error:

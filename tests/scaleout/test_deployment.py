@@ -5,7 +5,7 @@ runs in its own worker process (the app's in-process sweep is off)."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page
 
 from bnpl_app.db import make_engine, reading
 from bnpl_app.models import SweepRun
