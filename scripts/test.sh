@@ -2,7 +2,9 @@
 # Set-up command 2: install what is missing (Chromium included), run the whole suite.
 #   bash scripts/test.sh                       everything: unit + property on two workers, then
 #                                              concurrency (SQLite, and PostgreSQL when
-#                                              BNPL_TEST_DATABASE_URL is set) and the browser tier
+#                                              BNPL_TEST_DATABASE_URL is set) and the browser tier,
+#                                              then the scale-out tier when BNPL_TEST_DATABASE_URL
+#                                              and BNPL_TEST_REDIS_URL are both set
 #   bash scripts/test.sh [pytest args...]      e.g. bash scripts/test.sh tests/e2e -x
 set -euo pipefail
 source "$(dirname "$0")/bootstrap.sh" -- --browser
@@ -22,7 +24,13 @@ if [ "$#" -gt 0 ]; then
 fi
 
 # In-memory tiers in parallel; the tiers that share one database or one app server in series.
+# The scale-out tier builds and serves .web/ for a deployment of its own: its own session, last.
 status=0
 run -n 2 tests/unit tests/property || status=$?
 run tests/migrations tests/concurrency tests/e2e || status=$?
+if [ -n "${BNPL_TEST_DATABASE_URL:-}" ] && [ -n "${BNPL_TEST_REDIS_URL:-}" ]; then
+    run tests/scaleout || status=$?
+else
+    echo "test.sh: scale-out tier skipped (set BNPL_TEST_DATABASE_URL and BNPL_TEST_REDIS_URL to run it)" >&2
+fi
 exit "$status"
