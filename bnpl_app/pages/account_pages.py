@@ -6,6 +6,7 @@ import reflex as rx
 
 from .. import routes
 from ..components import empty, field, layout, money, page_title, stat, status_badge, t
+from ..components.paging import pager
 from ..domain.policy import POLICY
 from ..state.account import PROOF_UPLOAD, BillsState, CreditState, HelpState, InboxState, WalletState
 from ..state.session import SessionState
@@ -202,6 +203,7 @@ def bills_page() -> rx.Component:
         rx.heading(t("bills.statements"), size="4"),
         rx.cond(v.statements.length() > 0, rx.vstack(rx.foreach(v.statements, _statement), spacing="3", width="100%"),
                 empty("bills.none")),
+        pager(BillsState),
         _autopay(),
         spacing="4", width="100%",
     ))
@@ -613,6 +615,7 @@ def inbox_page() -> rx.Component:
         rx.cond(InboxState.notices.length() > 0,
                 rx.vstack(rx.foreach(InboxState.notices, _notice), spacing="2", width="100%"),
                 empty("inbox.empty")),
+        pager(InboxState),
         spacing="3", width="100%", max_width="760px", margin_x="auto",
     ))
 
