@@ -52,6 +52,7 @@ class StatementView:
     total: str = ""
     paid: str = ""
     owed: str = ""
+    count: int = 0  # installments in the month; a month split across pages shows fewer rows here
     rows: list[InstallmentView] = field(default_factory=list)
 
 
@@ -93,6 +94,7 @@ class BillsView:
     statements: list[StatementView] = field(default_factory=list)
     early: list[EarlyView] = field(default_factory=list)
     planned: list[PlannedView] = field(default_factory=list)
+    planned_more: int = 0  # planned deductions after those listed
     methods: list[MethodView] = field(default_factory=list)
     days_before: int = 0
     open_total: str = ""
@@ -116,7 +118,8 @@ def my_bills(s: Session, *, uid: int, lang: str, now: datetime, cursor: str = ""
         by_month.setdefault(v.month, StatementView(month=v.month)).rows.insert(0, v)  # by due date within a month
     for month, sums in bills.statement_sums(s, uid=uid, months=list(by_month)).items():
         st = by_month[month]
-        st.total, st.paid, st.owed = (yuan(x) for x in sums)
+        st.total, st.paid, st.owed = yuan(sums.total_fen), yuan(sums.paid_fen), yuan(sums.owed_fen)
+        st.count = sums.installments
     open_total, overdue_total = bills.open_totals(s, uid=uid)
     early = []
     for o in s.exec(select(Order).where(Order.shopper_id == uid, Order.status.in_(OS.BILLED)).order_by(Order.id)):
@@ -130,12 +133,14 @@ def my_bills(s: Session, *, uid: int, lang: str, now: datetime, cursor: str = ""
                                yuan(q.saving_fen), q.saving_fen > 0))
     labels = {m.id: method_label(m, lang) for m in payments.methods_in_order(s, uid)}
     raw_labels = {m.label: labels[m.id] for m in payments.methods_in_order(s, uid)}
-    planned = [PlannedView(p.installment_id, p.product, p.seq, p.periods, fmt(p.at), yuan(p.amount_fen),
+    planned_all = [PlannedView(p.installment_id, p.product, p.seq, p.periods, fmt(p.at), yuan(p.amount_fen),
                            raw_labels.get(p.method_label, p.method_label) if p.method_label else "",
                            p.method_label is not None, p.overdue)
                for p in bills.dry_run(s, uid=uid, clock=FixedClock(now))]
+    planned = planned_all[:POLICY.page_size]  # the next ones; the rest are in the statements below
     return BillsView(
         statements=list(by_month.values()), early=early, planned=planned,
+        planned_more=len(planned_all) - len(planned),
         methods=methods_of(s, uid, lang), days_before=credit.account(s, uid).autopay_days_before,
         open_total=yuan(open_total), overdue_total=yuan(overdue_total), has_overdue=overdue_total > 0,
     ), page.with_items(rows)

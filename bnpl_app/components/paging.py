@@ -22,9 +22,10 @@ def _indicator(S) -> rx.Var:
     return where + " · " + t("page.items").to(str).replace("{k}", S.total.to_string())
 
 
-def pager(S, area: str = "") -> rx.Component:
+def pager(S, area: str = "", *, at_end: bool = True) -> rx.Component:
     """Previous / where we are / next, for the paged state ``S``; shown only when the list is longer
-    than one page. ``area`` prefixes the test ids when a screen has more than one pager."""
+    than one page. ``area`` prefixes the test ids when a screen has more than one pager; ``at_end``:
+    the pager is the last thing on the screen (it keeps room below it for the toast)."""
     prefix = f"{area}-" if area else ""
     return rx.cond(
         S.paged,
@@ -38,7 +39,8 @@ def pager(S, area: str = "") -> rx.Component:
                           disabled=~S.has_next, variant="soft", size="2", data_testid=prefix + "page-next"),
                 justify="center", align="center", spacing="3", width="100%", wrap="wrap",
             ),
-            aria_label="pages", width="100%",
+            # Room below: at the end of the page a toast (fixed at the bottom) never covers the pager.
+            aria_label="pages", width="100%", padding_bottom="3.5em" if at_end else "0",
         ),
     )
 

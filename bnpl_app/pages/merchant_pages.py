@@ -409,7 +409,7 @@ def settlement_page() -> rx.Component:
                         rx.table.body(rx.foreach(v.days, _day_row)), size="1", width="100%"),
                         overflow_x="auto", width="100%"),
                     empty("mer.no_settlement")),
-            pager(SettlementState),
+            pager(SettlementState, at_end=False),
             spacing="2", width="100%"), width="100%"),
         spacing="4", width="100%",
     ))

@@ -288,7 +288,7 @@ def shoppers_page() -> rx.Component:
             on_submit=S.search, reset_on_submit=False, width="100%"),
         rx.flex(rx.foreach(S.hits, _hit), spacing="2", wrap="wrap", width="100%"),
         rx.cond((S.hits.length() == 0) & (S.query != ""), rx.text(t("ops.no_match"), size="2", color_scheme="gray")),
-        pager(S),
+        pager(S, at_end=False),
         rx.cond(
             f.found,
             rx.vstack(

@@ -70,19 +70,28 @@ _OWED = payments.owed(INST.c)  # the same rule as an installment's ``owed``, as 
 _PAID = INST.c.status == IS.PAID
 
 
-def statement_sums(session: Session, *, uid: int, months: list[str]) -> dict[str, tuple[int, int, int]]:
-    """(total, paid, owed) fen of each statement month, over all of that month's installments
-    (however the list is paged): a paid one counts what was paid, an open one what is owed."""
+@dataclass(frozen=True)
+class MonthSums:
+    total_fen: int
+    paid_fen: int
+    owed_fen: int
+    installments: int
+
+
+def statement_sums(session: Session, *, uid: int, months: list[str]) -> dict[str, MonthSums]:
+    """The figures of each statement month over all of that month's installments (however the
+    list is paged): a paid one counts what was paid, an open one what is owed."""
     out = {}
     for month in months:
         start, after = month_bounds(month)
-        total, paid, owed = session.execute(sa.select(
+        total, paid, owed, n = session.execute(sa.select(
             sa.func.coalesce(sa.func.sum(sa.case((_PAID, INST.c.paid_fen), else_=_OWED)), 0),
             sa.func.coalesce(sa.func.sum(sa.case((_PAID, INST.c.paid_fen), else_=0)), 0),
             sa.func.coalesce(sa.func.sum(sa.case((_PAID, 0), else_=_OWED)), 0),
+            sa.func.count(),
         ).where(INST.c.shopper_id == uid, INST.c.status.in_(BILLED), INST.c.due_at >= start,
                 INST.c.due_at < after)).one()
-        out[month] = (int(total), int(paid), int(owed))
+        out[month] = MonthSums(int(total), int(paid), int(owed), int(n))
     return out
 
 

@@ -19,9 +19,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections import namedtuple
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -163,9 +165,18 @@ def fetch(session, stmt: Select, keyset: Keyset, *, cursor: str = "", size: int 
     more = len(rows) > n
     rows = rows[:n]
     nxt = keyset.encode(tuple(rows[-1][width:])) if more else ""
-    items = [r[0] if width == 1 else r for r in rows]
+    if width == 1:
+        items = [r[0] for r in rows]
+    else:  # the statement's own columns, by position and by name, without the keys added here
+        item = _item_type(tuple(rows[0]._fields[:width])) if rows else tuple
+        items = [item(*r[:width]) for r in rows]
     return Page(items=items, cursor=cursor if after is not None else "", next_cursor=nxt,
                 total=count(session, stmt), size=n)
+
+
+@lru_cache(maxsize=64)
+def _item_type(fields: tuple[str, ...]) -> type:
+    return namedtuple("Row", fields, rename=True)  # noqa: PYI024 — a row shape known only at run time
 
 
 def count(session, stmt: Select) -> int:

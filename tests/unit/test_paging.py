@@ -269,7 +269,7 @@ def test_bills_page_latest_due_first_with_statement_figures_of_the_whole_month(w
         rows = [r for r in every if bills.statement_month(r[1]) == month]
         paid = sum(r[3] for r in rows if r[2] == "PAID")
         owed = sum(r[4] for r in rows if r[2] != "PAID")
-        assert sums[month] == (paid + owed, paid, owed)
+        assert sums[month] == bills.MonthSums(paid + owed, paid, owed, len(rows))
     assert open_total == sum(r[4] for r in every if r[2] in ("SCHEDULED", "OVERDUE"))
     assert overdue_total == sum(r[4] for r in every if r[2] == "OVERDUE") > 0
 

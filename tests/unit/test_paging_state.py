@@ -211,3 +211,125 @@ def test_the_merchant_orders_state_pages_and_searches_only_this_shops_orders(wor
     assert [o.id for o in st.orders] == [mine[4]]
     _run(st.set_query("BUYER_X"))
     assert st.total == len(mine)
+
+
+# ── every paged screen's state, with a small page so a few rows make several pages ───────────
+SMALL = 3
+
+
+@pytest.fixture
+def small_pages(monkeypatch):
+    from dataclasses import replace
+
+    from bnpl_app.services import paging
+
+    monkeypatch.setattr(paging, "POLICY", replace(POLICY, page_size=SMALL))
+
+
+def _walk_state(st, rows) -> list:
+    """load, next to the end, then previous to the start: every row once, in pages of SMALL.
+    ``rows(st)`` is the ids the screen shows."""
+    _run(st.load())
+    pages = [rows(st)]
+    assert len(pages[0]) == SMALL and st.has_next and st.paged
+    while st.has_next:
+        _run(st.next_page())
+        pages.append(rows(st))
+        assert 0 < len(pages[-1]) <= SMALL and st.page_no == len(pages)
+    flat = [x for p in pages for x in p]
+    assert len(flat) == len(set(flat)) == st.total and st.page_count == len(pages)
+    for expected in reversed(pages[:-1]):
+        _run(st.prev_page())
+        assert rows(st) == expected
+    assert st.page_no == 1
+    return flat
+
+
+def test_the_shoppers_orders_bills_and_inbox_states_page(world, tab, small_pages):
+    from bnpl_app.state.account import BillsState, InboxState
+    from bnpl_app.state.orders import OrdersState
+
+    m = world.merchant()
+    p = world.product(m, price_fen=12_000, plans="full,3,6,12")
+    uid = world.shopper(wallet_fen=10_000_000)
+    placed = [world.buy(uid, p, plan=plan) for plan in ("3", "6", "full", "full", "full")]
+    world.advance(days=POLICY.trial_days_default, hours=1)  # billed and partly deducted: notices, statements
+    root, _sess = tab(uid)
+
+    orders = _walk_state(_run(root.get_state(OrdersState)), lambda st: [o.id for o in st.orders])
+    assert orders == sorted(placed, reverse=True)
+
+    bills = _run(root.get_state(BillsState))
+    rows = _walk_state(bills, lambda st: [r.id for sv in st.view.statements for r in sv.rows])
+    assert len(rows) == 3 + 6 + 3
+    _run(bills.load())
+    assert bills.view.open_total not in ("", "¥0.00") and bills.view.methods and bills.first_method
+    # A statement split across pages shows the whole month's figures on each, and says so.
+    seen: dict[str, list] = {}
+    while True:
+        for sv in bills.view.statements:
+            seen.setdefault(sv.month, []).append(((sv.total, sv.paid, sv.owed, sv.count), len(sv.rows)))
+        if not bills.has_next:
+            break
+        _run(bills.next_page())
+    split = {m: parts for m, parts in seen.items() if len(parts) > 1}
+    assert split
+    for parts in seen.values():
+        assert len({figures for figures, _n in parts}) == 1  # the same figures wherever the month shows
+        assert sum(n for _f, n in parts) == parts[0][0][3]  # its rows, over the pages, are all of it
+
+    inbox = _run(root.get_state(InboxState))
+    notices = _walk_state(inbox, lambda st: [n.id for n in st.notices])
+    assert len(notices) > SMALL and inbox.unread_here == len(notices)  # none read yet, counted on every page
+
+
+def test_the_merchant_and_operator_states_page(world, tab, small_pages):
+    from bnpl_app.services import applications as apps, orders
+    from bnpl_app.services.uploads import StoredFile
+    from bnpl_app.state.merchant import MerchantReturnsState, SettlementState
+    from bnpl_app.state.ops import OpsQueueState, OpsShoppersState
+
+    m = world.merchant()
+    p = world.product(m, price_fen=1_000, trial_days=1)
+    payer = world.shopper(wallet_fen=10_000_000, name="payer")
+    for _ in range(4):  # a capture on each of four days
+        world.buy(payer, p)
+        world.advance(days=1, hours=1)
+    late = [world.shopper(wallet_fen=0, name=f"late{k}") for k in range(4)]
+    held = [world.buy(u, p) for u in late]
+    for u, oid in zip(late[:2], held[:2], strict=True):  # two of them send it back
+        with world.tx() as s:
+            orders.request_return(s, uid=u, order_id=oid, tracking_no="SF0001112223", clock=world.clock)
+    returned = [world.buy(payer, p) for _ in range(3)]
+    for oid in returned:
+        with world.tx() as s:
+            rid = orders.request_return(s, uid=payer, order_id=oid, tracking_no="SF0001112224", clock=world.clock).id
+            orders.mark_received(s, merchant_id=m, return_id=rid, clock=world.clock)
+    world.advance(days=1, hours=1)  # the others' trials end unpaid …
+    world.advance(days=POLICY.hardship_min_overdue_days, minutes=1)  # … and are long overdue
+    for u in late[2:]:
+        with world.tx() as s:
+            apps.apply_hardship(s, uid=u, reason_category="other", statement="", proposed_installments=3,
+                                request_fee_waiver=False, clock=world.clock,
+                                proofs=[StoredFile("c" * 32 + ".pdf", "application/pdf", 9, "p.pdf")])
+    world.shopper(name="late9")  # a sixth shopper for the look-up
+
+    root, _sess = tab(world.merchant_user(m))
+    desk = _run(root.get_state(MerchantReturnsState))
+    _walk_state(desk, lambda st: [r.id for r in st.returns])
+    assert desk.total == 5 and desk.waiting == 0  # received ones were decided by the deadline by now
+    settlement = _run(root.get_state(SettlementState))
+    days = _walk_state(settlement, lambda st: [d.day for d in st.view.days])
+    assert days == sorted(days, reverse=True) and settlement.view.captured not in ("", "¥0.00")
+
+    root, _sess = tab(world.operator())
+    queue = _run(root.get_state(OpsQueueState))
+    _run(queue.load())
+    assert queue.total == 2 and not queue.paged
+    _run(queue.set_query("LATE3"))
+    assert [r.shopper.username for r in queue.rows] == ["late3"]
+    look_up = _run(root.get_state(OpsShoppersState))
+    hits = _walk_state(look_up, lambda st: [h.id for h in st.hits])
+    assert len(hits) == 6
+    _run(look_up.search({"q": "payer"}))  # one match: its file opens
+    assert look_up.total == 1 and look_up.file.found and look_up.file.summary.username == "payer"
