@@ -23,6 +23,7 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 MORE_PRODUCTS = 45
 MORE_ORDERS = 25
+IMAGES = ("tshirt", "jeans", "jacket", "sneakers", "earbuds")  # the demo's own pictures
 
 
 @pytest.fixture
@@ -43,7 +44,8 @@ def _add_products(db, n: int, *, bnpl: bool = False, price_fen: int = 1_990) -> 
     with transaction(db) as s:
         return [merchant_svc.create_product(s, merchant_id=shop, name=f"测试商品 {k:02d}", category="测试",
                                             description="paging", price_fen=price_fen, stock=50, bnpl_enabled=bnpl,
-                                            clock=DbClock(db)).id for k in range(n)]
+                                            image=f"/products/{IMAGES[k % len(IMAGES)]}.svg", clock=DbClock(db)).id
+                for k in range(n)]
 
 
 def login(page: Page, user: str) -> None:
