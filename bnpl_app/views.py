@@ -24,7 +24,8 @@ from .models import (
     ReturnPhoto,
     ReturnRequest,
 )
-from .services import checkout, eligibility, orders, payments, schedule
+from .services import catalog, checkout, eligibility, orders, payments, schedule
+from .services.paging import Page
 
 
 def fmt(dt: datetime | None, seconds: bool = False) -> str:
@@ -137,18 +138,14 @@ def _shop_names(s: Session) -> dict[int, str]:
     return {m.id: m.name for m in s.exec(select(Merchant))}
 
 
-def product_cards(s: Session, *, bnpl_only: bool = False, query: str = "") -> list[ProductCard]:
-    shops = _shop_names(s)
-    q = select(Product).order_by(Product.merchant_id, Product.id)
-    if bnpl_only:
-        q = q.where(Product.bnpl_enabled.is_(True))
-    out = []
-    for p in s.exec(q):
-        if query and query.lower() not in p.name.lower() and query.lower() not in p.category.lower():
-            continue
-        out.append(ProductCard(p.id, p.name, p.category, shops.get(p.merchant_id, ""), yuan(p.price_fen), p.image,
-                               p.bnpl_enabled, p.trial_days, p.stock, routes.product(p.id)))
-    return out
+def product_card(p: catalog.CatalogItem) -> ProductCard:
+    return ProductCard(p.id, p.name, p.category, p.shop, yuan(p.price_fen), p.image, p.bnpl, p.trial_days, p.stock,
+                       routes.product(p.id))
+
+
+def product_cards(s: Session, *, bnpl_only: bool = False, query: str = "", cursor: str = "") -> Page[ProductCard]:
+    """One page of the catalog (``services.catalog``): never the whole table."""
+    return catalog.product_page(s, bnpl_only=bnpl_only, query=query, cursor=cursor).map(product_card)
 
 
 def product_detail(s: Session, *, product_id: int, uid: int | None, lang: str, now: datetime) -> ProductDetail:
@@ -335,10 +332,11 @@ def planned_deductions(s: Session, *, uid: int, now: datetime) -> dict[int, tupl
             for p in bills.dry_run(s, uid=uid, clock=_At(now))}
 
 
-def my_orders(s: Session, *, uid: int, lang: str, now: datetime) -> list[OrderView]:
-    planned = planned_deductions(s, uid=uid, now=now)
-    return [order_view(s, o, lang=lang, now=now, planned=planned)
-            for o in s.exec(select(Order).where(Order.shopper_id == uid).order_by(Order.id.desc()))]
+def my_orders(s: Session, *, uid: int, lang: str, now: datetime, cursor: str = "") -> Page[OrderView]:
+    """One page of the shopper's orders, newest first."""
+    page = orders.orders_page(s, uid=uid, cursor=cursor)
+    planned = planned_deductions(s, uid=uid, now=now) if page.items else {}
+    return page.map(lambda o: order_view(s, o, lang=lang, now=now, planned=planned))
 
 
 def my_order(s: Session, *, uid: int, order_id: int, lang: str, now: datetime) -> OrderView:

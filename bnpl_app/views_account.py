@@ -23,7 +23,6 @@ from .models import (
     Application,
     ApplicationProof,
     CreditEvent,
-    InstallmentStatus as IS,
     Notification,
     Order,
     OrderStatus as OS,
@@ -32,6 +31,7 @@ from .models import (
 )
 from .pages import words_account  # noqa: F401  (the words these views use)
 from .services import applications, bills, credit, inbox, payments
+from .services.paging import Page
 from .views import InstallmentView, fmt, installment_view
 
 
@@ -52,6 +52,7 @@ class StatementView:
     total: str = ""
     paid: str = ""
     owed: str = ""
+    count: int = 0  # installments in the month; a month split across pages shows fewer rows here
     rows: list[InstallmentView] = field(default_factory=list)
 
 
@@ -93,6 +94,7 @@ class BillsView:
     statements: list[StatementView] = field(default_factory=list)
     early: list[EarlyView] = field(default_factory=list)
     planned: list[PlannedView] = field(default_factory=list)
+    planned_more: int = 0  # planned deductions after those listed
     methods: list[MethodView] = field(default_factory=list)
     days_before: int = 0
     open_total: str = ""
@@ -105,26 +107,20 @@ def methods_of(s: Session, uid: int, lang: str) -> list[MethodView]:
             for k, m in enumerate(payments.methods_in_order(s, uid))]
 
 
-def my_bills(s: Session, *, uid: int, lang: str, now: datetime) -> BillsView:
-    names = {o.id: o.product_name for o in s.exec(select(Order).where(Order.shopper_id == uid))}
+def my_bills(s: Session, *, uid: int, lang: str, now: datetime, cursor: str = "") -> tuple[BillsView, Page]:
+    """The bills screen with one page of its statements' installments (latest due first): a
+    statement shows the rows of that month on this page, its figures cover the whole month, and
+    the totals above cover every bill. The page (positions, count) comes back beside the view."""
+    page = bills.installments_page(s, uid=uid, cursor=cursor)
+    rows = [installment_view(inst, product, lang, now) for inst, product in page.items]
     by_month: dict[str, StatementView] = {}
-    open_total = overdue_total = 0
-    sums: dict[str, list[int]] = {}
-    for i in bills.billed_installments(s, uid):
-        v = installment_view(i, names.get(i.order_id, ""), lang, now)
-        st = by_month.setdefault(v.month, StatementView(month=v.month))
-        st.rows.append(v)
-        total, paid, owed = sums.setdefault(v.month, [0, 0, 0])
-        if i.status == IS.PAID:
-            sums[v.month] = [total + i.paid_fen, paid + i.paid_fen, owed]
-        else:
-            o = payments.owed(i)
-            sums[v.month] = [total + o, paid, owed + o]
-            open_total += o
-            if i.status == IS.OVERDUE:
-                overdue_total += o
-    for month, st in by_month.items():
-        st.total, st.paid, st.owed = (yuan(x) for x in sums[month])
+    for v in rows:
+        by_month.setdefault(v.month, StatementView(month=v.month)).rows.insert(0, v)  # by due date within a month
+    for month, sums in bills.statement_sums(s, uid=uid, months=list(by_month)).items():
+        st = by_month[month]
+        st.total, st.paid, st.owed = yuan(sums.total_fen), yuan(sums.paid_fen), yuan(sums.owed_fen)
+        st.count = sums.installments
+    open_total, overdue_total = bills.open_totals(s, uid=uid)
     early = []
     for o in s.exec(select(Order).where(Order.shopper_id == uid, Order.status.in_(OS.BILLED)).order_by(Order.id)):
         try:
@@ -137,15 +133,17 @@ def my_bills(s: Session, *, uid: int, lang: str, now: datetime) -> BillsView:
                                yuan(q.saving_fen), q.saving_fen > 0))
     labels = {m.id: method_label(m, lang) for m in payments.methods_in_order(s, uid)}
     raw_labels = {m.label: labels[m.id] for m in payments.methods_in_order(s, uid)}
-    planned = [PlannedView(p.installment_id, p.product, p.seq, p.periods, fmt(p.at), yuan(p.amount_fen),
+    planned_all = [PlannedView(p.installment_id, p.product, p.seq, p.periods, fmt(p.at), yuan(p.amount_fen),
                            raw_labels.get(p.method_label, p.method_label) if p.method_label else "",
                            p.method_label is not None, p.overdue)
                for p in bills.dry_run(s, uid=uid, clock=FixedClock(now))]
+    planned = planned_all[:POLICY.page_size]  # the next ones; the rest are in the statements below
     return BillsView(
-        statements=sorted(by_month.values(), key=lambda st: st.month, reverse=True), early=early, planned=planned,
+        statements=list(by_month.values()), early=early, planned=planned,
+        planned_more=len(planned_all) - len(planned),
         methods=methods_of(s, uid, lang), days_before=credit.account(s, uid).autopay_days_before,
         open_total=yuan(open_total), overdue_total=yuan(overdue_total), has_overdue=overdue_total > 0,
-    )
+    ), page.with_items(rows)
 
 
 # ── credit ──────────────────────────────────────────────────────────────────────────────────
@@ -357,13 +355,15 @@ def notice_text(n: Notification, lang: str) -> tuple[str, str]:
     return (n.title if title == f"n.{n.kind}.title" else title, n.body if body == f"n.{n.kind}.body" else body)
 
 
-def my_notices(s: Session, *, uid: int, lang: str) -> list[NoticeView]:
-    out = []
-    for n in inbox.list_for(s, uid=uid):
-        title, body = notice_text(n, lang)
-        to, link = _LINKS.get(n.kind, ("", ""))
-        out.append(NoticeView(n.id, n.kind, title, body, fmt(n.created_at), n.read_at is None, link, to))
-    return out
+def notice_view(n: Notification, lang: str) -> NoticeView:
+    title, body = notice_text(n, lang)
+    to, link = _LINKS.get(n.kind, ("", ""))
+    return NoticeView(n.id, n.kind, title, body, fmt(n.created_at), n.read_at is None, link, to)
+
+
+def my_notices(s: Session, *, uid: int, lang: str, cursor: str = "") -> Page[NoticeView]:
+    """One page of the user's notices, newest first."""
+    return inbox.page_for(s, uid=uid, cursor=cursor).map(lambda n: notice_view(n, lang))
 
 
 # ── help and terms: every number from POLICY ────────────────────────────────────────────────

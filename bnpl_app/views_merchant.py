@@ -16,6 +16,7 @@ from .domain.policy import POLICY
 from .i18n import text
 from .models import Order, OrderStatus as OS
 from .services import console
+from .services.paging import Page
 from .views import epoch, fmt
 
 
@@ -102,14 +103,21 @@ class MerchantOrderRow:
     return_label: str = ""
 
 
-def order_rows(s: Session, merchant_id: int, lang: str, status: str = "") -> list[MerchantOrderRow]:
-    return [MerchantOrderRow(
+def order_row(o: console.OrderLine, lang: str) -> MerchantOrderRow:
+    return MerchantOrderRow(
         id=o.id, product=o.product, shopper=o.shopper, price=yuan(o.price_fen), plan_label=text(f"plan.{o.plan}", lang),
         status=o.status, status_label=text(f"status.{o.status}", lang), created=fmt(o.created_at),
         trial_end=fmt(o.trial_end_at), trial_end_ts=epoch(o.trial_end_at), in_trial=o.status in OS.IN_TRIAL,
         holding=o.status in OS.HOLDING, frozen=yuan(o.frozen_fen), outstanding=yuan(o.outstanding_fen),
         paid=yuan(o.paid_fen), return_label=text(f"status.{o.return_status}", lang) if o.return_status else "",
-    ) for o in console.orders(s, merchant_id, status=status)]
+    )
+
+
+def order_rows(s: Session, merchant_id: int, lang: str, status: str = "", query: str = "",
+               cursor: str = "") -> Page[MerchantOrderRow]:
+    """One page of the shop's orders (``console.orders_page``)."""
+    return console.orders_page(s, merchant_id, status=status, query=query, cursor=cursor).map(
+        lambda o: order_row(o, lang))
 
 
 # ── returns desk ─────────────────────────────────────────────────────────────────────────────
@@ -135,8 +143,8 @@ class ReturnRow:
     can_inspect: bool = False
 
 
-def return_rows(s: Session, merchant_id: int, lang: str) -> list[ReturnRow]:
-    return [ReturnRow(
+def return_row(r: console.ReturnLine, lang: str) -> ReturnRow:
+    return ReturnRow(
         id=r.id, order_id=r.order_id, product=r.product, shopper=r.shopper, price=yuan(r.price_fen),
         tracking_no=r.tracking_no, status=r.status, status_label=text(f"status.{r.status}", lang),
         requested=fmt(r.requested_at), received=fmt(r.received_at), deadline=fmt(r.inspect_deadline_at),
@@ -144,7 +152,13 @@ def return_rows(s: Session, merchant_id: int, lang: str) -> list[ReturnRow]:
         outcome_label=text(f"mer.outcome.{r.outcome}", lang) if r.outcome else "", reason=r.reason,
         photos=[routes.upload_url(n) for n in r.photos], can_receive=r.status == "IN_TRANSIT",
         can_inspect=r.status == "RECEIVED",
-    ) for r in console.returns_desk(s, merchant_id)]
+    )
+
+
+def return_rows(s: Session, merchant_id: int, lang: str, query: str = "", cursor: str = "") -> tuple[Page[ReturnRow], int]:
+    """One page of the returns desk, and how many parcels in all wait for inspection."""
+    page = console.returns_page(s, merchant_id, query=query, cursor=cursor).map(lambda r: return_row(r, lang))
+    return page, console.returns_waiting(s, merchant_id)
 
 
 # ── settlement ───────────────────────────────────────────────────────────────────────────────
@@ -169,14 +183,20 @@ class SettlementView:
     days: list[SettlementRow] = field(default_factory=list)
 
 
-def settlement_view(s: Session, merchant_id: int) -> SettlementView:
-    st = console.settlement(s, merchant_id)
+def settlement_row(d: console.SettlementDay) -> SettlementRow:
+    return SettlementRow(d.day.isoformat(), d.captures, yuan(d.captured_fen), yuan(d.fees_fen), yuan(d.refunds_fen),
+                         yuan(d.net_fen))
+
+
+def settlement_view(s: Session, merchant_id: int, cursor: str = "") -> tuple[SettlementView, Page[SettlementRow]]:
+    """The totals over all time, and one page of the days (newest first)."""
+    st = console.settlement_totals(s, merchant_id)
+    page = console.settlement_days_page(s, merchant_id, cursor=cursor).map(settlement_row)
     return SettlementView(
         captured=yuan(st.captured_fen), fees=yuan(st.fees_fen), refunds=yuan(st.refunds_fen), net=yuan(st.net_fen),
         fee_rate=f"{POLICY.platform_fee_bps / 100:g}%", ledger_ok=st.ledger_balance_fen == st.net_fen,
-        days=[SettlementRow(d.day.isoformat(), d.captures, yuan(d.captured_fen), yuan(d.fees_fen), yuan(d.refunds_fen),
-                            yuan(d.net_fen)) for d in st.days],
-    )
+        days=page.items,
+    ), page
 
 
 def settlement_csv(s: Session, merchant_id: int, lang: str) -> str:

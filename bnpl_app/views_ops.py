@@ -14,6 +14,7 @@ from .domain.money import yuan
 from .domain.policy import POLICY
 from .i18n import text
 from .services import desk
+from .services.paging import Page
 from .services.audit import run_audit
 from .services.sweep import days_overdue
 from .views import fmt
@@ -93,13 +94,19 @@ class QueueRow:
     shopper: SummaryView = field(default_factory=SummaryView)
 
 
-def queue_rows(s: Session, *, now: datetime, lang: str, status: str) -> list[QueueRow]:
-    return [QueueRow(
+def queue_row(i: desk.QueueItem, lang: str) -> QueueRow:
+    return QueueRow(
         id=i.application.id, kind=i.application.kind, kind_label=_kind(i.application.kind, lang),
         status=i.application.status, status_label=text(f"ops.app.{i.application.status}", lang),
         created=fmt(i.application.created_at), statement=i.application.statement[:120], proofs=len(i.proofs),
         url=routes.ops_application(i.application.id), shopper=summary_view(i.shopper, lang),
-    ) for i in desk.review_queue(s, now=now, status=status)]
+    )
+
+
+def queue_rows(s: Session, *, now: datetime, lang: str, status: str, query: str = "",
+               cursor: str = "") -> Page[QueueRow]:
+    """One page of the review queue (``desk.review_page``)."""
+    return desk.review_page(s, now=now, status=status, query=query, cursor=cursor).map(lambda i: queue_row(i, lang))
 
 
 # ── one application ──────────────────────────────────────────────────────────────────────────
@@ -246,8 +253,9 @@ class ShopperFileView:
     events: list[EventView] = field(default_factory=list)
 
 
-def hits(s: Session, query: str) -> list[ShopperHit]:
-    return [ShopperHit(u.id, u.username, u.display_name) for u in desk.find_shoppers(s, query)]
+def hits(s: Session, query: str, cursor: str = "") -> Page[ShopperHit]:
+    """One page of the shoppers matching ``query``."""
+    return desk.shoppers_page(s, query=query, cursor=cursor).map(lambda u: ShopperHit(u.id, u.username, u.display_name))
 
 
 def _mask_phone(phone: str | None) -> str:

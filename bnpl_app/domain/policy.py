@@ -71,6 +71,8 @@ class Policy:
     upload_max_files: int = 5
     sweep_interval_seconds: int = 30
     password_min_len: int = 8
+    page_size: int = 20  # rows of a long list per page (catalog, orders, bills, inbox, consoles)
+    page_size_max: int = 100  # no caller may ask for more in one page
     terms_version: str = "2026-11"
 
     def band_for(self, score: int) -> ScoreBand:

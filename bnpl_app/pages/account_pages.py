@@ -6,6 +6,7 @@ import reflex as rx
 
 from .. import routes
 from ..components import empty, field, layout, money, page_title, stat, status_badge, t
+from ..components.paging import pager
 from ..domain.policy import POLICY
 from ..state.account import PROOF_UPLOAD, BillsState, CreditState, HelpState, InboxState, WalletState
 from ..state.session import SessionState
@@ -143,6 +144,10 @@ def _statement(st: StatementView) -> rx.Component:
                 wrap="wrap", spacing="2", align="center", width="100%",
             ),
             rx.vstack(rx.foreach(st.rows, _installment), spacing="0", width="100%"),
+            rx.cond(st.rows.length() < st.count,
+                    rx.text(t("bills.month_part").to(str).replace("{n}", st.count.to_string())
+                            .replace("{k}", st.rows.length().to_string()), size="1", color_scheme="gray",
+                            data_testid="statement-part")),
             spacing="2", width="100%",
         ),
         width="100%", data_testid="statement", custom_attrs={"data-month": st.month},
@@ -195,6 +200,9 @@ def bills_page() -> rx.Component:
                  rx.cond(v.planned.length() > 0,
                          rx.vstack(rx.foreach(v.planned, _planned), spacing="0", width="100%", data_testid="dry-run"),
                          rx.text(t("bills.nothing_planned"), size="2", data_testid="dry-run")),
+                 rx.cond(v.planned_more > 0,
+                         rx.text(t("bills.planned_more").to(str).replace("{n}", v.planned_more.to_string()), size="2",
+                                 color_scheme="gray", data_testid="dry-run-more")),
                  rx.link(t("bills.topup_link"), href=routes.WALLET, size="2")),
         rx.cond(v.early.length() > 0,
                 _section("bills.early", _note("bills.early_note"),
@@ -202,6 +210,7 @@ def bills_page() -> rx.Component:
         rx.heading(t("bills.statements"), size="4"),
         rx.cond(v.statements.length() > 0, rx.vstack(rx.foreach(v.statements, _statement), spacing="3", width="100%"),
                 empty("bills.none")),
+        pager(BillsState, at_end=False),
         _autopay(),
         spacing="4", width="100%",
     ))
@@ -613,6 +622,7 @@ def inbox_page() -> rx.Component:
         rx.cond(InboxState.notices.length() > 0,
                 rx.vstack(rx.foreach(InboxState.notices, _notice), spacing="2", width="100%"),
                 empty("inbox.empty")),
+        pager(InboxState),
         spacing="3", width="100%", max_width="760px", margin_x="auto",
     ))
 

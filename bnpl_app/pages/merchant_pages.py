@@ -7,6 +7,7 @@ import reflex as rx
 
 from .. import routes
 from ..components import countdown, empty, field, layout, money, page_title, stat, status_badge, t
+from ..components.paging import pager, search_box
 from ..domain.policy import POLICY
 from ..state.merchant import (
     INSPECT_UPLOAD,
@@ -258,20 +259,25 @@ def orders_page() -> rx.Component:
     S = MerchantOrdersState
     return layout(rx.vstack(
         page_title("mer.orders_title"),
-        rx.hstack(
-            rx.el.label(t("mer.filter"), html_for="order-filter", style={"fontSize": "0.85em"}),
-            rx.el.select(
-                rx.el.option(t("mer.all_statuses"), value=""),
-                *[rx.el.option(t(f"status.{st}"), value=st) for st in _STATUSES],
-                id="order-filter", value=S.status, on_change=S.set_status, data_testid="merchant-order-filter",
-                style={"padding": "0.3em 0.5em", "borderRadius": "6px", "border": "1px solid var(--gray-7)",
-                       "background": "var(--color-panel-solid)"},
+        rx.flex(
+            rx.hstack(
+                rx.el.label(t("mer.filter"), html_for="order-filter", style={"fontSize": "0.85em"}),
+                rx.el.select(
+                    rx.el.option(t("mer.all_statuses"), value=""),
+                    *[rx.el.option(t(f"status.{st}"), value=st) for st in _STATUSES],
+                    id="order-filter", value=S.status, on_change=S.set_status, data_testid="merchant-order-filter",
+                    style={"padding": "0.3em 0.5em", "borderRadius": "6px", "border": "1px solid var(--gray-7)",
+                           "background": "var(--color-panel-solid)"},
+                ),
+                align="center", spacing="2",
             ),
-            align="center", spacing="2",
+            search_box(S, "mer.orders_search", flex="1 1 14em", max_width="360px"),
+            align="center", spacing="3", wrap="wrap", width="100%",
         ),
         _note("mer.orders_note"),
         rx.cond(S.orders.length() > 0, rx.vstack(rx.foreach(S.orders, _order_row), spacing="3", width="100%"),
-                empty("mer.no_orders")),
+                rx.cond(S.query != "", empty("mer.no_match"), empty("mer.no_orders"))),
+        pager(S),
         spacing="4", width="100%",
     ))
 
@@ -366,8 +372,10 @@ def returns_page() -> rx.Component:
     return layout(rx.vstack(
         page_title("mer.returns_title", rx.badge(t("mer.waiting"), ": ", S.waiting, color_scheme="amber", size="2")),
         _note("mer.returns_note", icon="info"),
+        search_box(S, "mer.returns_search", width="100%", max_width="360px"),
         rx.cond(S.returns.length() > 0, rx.vstack(rx.foreach(S.returns, _return_row), spacing="3", width="100%"),
-                empty("mer.no_returns")),
+                rx.cond(S.query != "", empty("mer.no_match"), empty("mer.no_returns"))),
+        pager(S),
         spacing="4", width="100%",
     ))
 
@@ -401,6 +409,7 @@ def settlement_page() -> rx.Component:
                         rx.table.body(rx.foreach(v.days, _day_row)), size="1", width="100%"),
                         overflow_x="auto", width="100%"),
                     empty("mer.no_settlement")),
+            pager(SettlementState, at_end=False),
             spacing="2", width="100%"), width="100%"),
         spacing="4", width="100%",
     ))

@@ -7,6 +7,7 @@ import reflex as rx
 
 from .. import routes
 from ..components import empty, field, layout, money, page_title, stat, status_badge, t
+from ..components.paging import pager, search_box
 from ..state.ops import AuditState, OpsApplicationState, OpsQueueState, OpsShoppersState, RiskState
 from ..state.session import SessionState
 from ..views_ops import (
@@ -97,10 +98,15 @@ def queue_page() -> rx.Component:
 
     return layout(rx.vstack(
         page_title("ops.queue_title"),
-        rx.hstack(tab("PENDING", "ops.pending"), tab("APPROVED", "ops.approved_tab"), tab("REJECTED", "ops.rejected_tab"),
-                  spacing="2", wrap="wrap"),
+        rx.flex(
+            rx.hstack(tab("PENDING", "ops.pending"), tab("APPROVED", "ops.approved_tab"),
+                      tab("REJECTED", "ops.rejected_tab"), spacing="2", wrap="wrap"),
+            search_box(S, "ops.queue_search", flex="1 1 14em", max_width="320px"),
+            spacing="3", wrap="wrap", align="center", width="100%",
+        ),
         rx.cond(S.rows.length() > 0, rx.vstack(rx.foreach(S.rows, _queue_row), spacing="3", width="100%"),
-                empty("ops.queue_empty")),
+                rx.cond(S.query != "", empty("ops.no_match"), empty("ops.queue_empty"))),
+        pager(S),
         spacing="4", width="100%",
     ))
 
@@ -281,6 +287,8 @@ def shoppers_page() -> rx.Component:
             spacing="2", align="end", wrap="wrap", width="100%"),
             on_submit=S.search, reset_on_submit=False, width="100%"),
         rx.flex(rx.foreach(S.hits, _hit), spacing="2", wrap="wrap", width="100%"),
+        rx.cond((S.hits.length() == 0) & (S.query != ""), rx.text(t("ops.no_match"), size="2", color_scheme="gray")),
+        pager(S, at_end=False),
         rx.cond(
             f.found,
             rx.vstack(

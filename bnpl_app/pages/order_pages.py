@@ -6,6 +6,7 @@ import reflex as rx
 
 from .. import routes
 from ..components import countdown, empty, layout, money, page_title, status_badge, t
+from ..components.paging import pager
 from ..state.orders import OrderState, OrdersState
 from ..state.session import SessionState
 from ..views import HoldStep, InstallmentView, OrderView
@@ -43,6 +44,7 @@ def orders_page() -> rx.Component:
         page_title("orders.title"),
         rx.cond(OrdersState.orders.length() > 0, rx.vstack(rx.foreach(OrdersState.orders, _row), spacing="3", width="100%"),
                 empty("orders.empty")),
+        pager(OrdersState),
         spacing="4", width="100%",
     ))
 

@@ -6,6 +6,7 @@ import reflex as rx
 
 from .. import routes
 from ..components import empty, layout, money, page_title, t
+from ..components.paging import pager, search_box
 from ..state.session import SessionState
 from ..state.shop import CartState, CatalogState, ProductState
 from ..views import ConfirmLine, PeriodView, ProductCard, Reason
@@ -39,8 +40,7 @@ def catalog_page() -> rx.Component:
         rx.vstack(
             page_title("catalog.title"),
             rx.hstack(
-                rx.input(placeholder=t("catalog.search"), value=CatalogState.query, on_change=CatalogState.set_query,
-                         aria_label="search", data_testid="catalog-search", max_width="260px", debounce_timeout=300),
+                search_box(CatalogState, "catalog.search", testid="catalog-search", max_width="260px", width="100%"),
                 rx.el.label(
                     rx.hstack(rx.switch(checked=CatalogState.bnpl_only, on_change=CatalogState.set_bnpl_only,
                                         data_testid="bnpl-filter", id="bnpl-filter"),
@@ -48,8 +48,11 @@ def catalog_page() -> rx.Component:
                     html_for="bnpl-filter"),
                 spacing="4", wrap="wrap", align="center",
             ),
-            rx.grid(rx.foreach(CatalogState.products, _card), columns=rx.breakpoints(initial="2", sm="3", md="4"),
-                    spacing="3", width="100%"),
+            rx.cond(CatalogState.products.length() > 0,
+                    rx.grid(rx.foreach(CatalogState.products, _card), columns=rx.breakpoints(initial="2", sm="3", md="4"),
+                            spacing="3", width="100%"),
+                    empty("catalog.no_match")),
+            pager(CatalogState),
             spacing="4", width="100%",
         )
     )

@@ -18,6 +18,8 @@ _WORDS = {
     "bills.dry_run_note": ("按当前余额预演：将于何时、从哪种支付方式扣多少钱。",
                            "A dry run at today's balances: what will be taken, when, and from which method."),
     "bills.nothing_planned": ("暂无待扣款项", "Nothing is scheduled"),
+    "bills.planned_more": ("之后还有 {n} 笔计划扣款，见下方月度账单", "{n} more planned after these: see the statements below"),
+    "bills.month_part": ("本月共 {n} 笔，本页显示 {k} 笔，其余在相邻页", "{k} of this month's {n} on this page; the rest are on the next or previous page"),
     "bills.from": ("从", "from"),
     "bills.not_covered": ("所有支付方式余额都不足，届时将扣款失败", "no method has enough — this deduction would fail"),
     "bills.topup_link": ("去钱包充值", "Top up your wallet"),

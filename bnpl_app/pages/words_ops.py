@@ -4,6 +4,8 @@ from ..domain.policy import POLICY
 from ..i18n import register
 
 register({
+    "ops.queue_search": ("搜索用户名", "Search by username"),
+    "ops.no_match": ("没有符合搜索条件的记录", "Nothing matches the search"),
     "what.application": ("申请", "application"),
     "what.shopper": ("用户", "shopper"),
     # queue

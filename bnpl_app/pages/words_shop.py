@@ -6,6 +6,7 @@ register({
     "catalog.title": ("逛一逛", "Shop"),
     "catalog.bnpl_only": ("只看先用后付", "先用后付 only"),
     "catalog.search": ("搜索商品", "Search products"),
+    "catalog.no_match": ("没有符合条件的商品", "No products match"),
     "catalog.bnpl_badge": ("先用后付", "先用后付"),
     "catalog.trial_days": ("天试用", "-day trial"),
     "catalog.stock": ("库存", "Stock"),

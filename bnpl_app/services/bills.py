@@ -17,6 +17,7 @@ from ..domain.policy import POLICY
 from ..models import Installment, InstallmentStatus as IS, Order, OrderStatus as OS, PaymentMethod
 from . import credit, orders, payments
 from .notify import notify
+from .paging import Key, Keyset, Page, fetch
 
 INST = Installment.__table__
 PMT = PaymentMethod.__table__
@@ -35,13 +36,72 @@ def statement_month(dt: datetime) -> str:
     return dt.astimezone(CST).strftime("%Y-%m")
 
 
+BILLED = (IS.SCHEDULED, IS.OVERDUE, IS.PAID)  # on a statement: billed, not in trial, not replaced
+
+
 def billed_installments(session: Session, uid: int) -> list[Installment]:
     """Every installment of the shopper's billed orders (not trial ones), by due date."""
     return list(session.exec(
-        select(Installment).where(Installment.shopper_id == uid,
-                                  Installment.status.in_((IS.SCHEDULED, IS.OVERDUE, IS.PAID)))
+        select(Installment).where(Installment.shopper_id == uid, Installment.status.in_(BILLED))
         .order_by(Installment.due_at, Installment.id)
     ))
+
+
+# Newest due date first: the statements of the latest months on the first page.
+BILLS = Keyset("bills", (Key(INST.c.due_at, datetime, desc=True), Key(INST.c.id, int, desc=True)))
+
+
+def installments_page(session: Session, *, uid: int, cursor: str = "", size: int | None = None) -> Page:
+    """One page of the shopper's billed installments, latest due first; items are rows of
+    (``Installment``, ``product_name``)."""
+    q = (select(Installment, Order.product_name).join(Order, Order.id == Installment.order_id)
+         .where(Installment.shopper_id == uid, Installment.status.in_(BILLED)))
+    return fetch(session, q, BILLS, cursor=cursor, size=size)
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """The first instant of a statement month (``2026-11``, China time) and of the month after."""
+    start = datetime.strptime(month, "%Y-%m").replace(tzinfo=CST)
+    after = (start + timedelta(days=32)).replace(day=1)
+    return start, after
+
+
+_OWED = payments.owed(INST.c)  # the same rule as an installment's ``owed``, as SQL
+_PAID = INST.c.status == IS.PAID
+
+
+@dataclass(frozen=True)
+class MonthSums:
+    total_fen: int
+    paid_fen: int
+    owed_fen: int
+    installments: int
+
+
+def statement_sums(session: Session, *, uid: int, months: list[str]) -> dict[str, MonthSums]:
+    """The figures of each statement month over all of that month's installments (however the
+    list is paged): a paid one counts what was paid, an open one what is owed."""
+    out = {}
+    for month in months:
+        start, after = month_bounds(month)
+        total, paid, owed, n = session.execute(sa.select(
+            sa.func.coalesce(sa.func.sum(sa.case((_PAID, INST.c.paid_fen), else_=_OWED)), 0),
+            sa.func.coalesce(sa.func.sum(sa.case((_PAID, INST.c.paid_fen), else_=0)), 0),
+            sa.func.coalesce(sa.func.sum(sa.case((_PAID, 0), else_=_OWED)), 0),
+            sa.func.count(),
+        ).where(INST.c.shopper_id == uid, INST.c.status.in_(BILLED), INST.c.due_at >= start,
+                INST.c.due_at < after)).one()
+        out[month] = MonthSums(int(total), int(paid), int(owed), int(n))
+    return out
+
+
+def open_totals(session: Session, *, uid: int) -> tuple[int, int]:
+    """What the shopper owes now (fen), all of it and the overdue part."""
+    open_, overdue = session.execute(sa.select(
+        sa.func.coalesce(sa.func.sum(_OWED), 0),
+        sa.func.coalesce(sa.func.sum(sa.case((INST.c.status == IS.OVERDUE, _OWED), else_=0)), 0),
+    ).where(INST.c.shopper_id == uid, INST.c.status.in_(IS.OPEN))).one()
+    return int(open_), int(overdue)
 
 
 def _pick_method(session: Session, uid: int, method_id: int | None, amount: int) -> PaymentMethod:

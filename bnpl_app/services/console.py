@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session
 
-from ..domain.clock import CST, aware
+from ..domain.clock import CST, UTC, aware
 from ..domain.errors import NotFound
 from ..models import (
     Installment,
@@ -33,11 +35,13 @@ from ..models import (
     User,
 )
 from .ledger import LIMIT, MONEY, PLAT_SERVICE_FEE, mer
+from .paging import Key, Keyset, Page, as_id, clean_query, contains, fetch
 
 ORD = Order.__table__
 INST = Installment.__table__
 P = Posting.__table__
 RET = ReturnRequest.__table__
+USR = User.__table__
 
 KEPT = (OS.DUE, OS.OVERDUE, OS.PAID)  # the trial ended (or was paid early) and the shopper kept it
 DECIDED = (*KEPT, OS.RETURNED)
@@ -89,14 +93,15 @@ class OrderLine:
     return_status: str
 
 
-def orders(session: Session, merchant_id: int, *, status: str = "") -> list[OrderLine]:
-    q = (sa.select(ORD.c.id, ORD.c.product_id, ORD.c.product_name, User.display_name, ORD.c.price_fen, ORD.c.plan,
+def _order_select(merchant_id: int, status: str = ""):
+    q = (sa.select(ORD.c.id, ORD.c.product_id, ORD.c.product_name, USR.c.display_name, ORD.c.price_fen, ORD.c.plan,
                    ORD.c.status, ORD.c.created_at, ORD.c.trial_end_at)
-         .join(User, User.id == ORD.c.shopper_id).where(ORD.c.merchant_id == merchant_id)
-         .order_by(ORD.c.id.desc()).limit(ORDER_LIMIT))
-    if status:
-        q = q.where(ORD.c.status == status)
-    rows = session.execute(q).all()
+         .join(USR, USR.c.id == ORD.c.shopper_id).where(ORD.c.merchant_id == merchant_id))
+    return q.where(ORD.c.status == status) if status else q
+
+
+def _order_lines(session: Session, rows) -> list[OrderLine]:
+    """Order rows with what each one holds now: frozen, outstanding, paid, its return's state."""
     ids = [r.id for r in rows]
     outstanding: dict[int, int] = defaultdict(int)
     paid: dict[int, int] = defaultdict(int)
@@ -114,6 +119,30 @@ def orders(session: Session, merchant_id: int, *, status: str = "") -> list[Orde
                       r.price_fen if r.status in OS.HOLDING else 0, outstanding[r.id], paid[r.id],
                       returns.get(r.id, ""))
             for r in rows]
+
+
+def orders(session: Session, merchant_id: int, *, status: str = "") -> list[OrderLine]:
+    """The newest ``ORDER_LIMIT`` orders (the CSV export); the screen reads ``orders_page``."""
+    rows = session.execute(_order_select(merchant_id, status).order_by(ORD.c.id.desc()).limit(ORDER_LIMIT)).all()
+    return _order_lines(session, rows)
+
+
+SHOP_ORDERS = Keyset("shop_orders", (Key(ORD.c.id, int, desc=True),))
+
+
+def orders_page(session: Session, merchant_id: int, *, status: str = "", query: str = "", cursor: str = "",
+                size: int | None = None) -> Page[OrderLine]:
+    """One page of the shop's orders, newest first; ``query`` finds an order by its number or by
+    the shopper's name or username (or the product's name)."""
+    q = _order_select(merchant_id, status)
+    text = clean_query(query)
+    if text:
+        match = [contains(USR.c.display_name, text), contains(USR.c.username, text), contains(ORD.c.product_name, text)]
+        if (oid := as_id(text)) is not None:
+            match.append(ORD.c.id == oid)
+        q = q.where(sa.or_(*match))
+    page = fetch(session, q, SHOP_ORDERS, cursor=cursor, size=size)
+    return page.with_items(_order_lines(session, page.items))
 
 
 # ── the returns desk ─────────────────────────────────────────────────────────────────────────
@@ -135,14 +164,17 @@ class ReturnLine:
     photos: list[str] = field(default_factory=list)  # stored names
 
 
+# Work first: parcels waiting for inspection (nearest deadline first), then those on the way,
+# then the decided ones; newest first within each.
 _RETURN_ORDER = {"RECEIVED": 0, "IN_TRANSIT": 1, "REJECTED": 2, "ACCEPTED": 3}
+_FAR = datetime(9999, 12, 31, tzinfo=UTC)  # "no deadline": after every real one
+_RANK = sa.case(_RETURN_ORDER, value=RET.c.status, else_=len(_RETURN_ORDER))
+_DEADLINE = sa.case((RET.c.status == "RECEIVED", sa.func.coalesce(RET.c.inspect_deadline_at, sa.literal(_FAR, RET.c.inspect_deadline_at.type))),
+                    else_=sa.literal(_FAR, RET.c.inspect_deadline_at.type))
+RETURNS_DESK = Keyset("returns", (Key(_RANK, int), Key(_DEADLINE, datetime), Key(RET.c.id, int, desc=True)))
 
 
-def returns_desk(session: Session, merchant_id: int) -> list[ReturnLine]:
-    """Work first: parcels waiting for inspection (nearest deadline first), then those on the way,
-    then the decided ones (newest first)."""
-    rows = list(session.execute(sa.select(ReturnRequest).where(ReturnRequest.merchant_id == merchant_id)
-                                .order_by(ReturnRequest.id.desc()).limit(ORDER_LIMIT)).scalars())
+def _return_lines(session: Session, rows: list[ReturnRequest]) -> list[ReturnLine]:
     if not rows:
         return []
     ids = [r.id for r in rows]
@@ -154,15 +186,38 @@ def returns_desk(session: Session, merchant_id: int) -> list[ReturnLine]:
         sa.select(Order).where(Order.id.in_([r.order_id for r in rows]))).scalars()}
     names = dict(session.execute(sa.select(User.id, User.display_name)
                                  .where(User.id.in_({r.shopper_id for r in rows}))).all())
-    out = [ReturnLine(r.id, r.order_id, orders_by_id[r.order_id].product_name, names.get(r.shopper_id, ""),
-                      orders_by_id[r.order_id].price_fen, r.tracking_no, r.status, r.requested_at, r.received_at,
-                      r.inspect_deadline_at, r.inspected_at, r.outcome or "", r.reason or "", photos[r.id])
-           for r in rows]
-    far = datetime.max.replace(tzinfo=CST)
-    out.sort(key=lambda x: (_RETURN_ORDER.get(x.status, 9),
-                            (x.inspect_deadline_at or far) if x.status == "RECEIVED" else far,
-                            -x.id))
-    return out
+    return [ReturnLine(r.id, r.order_id, orders_by_id[r.order_id].product_name, names.get(r.shopper_id, ""),
+                       orders_by_id[r.order_id].price_fen, r.tracking_no, r.status, r.requested_at, r.received_at,
+                       r.inspect_deadline_at, r.inspected_at, r.outcome or "", r.reason or "", photos[r.id])
+            for r in rows]
+
+
+def returns_desk(session: Session, merchant_id: int) -> list[ReturnLine]:
+    """The first ``ORDER_LIMIT`` returns in desk order (work first); the screen reads ``returns_page``."""
+    rows = list(session.execute(sa.select(ReturnRequest).where(ReturnRequest.merchant_id == merchant_id)
+                                .order_by(*RETURNS_DESK.order_by()).limit(ORDER_LIMIT)).scalars())
+    return _return_lines(session, rows)
+
+
+def returns_page(session: Session, merchant_id: int, *, query: str = "", cursor: str = "",
+                 size: int | None = None) -> Page[ReturnLine]:
+    """One page of the returns desk in desk order; ``query`` finds a return by its order number or
+    tracking number."""
+    q = sa.select(ReturnRequest).where(ReturnRequest.merchant_id == merchant_id)
+    text = clean_query(query)
+    if text:
+        match = [contains(RET.c.tracking_no, text)]
+        if (oid := as_id(text)) is not None:
+            match.append(RET.c.order_id == oid)
+        q = q.where(sa.or_(*match))
+    page = fetch(session, q, RETURNS_DESK, cursor=cursor, size=size)
+    return page.with_items(_return_lines(session, page.items))
+
+
+def returns_waiting(session: Session, merchant_id: int) -> int:
+    """Parcels received and waiting for this shop's inspection (all of them, not one page)."""
+    return int(session.execute(sa.select(sa.func.count()).select_from(RET).where(
+        RET.c.merchant_id == merchant_id, RET.c.status == "RECEIVED")).scalar_one())
 
 
 # ── settlement from the ledger ───────────────────────────────────────────────────────────────
@@ -189,44 +244,91 @@ class Settlement:
     ledger_balance_fen: int  # balance of mer:<id> in the journal: must equal net_fen
 
 
-def settlement(session: Session, merchant_id: int) -> Settlement:
-    """Per China day, newest first. Captured = the merchant's share + the service fee of each
-    capture posting of this shop's orders; net = share − refunds."""
+class china_day(FunctionElement):
+    """The China-time calendar day of a UTC timestamp column, as ``YYYY-MM-DD`` text (which sorts
+    as the days do) — the business day of ``day_of``, computed by the database so settlement can
+    be summed and paged by day. China keeps one offset all year."""
+
+    type = sa.String()
+    inherit_cache = True
+
+
+_CST_HOURS = int(CST.utcoffset(None).total_seconds()) // 3600
+
+
+@compiles(china_day, "sqlite")
+def _china_day_sqlite(element, compiler, **kw):
+    return f"date({compiler.process(list(element.clauses)[0], **kw)}, '+{_CST_HOURS} hours')"
+
+
+@compiles(china_day, "postgresql")
+def _china_day_pg(element, compiler, **kw):
+    col = compiler.process(list(element.clauses)[0], **kw)
+    return f"to_char(({col} AT TIME ZONE 'UTC') + INTERVAL '{_CST_HOURS} hours', 'YYYY-MM-DD')"
+
+
+def _settlement_parts(merchant_id: int):
+    """Which money postings are this shop's settlement, and what each counts as — in the order
+    they are told apart: the shop's share of a capture, the platform fee taken from a capture,
+    a refund booked, a refund paid out."""
     acct = mer(merchant_id)
     refunds_acct = f"{acct}:refunds"
-    by_day: dict[date, SettlementDay] = {}
-
-    def slot(at: datetime) -> SettlementDay:
-        d = day_of(at)
-        return by_day.setdefault(d, SettlementDay(d))
-
     shop_orders = sa.select(ORD.c.id).where(ORD.c.merchant_id == merchant_id)
-    for credit_acct, debit_acct, amount, at, key in session.execute(
-            sa.select(P.c.credit_account, P.c.debit_account, P.c.amount_fen, P.c.created_at, P.c.posting_key)
-            .where(P.c.ledger == MONEY, sa.or_(
-                sa.and_(P.c.kind == "capture", P.c.order_id.in_(shop_orders),
-                        P.c.credit_account.in_((acct, PLAT_SERVICE_FEE))),
-                P.c.credit_account == refunds_acct, P.c.debit_account == refunds_acct))):
-        s = slot(aware(at))
-        if credit_acct == acct:
-            s.captured_fen += amount
-            s.captures += 1
-        elif credit_acct == PLAT_SERVICE_FEE:
-            s.captured_fen += amount
-            s.fees_fen += amount
-        elif credit_acct == refunds_acct:
-            s.refunds_fen += amount
-        elif debit_acct == refunds_acct:
-            s.refunds_fen -= amount
-    days = sorted(by_day.values(), key=lambda d: d.day, reverse=True)
-    captured = sum(d.captured_fen for d in days)
-    fees = sum(d.fees_fen for d in days)
-    refunds = sum(d.refunds_fen for d in days)
+    share, fee = P.c.credit_account == acct, P.c.credit_account == PLAT_SERVICE_FEE
+    refund_in, refund_out = P.c.credit_account == refunds_acct, P.c.debit_account == refunds_acct
+    where = sa.and_(P.c.ledger == MONEY, sa.or_(
+        sa.and_(P.c.kind == "capture", P.c.order_id.in_(shop_orders), P.c.credit_account.in_((acct, PLAT_SERVICE_FEE))),
+        refund_in, refund_out))
+    amount = P.c.amount_fen
+    total = lambda expr: sa.func.coalesce(sa.func.sum(expr), 0)  # noqa: E731
+    sums = (
+        total(sa.case((share, 1), else_=0)).label("captures"),
+        total(sa.case((share, amount), (fee, amount), else_=0)).label("captured"),
+        total(sa.case((share, 0), (fee, amount), else_=0)).label("fees"),
+        total(sa.case((share, 0), (fee, 0), (refund_in, amount), (refund_out, -amount), else_=0)).label("refunds"),
+    )
+    return where, sums
+
+
+_DAY = china_day(P.c.created_at)
+SETTLEMENT_DAYS = Keyset("settlement", (Key(_DAY, str, desc=True),))
+
+
+def _settlement_days(merchant_id: int):
+    where, sums = _settlement_parts(merchant_id)
+    return sa.select(_DAY.label("day"), *sums).where(where).group_by(_DAY)
+
+
+def _day(r) -> SettlementDay:
+    return SettlementDay(date.fromisoformat(r.day), int(r.captured), int(r.fees), int(r.refunds), int(r.captures))
+
+
+def settlement_totals(session: Session, merchant_id: int) -> Settlement:
+    """The shop's settlement over all time (no days): captured, fees, refunds, net, and the
+    journal's balance of ``mer:<id>`` that net must equal."""
+    where, sums = _settlement_parts(merchant_id)
+    t = session.execute(sa.select(*sums).where(where)).one()
+    captured, fees, refunds = int(t.captured), int(t.fees), int(t.refunds)
+    acct = mer(merchant_id)
     bal = session.execute(sa.select(
         sa.func.coalesce(sa.select(sa.func.sum(P.c.amount_fen)).where(P.c.credit_account == acct).scalar_subquery(), 0)
         - sa.func.coalesce(sa.select(sa.func.sum(P.c.amount_fen)).where(P.c.debit_account == acct).scalar_subquery(), 0)
     )).scalar_one()
-    return Settlement(days, captured, fees, refunds, captured - fees - refunds, int(bal))
+    return Settlement([], captured, fees, refunds, captured - fees - refunds, int(bal))
+
+
+def settlement_days_page(session: Session, merchant_id: int, *, cursor: str = "",
+                         size: int | None = None) -> Page[SettlementDay]:
+    """One page of the settlement by China day, newest first."""
+    return fetch(session, _settlement_days(merchant_id), SETTLEMENT_DAYS, cursor=cursor, size=size).map(_day)
+
+
+def settlement(session: Session, merchant_id: int) -> Settlement:
+    """Per China day, newest first, every day (the CSV export). Captured = the merchant's share +
+    the service fee of each capture posting of this shop's orders; net = share − refunds."""
+    st = settlement_totals(session, merchant_id)
+    st.days = [_day(r) for r in session.execute(_settlement_days(merchant_id).order_by(*SETTLEMENT_DAYS.order_by()))]
+    return st
 
 
 def _yuan_plain(fen: int) -> str:

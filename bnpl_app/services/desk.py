@@ -14,6 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from ..domain.clock import UTC
 from ..domain.errors import NotFound
 from ..domain.policy import POLICY
 from ..models import (
@@ -31,6 +32,7 @@ from ..models import (
 )
 from . import applications, credit, payments
 from .ledger import LIMIT, MONEY, pm
+from .paging import Key, Keyset, Page, as_id, clean_query, contains, fetch
 from .sweep import days_overdue
 
 INST = Installment.__table__
@@ -116,14 +118,17 @@ def _proofs(session: Session, app_ids: list[int]) -> dict[int, list[ProofFile]]:
     return out
 
 
-def review_queue(session: Session, *, now: datetime, status: str = "PENDING") -> list[QueueItem]:
-    """Pending applications oldest first (first come, first served); decided ones newest first."""
-    q = select(Application)
-    if status in ("PENDING", "APPROVED", "REJECTED"):
-        q = q.where(Application.status == status)
-    q = q.order_by(Application.created_at.asc() if status == "PENDING" else Application.decided_at.desc(),
-                   Application.id).limit(QUEUE_LIMIT)
-    apps = list(session.exec(q))
+APP = Application.__table__
+USR = User.__table__
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Pending: first come, first served. Decided: the latest decision first.
+PENDING_QUEUE = Keyset("queue_pending", (Key(APP.c.created_at, datetime), Key(APP.c.id, int)))
+DECIDED_QUEUE = Keyset("queue_decided", (
+    Key(sa.func.coalesce(APP.c.decided_at, sa.literal(_EPOCH, APP.c.decided_at.type)), datetime, desc=True),
+    Key(APP.c.id, int)))
+
+
+def _queue_items(session: Session, apps: list[Application], now: datetime) -> list[QueueItem]:
     proofs = _proofs(session, [a.id for a in apps])
     summaries: dict[int, ShopperSummary] = {}
     out = []
@@ -132,6 +137,33 @@ def review_queue(session: Session, *, now: datetime, status: str = "PENDING") ->
             summaries[a.shopper_id] = summary(session, a.shopper_id, now)
         out.append(QueueItem(a, summaries[a.shopper_id], proofs[a.id]))
     return out
+
+
+def _queue_select(status: str, query: str = ""):
+    q = select(Application)
+    if status in ("PENDING", "APPROVED", "REJECTED"):
+        q = q.where(Application.status == status)
+    text = clean_query(query)
+    if text:
+        who = sa.select(USR.c.id).where(USR.c.role == SHOPPER, sa.or_(contains(USR.c.username, text),
+                                                                      contains(USR.c.display_name, text)))
+        q = q.where(Application.shopper_id.in_(who))
+    return q, PENDING_QUEUE if status == "PENDING" else DECIDED_QUEUE
+
+
+def review_queue(session: Session, *, now: datetime, status: str = "PENDING") -> list[QueueItem]:
+    """The first QUEUE_LIMIT applications in queue order (pending oldest first, decided newest first)."""
+    q, keyset = _queue_select(status)
+    return _queue_items(session, list(session.exec(q.order_by(*keyset.order_by()).limit(QUEUE_LIMIT))), now)
+
+
+def review_page(session: Session, *, now: datetime, status: str = "PENDING", query: str = "", cursor: str = "",
+                size: int | None = None) -> Page[QueueItem]:
+    """One page of the queue, each application with its shopper's summary; ``query`` finds the
+    applications of shoppers whose username (or name) contains it."""
+    q, keyset = _queue_select(status, query)
+    page = fetch(session, q, keyset, cursor=cursor, size=size)
+    return page.with_items(_queue_items(session, page.items, now))
 
 
 @dataclass(frozen=True)
@@ -166,16 +198,29 @@ def application_detail(session: Session, *, application_id: object, now: datetim
 
 
 # ── shopper look-up ──────────────────────────────────────────────────────────────────────────
+def _shoppers_select(query: str):
+    """Shoppers by id, username or display name (case-insensitive substring)."""
+    q = select(User).where(User.role == SHOPPER)
+    text = clean_query(query)
+    if not text:
+        return q
+    cond = [contains(USR.c.username, text), contains(USR.c.display_name, text)]
+    if (uid := as_id(text)) is not None:
+        cond.append(USR.c.id == uid)
+    return q.where(sa.or_(*cond))
+
+
+SHOPPERS = Keyset("shoppers", (Key(USR.c.id, int),))
+
+
 def find_shoppers(session: Session, query: str, limit: int = 20) -> list[User]:
-    """By id, username or display name (case-insensitive substring). Shoppers only."""
-    q = (query or "").strip()[:40]
-    if not q:
-        return list(session.exec(select(User).where(User.role == SHOPPER).order_by(User.id).limit(limit)))
-    like = f"%{q.lower().replace('%', '').replace('_', '')}%"
-    cond = [sa.func.lower(User.username).like(like), sa.func.lower(User.display_name).like(like)]
-    if q.isdigit():
-        cond.append(User.id == int(q))
-    return list(session.exec(select(User).where(User.role == SHOPPER, sa.or_(*cond)).order_by(User.id).limit(limit)))
+    """The first ``limit`` matches, by id."""
+    return list(session.exec(_shoppers_select(query).order_by(User.id).limit(limit)))
+
+
+def shoppers_page(session: Session, *, query: str = "", cursor: str = "", size: int | None = None) -> Page[User]:
+    """One page of the shoppers matching ``query`` (all shoppers when it is empty), by id."""
+    return fetch(session, _shoppers_select(query), SHOPPERS, cursor=cursor, size=size)
 
 
 @dataclass(frozen=True)
@@ -218,7 +263,8 @@ def shopper_file(session: Session, *, uid: object, now: datetime, postings_limit
         .order_by(P.c.id.desc()).limit(postings_limit)).all()
     return ShopperFile(
         user=user, summary=s, self_cap_fen=acct.self_cap_fen,
-        orders=list(session.exec(select(Order).where(Order.shopper_id == uid).order_by(Order.id.desc()))),
+        orders=list(session.exec(select(Order).where(Order.shopper_id == uid).order_by(Order.id.desc())
+                                 .limit(postings_limit))),
         installments=list(session.exec(select(Installment).where(Installment.shopper_id == uid)
                                        .order_by(Installment.due_at.desc(), Installment.id.desc()).limit(100))),
         methods=methods,

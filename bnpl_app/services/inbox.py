@@ -4,12 +4,15 @@ belongs to someone else is simply 'not found'."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from ..domain.clock import Clock
 from ..domain.errors import NotFound
 from ..models import Notification
+from .paging import Key, Keyset, Page, fetch
 
 NT = Notification.__table__
 PAGE_SIZE = 200  # the newest this many; an inbox is read, not archived
@@ -18,6 +21,14 @@ PAGE_SIZE = 200  # the newest this many; an inbox is read, not archived
 def list_for(session: Session, *, uid: int, limit: int = PAGE_SIZE) -> list[Notification]:
     return list(session.exec(select(Notification).where(Notification.user_id == uid)
                              .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)))
+
+
+INBOX = Keyset("inbox", (Key(NT.c.created_at, datetime, desc=True), Key(NT.c.id, int, desc=True)))
+
+
+def page_for(session: Session, *, uid: int, cursor: str = "", size: int | None = None) -> Page[Notification]:
+    """The user's notifications newest first, a page at a time."""
+    return fetch(session, select(Notification).where(Notification.user_id == uid), INBOX, cursor=cursor, size=size)
 
 
 def unread_count(session: Session, uid: int) -> int:

@@ -26,6 +26,7 @@ from ..models import (
 )
 from . import credit, payments
 from .notify import notify
+from .paging import Key, Keyset, Page, fetch
 
 ORD = Order.__table__
 INST = Installment.__table__
@@ -52,6 +53,14 @@ def merchant_order(session: Session, *, merchant_id: int, order_id: object) -> O
     if o is None or o.merchant_id != merchant_id:
         raise NotFound("order")
     return o
+
+
+MY_ORDERS = Keyset("my_orders", (Key(ORD.c.id, int, desc=True),))
+
+
+def orders_page(session: Session, *, uid: int, cursor: str = "", size: int | None = None) -> Page[Order]:
+    """The shopper's own orders, newest first, a page at a time."""
+    return fetch(session, select(Order).where(Order.shopper_id == uid), MY_ORDERS, cursor=cursor, size=size)
 
 
 def installments_of(session: Session, order_id: int) -> list[Installment]:

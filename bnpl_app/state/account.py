@@ -14,6 +14,7 @@ from ..domain.errors import AuthError, DomainError, ValidationError
 from ..domain.money import parse_yuan
 from ..domain.policy import POLICY
 from ..services import applications, bills, consent, inbox, payments, uploads, wallet
+from .paging import PagedMixin
 from .session import LOADERS, act, look, session_of
 
 PROOF_UPLOAD = "proof"
@@ -50,19 +51,25 @@ async def _refuse(state: rx.State, key: str = "bad_id", **params) -> None:
 
 
 # ── bills ───────────────────────────────────────────────────────────────────────────────────
-class BillsState(rx.State):
+class BillsState(PagedMixin, rx.State):
+    """The bills screen; its statements show one page of installments (latest due first)."""
+
     view: va.BillsView = va.BillsView()
     first_method: str = ""
     days_before: str = "0"
     _edited: bool = False  # the auto-repay form has unsaved choices: a live reload keeps them
 
+    async def _page(self, cursor: str):
+        found = await look(self, ("shopper",), lambda s, who, lang: va.my_bills(
+            s, uid=who.user_id, lang=lang, now=runtime.clock().now(), cursor=cursor))
+        self.view, page = found or (va.BillsView(), None)
+        return page
+
     @rx.event
     async def load(self):
         if await _opened(self, "bills") is None:
             return
-        found = await look(self, ("shopper",), lambda s, who, lang: va.my_bills(
-            s, uid=who.user_id, lang=lang, now=runtime.clock().now()))
-        self.view = found or va.BillsView()
+        await self._reload()
         ids = [str(m.id) for m in self.view.methods]
         if not self._edited or self.first_method not in ids:
             self.first_method = ids[0] if ids else ""
@@ -366,12 +373,20 @@ class WalletState(rx.State):
 
 
 # ── inbox ───────────────────────────────────────────────────────────────────────────────────
-class InboxState(rx.State):
-    notices: list[va.NoticeView] = []
+class InboxState(PagedMixin, rx.State):
+    """Every role has an inbox, shown a page at a time, newest first."""
 
-    @rx.var
-    def unread_here(self) -> int:
-        return sum(1 for n in self.notices if n.unread)
+    notices: list[va.NoticeView] = []
+    unread_here: int = 0  # unread notices in the whole inbox, not only on this page
+
+    async def _page(self, cursor: str):
+        def read(s, who, lang):
+            return va.my_notices(s, uid=who.user_id, lang=lang, cursor=cursor), inbox.unread_count(s, who.user_id)
+
+        found = await look(self, ("shopper", "merchant", "operator"), read)
+        page, self.unread_here = found or (None, 0)
+        self.notices = page.items if page else []
+        return page
 
     @rx.event
     async def load(self):
@@ -382,10 +397,10 @@ class InboxState(rx.State):
             sess.actor()
         except AuthError:
             self.notices = []
+            self.unread_here = 0
             sess.say(sess.tr("auth.login_required"), "error")
             return rx.redirect(routes.LOGIN)
-        self.notices = await look(self, ("shopper", "merchant", "operator"),
-                                  lambda s, who, lang: va.my_notices(s, uid=who.user_id, lang=lang)) or []
+        await self._reload()
 
     async def _recount(self) -> None:
         sess = await session_of(self)

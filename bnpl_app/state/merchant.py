@@ -16,6 +16,7 @@ from ..domain.policy import POLICY
 from ..models import OrderStatus as OS
 from ..services import merchant as merchant_svc, orders, uploads
 from ..i18n import UI, text
+from .paging import PagedMixin, SearchMixin
 from .session import LOADERS, act, look, session_of
 
 ROLE = ("merchant",)
@@ -285,43 +286,56 @@ class MerchantProductsState(rx.State):
         return rx.clear_selected_files(PRODUCT_IMAGE_UPLOAD)
 
 
-class MerchantOrdersState(rx.State):
+class MerchantOrdersState(SearchMixin, rx.State):
+    """The shop's orders a page at a time, filtered by status and searched by order number or shopper."""
+
     orders: list[vm.MerchantOrderRow] = []
     status: str = ""
+
+    async def _page(self, cursor: str):
+        status, query = self.status, self.query
+        page = await look(self, ROLE, lambda s, who, lang: vm.order_rows(s, who.merchant_id, lang, status, query, cursor))
+        self.orders = page.items if page else []
+        return page
 
     @rx.event
     async def load(self):
         if not await _opened(self, "merchant_orders"):
             return
-        status = self.status
-        self.orders = await look(self, ROLE, lambda s, who, lang: vm.order_rows(s, who.merchant_id, lang, status)) or []
+        await self._reload()
 
     @rx.event
     async def set_status(self, value: str):
         allowed = {OS.TRIAL, OS.RETURN_IN_TRANSIT, OS.RETURN_RECEIVED, OS.RETURN_REJECTED, OS.RETURNED, OS.DUE,
                    OS.OVERDUE, OS.PAID}
         self.status = value if value in allowed else ""
-        await self.load()
+        await self._first_page()
 
 
-class MerchantReturnsState(rx.State):
+class MerchantReturnsState(SearchMixin, rx.State):
+    """The returns desk a page at a time (work first), searched by order or tracking number."""
+
     returns: list[vm.ReturnRow] = []
+    waiting: int = 0  # parcels waiting for inspection, on every page
     open_id: int = 0  # the parcel being inspected (one at a time: one photo picker)
     reason: str = ""
 
-    @rx.var
-    def waiting(self) -> int:
-        return sum(1 for r in self.returns if r.can_inspect)
+    async def _page(self, cursor: str):
+        query = self.query
+        found = await look(self, ROLE, lambda s, who, lang: vm.return_rows(s, who.merchant_id, lang, query, cursor))
+        page, self.waiting = found or (None, 0)
+        self.returns = page.items if page else []
+        inspectable = [r.id for r in self.returns if r.can_inspect]
+        if self.open_id not in inspectable:
+            self.open_id = inspectable[0] if inspectable else 0
+            self.reason = ""
+        return page
 
     @rx.event
     async def load(self):
         if not await _opened(self, "merchant_returns"):
             return
-        self.returns = await look(self, ROLE, lambda s, who, lang: vm.return_rows(s, who.merchant_id, lang)) or []
-        inspectable = [r.id for r in self.returns if r.can_inspect]
-        if self.open_id not in inspectable:
-            self.open_id = inspectable[0] if inspectable else 0
-            self.reason = ""
+        await self._reload()
 
     @rx.event
     def open(self, return_id: int):
@@ -392,15 +406,21 @@ class MerchantReturnsState(rx.State):
         return rx.clear_selected_files(INSPECT_UPLOAD)
 
 
-class SettlementState(rx.State):
+class SettlementState(PagedMixin, rx.State):
+    """Totals over all time; the days a page at a time, newest first."""
+
     view: vm.SettlementView = vm.SettlementView()
+
+    async def _page(self, cursor: str):
+        found = await look(self, ROLE, lambda s, who, lang: vm.settlement_view(s, who.merchant_id, cursor))
+        self.view, page = found or (vm.SettlementView(), None)
+        return page
 
     @rx.event
     async def load(self):
         if not await _opened(self, "merchant_settlement"):
             return
-        self.view = await look(self, ROLE, lambda s, who, lang: vm.settlement_view(s, who.merchant_id)) \
-            or vm.SettlementView()
+        await self._reload()
 
     @rx.event
     async def export_csv(self):

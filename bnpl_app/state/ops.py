@@ -13,6 +13,7 @@ from ..domain.money import parse_yuan
 from ..domain.policy import POLICY
 from ..services import applications
 from .merchant import _act, _id, _opened as _opened_for, _what
+from .paging import PagedMixin, SearchMixin
 from .session import LOADERS, act, look, session_of
 
 ROLE = ("operator",)
@@ -23,22 +24,29 @@ async def _opened(state: rx.State, page: str) -> bool:
 WAIVE_MODES = ("all", "part", "none")
 
 
-class OpsQueueState(rx.State):
+class OpsQueueState(SearchMixin, rx.State):
+    """The review queue a page at a time, by status, searched by the shopper's username."""
+
     rows: list[vo.QueueRow] = []
     status: str = "PENDING"
+
+    async def _page(self, cursor: str):
+        status, query = self.status, self.query
+        page = await look(self, ROLE, lambda s, who, lang: vo.queue_rows(
+            s, now=runtime.clock().now(), lang=lang, status=status, query=query, cursor=cursor))
+        self.rows = page.items if page else []
+        return page
 
     @rx.event
     async def load(self):
         if not await _opened(self, "ops_queue"):
             return
-        status = self.status
-        self.rows = await look(self, ROLE, lambda s, who, lang: vo.queue_rows(
-            s, now=runtime.clock().now(), lang=lang, status=status)) or []
+        await self._reload()
 
     @rx.event
     async def set_status(self, value: str):
         self.status = value if value in ("PENDING", "APPROVED", "REJECTED") else "PENDING"
-        await self.load()
+        await self._first_page()
 
 
 class OpsApplicationState(rx.State):
@@ -154,7 +162,10 @@ class OpsApplicationState(rx.State):
         await self.load()
 
 
-class OpsShoppersState(rx.State):
+class OpsShoppersState(PagedMixin, rx.State):
+    """Shopper look-up: the matches a page at a time (searched when the form is sent), and the
+    file of the one selected."""
+
     query: str = ""
     hits: list[vo.ShopperHit] = []
     file: vo.ShopperFileView = vo.ShopperFileView()
@@ -167,11 +178,17 @@ class OpsShoppersState(rx.State):
         uid = _id(self.router.url.query_parameters.get("uid", ""))
         if uid is not None:
             self.selected = uid
-        await self._refresh()
+        await self._reload()
+        await self._read_file()
 
-    async def _refresh(self):
-        query, uid = self.query, self.selected
-        self.hits = await look(self, ROLE, lambda s, who, lang: vo.hits(s, query)) or []
+    async def _page(self, cursor: str):
+        query = self.query
+        page = await look(self, ROLE, lambda s, who, lang: vo.hits(s, query, cursor))
+        self.hits = page.items if page else []
+        return page
+
+    async def _read_file(self):
+        uid = self.selected
 
         def read(s, who, lang):
             try:
@@ -186,10 +203,10 @@ class OpsShoppersState(rx.State):
     async def search(self, form: dict):
         self.query = str((form or {}).get("q", "") if isinstance(form, dict) else "")[:40]
         self.selected = 0
-        await self._refresh()
-        if len(self.hits) == 1:
+        await self._first_page()
+        if self.total == 1 and self.hits:
             self.selected = self.hits[0].id
-            await self._refresh()
+        await self._read_file()
 
     @rx.event
     async def set_query(self, value: str):
@@ -199,7 +216,7 @@ class OpsShoppersState(rx.State):
     async def open(self, user_id: int):
         uid = _id(user_id)
         self.selected = uid or 0
-        await self._refresh()
+        await self._read_file()
         if uid is not None and not self.file.found:
             sess = await session_of(self)
             sess.refuse(_what(NotFound("shopper"), sess.lang))

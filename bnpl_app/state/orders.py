@@ -7,17 +7,23 @@ import reflex as rx
 from .. import runtime, views
 from ..domain.errors import DomainError
 from ..services import orders
+from .paging import PagedMixin
 from .session import LOADERS, act, look, path_id, session_of
 
 
-class OrdersState(rx.State):
+class OrdersState(PagedMixin, rx.State):
     orders: list[views.OrderView] = []
+
+    async def _page(self, cursor: str):
+        page = await look(self, ("shopper",), lambda s, who, lang: views.my_orders(
+            s, uid=who.user_id, lang=lang, now=runtime.clock().now(), cursor=cursor))
+        self.orders = page.items if page else []
+        return page
 
     @rx.event
     async def load(self):
         (await session_of(self)).on_page("orders")
-        self.orders = await look(self, ("shopper",), lambda s, who, lang: views.my_orders(
-            s, uid=who.user_id, lang=lang, now=runtime.clock().now())) or []
+        await self._reload()
 
 
 class OrderState(rx.State):

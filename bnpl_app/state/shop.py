@@ -11,30 +11,32 @@ from ..db import reading
 from ..domain.errors import AuthError, DomainError, ValidationError
 from ..domain.policy import POLICY
 from ..services import checkout
+from .paging import SearchMixin
 from .session import LOADERS, act, look, path_id, session_of
 
 
-class CatalogState(rx.State):
+class CatalogState(SearchMixin, rx.State):
+    """The catalog one page at a time; searching or the 先用后付 filter starts again at page 1."""
+
     products: list[views.ProductCard] = []
     bnpl_only: bool = False
-    query: str = ""
+
+    async def _page(self, cursor: str):
+        with reading(runtime.engine()) as s:
+            page = views.product_cards(s, bnpl_only=self.bnpl_only, query=self.query, cursor=cursor)
+        self.products = page.items
+        return page
 
     @rx.event
     async def load(self):
         sess = await session_of(self)
         sess.on_page("catalog")
-        with reading(runtime.engine()) as s:
-            self.products = views.product_cards(s, bnpl_only=self.bnpl_only, query=self.query)
+        await self._reload()
 
     @rx.event
     async def set_bnpl_only(self, value: bool | str):
         self.bnpl_only = value is True
-        await self.load()
-
-    @rx.event
-    async def set_query(self, value: str):
-        self.query = value[:40] if isinstance(value, str) else ""
-        await self.load()
+        await self._first_page()
 
 
 class ProductState(rx.State):
