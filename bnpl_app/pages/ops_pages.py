@@ -390,7 +390,7 @@ def audit_page() -> rx.Component:
     r = AuditState.result
     return layout(rx.vstack(
         page_title("ops.audit_title", rx.button(rx.icon("shield_check", size=16), t("ops.audit_run"),
-                                                on_click=AuditState.run_audit, data_testid="audit-run")),
+                                                on_click=AuditState.run_audit, data_testid="audit-run", loading=AuditState.running)),
         rx.text(t("ops.audit_what"), size="2", color_scheme="gray"),
         rx.cond(
             r.ran,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import reflex as rx
 
 from .. import routes, runtime, views_account as va
-from ..db import reading
 from ..domain.errors import AuthError, DomainError, ValidationError
 from ..domain.money import parse_yuan
 from ..domain.policy import POLICY
@@ -394,7 +393,7 @@ class InboxState(PagedMixin, rx.State):
         sess = await session_of(self)
         sess.on_page("inbox")
         try:
-            sess.actor()
+            await sess._actor()
         except AuthError:
             self.notices = []
             self.unread_here = 0
@@ -404,12 +403,10 @@ class InboxState(PagedMixin, rx.State):
 
     async def _recount(self) -> None:
         sess = await session_of(self)
-        try:
-            uid = sess.actor().user_id
-        except DomainError:
-            return
-        with reading(runtime.engine()) as s:
-            sess.unread = inbox.unread_count(s, uid)
+        unread = await look(self, ("shopper", "merchant", "operator"),
+                            lambda s, who, _lang: inbox.unread_count(s, who.user_id))
+        if unread is not None:
+            sess.unread = unread
 
     @rx.event
     async def mark_read(self, notification_id: int | str):

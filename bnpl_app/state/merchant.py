@@ -255,7 +255,7 @@ class MerchantProductsState(rx.State):
             blobs = await _files(files)
             if len(blobs) > 1:
                 raise ValidationError("upload.too_many", field="file", max=1)
-            if sess.actor().role not in ROLE:
+            if (await sess._actor()).role not in ROLE:
                 raise AuthError("auth.role_required")
             stored = uploads.store_many(blobs, allowed=uploads.IMAGE_TYPES) if blobs else []
         except DomainError as err:

@@ -149,13 +149,12 @@ class SessionState(rx.State):
         self.username, self.display_name, self.role = who.username, who.display_name, who.role
         live.seen(self._tab(), user_id=who.user_id, role=who.role)
 
-    def actor(self) -> Actor:
-        """The acting user from the server-side session (raises AuthError). Blocking: prefer
-        ``act``/``look``, which run it off the event loop."""
+    async def _actor(self) -> Actor:
+        """The acting user from the server-side session, read in a worker thread (raises AuthError)."""
         try:
-            who = _resolve(self.token)
+            who = await asyncio.to_thread(_resolve, self.token)
         except AuthError:
-            self._forget()
+            self._learn(None)
             raise
         self._learn(who)
         return who
@@ -388,20 +387,8 @@ async def act(state: rx.State, roles: tuple[str, ...], fn: Callable[[Any, Actor]
 async def look(state: rx.State, roles: tuple[str, ...], fn: Callable[[Any, Actor, str], T]) -> T | None:
     """A read for the acting user (no toast on success), in a worker thread; None when not allowed."""
     sess = await session_of(state)
-    token, lang = sess.token, sess.lang
-
-    def run() -> tuple[Actor | None, T | None]:
-        with reading(runtime.engine()) as s:
-            try:
-                who = auth.resolve(s, token=token, clock=runtime.WALL)
-            except AuthError:
-                return None, None  # the page's guard has already sent the visitor to log in
-            if who.role not in roles:
-                return who, None
-            return who, fn(s, who, lang)
-
     try:
-        who, result = await asyncio.to_thread(run)
+        who, result = await asyncio.to_thread(looking, sess.token, sess.lang, roles, fn)
     except DomainError as err:
         sess.refuse(err)
         return None
@@ -409,11 +396,33 @@ async def look(state: rx.State, roles: tuple[str, ...], fn: Callable[[Any, Actor
     return result
 
 
-async def read(state: rx.State, fn: Callable[[Any], T]) -> T:
-    """A read that needs no user (a public page), in a worker thread."""
+def looking(token: str, lang: str, roles: tuple[str, ...], fn: Callable[[Any, Actor, str], T]) -> tuple[Actor | None, T | None]:
+    """``look``'s work, for a worker thread (a background event calls it with what it read under
+    its lock): (who, fn's result), or (who or None, None) when not allowed."""
+    with reading(runtime.engine()) as s:
+        try:
+            who = auth.resolve(s, token=token, clock=runtime.WALL)
+        except AuthError:
+            return None, None  # the page's guard has already sent the visitor to log in
+        if who.role not in roles:
+            return who, None
+        return who, fn(s, who, lang)
 
-    def run() -> T:
+
+async def read(state: rx.State, fn: Callable[[Any, Actor | None, str], T]) -> T:
+    """A read for a public page, in a worker thread: ``fn(session, who or None, lang)``; domain
+    errors propagate to the caller."""
+    sess = await session_of(state)
+    token, lang = sess.token, sess.lang
+
+    def run() -> tuple[Actor | None, T]:
         with reading(runtime.engine()) as s:
-            return fn(s)
+            try:
+                who = auth.resolve(s, token=token, clock=runtime.WALL)
+            except AuthError:
+                who = None
+            return who, fn(s, who, lang)
 
-    return await asyncio.to_thread(run)
+    who, result = await asyncio.to_thread(run)
+    sess._learn(who)
+    return result

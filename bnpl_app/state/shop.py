@@ -7,12 +7,11 @@ import uuid
 import reflex as rx
 
 from .. import routes, runtime, views
-from ..db import reading
-from ..domain.errors import AuthError, DomainError, ValidationError
+from ..domain.errors import DomainError, ValidationError
 from ..domain.policy import POLICY
 from ..services import checkout
 from .paging import SearchMixin
-from .session import LOADERS, act, look, path_id, session_of
+from .session import LOADERS, act, look, path_id, read, session_of
 
 
 class CatalogState(SearchMixin, rx.State):
@@ -22,8 +21,9 @@ class CatalogState(SearchMixin, rx.State):
     bnpl_only: bool = False
 
     async def _page(self, cursor: str):
-        with reading(runtime.engine()) as s:
-            page = views.product_cards(s, bnpl_only=self.bnpl_only, query=self.query, cursor=cursor)
+        bnpl_only, query = self.bnpl_only, self.query
+        page = await read(self, lambda s, _who, _lang: views.product_cards(s, bnpl_only=bnpl_only, query=query,
+                                                                           cursor=cursor))
         self.products = page.items
         return page
 
@@ -58,16 +58,14 @@ class ProductState(rx.State):
     async def load(self):
         sess = await session_of(self)
         sess.on_page("product")
-        uid = None
+        pid = self._pid()
+
+        def get(s, who, lang):
+            uid = who.user_id if who is not None and who.role == "shopper" else None
+            return views.product_detail(s, product_id=pid, uid=uid, lang=lang, now=runtime.clock().now())
+
         try:
-            who = sess.actor()
-            uid = who.user_id if who.role == "shopper" else None
-        except AuthError:
-            pass
-        try:
-            with reading(runtime.engine()) as s:
-                self.detail = views.product_detail(s, product_id=self._pid(), uid=uid, lang=sess.lang,
-                                                   now=runtime.clock().now())
+            self.detail = await read(self, get)
             self.missing = False
         except DomainError:
             self.missing = True
