@@ -96,11 +96,14 @@ def _toast() -> rx.Component:
     return rx.cond(
         SessionState.toast_text != "",
         rx.box(
-            rx.callout(SessionState.toast_text,
-                       icon=rx.cond(SessionState.toast_kind == "error", "triangle_alert", "info"),
-                       color_scheme=rx.match(SessionState.toast_kind, ("error", "red"), ("success", "green"), "blue"),
-                       data_testid="toast", role="status", on_click=SessionState.dismiss_toast, size="2",
-                       style={"boxShadow": "0 4px 18px rgba(0,0,0,.15)", "cursor": "pointer"}),
+            # Two static icons, not one named by a var: a var name makes Reflex ship lucide's
+            # DynamicIcon (every icon, ~240 KB) with every page.
+            rx.callout.root(
+                rx.callout.icon(rx.cond(SessionState.toast_kind == "error", rx.icon("triangle_alert"), rx.icon("info"))),
+                rx.callout.text(SessionState.toast_text),
+                color_scheme=rx.match(SessionState.toast_kind, ("error", "red"), ("success", "green"), "blue"),
+                data_testid="toast", role="status", on_click=SessionState.dismiss_toast, size="2",
+                style={"boxShadow": "0 4px 18px rgba(0,0,0,.15)", "cursor": "pointer"}),
             # Above Radix dialogs and their overlays, so a refusal inside a dialog is seen.
             position="fixed", bottom="1em", left="50%", transform="translateX(-50%)", z_index="2147483000",
             max_width="min(92vw, 560px)",

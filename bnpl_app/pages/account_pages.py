@@ -250,8 +250,8 @@ def _change(c: Change) -> rx.Component:
     return rx.flex(
         rx.text(c.at, size="1", color_scheme="gray", font_variant_numeric="tabular-nums"),
         rx.hstack(money(c.old, size="1"), rx.text("→", size="1"), money(c.new, size="1", weight="bold"),
-                  rx.icon(rx.cond(c.up, "trending-up", "trending-down"), size=14,
-                          color=rx.cond(c.up, "var(--green-11)", "var(--red-11)")), spacing="1", align="center"),
+                  rx.cond(c.up, rx.icon("trending-up", size=14, color="var(--green-11)"),
+                          rx.icon("trending-down", size=14, color="var(--red-11)")), spacing="1", align="center"),
         rx.text(c.reason, size="1", color_scheme="gray"),
         spacing="2", align="center", wrap="wrap", data_testid="history-change",
     )
@@ -532,7 +532,7 @@ def credit_page() -> rx.Component:
 def _method(m: MethodView) -> rx.Component:
     return rx.hstack(
         rx.badge(m.rank, radius="full", variant="soft"),
-        rx.icon(rx.cond(m.kind == "wallet", "wallet", "credit-card"), size=18),
+        rx.cond(m.kind == "wallet", rx.icon("wallet", size=18), rx.icon("credit-card", size=18)),
         rx.text(m.label, weight="medium", min_width="0"),
         rx.spacer(),
         money(m.balance, weight="bold"),

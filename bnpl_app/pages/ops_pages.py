@@ -179,7 +179,8 @@ def _decision() -> rx.Component:
 
 def _decided() -> rx.Component:
     a = OpsApplicationState.app
-    return rx.callout(
+    return rx.callout.root(
+        rx.callout.icon(rx.cond(a.status == "APPROVED", rx.icon("circle_check"), rx.icon("circle_x"))),
         rx.vstack(
             rx.text(t("ops.decided_by"), ": ", a.decided_by, " · ", a.decided, size="2"),
             rx.cond(a.approved_limit != "", rx.text(t("ops.approved_limit"), ": ", a.approved_limit, size="2")),
@@ -188,7 +189,6 @@ def _decided() -> rx.Component:
             rx.cond(a.decision_reason != "", rx.text(t("ops.reason"), ": ", a.decision_reason, size="2",
                                                      data_testid="application-decision-reason")),
             spacing="1"),
-        icon=rx.cond(a.status == "APPROVED", "circle_check", "circle_x"),
         color_scheme=rx.cond(a.status == "APPROVED", "green", "red"), width="100%", data_testid="application-decision",
     )
 
@@ -395,8 +395,8 @@ def audit_page() -> rx.Component:
         rx.cond(
             r.ran,
             rx.card(rx.vstack(
-                rx.callout(r.summary, icon=rx.cond(r.ok, "circle_check", "triangle_alert"),
-                           color_scheme=rx.cond(r.ok, "green", "red"), width="100%"),
+                rx.callout.root(rx.callout.icon(rx.cond(r.ok, rx.icon("circle_check"), rx.icon("triangle_alert"))),
+                                rx.callout.text(r.summary), color_scheme=rx.cond(r.ok, "green", "red"), width="100%"),
                 rx.text(t("ops.audit_at"), ": ", r.at, size="1", color_scheme="gray"),
                 rx.vstack(rx.foreach(r.checks, _check), spacing="2", width="100%"),
                 spacing="3", width="100%"),

@@ -5,60 +5,16 @@ and searches only the acting merchant's orders."""
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
-
 import pytest
 import sqlalchemy as sa
 
 from bnpl_app.domain.policy import POLICY
 from bnpl_app.models import Product
-from bnpl_app.services import auth
 from bnpl_app.services.catalog import KEYSET as CATALOG
+from state_support import login as _login, run as _run
 
 PROD = Product.__table__
 N = 1000
-
-
-def _run(coro):
-    """A handler's coroutine on a loop of its own (Playwright may leave one on the main thread)."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
-class _Wall:
-    def now(self):
-        from bnpl_app import runtime
-
-        return runtime.WALL.now()
-
-
-@pytest.fixture
-def tab(world, monkeypatch):
-    """A state tree as a connected tab has it, on the test database and clock, logged in as ``uid``."""
-    from bnpl_app import runtime
-
-    monkeypatch.setattr(runtime, "engine", lambda: world.engine)
-    monkeypatch.setattr(runtime, "clock", lambda: world.clock)
-    monkeypatch.setattr(runtime, "demo_mode", lambda: True)
-
-    def make(uid: int | None = None):
-        from bnpl_app.state import merchant as _m, shop as _s  # noqa: F401  (registers the substates)
-        from bnpl_app.state.session import SessionState
-
-        root = SessionState.get_root_state()(_reflex_internal_init=True)
-        sess = _run(root.get_state(SessionState))
-        if uid is not None:
-            _login(world, sess, uid)
-        return root, sess
-
-    return make
-
-
-def _login(world, sess, uid: int) -> None:
-    with world.tx() as s:
-        sess.token = auth.start_session(s, user=s.get(auth.User, uid), clock=_Wall())
-    _run(sess._actor())  # what the page's guard does first
 
 
 def _catalog(world, n: int = N) -> int:
