@@ -2,104 +2,180 @@
 
 Open pages are kept live by push, not polling: each app process tails the ``changes`` table and
 tells only the tabs of the users concerned to reload (``bnpl_app/live.py``). This module decides
-*who* a transaction concerns, in one place, from what it wrote:
+*who* a transaction concerns, in one place, from what it wrote — whatever wrote it:
 
-* ORM rows flushed by the session (new, changed or deleted) map to users through ``_CONCERNS``;
-* set-based writes that bypass the ORM (the sweep's batches, guarded balance updates) call
-  ``touch`` with the users they wrote for.
+* rows the ORM flushes (new, changed, deleted objects) and statements run through the session
+  (a guarded ``UPDATE … WHERE id = :id``, an ``INSERT`` of many rows) are mapped to users by
+  their table (``note_row``): a row that names its user concerns that user; a row known only by
+  its id is looked up when the transaction commits (one query per table); a product or the clock
+  concerns everyone;
+* the sweep's set-based batches, written below the session, name their users with ``touch``.
 
-Before the commit the collected (user, topic) pairs become rows of ``changes`` (a user once per
+Before the commit the collected (user, topic) pairs become rows of ``changes`` (a pair once per
 transaction); on PostgreSQL a ``NOTIFY`` in the same transaction wakes the listeners when it
-commits. A transaction that rolls back records nothing. No reflex import."""
+commits, with Redis a publish after the commit does. A transaction that rolls back records
+nothing. No reflex import."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from functools import lru_cache
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.sql import operators, visitors
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter
 
 from ..domain.clock import SystemClock
-from ..models import (
-    Application, AuthSession, Change, CreditAccount, CreditEvent, Installment, Merchant, Notification, Order,
-    OrderEvent, PaymentMethod, Product, ReturnRequest, SimClock,
-)
+from ..models import Change, Merchant
 
 CHANNEL = "bnpl_changes"  # PostgreSQL NOTIFY channel and Redis pub/sub channel
 KEEP = timedelta(hours=1)  # rows older than this are pruned; a tab reconnecting later reloads anyway
 EVERYONE = None  # user_id of a change that concerns every open page (a product edit, a clock move)
 OPERATORS = -1  # user_id of a change that concerns every operator (the review queue)
 
-# topics: what kind of thing changed, so a page that does not show it need not reload
+# topics: what kind of thing changed
 MONEY, ORDERS, INBOX, CREDIT, CATALOG, CLOCK, REVIEW = "money", "orders", "inbox", "credit", "catalog", "clock", "review"
 
-_KEY = "bnpl_changes"
+_PENDING = "bnpl_changes"  # session.info: {(user, topic)} not yet written
+_BY_ID = "bnpl_changes_by_id"  # session.info: {table: {ids}} whose users are looked up at commit
+_DONE = "bnpl_changes_done"  # session.info: pairs already written in this transaction
 _PUBLISH = "bnpl_changes_publish"
-_DONE = "bnpl_changes_done"
 _WALL = SystemClock()  # pruning is by wall time: the demo clock jumps, the feed must not
+
+# Whom a written row concerns, by table.
+_TOPIC = {
+    "notifications": INBOX, "credit_accounts": CREDIT, "credit_events": CREDIT, "users": CREDIT,
+    "payment_methods": MONEY, "installments": MONEY, "orders": ORDERS, "order_events": ORDERS,
+    "returns": ORDERS, "return_photos": ORDERS, "merchants": ORDERS, "applications": REVIEW,
+    "application_proofs": REVIEW, "products": CATALOG, "sim_clock": CLOCK,
+}
+_EVERYONE_TABLES = {"products", "sim_clock"}
+_USER_COLUMNS = ("user_id", "shopper_id")
+# rows known by their parent row: table → (column naming it, parent table)
+_PARENT = {"order_events": ("order_id", "orders"), "return_photos": ("return_id", "returns"),
+           "application_proofs": ("application_id", "applications")}
+_KEY_COLUMNS = ("id", *_USER_COLUMNS, "merchant_id", *(c for c, _t in _PARENT.values()))
+# table → the users concerned by the rows with the ids bound to :ids
+_OWNERS = {
+    "orders": "SELECT t.shopper_id, m.user_id FROM orders t JOIN merchants m ON m.id = t.merchant_id WHERE t.id IN :ids",
+    "installments": "SELECT t.shopper_id, m.user_id FROM installments t JOIN merchants m ON m.id = t.merchant_id "
+                    "WHERE t.id IN :ids",
+    "returns": "SELECT t.shopper_id, m.user_id FROM returns t JOIN merchants m ON m.id = t.merchant_id WHERE t.id IN :ids",
+    "applications": "SELECT t.shopper_id FROM applications t WHERE t.id IN :ids",
+    "payment_methods": "SELECT t.user_id FROM payment_methods t WHERE t.id IN :ids",
+    "notifications": "SELECT t.user_id FROM notifications t WHERE t.id IN :ids",
+    "credit_accounts": "SELECT t.user_id FROM credit_accounts t WHERE t.id IN :ids",
+    "credit_events": "SELECT t.user_id FROM credit_events t WHERE t.id IN :ids",
+    "merchants": "SELECT t.user_id FROM merchants t WHERE t.id IN :ids",
+    "users": "SELECT t.id FROM users t WHERE t.id IN :ids",
+}
+_OWNER_SQL = {t: sa.text(q).bindparams(sa.bindparam("ids", expanding=True)) for t, q in _OWNERS.items()}
 
 
 def touch(session: OrmSession, users: Iterable[int | None], topic: str) -> None:
     """Record that this transaction concerns ``users`` (``EVERYONE``, ``OPERATORS`` or user ids)."""
-    pending = session.info.setdefault(_KEY, set())
+    pending = session.info.setdefault(_PENDING, set())
     for uid in users:
         pending.add((uid, topic))
 
 
 def touch_merchants(session: OrmSession, merchant_ids: Iterable[int], topic: str) -> None:
-    """``touch`` for the users behind some merchants (a set-based write knows only the merchant ids)."""
-    ids = sorted(set(merchant_ids))
-    if ids:
-        t = Merchant.__table__
-        touch(session, session.execute(sa.select(t.c.user_id).where(t.c.id.in_(ids))).scalars(), topic)
+    """``touch`` for the users behind some merchants (looked up when the transaction commits)."""
+    _by_id(session, "merchants", merchant_ids)
 
 
-def _merchant_user(session: OrmSession, merchant_id: int | None) -> int | None:
-    if merchant_id is None:
-        return None
-    m = session.get(Merchant, merchant_id)
-    return m.user_id if m is not None else None
+def _ints(value) -> list[int]:
+    """A key value (one id, or the list of an ``IN``) as ids."""
+    values = value if isinstance(value, (list, tuple, set)) else [value]
+    return [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
 
 
-def _order_users(session: OrmSession, order_id: int | None) -> list[int | None]:
-    o = session.get(Order, order_id) if order_id is not None else None
-    return [] if o is None else [o.shopper_id, _merchant_user(session, o.merchant_id)]
+def _by_id(session: OrmSession, table: str, ids) -> None:
+    session.info.setdefault(_BY_ID, {}).setdefault(table, set()).update(_ints(ids))
 
 
-# model → (topic, users it concerns)
-_CONCERNS = {
-    Notification: (INBOX, lambda s, r: [r.user_id]),
-    CreditAccount: (CREDIT, lambda s, r: [r.user_id]),
-    CreditEvent: (CREDIT, lambda s, r: [r.user_id]),
-    PaymentMethod: (MONEY, lambda s, r: [r.user_id]),
-    Order: (ORDERS, lambda s, r: [r.shopper_id, _merchant_user(s, r.merchant_id)]),
-    OrderEvent: (ORDERS, lambda s, r: _order_users(s, r.order_id)),
-    Installment: (MONEY, lambda s, r: [r.shopper_id, *_order_users(s, r.order_id)[1:]]),
-    ReturnRequest: (ORDERS, lambda s, r: [r.shopper_id, *_order_users(s, r.order_id)[1:]]),
-    Application: (REVIEW, lambda s, r: [r.shopper_id, OPERATORS]),
-    Product: (CATALOG, lambda s, r: [EVERYONE]),
-    SimClock: (CLOCK, lambda s, r: [EVERYONE]),
-}
-_IGNORED = (Change, AuthSession)
+def note_row(session: OrmSession, table: str, values: dict) -> None:
+    """Record whom a written row of ``table`` concerns; ``values``: what is known of its key columns."""
+    topic = _TOPIC.get(table)
+    if topic is None:
+        return
+    if table in _EVERYONE_TABLES:
+        touch(session, [EVERYONE], topic)
+        return
+    if topic == REVIEW:
+        touch(session, [OPERATORS], REVIEW)
+    named = [u for c in _USER_COLUMNS for u in _ints(values.get(c))]
+    if named:
+        touch(session, named, topic)
+        if values.get("merchant_id") is not None:  # an order, installment or return: its shop too
+            _by_id(session, "merchants", values["merchant_id"])
+        return
+    if table in _PARENT:
+        column, parent = _PARENT[table]
+        _by_id(session, parent, values.get(column))
+    elif table in _OWNERS:
+        _by_id(session, table, values.get("id"))
+
+
+def _resolve_ids(session: OrmSession) -> None:
+    """The users behind rows known only by id: one query per table, inside the transaction."""
+    by_id = session.info.pop(_BY_ID, None) or {}
+    for table, ids in by_id.items():
+        if not ids:
+            continue
+        users = {u for row in session.execute(_OWNER_SQL[table], {"ids": sorted(ids)}) for u in row if u is not None}
+        touch(session, users, _TOPIC[table])
 
 
 @event.listens_for(OrmSession, "before_flush")
-def _collect(session: OrmSession, _ctx, _instances) -> None:
-    with session.no_autoflush:
-        for obj in (*session.new, *session.dirty, *session.deleted):
-            if isinstance(obj, _IGNORED):
-                continue
-            rule = _CONCERNS.get(type(obj))
-            if rule is None:
-                continue
-            if obj in session.dirty and not session.is_modified(obj, include_collections=False):
-                continue
-            topic, users = rule
-            touch(session, [u for u in users(session, obj) if u is not None or topic in (CATALOG, CLOCK)], topic)
+def _collect_flush(session: OrmSession, _ctx, _instances) -> None:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        table = getattr(type(obj), "__tablename__", None)
+        if table not in _TOPIC:
+            continue
+        if obj in session.dirty and not session.is_modified(obj, include_collections=False):
+            continue
+        note_row(session, table, {c: getattr(obj, c, None) for c in _KEY_COLUMNS})
+
+
+def _where_keys(where, parameters) -> dict:
+    """``column: value`` for each ``key column = value`` or ``key column IN (values)`` in a WHERE."""
+    found: dict = {}
+    for node in visitors.iterate(where):
+        if not (isinstance(node, BinaryExpression) and isinstance(node.left, sa.Column)
+                and node.left.name in _KEY_COLUMNS and node.operator in (operators.eq, operators.in_op)
+                and isinstance(node.right, BindParameter)):
+            continue
+        value = node.right.effective_value
+        if value is None and isinstance(parameters, dict):
+            value = parameters.get(node.right.key)
+        if value is not None:
+            found.setdefault(node.left.name, list(value) if isinstance(value, (list, tuple, set)) else value)
+    return found
+
+
+@event.listens_for(OrmSession, "do_orm_execute")
+def _collect_statement(state) -> None:
+    if not (state.is_update or state.is_insert or state.is_delete):
+        return
+    table = getattr(getattr(state.statement, "table", None), "name", None)
+    if table not in _TOPIC:
+        return
+    if state.is_insert:
+        params = state.parameters
+        rows = params if isinstance(params, list) else [params] if isinstance(params, dict) and params else []
+        compiled_values = state.statement._values or {}
+        if compiled_values:  # insert(T).values(...)
+            rows.append({getattr(k, "key", k): getattr(v, "value", None) for k, v in compiled_values.items()})
+        for row in rows or [{}]:
+            note_row(state.session, table, row)
+        return
+    where = state.statement.whereclause
+    note_row(state.session, table, _where_keys(where, state.parameters) if where is not None else {})
 
 
 @event.listens_for(OrmSession, "before_commit")
@@ -109,7 +185,8 @@ def _record(session: OrmSession) -> None:
     if session.get_nested_transaction() is not None:
         return
     session.flush()
-    pending = session.info.pop(_KEY, None)
+    _resolve_ids(session)
+    pending = session.info.pop(_PENDING, None)
     if not pending:
         return
     done = session.info.setdefault(_DONE, set())
@@ -150,7 +227,7 @@ def _redis():
 
 @event.listens_for(OrmSession, "after_rollback")
 def _forget(session: OrmSession) -> None:
-    for key in (_KEY, _DONE, _PUBLISH):
+    for key in (_PENDING, _BY_ID, _DONE, _PUBLISH):
         session.info.pop(key, None)
 
 

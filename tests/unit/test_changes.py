@@ -153,3 +153,58 @@ def test_the_feed_reader_follows_a_database_restored_from_an_older_copy():
     assert feed.new([(1, 1, "money", a), (2, 1, "money", a), (3, 2, "money", a)], 3) == [(2, 1, "money"), (3, 2, "money")]
     # the table is put back to its state at id 1; ids 2 and 3 are handed out again, later
     assert feed.new([(1, 1, "money", a), (2, 5, "orders", b)], 2) == [(2, 5, "orders")]
+
+
+def _only_users(world, before: int) -> set:
+    return {u for u, _t in feed(world, before)}
+
+
+def test_statements_that_bypass_the_orm_are_recorded_for_their_users(world):
+    """Guarded UPDATEs by id or by user (wallet, autopay, inbox, shop cap, self cap): each is
+    recorded for the user it concerns and nobody else."""
+    from bnpl_app.services import bills, consent, inbox, payments, wallet
+
+    mid = world.merchant()
+    pid = world.product(mid)
+    uid, other = world.shopper(), world.shopper()
+    world.buy(uid, pid)
+
+    before = last(world)
+    with world.tx() as s:
+        wallet.topup(s, uid=uid, amount_fen=5_000, clock=world.clock)
+    assert _only_users(world, before) == {uid}
+
+    before = last(world)
+    with world.tx() as s:
+        order = [m.id for m in payments.methods_in_order(s, uid)]
+        bills.set_autopay(s, uid=uid, days_before=1, method_order=order, clock=world.clock)
+    assert _only_users(world, before) == {uid}
+
+    before = last(world)
+    with world.tx() as s:
+        inbox.mark_all_read(s, uid=uid, clock=world.clock)
+    assert _only_users(world, before) <= {uid}
+
+    before = last(world)
+    with world.tx() as s:
+        consent.set_self_cap(s, uid=other, cap_fen=100_000, clock=world.clock)
+    assert _only_users(world, before) == {other}
+
+    before = last(world)
+    with world.tx() as s:
+        merchant.set_shop_cap(s, merchant_id=mid, cap_fen=500_000)
+    assert _only_users(world, before) == {world.merchant_user(mid)}
+
+
+def test_a_statement_naming_rows_by_id_is_traced_to_their_owners(world):
+    """An UPDATE … WHERE id IN (…) on orders concerns each order's shopper and its shop."""
+    from bnpl_app.models import Order
+
+    mid = world.merchant()
+    pid = world.product(mid)
+    a, b = world.shopper(), world.shopper()
+    oa, ob = world.buy(a, pid), world.buy(b, pid)
+    before = last(world)
+    with world.tx() as s:
+        s.execute(sa.update(Order.__table__).where(Order.__table__.c.id.in_([oa, ob])).values(on_time=True))
+    assert feed(world, before) == {(a, changes.ORDERS), (b, changes.ORDERS), (world.merchant_user(mid), changes.ORDERS)}
