@@ -234,6 +234,13 @@ class RiskState(rx.State):
             s, now=runtime.clock().now(), lang=lang)) or vo.RiskView()
 
 
+async def audit_as(token: str, lang: str) -> vo.AuditView | None:
+    """The audit for the session ``token``, in a worker thread; None unless an operator's."""
+    _who, result = await asyncio.to_thread(
+        looking, token, lang, ROLE, lambda s, _who, lang: vo.audit_view(s, now=runtime.clock().now(), lang=lang))
+    return result
+
+
 class AuditState(rx.State):
     result: vo.AuditView = vo.AuditView()
     running: bool = False
@@ -253,8 +260,7 @@ class AuditState(rx.State):
             sess = await session_of(self)
             token, lang = sess.token, sess.lang
         try:
-            _who, result = await asyncio.to_thread(
-                looking, token, lang, ROLE, lambda s, _who, lang: vo.audit_view(s, now=runtime.clock().now(), lang=lang))
+            result = await audit_as(token, lang)
         finally:
             async with self:
                 self.running = False

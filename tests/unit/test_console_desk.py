@@ -345,7 +345,7 @@ def app_on(world, monkeypatch):
         sess = _run(root.get_state(SessionState))
         sess.token = _token(world, uid) if uid is not None else ""
         if uid is not None:
-            sess.actor()  # what the page's guard does first (on_load)
+            _run(sess._actor())  # what the page's guard does first (on_load)
         assert isinstance(root, rx.State)
         return root, sess
 
@@ -408,7 +408,7 @@ def test_state_handler_returns_desk_refuses_another_merchants_return(world, app_
 
 
 def test_state_handlers_of_the_operator_refuse_shoppers_and_merchants(world, app_on):
-    from bnpl_app.state.ops import AuditState, OpsApplicationState, OpsQueueState
+    from bnpl_app.state.ops import AuditState, OpsApplicationState, OpsQueueState, audit_as
 
     _m, uid = _overdue_shopper(world, days=POLICY.hardship_min_overdue_days)
     with world.tx() as s:
@@ -426,10 +426,13 @@ def test_state_handlers_of_the_operator_refuse_shoppers_and_merchants(world, app
         _run(st.approve())
         _run(st.reject())
         a = _run(root.get_state(AuditState))
-        _run(a.run_audit())
+        assert _run(audit_as(sess.token, sess.lang)) is None  # what the background run_audit does first
         assert a.result.ran is False
     with world.tx() as s:
         assert s.get(Application, aid).status == "PENDING"
+    _root, sess = app_on(world.operator())
+    result = _run(audit_as(sess.token, sess.lang))
+    assert result is not None and result.ran and result.ok
 
 
 def test_state_handler_operator_approves_a_hardship_plan_waiving_all_late_fees(world, app_on):
