@@ -98,8 +98,10 @@ def _local(token: str) -> bool:
 
 
 def connected(token: str) -> bool:
-    """Whether the tab is open on this process now (its websocket is held here)."""
-    return _local(token)
+    """Whether the tab is open now, on this process or (with Redis) on another one: after a page
+    load its websocket may have landed on another worker, which an update still reaches."""
+    ns = _app.event_namespace if _app is not None else None
+    return ns is not None and ns._token_manager.token_to_socket.get(token) is not None
 
 
 def _prune() -> None:

@@ -14,6 +14,7 @@ the server-side session row on every handler, never from anything the browser se
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -35,6 +36,7 @@ from ..services.auth import Actor
 from ..services.seed import DEMO_PASSWORD, SHOPPERS, SHOPS
 
 T = TypeVar("T")
+log = logging.getLogger("bnpl.session")
 
 # Page name → the handler that (re)loads that page's data; filled by the page modules.
 LOADERS: dict[str, Any] = {}
@@ -103,8 +105,11 @@ async def _clear_toast_later(token: str, seq: int) -> None:
             sess = state if isinstance(state, SessionState) else await state.get_state(SessionState)
             if sess._toast_seq == seq:
                 sess.toast_text = ""
-    except Exception:  # noqa: BLE001 — a tab gone meanwhile keeps its toast; nothing to do
-        pass
+    except Exception:  # noqa: BLE001 — the toast stays until dismissed; say why in the log
+        log.warning("could not clear the toast of tab %s", token, exc_info=True)
+
+
+_TIMERS: set[asyncio.Task] = set()  # the loop keeps only weak references to tasks
 
 
 class SessionState(rx.State):
@@ -180,7 +185,9 @@ class SessionState(rx.State):
         self.toast_text = message
         self.toast_kind = kind
         self._toast_seq += 1
-        asyncio.get_running_loop().create_task(_clear_toast_later(self._tab(), self._toast_seq))
+        task = asyncio.get_running_loop().create_task(_clear_toast_later(self._tab(), self._toast_seq))
+        _TIMERS.add(task)
+        task.add_done_callback(_TIMERS.discard)
 
     def say_key(self, key: str, kind: str = "success", **params) -> None:
         self.say(text(key, self.lang) if not params else render(key, self.lang, **params), kind)
