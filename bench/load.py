@@ -388,6 +388,15 @@ def import_states(app_dir: Path) -> dict:
 
 
 # ── one kind of tab per app ─────────────────────────────────────────────────────────────────────
+_TABS: set[ReflexClient] = set()  # open tabs, closed by main() whatever happens
+
+
+class _Tab(ReflexClient):
+    async def close(self) -> None:
+        _TABS.discard(self)
+        await super().close()
+
+
 class Target:
     """What differs between the app and the blank app: pages and events."""
 
@@ -397,7 +406,9 @@ class Target:
     build: BuildInfo
 
     def tab(self, **kw) -> ReflexClient:
-        return ReflexClient(self.url, build=self.build, periodic=True, timeout=kw.pop("timeout", 60.0), **kw)
+        tab = _Tab(self.url, build=self.build, periodic=True, timeout=kw.pop("timeout", 60.0), **kw)
+        _TABS.add(tab)
+        return tab
 
 
 class AppTarget(Target):
@@ -771,6 +782,21 @@ def check(name: str, value: float | None, limit: float, *, le: bool = True, unit
     return {"value": value, "limit": limit, "pass": ok, **({"note": note.strip(' ()')} if note else {})}
 
 
+async def run_guarded(args, workdir: Path, logdir: Path, results: dict) -> None:
+    """run_bench; SIGTERM/SIGHUP cancel it as Ctrl-C does; open tabs and servers are closed here,
+    inside the loop, before asyncio.run waits for its worker threads."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        await run_bench(args, workdir, logdir, results)
+    finally:
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(asyncio.gather(*(t.close() for t in list(_TABS)), return_exceptions=True), 15)
+        stop_all()
+
+
 async def run_bench(args, workdir: Path, logdir: Path, results: dict) -> None:
     app_dir: Path = args.app_dir
     python = str(app_dir / ".venv" / "bin" / "python") if (app_dir / ".venv" / "bin" / "python").exists() else sys.executable
@@ -786,16 +812,16 @@ async def run_bench(args, workdir: Path, logdir: Path, results: dict) -> None:
 
     app = AppCtx(dir=app_dir, python=python, db_url=f"sqlite:///{workdir / 'app.db'}", logdir=logdir, states=states)
     log("setup: migrate + seed the app database (SQLite, temp dir)")
-    run_cli(app, "migrate")
-    run_cli(app, "seed-demo")
+    await asyncio.to_thread(run_cli, app, "migrate")
+    await asyncio.to_thread(run_cli, app, "seed-demo")
     blank_server = blank_build = None
     with build_lock(app_dir, args.start_timeout):
         log("starting servers (production builds)")
-        start_app(app, args, "app")
+        await asyncio.to_thread(start_app, app, args, "app")
         try:
             if not args.no_blank:
-                blank_server, blank_build = start_blank(args, logdir, workdir)
-            info = app.make_shoppers(0, "p")
+                blank_server, blank_build = await asyncio.to_thread(start_blank, args, logdir, workdir)
+            info = await asyncio.to_thread(app.make_shoppers, 0, "p")
             app_t = AppTarget(app, info["product_id"], info["plans"])
             blank_t = BlankTarget(blank_server, blank_build) if blank_server else None
             targets = [t for t in (app_t, blank_t) if t is not None]
@@ -816,7 +842,7 @@ async def run_bench(args, workdir: Path, logdir: Path, results: dict) -> None:
                         log(f"  ratio p50 app/blank: {ratio(a['p50'], b['p50'])}   p99: {ratio(a['p99'], b['p99'])}")
                 if "b" in scen:
                     log(f"\n(b) checkout journey — N={n} shoppers, pauses {pause[0]}–{pause[1]} s")
-                    users = app.make_shoppers(n, "j")["users"]
+                    users = (await asyncio.to_thread(app.make_shoppers, n, "j"))["users"]
                     for t in targets:
                         r = await scenario_journey(t, users, pause, args.cap, seed=n)
                         results.setdefault("checkout", {}).setdefault(t.name, {})[key] = r
@@ -846,7 +872,7 @@ async def run_bench(args, workdir: Path, logdir: Path, results: dict) -> None:
 
             if "d" in scen:
                 log(f"\n(d) log-in burst — {args.burst} at once while one shopper clicks every 0.1 s")
-                made = app.make_shoppers(args.burst + 1, "b")["users"]
+                made = (await asyncio.to_thread(app.make_shoppers, args.burst + 1, "b"))["users"]
                 r = await scenario_burst(app_t, made[1:], made[0], args.cap)
                 results.setdefault("burst", {})["app"] = r
                 log(f"  app   burst wall {r['burst_wall_s']} s, failures {r['failures']} {r['failure_samples'] or ''}")
@@ -887,7 +913,7 @@ async def run_bench(args, workdir: Path, logdir: Path, results: dict) -> None:
     log("\naudit: python -m bnpl_app audit")
     audits = {}
     for label, ctx in [("sqlite", app), *([("postgres", results.pop("_pg_ctx"))] if "_pg_ctx" in results else [])]:
-        done = run_cli(ctx, "audit", check=False)
+        done = await asyncio.to_thread(run_cli, ctx, "audit", check=False)
         audits[label] = {"ok": done.returncode == 0, "tail": (done.stdout.strip().splitlines() or [""])[-1][:200]}
         log(f"  {label}: {'clean' if done.returncode == 0 else 'VIOLATIONS'} — {audits[label]['tail']}")
     results["audit"] = audits
@@ -910,23 +936,23 @@ async def run_scale_out(args, app: AppCtx, workdir: Path, logdir: Path, results:
                 logdir=logdir, states=app.states, redis_url=f"{args.redis_url}/{args.redis_db}")
     out: dict[str, Any] = {"n": n, "database": dbname, "redis_db": args.redis_db}
     try:
-        done = run_cli(pg, "migrate", check=False)
+        done = await asyncio.to_thread(run_cli, pg, "migrate", check=False)
         if done.returncode != 0:
             why = next((ln for ln in reversed(done.stderr.splitlines()) if "Error" in ln), done.stderr[-300:])[:300]
             out["migrate_error"] = why
             log(f"  !! `python -m bnpl_app migrate` FAILED on PostgreSQL: {why}\n"
                 "     (an app bug to fix); the schema is made from the models instead (db.create_schema +"
                 " alembic stamp head) so that the scale-out run can go on")
-            subprocess.run([pg.python, "-c", SCHEMA_FROM_MODELS], cwd=pg.dir, env=pg.db_env(), check=True,
-                           capture_output=True, text=True, timeout=300)
-        run_cli(pg, "seed-demo")
+            await asyncio.to_thread(subprocess.run, [pg.python, "-c", SCHEMA_FROM_MODELS], cwd=pg.dir,
+                                    env=pg.db_env(), check=True, capture_output=True, text=True, timeout=300)
+        await asyncio.to_thread(run_cli, pg, "seed-demo")
         for workers in (1, 2):
             r.flushdb()
-            start_app(pg, args, f"app-pg-{workers}w", {"REDIS_URL": pg.redis_url, "GRANIAN_WORKERS": str(workers),
-                                                       "BNPL_INPROCESS_SWEEP": "0"})
+            await asyncio.to_thread(start_app, pg, args, f"app-pg-{workers}w", {
+                "REDIS_URL": pg.redis_url, "GRANIAN_WORKERS": str(workers), "BNPL_INPROCESS_SWEEP": "0"})
             try:
                 procs = len(pg.server.backend())
-                info = pg.make_shoppers(n, f"s{workers}")
+                info = await asyncio.to_thread(pg.make_shoppers, n, f"s{workers}")
                 target = AppTarget(pg, info["product_id"], info["plans"])
                 res = await scenario_journey(target, info["users"], pause, args.cap, seed=1000 + workers)
                 res["backend_processes"] = procs
@@ -1012,15 +1038,15 @@ def main() -> int:
     own_tmp = args.workdir is None
     workdir = Path(tempfile.mkdtemp(prefix="bnpl-load-")) if own_tmp else args.workdir
     workdir.mkdir(parents=True, exist_ok=True)
-    # SIGTERM (and SIGHUP) end the run like Ctrl-C does: the finally below stops the servers.
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # Ctrl-C even when started from a shell that ignores it for background jobs (asyncio.run
+    # then cancels the run, and the finally blocks close the tabs and stop the servers).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     code = 0
     log(f"load bench: app {args.app_dir} ({git_rev(args.app_dir)}), N={args.n}, scenarios {','.join(args.scenarios)}; "
         f"logs in {logdir}")
     try:
-        asyncio.run(run_bench(args, workdir, logdir, results))
-    except KeyboardInterrupt:
+        asyncio.run(run_guarded(args, workdir, logdir, results))
+    except (KeyboardInterrupt, asyncio.CancelledError):
         log("\ninterrupted: stopping the servers")
         results["interrupted"] = True
         code = 130
