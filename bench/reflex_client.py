@@ -152,7 +152,7 @@ class BuildInfo:
         timers: dict[str, list[tuple[str, tuple[str, ...], float]]] = {}
         for src in sorted((web / "app_components").rglob("*.js*")) if (web / "app_components").exists() else []:
             body = src.read_text(encoding="utf-8", errors="replace")
-            for block in re.split(r"\nexport const ", body):
+            for block in re.split(r"(?m)^export const ", body):
                 name = block.split(" ", 1)[0]
                 iv = re.search(r"\binterval:(\d+(?:\.\d+)?)", block)
                 if not iv or "onChange" not in block:
