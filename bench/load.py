@@ -144,7 +144,9 @@ class LoopLag:
 
     def report(self) -> dict:
         return {"bench_cpu_pct": getattr(self, "cpu_pct", None),
-                "bench_loop_lag_p99_ms": round((pct(self.lags, 0.99) or 0) * 1000, 1)}
+                "bench_loop_lag_p99_ms": round((pct(self.lags, 0.99) or 0) * 1000, 1),
+                # The machine's 1-minute load average: other work on a shared machine shows here.
+                "loadavg_1m": round(os.getloadavg()[0], 2)}
 
 
 # ── servers ─────────────────────────────────────────────────────────────────────────────────────
@@ -823,6 +825,7 @@ async def run_bench(args, workdir: Path, logdir: Path, results: dict) -> None:
                          "ns": ns, "scenarios": sorted(scen), "pause_s": list(pause), "burst": args.burst,
                          "cheap_events_per_tab": args.cheap_events, "idle_seconds": args.idle_seconds,
                          "cpus": os.cpu_count(), "python": platform.python_version(),
+                         "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
                          "when": datetime.now().astimezone().isoformat(timespec="seconds")}
 
     app = AppCtx(dir=app_dir, python=python, db_url=f"sqlite:///{workdir / 'app.db'}", logdir=logdir, states=states)
