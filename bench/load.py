@@ -80,6 +80,7 @@ PASSWORD = "bench-pass-1234"
 HOST = "127.0.0.1"
 BLANK_STATE = "reflex___state____state.blank_app___blank_app____counter_state"
 LOG_FAILURE = re.compile(r"Traceback \(most recent call last\)|\[Reflex Backend Exception\]|\bERROR\b|\bCRITICAL\b")
+STEP_TIMEOUT = [60.0]  # --step-timeout: a journey step or a click not done by then fails
 OPEN_CONCURRENCY = 25  # tabs opened at once when a scenario sets up its tabs (the burst is (d))
 
 
@@ -562,7 +563,7 @@ async def scenario_journey(target: Target, users: list[str], pause: tuple[float,
 
     async def shopper(user: str, delays: list[float]):
         nonlocal completed
-        tab = target.tab(timeout=60.0)
+        tab = target.tab(timeout=STEP_TIMEOUT[0])
         try:
             await asyncio.sleep(delays[0])  # arrivals spread like the pauses
             try:
@@ -656,7 +657,7 @@ async def scenario_burst(target: Target, users: list[str], other: str | None, ca
     """``len(users)`` log-ins at once (blank: tabs connecting and sending one event) while one
     other tab sends the cheap event every 0.1 s; that tab's latencies before and during."""
     deadline = time.monotonic() + cap_s
-    other_tab = target.tab(timeout=60.0)
+    other_tab = target.tab(timeout=STEP_TIMEOUT[0])
     await other_tab.open(target.cheap_page if other is None else target.journey_start)
     if other is not None:
         await target.login(other_tab, other)
@@ -1040,6 +1041,8 @@ def main() -> int:
     ap.add_argument("--idle-seconds", type=float, default=30.0, help="(c) idle window, s (default 30)")
     ap.add_argument("--burst", type=int, default=200, help="(d) log-ins at once (default 200)")
     ap.add_argument("--first-load-runs", type=int, default=5, help="(e) page loads per app (default 5)")
+    ap.add_argument("--step-timeout", type=float, default=60.0,
+                    help="(b), (d) a step not complete after this many seconds fails (default 60)")
     ap.add_argument("--cap", type=float, default=300.0, help="time cap of one scenario run, s (default 300)")
     ap.add_argument("--start-timeout", type=float, default=900.0, help="build + start of one server, s")
     ap.add_argument("--scale-out", action="store_true", help="also (b) on PostgreSQL + Redis, 1 and 2 workers")
@@ -1051,6 +1054,7 @@ def main() -> int:
     ap.add_argument("--workdir", type=Path, default=None, help="temp files (databases, blank app); default: a temp dir")
     args = ap.parse_args()
     args.app_dir = args.app_dir.resolve()
+    STEP_TIMEOUT[0] = args.step_timeout
     for url in (args.pg_url, args.redis_url):
         host = re.sub(r"^[a-z+]+://([^@/]*@)?", "", url).split("/")[0].split(":")[0]
         if host not in ("127.0.0.1", "localhost", "::1", "[::1]"):
