@@ -183,7 +183,7 @@ class Server:
         started = time.monotonic()
         with self.log_path.open("w") as out:
             self.proc = subprocess.Popen(
-                [self.python, "-m", "reflex", "run", "--env", "prod",
+                [self.python, "-m", "reflex", "run", "--env", "prod", "--backend-host", HOST,
                  "--frontend-port", str(self.port), "--backend-port", str(self.port)],
                 cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True)
