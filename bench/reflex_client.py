@@ -54,6 +54,7 @@ the compiled page would. All traffic goes to ``base_url``; nothing here loops un
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import re
@@ -151,7 +152,7 @@ class BuildInfo:
         timers: dict[str, list[tuple[str, tuple[str, ...], float]]] = {}
         for src in sorted((web / "app_components").rglob("*.js*")) if (web / "app_components").exists() else []:
             body = src.read_text(encoding="utf-8", errors="replace")
-            for block in re.split(r"\nexport const ", body):
+            for block in re.split(r"(?m)^export const ", body):
                 name = block.split(" ", 1)[0]
                 iv = re.search(r"\binterval:(\d+(?:\.\d+)?)", block)
                 if not iv or "onChange" not in block:
@@ -342,6 +343,13 @@ class ReflexClient:
             await asyncio.wait_for(self._sio.disconnect(), 10)
         except Exception:  # noqa: BLE001 - closing is best effort
             pass
+        finally:
+            # A disconnect cut short (a server too busy to answer the close) leaves the
+            # engine.io client's HTTP session open; close it here.
+            http = getattr(self._sio.eio, "http", None)
+            if http is not None and not http.closed:
+                with contextlib.suppress(Exception):
+                    await http.close()
         self._fail_all("tab closed")
 
     # ── internals ──────────────────────────────────────────────────────────────────────────
