@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Set-up command 2: install what is missing (Chromium included), run the whole suite.
 #   bash scripts/test.sh                       everything: unit + property on two workers, then
-#                                              concurrency (SQLite, and PostgreSQL when
-#                                              BNPL_TEST_DATABASE_URL is set) and the browser tier,
+#                                              migrations and concurrency (SQLite, and PostgreSQL
+#                                              when BNPL_TEST_DATABASE_URL is set) and the browser tier,
 #                                              then the scale-out tier when BNPL_TEST_DATABASE_URL
 #                                              and BNPL_TEST_REDIS_URL are both set
 #   bash scripts/test.sh [pytest args...]      e.g. bash scripts/test.sh tests/e2e -x
