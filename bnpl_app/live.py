@@ -98,10 +98,17 @@ def _local(token: str) -> bool:
 
 
 def connected(token: str) -> bool:
-    """Whether the tab is open now, on this process or (with Redis) on another one: after a page
-    load its websocket may have landed on another worker, which an update still reaches."""
+    """Whether the tab may be open now. With Redis, a page load can move a tab's websocket to another
+    worker, and this process may have dropped the token when the old socket closed (Reflex then no
+    longer follows where it went): so with Redis the answer is yes (an update to a closed tab goes to
+    Reflex's lost-and-found and is dropped); in one process, whether its socket is connected here."""
     ns = _app.event_namespace if _app is not None else None
-    return ns is not None and ns._token_manager.token_to_socket.get(token) is not None
+    if ns is None:
+        return False
+    from reflex.utils.token_manager import RedisTokenManager
+
+    manager = ns._token_manager
+    return isinstance(manager, RedisTokenManager) or manager.token_to_socket.get(token) is not None
 
 
 def _prune() -> None:
