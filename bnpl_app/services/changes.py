@@ -30,7 +30,7 @@ from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter
 
 from ..domain.clock import SystemClock
-from ..models import Change, Merchant
+from ..models import Change
 
 CHANNEL = "bnpl_changes"  # PostgreSQL NOTIFY channel and Redis pub/sub channel
 KEEP = timedelta(hours=1)  # rows older than this are pruned; a tab reconnecting later reloads anyway

@@ -15,7 +15,7 @@ from ..domain.policy import POLICY
 from ..services import applications
 from .merchant import _act, _id, _opened as _opened_for, _what
 from .paging import PagedMixin, SearchMixin
-from .session import LOADERS, act, look, looking, session_of
+from .session import LOADERS, look, looking, session_of
 
 ROLE = ("operator",)
 
