@@ -38,7 +38,6 @@ FORGET_AFTER_S = 3600.0  # a tab not seen for this long (and no longer connected
 class Tab:
     user_id: int | None
     role: str
-    page: str
     seen: float
 
 
@@ -58,17 +57,15 @@ def app():
 _ANON = object()
 
 
-def seen(token: str, *, page: str | None = None, user_id: int | None | object = _ANON, role: str = "") -> None:
-    """Called by the state layer: this tab is open here (on ``page``; for ``user_id`` — None when
-    nobody is logged in there; left as it was when not given)."""
+def seen(token: str, *, user_id: int | None | object = _ANON, role: str = "") -> None:
+    """Called by the state layer: this tab is open here (for ``user_id`` — None when nobody is
+    logged in there; left as it was when not given)."""
     if not token:
         return
     tab = _tabs.get(token)
     if tab is None:
-        tab = _tabs[token] = Tab(None, "", "", 0.0)
+        tab = _tabs[token] = Tab(None, "", 0.0)
     tab.seen = time.monotonic()
-    if page is not None:
-        tab.page = page
     if user_id is not _ANON:
         tab.user_id, tab.role = user_id, (role if user_id is not None else "")
 
@@ -87,13 +84,16 @@ def targets(rows: Iterable[tuple[int, int | None, str]]) -> set[str]:
             if everyone or (tab.user_id is not None and tab.user_id in users) or (operators and tab.role == "operator")}
 
 
+def _manager():
+    """Reflex's token manager of this process (which socket holds which tab), once serving."""
+    ns = _app.event_namespace if _app is not None else None
+    return ns._token_manager if ns is not None else None
+
+
 def _local(token: str) -> bool:
     """Whether the tab's websocket is held by this process (else another process tells it)."""
-    ns = _app.event_namespace if _app is not None else None
-    if ns is None:
-        return False
-    manager = ns._token_manager
-    record = manager.token_to_socket.get(token)
+    manager = _manager()
+    record = manager.token_to_socket.get(token) if manager is not None else None
     return record is not None and record.instance_id == manager.instance_id
 
 
@@ -102,12 +102,11 @@ def connected(token: str) -> bool:
     worker, and this process may have dropped the token when the old socket closed (Reflex then no
     longer follows where it went): so with Redis the answer is yes (an update to a closed tab goes to
     Reflex's lost-and-found and is dropped); in one process, whether its socket is connected here."""
-    ns = _app.event_namespace if _app is not None else None
-    if ns is None:
-        return False
     from reflex.utils.token_manager import RedisTokenManager
 
-    manager = ns._token_manager
+    manager = _manager()
+    if manager is None:
+        return False
     return isinstance(manager, RedisTokenManager) or manager.token_to_socket.get(token) is not None
 
 

@@ -175,22 +175,34 @@ def start_app(env: dict[str, str], port: int, log_path: Path) -> subprocess.Pope
         )
 
 
-def wait_until_serving(server: subprocess.Popen, base_url: str, deadline: float, log_path: Path) -> None:
-    """Return once the page and the backend both answer; LaunchError if the server dies first."""
+def wait_for(proc: subprocess.Popen, ready, deadline: float, log_path: Path, *, died: str, late: str) -> None:
+    """Return once ``ready()``; LaunchError (with the log's tail) if ``proc`` exits first or the
+    deadline passes."""
     while time.monotonic() < deadline:
-        ping = http_get(f"{base_url}/ping")
-        if ping and ping[0] == 200 and "pong" in ping[1]:
-            index = http_get(f"{base_url}/")
-            if index and index[0] == 200:
-                return
+        if ready():
+            return
         try:
-            # Waits on the server's exit, so a crashed build is reported at once;
+            # Waits on the process's exit, so a crash is reported at once;
             # while it lives, this is the pause between two polls.
-            code = server.wait(timeout=0.5)
+            code = proc.wait(timeout=0.5)
         except subprocess.TimeoutExpired:
             continue
-        raise LaunchError(f"reflex exited with {code} before serving; log tail:\n{log_tail(log_path)}")
-    raise LaunchError(f"app not serving at {base_url} before the deadline; log tail:\n{log_tail(log_path)}")
+        raise LaunchError(f"{died} (exit {code}); log tail:\n{log_tail(log_path)}")
+    raise LaunchError(f"{late}; log tail:\n{log_tail(log_path)}")
+
+
+def wait_until_serving(server: subprocess.Popen, base_url: str, deadline: float, log_path: Path) -> None:
+    """Return once the page and the backend both answer; LaunchError if the server dies first."""
+
+    def ready() -> bool:
+        ping = http_get(f"{base_url}/ping")
+        if not (ping and ping[0] == 200 and "pong" in ping[1]):
+            return False
+        index = http_get(f"{base_url}/")
+        return bool(index and index[0] == 200)
+
+    wait_for(server, ready, deadline, log_path, died="reflex exited before serving",
+             late=f"app not serving at {base_url} before the deadline")
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -380,15 +392,8 @@ def _wait_for_sweeper(db_url: str, sweeper: subprocess.Popen, deadline: float, l
     """Return once the sweep worker is connected to the database (its first sweep has begun)."""
     sql = ("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
            f"AND application_name = '{SWEEPER_APP_NAME}'")
-    while time.monotonic() < deadline:
-        if pg_scalar(db_url, sql) > 0:
-            return
-        try:
-            code = sweeper.wait(timeout=0.5)
-        except subprocess.TimeoutExpired:
-            continue
-        raise LaunchError(f"the sweep worker exited with {code}; log tail:\n{log_tail(log_path)}")
-    raise LaunchError(f"the sweep worker did not connect before the deadline; log tail:\n{log_tail(log_path)}")
+    wait_for(sweeper, lambda: pg_scalar(db_url, sql) > 0, deadline, log_path, died="the sweep worker exited",
+             late="the sweep worker did not connect before the deadline")
 
 
 @contextmanager

@@ -83,7 +83,7 @@ def touch(session: OrmSession, users: Iterable[int | None], topic: str) -> None:
         pending.add((uid, topic))
 
 
-def touch_merchants(session: OrmSession, merchant_ids: Iterable[int], topic: str) -> None:
+def touch_merchants(session: OrmSession, merchant_ids: Iterable[int]) -> None:
     """``touch`` for the users behind some merchants (looked up when the transaction commits)."""
     _by_id(session, "merchants", merchant_ids)
 

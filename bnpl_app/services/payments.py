@@ -396,7 +396,7 @@ def capture_many(session: Session, captures: list[BatchCapture], *, at: datetime
     if n != len(repaid):
         raise BatchRefused("outstanding below a repayment")
     changes.touch(session, {c.shopper_id for c in captures}, changes.MONEY)
-    changes.touch_merchants(session, {c.merchant_id for c in captures}, changes.MONEY)
+    changes.touch_merchants(session, {c.merchant_id for c in captures})
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,15 +64,20 @@ def _resolve(token: str) -> Actor:
         return auth.resolve(s, token=token, clock=runtime.WALL)
 
 
+def _who(s, token: str) -> Actor | None:
+    """The acting user of a session token, or None: nobody is logged in there."""
+    try:
+        return auth.resolve(s, token=token, clock=runtime.WALL)
+    except AuthError:
+        return None
+
+
 def _look_around(token: str) -> tuple[Actor | None, int, datetime, bool]:
     """In a worker thread: who this session is (None: nobody), their unread count, the clock."""
     now, frozen = runtime.clock_reading()
     with reading(runtime.engine()) as s:
-        try:
-            who = auth.resolve(s, token=token, clock=runtime.WALL)
-        except AuthError:
-            return None, 0, now, frozen
-        return who, _unread(s, who.user_id), now, frozen
+        who = _who(s, token)
+        return who, (_unread(s, who.user_id) if who is not None else 0), now, frozen
 
 
 async def _check_login(username: str, password: str) -> tuple[str, Actor, int]:
@@ -296,9 +301,9 @@ class SessionState(rx.State):
         await self._sync()
 
     def on_page(self, name: str) -> None:
-        """Called by a page's loader: this tab now shows ``name`` (what ``refresh`` reloads)."""
+        """Called by a page's loader: this tab now shows ``name`` (what ``refresh`` reloads), and is open here."""
         self._loader = name
-        live.seen(self._tab(), page=name)
+        live.seen(self._tab())
 
     # ── language ─────────────────────────────────────────────────────────────────────────
     @rx.event
@@ -407,9 +412,8 @@ def looking(token: str, lang: str, roles: tuple[str, ...], fn: Callable[[Any, Ac
     """``look``'s work, for a worker thread (a background event calls it with what it read under
     its lock): (who, fn's result), or (who or None, None) when not allowed."""
     with reading(runtime.engine()) as s:
-        try:
-            who = auth.resolve(s, token=token, clock=runtime.WALL)
-        except AuthError:
+        who = _who(s, token)
+        if who is None:
             return None, None  # the page's guard has already sent the visitor to log in
         if who.role not in roles:
             return who, None
@@ -424,10 +428,7 @@ async def read(state: rx.State, fn: Callable[[Any, Actor | None, str], T]) -> T:
 
     def run() -> tuple[Actor | None, T]:
         with reading(runtime.engine()) as s:
-            try:
-                who = auth.resolve(s, token=token, clock=runtime.WALL)
-            except AuthError:
-                who = None
+            who = _who(s, token)
             return who, fn(s, who, lang)
 
     who, result = await asyncio.to_thread(run)

@@ -115,11 +115,11 @@ def test_prune_drops_only_old_rows(world):
 
 def test_targets_are_the_tabs_of_the_users_concerned():
     live._tabs.clear()
-    live.seen("t-alice", user_id=1, role="shopper", page="orders")
-    live.seen("t-alice-2", user_id=1, role="shopper", page="bills")
-    live.seen("t-bob", user_id=2, role="shopper", page="orders")
-    live.seen("t-ops", user_id=9, role="operator", page="ops_queue")
-    live.seen("t-visitor", page="catalog")
+    live.seen("t-alice", user_id=1, role="shopper")
+    live.seen("t-alice-2", user_id=1, role="shopper")
+    live.seen("t-bob", user_id=2, role="shopper")
+    live.seen("t-ops", user_id=9, role="operator")
+    live.seen("t-visitor")
     try:
         assert live.targets([(1, 1, changes.MONEY)]) == {"t-alice", "t-alice-2"}
         assert live.targets([(1, changes.OPERATORS, changes.REVIEW)]) == {"t-ops"}
@@ -127,7 +127,7 @@ def test_targets_are_the_tabs_of_the_users_concerned():
         assert live.targets([(1, changes.EVERYONE, changes.CATALOG)]) == {
             "t-alice", "t-alice-2", "t-bob", "t-ops", "t-visitor"}
         assert live.targets([(1, 7, changes.MONEY)]) == set()
-        live.seen("t-alice-2", page="credit")  # a page load says nothing of who is there
+        live.seen("t-alice-2")  # a page load says nothing of who is there
         assert live.targets([(1, 1, changes.MONEY)]) == {"t-alice", "t-alice-2"}
         live.seen("t-alice", user_id=None)  # logged out in that tab
         assert live.targets([(1, 1, changes.MONEY)]) == {"t-alice-2"}
