@@ -274,7 +274,7 @@ def note_text(note: str, lang: str) -> str:
 
 
 def installment_view(i: Installment, product: str, lang: str, now: datetime) -> InstallmentView:
-    from .services.sweep import days_overdue
+    from .domain.rules import days_overdue
 
     owed = payments.owed(i)
     return InstallmentView(
@@ -284,7 +284,7 @@ def installment_view(i: Installment, product: str, lang: str, now: datetime) -> 
         late_fee_fen=i.late_fee_fen - i.late_fee_waived_fen,
         owed=yuan(owed if i.status != IS.PAID else i.paid_fen), owed_fen=owed, status=i.status,
         status_label=text(f"status.{i.status}", lang), paid_at=fmt(i.paid_at),
-        days_overdue=days_overdue(i, now) if i.status == IS.OVERDUE else 0,
+        days_overdue=days_overdue(i.due_at, now) if i.status == IS.OVERDUE else 0,
         open=i.status in IS.OPEN, plan=i.plan_application_id is not None,
     )
 

@@ -16,7 +16,7 @@ from .i18n import text
 from .services import desk
 from .services.paging import Page
 from .services.audit import run_audit
-from .services.sweep import days_overdue
+from .domain.rules import days_overdue
 from .views import fmt
 from .views_merchant import yuan_plain
 
@@ -275,7 +275,7 @@ def shopper_file(s: Session, *, uid: int, now: datetime, lang: str) -> ShopperFi
         installments=[InstallmentLineView(
             i.id, i.order_id, f"{i.seq}/{i.periods}", fmt(i.due_at), yuan(i.principal_fen),
             yuan(payments.owed(i) if i.status != "PAID" else i.paid_fen), yuan(i.late_fee_fen - i.late_fee_waived_fen),
-            i.status, text(f"status.{i.status}", lang), days_overdue(i, now) if i.status == "OVERDUE" else 0,
+            i.status, text(f"status.{i.status}", lang), days_overdue(i.due_at, now) if i.status == "OVERDUE" else 0,
         ) for i in f.installments],
         methods=[MethodView(m.label, yuan(m.balance_fen)) for m in f.methods],
         postings=[PostingView(p.id, fmt(p.at, seconds=True), p.ledger, p.kind, p.debit, p.credit, yuan(p.amount_fen))

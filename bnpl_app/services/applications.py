@@ -25,7 +25,7 @@ from ..models import (
 from . import credit, payments
 from .credit import reason_of
 from .notify import notify
-from .sweep import days_overdue
+from ..domain.rules import days_overdue
 from .uploads import StoredFile
 
 APP = Application.__table__
@@ -75,7 +75,7 @@ def apply_restoration(session: Session, *, uid: int, statement: str, proofs: lis
 
 
 def hardship_eligible(session: Session, uid: int, now: datetime) -> bool:
-    return any(days_overdue(i, now) >= POLICY.hardship_min_overdue_days for i in session.exec(
+    return any(days_overdue(i.due_at, now) >= POLICY.hardship_min_overdue_days for i in session.exec(
         select(Installment).where(Installment.shopper_id == uid, Installment.status == IS.OVERDUE)))
 
 

@@ -33,7 +33,7 @@ from ..models import (
 from . import applications, credit, payments
 from .ledger import LIMIT, MONEY, pm
 from .paging import Key, Keyset, Page, as_id, clean_query, contains, fetch
-from .sweep import days_overdue
+from ..domain.rules import days_overdue
 
 INST = Installment.__table__
 ORD = Order.__table__
@@ -81,7 +81,7 @@ def summary(session: Session, uid: int, now: datetime) -> ShopperSummary:
         late += inst.late_fee_fen - inst.late_fee_waived_fen
         if inst.status == IS.OVERDUE:
             overdue += o
-            worst = max(worst, days_overdue(inst, now))
+            worst = max(worst, days_overdue(inst.due_at, now))
     return ShopperSummary(
         uid, user.username, user.display_name, acct.score, acct.limit_fen, credit.available(acct), acct.frozen_fen,
         acct.outstanding_fen, acct.restorable_limit_fen, acct.bnpl_status, acct.bad_debt, int(n_orders), int(n_paid),
@@ -329,7 +329,7 @@ def risk(session: Session, *, now: datetime) -> Risk:
     who: dict[str, set[int]] = defaultdict(set)
     per_shopper: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])  # owed, worst days, count
     for inst in session.exec(select(Installment).where(Installment.status == IS.OVERDUE)):
-        days = days_overdue(inst, now)
+        days = days_overdue(inst.due_at, now)
         b = buckets[bucket_of(days)]
         owed = payments.owed(inst)
         b.installments += 1

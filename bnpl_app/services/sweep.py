@@ -26,6 +26,7 @@ from ..db import reading, transaction, writers_waiting, yield_to_writers
 from ..domain.clock import CST
 from ..domain.money import bps_of, yuan
 from ..domain.policy import POLICY
+from ..domain.rules import days_overdue
 from ..models import (
     BNPL_SUSPENDED,
     CreditAccount,
@@ -527,12 +528,8 @@ def _overdue(engine: Engine, now: datetime, rep: SweepReport, n: int) -> None:
             apply_overdue_rules(s, inst=inst, order=order, now=now, rep=rep)
 
 
-def days_overdue(inst: Installment, now: datetime) -> int:
-    return max(0, (now - inst.due_at) // DAY)
-
-
 def apply_overdue_rules(s: Session, *, inst: Installment, order: Order, now: datetime, rep: SweepReport) -> None:
-    days = days_overdue(inst, now)
+    days = days_overdue(inst.due_at, now)
     uid = inst.shopper_id
     if days >= order.grace_days and not inst.penalized:
         if s.execute(sa.update(INST).where(INST.c.id == inst.id, INST.c.penalized.is_(False)).values(penalized=True)).rowcount:

@@ -33,7 +33,7 @@ from bnpl_app.models import (
     User,
 )
 from bnpl_app.services.audit import run_audit
-from bnpl_app.services.sweep import days_overdue
+from bnpl_app.domain.rules import days_overdue
 
 
 def url_of(path) -> str:
@@ -120,14 +120,14 @@ def test_seed_demo_creates_the_shoppers_of_testids(db):
     with transaction(db) as s:
         overdue = list(s.exec(select(Installment).where(Installment.shopper_id == carol.user_id,
                                                         Installment.status == IS.OVERDUE)))
-    assert len(overdue) == 1 and days_overdue(overdue[0], now) == 10
+    assert len(overdue) == 1 and days_overdue(overdue[0].due_at, now) == 10
 
     _, dave, _ = p["dave"]
     assert (dave.score, dave.limit_fen, dave.bnpl_status) == (600, 0, BNPL_SUSPENDED)
     with transaction(db) as s:
         dave_insts = list(s.exec(select(Installment).where(Installment.shopper_id == dave.user_id)))
     assert dave_insts and all(i.status == IS.PAID for i in dave_insts) and dave.outstanding_fen == 0
-    assert max(days_overdue(i, i.paid_at) for i in dave_insts) >= POLICY.suspend_after_days
+    assert max(days_overdue(i.due_at, i.paid_at) for i in dave_insts) >= POLICY.suspend_after_days
 
     assert p["erin"][1].score == 510 < POLICY.platform_min_score
     _, fiona, _ = p["fiona"]
