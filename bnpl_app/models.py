@@ -185,6 +185,11 @@ class Product(SQLModel, table=True):
         sa.CheckConstraint("trial_days BETWEEN 1 AND 30", name="ck_product_trial"),
     )
 
+    @property
+    def plans(self) -> list[str]:
+        """The plans the merchant offers for this product, in the stored order."""
+        return [x for x in self.allowed_plans.split(",") if x]
+
 
 class Order(SQLModel, table=True):
     __tablename__ = "orders"

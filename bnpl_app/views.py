@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from . import routes
-from .domain.clock import CST
+from .domain.clock import china_month, china_time
 from .domain.money import yuan
 from .domain.policy import POLICY
 from .i18n import UI, text
@@ -29,9 +29,7 @@ from .services.paging import Page
 
 
 def fmt(dt: datetime | None, seconds: bool = False) -> str:
-    if dt is None:
-        return ""
-    return dt.astimezone(CST).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return china_time(dt, seconds=seconds)
 
 
 def epoch(dt: datetime | None) -> int:
@@ -160,7 +158,7 @@ def product_detail(s: Session, *, product_id: int, uid: int | None, lang: str, n
         d.eligible = el.eligible
         d.reasons = [Reason(f.rule, f.text(lang)) for f in el.failures]
     if p.bnpl_enabled:
-        d.plans = [plan_view(p, plan, now, lang) for plan in p.allowed_plans.split(",") if plan in POLICY.plans]
+        d.plans = [plan_view(p, plan, now, lang) for plan in p.plans if plan in POLICY.plans]
     return d
 
 
@@ -279,7 +277,7 @@ def installment_view(i: Installment, product: str, lang: str, now: datetime) -> 
     owed = payments.owed(i)
     return InstallmentView(
         id=i.id, order_id=i.order_id, product=product, seq=i.seq, periods=i.periods, due=fmt(i.due_at),
-        month=i.due_at.astimezone(CST).strftime("%Y-%m"), principal=yuan(i.principal_fen),
+        month=china_month(i.due_at), principal=yuan(i.principal_fen),
         fee=yuan(i.fee_fen - i.fee_waived_fen), late_fee=yuan(i.late_fee_fen - i.late_fee_waived_fen),
         late_fee_fen=i.late_fee_fen - i.late_fee_waived_fen,
         owed=yuan(owed if i.status != IS.PAID else i.paid_fen), owed_fen=owed, status=i.status,

@@ -65,7 +65,7 @@ def product_rows(s: Session, merchant_id: int, lang: str) -> list[ProductRow]:
         Order.merchant_id == merchant_id, Order.status.in_(OS.HOLDING)).group_by(Order.product_id)).all())
     out = []
     for p in console.products(s, merchant_id):
-        plans = [x for x in p.allowed_plans.split(",") if x]
+        plans = p.plans
         out.append(ProductRow(
             id=p.id, name=p.name, category=p.category, description=p.description, price=yuan(p.price_fen),
             price_input=yuan_plain(p.price_fen), stock=p.stock, image=p.image, bnpl=p.bnpl_enabled,

@@ -44,6 +44,19 @@ class FixedClock:
         self._now = aware(when)
 
 
+def china_time(dt: datetime | None, *, seconds: bool = False) -> str:
+    """How every screen and message shows an instant: China time, ``2026-12-02 17:11`` (or with
+    seconds); "" for none."""
+    if dt is None:
+        return ""
+    return dt.astimezone(CST).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def china_month(dt: datetime) -> str:
+    """The statement month an instant falls in, China time: ``2026-12``."""
+    return dt.astimezone(CST).strftime("%Y-%m")
+
+
 def aware(dt: datetime) -> datetime:
     """SQLite hands back naive datetimes; everything stored is UTC."""
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)

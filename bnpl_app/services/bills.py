@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from ..domain.clock import CST, Clock
+from ..domain.clock import CST, Clock, china_month
 from ..domain.errors import InsufficientFunds, InvalidTransition, NotFound, ValidationError
 from ..domain.money import yuan
 from ..domain.policy import POLICY
@@ -33,7 +33,7 @@ def own_installment(session: Session, *, uid: int, installment_id: object) -> In
 
 
 def statement_month(dt: datetime) -> str:
-    return dt.astimezone(CST).strftime("%Y-%m")
+    return china_month(dt)
 
 
 BILLED = (IS.SCHEDULED, IS.OVERDUE, IS.PAID)  # on a statement: billed, not in trial, not replaced

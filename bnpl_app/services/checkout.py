@@ -32,7 +32,7 @@ def _request_hash(uid: int, product_id: int, plan: str) -> str:
 
 def preview(session: Session, *, uid: int, product_id: object, plan: str, clock: Clock) -> tuple[Product, schedule.Schedule]:
     product = get_product(session, product_id)
-    allowed = product.allowed_plans.split(",")
+    allowed = product.plans
     if plan not in allowed:
         raise ValidationError("elig.plan", field="plan", plan=str(plan)[:10])
     trial_end = clock.now() + timedelta(days=product.trial_days)
@@ -71,7 +71,7 @@ def checkout(session: Session, *, uid: int, product_id: object, plan: str, idemp
     elig = eligibility.check(session, uid=uid, product=product)
     if not elig.eligible:
         raise NotEligible(list(elig.failures))
-    if plan not in product.allowed_plans.split(","):
+    if plan not in product.plans:
         raise NotEligible([Failure("plan", "elig.plan", {"plan": plan})])
 
     now = clock.now()

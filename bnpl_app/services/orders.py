@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from ..domain.clock import Clock
+from ..domain.clock import Clock, china_time
 from ..domain.errors import InsufficientFunds, InvalidTransition, NotFound, ValidationError
 from ..domain.money import yuan
 from ..domain.policy import POLICY
@@ -145,7 +145,7 @@ def mark_received(session: Session, *, merchant_id: int | None, return_id: objec
     _set_status(session, order, OS.RETURN_RECEIVED, expect=(OS.RETURN_IN_TRANSIT,))
     session.add(OrderEvent(order_id=order.id, at=now, step="received"))
     notify(session, user_id=order.shopper_id, kind="return_received", at=now, dedupe_key=f"retrcv:{ret.id}", sms=False,
-           product=order.product_name, deadline=_fmt(deadline))
+           product=order.product_name, deadline=china_time(deadline))
     return ret
 
 
@@ -200,7 +200,4 @@ def timeline(session: Session, order_id: int) -> list[OrderEvent]:
     return list(session.exec(select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.at, OrderEvent.id)))
 
 
-def _fmt(dt: datetime) -> str:
-    from ..domain.clock import CST
 
-    return dt.astimezone(CST).strftime("%Y-%m-%d %H:%M")

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from ..db import reading, transaction, writers_waiting, yield_to_writers
-from ..domain.clock import CST
+from ..domain.clock import china_time
 from ..domain.money import bps_of, yuan
 from ..domain.policy import POLICY
 from ..domain.rules import days_overdue
@@ -75,10 +75,6 @@ class _At:
 
     def now(self) -> datetime:
         return self._now
-
-
-def _fmt(dt: datetime) -> str:
-    return dt.astimezone(CST).strftime("%Y-%m-%d %H:%M")
 
 
 _WINDOW = 250_000  # candidate ids read per window (a few MB)
@@ -269,7 +265,7 @@ def _reminders(engine: Engine, now: datetime, rep: SweepReport, n: int) -> None:
             nearest = min(days[i] for i in due_bits)  # after a jump, only the most urgent one is worth sending
             first = s.execute(sa.select(INST.c.principal_fen, INST.c.fee_fen).where(INST.c.order_id == oid, INST.c.seq == 1)).first()
             if notify(s, user_id=order.shopper_id, kind="reminder", at=now, dedupe_key=f"rem:{oid}:{nearest}",
-                      product=order.product_name, days=nearest, due=_fmt(order.trial_end_at),
+                      product=order.product_name, days=nearest, due=china_time(order.trial_end_at),
                       amount=yuan(first.principal_fen + first.fee_fen if first else order.price_fen)):
                 rep.reminders += 1
 
@@ -505,7 +501,7 @@ def _retry_at(due: datetime, now: datetime) -> datetime:
 def _failed_notice(inst, order, due: datetime) -> dict:
     """The "failed" notice's parameters (``inst``/``order``: model rows or the batch path's tuples)."""
     return dict(product=order.product_name, seq=inst.seq, periods=inst.periods, amount=yuan(payments.owed(inst)),
-                grace_end=_fmt(due + timedelta(days=order.grace_days)))
+                grace_end=china_time(due + timedelta(days=order.grace_days)))
 
 
 def _deduction_failed(s: Session, *, inst: Installment, order: Order, now: datetime) -> None:

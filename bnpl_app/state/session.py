@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from .. import live, routes, runtime
 from ..db import reading, transaction
-from ..domain.clock import CST
+from ..domain.clock import china_time
 from ..domain.errors import AuthError, DomainError
 from ..domain.messages import render
 from ..domain.policy import POLICY
@@ -49,9 +49,7 @@ _PASSWORDS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="argon2")
 
 
 def fmt_time(dt: datetime | None, with_seconds: bool = False) -> str:
-    if dt is None:
-        return ""
-    return dt.astimezone(CST).strftime("%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M")
+    return china_time(dt, seconds=with_seconds)
 
 
 def _unread(s, uid: int) -> int:

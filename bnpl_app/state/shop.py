@@ -103,7 +103,7 @@ class CartState(rx.State):
 
         def check(s, who):
             p = checkout.get_product(s, product_id)
-            if plan not in p.allowed_plans.split(",") or not p.bnpl_enabled:
+            if plan not in p.plans or not p.bnpl_enabled:
                 raise ValidationError("elig.plan", plan=plan)
             line = views.confirm_line(s, uid=who.user_id, product_id=p.id, plan=plan, lang=sess.lang,
                                       now=runtime.clock().now())
