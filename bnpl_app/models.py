@@ -5,6 +5,7 @@ constraints, so a bug or a race is refused by the database rather than believed.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum, nonmember
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -36,14 +37,22 @@ def ts(nullable: bool = False, index: bool = False):
     return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
 
 
-# Roles
-SHOPPER, MERCHANT, OPERATOR = "shopper", "merchant", "operator"
+class Role(StrEnum):
+    SHOPPER = "shopper"
+    MERCHANT = "merchant"
+    OPERATOR = "operator"
 
-# BNPL status of a credit account
-BNPL_NOT_OPENED, BNPL_ACTIVE, BNPL_CLOSED, BNPL_SUSPENDED = "not_opened", "active", "closed", "suspended"
+
+class BnplStatus(StrEnum):
+    """先用后付 on a credit account."""
+
+    NOT_OPENED = "not_opened"
+    ACTIVE = "active"
+    CLOSED = "closed"
+    SUSPENDED = "suspended"
 
 
-class OrderStatus:
+class OrderStatus(StrEnum):
     TRIAL = "TRIAL"
     RETURN_IN_TRANSIT = "RETURN_IN_TRANSIT"
     RETURN_RECEIVED = "RETURN_RECEIVED"
@@ -53,13 +62,13 @@ class OrderStatus:
     OVERDUE = "OVERDUE"
     PAID = "PAID"
 
-    IN_TRIAL = (TRIAL, RETURN_REJECTED)  # the trial clock is running
-    RETURNING = (RETURN_IN_TRANSIT, RETURN_RECEIVED)  # deduction paused
-    HOLDING = (TRIAL, RETURN_IN_TRANSIT, RETURN_RECEIVED, RETURN_REJECTED)  # price is frozen
-    BILLED = (DUE, OVERDUE)  # price is outstanding
+    IN_TRIAL = nonmember((TRIAL, RETURN_REJECTED))  # the trial clock is running
+    RETURNING = nonmember((RETURN_IN_TRANSIT, RETURN_RECEIVED))  # deduction paused
+    HOLDING = nonmember((TRIAL, RETURN_IN_TRANSIT, RETURN_RECEIVED, RETURN_REJECTED))  # price is frozen
+    BILLED = nonmember((DUE, OVERDUE))  # price is outstanding
 
 
-class InstallmentStatus:
+class InstallmentStatus(StrEnum):
     PENDING = "PENDING"  # order still in trial
     SCHEDULED = "SCHEDULED"  # billed, waiting for its due date
     OVERDUE = "OVERDUE"
@@ -67,7 +76,47 @@ class InstallmentStatus:
     CANCELLED = "CANCELLED"  # order returned
     REPLACED = "REPLACED"  # superseded by an approved hardship plan
 
-    OPEN = (SCHEDULED, OVERDUE)
+    OPEN = nonmember((SCHEDULED, OVERDUE))
+
+
+class ReturnStatus(StrEnum):
+    IN_TRANSIT = "IN_TRANSIT"
+    RECEIVED = "RECEIVED"  # waiting for the merchant's inspection
+    ACCEPTED = "ACCEPTED"
+    REJECTED = "REJECTED"
+
+
+class ReturnOutcome(StrEnum):
+    INTACT = "intact"
+    DAMAGED = "damaged"
+    AUTO_ACCEPTED = "auto_accepted"
+
+
+class ApplicationKind(StrEnum):
+    RESTORATION = "restoration"
+    HARDSHIP = "hardship"
+
+
+class ApplicationStatus(StrEnum):
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+
+
+class MethodKind(StrEnum):
+    WALLET = "wallet"
+    CARD = "card"
+
+
+def one_of(column: str, values: type[StrEnum], name: str) -> sa.CheckConstraint:
+    """The CHECK that keeps ``column`` to the enum's values: the enum is the one list."""
+    return sa.CheckConstraint(f"{column} IN ({','.join(repr(v.value) for v in values)})", name=name)
+
+
+# The names the code used before the enums (kept: shorter at call sites).
+SHOPPER, MERCHANT, OPERATOR = Role.SHOPPER, Role.MERCHANT, Role.OPERATOR
+BNPL_NOT_OPENED, BNPL_ACTIVE, BNPL_CLOSED, BNPL_SUSPENDED = (
+    BnplStatus.NOT_OPENED, BnplStatus.ACTIVE, BnplStatus.CLOSED, BnplStatus.SUSPENDED)
 
 
 class User(SQLModel, table=True):
@@ -81,7 +130,7 @@ class User(SQLModel, table=True):
     phone: str | None = Field(default=None, max_length=20)
     locale: str = Field(default="zh", max_length=5)
     created_at: datetime = ts()
-    __table_args__ = (sa.CheckConstraint("role IN ('shopper','merchant','operator')", name="ck_user_role"),)
+    __table_args__ = (one_of("role", Role, "ck_user_role"),)
 
 
 class AuthSession(SQLModel, table=True):
@@ -120,9 +169,7 @@ class CreditAccount(SQLModel, table=True):
         sa.CheckConstraint("limit_fen >= 0 AND frozen_fen >= 0 AND outstanding_fen >= 0", name="ck_credit_nonneg"),
         sa.CheckConstraint("self_cap_fen IS NULL OR self_cap_fen >= 0", name="ck_credit_selfcap"),
         sa.CheckConstraint("autopay_days_before BETWEEN 0 AND 3", name="ck_credit_autopay"),
-        sa.CheckConstraint(
-            "bnpl_status IN ('not_opened','active','closed','suspended')", name="ck_credit_status"
-        ),
+        one_of("bnpl_status", BnplStatus, "ck_credit_status"),
     )
 
 
@@ -150,7 +197,7 @@ class PaymentMethod(SQLModel, table=True):
     created_at: datetime = ts()
     __table_args__ = (
         sa.CheckConstraint("balance_fen >= 0", name="ck_method_balance"),
-        sa.CheckConstraint("kind IN ('wallet','card')", name="ck_method_kind"),
+        one_of("kind", MethodKind, "ck_method_kind"),
     )
 
 
@@ -219,6 +266,7 @@ class Order(SQLModel, table=True):
     reminders_sent: int = 0  # bit i set = reminder i of policy.reminder_days_before sent
     __table_args__ = (
         sa.CheckConstraint("price_fen > 0", name="ck_order_price"),
+        one_of("status", OrderStatus, "ck_order_status"),
         sa.Index("ix_orders_status_trial_end", "status", "trial_end_at"),
     )
 
@@ -254,9 +302,7 @@ class Installment(SQLModel, table=True):
         sa.CheckConstraint("principal_fen >= 0 AND fee_fen >= 0 AND late_fee_fen >= 0", name="ck_inst_nonneg"),
         sa.CheckConstraint("late_fee_waived_fen >= 0 AND late_fee_waived_fen <= late_fee_fen", name="ck_inst_waiver"),
         sa.CheckConstraint("fee_waived_fen >= 0 AND fee_waived_fen <= fee_fen", name="ck_inst_feewaiver"),
-        sa.CheckConstraint(
-            "status IN ('PENDING','SCHEDULED','OVERDUE','PAID','CANCELLED','REPLACED')", name="ck_inst_status"
-        ),
+        one_of("status", InstallmentStatus, "ck_inst_status"),
         sa.Index("ix_inst_status_attempt", "status", "attempt_at"),
         sa.Index("ix_inst_status_due", "status", "due_at"),
     )
@@ -276,6 +322,10 @@ class ReturnRequest(SQLModel, table=True):
     inspected_at: datetime | None = ts(nullable=True)
     outcome: str | None = Field(default=None, max_length=16)  # intact damaged auto_accepted
     reason: str | None = Field(default=None, max_length=300)
+    __table_args__ = (
+        one_of("status", ReturnStatus, "ck_return_status"),
+        sa.CheckConstraint(f"outcome IS NULL OR {one_of('outcome', ReturnOutcome, '').sqltext}", name="ck_return_outcome"),
+    )
 
 
 class ReturnPhoto(SQLModel, table=True):
@@ -305,7 +355,7 @@ class Application(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     shopper_id: int = Field(foreign_key="users.id", index=True)
     kind: str = Field(max_length=12)  # restoration | hardship
-    status: str = Field(default="PENDING", max_length=10)  # PENDING APPROVED REJECTED
+    status: str = Field(default=ApplicationStatus.PENDING, max_length=10)  # PENDING APPROVED REJECTED
     reason_category: str = Field(default="other", max_length=16)
     statement: str = Field(default="", max_length=1000)
     proposed_installments: int | None = None
@@ -318,8 +368,8 @@ class Application(SQLModel, table=True):
     waived_fen: int | None = None
     plan_installments: int | None = None
     __table_args__ = (
-        sa.CheckConstraint("kind IN ('restoration','hardship')", name="ck_app_kind"),
-        sa.CheckConstraint("status IN ('PENDING','APPROVED','REJECTED')", name="ck_app_status"),
+        one_of("kind", ApplicationKind, "ck_app_kind"),
+        one_of("status", ApplicationStatus, "ck_app_status"),
     )
 
 
