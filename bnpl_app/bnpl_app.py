@@ -1,4 +1,5 @@
-"""The Reflex app: every page is registered here, each with its guard and loader in on_load.
+"""The Reflex app: its pages (each with its guard and loader in on_load) come from the one table in
+``pages/registry.py``.
 Two tasks live as long as each backend process: the listener that pushes changes to open tabs
 (``live.py``) and, unless BNPL_INPROCESS_SWEEP=0, the sweep on an interval."""
 
@@ -11,7 +12,7 @@ import threading
 import reflex as rx
 
 from . import files_api, live, runtime
-from .pages import account_pages, auth_pages, merchant_pages, ops_pages, order_pages, shop_pages
+from .pages.registry import add_pages
 
 log = logging.getLogger("bnpl.app")
 
@@ -37,8 +38,7 @@ async def _live_updates():
 
 
 app = rx.App(api_transformer=files_api.api)  # theme: rxconfig.py; files_api: /files/ with access checks
-for area in (auth_pages, shop_pages, order_pages, account_pages, merchant_pages, ops_pages):
-    area.register(app)
+add_pages(app)
 live.bind(app)
 app.register_lifespan_task(_sweep_loop)
 app.register_lifespan_task(_live_updates)

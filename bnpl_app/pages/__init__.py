@@ -1,1 +1,1 @@
-"""One module per page (or per small group of pages); each exposes ``register(app)``."""
+"""One module per page (or per small group of pages); ``registry.py`` adds them all to the app."""

@@ -649,12 +649,3 @@ def help_page() -> rx.Component:
         rx.foreach(HelpState.sections, _help_section),
         spacing="3", width="100%", max_width="860px", margin_x="auto",
     ))
-
-
-def register(app: rx.App) -> None:
-    shopper = SessionState.guard_shopper
-    app.add_page(bills_page, route=routes.BILLS, title="账单 · 先用后付", on_load=[shopper, BillsState.load])
-    app.add_page(credit_page, route=routes.CREDIT, title="信用 · 先用后付", on_load=[shopper, CreditState.load])
-    app.add_page(wallet_page, route=routes.WALLET, title="钱包 · 先用后付", on_load=[shopper, WalletState.load])
-    app.add_page(inbox_page, route=routes.INBOX, title="消息 · 先用后付", on_load=[SessionState.identify, InboxState.load])
-    app.add_page(help_page, route=routes.HELP, title="帮助 · 先用后付", on_load=[SessionState.identify, HelpState.load])

@@ -76,8 +76,3 @@ def register_page() -> rx.Component:
             padding_top="2em",
         )
     )
-
-
-def register(app: rx.App) -> None:
-    app.add_page(login_page, route=routes.LOGIN, title="登录 · 先用后付", on_load=SessionState.identify)
-    app.add_page(register_page, route=routes.REGISTER, title="注册 · 先用后付", on_load=SessionState.identify)

@@ -502,17 +502,3 @@ def analytics_page() -> rx.Component:
             spacing="2", width="100%"), width="100%"),
         spacing="4", width="100%",
     ))
-
-
-def register(app: rx.App) -> None:
-    guard = SessionState.guard_merchant
-    app.add_page(products_page, route=routes.MERCHANT, title="商品管理 · 先用后付",
-                 on_load=[guard, MerchantProductsState.load])
-    app.add_page(orders_page, route=routes.MERCHANT_ORDERS, title="商家订单 · 先用后付",
-                 on_load=[guard, MerchantOrdersState.load])
-    app.add_page(returns_page, route=routes.MERCHANT_RETURNS, title="退货验货 · 先用后付",
-                 on_load=[guard, MerchantReturnsState.load])
-    app.add_page(settlement_page, route=routes.MERCHANT_SETTLEMENT, title="结算 · 先用后付",
-                 on_load=[guard, SettlementState.load])
-    app.add_page(analytics_page, route=routes.MERCHANT_ANALYTICS, title="经营数据 · 先用后付",
-                 on_load=[guard, AnalyticsState.load])

@@ -405,14 +405,3 @@ def audit_page() -> rx.Component:
         ),
         spacing="4", width="100%",
     ))
-
-
-def register(app: rx.App) -> None:
-    guard = SessionState.guard_operator
-    app.add_page(application_page, route=routes.OPS_APPLICATION, title="审核申请 · 先用后付",
-                 on_load=[guard, OpsApplicationState.load])
-    app.add_page(queue_page, route=routes.OPS, title="审核队列 · 先用后付", on_load=[guard, OpsQueueState.load])
-    app.add_page(shoppers_page, route=routes.OPS_SHOPPERS, title="用户查询 · 先用后付",
-                 on_load=[guard, OpsShoppersState.load])
-    app.add_page(risk_page, route=routes.OPS_RISK, title="风险 · 先用后付", on_load=[guard, RiskState.load])
-    app.add_page(audit_page, route=routes.OPS_AUDIT, title="审计 · 先用后付", on_load=[guard, AuditState.load])

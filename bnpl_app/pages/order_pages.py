@@ -142,10 +142,3 @@ def order_page() -> rx.Component:
             spacing="4", width="100%", data_testid="order-detail", custom_attrs={"data-id": o.id},
         ),
     ))
-
-
-def register(app: rx.App) -> None:
-    app.add_page(orders_page, route=routes.ORDERS, title="订单 · 先用后付",
-                 on_load=[SessionState.guard_shopper, OrdersState.load])
-    app.add_page(order_page, route=routes.ORDER, title="订单详情 · 先用后付",
-                 on_load=[SessionState.guard_shopper, OrderState.load])

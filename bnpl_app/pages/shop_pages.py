@@ -211,12 +211,3 @@ def cart_page() -> rx.Component:
             spacing="4", width="100%", max_width="720px", margin_x="auto",
         )
     )
-
-
-def register(app: rx.App) -> None:
-    app.add_page(catalog_page, route=routes.INDEX, title="先用后付", on_load=[SessionState.identify, CatalogState.load])
-    app.add_page(product_page, route=routes.PRODUCT, title="商品 · 先用后付",
-                 on_load=[SessionState.identify, ProductState.load])
-    for route in (routes.CART, routes.CHECKOUT):
-        app.add_page(cart_page, route=route, title="确认订单 · 先用后付",
-                     on_load=[SessionState.guard_shopper, CartState.load])

@@ -157,6 +157,15 @@ def hardship_late_fees(session: Session, uid: int) -> int:
         select(Installment).where(Installment.shopper_id == uid, Installment.status.in_(IS.OPEN))))
 
 
+def approve_hardship_waiving_all(session: Session, *, operator_id: int, application_id: object, installments: object,
+                                 clock: Clock) -> Application:
+    """``approve_hardship`` waiving every late fee: what they are at the moment of approval, read in
+    the same transaction (not the figure on the operator's screen, which a sweep may have moved)."""
+    app = get_application(session, application_id)
+    return approve_hardship(session, operator_id=operator_id, application_id=app.id, installments=installments,
+                            waive_fen=hardship_late_fees(session, app.shopper_id), clock=clock)
+
+
 def approve_hardship(session: Session, *, operator_id: int, application_id: object, waive_fen: object,
                      installments: object, clock: Clock) -> Application:
     """Every order with an overdue installment gets a new schedule of ``installments`` monthly

@@ -30,10 +30,14 @@ def _request_hash(uid: int, product_id: int, plan: str) -> str:
     return hashlib.sha256(f"{uid}|{product_id}|{plan}".encode()).hexdigest()
 
 
+def sells_on(product: Product, plan: object) -> bool:
+    """Whether ``product`` is sold on ``plan``: the rule the preview, the cart and checkout apply."""
+    return isinstance(plan, str) and plan in product.plans
+
+
 def preview(session: Session, *, uid: int, product_id: object, plan: str, clock: Clock) -> tuple[Product, schedule.Schedule]:
     product = get_product(session, product_id)
-    allowed = product.plans
-    if plan not in allowed:
+    if not sells_on(product, plan):
         raise ValidationError("elig.plan", field="plan", plan=str(plan)[:10])
     trial_end = clock.now() + timedelta(days=product.trial_days)
     return product, schedule.build(price_fen=product.price_fen, plan=plan, trial_end=trial_end,
@@ -47,6 +51,18 @@ def get_product(session: Session, product_id: object) -> Product:
     if p is None:
         raise NotFound("product")
     return p
+
+
+def cart_check(session: Session, *, uid: int, product_id: object, plan: str, buy_now: bool) -> Product:
+    """Whether (product, plan) may go into the shopper's cart: the product is sold on that plan with
+    先用后付 on; to buy it at once (``buy_now``) the shopper must also pass the eligibility check that
+    checkout will make."""
+    product = get_product(session, product_id)
+    if not product.bnpl_enabled or not sells_on(product, plan):
+        raise ValidationError("elig.plan", field="plan", plan=str(plan)[:10])
+    if buy_now and not eligibility.check(session, uid=uid, product=product).eligible:
+        raise ValidationError("not_eligible")
+    return product
 
 
 def _replay(session: Session, *, key: str, uid: int, request_hash: str) -> Order | None:
@@ -71,7 +87,7 @@ def checkout(session: Session, *, uid: int, product_id: object, plan: str, idemp
     elig = eligibility.check(session, uid=uid, product=product)
     if not elig.eligible:
         raise NotEligible(list(elig.failures))
-    if plan not in product.plans:
+    if not sells_on(product, plan):
         raise NotEligible([Failure("plan", "elig.plan", {"plan": plan})])
 
     now = clock.now()

@@ -52,6 +52,19 @@ def parse_plans(plans: object) -> str:
     return ",".join(p for p in POLICY.plans if p in chosen)
 
 
+def check_stock(stock: object) -> int:
+    """A stock count: a whole number from 0 to 100,000."""
+    if isinstance(stock, bool) or not isinstance(stock, int) or not 0 <= stock <= 100_000:
+        raise ValidationError("merchant.stock", field="stock")
+    return stock
+
+
+def parse_stock(text: object) -> int:
+    """A stock count as the merchant typed it ("12"), checked as ``check_stock`` checks one."""
+    raw = text.strip() if isinstance(text, str) else ""
+    return check_stock(int(raw) if raw.isdecimal() and len(raw) <= 6 else -1)
+
+
 def update_product(
     session: Session,
     *,
@@ -78,9 +91,7 @@ def update_product(
     if allowed_plans is not None:
         p.allowed_plans = parse_plans(allowed_plans)
     if stock is not None:
-        if isinstance(stock, bool) or not isinstance(stock, int) or not 0 <= stock <= 100_000:
-            raise ValidationError("merchant.stock", field="stock")
-        p.stock = stock
+        p.stock = check_stock(stock)
     # A browser may send "false": only a real bool is a choice (bool("false") is True).
     for name, flag in (("bnpl_enabled", bnpl_enabled), ("interest_free", interest_free)):
         if flag is not None and not isinstance(flag, bool):

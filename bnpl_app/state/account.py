@@ -13,40 +13,17 @@ from ..domain.errors import AuthError, DomainError, ValidationError
 from ..domain.money import parse_yuan
 from ..domain.policy import POLICY
 from ..services import applications, bills, consent, inbox, payments, uploads, wallet
+from .helpers import act_with_files, as_int, opened, read_uploads, record_id, refuse, refuse_rejected
 from .paging import PagedMixin
-from .session import LOADERS, act, look, session_of
+from .session import act, look, session_of
 
 PROOF_UPLOAD = "proof"
 # Handler arguments are typed ``int | str`` where a plain ``int`` would make Reflex itself raise on
 # a crafted string before the handler runs: the handler refuses it, visibly, instead.
 
 
-def as_int(value: object, *, lo: int = 1, hi: int = 2**53) -> int | None:
-    """An int the browser sent, however it arrived ("12", 12, 12.0 are 12; True, "x", 1.5 are not)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 16:
-        value = int(value.strip())
-    return value if isinstance(value, int) and lo <= value <= hi else None
-
-
 def _text(value: object, limit: int) -> str:
     return value[:limit] if isinstance(value, str) else ""
-
-
-async def _opened(state: rx.State, page: str):
-    """The page's session, or None when the guard that ran just before has turned the visitor away
-    (it already said why; a second, different message would only confuse)."""
-    sess = await session_of(state)
-    sess.on_page(page)
-    return sess if sess.role == "shopper" else None
-
-
-async def _refuse(state: rx.State, key: str = "bad_id", **params) -> None:
-    sess = await session_of(state)
-    sess.refuse(ValidationError(key, **params))
 
 
 # ── bills ───────────────────────────────────────────────────────────────────────────────────
@@ -66,7 +43,7 @@ class BillsState(PagedMixin, rx.State):
 
     @rx.event
     async def load(self):
-        if await _opened(self, "bills") is None:
+        if await opened(self, ("shopper",)) is None:
             return
         await self._reload()
         ids = [str(m.id) for m in self.view.methods]
@@ -77,18 +54,18 @@ class BillsState(PagedMixin, rx.State):
 
     @rx.event
     async def repay(self, installment_id: int | str, expected_fen: int | str):
-        iid, expected = as_int(installment_id), as_int(expected_fen, lo=0)
+        iid, expected = record_id(installment_id), as_int(expected_fen, lo=0)
         if iid is None or expected is None:
-            return await _refuse(self)
+            return await refuse(self, ValidationError("bad_id"))
         await act(self, ("shopper",), lambda s, who: bills.repay(
             s, uid=who.user_id, installment_id=iid, expected_fen=expected, clock=runtime.clock()), ok="bills.repaid")
         await self.load()
 
     @rx.event
     async def early_repay(self, order_id: int | str, expected_fen: int | str):
-        oid, expected = as_int(order_id), as_int(expected_fen, lo=0)
+        oid, expected = record_id(order_id), as_int(expected_fen, lo=0)
         if oid is None or expected is None:
-            return await _refuse(self)
+            return await refuse(self, ValidationError("bad_id"))
         await act(self, ("shopper",), lambda s, who: bills.early_repay(
             s, uid=who.user_id, order_id=oid, expected_fen=expected, clock=runtime.clock()), ok="bills.early_done")
         await self.load()
@@ -108,9 +85,9 @@ class BillsState(PagedMixin, rx.State):
     @rx.event
     async def save_autopay(self):
         days = as_int(self.days_before, lo=0, hi=POLICY.autopay_days_before_max)
-        first = as_int(self.first_method)
+        first = record_id(self.first_method)
         if days is None:
-            return await _refuse(self, "autopay.days_range", max=POLICY.autopay_days_before_max)
+            return await refuse(self, ValidationError("autopay.days_range", max=POLICY.autopay_days_before_max))
 
         def save(s, who):
             mine = [m.id for m in payments.methods_in_order(s, who.user_id)]
@@ -142,7 +119,7 @@ class CreditState(rx.State):
 
     @rx.event
     async def load(self):
-        sess = await _opened(self, "credit")
+        sess = await opened(self, ("shopper",))
         if sess is None:
             return
         found = await look(self, ("shopper",), lambda s, who, lang: va.my_credit(
@@ -178,11 +155,10 @@ class CreditState(rx.State):
 
     @rx.event
     async def save_cap(self):
-        sess = await session_of(self)
         try:
             cap = parse_yuan(self.cap_text, field="self_cap", allow_zero=True)
         except DomainError as err:
-            return sess.refuse(err)
+            return await refuse(self, err)
         if await act(self, ("shopper",), lambda s, who: consent.set_self_cap(
                 s, uid=who.user_id, cap_fen=cap, clock=runtime.clock()) or True, ok="credit.cap_saved"):
             self.cap_text = ""
@@ -255,56 +231,33 @@ class CreditState(rx.State):
     @rx.event
     async def files_rejected(self, rejected: list[dict]):
         """The drop zone refused a file before sending it (type or size): say which and why."""
-        sess = await session_of(self)
-        first = rejected[0] if isinstance(rejected, list) and rejected and isinstance(rejected[0], dict) else {}
-        file = first.get("file") if isinstance(first.get("file"), dict) else {}
-        name = uploads.safe_label(file.get("path") or file.get("name") or "file")
-        errors = first.get("errors") if isinstance(first.get("errors"), list) else []
-        codes = {e.get("code") for e in errors if isinstance(e, dict)}
-        if "too-many-files" in codes:
-            err = ValidationError("upload.too_many", max=POLICY.upload_max_files)
-        elif "file-too-large" in codes:
-            err = ValidationError("upload.too_big", name=name, max_mb=POLICY.upload_max_bytes // (1024 * 1024))
-        else:
-            err = ValidationError("upload.bad_type", name=name, allowed="PNG, JPG, GIF, WEBP, PDF")
-        sess.refuse(err)
+        await refuse_rejected(self, rejected, allowed=uploads.PROOF_TYPES)
 
     @rx.event
     async def submit_application(self, files: list[rx.UploadFile]):
         """Files are read here (bounded), checked by content and stored under generated names by
-        ``uploads``; the client's file name is kept only as a display label."""
+        ``uploads`` with the application; the client's file name is kept only as a display label."""
         kind = self.applying
-        sess = await session_of(self)
         if kind not in ("restoration", "hardship"):
             return None
-        if not isinstance(files, list):
-            files = []
-        if len(files) > POLICY.upload_max_files:
-            return sess.refuse(ValidationError("upload.too_many", max=POLICY.upload_max_files))
-        blobs = []
-        for f in files:
-            data = await f.read(POLICY.upload_max_bytes + 1)
-            blobs.append((uploads.safe_label(getattr(f, "name", None)), data))
+        try:
+            blobs = await read_uploads(files)
+        except DomainError as err:
+            return await refuse(self, err)
         n = as_int(self.installments, lo=0) if kind == "hardship" else 0
         if n is None:
-            return sess.refuse(ValidationError("app.installments_range", max=POLICY.hardship_max_installments))
+            return await refuse(self, ValidationError("app.installments_range", max=POLICY.hardship_max_installments))
         statement, reason, waiver = self.statement, self.reason, self.waiver
 
-        def apply(s, who):
-            stored = uploads.store_many(blobs, allowed=uploads.PROOF_TYPES)
-            try:
-                if kind == "restoration":
-                    return applications.apply_restoration(s, uid=who.user_id, statement=statement, proofs=stored,
-                                                          clock=runtime.clock()).id
-                return applications.apply_hardship(s, uid=who.user_id, reason_category=reason, statement=statement,
-                                                   proposed_installments=n, request_fee_waiver=waiver, proofs=stored,
-                                                   clock=runtime.clock()).id
-            except BaseException:
-                for f in stored:  # refused: keep no orphan files
-                    uploads.path_of(f.stored_name).unlink(missing_ok=True)
-                raise
+        def apply(s, who, proofs):
+            if kind == "restoration":
+                return applications.apply_restoration(s, uid=who.user_id, statement=statement, proofs=proofs,
+                                                      clock=runtime.clock()).id
+            return applications.apply_hardship(s, uid=who.user_id, reason_category=reason, statement=statement,
+                                               proposed_installments=n, request_fee_waiver=waiver, proofs=proofs,
+                                               clock=runtime.clock()).id
 
-        done = await act(self, ("shopper",), apply, ok="credit.applied")
+        done = await act_with_files(self, ("shopper",), blobs, uploads.PROOF_TYPES, apply, ok="credit.applied")
         await self.load()
         if done:
             self.applying = ""
@@ -323,7 +276,7 @@ class WalletState(rx.State):
 
     @rx.event
     async def load(self):
-        if await _opened(self, "wallet") is None:
+        if await opened(self, ("shopper",)) is None:
             return
         self.view = await look(self, ("shopper",), lambda s, who, lang: va.my_wallet(s, uid=who.user_id, lang=lang)) \
             or va.WalletView()
@@ -346,11 +299,10 @@ class WalletState(rx.State):
 
     @rx.event
     async def topup(self):
-        sess = await session_of(self)
         try:
             amount = parse_yuan(self.topup_text)
         except DomainError as err:
-            return sess.refuse(err)
+            return await refuse(self, err)
         if await act(self, ("shopper",), lambda s, who: wallet.topup(s, uid=who.user_id, amount_fen=amount,
                                                                      clock=runtime.clock()), ok="wallet.topped_up"):
             self.topup_text = ""
@@ -358,11 +310,10 @@ class WalletState(rx.State):
 
     @rx.event
     async def add_card(self):
-        sess = await session_of(self)
         try:
             balance = parse_yuan(self.card_balance, field="balance", allow_zero=True) if self.card_balance.strip() else 0
         except DomainError as err:
-            return sess.refuse(err)
+            return await refuse(self, err)
         bank, last4 = self.bank.strip(), self.last4.strip()
         if await act(self, ("shopper",), lambda s, who: wallet.add_card(
                 s, uid=who.user_id, bank=bank, last4=last4, balance_fen=balance, clock=runtime.clock()),
@@ -390,14 +341,13 @@ class InboxState(PagedMixin, rx.State):
     @rx.event
     async def load(self):
         """Every role has an inbox, so this page guards itself: logged in is enough."""
-        sess = await session_of(self)
-        sess.on_page("inbox")
+        sess = await opened(self)
         try:
             await sess._actor()
         except AuthError:
             self.notices = []
             self.unread_here = 0
-            sess.say(sess.tr("auth.login_required"), "error")
+            sess._say_key("auth.login_required", "error")
             return rx.redirect(routes.LOGIN)
         await self._reload()
 
@@ -410,9 +360,9 @@ class InboxState(PagedMixin, rx.State):
 
     @rx.event
     async def mark_read(self, notification_id: int | str):
-        nid = as_int(notification_id)
+        nid = record_id(notification_id)
         if nid is None:
-            return await _refuse(self)
+            return await refuse(self, ValidationError("bad_id"))
         await act(self, ("shopper", "merchant", "operator"), lambda s, who: inbox.mark_read(
             s, uid=who.user_id, notification_id=nid, clock=runtime.clock()))
         await self.load()
@@ -434,15 +384,7 @@ class HelpState(rx.State):
 
     @rx.event
     async def load(self):
-        sess = await session_of(self)
-        sess.on_page("help")
+        sess = await opened(self)
         sections = va.help_sections(sess.lang)
         self.intro, self.sections = sections[:2], sections[2:]
         self.bands = va.bands(sess.lang)
-
-
-LOADERS["bills"] = BillsState.load
-LOADERS["credit"] = CreditState.load
-LOADERS["wallet"] = WalletState.load
-LOADERS["inbox"] = InboxState.load
-LOADERS["help"] = HelpState.load

@@ -15,28 +15,18 @@ from ..domain.money import parse_yuan
 from ..domain.policy import POLICY
 from ..models import OrderStatus as OS
 from ..services import merchant as merchant_svc, orders, uploads
-from ..i18n import UI, text
+from .helpers import act_with_files, opened, read_uploads, record_id, refuse, refuse_rejected
 from .paging import PagedMixin, SearchMixin
-from .session import LOADERS, act, look, session_of
+from .session import act, look, session_of
 
 ROLE = ("merchant",)
 PRODUCT_IMAGE_UPLOAD = "product-image"
 INSPECT_UPLOAD = "inspect-photos"
-_MAX_ID = 2**53
-
-
-def _id(value: object) -> int | None:
-    """A record id from the browser: a positive int (or its digits), else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 16:
-        value = int(value.strip())
-    return value if isinstance(value, int) and 0 < value < _MAX_ID else None
 
 
 def _int_field(form: dict, name: str, *, field: str, key: str, **params) -> int:
     raw = str(form.get(name, "")).strip()
-    if not raw.lstrip("-").isdigit() or len(raw) > 9:
+    if not raw.lstrip("-").isdecimal() or len(raw) > 9:
         raise ValidationError(key, field=field, **params)
     return int(raw)
 
@@ -44,73 +34,6 @@ def _int_field(form: dict, name: str, *, field: str, key: str, **params) -> int:
 def _plans(raw: object) -> str:
     """Accepts ``full,3,6``, ``full 3 6`` or ``full，3``; the service checks each plan."""
     return ",".join(x for x in str(raw or "").replace("，", ",").replace(" ", ",").split(",") if x)[:40]
-
-
-async def _files(files: list) -> list[tuple[str, bytes]]:
-    """Read at most one byte past the size limit per file, so an oversized upload is refused
-    without holding all of it in memory."""
-    if not isinstance(files, list):
-        return []
-    if len(files) > POLICY.upload_max_files:
-        raise ValidationError("upload.too_many", field="file", max=POLICY.upload_max_files)
-    out = []
-    for f in files:
-        data = await f.read(POLICY.upload_max_bytes + 1)
-        out.append((uploads.safe_label(getattr(f, "name", None) or getattr(f, "filename", None)), data))
-    return out
-
-
-def _what(err: NotFound, lang: str) -> NotFound:
-    """Services name what was not found in English ("product"); say it in the reader's language."""
-    key = f"what.{err.params.get('what', '')}"
-    return NotFound(text(key, lang)) if key in UI else err
-
-
-async def _act(state: rx.State, roles: tuple[str, ...], fn, **ok):
-    """``act`` with "not found" worded in the reader's language."""
-    lang = (await session_of(state)).lang
-
-    def run(s, who):
-        try:
-            return fn(s, who)
-        except NotFound as err:
-            raise _what(err, lang) from err
-
-    return await act(state, roles, run, **ok)
-
-
-async def _look(state: rx.State, roles: tuple[str, ...], fn):
-    def run(s, who, lang):
-        try:
-            return fn(s, who, lang)
-        except NotFound as err:
-            raise _what(err, lang) from err
-
-    return await look(state, roles, run)
-
-
-async def _opened(state: rx.State, page: str, roles: tuple[str, ...] = ROLE) -> bool:
-    """A page's loader runs after its guard: when the guard turned the visitor away (not logged
-    in, or another role), load nothing and leave the guard's message on screen."""
-    sess = await session_of(state)
-    sess.on_page(page)
-    return sess.role in roles
-
-
-async def _say_rejected(state: rx.State, rejected: list) -> None:
-    """The photo picker refused a file before upload (type, size, count): say so in the reader's
-    language, as the server would have."""
-    sess = await session_of(state)
-    first = rejected[0] if isinstance(rejected, list) and rejected and isinstance(rejected[0], dict) else {}
-    name = uploads.safe_label((first.get("file") or {}).get("path") if isinstance(first.get("file"), dict) else None)
-    codes = {e.get("code") for e in first.get("errors", []) if isinstance(e, dict)} if isinstance(first.get("errors"), list) else set()
-    if "file-too-large" in codes:
-        err = ValidationError("upload.too_big", name=name, max_mb=POLICY.upload_max_bytes // (1024 * 1024))
-    elif "too-many-files" in codes:
-        err = ValidationError("upload.too_many", max=POLICY.upload_max_files)
-    else:
-        err = ValidationError("upload.bad_type", name=name, allowed="PNG, JPG, GIF, WEBP")
-    sess.refuse(err)
 
 
 class MerchantProductsState(rx.State):
@@ -130,7 +53,7 @@ class MerchantProductsState(rx.State):
 
     @rx.event
     async def load(self):
-        if not await _opened(self, "merchant_products"):
+        if await opened(self, ROLE) is None:
             return
 
         def read(s, who, lang):
@@ -143,34 +66,27 @@ class MerchantProductsState(rx.State):
     # ── one-click 先用后付 on/off ──────────────────────────────────────────────────────────
     @rx.event
     async def toggle_bnpl(self, product_id: int, on: bool):
-        pid = _id(product_id)
-        if pid is None or not isinstance(on, bool):
-            return await self._not_found()
-        await _act(self, ROLE, lambda s, who: merchant_svc.update_product(
+        pid = record_id(product_id)
+        await act(self, ROLE, lambda s, who: merchant_svc.update_product(
             s, merchant_id=who.merchant_id, product_id=pid, bnpl_enabled=on, clock=runtime.clock()),
-            ok="mer.bnpl_on" if on else "mer.bnpl_off")
+            ok="mer.bnpl_on" if on is True else "mer.bnpl_off")
         await self.load()
-
-    async def _not_found(self):
-        sess = await session_of(self)
-        sess.refuse(_what(NotFound("product"), sess.lang))
 
     # ── per-product 先用后付 settings ─────────────────────────────────────────────────────
     @rx.event
     async def save_settings(self, form: dict):
-        if not isinstance(form, dict) or (pid := _id(form.get("product_id"))) is None:
-            return await self._not_found()
-        sess = await session_of(self)
+        if not isinstance(form, dict) or (pid := record_id(form.get("product_id"))) is None:
+            return await refuse(self, NotFound("product"))
         try:
             trial = _int_field(form, "trial_days", field="trial_days", key="merchant.trial_days",
                                min=POLICY.trial_days_min, max=POLICY.trial_days_max)
             score = _int_field(form, "min_score", field="min_score", key="merchant.min_score",
                                min=POLICY.platform_min_score, max=POLICY.score_max)
         except ValidationError as err:
-            return sess.refuse(err)
+            return await refuse(self, err)
         plans = _plans(form.get("plans"))
         free = str(form.get("interest_free", "")).lower() in ("on", "true", "1")
-        await _act(self, ROLE, lambda s, who: merchant_svc.update_product(
+        await act(self, ROLE, lambda s, who: merchant_svc.update_product(
             s, merchant_id=who.merchant_id, product_id=pid, trial_days=trial, min_score=score, allowed_plans=plans,
             interest_free=free, clock=runtime.clock()), ok="mer.saved")
         await self.load()
@@ -178,12 +94,11 @@ class MerchantProductsState(rx.State):
     # ── the shop cap ─────────────────────────────────────────────────────────────────────
     @rx.event
     async def save_cap(self, form: dict):
-        sess = await session_of(self)
         try:
             cap = parse_yuan(str((form or {}).get("cap", "") if isinstance(form, dict) else ""), field="shop_cap")
         except ValidationError as err:
-            return sess.refuse(err)
-        await _act(self, ROLE, lambda s, who: merchant_svc.set_shop_cap(s, merchant_id=who.merchant_id, cap_fen=cap),
+            return await refuse(self, err)
+        await act(self, ROLE, lambda s, who: merchant_svc.set_shop_cap(s, merchant_id=who.merchant_id, cap_fen=cap),
                   ok="mer.cap_saved")
         await self.load()
 
@@ -198,7 +113,7 @@ class MerchantProductsState(rx.State):
 
     @rx.event
     def open_edit(self, product_id: int):
-        pid = _id(product_id)
+        pid = record_id(product_id)
         row = next((p for p in self.products if p.id == pid), None)
         if row is None:  # only rows this merchant was shown can be opened; saving re-checks anyway
             return None
@@ -211,7 +126,7 @@ class MerchantProductsState(rx.State):
 
     @rx.event
     async def files_rejected(self, rejected: list[dict]):
-        await _say_rejected(self, rejected)
+        await refuse_rejected(self, rejected, allowed=uploads.IMAGE_TYPES)
 
     @rx.event
     def set_editing(self, value: bool):
@@ -243,41 +158,31 @@ class MerchantProductsState(rx.State):
 
     @rx.event
     async def save_product(self, files: list[rx.UploadFile]):
-        """Create or edit in one step: the image (if any) is checked by content and size first;
-        nothing is stored unless it passes, and the product row is written in one transaction."""
+        """Create or edit in one step: the image (if any) is checked by content and size and stored
+        in the transaction that writes the product row; refused, nothing is kept."""
         sess = await session_of(self)
         try:
             price = parse_yuan(self.edit_price, field="price")
-            stock_text = self.edit_stock.strip()
-            if not stock_text.isdigit() or len(stock_text) > 6:
-                raise ValidationError("merchant.stock", field="stock")
-            stock = int(stock_text)
-            blobs = await _files(files)
+            stock = merchant_svc.parse_stock(self.edit_stock)
+            blobs = await read_uploads(files)
             if len(blobs) > 1:
                 raise ValidationError("upload.too_many", field="file", max=1)
-            if (await sess._actor()).role not in ROLE:
-                raise AuthError("auth.role_required")
-            stored = uploads.store_many(blobs, allowed=uploads.IMAGE_TYPES) if blobs else []
         except DomainError as err:
-            sess.refuse(err)
+            sess._refuse(err)
             self.edit_error = sess.toast_text
             return None
-        image = routes.upload_url(stored[0].stored_name) if stored else ""
-        pid = self.edit_id
-        if pid:
-            done = await _act(self, ROLE, lambda s, w: merchant_svc.edit_product(
-                s, merchant_id=w.merchant_id, product_id=pid, name=self.edit_name, category=self.edit_category,
-                description=self.edit_description, price_fen=price, stock=stock, image=image, clock=runtime.clock()),
-                ok="mer.saved")
-        else:
-            done = await _act(self, ROLE, lambda s, w: merchant_svc.create_product(
-                s, merchant_id=w.merchant_id, name=self.edit_name, category=self.edit_category,
-                description=self.edit_description, price_fen=price, stock=stock, image=image,
-                bnpl_enabled=self.edit_bnpl, clock=runtime.clock()), ok="mer.created")
+        pid, bnpl = self.edit_id, self.edit_bnpl
+        product = dict(name=self.edit_name, category=self.edit_category, description=self.edit_description,
+                       price_fen=price, stock=stock, clock=runtime.clock())
+
+        def save(s, who, stored):
+            image = routes.upload_url(stored[0].stored_name) if stored else ""
+            if pid:
+                return merchant_svc.edit_product(s, merchant_id=who.merchant_id, product_id=pid, image=image, **product)
+            return merchant_svc.create_product(s, merchant_id=who.merchant_id, image=image, bnpl_enabled=bnpl, **product)
+
+        done = await act_with_files(self, ROLE, blobs, uploads.IMAGE_TYPES, save, ok="mer.saved" if pid else "mer.created")
         if done is None:
-            if stored:  # the product was refused: do not keep an orphan file
-                for f in stored:
-                    uploads.path_of(f.stored_name).unlink(missing_ok=True)
             self.edit_error = sess.toast_text
             return None
         self.edit_error = ""
@@ -300,7 +205,7 @@ class MerchantOrdersState(SearchMixin, rx.State):
 
     @rx.event
     async def load(self):
-        if not await _opened(self, "merchant_orders"):
+        if await opened(self, ROLE) is None:
             return
         await self._reload()
 
@@ -333,13 +238,13 @@ class MerchantReturnsState(SearchMixin, rx.State):
 
     @rx.event
     async def load(self):
-        if not await _opened(self, "merchant_returns"):
+        if await opened(self, ROLE) is None:
             return
         await self._reload()
 
     @rx.event
     def open(self, return_id: int):
-        rid = _id(return_id)
+        rid = record_id(return_id)
         if rid is not None and any(r.id == rid and r.can_inspect for r in self.returns) and rid != self.open_id:
             self.open_id = rid
             self.reason = ""
@@ -352,21 +257,21 @@ class MerchantReturnsState(SearchMixin, rx.State):
 
     @rx.event
     async def files_rejected(self, rejected: list[dict]):
-        await _say_rejected(self, rejected)
+        await refuse_rejected(self, rejected, allowed=uploads.IMAGE_TYPES)
 
     @rx.event
     async def receive(self, return_id: int):
-        rid = _id(return_id)
-        await _act(self, ROLE, lambda s, who: orders.mark_received(
-            s, merchant_id=who.merchant_id, return_id=rid if rid is not None else -1, clock=runtime.clock()),
+        rid = record_id(return_id)
+        await act(self, ROLE, lambda s, who: orders.mark_received(
+            s, merchant_id=who.merchant_id, return_id=rid, clock=runtime.clock()),
             ok="mer.received")
         await self.load()
 
     @rx.event
     async def accept(self, return_id: int):
-        rid = _id(return_id)
-        await _act(self, ROLE, lambda s, who: orders.accept_return(
-            s, merchant_id=who.merchant_id, return_id=rid if rid is not None else -1, clock=runtime.clock()),
+        rid = record_id(return_id)
+        await act(self, ROLE, lambda s, who: orders.accept_return(
+            s, merchant_id=who.merchant_id, return_id=rid, clock=runtime.clock()),
             ok="mer.accepted")
         await self.load()
         return rx.clear_selected_files(INSPECT_UPLOAD)
@@ -374,32 +279,16 @@ class MerchantReturnsState(SearchMixin, rx.State):
     @rx.event
     async def reject(self, files: list[rx.UploadFile], return_id: int):
         """Damaged: photos (images only, checked by content and size) and a reason, in one step."""
-        sess = await session_of(self)
-        rid = _id(return_id)
-        reason = self.reason.strip()
+        rid, reason = record_id(return_id), self.reason
         try:
-            if not reason:
-                raise ValidationError("return.reason_required", field="reason")
-            blobs = await _files(files)
-            if not blobs:
-                raise ValidationError("return.photo_required", field="photos")
+            blobs = await read_uploads(files)
         except DomainError as err:
-            return sess.refuse(err)
-        # Only this merchant's return gets a file stored for it (look() says why not, if not).
-        if rid is None or await _look(self, ROLE, lambda s, w, lang: orders.merchant_return(
-                s, merchant_id=w.merchant_id, return_id=rid)) is None:
-            return sess.refuse(_what(NotFound("return"), sess.lang)) if rid is None else None
-        try:
-            stored = uploads.store_many(blobs, allowed=uploads.IMAGE_TYPES)
-        except DomainError as err:
-            return sess.refuse(err)
-        done = await _act(self, ROLE, lambda s, w: orders.reject_return(
+            return await refuse(self, err)
+        done = await act_with_files(self, ROLE, blobs, uploads.IMAGE_TYPES, lambda s, w, stored: orders.reject_return(
             s, merchant_id=w.merchant_id, return_id=rid, reason=reason,
             photos=[(f.stored_name, f.content_type, f.size) for f in stored], clock=runtime.clock()),
             ok="mer.rejected")
         if done is None:
-            for f in stored:
-                uploads.path_of(f.stored_name).unlink(missing_ok=True)
             return None
         self.reason = ""
         await self.load()
@@ -418,7 +307,7 @@ class SettlementState(PagedMixin, rx.State):
 
     @rx.event
     async def load(self):
-        if not await _opened(self, "merchant_settlement"):
+        if await opened(self, ROLE) is None:
             return
         await self._reload()
 
@@ -438,14 +327,7 @@ class AnalyticsState(rx.State):
 
     @rx.event
     async def load(self):
-        if not await _opened(self, "merchant_analytics"):
+        if await opened(self, ROLE) is None:
             return
         self.view = await look(self, ROLE, lambda s, who, lang: vm.analytics_view(
             s, who.merchant_id, lang, runtime.clock().now())) or vm.AnalyticsView()
-
-
-LOADERS["merchant_products"] = MerchantProductsState.load
-LOADERS["merchant_orders"] = MerchantOrdersState.load
-LOADERS["merchant_returns"] = MerchantReturnsState.load
-LOADERS["merchant_settlement"] = SettlementState.load
-LOADERS["merchant_analytics"] = AnalyticsState.load

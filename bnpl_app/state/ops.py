@@ -11,17 +11,12 @@ import reflex as rx
 from .. import routes, runtime, views_ops as vo
 from ..domain.errors import AuthError, DomainError, NotFound, ValidationError
 from ..domain.money import parse_yuan
-from ..domain.policy import POLICY
 from ..services import applications
-from .merchant import _act, _id, _opened as _opened_for, _what
+from .helpers import as_int, opened, path_id, record_id, refuse
 from .paging import PagedMixin, SearchMixin
-from .session import LOADERS, look, looking, session_of
+from .session import act, look, looking, session_of
 
 ROLE = ("operator",)
-
-
-async def _opened(state: rx.State, page: str) -> bool:
-    return await _opened_for(state, page, ROLE)
 WAIVE_MODES = ("all", "part", "none")
 
 
@@ -40,7 +35,7 @@ class OpsQueueState(SearchMixin, rx.State):
 
     @rx.event
     async def load(self):
-        if not await _opened(self, "ops_queue"):
+        if await opened(self, ROLE) is None:
             return
         await self._reload()
 
@@ -62,13 +57,11 @@ class OpsApplicationState(rx.State):
 
     def _aid(self) -> int | None:
         """The application named by the page's URL (/ops/applications/<aid>)."""
-        prefix = routes.OPS_APPLICATION.split("[", 1)[0]
-        path = self.router.url.path or ""
-        return _id(path[len(prefix):].strip("/")) if path.startswith(prefix) else None
+        return path_id(self, routes.OPS_APPLICATION)
 
     @rx.event
     async def load(self):
-        if not await _opened(self, "ops_application"):
+        if await opened(self, ROLE) is None:
             return
         aid = self._aid()
 
@@ -112,51 +105,38 @@ class OpsApplicationState(rx.State):
 
     @rx.event
     async def approve(self):
-        sess = await session_of(self)
         aid = self._aid()
-        if aid is None or self.app.id != aid:
-            return sess.refuse(_what(NotFound("application"), sess.lang))
-        kind = self.app.kind
-        clock = runtime.clock()
+        if aid is None or self.app.id != aid or self.app.kind not in ("restoration", "hardship"):
+            return await refuse(self, NotFound("application"))
         try:
-            if kind == "restoration":
-                limit = parse_yuan(self.limit_input, field="limit")
-
-                def run(s, who):
-                    return applications.approve_restoration(s, operator_id=who.user_id, application_id=aid,
-                                                            limit_fen=limit, clock=clock)
-            elif kind == "hardship":
-                raw = self.installments_input.strip()
-                if not raw.isdigit() or not 1 <= int(raw) <= POLICY.hardship_max_installments:
-                    raise ValidationError("app.installments_range", field="installments",
-                                          max=POLICY.hardship_max_installments)
-                n = int(raw)
-                mode = self.waive_mode
-                part = parse_yuan(self.waive_input, field="waive", allow_zero=True) if mode == "part" else 0
-
-                def run(s, who):
-                    app = applications.get_application(s, aid)
-                    # "all" is whatever the late fees are at the moment of approval, read in the same transaction.
-                    waive = applications.hardship_late_fees(s, app.shopper_id) if mode == "all" else part
-                    return applications.approve_hardship(s, operator_id=who.user_id, application_id=aid,
-                                                         waive_fen=waive, installments=n, clock=clock)
-            else:
-                raise NotFound("application")
-        except NotFound as err:
-            return sess.refuse(_what(err, sess.lang))
+            decide = self._approval(aid)
         except DomainError as err:
-            return sess.refuse(err)
-        await _act(self, ROLE, run, ok="ops.approved")
+            return await refuse(self, err)
+        await act(self, ROLE, decide, ok="ops.approved")
         await self.load()
+
+    def _approval(self, aid: int):
+        """The one service call that approves the application on screen with the terms in the form."""
+        clock = runtime.clock()
+        if self.app.kind == "restoration":
+            limit = parse_yuan(self.limit_input, field="limit")
+            return lambda s, who: applications.approve_restoration(
+                s, operator_id=who.user_id, application_id=aid, limit_fen=limit, clock=clock)
+        n = as_int(self.installments_input, lo=0)  # the service says what is allowed
+        if self.waive_mode == "all":
+            return lambda s, who: applications.approve_hardship_waiving_all(
+                s, operator_id=who.user_id, application_id=aid, installments=n, clock=clock)
+        part = parse_yuan(self.waive_input, field="waive", allow_zero=True) if self.waive_mode == "part" else 0
+        return lambda s, who: applications.approve_hardship(
+            s, operator_id=who.user_id, application_id=aid, waive_fen=part, installments=n, clock=clock)
 
     @rx.event
     async def reject(self):
-        sess = await session_of(self)
         aid = self._aid()
         if aid is None or self.app.id != aid:
-            return sess.refuse(_what(NotFound("application"), sess.lang))
+            return await refuse(self, NotFound("application"))
         reason = self.reason
-        done = await _act(self, ROLE, lambda s, who: applications.reject(
+        done = await act(self, ROLE, lambda s, who: applications.reject(
             s, operator_id=who.user_id, application_id=aid, reason=reason, clock=runtime.clock()), ok="ops.rejected")
         if done is not None:
             self.reason = ""
@@ -174,9 +154,9 @@ class OpsShoppersState(PagedMixin, rx.State):
 
     @rx.event
     async def load(self):
-        if not await _opened(self, "ops_shoppers"):
+        if await opened(self, ROLE) is None:
             return
-        uid = _id(self.router.url.query_parameters.get("uid", ""))
+        uid = record_id(self.router.url.query_parameters.get("uid", ""))
         if uid is not None:
             self.selected = uid
         await self._reload()
@@ -215,12 +195,11 @@ class OpsShoppersState(PagedMixin, rx.State):
 
     @rx.event
     async def open(self, user_id: int):
-        uid = _id(user_id)
+        uid = record_id(user_id)
         self.selected = uid or 0
         await self._read_file()
         if uid is not None and not self.file.found:
-            sess = await session_of(self)
-            sess.refuse(_what(NotFound("shopper"), sess.lang))
+            await refuse(self, NotFound("shopper"))
 
 
 class RiskState(rx.State):
@@ -228,7 +207,7 @@ class RiskState(rx.State):
 
     @rx.event
     async def load(self):
-        if not await _opened(self, "ops_risk"):
+        if await opened(self, ROLE) is None:
             return
         self.view = await look(self, ROLE, lambda s, who, lang: vo.risk_view(
             s, now=runtime.clock().now(), lang=lang)) or vo.RiskView()
@@ -247,7 +226,7 @@ class AuditState(rx.State):
 
     @rx.event
     async def load(self):
-        (await session_of(self)).on_page("ops_audit")
+        await opened(self)
 
     @rx.event(background=True)
     async def run_audit(self):
@@ -267,13 +246,7 @@ class AuditState(rx.State):
         async with self:
             sess = await session_of(self)
             if result is None:
-                sess.refuse(AuthError("auth.role_required"))
+                sess._refuse(AuthError("auth.role_required"))
                 return
             self.result = result
-            sess.say(result.summary, "success" if result.ok else "error")
-
-
-LOADERS["ops_queue"] = OpsQueueState.load
-LOADERS["ops_application"] = OpsApplicationState.load
-LOADERS["ops_shoppers"] = OpsShoppersState.load
-LOADERS["ops_risk"] = RiskState.load
+            sess._say(result.summary, "success" if result.ok else "error")

@@ -6,9 +6,11 @@ import reflex as rx
 
 from .. import runtime, views
 from ..domain.errors import DomainError
+from ..routes import ORDER
 from ..services import orders
+from .helpers import opened, path_id
 from .paging import PagedMixin
-from .session import LOADERS, act, look, path_id, session_of
+from .session import act, look
 
 
 class OrdersState(PagedMixin, rx.State):
@@ -22,7 +24,7 @@ class OrdersState(PagedMixin, rx.State):
 
     @rx.event
     async def load(self):
-        (await session_of(self)).on_page("orders")
+        await opened(self)
         await self._reload()
 
 
@@ -31,17 +33,14 @@ class OrderState(rx.State):
     missing: bool = False
     tracking: str = ""
 
-    def _oid(self) -> int:
-        return path_id(self)
-
     @rx.event
     async def load(self):
-        sess = await session_of(self)
-        sess.on_page("order")
+        await opened(self)
+        oid = path_id(self, ORDER)
 
         def get(s, who, lang):
             try:
-                return views.my_order(s, uid=who.user_id, order_id=self._oid(), lang=lang, now=runtime.clock().now())
+                return views.my_order(s, uid=who.user_id, order_id=oid, lang=lang, now=runtime.clock().now())
             except DomainError:
                 return None
 
@@ -68,7 +67,3 @@ class OrderState(rx.State):
         if done is not None:
             self.tracking = ""
         await self.load()
-
-
-LOADERS["orders"] = OrdersState.load
-LOADERS["order"] = OrderState.load

@@ -3,9 +3,9 @@ positions before it (for "previous"), the page indicator, and the handlers that 
 pages. A list's state mixes this in and says only how to read one page (``_page``).
 
 Cursors live in backend vars: the browser sends no position, only "next" or "previous", so it can
-neither forge a cursor nor learn one. A live reload (the page's LOADERS entry, after an action or
-when the data changed) reads the page on screen again — same position, fresh rows — not page 1;
-a new search or filter goes back to page 1."""
+neither forge a cursor nor learn one. A live reload (the page's loader as the page registry names
+it, after an action or when the data changed) reads the page on screen again — same position,
+fresh rows — not page 1; a new search or filter goes back to page 1."""
 
 from __future__ import annotations
 

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import reflex as rx
 import sqlalchemy as sa
+from reflex.event import EventHandler
 
 from .. import live, routes, runtime
 from ..db import reading, transaction
@@ -38,14 +39,21 @@ from ..services.seed import DEMO_PASSWORD, SHOPPERS, SHOPS
 T = TypeVar("T")
 log = logging.getLogger("bnpl.session")
 
-# Page name → the handler that (re)loads that page's data; filled by the page modules.
-LOADERS: dict[str, Any] = {}
+# A page's state (full name) → the handler that (re)loads the page: handed over by the page registry
+# when the app is built (``pages/registry.py``; pages import state, never the other way round).
+_PAGE_LOADERS: dict[str, EventHandler] = {}
 DEMO_USERS = (*SHOPPERS, *SHOPS, "ops")
 STEPS = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7)}
 TOAST_SECONDS = 6
 # Password checks are CPU-bound (~30 ms each): one thread for them, so a burst of log-ins queues
 # there and never takes the threads that serve everybody's database reads.
 _PASSWORDS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="argon2")
+
+
+def use_loaders(loaders: dict[str, EventHandler]) -> None:
+    """The registry's page loaders, by their state's full name (see ``SessionState._on_page``)."""
+    _PAGE_LOADERS.clear()
+    _PAGE_LOADERS.update(loaders)
 
 
 def fmt_time(dt: datetime | None, with_seconds: bool = False) -> str:
@@ -184,7 +192,7 @@ class SessionState(rx.State):
         self.username = self.display_name = self.role = ""
         self.unread = 0
 
-    def say(self, message: str, kind: str = "info") -> None:
+    def _say(self, message: str, kind: str = "info") -> None:
         self.toast_text = message
         self.toast_kind = kind
         self._toast_seq += 1
@@ -192,13 +200,13 @@ class SessionState(rx.State):
         _TIMERS.add(task)
         task.add_done_callback(_TIMERS.discard)
 
-    def say_key(self, key: str, kind: str = "success", **params) -> None:
-        self.say(text(key, self.lang) if not params else render(key, self.lang, **params), kind)
+    def _say_key(self, key: str, kind: str = "success", **params) -> None:
+        self._say(text(key, self.lang) if not params else render(key, self.lang, **params), kind)
 
-    def refuse(self, err: DomainError) -> None:
-        self.say(err.text(self.lang), "error")
+    def _refuse(self, err: DomainError) -> None:
+        self._say(err.text(self.lang), "error")
 
-    def tr(self, key: str) -> str:
+    def _tr(self, key: str) -> str:
         return text(key, self.lang)
 
     # ── log in / out ─────────────────────────────────────────────────────────────────────
@@ -214,7 +222,7 @@ class SessionState(rx.State):
         """Demo mode only: one click logs in a demo account."""
         if not runtime.demo_mode() or username not in DEMO_USERS:
             async with self:
-                self.say(render("auth.role_required", self.lang), "error")
+                self._say(render("auth.role_required", self.lang), "error")
             return
         async for step in self._log_in(username, DEMO_PASSWORD):
             yield step
@@ -236,7 +244,7 @@ class SessionState(rx.State):
             await asyncio.to_thread(sign_up)
         except DomainError as err:
             async with self:
-                self.refuse(err)
+                self._refuse(err)
             return
         async for step in self._log_in(username, password):
             yield step
@@ -248,13 +256,13 @@ class SessionState(rx.State):
             token, who, unread = await _check_login(username, password)
         except DomainError as err:
             async with self:
-                self.refuse(err)
+                self._refuse(err)
             return
         async with self:
             self.token = token
             self._learn(who)
             self.unread = unread
-            self.say(self.tr("auth.welcome") + who.display_name, "success")
+            self._say(self._tr("auth.welcome") + who.display_name, "success")
         yield rx.redirect(routes.HOME_OF_ROLE.get(who.role, routes.INDEX))
 
     @rx.event
@@ -274,10 +282,10 @@ class SessionState(rx.State):
     async def _guard(self, roles: tuple[str, ...]):
         who = await self._sync()
         if who is None:
-            self.say(self.tr("auth.login_required"), "error")
+            self._say(self._tr("auth.login_required"), "error")
             return rx.redirect(routes.LOGIN)
         if who.role not in roles:
-            self.say(render("auth.role_required", self.lang), "error")
+            self._say(render("auth.role_required", self.lang), "error")
             return rx.redirect(routes.HOME_OF_ROLE.get(who.role, routes.INDEX))
         return None
 
@@ -298,16 +306,17 @@ class SessionState(rx.State):
         """For public pages: learn who is there, if anyone, without redirecting."""
         await self._sync()
 
-    def on_page(self, name: str) -> None:
-        """Called by a page's loader: this tab now shows ``name`` (what ``refresh`` reloads), and is open here."""
-        self._loader = name
+    def _on_page(self, page: rx.State) -> None:
+        """Called by a page's loader: this tab now shows ``page``'s page (what ``refresh`` and the
+        language switch reload), and is open here."""
+        self._loader = page.get_full_name()
         live.seen(self._tab())
 
     # ── language ─────────────────────────────────────────────────────────────────────────
     @rx.event
     def toggle_lang(self):
         self.lang = "en" if self.lang != "en" else "zh"
-        return LOADERS.get(self._loader)
+        return _PAGE_LOADERS.get(self._loader)
 
     # ── live updates ────────────────────────────────────────────────────────────────────
     @rx.event
@@ -317,7 +326,7 @@ class SessionState(rx.State):
         who = await self._sync()
         if who is None and self.token:
             self.token = ""
-        return LOADERS.get(self._loader)
+        return _PAGE_LOADERS.get(self._loader)
 
     @rx.event
     def dismiss_toast(self):
@@ -330,7 +339,7 @@ class SessionState(rx.State):
 
         async with self:
             if not runtime.demo_mode() or self.clock_busy or (step not in STEPS and step != "next"):
-                self.say(render("demo_only", self.lang), "error")
+                self._say(render("demo_only", self.lang), "error")
                 return
             self.clock_busy = True
         try:
@@ -341,20 +350,14 @@ class SessionState(rx.State):
         except DomainError as err:
             async with self:
                 self.clock_busy = False
-                self.refuse(err)
+                self._refuse(err)
             return
         now, frozen = await asyncio.to_thread(runtime.clock_reading)
         async with self:
             self.clock_busy = False
             self._set_clock(now, frozen)
-            self.say(self.tr("clock.moved" if moved else "clock.nothing"), "success" if moved else "info")
+            self._say(self._tr("clock.moved" if moved else "clock.nothing"), "success" if moved else "info")
         # Every open page (this one included) reloads through the change feed: the clock row changed.
-
-
-def path_id(state: rx.State) -> int:
-    """The record id at the end of the current URL (``/orders/42`` → 42); 0 if there is none."""
-    tail = str(state.router.url.path).rstrip("/").rsplit("/", 1)[-1]
-    return int(tail) if tail.isdigit() and len(tail) < 12 else 0
 
 
 async def session_of(state: rx.State) -> SessionState:
@@ -386,11 +389,11 @@ async def act(state: rx.State, roles: tuple[str, ...], fn: Callable[[Any, Actor]
             sess._learn(None)
             raise AuthError("auth.session_expired")
     except DomainError as err:
-        sess.refuse(err)
+        sess._refuse(err)
         return None
     sess._learn(who)
     if ok:
-        sess.say(text(ok, sess.lang) if not ok_params else render(ok, sess.lang, **ok_params), "success")
+        sess._say_key(ok, **ok_params)
     return result
 
 
@@ -400,7 +403,7 @@ async def look(state: rx.State, roles: tuple[str, ...], fn: Callable[[Any, Actor
     try:
         who, result = await asyncio.to_thread(looking, sess.token, sess.lang, roles, fn)
     except DomainError as err:
-        sess.refuse(err)
+        sess._refuse(err)
         return None
     sess._learn(who)
     return result

@@ -10,8 +10,9 @@ from .. import routes, runtime, views
 from ..domain.errors import DomainError, ValidationError
 from ..domain.policy import POLICY
 from ..services import checkout
+from .helpers import opened, path_id
 from .paging import SearchMixin
-from .session import LOADERS, act, look, path_id, read, session_of
+from .session import act, look, read, session_of
 
 
 class CatalogState(SearchMixin, rx.State):
@@ -29,8 +30,7 @@ class CatalogState(SearchMixin, rx.State):
 
     @rx.event
     async def load(self):
-        sess = await session_of(self)
-        sess.on_page("catalog")
+        await opened(self)
         await self._reload()
 
     @rx.event
@@ -51,14 +51,10 @@ class ProductState(rx.State):
                 return p
         return views.PlanView()
 
-    def _pid(self) -> int:
-        return path_id(self)
-
     @rx.event
     async def load(self):
-        sess = await session_of(self)
-        sess.on_page("product")
-        pid = self._pid()
+        await opened(self)
+        pid = path_id(self, routes.PRODUCT)
 
         def get(s, who, lang):
             uid = who.user_id if who is not None and who.role == "shopper" else None
@@ -99,35 +95,20 @@ class CartState(rx.State):
     placing: bool = False
 
     async def _add(self, product_id: int, plan: str, *, go: bool, only: bool = False):
-        sess = await session_of(self)
-
-        def check(s, who):
-            p = checkout.get_product(s, product_id)
-            if plan not in p.plans or not p.bnpl_enabled:
-                raise ValidationError("elig.plan", plan=plan)
-            line = views.confirm_line(s, uid=who.user_id, product_id=p.id, plan=plan, lang=sess.lang,
-                                      now=runtime.clock().now())
-            if go and line.problem:
-                raise ValidationError("not_eligible")
-            return p.id
-
-        pid = await act(self, ("shopper",), check)
+        pid = await act(self, ("shopper",), lambda s, who: checkout.cart_check(
+            s, uid=who.user_id, product_id=product_id, plan=plan, buy_now=go).id, ok=None if go else "cart.added")
         if pid is None:
             return None
         if only:
             self._lines = [(pid, plan)]
         elif (pid, plan) not in self._lines:
             self._lines = [*self._lines, (pid, plan)]
-        if go:
-            return rx.redirect(routes.CHECKOUT)
-        sess.say_key("cart.added")
-        return None
+        return rx.redirect(routes.CHECKOUT) if go else None
 
     @rx.event
     async def load(self):
         """Opening the cart or the confirm screen makes fresh idempotency keys: one per intent."""
-        sess = await session_of(self)
-        sess.on_page("cart")
+        await opened(self)
 
         def build(s, who, lang):
             now = runtime.clock().now()
@@ -169,10 +150,5 @@ class CartState(rx.State):
             return None
         done = {(ln.product_id, ln.plan) for ln in self.lines[: len(placed)]}
         self._lines = [x for x in self._lines if x not in done]
-        sess.say_key("checkout.placed")
+        sess._say_key("checkout.placed")
         return rx.redirect(routes.order(placed[0]) if len(placed) == 1 else routes.ORDERS)
-
-
-LOADERS["catalog"] = CatalogState.load
-LOADERS["product"] = ProductState.load
-LOADERS["cart"] = CartState.load

@@ -1,0 +1,88 @@
+"""Every page of the app in one table — its route, what it shows, its title, who may open it and
+what loads it — and the one function that adds them all to the app (STYLE rule 8).
+
+Each page's ``on_load`` is its guard, then its loader. The loader is also what a live refresh or a
+language switch re-runs for the page a tab shows: ``add_pages`` hands the session that mapping when
+the app is built (pages import state, never the other way round)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import reflex as rx
+from reflex.event import EventHandler
+
+from .. import routes
+from ..i18n import text
+from ..state import account, merchant, ops, orders, shop
+from ..state.session import SessionState, use_loaders
+from . import account_pages, auth_pages, merchant_pages, ops_pages, order_pages, shop_pages
+
+APP = text("app.name", "zh")  # every tab's title ends with the app's name
+SHOPPER, MERCHANT, OPERATOR = "shopper", "merchant", "operator"
+# Who may open a page: the guard that runs first on load. None: anybody — the visitor is only
+# identified, if logged in.
+GUARDS: dict[str | None, EventHandler] = {
+    None: SessionState.identify,
+    SHOPPER: SessionState.guard_shopper,
+    MERCHANT: SessionState.guard_merchant,
+    OPERATOR: SessionState.guard_operator,
+}
+
+
+@dataclass(frozen=True)
+class Page:
+    route: str
+    component: Callable[[], rx.Component]
+    name: str  # the tab's title says this, then the app's name ("": the app's name alone)
+    state: type[rx.State] | None = None  # whose ``load`` loads the page, after the guard
+    role: str | None = None  # the one role that may open it; None: anybody
+
+    @property
+    def title(self) -> str:
+        return f"{self.name} · {APP}" if self.name else APP
+
+    @property
+    def load(self) -> EventHandler | None:
+        return self.state.load if self.state is not None else None
+
+    @property
+    def on_load(self) -> list[EventHandler]:
+        return [GUARDS[self.role]] + ([self.load] if self.load is not None else [])
+
+
+# (route, what it shows, its title before the app's name, whose ``load`` loads it, who may open it):
+# dynamic routes first (STYLE rule 8), then by URL.
+PAGES: tuple[Page, ...] = tuple(Page(*row) for row in (
+    (routes.PRODUCT, shop_pages.product_page, "商品", shop.ProductState),
+    (routes.ORDER, order_pages.order_page, "订单详情", orders.OrderState, SHOPPER),
+    (routes.OPS_APPLICATION, ops_pages.application_page, "审核申请", ops.OpsApplicationState, OPERATOR),
+    (routes.INDEX, shop_pages.catalog_page, "", shop.CatalogState),
+    (routes.BILLS, account_pages.bills_page, "账单", account.BillsState, SHOPPER),
+    (routes.CART, shop_pages.cart_page, "确认订单", shop.CartState, SHOPPER),
+    (routes.CHECKOUT, shop_pages.cart_page, "确认订单", shop.CartState, SHOPPER),
+    (routes.CREDIT, account_pages.credit_page, "信用", account.CreditState, SHOPPER),
+    (routes.HELP, account_pages.help_page, "帮助", account.HelpState),
+    (routes.INBOX, account_pages.inbox_page, "消息", account.InboxState),  # every role: its loader checks the log-in
+    (routes.LOGIN, auth_pages.login_page, "登录"),
+    (routes.MERCHANT, merchant_pages.products_page, "商品管理", merchant.MerchantProductsState, MERCHANT),
+    (routes.MERCHANT_ANALYTICS, merchant_pages.analytics_page, "经营数据", merchant.AnalyticsState, MERCHANT),
+    (routes.MERCHANT_ORDERS, merchant_pages.orders_page, "商家订单", merchant.MerchantOrdersState, MERCHANT),
+    (routes.MERCHANT_RETURNS, merchant_pages.returns_page, "退货验货", merchant.MerchantReturnsState, MERCHANT),
+    (routes.MERCHANT_SETTLEMENT, merchant_pages.settlement_page, "结算", merchant.SettlementState, MERCHANT),
+    (routes.OPS, ops_pages.queue_page, "审核队列", ops.OpsQueueState, OPERATOR),
+    (routes.OPS_AUDIT, ops_pages.audit_page, "审计", ops.AuditState, OPERATOR),
+    (routes.OPS_RISK, ops_pages.risk_page, "风险", ops.RiskState, OPERATOR),
+    (routes.OPS_SHOPPERS, ops_pages.shoppers_page, "用户查询", ops.OpsShoppersState, OPERATOR),
+    (routes.ORDERS, order_pages.orders_page, "订单", orders.OrdersState, SHOPPER),
+    (routes.REGISTER, auth_pages.register_page, "注册"),
+    (routes.WALLET, account_pages.wallet_page, "钱包", account.WalletState, SHOPPER),
+))
+
+
+def add_pages(app: rx.App) -> None:
+    """Add every page to ``app`` and tell the session which loader reloads each page's state."""
+    for page in PAGES:
+        app.add_page(page.component, route=page.route, title=page.title, on_load=page.on_load)
+    use_loaders({page.load.state_full_name: page.load for page in PAGES if page.load is not None})
