@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from helpers import run as _run
 
 from bnpl_app.domain.policy import POLICY
 from bnpl_app.models import Product
 from bnpl_app.services.catalog import KEYSET as CATALOG
-from state_support import login as _login, run as _run
 
 PROD = Product.__table__
 N = 1000
@@ -125,7 +125,7 @@ def test_a_forged_position_or_another_login_in_the_tab_means_page_one(world, tab
         assert ([p.id for p in st.products], st.page_no, st._back) == (first, 1, [])
     _run(st.next_page())
     assert st.page_no == 2
-    _login(world, _sess, world.shopper())  # another login in the same tab: the positions are not theirs
+    tab.login(_sess, world.shopper())  # another login in the same tab: the positions are not theirs
     _run(st.load())
     assert st.page_no == 1 and [p.id for p in st.products] == first
 

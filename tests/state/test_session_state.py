@@ -3,11 +3,11 @@ on the event loop's thread; log-in checks the password off the loop with no tran
 
 from __future__ import annotations
 
-import asyncio
 import threading
 
+from helpers import run
+
 from bnpl_app.services import auth
-from state_support import run
 
 
 def test_act_and_look_run_their_database_work_off_the_event_loop(world, tab):
