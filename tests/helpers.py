@@ -38,13 +38,14 @@ from bnpl_app.models import (
     OPERATOR,
     CreditAccount,
     Installment,
+    InstallmentStatus,
     Merchant,
     Notification,
     Order,
     Product,
     User,
 )
-from bnpl_app.services import applications, auth, checkout, consent, credit, orders, wallet
+from bnpl_app.services import applications, auth, bills, checkout, consent, credit, orders, wallet
 from bnpl_app.services.audit import run_audit
 from bnpl_app.services.clock import advance
 from bnpl_app.services.sweep import run_sweep
@@ -326,6 +327,16 @@ def overdue_order(world: World, *, days: float = 0, price: int = ODD_PRICE, scor
     if days:
         jump(world, days=days)
     return Bought(uid, oid, p, m)
+
+
+def pay_off(world: World, uid: int) -> None:
+    """The shopper tops up exactly what is owed and repays every open installment."""
+    with world.tx() as s:
+        open_ = [i for i in bills.billed_installments(s, uid) if i.status in InstallmentStatus.OPEN]
+        wallet.topup(s, uid=uid, amount_fen=sum(i.principal_fen + i.fee_fen + i.late_fee_fen for i in open_),
+                     clock=world.clock)
+        for i in open_:
+            bills.repay(s, uid=uid, installment_id=i.id, clock=world.clock)
 
 
 def return_parcel(world: World, uid: int, oid: int, tracking: str = TRACKING) -> int:

@@ -43,6 +43,12 @@ class Tab(NamedTuple):
 
         return self.said() == ("error", ValidationError(key, **params).text(self.sess.lang))
 
+    def not_found(self, what: str) -> bool:
+        """Whether the toast says "``what`` not found" (also the answer for somebody else's record)."""
+        from bnpl_app.domain.errors import NotFound
+
+        return self.said() == ("error", NotFound(what).text(self.sess.lang))
+
 
 class Tabs:
     """The ``tab`` fixture: ``tab(uid)`` → a new tab; ``tab.login(sess, uid)`` logs another user in."""

@@ -6,7 +6,7 @@ desk, and a decision they send is refused with a message and changes nothing."""
 from __future__ import annotations
 
 import pytest
-from helpers import PROOF, background, notes, overdue_order, restoration, run, snapshot, topup
+from helpers import PROOF, background, notes, overdue_order, pay_off, restoration, run, snapshot
 
 from bnpl_app import routes
 from bnpl_app.domain.money import yuan
@@ -30,12 +30,7 @@ def _hardship_case(world, *, days: int = HARDSHIP_DAYS, n: int = 3, waiver: bool
 def _restoration_case(world) -> tuple[int, int]:
     """A shopper whose limit was cut for being overdue, now paid off, asking for it back."""
     uid, *_ = overdue_order(world, days=POLICY.grace_days)
-    with world.tx() as s:
-        open_ = [i for i in bills.billed_installments(s, uid) if i.status in IS.OPEN]
-    topup(world, uid, sum(i.principal_fen + i.fee_fen + i.late_fee_fen for i in open_))
-    with world.tx() as s:
-        for i in open_:
-            bills.repay(s, uid=uid, installment_id=i.id, clock=world.clock)
+    pay_off(world, uid)
     return uid, restoration(world, uid)
 
 

@@ -4,7 +4,7 @@ what an operator's approval or rejection does to limits, schedules and late fees
 from __future__ import annotations
 
 import pytest
-from helpers import PROOF, acct, hardship, insts, jump, notes, overdue_order, refused, restoration
+from helpers import PROOF, acct, hardship, insts, jump, notes, overdue_order, pay_off, refused, restoration
 from sqlmodel import select
 
 from bnpl_app.domain.clock import add_months
@@ -20,19 +20,10 @@ from bnpl_app.models import (
     Order,
     OrderStatus as OS,
 )
-from bnpl_app.services import applications as apps, bills, credit, wallet
+from bnpl_app.services import applications as apps, credit, wallet
 
 TRIAL = POLICY.trial_days_default
 PRICE = 12_345
-
-
-def pay_off(world, uid: int) -> None:
-    with world.tx() as s:
-        open_ = [i for i in bills.billed_installments(s, uid) if i.status in IS.OPEN]
-        wallet.topup(s, uid=uid, amount_fen=sum(i.principal_fen + i.fee_fen + i.late_fee_fen for i in open_),
-                     clock=world.clock)
-        for i in open_:
-            bills.repay(s, uid=uid, installment_id=i.id, clock=world.clock)
 
 
 @pytest.fixture
