@@ -53,14 +53,11 @@ import random
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -74,6 +71,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.reflex_client import BuildInfo, EventError, ReflexClient, event_name  # noqa: E402
+from tests.deploy import free_port, http_get  # noqa: E402  (the same servers the browser tiers start)
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "bench-pass-1234"
@@ -151,22 +149,6 @@ class LoopLag:
 
 
 # ── servers ─────────────────────────────────────────────────────────────────────────────────────
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def http_get(url: str) -> tuple[int, str] | None:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as r:
-            return r.status, r.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as e:
-        return e.code, ""
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-        return None
-
-
 _SERVERS: list[Server] = []
 
 

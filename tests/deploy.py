@@ -58,19 +58,20 @@ class LaunchError(RuntimeError):
 
 # ── small parts ──────────────────────────────────────────────────────────────────────────────
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (the browser tiers and bench/load.py)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
 def http_get(url: str) -> tuple[int, str] | None:
-    """Status and body of a GET, or None while nothing answers."""
+    """Status and body of a GET, or None while nothing answers (the browser tiers and bench/load.py)."""
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return response.status, response.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as error:
         return error.code, ""
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
+    except OSError:  # URLError, refused or reset connections, timeouts: nothing answers yet
         return None
 
 

@@ -51,7 +51,8 @@ class Tab(NamedTuple):
 
 
 class Tabs:
-    """The ``tab`` fixture: ``tab(uid)`` → a new tab; ``tab.login(sess, uid)`` logs another user in."""
+    """The ``tab`` fixture: ``tab(uid)`` → a new tab; ``tab.open(uid, SomeState)`` → a new tab that
+    opened that state's page; ``tab.login(sess, uid)`` logs another user in."""
 
     def __init__(self, world):
         self.world = world
@@ -68,6 +69,14 @@ class Tabs:
         if path is not None:
             tab.at(path)
         return tab
+
+    def open(self, uid: int | None, cls, *, path: str | None = None):
+        """A tab of ``uid`` that opened the page of the state ``cls`` (at ``path``): the page's
+        loader has run. Returns (tab, the state)."""
+        tab = self(uid, path=path)
+        state = tab.state(cls)
+        run(state.load())
+        return tab, state
 
     def login(self, sess, uid: int) -> None:
         sess.token = session_token(self.world, uid)

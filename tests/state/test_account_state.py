@@ -85,9 +85,7 @@ def test_repaying_an_installment_with_the_amount_on_screen_pays_it(world, tab):
     from bnpl_app.state.account import BillsState
 
     uid, oid = _billed(world)
-    t = tab(uid)
-    st = t.state(BillsState)
-    run(st.load())
+    t, st = tab.open(uid, BillsState)
     second = next(r for r in _rows(st) if r.seq == 2)
     before = _wallet_fen(world, uid)
     run(st.repay(second.id, second.owed_fen))
@@ -102,9 +100,7 @@ def test_repaying_with_a_stale_amount_or_junk_is_refused_and_changes_nothing(wor
     from bnpl_app.state.account import BillsState
 
     uid, _oid = _billed(world)
-    t = tab(uid)
-    st = t.state(BillsState)
-    run(st.load())
+    t, st = tab.open(uid, BillsState)
     second = next(r for r in _rows(st) if r.seq == 2)
     before = snapshot(world.engine)
     run(st.repay(second.id, second.owed_fen + 1))
@@ -120,9 +116,7 @@ def test_somebody_elses_installment_or_order_is_not_found(world, tab):
 
     owner, oid = _billed(world)
     [_first, second, _third] = insts(world, oid)
-    t = tab(world.shopper(wallet_fen=10 * PRICE))
-    st = t.state(BillsState)
-    run(st.load())
+    t, st = tab.open(world.shopper(wallet_fen=10 * PRICE), BillsState)
     assert st.view.statements == []
     before = snapshot(world.engine)
     run(st.repay(second.id, second.principal_fen + second.fee_fen))
@@ -136,9 +130,7 @@ def test_repaying_an_order_early_pays_every_installment_left_at_the_quoted_amoun
     from bnpl_app.state.account import BillsState
 
     uid, oid = _billed(world)
-    t = tab(uid)
-    st = t.state(BillsState)
-    run(st.load())
+    t, st = tab.open(uid, BillsState)
     [early] = st.view.early
     assert (early.order_id, early.open_count) == (oid, 2)
     before = _wallet_fen(world, uid)
@@ -156,9 +148,7 @@ def test_auto_repay_settings_take_only_the_shoppers_own_methods_and_a_day_count_
     uid = world.shopper()
     card = add_card(world, uid)
     theirs = add_card(world, world.shopper())
-    t = tab(uid)
-    st = t.state(BillsState)
-    run(st.load())
+    t, st = tab.open(uid, BillsState)
     shown = (st.first_method, st.days_before)
     st.set_first_method(str(theirs))  # not on this screen: ignored
     st.set_days_before(str(POLICY.autopay_days_before_max + 1))  # out of range: ignored
@@ -181,9 +171,7 @@ def test_opening_bnpl_needs_the_terms_accepted_first(world, tab):
     from bnpl_app.state.account import CreditState
 
     uid = world.shopper(opened=False)
-    t = tab(uid)
-    st = t.state(CreditState)
-    run(st.load())
+    t, st = tab.open(uid, CreditState)
     assert st.view.status == BNPL_NOT_OPENED and st.terms
     before = snapshot(world.engine)
     run(st.open_bnpl())
@@ -202,9 +190,7 @@ def test_the_self_set_cap_is_saved_refused_above_the_limit_and_cleared(world, ta
 
     uid = world.shopper()
     limit = acct(world, uid).limit_fen
-    t = tab(uid)
-    st = t.state(CreditState)
-    run(st.load())
+    t, st = tab.open(uid, CreditState)
     st.set_cap_text("100")
     run(st.save_cap())
     assert t.said()[0] == "success" and st.cap_text == "" and st.view.self_cap == yuan(10_000)
@@ -224,9 +210,7 @@ def test_identity_and_phone_are_checked_before_they_are_stored(world, tab):
     from bnpl_app.state.account import CreditState
 
     uid = world.shopper(verified=False, phone=False)
-    t = tab(uid)
-    st = t.state(CreditState)
-    run(st.load())
+    t, st = tab.open(uid, CreditState)
     before = snapshot(world.engine)
     st.set_real_name("张三")
     st.set_id_number("123")
@@ -252,9 +236,7 @@ def test_a_restoration_application_is_sent_with_its_proof(world, tab, updir):
 
     uid, *_ = overdue_order(world, days=POLICY.grace_days)
     pay_off(world, uid)
-    t = tab(uid)
-    st = t.state(CreditState)
-    run(st.load())
+    t, st = tab.open(uid, CreditState)
     assert st.view.restorable
     st.start_application("restoration")
     st.set_statement("已全部还清")
@@ -272,9 +254,7 @@ def test_a_hardship_application_carries_the_proposed_plan_and_the_waiver_request
     from bnpl_app.state.account import CreditState
 
     uid, *_ = overdue_order(world, days=HARDSHIP_DAYS)
-    t = tab(uid)
-    st = t.state(CreditState)
-    run(st.load())
+    t, st = tab.open(uid, CreditState)
     assert st.view.hardship_ok
     st.start_application("hardship")
     st.set_reason("unemployment")
@@ -292,9 +272,7 @@ def test_an_application_with_a_fake_proof_or_none_or_a_bad_plan_is_refused_and_n
     from bnpl_app.state.account import CreditState
 
     uid, *_ = overdue_order(world, days=HARDSHIP_DAYS)
-    t = tab(uid)
-    st = t.state(CreditState)
-    run(st.load())
+    t, st = tab.open(uid, CreditState)
     before = snapshot(world.engine)
     st.start_application("loan")  # not an application form: nothing opens, nothing is sent
     assert st.applying == "" and run(st.submit_application([upload("a.pdf", PDF)])) is None
@@ -317,9 +295,7 @@ def test_topping_up_adds_to_the_wallet_and_a_bad_amount_is_refused(world, tab):
     from bnpl_app.state.account import WalletState
 
     uid = world.shopper()
-    t = tab(uid)
-    st = t.state(WalletState)
-    run(st.load())
+    t, st = tab.open(uid, WalletState)
     assert st.view.balance == yuan(0)
     st.set_topup_text("50.5")
     run(st.topup())
@@ -337,9 +313,7 @@ def test_adding_a_card_checks_its_fields(world, tab):
     from bnpl_app.state.account import WalletState
 
     uid = world.shopper()
-    t = tab(uid)
-    st = t.state(WalletState)
-    run(st.load())
+    t, st = tab.open(uid, WalletState)
     before = snapshot(world.engine)
     st.set_bank("招商银行")
     st.set_last4("12a4")
@@ -388,9 +362,7 @@ def test_marking_a_notice_read_updates_the_unread_count_and_somebody_elses_is_no
 
     uid, _oid = _billed(world)
     other, _ = _billed(world)
-    t = tab(uid)
-    st = t.state(InboxState)
-    run(st.load())
+    t, st = tab.open(uid, InboxState)
     unread = st.unread_here
     assert unread == len(st.notices) > 1 and all(n.unread for n in st.notices)
     first = st.notices[0].id

@@ -63,9 +63,7 @@ def test_turning_bnpl_off_and_on_again_shows_on_the_products_row(world, tab):
 
     m = world.merchant()
     p = world.product(m)
-    t = tab(world.merchant_user(m))
-    st = t.state(MerchantProductsState)
-    run(st.load())
+    t, st = tab.open(world.merchant_user(m), MerchantProductsState)
     assert [(r.id, r.bnpl) for r in st.products] == [(p, True)]
     run(st.toggle_bnpl(p, False))
     assert [(r.id, r.bnpl) for r in st.products] == [(p, False)] and t.said()[0] == "success"
@@ -80,9 +78,7 @@ def test_saving_a_products_settings_stores_them_and_a_bad_value_is_refused_with_
 
     m = world.merchant()
     p = world.product(m, plans="full")
-    t = tab(world.merchant_user(m))
-    st = t.state(MerchantProductsState)
-    run(st.load())
+    t, st = tab.open(world.merchant_user(m), MerchantProductsState)
     run(st.save_settings({"product_id": str(p), "trial_days": "10", "min_score": "620", "plans": "full，3 6",
                           "interest_free": "on"}))
     assert t.said()[0] == "success"
@@ -122,9 +118,7 @@ def test_editing_a_product_in_the_dialog_saves_name_price_stock_and_a_checked_pi
     from bnpl_app.state.merchant import MerchantProductsState
 
     shops = TwoShops(world)
-    t = tab(world.merchant_user(shops.a))
-    st = t.state(MerchantProductsState)
-    run(st.load())
+    t, st = tab.open(world.merchant_user(shops.a), MerchantProductsState)
     st.open_edit(shops.pb)  # another shop's product was never shown here: the dialog stays shut
     assert not st.editing
     st.open_edit(shops.pa)
@@ -146,9 +140,7 @@ def test_a_picture_that_is_not_an_image_or_a_bad_price_saves_nothing_and_says_wh
 
     m = world.merchant()
     p = world.product(m)
-    t = tab(world.merchant_user(m))
-    st = t.state(MerchantProductsState)
-    run(st.load())
+    t, st = tab.open(world.merchant_user(m), MerchantProductsState)
     st.open_edit(p)
     before = snapshot(world.engine)
     run(st.save_product([upload("photo.png", PDF)]))  # named .png, a PDF inside
@@ -163,9 +155,7 @@ def test_a_new_product_starts_with_bnpl_off_unless_the_merchant_turned_it_on(wor
     from bnpl_app.state.merchant import MerchantProductsState
 
     m = world.merchant()
-    t = tab(world.merchant_user(m))
-    st = t.state(MerchantProductsState)
-    run(st.load())
+    t, st = tab.open(world.merchant_user(m), MerchantProductsState)
     st.open_new()
     st.set_edit_name("新品")
     st.set_edit_price("19.90")
@@ -206,9 +196,7 @@ def test_the_orders_list_shows_this_shops_orders_and_filters_by_status(world, ta
     paid = world.buy(shops.uid, shops.pa)
     with world.tx() as s:
         orders.pay_now(s, uid=shops.uid, order_id=paid, clock=world.clock)
-    t = tab(world.merchant_user(shops.a))
-    st = t.state(MerchantOrdersState)
-    run(st.load())
+    t, st = tab.open(world.merchant_user(shops.a), MerchantOrdersState)
     assert [o.id for o in st.orders] == [paid, shops.oa]  # newest first; B's order is not here
     run(st.set_status(OS.PAID))
     assert [o.id for o in st.orders] == [paid] and st.status == OS.PAID
@@ -241,9 +229,7 @@ def test_receiving_then_accepting_a_parcel_releases_the_order(world, tab):
 
     shops = TwoShops(world)
     rid = return_parcel(world, shops.uid, shops.oa)
-    t = tab(world.merchant_user(shops.a))
-    st = t.state(MerchantReturnsState)
-    run(st.load())
+    t, st = tab.open(world.merchant_user(shops.a), MerchantReturnsState)
     assert [(r.id, r.can_receive, r.can_inspect) for r in st.returns] == [(rid, True, False)]
     run(st.receive(rid))
     assert t.said()[0] == "success"
@@ -263,9 +249,7 @@ def test_rejecting_a_damaged_parcel_needs_a_reason_and_photos_and_stores_only_im
     shops = TwoShops(world)
     rid = return_parcel(world, shops.uid, shops.oa)
     receive_parcel(world, shops.a, rid)
-    t = tab(world.merchant_user(shops.a))
-    st = t.state(MerchantReturnsState)
-    run(st.load())
+    t, st = tab.open(world.merchant_user(shops.a), MerchantReturnsState)
     before = snapshot(world.engine)
     run(st.reject([upload("box.png", png())], rid))  # no reason yet
     assert t.refused_with("return.reason_required", field="reason")
@@ -304,9 +288,7 @@ def test_settlement_shows_the_captured_money_and_exports_it_as_csv(world, tab):
 
     shops = TwoShops(world)
     world.advance(days=TRIAL, hours=1)  # both trials end; both deductions succeed
-    t = tab(world.merchant_user(shops.a))
-    st = t.state(SettlementState)
-    run(st.load())
+    t, st = tab.open(world.merchant_user(shops.a), SettlementState)
     fee = bps_of(10_000, POLICY.platform_fee_bps)
     assert (st.view.captured, st.view.fees, st.view.net) == (yuan(10_000), yuan(fee), yuan(10_000 - fee))
     assert [d.captures for d in st.view.days] == [1] and st.view.ledger_ok
@@ -324,8 +306,6 @@ def test_settlement_of_another_role_is_empty_and_its_export_sends_nothing(world,
 
     TwoShops(world)
     world.advance(days=TRIAL, hours=1)
-    t = tab(world.shopper() if role == "shopper" else world.operator())
-    st = t.state(SettlementState)
-    run(st.load())
+    t, st = tab.open(world.shopper() if role == "shopper" else world.operator(), SettlementState)
     assert st.view.days == [] and st.view.captured == ""
     assert run(st.export_csv()) is None

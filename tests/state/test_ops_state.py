@@ -70,9 +70,7 @@ def test_a_decision_sent_by_a_visitor_who_is_not_logged_in_is_refused_and_change
     from bnpl_app.state.ops import OpsApplicationState
 
     _uid, _m, aid = _hardship_case(world)
-    t = tab(None, path=routes.ops_application(aid))
-    st = t.state(OpsApplicationState)
-    run(st.load())
+    t, st = tab.open(None, OpsApplicationState, path=routes.ops_application(aid))
     assert st.app.id == 0  # the page shows nothing
     st.app.id, st.app.kind, st.reason, st.installments_input = aid, "hardship", "no", "3"  # a forged screen
     before = snapshot(world.engine)
@@ -130,9 +128,7 @@ def test_approving_a_restoration_sets_the_limit_the_operator_typed(world, tab):
     from bnpl_app.state.ops import OpsApplicationState
 
     uid, aid = _restoration_case(world)
-    t = tab(world.operator(), path=routes.ops_application(aid))
-    st = t.state(OpsApplicationState)
-    run(st.load())
+    t, st = tab.open(world.operator(), OpsApplicationState, path=routes.ops_application(aid))
     assert st.app.kind == "restoration" and st.limit_input == st.app.restorable_input != ""
     st.set_limit_input("300.00")
     run(st.approve())
@@ -172,9 +168,7 @@ def test_rejecting_needs_a_reason_and_then_tells_the_shopper(world, tab):
     from bnpl_app.state.ops import OpsApplicationState
 
     uid, _m, aid = _hardship_case(world)
-    t = tab(world.operator(), path=routes.ops_application(aid))
-    st = t.state(OpsApplicationState)
-    run(st.load())
+    t, st = tab.open(world.operator(), OpsApplicationState, path=routes.ops_application(aid))
     before = snapshot(world.engine)
     st.set_reason("   ")
     run(st.reject())
@@ -195,9 +189,7 @@ def test_a_decision_on_another_application_than_the_one_on_screen_is_refused(wor
 
     _uid, _m, first = _hardship_case(world)
     _uid2, _m2, second = _hardship_case(world)
-    t = tab(world.operator(), path=routes.ops_application(first))
-    st = t.state(OpsApplicationState)
-    run(st.load())
+    t, st = tab.open(world.operator(), OpsApplicationState, path=routes.ops_application(first))
     t.at(routes.ops_application(second))
     before = snapshot(world.engine)
     run(st.approve())
@@ -218,9 +210,7 @@ def test_looking_up_a_shopper_opens_their_file_and_a_merchants_id_is_not_found(w
     zoe = world.shopper(name="zoe")
     world.shopper(name="zed")
     m = world.merchant()
-    t = tab(world.operator())
-    st = t.state(OpsShoppersState)
-    run(st.load())
+    t, st = tab.open(world.operator(), OpsShoppersState)
     assert st.total == 2 and st.file.found is False
     run(st.search({"q": "ZOE"}))  # one match: its file opens
     assert [h.id for h in st.hits] == [zoe] and st.selected == zoe and st.file.summary.username == "zoe"
@@ -251,9 +241,7 @@ def test_risk_shows_overdue_money_by_days_late(world, tab):
     from bnpl_app.state.ops import RiskState
 
     overdue_order(world, days=2, price=10_000)
-    t = tab(world.operator())
-    st = t.state(RiskState)
-    run(st.load())
+    t, st = tab.open(world.operator(), RiskState)
     by = {b.key: b for b in st.view.buckets}
     assert (by["1-3"].installments, by["1-3"].shoppers, by["1-3"].principal) == (1, 1, yuan(10_000))
     shopper = tab(world.shopper()).state(RiskState)

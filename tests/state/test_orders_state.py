@@ -44,9 +44,7 @@ def test_sending_the_order_back_pauses_the_deduction_and_shows_the_return(world,
     from bnpl_app.state.orders import OrderState
 
     shops = TwoShops(world)
-    t = tab(shops.uid, path=routes.order(shops.oa))
-    st = t.state(OrderState)
-    run(st.load())
+    t, st = tab.open(shops.uid, OrderState, path=routes.order(shops.oa))
     st.set_tracking(TRACKING)
     run(st.request_return())
     assert t.said()[0] == "success" and st.tracking == ""
@@ -63,9 +61,7 @@ def test_a_return_with_a_bad_tracking_number_is_refused_with_its_rule(world, tab
     from bnpl_app.state.orders import OrderState
 
     shops = TwoShops(world)
-    t = tab(shops.uid, path=routes.order(shops.oa))
-    st = t.state(OrderState)
-    run(st.load())
+    t, st = tab.open(shops.uid, OrderState, path=routes.order(shops.oa))
     before = snapshot(world.engine)
     st.set_tracking(tracking)
     run(st.request_return())
@@ -77,9 +73,7 @@ def test_paying_early_during_the_trial_takes_the_price_and_frees_the_limit(world
     from bnpl_app.state.orders import OrderState
 
     shops = TwoShops(world)
-    t = tab(shops.uid, path=routes.order(shops.oa))
-    st = t.state(OrderState)
-    run(st.load())
+    t, st = tab.open(shops.uid, OrderState, path=routes.order(shops.oa))
     run(st.pay_now())
     assert t.said()[0] == "success"
     assert (st.order.status, st.order.can_pay_now, st.order.can_return) == (OS.PAID, False, False)
@@ -96,9 +90,7 @@ def test_paying_early_without_the_money_is_refused_and_changes_nothing(world, ta
     m = world.merchant()
     uid = world.shopper(wallet_fen=PRICE - 1)
     oid = world.buy(uid, world.product(m, price_fen=PRICE))
-    t = tab(uid, path=routes.order(oid))
-    st = t.state(OrderState)
-    run(st.load())
+    t, st = tab.open(uid, OrderState, path=routes.order(oid))
     before = snapshot(world.engine)
     run(st.pay_now())
     assert t.sess.toast_kind == "error" and st.order.status == OS.TRIAL
@@ -109,9 +101,7 @@ def test_another_shoppers_order_is_not_found_and_nothing_can_be_done_to_it(world
     from bnpl_app.state.orders import OrderState
 
     shops = TwoShops(world)
-    t = tab(world.shopper(wallet_fen=1_000_000), path=routes.order(shops.oa))
-    st = t.state(OrderState)
-    run(st.load())
+    t, st = tab.open(world.shopper(wallet_fen=1_000_000), OrderState, path=routes.order(shops.oa))
     assert st.missing and st.order.id == 0
     before = snapshot(world.engine)
     st.order.id = shops.oa  # a forged screen

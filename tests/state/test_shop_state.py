@@ -44,9 +44,7 @@ def test_the_product_page_checks_the_shopper_and_lists_the_merchants_plans(world
 
     m = world.merchant()
     p = world.product(m, price_fen=PRICE, plans="full,3")
-    t = tab(world.shopper(), path=routes.product(p))
-    st = t.state(ProductState)
-    run(st.load())
+    t, st = tab.open(world.shopper(), ProductState, path=routes.product(p))
     assert (st.missing, st.detail.id, st.detail.checked, st.detail.eligible) == (False, p, True, True)
     assert [v.plan for v in st.detail.plans] == ["full", "3"] and st.plan == "full"
     st.choose_plan("3")
@@ -61,9 +59,7 @@ def test_the_product_page_names_each_rule_a_shopper_fails(world, tab):
 
     m = world.merchant()
     p = world.product(m, min_score=650)
-    t = tab(world.shopper(score=600, verified=False), path=routes.product(p))
-    st = t.state(ProductState)
-    run(st.load())
+    t, st = tab.open(world.shopper(score=600, verified=False), ProductState, path=routes.product(p))
     assert st.detail.checked and not st.detail.eligible
     assert {r.rule for r in st.detail.reasons} >= {"real_name", "product_score"}
 
@@ -73,9 +69,7 @@ def test_a_visitor_sees_the_product_unchecked_and_a_missing_product_says_so(worl
 
     m = world.merchant()
     p = world.product(m)
-    t = tab(None, path=routes.product(p))
-    st = t.state(ProductState)
-    run(st.load())
+    t, st = tab.open(None, ProductState, path=routes.product(p))
     assert st.detail.id == p and not st.detail.checked and st.detail.plans
     t.at(routes.product(10**6))
     run(st.load())
@@ -89,9 +83,7 @@ def test_buying_places_one_order_for_nothing_now_however_often_confirm_is_clicke
     m = world.merchant()
     p = world.product(m, price_fen=PRICE, stock=5)
     uid = world.shopper()
-    t = tab(uid, path=routes.product(p))
-    st = t.state(ProductState)
-    run(st.load())
+    t, st = tab.open(uid, ProductState, path=routes.product(p))
     assert sent(run(st.buy_bnpl())) == {"path": routes.CHECKOUT, "external": False, "popup": False,
                                         "replace": False}
     cart = t.state(CartState)
