@@ -44,7 +44,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import fcntl
 import json
 import math
 import os
@@ -71,7 +70,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.reflex_client import BuildInfo, EventError, ReflexClient, event_name  # noqa: E402
-from tests.deploy import free_port, http_get  # noqa: E402  (the same servers the browser tiers start)
+from tests.deploy import build_lock, free_port, http_get  # noqa: E402  (as the browser tiers start servers)
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "bench-pass-1234"
@@ -251,26 +250,6 @@ def base_env(port_var: str, port: int) -> dict[str, str]:
                  "REFLEX_DB_URL", "BNPL_ORIGINS", "BNPL_E2E_DB_URL"):
         env.pop(name, None)
     return env
-
-
-@contextlib.contextmanager
-def build_lock(app_dir: Path, timeout: float):
-    """The lock tests/e2e holds while it builds and serves ``.web`` of the same checkout."""
-    (app_dir / "test-artifacts").mkdir(exist_ok=True)
-    with open(app_dir / "test-artifacts" / "e2e.lock", "w") as lock:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{app_dir}/.web is locked by another run (test-artifacts/e2e.lock)") from None
-                time.sleep(1)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 # ── the app's database: CLI and bench shoppers ─────────────────────────────────────────────────
@@ -816,7 +795,7 @@ async def run_bench(args, workdir: Path, logdir: Path, results: dict) -> None:
     await asyncio.to_thread(run_cli, app, "migrate")
     await asyncio.to_thread(run_cli, app, "seed-demo")
     blank_server = blank_build = None
-    with build_lock(app_dir, args.start_timeout):
+    with build_lock(args.start_timeout, root=app_dir):  # the lock the browser tiers hold on .web/
         log("starting servers (production builds)")
         await asyncio.to_thread(start_app, app, args, "app")
         try:

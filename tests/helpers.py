@@ -356,6 +356,15 @@ def restoration(world: World, uid: int, proofs=(PROOF,)) -> int:
                                               clock=world.clock).id
 
 
+def restoration_pending(world: World) -> tuple[int, int, int]:
+    """A shopper whose limit was cut for being overdue, who then paid everything off and applied
+    for it back: (shopper, the limit before the cut, the pending application)."""
+    uid = overdue_order(world, days=POLICY.grace_days).uid
+    previous = acct(world, uid).restorable_limit_fen
+    pay_off(world, uid)
+    return uid, previous, restoration(world, uid)
+
+
 def hardship(world: World, uid: int, n: int = 6) -> int:
     with world.tx() as s:
         return applications.apply_hardship(s, uid=uid, reason_category="medical", statement="住院",

@@ -6,7 +6,7 @@ desk, and a decision they send is refused with a message and changes nothing."""
 from __future__ import annotations
 
 import pytest
-from helpers import PROOF, background, notes, overdue_order, pay_off, restoration, run, snapshot
+from helpers import PROOF, background, notes, overdue_order, restoration_pending, run, snapshot
 
 from bnpl_app import routes
 from bnpl_app.domain.money import yuan
@@ -25,13 +25,6 @@ def _hardship_case(world, *, days: int = HARDSHIP_DAYS, n: int = 3, waiver: bool
         aid = apps.apply_hardship(s, uid=uid, reason_category=reason, statement="", proposed_installments=n,
                                   request_fee_waiver=waiver, proofs=[PROOF], clock=world.clock).id
     return uid, world.merchant_user(m), aid
-
-
-def _restoration_case(world) -> tuple[int, int]:
-    """A shopper whose limit was cut for being overdue, now paid off, asking for it back."""
-    uid, *_ = overdue_order(world, days=POLICY.grace_days)
-    pay_off(world, uid)
-    return uid, restoration(world, uid)
 
 
 def _status(world, aid: int) -> str:
@@ -127,7 +120,7 @@ def test_state_handler_operator_approves_a_hardship_plan_waiving_all_late_fees(w
 def test_approving_a_restoration_sets_the_limit_the_operator_typed(world, tab):
     from bnpl_app.state.ops import OpsApplicationState
 
-    uid, aid = _restoration_case(world)
+    uid, _previous, aid = restoration_pending(world)
     t, st = tab.open(world.operator(), OpsApplicationState, path=routes.ops_application(aid))
     assert st.app.kind == "restoration" and st.limit_input == st.app.restorable_input != ""
     st.set_limit_input("300.00")
@@ -144,7 +137,7 @@ def test_approving_a_restoration_sets_the_limit_the_operator_typed(world, tab):
 def test_a_limit_that_is_not_money_or_an_unknown_plan_length_is_refused_with_its_rule(world, tab):
     from bnpl_app.state.ops import OpsApplicationState
 
-    _uid, restore_id = _restoration_case(world)
+    _uid, _previous, restore_id = restoration_pending(world)
     _uid2, _m, hardship_id = _hardship_case(world)
     ops = world.operator()
     t, t2 = tab(ops, path=routes.ops_application(restore_id)), tab(ops, path=routes.ops_application(hardship_id))

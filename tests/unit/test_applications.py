@@ -4,7 +4,19 @@ what an operator's approval or rejection does to limits, schedules and late fees
 from __future__ import annotations
 
 import pytest
-from helpers import PROOF, acct, hardship, insts, jump, notes, overdue_order, pay_off, refused, restoration
+from helpers import (
+    PROOF,
+    acct,
+    hardship,
+    insts,
+    jump,
+    notes,
+    overdue_order,
+    pay_off,
+    refused,
+    restoration,
+    restoration_pending,
+)
 from sqlmodel import select
 
 from bnpl_app.domain.clock import add_months
@@ -57,9 +69,7 @@ def test_restoration_needs_at_least_one_proof(world):
 
 
 def test_only_one_restoration_application_may_be_pending(world, ops):
-    uid, *_ = overdue_order(world, days=POLICY.grace_days)
-    pay_off(world, uid)
-    app_id = restoration(world, uid)
+    uid, _previous, app_id = restoration_pending(world)
     with world.tx() as s:
         assert s.get(Application, app_id).status == "PENDING"
         assert len(s.exec(select(ApplicationProof).where(ApplicationProof.application_id == app_id)).all()) == 1
@@ -94,10 +104,7 @@ def test_approved_restoration_gives_back_the_previous_limit_and_reactivates_bnpl
 
 
 def test_restoration_may_be_approved_for_less_than_the_previous_limit(world, ops):
-    uid, *_ = overdue_order(world, days=POLICY.grace_days)
-    previous = acct(world, uid).restorable_limit_fen
-    pay_off(world, uid)
-    app_id = restoration(world, uid)
+    uid, previous, app_id = restoration_pending(world)
     with world.tx() as s:
         apps.approve_restoration(s, operator_id=ops, application_id=app_id, limit_fen=previous - 100, clock=world.clock)
     assert acct(world, uid).limit_fen == previous - 100
@@ -105,10 +112,7 @@ def test_restoration_may_be_approved_for_less_than_the_previous_limit(world, ops
 
 
 def test_restoration_above_the_previous_limit_or_not_an_amount_is_refused(world, ops):
-    uid, *_ = overdue_order(world, days=POLICY.grace_days)
-    previous = acct(world, uid).restorable_limit_fen
-    pay_off(world, uid)
-    app_id = restoration(world, uid)
+    uid, previous, app_id = restoration_pending(world)
     for limit in (previous + 1, 0, -1, float(previous), str(previous), True):
         err = refused(world, ValidationError,
                       lambda s: apps.approve_restoration(s, operator_id=ops, application_id=app_id, limit_fen=limit,
@@ -117,9 +121,7 @@ def test_restoration_above_the_previous_limit_or_not_an_amount_is_refused(world,
 
 
 def test_rejection_needs_a_reason_and_the_shopper_sees_it(world, ops):
-    uid, *_ = overdue_order(world, days=POLICY.grace_days)
-    pay_off(world, uid)
-    app_id = restoration(world, uid)
+    uid, _previous, app_id = restoration_pending(world)
     for blank in ("", "   ", None):
         refused(world, ValidationError,
                 lambda s: apps.reject(s, operator_id=ops, application_id=app_id, reason=blank, clock=world.clock),
@@ -136,10 +138,7 @@ def test_rejection_needs_a_reason_and_the_shopper_sees_it(world, ops):
 
 
 def test_an_application_cannot_be_decided_twice(world, ops):
-    uid, *_ = overdue_order(world, days=POLICY.grace_days)
-    previous = acct(world, uid).restorable_limit_fen
-    pay_off(world, uid)
-    rejected = restoration(world, uid)
+    uid, previous, rejected = restoration_pending(world)
     with world.tx() as s:
         apps.reject(s, operator_id=ops, application_id=rejected, reason="no", clock=world.clock)
     refused(world, InvalidTransition,
