@@ -13,7 +13,6 @@ from typing import Any, NamedTuple
 
 import pytest
 import reflex as rx
-
 from helpers import run, session_token, updir, world  # noqa: F401  (updir, world: fixtures)
 
 
@@ -80,7 +79,7 @@ class Tabs:
 
     def login(self, sess, uid: int) -> None:
         sess.token = session_token(self.world, uid)
-        run(sess._actor())  # what the page's guard does first (on_load)
+        run(sess.identify())  # what a page does first when it loads: learn who is there
 
 
 @pytest.fixture

@@ -1,11 +1,13 @@
-"""The session state as a tab drives it: database work of a handler runs in a worker thread, never
-on the event loop's thread; log-in checks the password off the loop with no transaction open."""
+"""The session state as a tab drives it: log-in through the form (and a wrong password refused
+like an unknown user), log-out ending the server-side session; database work of a handler runs
+in a worker thread, never on the event loop's thread; log-in checks the password off the loop
+with no transaction open."""
 
 from __future__ import annotations
 
 import threading
 
-from helpers import run
+from helpers import background, run, sent
 
 from bnpl_app.services import auth
 
@@ -63,3 +65,42 @@ def test_a_wrong_password_is_refused_with_the_same_message_as_an_unknown_user(wo
         with pytest.raises(AuthError) as err:
             run(session_mod._check_login(user, password))
         assert err.value.key == "auth.bad_credentials"
+
+
+def test_logging_in_through_the_form_starts_a_session_and_goes_home(world, tab):
+    from bnpl_app import routes
+    from bnpl_app.models import AuthSession
+    from sqlmodel import select
+
+    uid = world.shopper(name="amy")
+    t = tab(None)
+    [home] = run(background(t.sess, "login", {"username": "amy", "password": "password123"}))
+    assert sent(home)["path"] == routes.INDEX
+    assert (t.sess.username, t.sess.role, t.sess.toast_kind) == ("amy", "shopper", "success") and t.sess.token
+    with world.tx() as s:
+        assert [a.user_id for a in s.exec(select(AuthSession))] == [uid]
+
+
+def test_a_wrong_password_in_the_form_is_refused_and_nobody_is_logged_in(world, tab):
+    world.shopper(name="ben")
+    t = tab(None)
+    for form in ({"username": "ben", "password": "wrong-password"}, {"username": "nobody", "password": "x" * 12},
+                 "not a form"):
+        assert run(background(t.sess, "login", form)) == []
+        assert t.sess.token == "" and t.sess.role == ""
+    assert t.refused_with("auth.bad_credentials")
+
+
+def test_logging_out_ends_the_server_side_session(world, tab):
+    from bnpl_app import routes
+    from bnpl_app.state.account import WalletState
+
+    t = tab(world.shopper())
+    token = t.sess.token
+    assert sent(run(t.sess.logout()))["path"] == routes.LOGIN
+    assert (t.sess.token, t.sess.role) == ("", "")
+    t.sess.token = token  # the old cookie, replayed
+    wallet = t.state(WalletState)
+    wallet.set_topup_text("10")
+    run(wallet.topup())
+    assert t.refused_with("auth.session_expired")
