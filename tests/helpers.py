@@ -386,16 +386,7 @@ class TwoShops:
         self.ob = world.buy(self.uid, self.pb)
 
 
-def png(width: int = 24, height: int = 16, rgb=(40, 90, 200)) -> bytes:
-    """A real (decodable) PNG, so a browser can show it."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    raw = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-
-
+# ── sessions, handlers and uploads, as a tab has them (the state tier; tests/state/conftest.py) ────
 class _Wall:
     """Sessions expire by the wall clock, whatever the business clock says (as in the app)."""
 
@@ -447,6 +438,16 @@ def upload(name: str, data: bytes):
     import reflex as rx
 
     return rx.UploadFile(file=io.BytesIO(data), path=Path(name), size=len(data))
+
+
+def png(width: int = 24, height: int = 16, rgb=(40, 90, 200)) -> bytes:
+    """A real (decodable) PNG, so a browser can show it."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    raw = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
 def sent(spec) -> dict:

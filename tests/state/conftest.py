@@ -33,8 +33,11 @@ class Tab(NamedTuple):
         self.root.router = RouterData(url=ReflexURL(f"http://localhost{path}"))
 
     def said(self) -> tuple[str, str]:
-        """The toast on screen: (kind, text)."""
-        return self.sess.toast_kind, self.sess.toast_text
+        """The toast on screen, (kind, text) — read once: reading dismisses it, so the next check
+        sees only what the next handler says (a handler that says nothing leaves ("info", ""))."""
+        toast = self.sess.toast_kind, self.sess.toast_text
+        self.sess.toast_kind, self.sess.toast_text = "info", ""
+        return toast
 
     def refused_with(self, key: str, **params) -> bool:
         """Whether the toast is the refusal ``key`` in the tab's language, as a handler says it."""

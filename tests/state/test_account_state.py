@@ -135,7 +135,7 @@ def test_repaying_an_order_early_pays_every_installment_left_at_the_quoted_amoun
     assert (early.order_id, early.open_count) == (oid, 2)
     before = _wallet_fen(world, uid)
     run(st.early_repay(str(oid), early.total_fen + 1))  # not what was quoted
-    assert t.sess.toast_kind == "error" and _wallet_fen(world, uid) == before
+    assert t.said()[0] == "error" and _wallet_fen(world, uid) == before
     run(st.early_repay(oid, early.total_fen))
     assert t.said()[0] == "success" and st.view.early == []
     assert order(world, oid).status == OS.PAID and _wallet_fen(world, uid) == before - early.total_fen
@@ -201,7 +201,7 @@ def test_the_self_set_cap_is_saved_refused_above_the_limit_and_cleared(world, ta
     assert t.refused_with("consent.self_cap_range", field="self_cap", limit=yuan(limit))
     st.set_cap_text("abc")
     run(st.save_cap())
-    assert t.sess.toast_kind == "error" and snapshot(world.engine) == before
+    assert t.said()[0] == "error" and snapshot(world.engine) == before
     run(st.clear_cap())
     assert t.said()[0] == "success" and acct(world, uid).self_cap_fen is None
 
@@ -305,7 +305,7 @@ def test_topping_up_adds_to_the_wallet_and_a_bad_amount_is_refused(world, tab):
     for bad in ("-1", "0", "abc", "1.234"):
         st.set_topup_text(bad)
         run(st.topup())
-        assert t.sess.toast_kind == "error" and st.topup_text == bad
+        assert t.said()[0] == "error" and st.topup_text == bad
     assert snapshot(world.engine) == before
 
 

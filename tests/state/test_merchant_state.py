@@ -30,8 +30,10 @@ TRIAL = POLICY.trial_days_default
 PDF = b"%PDF-1.7\n" + b"\x00" * 32
 
 
-def _not_found(sess) -> bool:
-    return sess.toast_kind == "error" and ("not found" in sess.toast_text or "找不到" in sess.toast_text)
+def _not_found(t) -> bool:
+    """The toast says a record was not found (in the reader's language, whatever the record)."""
+    kind, text = t.said()
+    return kind == "error" and ("not found" in text or "找不到" in text)
 
 
 # ── products ─────────────────────────────────────────────────────────────────────────────────
@@ -46,9 +48,11 @@ def test_state_handler_toggle_with_another_merchants_product_id_says_not_found_a
     before = snapshot(world.engine)
     run(st.toggle_bnpl(shops.pb, False))  # a crafted event with B's product id
     assert sess.toast_kind == "error" and ("not found" in sess.toast_text or "找不到" in sess.toast_text)
+    sess.toast_kind = "info"
     run(st.save_settings({"product_id": str(shops.pb), "trial_days": "3", "min_score": "600", "plans": "full"}))
     assert sess.toast_kind == "error"
     for junk in ("1 OR 1=1", True, None, -5, {"id": shops.pb}):
+        sess.toast_kind = "info"  # each refusal is a new toast
         run(st.toggle_bnpl(junk, False))
         assert sess.toast_kind == "error"
     assert snapshot(world.engine) == before
@@ -96,7 +100,7 @@ def test_saving_a_products_settings_stores_them_and_a_bad_value_is_refused_with_
     assert t.refused_with("merchant.min_score", field="min_score", min=POLICY.platform_min_score,
                           max=POLICY.score_max)
     run(st.save_settings("not a form"))
-    assert _not_found(t.sess)
+    assert _not_found(t)
     assert snapshot(world.engine) == before
 
 
@@ -144,11 +148,26 @@ def test_a_picture_that_is_not_an_image_or_a_bad_price_saves_nothing_and_says_wh
     st.open_edit(p)
     before = snapshot(world.engine)
     run(st.save_product([upload("photo.png", PDF)]))  # named .png, a PDF inside
-    assert t.sess.toast_kind == "error" and st.edit_error == t.sess.toast_text and st.editing
+    kind, text = t.said()
+    assert kind == "error" and st.edit_error == text and st.editing
     st.set_edit_price("-1")
     run(st.save_product([]))
-    assert t.sess.toast_kind == "error" and st.edit_error == t.sess.toast_text
+    kind, text = t.said()
+    assert kind == "error" and st.edit_error == text
     assert snapshot(world.engine) == before and stored_files(updir) == []
+
+
+def test_saving_a_forged_edit_of_another_shops_product_is_not_found_and_keeps_no_picture(world, tab, updir):
+    from bnpl_app.state.merchant import MerchantProductsState
+
+    shops = TwoShops(world)
+    t, st = tab.open(world.merchant_user(shops.a), MerchantProductsState)
+    st.open_edit(shops.pa)
+    st.edit_id = shops.pb  # a forged dialog: B's product
+    before = snapshot(world.engine)
+    run(st.save_product([upload("photo.png", png())]))
+    assert _not_found(t) and st.editing
+    assert snapshot(world.engine) == before and stored_files(updir) == []  # the checked picture was dropped
 
 
 def test_a_new_product_starts_with_bnpl_off_unless_the_merchant_turned_it_on(world, tab, updir):
@@ -184,7 +203,7 @@ def test_a_shopper_or_a_visitor_calling_the_product_handlers_is_refused_and_noth
         assert t.refused_with(key)
         st.edit_id, st.edit_name, st.edit_price, st.edit_stock = p, "mine now", "1.00", "1"
         run(st.save_product([upload("photo.png", png())]))
-        assert t.sess.toast_kind == "error"
+        assert t.said()[0] == "error"
         assert snapshot(world.engine) == before and stored_files(updir) == []
 
 
@@ -204,6 +223,19 @@ def test_the_orders_list_shows_this_shops_orders_and_filters_by_status(world, ta
     assert st.status == "" and len(st.orders) == 2
 
 
+@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
+    "app bug: MerchantOrdersState.set_status tests `value in allowed` with `allowed` a set, so a "
+    "crafted list or dict status raises TypeError (unhashable) instead of being ignored like any "
+    "unknown status"))
+def test_a_crafted_status_that_is_not_a_string_is_ignored_like_any_unknown_status(world, tab):
+    from bnpl_app.state.merchant import MerchantOrdersState
+
+    shops = TwoShops(world)
+    _t, st = tab.open(world.merchant_user(shops.a), MerchantOrdersState)
+    run(st.set_status([OS.PAID]))
+    assert st.status == "" and [o.id for o in st.orders] == [shops.oa]
+
+
 # ── the returns desk ─────────────────────────────────────────────────────────────────────────
 def test_state_handler_returns_desk_refuses_another_merchants_return(world, tab):
     from bnpl_app.state.merchant import MerchantReturnsState
@@ -217,6 +249,7 @@ def test_state_handler_returns_desk_refuses_another_merchants_return(world, tab)
     before = snapshot(world.engine)
     run(st.receive(rid))
     assert sess.toast_kind == "error"
+    sess.toast_kind = "info"
     run(st.accept(rid))
     assert sess.toast_kind == "error"
     assert snapshot(world.engine) == before
@@ -257,7 +290,7 @@ def test_rejecting_a_damaged_parcel_needs_a_reason_and_photos_and_stores_only_im
     run(st.reject([], rid))
     assert t.refused_with("return.photo_required", field="photos")
     run(st.reject([upload("box.png", PDF)], rid))
-    assert t.sess.toast_kind == "error"
+    assert t.said()[0] == "error"
     assert snapshot(world.engine) == before and stored_files(updir) == []
     run(st.reject([upload("box.png", png())], rid))
     assert t.said()[0] == "success" and st.reason == ""
@@ -265,6 +298,19 @@ def test_rejecting_a_damaged_parcel_needs_a_reason_and_photos_and_stores_only_im
     with world.tx() as s:
         assert s.get(ReturnRequest, rid).status == "REJECTED"
         assert s.get(Order, shops.oa).status == OS.RETURN_REJECTED
+
+
+def test_rejecting_a_parcel_not_yet_received_is_refused_and_keeps_no_photo(world, tab, updir):
+    from bnpl_app.state.merchant import MerchantReturnsState
+
+    shops = TwoShops(world)
+    rid = return_parcel(world, shops.uid, shops.oa)  # still on its way
+    t, st = tab.open(world.merchant_user(shops.a), MerchantReturnsState)
+    st.set_reason("进水")
+    before = snapshot(world.engine)
+    run(st.reject([upload("box.png", png())], rid))
+    assert t.said()[0] == "error"
+    assert snapshot(world.engine) == before and stored_files(updir) == []
 
 
 def test_rejecting_another_merchants_parcel_stores_no_photo(world, tab, updir):
@@ -278,7 +324,7 @@ def test_rejecting_another_merchants_parcel_stores_no_photo(world, tab, updir):
     st.set_reason("进水")
     before = snapshot(world.engine)
     run(st.reject([upload("box.png", png())], rid))
-    assert _not_found(t.sess)
+    assert _not_found(t)
     assert snapshot(world.engine) == before and stored_files(updir) == []
 
 

@@ -80,7 +80,7 @@ def test_paying_early_during_the_trial_takes_the_price_and_frees_the_limit(world
     with world.tx() as s:
         assert credit.account(s, shops.uid).frozen_fen == 20_000  # only B's order still holds the limit
     run(st.pay_now())  # twice: nothing more is taken
-    assert t.sess.toast_kind == "error"
+    assert t.said()[0] == "error"
     world.audit_ok()
 
 
@@ -93,7 +93,7 @@ def test_paying_early_without_the_money_is_refused_and_changes_nothing(world, ta
     t, st = tab.open(uid, OrderState, path=routes.order(oid))
     before = snapshot(world.engine)
     run(st.pay_now())
-    assert t.sess.toast_kind == "error" and st.order.status == OS.TRIAL
+    assert t.said()[0] == "error" and st.order.status == OS.TRIAL
     assert snapshot(world.engine) == before
 
 

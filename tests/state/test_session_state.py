@@ -1,14 +1,17 @@
 """The session state as a tab drives it: log-in through the form (and a wrong password refused
-like an unknown user), log-out ending the server-side session; database work of a handler runs
-in a worker thread, never on the event loop's thread; log-in checks the password off the loop
-with no transaction open."""
+like an unknown user), log-out ending the server-side session, the demo clock's steps; database
+work of a handler runs in a worker thread, never on the event loop's thread; log-in checks the
+password off the loop with no transaction open."""
 
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
-from helpers import background, run, sent
+import pytest
+from helpers import TwoShops, background, order, run, sent
 
+from bnpl_app.models import OrderStatus as OS
 from bnpl_app.services import auth
 
 
@@ -58,7 +61,6 @@ def test_log_in_is_a_background_event():
 def test_a_wrong_password_is_refused_with_the_same_message_as_an_unknown_user(world, tab):
     from bnpl_app.domain.errors import AuthError
     from bnpl_app.state import session as session_mod
-    import pytest
 
     world.shopper(name="yan")
     for user, password in (("yan", "wrong-password"), ("nobody", "password123")):
@@ -104,3 +106,36 @@ def test_logging_out_ends_the_server_side_session(world, tab):
     wallet.set_topup_text("10")
     run(wallet.topup())
     assert t.refused_with("auth.session_expired")
+
+
+# ── the demo clock ───────────────────────────────────────────────────────────────────────────
+def test_the_demo_clock_moves_by_a_step_and_runs_what_fell_due(world, tab):
+    shops = TwoShops(world)
+    t = tab(shops.uid)
+    start = world.clock.now()
+    run(background(t.sess, "advance", "7d"))
+    assert world.clock.now() == start + timedelta(days=7) and t.sess.clock_busy is False
+    assert t.sess.toast_kind == "success" and t.sess.now_ts == int(world.clock.now().timestamp())
+    assert order(world, shops.oa).status == OS.PAID  # the trial ended on the way: deducted
+
+
+def test_an_unknown_clock_step_is_refused_and_the_clock_stays(world, tab, monkeypatch):
+    from bnpl_app import runtime
+
+    t = tab(world.shopper())
+    start = world.clock.now()
+    run(background(t.sess, "advance", "1y"))
+    assert t.refused_with("demo_only")
+    monkeypatch.setattr(runtime, "demo_mode", lambda: False)  # a real deployment: no step moves it
+    run(background(t.sess, "advance", "1d"))
+    assert t.refused_with("demo_only") and world.clock.now() == start
+
+
+@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
+    "app bug: SessionState.advance tests `step not in STEPS` (a dict), so a crafted list or dict "
+    "step raises TypeError (unhashable) instead of being refused like any unknown step"))
+def test_a_crafted_clock_step_that_is_not_a_string_is_refused_like_any_unknown_step(world, tab):
+    t = tab(world.shopper())
+    start = world.clock.now()
+    run(background(t.sess, "advance", ["1d"]))
+    assert t.refused_with("demo_only") and world.clock.now() == start

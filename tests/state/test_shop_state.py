@@ -176,4 +176,4 @@ def test_a_line_that_became_unbuyable_in_the_cart_is_refused_at_confirm_with_its
         s.get(Product, p).bnpl_enabled = False
     before = snapshot(world.engine)
     assert run(cart.confirm()) is None
-    assert t.sess.toast_kind == "error" and snapshot(world.engine) == before and _orders_of(world, uid) == []
+    assert t.said()[0] == "error" and snapshot(world.engine) == before and _orders_of(world, uid) == []
