@@ -218,11 +218,18 @@ def test_approved_hardship_plan_replaces_the_overdue_schedule(world, ops, waive)
     world.audit_ok()
 
 
-def test_late_fees_stop_accruing_on_a_hardship_plan(world, ops):
+def _on_a_two_part_plan(world, ops) -> tuple[int, int, int]:
+    """An overdue shopper whose hardship plan of two installments (no waiver) was just approved:
+    (shopper, order, application)."""
     uid, oid, *_ = overdue_order(world, days=POLICY.hardship_min_overdue_days)
     app_id = hardship(world, uid, n=2)
     with world.tx() as s:
         apps.approve_hardship(s, operator_id=ops, application_id=app_id, waive_fen=0, installments=2, clock=world.clock)
+    return uid, oid, app_id
+
+
+def test_late_fees_stop_accruing_on_a_hardship_plan(world, ops):
+    uid, oid, app_id = _on_a_two_part_plan(world, ops)
     plan_before = [(r.id, r.late_fee_fen) for r in insts(world, oid) if r.plan_application_id == app_id]
     late_notes = len(notes(world, uid, "late_fee"))
 
@@ -238,10 +245,8 @@ def test_late_fees_stop_accruing_on_a_hardship_plan(world, ops):
 
 
 def test_hardship_plan_is_paid_off_by_the_sweep(world, ops):
-    uid, oid, *_ = overdue_order(world, days=POLICY.hardship_min_overdue_days)
-    app_id = hardship(world, uid, n=2)
+    uid, oid, app_id = _on_a_two_part_plan(world, ops)
     with world.tx() as s:
-        apps.approve_hardship(s, operator_id=ops, application_id=app_id, waive_fen=0, installments=2, clock=world.clock)
         wallet.topup(s, uid=uid, amount_fen=2 * PRICE, clock=world.clock)
     world.advance(days=65)
     rows = [r for r in insts(world, oid) if r.plan_application_id == app_id]
