@@ -44,7 +44,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import fcntl
 import json
 import math
 import os
@@ -53,14 +52,11 @@ import random
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -74,6 +70,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.reflex_client import BuildInfo, EventError, ReflexClient, event_name  # noqa: E402
+from tests.deploy import build_lock, free_port, http_get  # noqa: E402  (as the browser tiers start servers)
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "bench-pass-1234"
@@ -151,22 +148,6 @@ class LoopLag:
 
 
 # ── servers ─────────────────────────────────────────────────────────────────────────────────────
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def http_get(url: str) -> tuple[int, str] | None:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as r:
-            return r.status, r.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as e:
-        return e.code, ""
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-        return None
-
-
 _SERVERS: list[Server] = []
 
 
@@ -269,26 +250,6 @@ def base_env(port_var: str, port: int) -> dict[str, str]:
                  "REFLEX_DB_URL", "BNPL_ORIGINS", "BNPL_E2E_DB_URL"):
         env.pop(name, None)
     return env
-
-
-@contextlib.contextmanager
-def build_lock(app_dir: Path, timeout: float):
-    """The lock tests/e2e holds while it builds and serves ``.web`` of the same checkout."""
-    (app_dir / "test-artifacts").mkdir(exist_ok=True)
-    with open(app_dir / "test-artifacts" / "e2e.lock", "w") as lock:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{app_dir}/.web is locked by another run (test-artifacts/e2e.lock)") from None
-                time.sleep(1)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 # ── the app's database: CLI and bench shoppers ─────────────────────────────────────────────────
@@ -834,7 +795,7 @@ async def run_bench(args, workdir: Path, logdir: Path, results: dict) -> None:
     await asyncio.to_thread(run_cli, app, "migrate")
     await asyncio.to_thread(run_cli, app, "seed-demo")
     blank_server = blank_build = None
-    with build_lock(app_dir, args.start_timeout):
+    with build_lock(args.start_timeout, root=app_dir):  # the lock the browser tiers hold on .web/
         log("starting servers (production builds)")
         await asyncio.to_thread(start_app, app, args, "app")
         try:

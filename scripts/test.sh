@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set-up command 2: install what is missing (Chromium included), run the whole suite.
-#   bash scripts/test.sh                       everything: unit + property on two workers, then
+#   bash scripts/test.sh                       everything: unit + property + state on two workers, then
 #                                              migrations and concurrency (SQLite, and PostgreSQL
 #                                              when BNPL_TEST_DATABASE_URL is set) and the browser tier,
 #                                              then the scale-out tier when BNPL_TEST_DATABASE_URL
@@ -26,7 +26,7 @@ fi
 # In-memory tiers in parallel; the tiers that share one database or one app server in series.
 # The scale-out tier builds and serves .web/ for a deployment of its own: its own session, last.
 status=0
-run -n 2 tests/unit tests/property || status=$?
+run -n 2 tests/unit tests/property tests/state || status=$?
 run tests/migrations tests/concurrency tests/e2e || status=$?
 if [ -n "${BNPL_TEST_DATABASE_URL:-}" ] && [ -n "${BNPL_TEST_REDIS_URL:-}" ]; then
     run tests/scaleout || status=$?

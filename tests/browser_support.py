@@ -1,10 +1,11 @@
 """Playwright fixtures shared by the browser tiers (tests/e2e, tests/scaleout): headless Debian
 Chromium, a fresh context per test on the tier's ``app_server`` (relative URLs work), a
-screenshot of the page when its test failed, uncaught page errors failing the test, and
-``shot(page, name)`` for test-artifacts/<name>.png.
+screenshot of the page when its test failed, uncaught page errors failing the test,
+``shot(page, name)`` for test-artifacts/<name>.png, ``db`` (an engine on the app's database) — and the steps every journey takes: log in
+as a demo account, go to a page once it is live, find the toast or a record's row.
 
 A tier's conftest imports the fixtures and the hook by name; it defines ``app_server`` (the
-base URL) itself."""
+base URL) and ``db_url`` itself."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from bnpl_app import routes
+from bnpl_app.db import make_engine
+from bnpl_app.services.seed import SHOPS
 from deploy import ARTIFACTS
 
 CHROMIUM = "/usr/bin/chromium"
@@ -83,8 +87,53 @@ def shot() -> Callable[[Page, str], Path]:
     return shot_page
 
 
+@pytest.fixture
+def db(db_url: str, monkeypatch: pytest.MonkeyPatch):
+    """The app's database, for arranging what other actors do through the services and for
+    checks the page cannot show."""
+    monkeypatch.setenv("REFLEX_DB_URL", db_url)
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+# ── the steps every journey takes ──────────────────────────────────────────────────────────────
+def at(route: str) -> re.Pattern:
+    """The URL of ``route`` (Reflex serves pages with or without a trailing slash)."""
+    return re.compile(r"^https?://[^/]+" + re.escape(route.rstrip("/")) + r"/?$")
+
+
+def go(page: Page, route: str) -> None:
+    """Open ``route`` and wait until the page is live (the server has ticked its clock once)."""
+    page.goto(route)
+    expect(page.get_by_test_id("clock-now")).not_to_have_text("")
+
+
+def login(page: Page, user: str, *, lang: str = "zh") -> None:
+    """One-click log-in of a demo account, after the page is live; done when its home page shows
+    who is logged in."""
+    go(page, routes.LOGIN)
+    switch = page.get_by_test_id("lang-switch")
+    if (lang == "en") != (switch.inner_text().strip() == "中文"):  # the button names the other language
+        switch.click()
+        expect(switch).to_have_text("中文" if lang == "en" else "English")
+    page.get_by_test_id(f"demo-login-{user}").click()
+    role = "operator" if user == "ops" else "merchant" if user in SHOPS else "shopper"
+    expect(page).to_have_url(at(routes.HOME_OF_ROLE[role]))
+    expect(page.get_by_test_id("whoami")).to_be_visible()
+
+
+def toast(page: Page):
+    return page.get_by_test_id("toast")
+
+
+def row(page: Page, testid: str, record_id: int):
+    """The row (or card) of one record in a list."""
+    return page.locator(f'[data-testid="{testid}"][data-id="{record_id}"]')

@@ -58,19 +58,20 @@ class LaunchError(RuntimeError):
 
 # ── small parts ──────────────────────────────────────────────────────────────────────────────
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (the browser tiers and bench/load.py)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
 def http_get(url: str) -> tuple[int, str] | None:
-    """Status and body of a GET, or None while nothing answers."""
+    """Status and body of a GET, or None while nothing answers (the browser tiers and bench/load.py)."""
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return response.status, response.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as error:
         return error.code, ""
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
+    except OSError:  # URLError, refused or reset connections, timeouts: nothing answers yet
         return None
 
 
@@ -140,10 +141,12 @@ def run_cli(env: dict[str, str], *args: str, timeout: float = 300) -> str:
 
 
 @contextmanager
-def build_lock(wait_s: float | None = None) -> Iterator[None]:
-    """Hold the .web/ build lock; with ``wait_s``, give up (LaunchError) after that long."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    with BUILD_LOCK.open("w") as lock:
+def build_lock(wait_s: float | None = None, *, root: Path = ROOT) -> Iterator[None]:
+    """Hold the .web/ build lock of the checkout at ``root`` (the browser tiers and bench/load.py
+    take the same one); with ``wait_s``, give up (LaunchError) after that long."""
+    lock_path = root / BUILD_LOCK.relative_to(ROOT)
+    lock_path.parent.mkdir(exist_ok=True)
+    with lock_path.open("w") as lock:
         deadline = None if wait_s is None else time.monotonic() + wait_s
         while True:
             try:
@@ -151,7 +154,7 @@ def build_lock(wait_s: float | None = None) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise LaunchError(f"another app server holds {BUILD_LOCK} (it builds and serves .web/)") from None
+                    raise LaunchError(f"another app server holds {lock_path} (it builds and serves .web/)") from None
                 time.sleep(0.5)
         try:
             yield

@@ -1,32 +1,61 @@
-"""Builders shared by the unit, property and concurrency tiers: a scratch database, a fixed
-clock and small factories that go through the real services (never hand-written rows)."""
+"""The test scaffolding every tier shares, in one place: a scratch database and a fixed clock
+(``World``, the ``world`` fixture), factories that go through the real services (never
+hand-written rows) — shoppers, shops, products, orders in trial, overdue orders, returns,
+applications — small readers for what a test checks, ``snapshot`` and ``refused`` (a refusal
+leaves the database as it was), and look-ups by demo username for the browser tiers.
+Browser things (Playwright pages, log-in, toasts) are in ``browser_support.py``; driving Reflex
+states under pytest is in ``state/conftest.py``."""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import functools
 import hashlib
+import io
 import os
+import struct
 import uuid
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
+from sqlmodel import SQLModel, select
 
-from bnpl_app.db import create_schema, make_engine, transaction
+from bnpl_app.db import create_schema, make_engine, reading, transaction
 from bnpl_app.migrate import upgrade
 from bnpl_app.domain.clock import UTC, FixedClock
 from bnpl_app.domain.policy import POLICY
-from bnpl_app.models import MERCHANT, OPERATOR, CreditAccount, Merchant, Product, User
-from bnpl_app.services import auth, checkout, consent, wallet
+from bnpl_app.models import (
+    MERCHANT,
+    OPERATOR,
+    CreditAccount,
+    Installment,
+    InstallmentStatus,
+    Merchant,
+    Notification,
+    Order,
+    Product,
+    User,
+)
+from bnpl_app.services import applications, auth, bills, checkout, consent, credit, orders, wallet
 from bnpl_app.services.audit import run_audit
 from bnpl_app.services.clock import advance
+from bnpl_app.services.sweep import run_sweep
+from bnpl_app.services.uploads import StoredFile
 
 START = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
+TRIAL = POLICY.trial_days_default
+ODD_PRICE = 12_345  # 0.05 % of it is 6.1725 fen: the daily late fee has to be rounded
+PROOF = StoredFile("0" * 32 + ".pdf", "application/pdf", 1234, "还款凭证.pdf")
+TRACKING = "SF1234567890"
 
 # Argon2 is slow on purpose (~0.15 s a hash). Factories create many users with one password, so
 # the tests hash it once; login tests still verify against real Argon2 hashes.
@@ -203,14 +232,240 @@ class World:
         return transaction(self.engine)
 
 
-def snapshot(engine: Engine) -> dict[str, list[tuple]]:
-    """Every row of every table, in primary-key order: compare before/after a refused action to
-    prove it left nothing half-done."""
-    from sqlmodel import SQLModel
+@pytest.fixture
+def world() -> Iterator[World]:
+    """A scratch platform on in-memory SQLite (the unit and state tiers import this fixture)."""
+    w = World(memory_engine())
+    yield w
+    w.engine.dispose()
 
+
+# ── a refusal changes nothing ───────────────────────────────────────────────────────────────────
+def snapshot(engine: Engine, *, skip: frozenset[str] | set[str] = frozenset()) -> dict[str, list[tuple]]:
+    """Every row of every table (but the tables named in ``skip``), in primary-key order: compare
+    before/after a refused action to prove it left nothing half-done."""
     out: dict[str, list[tuple]] = {}
     with engine.execution_options(readonly=True).connect() as conn:
         for table in SQLModel.metadata.sorted_tables:
+            if table.name in skip:
+                continue
             order = list(table.primary_key.columns) or list(table.columns)
             out[table.name] = [tuple(r) for r in conn.execute(sa.select(table).order_by(*order))]
     return out
+
+
+def refused(world: World, exc_type: type[Exception], fn: Callable, *, key: str | None = None):
+    """``fn(session)``, in a transaction of its own, must raise ``exc_type`` (with message ``key``
+    when given) and leave the database as it was. Returns the error, for more checks."""
+    before = snapshot(world.engine)
+    with pytest.raises(exc_type) as e:
+        with world.tx() as s:
+            fn(s)
+    if key is not None:
+        assert e.value.key == key
+    assert snapshot(world.engine) == before
+    return e.value
+
+
+# ── what a test reads back ──────────────────────────────────────────────────────────────────────
+def acct(world: World, uid: int) -> CreditAccount:
+    with world.tx() as s:
+        return credit.account(s, uid)
+
+
+def insts(world: World, oid: int) -> list[Installment]:
+    """An order's installments in the order they were made (a hardship plan's after the ones it replaced)."""
+    with world.tx() as s:
+        return list(s.exec(select(Installment).where(Installment.order_id == oid).order_by(Installment.id)))
+
+
+def notes(world: World, uid: int, kind: str) -> list[Notification]:
+    with world.tx() as s:
+        return list(s.exec(select(Notification).where(Notification.user_id == uid, Notification.kind == kind)
+                           .order_by(Notification.id)))
+
+
+def order(world: World, oid: int) -> Order:
+    with world.tx() as s:
+        return s.get(Order, oid)
+
+
+# ── what the other actors (and time) do, each in a transaction of its own ──────────────────────
+def topup(world: World, uid: int, amount: int) -> None:
+    with world.tx() as s:
+        wallet.topup(s, uid=uid, amount_fen=amount, clock=world.clock)
+
+
+def add_card(world: World, uid: int, balance_fen: int = 0) -> int:
+    with world.tx() as s:
+        return wallet.add_card(s, uid=uid, bank="招商银行", last4="1234", balance_fen=balance_fen, clock=world.clock).id
+
+
+def jump(world: World, days: float = 0, **kw) -> None:
+    """Move the clock with one sweep at the end (a sweep that was down catches up). Used to cross
+    stretches of days that a test is not about; ``world.advance`` runs every sweep in between."""
+    world.clock.advance(timedelta(days=days, **kw))
+    run_sweep(engine=world.engine, clock=world.clock)
+
+
+class Bought(NamedTuple):
+    uid: int  # the shopper
+    oid: int  # the order
+    p: int  # the product
+    m: int  # the shop (merchant id)
+
+
+def overdue_order(world: World, *, days: float = 0, price: int = ODD_PRICE, score: int = 700,
+                  plan: str = "full") -> Bought:
+    """A shopper with an empty wallet whose order has just failed its deduction at the end of the
+    trial; then ``days`` more days crossed with one sweep at the end (``jump``)."""
+    m = world.merchant()
+    p = world.product(m, price_fen=price, trial_days=TRIAL)
+    uid = world.shopper(score=score)
+    oid = world.buy(uid, p, plan=plan)
+    world.advance(days=TRIAL)
+    if days:
+        jump(world, days=days)
+    return Bought(uid, oid, p, m)
+
+
+def pay_off(world: World, uid: int) -> None:
+    """The shopper tops up exactly what is owed and repays every open installment."""
+    with world.tx() as s:
+        open_ = [i for i in bills.billed_installments(s, uid) if i.status in InstallmentStatus.OPEN]
+        wallet.topup(s, uid=uid, amount_fen=sum(i.principal_fen + i.fee_fen + i.late_fee_fen for i in open_),
+                     clock=world.clock)
+        for i in open_:
+            bills.repay(s, uid=uid, installment_id=i.id, clock=world.clock)
+
+
+def return_parcel(world: World, uid: int, oid: int, tracking: str = TRACKING) -> int:
+    """The shopper sends the order back; returns the return's id."""
+    with world.tx() as s:
+        return orders.request_return(s, uid=uid, order_id=oid, tracking_no=tracking, clock=world.clock).id
+
+
+def receive_parcel(world: World, mid: int, rid: int) -> None:
+    with world.tx() as s:
+        orders.mark_received(s, merchant_id=mid, return_id=rid, clock=world.clock)
+
+
+def restoration(world: World, uid: int, proofs=(PROOF,)) -> int:
+    with world.tx() as s:
+        return applications.apply_restoration(s, uid=uid, statement="已全部还清", proofs=list(proofs),
+                                              clock=world.clock).id
+
+
+def restoration_pending(world: World) -> tuple[int, int, int]:
+    """A shopper whose limit was cut for being overdue, who then paid everything off and applied
+    for it back: (shopper, the limit before the cut, the pending application)."""
+    uid = overdue_order(world, days=POLICY.grace_days).uid
+    previous = acct(world, uid).restorable_limit_fen
+    pay_off(world, uid)
+    return uid, previous, restoration(world, uid)
+
+
+def hardship(world: World, uid: int, n: int = 6) -> int:
+    with world.tx() as s:
+        return applications.apply_hardship(s, uid=uid, reason_category="medical", statement="住院",
+                                           proposed_installments=n, request_fee_waiver=True, proofs=[PROOF],
+                                           clock=world.clock).id
+
+
+class TwoShops:
+    """Shop A and shop B, a shopper with money, an order in trial at each."""
+
+    def __init__(self, world: World):
+        self.w = world
+        self.a = world.merchant()
+        self.b = world.merchant()
+        self.pa = world.product(self.a, price_fen=10_000)
+        self.pb = world.product(self.b, price_fen=20_000)
+        self.uid = world.shopper(wallet_fen=1_000_000)
+        self.oa = world.buy(self.uid, self.pa)
+        self.ob = world.buy(self.uid, self.pb)
+
+
+# ── sessions, handlers and uploads, as a tab has them (the state tier; tests/state/conftest.py) ────
+class _Wall:
+    """Sessions expire by the wall clock, whatever the business clock says (as in the app)."""
+
+    def now(self):
+        from bnpl_app import runtime
+
+        return runtime.WALL.now()
+
+
+def session_token(world: World, uid: int) -> str:
+    """A logged-in session of ``uid``, started without a password check (Argon2 is slow on purpose)."""
+    with world.tx() as s:
+        return auth.start_session(s, user=s.get(User, uid), clock=_Wall())
+
+
+def run(awaitable):
+    """A coroutine (a state's handler, say) on an event loop of its own, in a worker thread:
+    Playwright's sync API may have left a loop on the main thread. An async generator (a
+    background handler that yields events) is run to its end; the events come back as a list."""
+    async def drain():
+        if hasattr(awaitable, "__anext__"):
+            return [event async for event in awaitable]
+        return await awaitable
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, drain()).result()
+
+
+def background(state, handler: str, *args):
+    """A background event as the app starts it: the handler's own function on the state (a direct
+    call is refused by Reflex). Under pytest ``async with self`` holds no lock; pass it to ``run``."""
+    return type(state).event_handlers[handler].fn(state, *args)
+
+
+@pytest.fixture
+def updir(tmp_path, monkeypatch) -> Path:
+    """Uploaded files go to a scratch directory."""
+    d = tmp_path / "uploads"
+    monkeypatch.setenv("BNPL_UPLOAD_DIR", str(d))
+    return d
+
+
+def stored_files(updir: Path) -> list[str]:
+    return sorted(p.name for p in updir.iterdir()) if updir.exists() else []
+
+
+def upload(name: str, data: bytes):
+    """A file as a browser's upload hands it to a handler."""
+    import reflex as rx
+
+    return rx.UploadFile(file=io.BytesIO(data), path=Path(name), size=len(data))
+
+
+def png(width: int = 24, height: int = 16, rgb=(40, 90, 200)) -> bytes:
+    """A real (decodable) PNG, so a browser can show it."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    raw = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def sent(spec) -> dict:
+    """What an event a handler returned tells the browser: ``rx.redirect`` → {"path": ...},
+    ``rx.download`` → {"url": ..., "filename": ...}; {} for None."""
+    if spec is None:
+        return {}
+    return {str(name._js_expr): getattr(value, "_var_value", value) for name, value in spec.args}
+
+
+# ── the seeded demo, by username (the browser tiers) ───────────────────────────────────────────
+def uid_of(engine: Engine, username: str) -> int:
+    with reading(engine) as s:
+        return s.execute(sa.select(User.id).where(User.username == username)).scalar_one()
+
+
+def merchant_of(engine: Engine, username: str) -> int:
+    """The merchant id of the shop whose user is ``username``."""
+    with reading(engine) as s:
+        return s.execute(sa.select(Merchant.id).join(User, User.id == Merchant.user_id)
+                         .where(User.username == username)).scalar_one()

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-# The browser, page and shot fixtures (and the hook that lets `page` see a failed test):
+# The browser, page, shot and db fixtures (and the hook that lets `page` see a failed test):
 # shared with the scale-out tier.
-from browser_support import browser, page, pytest_runtest_makereport, shot, shot_page  # noqa: F401
+from browser_support import browser, db, page, pytest_runtest_makereport, shot, shot_page  # noqa: F401
 from deploy import (
     ARTIFACTS,
     DEFAULT_START_TIMEOUT,

@@ -6,24 +6,15 @@ from __future__ import annotations
 
 import re
 
-import pytest
-import sqlalchemy as sa
+from helpers import uid_of
 from playwright.sync_api import Browser, Page, expect
 
 from bnpl_app import routes
-from bnpl_app.db import make_engine, transaction
+from bnpl_app.db import transaction
 from bnpl_app.domain.clock import SystemClock
-from bnpl_app.models import User
 from bnpl_app.services import wallet
 
 EVENT_FRAME = re.compile(r"^42")  # a Socket.IO event (engine.io pings are "2" / "3")
-
-
-@pytest.fixture
-def db(db_url):
-    engine = make_engine(db_url)
-    yield engine
-    engine.dispose()
 
 
 class Frames:
@@ -59,11 +50,6 @@ def _tab(browser: Browser, app_server: str, user: str) -> tuple[Page, Frames]:
     return page, frames
 
 
-def _uid(db, username: str) -> int:
-    with transaction(db) as s:
-        return s.execute(sa.select(User.id).where(User.username == username)).scalar_one()
-
-
 def test_an_idle_tab_sends_nothing_while_its_clock_ticks(browser: Browser, app_server: str, shot):
     page, frames = _tab(browser, app_server, "alice")
     page.goto(routes.ORDERS)
@@ -89,7 +75,7 @@ def test_a_change_by_another_process_reaches_only_the_tab_it_concerns(browser: B
     bob_before = bob_frames.refreshes()
 
     with transaction(db) as s:  # another process: a top-up lands for alice
-        wallet.topup(s, uid=_uid(db, "alice"), amount_fen=12_300, clock=SystemClock())
+        wallet.topup(s, uid=uid_of(db, "alice"), amount_fen=12_300, clock=SystemClock())
 
     expect(alice.get_by_test_id("wallet-balance")).not_to_have_text(shown)
     assert alice_frames.refreshes() >= 1

@@ -7,17 +7,17 @@ operator does goes through the page."""
 from __future__ import annotations
 
 import re
-import struct
 import uuid
-import zlib
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from browser_support import at, go, login, row, toast
+from helpers import merchant_of, png, uid_of
 from playwright.sync_api import Page, expect
 
 from bnpl_app import routes
-from bnpl_app.db import make_engine, transaction
+from bnpl_app.db import transaction
 from bnpl_app.domain.money import yuan
 from bnpl_app.models import (
     Application,
@@ -37,34 +37,6 @@ DESKTOP = {"width": 1280, "height": 900}
 
 
 # ── helpers ──────────────────────────────────────────────────────────────────────────────────
-def png(width: int = 24, height: int = 16, rgb=(200, 40, 40)) -> bytes:
-    """A real (decodable) PNG, so the browser can show the uploaded photo."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    raw = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-
-
-@pytest.fixture
-def db(db_url):
-    engine = make_engine(db_url)
-    yield engine
-    engine.dispose()
-
-
-def uid_of(db, username: str) -> int:
-    with transaction(db) as s:
-        return s.execute(sa.select(User.id).where(User.username == username)).scalar_one()
-
-
-def merchant_of(db, username: str) -> int:
-    with transaction(db) as s:
-        return s.execute(sa.select(Merchant.id).join(User, User.id == Merchant.user_id)
-                         .where(User.username == username)).scalar_one()
-
-
 def product_id(db, name: str) -> int:
     with transaction(db) as s:
         return s.execute(sa.select(Product.id).where(Product.name == name)).scalar_one()
@@ -91,38 +63,6 @@ def start_return(db, username: str, oid: int, *, received: bool = False) -> int:
 
 def move_clock(db, **delta) -> None:
     advance(engine=db, clock=DbClock(db), delta=timedelta(**delta))
-
-
-def at(route: str) -> re.Pattern:
-    """The URL of ``route`` (Reflex serves pages with or without a trailing slash)."""
-    return re.compile(r"^https?://[^/]+" + re.escape(route.rstrip("/")) + r"/?$")
-
-
-def login(page: Page, user: str, *, lang: str = "zh") -> None:
-    """One-click demo login, after the page is live (the server ticks the clock once connected)."""
-    page.goto(routes.LOGIN)
-    expect(page.get_by_test_id("clock-now")).not_to_have_text("")
-    switch = page.get_by_test_id("lang-switch")
-    if (lang == "en") != (switch.inner_text().strip() == "中文"):  # the button names the other language
-        switch.click()
-        expect(switch).to_have_text("中文" if lang == "en" else "English")
-    page.get_by_test_id(f"demo-login-{user}").click()
-    home = routes.HOME_OF_ROLE["shopper" if user not in ("shop_fashion", "shop_digital", "ops") else
-                               ("operator" if user == "ops" else "merchant")]
-    expect(page).to_have_url(at(home))
-
-
-def go(page: Page, route: str) -> None:
-    page.goto(route)
-    expect(page.get_by_test_id("clock-now")).not_to_have_text("")
-
-
-def toast(page: Page):
-    return page.get_by_test_id("toast")
-
-
-def row(page: Page, testid: str, record_id: int):
-    return page.locator(f'[data-testid="{testid}"][data-id="{record_id}"]')
 
 
 # ── 1 ───────────────────────────────────────────────────────────────────────────────────────

@@ -8,14 +8,15 @@ from __future__ import annotations
 import re
 import uuid
 
-import pytest
 import sqlalchemy as sa
+from browser_support import go, login
+from helpers import merchant_of
 from playwright.sync_api import Page, expect
 
 from bnpl_app import routes
-from bnpl_app.db import make_engine, transaction
+from bnpl_app.db import transaction
 from bnpl_app.domain.policy import POLICY
-from bnpl_app.models import Merchant, Order, Product, User
+from bnpl_app.models import Order, Product, User
 from bnpl_app.services import checkout, merchant as merchant_svc
 from bnpl_app.services.clock import DbClock
 
@@ -26,38 +27,13 @@ MORE_ORDERS = 25
 IMAGES = ("tshirt", "jeans", "jacket", "sneakers", "earbuds")  # the demo's own pictures
 
 
-@pytest.fixture
-def db(db_url):
-    engine = make_engine(db_url)
-    yield engine
-    engine.dispose()
-
-
-def _merchant(db, username: str) -> int:
-    with transaction(db) as s:
-        return s.execute(sa.select(Merchant.id).join(User, User.id == Merchant.user_id)
-                         .where(User.username == username)).scalar_one()
-
-
 def _add_products(db, n: int, *, bnpl: bool = False, price_fen: int = 1_990) -> list[int]:
-    shop = _merchant(db, "shop_fashion")
+    shop = merchant_of(db, "shop_fashion")
     with transaction(db) as s:
         return [merchant_svc.create_product(s, merchant_id=shop, name=f"测试商品 {k:02d}", category="测试",
                                             description="paging", price_fen=price_fen, stock=50, bnpl_enabled=bnpl,
                                             image=f"/products/{IMAGES[k % len(IMAGES)]}.svg", clock=DbClock(db)).id
                 for k in range(n)]
-
-
-def login(page: Page, user: str) -> None:
-    page.goto(routes.LOGIN)
-    expect(page.get_by_test_id("clock-now")).not_to_have_text("")
-    page.get_by_test_id(f"demo-login-{user}").click()
-    expect(page.get_by_test_id("logout")).to_be_visible()
-
-
-def go(page: Page, route: str) -> None:
-    page.goto(route)
-    expect(page.get_by_test_id("clock-now")).not_to_have_text("")
 
 
 def ids(page: Page, testid: str) -> list[str]:
@@ -130,7 +106,7 @@ def test_merchant_orders_page_search_and_a_live_reload_keeps_page_two(page: Page
                                      clock=DbClock(db)).id
 
     oids = [order() for _ in range(MORE_ORDERS)]
-    shop = _merchant(db, "shop_fashion")
+    shop = merchant_of(db, "shop_fashion")
     with transaction(db) as s:
         total = s.execute(sa.select(sa.func.count()).select_from(Order).where(Order.merchant_id == shop)).scalar_one()
     pages = -(-total // POLICY.page_size)

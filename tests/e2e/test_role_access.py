@@ -5,16 +5,14 @@ each refusal visible (a redirect with a message, or a plain 404 for a file)."""
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
+from browser_support import at, go, login
+from helpers import png, uid_of
 from playwright.sync_api import Browser, Page, expect
 
 from bnpl_app import routes
-from bnpl_app.db import make_engine, transaction
-from bnpl_app.models import User
+from bnpl_app.db import transaction
 from bnpl_app.services import applications, uploads
 from bnpl_app.services.clock import DbClock
-
-from test_merchant_ops_journeys import at, go, login, png
 
 REFUSED = "无权执行此操作"
 
@@ -43,16 +41,11 @@ def test_anonymous_visitor_of_the_console_is_sent_to_log_in(page: Page):
     expect(page.get_by_test_id("toast")).to_contain_text("请先登录")
 
 
-def test_uploaded_proofs_are_served_to_the_owner_and_operators_only(page: Page, browser: Browser, app_server: str,
-                                                                    db_url: str):
-    engine = make_engine(db_url)
-    try:
-        proofs = uploads.store_many([("statement.png", png())], allowed=uploads.PROOF_TYPES)
-        with transaction(engine) as s:
-            dave = s.execute(sa.select(User.id).where(User.username == "dave")).scalar_one()
-            applications.apply_restoration(s, uid=dave, statement="", proofs=proofs, clock=DbClock(engine))
-    finally:
-        engine.dispose()
+def test_uploaded_proofs_are_served_to_the_owner_and_operators_only(page: Page, browser: Browser, app_server: str, db):
+    proofs = uploads.store_many([("statement.png", png())], allowed=uploads.PROOF_TYPES)
+    dave = uid_of(db, "dave")
+    with transaction(db) as s:
+        applications.apply_restoration(s, uid=dave, statement="", proofs=proofs, clock=DbClock(db))
     url = routes.upload_url(proofs[0].stored_name)
 
     def status(user: str | None) -> int:

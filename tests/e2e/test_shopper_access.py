@@ -10,8 +10,9 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from browser_support import go, login, row, toast
+from helpers import snapshot, uid_of
 from playwright.sync_api import Page, expect
-from sqlmodel import SQLModel
 
 from bnpl_app import routes
 from bnpl_app.db import reading, transaction
@@ -20,16 +21,10 @@ from bnpl_app.domain.money import yuan
 from bnpl_app.models import Application, Installment, InstallmentStatus as IS, Notification, Order, PaymentMethod
 from bnpl_app.services import bills, inbox, orders, wallet
 
-from test_shopper_journeys import account, db, dismiss, go, login, now_clock, row, toast, uid_of  # noqa: F401  (db: fixture)
+from test_shopper_journeys import account, dismiss, now_clock
 
 # Rows that change by themselves while the app runs (logins, the ticking sweep, the demo clock).
 _VOLATILE = {"auth_sessions", "sweep_runs", "sim_clock"}
-
-
-def snapshot(db) -> dict[str, list[tuple]]:
-    with reading(db) as s:
-        return {t.name: [tuple(r) for r in s.execute(sa.select(t).order_by(*t.primary_key.columns))]
-                for t in SQLModel.metadata.sorted_tables if t.name not in _VOLATILE}
 
 
 def first_id(db, stmt) -> int:
@@ -84,13 +79,13 @@ def test_another_shoppers_ids_are_not_found_and_change_nothing(db):
         "autopay order": lambda s: bills.set_autopay(s, uid=alice, days_before=1,
                                                      method_order=[carols_method, *alices_methods], clock=clock),
     }
-    before = snapshot(db)
+    before = snapshot(db, skip=_VOLATILE)
     for what, attempt in attempts.items():
         with pytest.raises(DomainError) as refused:
             with transaction(db) as s:
                 attempt(s)
         assert isinstance(refused.value, NotFound) or refused.value.key == "autopay.order", what
-    assert snapshot(db) == before
+    assert snapshot(db, skip=_VOLATILE) == before
 
 
 # ── the pages: crafted events on the wire ───────────────────────────────────────────────────
@@ -120,11 +115,11 @@ def test_a_crafted_mark_read_for_someone_elses_notice_is_refused(page: Page, db,
     _rewrite(page, "notification_id", mine, replacement.format(carols=carols))
     login(page, "alice")
     go(page, routes.INBOX)
-    before = snapshot(db)
+    before = snapshot(db, skip=_VOLATILE)
     row(page, "notice-row", mine).get_by_test_id("notice-mark-read").click()
     expect(toast(page)).to_contain_text(refusal)
     expect(row(page, "notice-row", mine)).to_have_attribute("data-unread", "true")
-    assert snapshot(db) == before
+    assert snapshot(db, skip=_VOLATILE) == before
     if replacement == "{carols}":
         shot(page, "access-crafted-mark-read-refused")
 
@@ -140,10 +135,10 @@ def test_a_crafted_repayment_of_someone_elses_installment_moves_no_money(page: P
     page.get_by_test_id("wallet-topup-submit").click()
     expect(page.get_by_test_id("wallet-balance")).to_have_text(yuan(50_000))
     go(page, routes.BILLS)
-    before = snapshot(db)
+    before = snapshot(db, skip=_VOLATILE)
     row(page, "repay-button", carols).click()
     expect(toast(page)).to_contain_text("找不到")
-    assert snapshot(db) == before
+    assert snapshot(db, skip=_VOLATILE) == before
     expect(row(page, "installment-row", carols).get_by_test_id("installment-status")).to_have_text("已逾期")
 
 

@@ -7,16 +7,17 @@ services the consoles call; the database is checked directly where the page cann
 from __future__ import annotations
 
 import re
-import struct
 import uuid
-import zlib
+
 import pytest
 import sqlalchemy as sa
+from browser_support import go, login, row, toast
+from helpers import png, uid_of
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import Page, expect
 
 from bnpl_app import routes
-from bnpl_app.db import make_engine, reading, transaction
+from bnpl_app.db import reading, transaction
 from bnpl_app.domain.clock import FixedClock
 from bnpl_app.domain.money import parse_yuan, yuan
 from bnpl_app.domain.policy import POLICY
@@ -31,7 +32,6 @@ from bnpl_app.models import (
     PaymentMethod,
     Product,
     ReturnRequest,
-    User,
 )
 from bnpl_app.services import applications, bills, checkout, eligibility, orders, uploads
 from bnpl_app.services.clock import DbClock
@@ -42,25 +42,6 @@ PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>
 
 
 # ── helpers ──────────────────────────────────────────────────────────────────────────────────
-def png(width: int = 24, height: int = 16, rgb=(40, 90, 200)) -> bytes:
-    """A real (decodable) PNG, so the browser can show it."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    raw = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-
-
-@pytest.fixture
-def db(db_url, monkeypatch):
-    """The e2e app's database, for arranging what a merchant or an operator does and for checks."""
-    monkeypatch.setenv("REFLEX_DB_URL", db_url)
-    engine = make_engine(db_url)
-    yield engine
-    engine.dispose()
-
-
 def now_clock(db) -> FixedClock:
     """The app's simulated now, held still for one service call."""
     return FixedClock(DbClock(db).now())
@@ -69,10 +50,6 @@ def now_clock(db) -> FixedClock:
 def scalar(db, stmt):
     with reading(db) as s:
         return s.execute(stmt).scalar_one()
-
-
-def uid_of(db, username: str) -> int:
-    return scalar(db, sa.select(User.id).where(User.username == username))
 
 
 def rows_of(db, stmt) -> list:
@@ -102,26 +79,6 @@ def installments(db, order_id: int) -> list[Installment]:
 
 def fen(text: str) -> int:
     return parse_yuan(text.strip(), allow_zero=True)
-
-
-def login(page: Page, user: str) -> None:
-    page.goto(routes.LOGIN)
-    expect(page.get_by_test_id("clock-now")).not_to_have_text("")  # live: the server has ticked once
-    page.get_by_test_id(f"demo-login-{user}").click()
-    expect(page.get_by_test_id("whoami")).to_be_visible()
-
-
-def go(page: Page, route: str) -> None:
-    page.goto(route)
-    expect(page.get_by_test_id("clock-now")).not_to_have_text("")
-
-
-def toast(page: Page):
-    return page.get_by_test_id("toast")
-
-
-def row(page: Page, testid: str, record_id: int):
-    return page.locator(f'[data-testid="{testid}"][data-id="{record_id}"]')
 
 
 def dismiss(page: Page) -> None:

@@ -32,8 +32,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-# The browser, page and shot fixtures (and the hook that lets `page` see a failed test).
-from browser_support import browser, page, pytest_runtest_makereport, shot  # noqa: F401
+# The browser, page, shot and db fixtures (and the hook that lets `page` see a failed test).
+from browser_support import browser, db, page, pytest_runtest_makereport, shot  # noqa: F401
 from deploy import DEFAULT_START_TIMEOUT, Deployment, LaunchError, drop_pg_database, redis_client, scaleout
 
 PG_ENV = "BNPL_TEST_DATABASE_URL"

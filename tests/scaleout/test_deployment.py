@@ -12,7 +12,7 @@ from bnpl_app.models import SweepRun
 from bnpl_app.services.clock import DbClock
 from bnpl_app.services.sweep import next_event_after
 from deploy import Deployment, cmdline, descendants, redis_client
-from e2e.test_merchant_ops_journeys import login
+from browser_support import login
 
 
 def test_the_backend_runs_as_two_worker_processes(deployment: Deployment):

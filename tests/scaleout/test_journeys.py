@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+from browser_support import go, login
+
 from bnpl_app import routes
-from e2e.test_merchant_ops_journeys import go, login
-from e2e.test_shopper_journeys import db  # noqa: F401 - the fixture fiona's journey uses
 from e2e.test_shopper_journeys import (  # noqa: F401 - collected here
     test_1_fiona_opens_bnpl_buys_for_zero_and_is_deducted_when_the_trial_ends,
 )

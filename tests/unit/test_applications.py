@@ -3,13 +3,22 @@ what an operator's approval or rejection does to limits, schedules and late fees
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-import sqlalchemy as sa
-from sqlmodel import SQLModel, select
+from helpers import (
+    PROOF,
+    acct,
+    hardship,
+    insts,
+    jump,
+    notes,
+    overdue_order,
+    pay_off,
+    refused,
+    restoration,
+    restoration_pending,
+)
+from sqlmodel import select
 
-from bnpl_app.db import reading
 from bnpl_app.domain.clock import add_months
 from bnpl_app.domain.errors import InvalidTransition, NotFound, ValidationError
 from bnpl_app.domain.money import yuan
@@ -19,88 +28,14 @@ from bnpl_app.models import (
     BNPL_SUSPENDED,
     Application,
     ApplicationProof,
-    CreditAccount,
-    Installment,
     InstallmentStatus as IS,
-    Notification,
     Order,
     OrderStatus as OS,
 )
-from bnpl_app.services import applications as apps, bills, credit, wallet
-from bnpl_app.services.sweep import run_sweep
-from bnpl_app.services.uploads import StoredFile
+from bnpl_app.services import applications as apps, credit, wallet
 
 TRIAL = POLICY.trial_days_default
 PRICE = 12_345
-PROOF = StoredFile("0" * 32 + ".pdf", "application/pdf", 1234, "还款凭证.pdf")
-
-
-def snapshot(engine) -> dict[str, list[tuple]]:
-    """Every row of every table, to prove that a refusal changed nothing."""
-    with reading(engine) as s:
-        return {t.name: [tuple(r) for r in s.execute(sa.select(t).order_by(*t.primary_key.columns))]
-                for t in SQLModel.metadata.sorted_tables}
-
-
-def refused(world, exc_type, key: str, fn):
-    before = snapshot(world.engine)
-    with pytest.raises(exc_type) as e:
-        with world.tx() as s:
-            fn(s)
-    assert e.value.key == key
-    assert snapshot(world.engine) == before
-    return e.value
-
-
-def acct(world, uid: int) -> CreditAccount:
-    with world.tx() as s:
-        return credit.account(s, uid)
-
-
-def insts(world, oid: int) -> list[Installment]:
-    with world.tx() as s:
-        return list(s.exec(select(Installment).where(Installment.order_id == oid).order_by(Installment.id)))
-
-
-def notes(world, uid: int, kind: str) -> list[Notification]:
-    with world.tx() as s:
-        return list(s.exec(select(Notification).where(Notification.user_id == uid, Notification.kind == kind)))
-
-
-def pay_off(world, uid: int) -> None:
-    with world.tx() as s:
-        open_ = [i for i in bills.billed_installments(s, uid) if i.status in IS.OPEN]
-        wallet.topup(s, uid=uid, amount_fen=sum(i.principal_fen + i.fee_fen + i.late_fee_fen for i in open_),
-                     clock=world.clock)
-        for i in open_:
-            bills.repay(s, uid=uid, installment_id=i.id, clock=world.clock)
-
-
-def jump(world, days: int) -> None:
-    """Move the clock with one sweep at the end (a sweep that was down catches up): quicker than
-    a sweep a day where the days in between are not what a test is about."""
-    world.clock.advance(timedelta(days=days))
-    run_sweep(engine=world.engine, clock=world.clock)
-
-
-def overdue_shopper(world, days_overdue: int, *, plan: str = "full"):
-    m = world.merchant()
-    p = world.product(m, price_fen=PRICE, plans="full,3")
-    uid = world.shopper(score=700)
-    oid = world.buy(uid, p, plan=plan)
-    jump(world, TRIAL + days_overdue)
-    return uid, oid, p
-
-
-def restoration(world, uid: int, proofs=(PROOF,)) -> int:
-    with world.tx() as s:
-        return apps.apply_restoration(s, uid=uid, statement="已全部还清", proofs=list(proofs), clock=world.clock).id
-
-
-def hardship(world, uid: int, n: int = 6) -> int:
-    with world.tx() as s:
-        return apps.apply_hardship(s, uid=uid, reason_category="medical", statement="住院", proposed_installments=n,
-                                   request_fee_waiver=True, proofs=[PROOF], clock=world.clock).id
 
 
 @pytest.fixture
@@ -111,34 +46,36 @@ def ops(world) -> int:
 # ── restoration: who may apply ───────────────────────────────────────────────────────────────
 def test_restoration_is_not_needed_when_the_limit_was_never_cut(world):
     uid = world.shopper()
-    refused(world, InvalidTransition, "app.not_needed",
-            lambda s: apps.apply_restoration(s, uid=uid, statement="", proofs=[PROOF], clock=world.clock))
+    refused(world, InvalidTransition,
+            lambda s: apps.apply_restoration(s, uid=uid, statement="", proofs=[PROOF], clock=world.clock),
+            key="app.not_needed")
 
 
 def test_restoration_is_refused_while_anything_is_overdue(world):
-    uid, _, _ = overdue_shopper(world, POLICY.grace_days)
+    uid, *_ = overdue_order(world, days=POLICY.grace_days)
     assert acct(world, uid).restorable_limit_fen is not None
-    err = refused(world, InvalidTransition, "app.still_owing",
-                  lambda s: apps.apply_restoration(s, uid=uid, statement="", proofs=[PROOF], clock=world.clock))
+    err = refused(world, InvalidTransition,
+                  lambda s: apps.apply_restoration(s, uid=uid, statement="", proofs=[PROOF], clock=world.clock),
+                  key="app.still_owing")
     assert err.params["owed"] == yuan(PRICE)
 
 
 def test_restoration_needs_at_least_one_proof(world):
-    uid, _, _ = overdue_shopper(world, POLICY.grace_days)
+    uid, *_ = overdue_order(world, days=POLICY.grace_days)
     pay_off(world, uid)
-    refused(world, ValidationError, "app.proof_required",
-            lambda s: apps.apply_restoration(s, uid=uid, statement="", proofs=[], clock=world.clock))
+    refused(world, ValidationError,
+            lambda s: apps.apply_restoration(s, uid=uid, statement="", proofs=[], clock=world.clock),
+            key="app.proof_required")
 
 
 def test_only_one_restoration_application_may_be_pending(world, ops):
-    uid, _, _ = overdue_shopper(world, POLICY.grace_days)
-    pay_off(world, uid)
-    app_id = restoration(world, uid)
+    uid, _previous, app_id = restoration_pending(world)
     with world.tx() as s:
         assert s.get(Application, app_id).status == "PENDING"
         assert len(s.exec(select(ApplicationProof).where(ApplicationProof.application_id == app_id)).all()) == 1
-    refused(world, InvalidTransition, "app.pending_exists",
-            lambda s: apps.apply_restoration(s, uid=uid, statement="", proofs=[PROOF], clock=world.clock))
+    refused(world, InvalidTransition,
+            lambda s: apps.apply_restoration(s, uid=uid, statement="", proofs=[PROOF], clock=world.clock),
+            key="app.pending_exists")
     with world.tx() as s:
         apps.reject(s, operator_id=ops, application_id=app_id, reason="凭证不清晰", clock=world.clock)
     restoration(world, uid)  # once decided, a new one may be filed
@@ -146,7 +83,7 @@ def test_only_one_restoration_application_may_be_pending(world, ops):
 
 # ── restoration: the operator's decision ─────────────────────────────────────────────────────
 def test_approved_restoration_gives_back_the_previous_limit_and_reactivates_bnpl(world, ops):
-    uid, _, product = overdue_shopper(world, POLICY.suspend_after_days)
+    uid, _, product, _m = overdue_order(world, days=POLICY.suspend_after_days)
     previous = acct(world, uid).restorable_limit_fen
     assert previous == POLICY.start_limit(700)
     pay_off(world, uid)
@@ -167,10 +104,7 @@ def test_approved_restoration_gives_back_the_previous_limit_and_reactivates_bnpl
 
 
 def test_restoration_may_be_approved_for_less_than_the_previous_limit(world, ops):
-    uid, _, _ = overdue_shopper(world, POLICY.grace_days)
-    previous = acct(world, uid).restorable_limit_fen
-    pay_off(world, uid)
-    app_id = restoration(world, uid)
+    uid, previous, app_id = restoration_pending(world)
     with world.tx() as s:
         apps.approve_restoration(s, operator_id=ops, application_id=app_id, limit_fen=previous - 100, clock=world.clock)
     assert acct(world, uid).limit_fen == previous - 100
@@ -178,24 +112,20 @@ def test_restoration_may_be_approved_for_less_than_the_previous_limit(world, ops
 
 
 def test_restoration_above_the_previous_limit_or_not_an_amount_is_refused(world, ops):
-    uid, _, _ = overdue_shopper(world, POLICY.grace_days)
-    previous = acct(world, uid).restorable_limit_fen
-    pay_off(world, uid)
-    app_id = restoration(world, uid)
+    uid, previous, app_id = restoration_pending(world)
     for limit in (previous + 1, 0, -1, float(previous), str(previous), True):
-        err = refused(world, ValidationError, "app.limit_range",
+        err = refused(world, ValidationError,
                       lambda s: apps.approve_restoration(s, operator_id=ops, application_id=app_id, limit_fen=limit,
-                                                         clock=world.clock))
+                                                         clock=world.clock), key="app.limit_range")
         assert err.params["max"] == yuan(previous)
 
 
 def test_rejection_needs_a_reason_and_the_shopper_sees_it(world, ops):
-    uid, _, _ = overdue_shopper(world, POLICY.grace_days)
-    pay_off(world, uid)
-    app_id = restoration(world, uid)
+    uid, _previous, app_id = restoration_pending(world)
     for blank in ("", "   ", None):
-        refused(world, ValidationError, "app.reason_required",
-                lambda s: apps.reject(s, operator_id=ops, application_id=app_id, reason=blank, clock=world.clock))
+        refused(world, ValidationError,
+                lambda s: apps.reject(s, operator_id=ops, application_id=app_id, reason=blank, clock=world.clock),
+                key="app.reason_required")
     with world.tx() as s:
         apps.reject(s, operator_id=ops, application_id=app_id, reason="还款凭证无法核实", clock=world.clock)
     with world.tx() as s:
@@ -208,45 +138,44 @@ def test_rejection_needs_a_reason_and_the_shopper_sees_it(world, ops):
 
 
 def test_an_application_cannot_be_decided_twice(world, ops):
-    uid, _, _ = overdue_shopper(world, POLICY.grace_days)
-    previous = acct(world, uid).restorable_limit_fen
-    pay_off(world, uid)
-    rejected = restoration(world, uid)
+    uid, previous, rejected = restoration_pending(world)
     with world.tx() as s:
         apps.reject(s, operator_id=ops, application_id=rejected, reason="no", clock=world.clock)
-    refused(world, InvalidTransition, "app.already_decided",
+    refused(world, InvalidTransition,
             lambda s: apps.approve_restoration(s, operator_id=ops, application_id=rejected, limit_fen=previous,
-                                               clock=world.clock))
+                                               clock=world.clock), key="app.already_decided")
     approved = restoration(world, uid)
     with world.tx() as s:
         apps.approve_restoration(s, operator_id=ops, application_id=approved, limit_fen=previous, clock=world.clock)
-    refused(world, InvalidTransition, "app.already_decided",
+    refused(world, InvalidTransition,
             lambda s: apps.reject(s, operator_id=ops, application_id=approved, reason="changed my mind",
-                                  clock=world.clock))
+                                  clock=world.clock), key="app.already_decided")
 
 
 def test_deciding_an_unknown_application_is_not_found(world, ops):
-    refused(world, NotFound, "not_found",
-            lambda s: apps.reject(s, operator_id=ops, application_id=999, reason="x", clock=world.clock))
+    refused(world, NotFound,
+            lambda s: apps.reject(s, operator_id=ops, application_id=999, reason="x", clock=world.clock),
+            key="not_found")
 
 
 # ── hardship ─────────────────────────────────────────────────────────────────────────────────
 def test_hardship_is_open_only_with_an_installment_overdue_long_enough(world):
-    uid, _, _ = overdue_shopper(world, POLICY.hardship_min_overdue_days - 1)
-    err = refused(world, InvalidTransition, "app.hardship_not_needed",
+    uid, *_ = overdue_order(world, days=POLICY.hardship_min_overdue_days - 1)
+    err = refused(world, InvalidTransition,
                   lambda s: apps.apply_hardship(s, uid=uid, reason_category="medical", statement="",
                                                 proposed_installments=6, request_fee_waiver=True, proofs=[PROOF],
-                                                clock=world.clock))
+                                                clock=world.clock), key="app.hardship_not_needed")
     assert err.params["days"] == POLICY.hardship_min_overdue_days
     jump(world, 1)
     hardship(world, uid)
-    refused(world, InvalidTransition, "app.pending_exists",
+    refused(world, InvalidTransition,
             lambda s: apps.apply_hardship(s, uid=uid, reason_category="other", statement="", proposed_installments=3,
-                                          request_fee_waiver=False, proofs=[PROOF], clock=world.clock))
+                                          request_fee_waiver=False, proofs=[PROOF], clock=world.clock),
+            key="app.pending_exists")
 
 
 def test_hardship_application_is_validated(world):
-    uid, _, _ = overdue_shopper(world, POLICY.hardship_min_overdue_days)
+    uid, *_ = overdue_order(world, days=POLICY.hardship_min_overdue_days)
     good = dict(reason_category="medical", statement="", proposed_installments=6, request_fee_waiver=True, proofs=[PROOF])
     for bad, key in [({"reason_category": "lazy"}, "bad_choice"),
                      ({"proposed_installments": 0}, "app.installments_range"),
@@ -254,14 +183,14 @@ def test_hardship_application_is_validated(world):
                      ({"proposed_installments": "6"}, "app.installments_range"),
                      ({"proofs": []}, "app.proof_required"),
                      ({"statement": "x" * 1001}, "bad_text")]:
-        refused(world, ValidationError, key,
-                lambda s: apps.apply_hardship(s, uid=uid, clock=world.clock, **{**good, **bad}))
+        refused(world, ValidationError,
+                lambda s: apps.apply_hardship(s, uid=uid, clock=world.clock, **{**good, **bad}), key=key)
 
 
 @pytest.mark.parametrize("waive", ["all", "part", "none"])
 def test_approved_hardship_plan_replaces_the_overdue_schedule(world, ops, waive):
     n = 4
-    uid, oid, _ = overdue_shopper(world, POLICY.hardship_min_overdue_days + 5, plan="3")
+    uid, oid, *_ = overdue_order(world, days=POLICY.hardship_min_overdue_days + 5, plan="3")
     old = [i for i in insts(world, oid) if i.status in IS.OPEN]
     assert old and any(i.status == IS.OVERDUE for i in old)
     principal = sum(i.principal_fen for i in old)
@@ -289,11 +218,18 @@ def test_approved_hardship_plan_replaces_the_overdue_schedule(world, ops, waive)
     world.audit_ok()
 
 
-def test_late_fees_stop_accruing_on_a_hardship_plan(world, ops):
-    uid, oid, _ = overdue_shopper(world, POLICY.hardship_min_overdue_days)
+def _on_a_two_part_plan(world, ops) -> tuple[int, int, int]:
+    """An overdue shopper whose hardship plan of two installments (no waiver) was just approved:
+    (shopper, order, application)."""
+    uid, oid, *_ = overdue_order(world, days=POLICY.hardship_min_overdue_days)
     app_id = hardship(world, uid, n=2)
     with world.tx() as s:
         apps.approve_hardship(s, operator_id=ops, application_id=app_id, waive_fen=0, installments=2, clock=world.clock)
+    return uid, oid, app_id
+
+
+def test_late_fees_stop_accruing_on_a_hardship_plan(world, ops):
+    uid, oid, app_id = _on_a_two_part_plan(world, ops)
     plan_before = [(r.id, r.late_fee_fen) for r in insts(world, oid) if r.plan_application_id == app_id]
     late_notes = len(notes(world, uid, "late_fee"))
 
@@ -309,10 +245,8 @@ def test_late_fees_stop_accruing_on_a_hardship_plan(world, ops):
 
 
 def test_hardship_plan_is_paid_off_by_the_sweep(world, ops):
-    uid, oid, _ = overdue_shopper(world, POLICY.hardship_min_overdue_days)
-    app_id = hardship(world, uid, n=2)
+    uid, oid, app_id = _on_a_two_part_plan(world, ops)
     with world.tx() as s:
-        apps.approve_hardship(s, operator_id=ops, application_id=app_id, waive_fen=0, installments=2, clock=world.clock)
         wallet.topup(s, uid=uid, amount_fen=2 * PRICE, clock=world.clock)
     world.advance(days=65)
     rows = [r for r in insts(world, oid) if r.plan_application_id == app_id]
@@ -324,29 +258,29 @@ def test_hardship_plan_is_paid_off_by_the_sweep(world, ops):
 
 
 def test_hardship_approval_terms_are_validated(world, ops):
-    uid, _, _ = overdue_shopper(world, POLICY.hardship_min_overdue_days)
+    uid, *_ = overdue_order(world, days=POLICY.hardship_min_overdue_days)
     app_id = hardship(world, uid)
     for bad, key in [({"waive_fen": -1}, "app.waive_range"), ({"waive_fen": "all"}, "app.waive_range"),
                      ({"installments": 0}, "app.installments_range"),
                      ({"installments": POLICY.hardship_max_installments + 1}, "app.installments_range")]:
-        refused(world, ValidationError, key,
+        refused(world, ValidationError,
                 lambda s: apps.approve_hardship(s, operator_id=ops, application_id=app_id, clock=world.clock,
-                                                **{"waive_fen": 0, "installments": 6, **bad}))
+                                                **{"waive_fen": 0, "installments": 6, **bad}), key=key)
 
 
 def test_hardship_waiver_above_the_late_fees_is_refused(world, ops):
-    uid, oid, _ = overdue_shopper(world, POLICY.hardship_min_overdue_days)
+    uid, oid, *_ = overdue_order(world, days=POLICY.hardship_min_overdue_days)
     late = sum(i.late_fee_fen for i in insts(world, oid))
     app_id = hardship(world, uid)
-    err = refused(world, ValidationError, "app.waive_range",
+    err = refused(world, ValidationError,
                   lambda s: apps.approve_hardship(s, operator_id=ops, application_id=app_id, waive_fen=late + 1,
-                                                  installments=6, clock=world.clock))
+                                                  installments=6, clock=world.clock), key="app.waive_range")
     assert err.params["max"] == yuan(late)
 
 
 def test_a_hardship_application_cannot_be_approved_as_a_restoration(world, ops):
-    uid, _, _ = overdue_shopper(world, POLICY.hardship_min_overdue_days)
+    uid, *_ = overdue_order(world, days=POLICY.hardship_min_overdue_days)
     app_id = hardship(world, uid)
-    refused(world, NotFound, "not_found",
+    refused(world, NotFound,
             lambda s: apps.approve_restoration(s, operator_id=ops, application_id=app_id, limit_fen=100,
-                                               clock=world.clock))
+                                               clock=world.clock), key="not_found")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from helpers import snapshot
+from helpers import refused, snapshot
 from sqlmodel import select
 
 from bnpl_app.domain.errors import AuthError, ValidationError
@@ -33,15 +33,6 @@ def _session(world, username="alice"):
     uid = _register(world, username=username)
     with world.tx() as s:
         return uid, auth.start_session(s, user=s.get(User, uid), clock=world.clock)
-
-
-def _refused(world, exc, fn):
-    before = snapshot(world.engine)
-    with pytest.raises(exc) as e:
-        with world.tx() as s:
-            fn(s)
-    assert snapshot(world.engine) == before
-    return e.value
 
 
 # ── register ─────────────────────────────────────────────────────────────────────────────────
@@ -81,7 +72,7 @@ def test_register_refuses_bad_usernames(world, subtests):
     for username in ["", "ab", "a" * 31, "has space", "名字中文", "semi;colon", "dash-ed", "ab\ncd", None, 12345,
                      ["alice"]]:
         with subtests.test(username=username):
-            err = _refused(world, ValidationError, lambda s: auth.register(
+            err = refused(world, ValidationError, lambda s: auth.register(
                 s, username=username, password=PASSWORD, display_name="x", clock=world.clock))
             assert err.key == "auth.bad_username" and err.field == "username"
 
@@ -89,7 +80,7 @@ def test_register_refuses_bad_usernames(world, subtests):
 def test_register_refuses_weak_or_absurd_passwords(world, subtests):
     for password in ["", "short", "x" * (POLICY.password_min_len - 1), "x" * 201, None, 12345678]:
         with subtests.test(password=password):
-            err = _refused(world, ValidationError, lambda s: auth.register(
+            err = refused(world, ValidationError, lambda s: auth.register(
                 s, username="bob_1", password=password, display_name="x", clock=world.clock))
             assert err.key == "auth.weak_password" and err.field == "password"
             assert str(POLICY.password_min_len) in err.message
@@ -101,7 +92,7 @@ def test_register_accepts_a_password_of_exactly_the_minimum_length(world):
 
 def test_register_refuses_a_taken_username(world):
     _register(world)
-    err = _refused(world, ValidationError, lambda s: auth.register(
+    err = refused(world, ValidationError, lambda s: auth.register(
         s, username="alice", password=PASSWORD, display_name="x", clock=world.clock))
     assert err.key == "auth.username_taken"
 
@@ -132,9 +123,9 @@ def test_login_returns_a_token_and_the_actor_and_stores_only_the_tokens_hash(wor
 
 def test_login_with_wrong_password_and_unknown_user_say_the_same(world):
     _register(world)
-    wrong = _refused(world, AuthError, lambda s: auth.login(s, username="alice", password="not the password",
+    wrong = refused(world, AuthError, lambda s: auth.login(s, username="alice", password="not the password",
                                                              clock=world.clock))
-    unknown = _refused(world, AuthError, lambda s: auth.login(s, username="nobody", password=PASSWORD,
+    unknown = refused(world, AuthError, lambda s: auth.login(s, username="nobody", password=PASSWORD,
                                                                clock=world.clock))
     assert wrong.key == unknown.key == "auth.bad_credentials"
     assert wrong.text("zh") == unknown.text("zh") and wrong.text("en") == unknown.text("en")
@@ -144,7 +135,7 @@ def test_login_refuses_a_missing_or_non_text_password(world, subtests):
     _register(world)
     for password in [None, 12345678]:
         with subtests.test(password=password):
-            err = _refused(world, AuthError, lambda s: auth.login(s, username="alice", password=password,
+            err = refused(world, AuthError, lambda s: auth.login(s, username="alice", password=password,
                                                                    clock=world.clock))
             assert err.key == "auth.bad_credentials"
 
@@ -153,7 +144,7 @@ def test_login_with_a_non_text_username_is_refused_like_any_bad_login(world, sub
     _register(world)
     for username in [12345, {"$ne": ""}]:
         with subtests.test(username=username):
-            err = _refused(world, AuthError, lambda s: auth.login(s, username=username, password=PASSWORD,
+            err = refused(world, AuthError, lambda s: auth.login(s, username=username, password=PASSWORD,
                                                                    clock=world.clock))
             assert err.key == "auth.bad_credentials"
 
@@ -184,7 +175,7 @@ def test_session_is_valid_until_its_ttl_and_expired_from_then_on(world):
     with world.tx() as s:
         auth.resolve(s, token=token, clock=world.clock)
     world.clock.advance(timedelta(seconds=1))
-    err = _refused(world, AuthError, lambda s: auth.resolve(s, token=token, clock=world.clock))
+    err = refused(world, AuthError, lambda s: auth.resolve(s, token=token, clock=world.clock))
     assert err.key == "auth.session_expired"
 
 
@@ -192,7 +183,7 @@ def test_logout_revokes_the_session(world):
     _, token = _session(world)
     with world.tx() as s:
         auth.logout(s, token=token, clock=world.clock)
-    err = _refused(world, AuthError, lambda s: auth.resolve(s, token=token, clock=world.clock))
+    err = refused(world, AuthError, lambda s: auth.resolve(s, token=token, clock=world.clock))
     assert err.key == "auth.session_expired"
     # logging out twice, with no token or with garbage, is harmless
     with world.tx() as s:
@@ -215,7 +206,7 @@ def test_resolve_refuses_garbage_tokens(world, subtests):
     _, token = _session(world)
     for bad in [None, "", "garbage", "x" * 101, token[:-1], token + "x", token.upper(), 12345, b"bytes", ["list"]]:
         with subtests.test(token=bad):
-            err = _refused(world, AuthError, lambda s: auth.resolve(s, token=bad, clock=world.clock))
+            err = refused(world, AuthError, lambda s: auth.resolve(s, token=bad, clock=world.clock))
             assert err.key == "auth.session_expired"
 
 
@@ -223,7 +214,7 @@ def test_resolve_refuses_the_stored_hash_used_as_a_token(world):
     _session(world)
     with world.tx() as s:
         stored = s.exec(select(AuthSession)).one().token_hash
-    _refused(world, AuthError, lambda s: auth.resolve(s, token=stored, clock=world.clock))
+    refused(world, AuthError, lambda s: auth.resolve(s, token=stored, clock=world.clock))
 
 
 # ── roles ────────────────────────────────────────────────────────────────────────────────────

@@ -6,53 +6,22 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-import sqlalchemy as sa
-from sqlmodel import SQLModel, select
+from helpers import insts, refused, topup
 
-from bnpl_app.db import reading
 from bnpl_app.domain.clock import UTC, add_months
 from bnpl_app.domain.errors import InsufficientFunds, InvalidTransition, NotFound, ValidationError
 from bnpl_app.domain.money import bps_of, split_even, yuan
 from bnpl_app.domain.policy import POLICY
-from bnpl_app.models import Installment, InstallmentStatus as IS, Order, OrderStatus as OS, PaymentMethod
+from bnpl_app.models import InstallmentStatus as IS, Order, OrderStatus as OS, PaymentMethod
 from bnpl_app.services import bills, credit, payments, wallet
 
 TRIAL = POLICY.trial_days_default
 PRICE = 90_001
 
 
-def snapshot(engine) -> dict[str, list[tuple]]:
-    """Every row of every table, to prove that a refusal changed nothing."""
-    with reading(engine) as s:
-        return {t.name: [tuple(r) for r in s.execute(sa.select(t).order_by(*t.primary_key.columns))]
-                for t in SQLModel.metadata.sorted_tables}
-
-
-def insts(world, oid: int) -> list[Installment]:
-    with world.tx() as s:
-        return list(s.exec(select(Installment).where(Installment.order_id == oid).order_by(Installment.seq)))
-
-
 def wallet_of(world, uid: int) -> PaymentMethod:
     with world.tx() as s:
         return wallet.wallet_of(s, uid)
-
-
-def topup(world, uid: int, amount: int) -> None:
-    with world.tx() as s:
-        wallet.topup(s, uid=uid, amount_fen=amount, clock=world.clock)
-
-
-def refused(world, exc_type, key: str | None, fn):
-    """``fn(session)`` must raise ``exc_type`` (with message ``key``) and leave the database as it was."""
-    before = snapshot(world.engine)
-    with pytest.raises(exc_type) as e:
-        with world.tx() as s:
-            fn(s)
-    if key is not None:
-        assert e.value.key == key
-    assert snapshot(world.engine) == before
-    return e.value
 
 
 @pytest.fixture
@@ -127,12 +96,12 @@ def test_repaying_another_shoppers_installment_is_not_found_and_changes_nothing(
     oid = world.buy(owner, shop)
     world.advance(days=TRIAL)
     [i] = insts(world, oid)
-    refused(world, NotFound, "not_found",
-            lambda s: bills.repay(s, uid=other, installment_id=i.id, clock=world.clock))
-    refused(world, NotFound, "not_found",
-            lambda s: bills.repay(s, uid=other, installment_id=10**9, clock=world.clock))
-    refused(world, NotFound, "not_found",
-            lambda s: bills.repay(s, uid=owner, installment_id=str(i.id), clock=world.clock))
+    refused(world, NotFound,
+            lambda s: bills.repay(s, uid=other, installment_id=i.id, clock=world.clock), key="not_found")
+    refused(world, NotFound,
+            lambda s: bills.repay(s, uid=other, installment_id=10**9, clock=world.clock), key="not_found")
+    refused(world, NotFound,
+            lambda s: bills.repay(s, uid=owner, installment_id=str(i.id), clock=world.clock), key="not_found")
 
 
 def test_repay_with_someone_elses_payment_method_is_not_found(world, shop):
@@ -142,8 +111,9 @@ def test_repay_with_someone_elses_payment_method_is_not_found(world, shop):
     world.advance(days=TRIAL)
     [i] = insts(world, oid)
     theirs = wallet_of(world, other).id
-    refused(world, NotFound, "not_found",
-            lambda s: bills.repay(s, uid=owner, installment_id=i.id, method_id=theirs, clock=world.clock))
+    refused(world, NotFound,
+            lambda s: bills.repay(s, uid=owner, installment_id=i.id, method_id=theirs, clock=world.clock),
+            key="not_found")
 
 
 def test_repay_refuses_an_amount_that_is_not_what_is_owed_and_changes_nothing(world, shop):
@@ -153,8 +123,9 @@ def test_repay_refuses_an_amount_that_is_not_what_is_owed_and_changes_nothing(wo
     topup(world, uid, PRICE * 3)
     [i] = insts(world, oid)
     for wrong in (PRICE + 1, PRICE - 1, 2 * PRICE):  # more than owed, less, and twice
-        err = refused(world, ValidationError, "bill.amount_mismatch",
-                      lambda s: bills.repay(s, uid=uid, installment_id=i.id, expected_fen=wrong, clock=world.clock))
+        err = refused(world, ValidationError,
+                      lambda s: bills.repay(s, uid=uid, installment_id=i.id, expected_fen=wrong, clock=world.clock),
+                      key="bill.amount_mismatch")
         assert err.params["owed"] == yuan(PRICE)
 
 
@@ -167,8 +138,9 @@ def test_repay_with_a_stale_amount_after_a_late_fee_is_refused(world, shop):
     [i] = insts(world, oid)
     assert i.late_fee_fen > 0
     topup(world, uid, PRICE * 2)
-    refused(world, ValidationError, "bill.amount_mismatch",
-            lambda s: bills.repay(s, uid=uid, installment_id=i.id, expected_fen=shown, clock=world.clock))
+    refused(world, ValidationError,
+            lambda s: bills.repay(s, uid=uid, installment_id=i.id, expected_fen=shown, clock=world.clock),
+            key="bill.amount_mismatch")
     with world.tx() as s:
         bills.repay(s, uid=uid, installment_id=i.id, expected_fen=PRICE + i.late_fee_fen, clock=world.clock)
     world.audit_ok()
@@ -180,16 +152,16 @@ def test_repay_refuses_a_paid_installment_and_a_method_that_cannot_cover_it(worl
     world.advance(days=TRIAL)
     [i] = insts(world, oid)
     assert i.status == IS.PAID
-    refused(world, InvalidTransition, "bill.not_open",
-            lambda s: bills.repay(s, uid=uid, installment_id=i.id, clock=world.clock))
+    refused(world, InvalidTransition,
+            lambda s: bills.repay(s, uid=uid, installment_id=i.id, clock=world.clock), key="bill.not_open")
 
     poor = world.shopper()
     oid = world.buy(poor, shop)
     world.advance(days=TRIAL)
     [i] = insts(world, oid)
     topup(world, poor, PRICE - 1)
-    refused(world, InsufficientFunds, "bill.insufficient",
-            lambda s: bills.repay(s, uid=poor, installment_id=i.id, clock=world.clock))
+    refused(world, InsufficientFunds,
+            lambda s: bills.repay(s, uid=poor, installment_id=i.id, clock=world.clock), key="bill.insufficient")
 
 
 # ── early repayment ──────────────────────────────────────────────────────────────────────────
@@ -230,11 +202,12 @@ def test_early_repay_with_a_stale_quote_is_refused_and_changes_nothing(world, sh
     world.advance(days=TRIAL + 1)
     with world.tx() as s:
         quote = bills.early_quote(s, uid=uid, order_id=oid, now=world.clock.now())
-    refused(world, ValidationError, "bill.amount_mismatch",
-            lambda s: bills.early_repay(s, uid=uid, order_id=oid, expected_fen=quote.total_fen + 1, clock=world.clock))
+    refused(world, ValidationError,
+            lambda s: bills.early_repay(s, uid=uid, order_id=oid, expected_fen=quote.total_fen + 1, clock=world.clock),
+            key="bill.amount_mismatch")
     other = world.shopper(wallet_fen=2 * PRICE)
-    refused(world, NotFound, "not_found",
-            lambda s: bills.early_repay(s, uid=other, order_id=oid, clock=world.clock))
+    refused(world, NotFound,
+            lambda s: bills.early_repay(s, uid=other, order_id=oid, clock=world.clock), key="not_found")
 
 
 def test_early_quote_of_an_order_in_trial_or_paid_says_nothing_is_owed(world, shop):
@@ -271,8 +244,9 @@ def test_set_autopay_saves_the_method_order_and_days_before(world, two_methods):
 @pytest.mark.parametrize("days", [-1, POLICY.autopay_days_before_max + 1, True, "1", 1.0, None])
 def test_set_autopay_refuses_days_before_outside_the_range(world, two_methods, days):
     uid, wid, card = two_methods
-    err = refused(world, ValidationError, "autopay.days_range",
-                  lambda s: bills.set_autopay(s, uid=uid, days_before=days, method_order=[wid, card], clock=world.clock))
+    err = refused(world, ValidationError,
+                  lambda s: bills.set_autopay(s, uid=uid, days_before=days, method_order=[wid, card], clock=world.clock),
+                  key="autopay.days_range")
     assert err.params["max"] == POLICY.autopay_days_before_max
 
 
@@ -294,5 +268,6 @@ def test_set_autopay_refuses_a_method_order_that_is_not_a_permutation_of_own_met
         "nested": [card, [wid]],
     }[order]
     assert wid == 1
-    refused(world, ValidationError, "autopay.order",
-            lambda s: bills.set_autopay(s, uid=uid, days_before=1, method_order=method_order, clock=world.clock))
+    refused(world, ValidationError,
+            lambda s: bills.set_autopay(s, uid=uid, days_before=1, method_order=method_order, clock=world.clock),
+            key="autopay.order")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from bnpl_app import live
 from bnpl_app.domain.errors import DomainError
-from bnpl_app.models import Change, Merchant
+from bnpl_app.models import Change
 from bnpl_app.services import changes, merchant
 from bnpl_app.services.clock import DbClock, advance
 

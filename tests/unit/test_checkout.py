@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from helpers import START, snapshot
+from helpers import START, refused, snapshot
 from sqlmodel import select
 
 from bnpl_app.domain.errors import Conflict, InsufficientLimit, NotEligible, NotFound, ValidationError
@@ -31,15 +31,6 @@ PRICE = 29_900
 def _checkout(world, uid, pid, plan="full", key=None):
     return lambda s: checkout.checkout(s, uid=uid, product_id=pid, plan=plan, idempotency_key=key or uuid.uuid4().hex,
                                        clock=world.clock)
-
-
-def _refused(world, exc, fn):
-    before = snapshot(world.engine)
-    with pytest.raises(exc) as e:
-        with world.tx() as s:
-            fn(s)
-    assert snapshot(world.engine) == before
-    return e.value
 
 
 def _installments(s, oid):
@@ -157,7 +148,7 @@ def test_same_key_with_different_parameters_is_a_conflict(world, shop, change):
     key = uuid.uuid4().hex
     world.buy(uid, p, plan="full", key=key)
     other_uid = world.shopper() if change == "shopper" else uid
-    err = _refused(world, Conflict, _checkout(world, other_uid, other_p if change == "product" else p,
+    err = refused(world, Conflict, _checkout(world, other_uid, other_p if change == "product" else p,
                                               "3" if change == "plan" else "full", key))
     assert err.key == "checkout.key_reused"
 
@@ -167,7 +158,7 @@ def test_malformed_idempotency_keys_are_refused(world, shop, subtests):
     uid = world.shopper()
     for key in ["", "short", "x" * 65, "has space!", "../../etc", "键" * 10, "abcdefgh\n", None, 12345678, b"abcdefgh"]:
         with subtests.test(key=key):
-            err = _refused(world, ValidationError, lambda s: checkout.checkout(
+            err = refused(world, ValidationError, lambda s: checkout.checkout(
                 s, uid=uid, product_id=p, plan="full", idempotency_key=key, clock=world.clock))
             assert err.key == "checkout.bad_key"
 
@@ -179,9 +170,9 @@ def test_plan_the_merchant_does_not_allow_is_refused(world):
     m = world.merchant()
     p = world.product(m, price_fen=PRICE, plans="full,3")
     uid = world.shopper()
-    err = _refused(world, NotEligible, _checkout(world, uid, p, plan="12"))
+    err = refused(world, NotEligible, _checkout(world, uid, p, plan="12"))
     assert [f.rule for f in err.reasons] == ["plan"] and "12" in err.reasons[0].message("en")
-    err = _refused(world, ValidationError, lambda s: checkout.preview(s, uid=uid, product_id=p, plan="12",
+    err = refused(world, ValidationError, lambda s: checkout.preview(s, uid=uid, product_id=p, plan="12",
                                                                        clock=world.clock))
     assert err.key == "elig.plan"
 
@@ -191,7 +182,7 @@ def test_plan_that_does_not_exist_is_refused(world, shop, subtests):
     uid = world.shopper()
     for plan in ["24", "", None, "FULL", 3, "full,3"]:
         with subtests.test(plan=plan):
-            err = _refused(world, ValidationError, _checkout(world, uid, p, plan=plan))
+            err = refused(world, ValidationError, _checkout(world, uid, p, plan=plan))
             assert err.key == "bad_choice" and err.field == "plan"
 
 
@@ -199,7 +190,7 @@ def test_unknown_or_non_int_product_id_is_not_found(world, shop, subtests):
     uid = world.shopper()
     for pid in [999_999, 0, -1, "1", 1.0, None, True, [1]]:
         with subtests.test(product_id=pid):
-            err = _refused(world, NotFound, _checkout(world, uid, pid))
+            err = refused(world, NotFound, _checkout(world, uid, pid))
             assert err.params["what"] == "product"
 
 
@@ -208,7 +199,7 @@ def test_refused_checkout_leaves_limit_stock_and_orders_untouched(world):
     band = POLICY.band_for(POLICY.platform_min_score)
     p = world.product(m, price_fen=band.start_limit_fen + 1)
     uid = world.shopper(score=band.low)
-    _refused(world, NotEligible, _checkout(world, uid, p))
+    refused(world, NotEligible, _checkout(world, uid, p))
     world.audit_ok()
 
 
@@ -226,7 +217,7 @@ def test_stock_guard_refuses_when_the_last_item_went_meanwhile(world, monkeypatc
     p = world.product(m, price_fen=PRICE, stock=0)
     uid = world.shopper()
     _stale_eligibility(monkeypatch)
-    err = _refused(world, NotEligible, _checkout(world, uid, p))
+    err = refused(world, NotEligible, _checkout(world, uid, p))
     assert [f.rule for f in err.reasons] == ["stock"]
 
 
@@ -237,7 +228,7 @@ def test_shop_cap_guard_refuses_and_says_what_is_in_use(world, monkeypatch):
     uid = world.shopper()
     world.buy(uid, p_cheap)
     _stale_eligibility(monkeypatch)
-    err = _refused(world, NotEligible, _checkout(world, uid, p))
+    err = refused(world, NotEligible, _checkout(world, uid, p))
     (f,) = err.reasons
     assert f.rule == "shop_cap"
     assert f.params == {"cap": yuan(PRICE + cheap - 1), "used": yuan(cheap)}
@@ -249,5 +240,5 @@ def test_limit_guard_refuses_when_the_limit_was_used_meanwhile(world, monkeypatc
     p = world.product(m, price_fen=band.start_limit_fen + 1)
     uid = world.shopper(score=band.low)
     _stale_eligibility(monkeypatch)
-    err = _refused(world, InsufficientLimit, _checkout(world, uid, p))
+    err = refused(world, InsufficientLimit, _checkout(world, uid, p))
     assert err.key == "checkout.limit_race"

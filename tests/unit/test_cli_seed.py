@@ -12,7 +12,8 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import SQLModel, select
+from helpers import snapshot
+from sqlmodel import select
 
 from bnpl_app import cli
 from bnpl_app.db import make_engine, reading, transaction
@@ -38,12 +39,6 @@ from bnpl_app.domain.rules import days_overdue
 
 def url_of(path) -> str:
     return f"sqlite:///{path}"
-
-
-def snapshot(engine) -> dict[str, list[tuple]]:
-    with reading(engine) as s:
-        return {t.name: [tuple(r) for r in s.execute(sa.select(t).order_by(*t.primary_key.columns))]
-                for t in SQLModel.metadata.sorted_tables}
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from helpers import snapshot
+from helpers import acct as _acct, refused
 
 from bnpl_app.domain.errors import InvalidTransition, NotEligible, ValidationError
 from bnpl_app.domain.money import yuan
@@ -18,23 +18,9 @@ from bnpl_app.services.checkout import get_product
 FAIR = POLICY.band_for(POLICY.platform_min_score)
 
 
-def _refused(world, exc, fn):
-    before = snapshot(world.engine)
-    with pytest.raises(exc) as e:
-        with world.tx() as s:
-            fn(s)
-    assert snapshot(world.engine) == before
-    return e.value
-
-
 def _open(world, uid, **kw):
     args = dict(accept_terms=True, terms_version=POLICY.terms_version) | kw
     return lambda s: consent.open_bnpl(s, uid=uid, clock=world.clock, **args)
-
-
-def _acct(world, uid):
-    with world.tx() as s:
-        return credit.account(s, uid)
 
 
 # ── opening ──────────────────────────────────────────────────────────────────────────────────
@@ -51,7 +37,7 @@ def test_open_needs_the_current_terms_accepted(world, subtests):
     for kw in [dict(accept_terms=False), dict(accept_terms=None), dict(accept_terms="yes"), dict(accept_terms=1),
                dict(terms_version="2020-01"), dict(terms_version=""), dict(terms_version=None)]:
         with subtests.test(**kw):
-            err = _refused(world, ValidationError, _open(world, uid, **kw))
+            err = refused(world, ValidationError, _open(world, uid, **kw))
             assert err.key == "consent.terms_required"
     assert _acct(world, uid).bnpl_status == "not_opened"
 
@@ -70,14 +56,14 @@ def test_open_grants_the_bands_start_limit_and_records_the_terms(world, band):
 
 def test_open_is_refused_below_the_platform_minimum_score(world):
     uid = world.shopper(score=POLICY.platform_min_score - 1, opened=False)
-    err = _refused(world, InvalidTransition, _open(world, uid))
+    err = refused(world, InvalidTransition, _open(world, uid))
     assert err.key == "consent.score_too_low"
     assert str(POLICY.platform_min_score) in err.message and str(POLICY.platform_min_score - 1) in err.message
 
 
 def test_open_twice_is_refused(world):
     uid = world.shopper()
-    err = _refused(world, InvalidTransition, _open(world, uid))
+    err = refused(world, InvalidTransition, _open(world, uid))
     assert err.key == "consent.already_open"
 
 
@@ -85,7 +71,7 @@ def test_open_is_refused_when_suspended_and_says_how_to_restore(world):
     uid = world.shopper()
     with world.tx() as s:
         credit.set_status(s, uid=uid, status=BNPL_SUSPENDED, reason="test", at=world.clock.now())
-    err = _refused(world, InvalidTransition, _open(world, uid))
+    err = refused(world, InvalidTransition, _open(world, uid))
     assert err.key == "consent.suspended" and err.hint
 
 
@@ -106,7 +92,7 @@ def test_close_then_reopen_keeps_the_granted_limit(world):
 
 def test_close_when_not_open_is_refused(world):
     uid = world.shopper(opened=False)
-    err = _refused(world, InvalidTransition, lambda s: consent.close_bnpl(s, uid=uid, clock=world.clock))
+    err = refused(world, InvalidTransition, lambda s: consent.close_bnpl(s, uid=uid, clock=world.clock))
     assert err.key == "consent.not_open"
 
 
@@ -119,7 +105,7 @@ def test_close_with_an_open_order_blocks_new_checkouts_and_the_order_finishes_un
     with world.tx() as s:
         consent.close_bnpl(s, uid=uid, clock=world.clock)
 
-    err = _refused(world, NotEligible, lambda s: checkout.checkout(
+    err = refused(world, NotEligible, lambda s: checkout.checkout(
         s, uid=uid, product_id=p, plan="full", idempotency_key=uuid.uuid4().hex, clock=world.clock))
     assert [f.rule for f in err.reasons] == ["status"] and err.reasons[0].key == "elig.closed"
 
@@ -142,7 +128,7 @@ def test_self_cap_outside_zero_to_limit_is_refused(world, subtests):
     limit = _acct(world, uid).limit_fen
     for cap in [-1, limit + 1, "100", 1.5, True]:
         with subtests.test(cap=cap):
-            err = _refused(world, ValidationError, lambda s: consent.set_self_cap(s, uid=uid, cap_fen=cap,
+            err = refused(world, ValidationError, lambda s: consent.set_self_cap(s, uid=uid, cap_fen=cap,
                                                                                  clock=world.clock))
             assert err.key == "consent.self_cap_range" and yuan(limit) in err.message
 
@@ -167,7 +153,7 @@ def test_self_cap_below_the_price_makes_the_shopper_ineligible_and_checkout_refu
     with world.tx() as s:
         elig = eligibility.check(s, uid=uid, product=get_product(s, p))
     assert elig.rules == ["limit"] and elig.available_fen == price - 1
-    err = _refused(world, NotEligible, lambda s: checkout.checkout(
+    err = refused(world, NotEligible, lambda s: checkout.checkout(
         s, uid=uid, product_id=p, plan="full", idempotency_key=uuid.uuid4().hex, clock=world.clock))
     assert [f.rule for f in err.reasons] == ["limit"]
 
@@ -216,7 +202,7 @@ def test_verify_identity_refuses_bad_names_and_id_numbers(world, subtests):
         ("张三", 110105194912310021, "auth.bad_id_number"),
     ]:
         with subtests.test(real_name=real_name, id_number=id_number):
-            err = _refused(world, ValidationError, lambda s: consent.verify_identity(
+            err = refused(world, ValidationError, lambda s: consent.verify_identity(
                 s, uid=uid, real_name=real_name, id_number=id_number))
             assert err.key == key
 
@@ -226,5 +212,5 @@ def test_bind_phone_refuses_anything_but_eleven_ascii_digits_starting_with_1(wor
     for phone in ["", "1391234567", "139123456789", "23912345678", "1391234567a", "+8613912345678",
                   "１３９１２３４５６７８", "1" + "٣" * 10, None, 13912345678]:
         with subtests.test(phone=phone):
-            err = _refused(world, ValidationError, lambda s: consent.bind_phone(s, uid=uid, phone=phone))
+            err = refused(world, ValidationError, lambda s: consent.bind_phone(s, uid=uid, phone=phone))
             assert err.key == "auth.bad_phone" and err.field == "phone"

@@ -1,64 +1,28 @@
 """The merchant console and the operator desk: settlement read from the money ledger, the CSV
 export, per-product analytics, the returns desk, the operator's queue / look-up / risk buckets,
-who may read an uploaded file — and, through the Reflex state handlers themselves, that a
-merchant can never touch another merchant's product or return and that only operators decide."""
+who may read an uploaded file. (The consoles' Reflex states are driven in tests/state.)"""
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import csv
 import io
 from datetime import timedelta
 
 import pytest
-from helpers import snapshot
+from helpers import TwoShops, overdue_order, receive_parcel, return_parcel, session_token, snapshot
 from sqlmodel import select
 
-from bnpl_app import routes
 from bnpl_app.db import reading
 from bnpl_app.domain.errors import NotFound, ValidationError
 from bnpl_app.domain.money import bps_of
 from bnpl_app.domain.policy import POLICY
-from bnpl_app.models import (
-    Application,
-    InstallmentStatus as IS,
-    Merchant,
-    Order,
-    OrderStatus as OS,
-    Product,
-    ReturnRequest,
-)
-from bnpl_app.services import applications as apps, auth, bills, console, desk, merchant as merchant_svc, orders
+from bnpl_app.models import Application, Order, OrderStatus as OS
+from bnpl_app.services import applications as apps, auth, console, desk, merchant as merchant_svc, orders
 from bnpl_app.services.uploads import StoredFile
 
 TRIAL = POLICY.trial_days_default
 DAY = timedelta(days=1)
 PHOTO = ("b" * 32 + ".png", "image/png", 100)
-
-
-def _return(world, uid: int, oid: int) -> int:
-    with world.tx() as s:
-        return orders.request_return(s, uid=uid, order_id=oid, tracking_no="SF1234567890", clock=world.clock).id
-
-
-def _receive(world, mid: int, rid: int) -> None:
-    with world.tx() as s:
-        orders.mark_received(s, merchant_id=mid, return_id=rid, clock=world.clock)
-
-
-class TwoShops:
-    """Shop A and shop B, a shopper with money, orders at both."""
-
-    def __init__(self, world):
-        self.w = world
-        self.a = world.merchant()
-        self.b = world.merchant()
-        self.pa = world.product(self.a, price_fen=10_000)
-        self.pb = world.product(self.b, price_fen=20_000)
-        self.uid = world.shopper(wallet_fen=1_000_000)
-        self.oa = world.buy(self.uid, self.pa)
-        self.ob = world.buy(self.uid, self.pb)
 
 
 # ── settlement ───────────────────────────────────────────────────────────────────────────────
@@ -119,9 +83,9 @@ def test_rates_per_product_count_kept_returned_damaged_and_overdue(world):
     returned = world.buy(rich, p)
     damaged = world.buy(rich, p)
     late = world.buy(broke, p)
-    r1, r2 = _return(world, rich, returned), _return(world, rich, damaged)
-    _receive(world, m, r1)
-    _receive(world, m, r2)
+    r1, r2 = return_parcel(world, rich, returned), return_parcel(world, rich, damaged)
+    receive_parcel(world, m, r1)
+    receive_parcel(world, m, r2)
     with world.tx() as s:
         orders.accept_return(s, merchant_id=m, return_id=r1, clock=world.clock)
         orders.reject_return(s, merchant_id=m, return_id=r2, reason="进水", photos=[PHOTO], clock=world.clock)
@@ -152,9 +116,9 @@ def test_rate_is_rounded_half_up_in_integers():
 def test_returns_desk_lists_parcels_to_inspect_first_with_their_deadline(world):
     shops = TwoShops(world)
     other = world.buy(shops.uid, shops.pa)
-    r1 = _return(world, shops.uid, shops.oa)
-    r2 = _return(world, shops.uid, other)
-    _receive(world, shops.a, r2)
+    r1 = return_parcel(world, shops.uid, shops.oa)
+    r2 = return_parcel(world, shops.uid, other)
+    receive_parcel(world, shops.a, r2)
     with reading(world.engine) as s:
         desk_a = console.returns_desk(s, shops.a)
         desk_b = console.returns_desk(s, shops.b)
@@ -168,7 +132,7 @@ def test_returns_desk_lists_parcels_to_inspect_first_with_their_deadline(world):
 
 def test_merchant_a_cannot_change_merchant_b_products_or_returns_nothing_changes(world):
     shops = TwoShops(world)
-    rid = _return(world, shops.uid, shops.ob)
+    rid = return_parcel(world, shops.uid, shops.ob)
     before = snapshot(world.engine)
     attempts = [
         lambda s: merchant_svc.update_product(s, merchant_id=shops.a, product_id=shops.pb, bnpl_enabled=False,
@@ -220,18 +184,8 @@ PROOF = StoredFile("c" * 32 + ".pdf", "application/pdf", 1234, "流水.pdf")
 IMG = StoredFile("d" * 32 + ".png", "image/png", 99, "凭证.png")
 
 
-def _overdue_shopper(world, *, days: int, price: int = 10_000):
-    m = world.merchant()
-    p = world.product(m, price_fen=price)
-    uid = world.shopper(wallet_fen=0)
-    world.buy(uid, p)
-    world.advance(days=TRIAL)
-    world.advance(days=days, minutes=1)
-    return m, uid
-
-
 def test_risk_buckets_split_overdue_by_days_with_amounts_and_counts(world):
-    _m, a = _overdue_shopper(world, days=2)
+    a = overdue_order(world, days=2, price=10_000).uid
     with reading(world.engine) as s:
         r = desk.risk(s, now=world.clock.now())
     by = {b.key: b for b in r.buckets}
@@ -254,7 +208,7 @@ def test_risk_buckets_split_overdue_by_days_with_amounts_and_counts(world):
 
 
 def test_review_queue_shows_the_applicant_summary_and_proofs_oldest_first(world):
-    _m, uid = _overdue_shopper(world, days=POLICY.hardship_min_overdue_days)
+    uid = overdue_order(world, days=POLICY.hardship_min_overdue_days, price=10_000).uid
     with world.tx() as s:
         apps.apply_hardship(s, uid=uid, reason_category="medical", statement="住院", proposed_installments=6,
                             request_fee_waiver=True, proofs=[PROOF, IMG], clock=world.clock)
@@ -284,33 +238,21 @@ def test_shopper_look_up_finds_shoppers_only_and_shows_their_postings(world):
 
 
 # ── who may read an uploaded file ────────────────────────────────────────────────────────────
-def _token(world, uid: int) -> str:
-    with world.tx() as s:
-        return auth.start_session(s, user=s.get(auth.User, uid), clock=_Wall())
-
-
-class _Wall:
-    def now(self):
-        from bnpl_app import runtime
-
-        return runtime.WALL.now()
-
-
 def test_files_are_served_only_to_the_owner_the_merchant_of_the_return_or_an_operator(world):
     from bnpl_app import files_api
 
     shops = TwoShops(world)
     stranger = world.shopper()
     ops = world.operator()
-    rid = _return(world, shops.uid, shops.oa)
-    _receive(world, shops.a, rid)
+    rid = return_parcel(world, shops.uid, shops.oa)
+    receive_parcel(world, shops.a, rid)
     with world.tx() as s:
         orders.reject_return(s, merchant_id=shops.a, return_id=rid, reason="进水", photos=[PHOTO], clock=world.clock)
         app = Application(shopper_id=shops.uid, kind="restoration", created_at=world.clock.now())
         s.add(app)
         s.flush()
         apps._add_proofs(s, app, [PROOF], world.clock.now())
-    tok = {k: _token(world, uid) for k, uid in (
+    tok = {k: session_token(world, uid) for k, uid in (
         ("owner", shops.uid), ("stranger", stranger), ("ops", ops), ("mer_a", world.merchant_user(shops.a)),
         ("mer_b", world.merchant_user(shops.b)))}
     with reading(world.engine) as s:
@@ -322,155 +264,3 @@ def test_files_are_served_only_to_the_owner_the_merchant_of_the_return_or_an_ope
         assert [may(PROOF.stored_name, w) for w in ("owner", "ops", "stranger", "mer_a", None)] == \
             [True, True, False, False, False]
         assert not may("e" * 32 + ".png", "ops")  # nobody's file: same answer as a forbidden one
-
-
-# ── the state tier: the Reflex handlers themselves, driven under pytest ───────────────────────
-@pytest.fixture
-def app_on(world, monkeypatch):
-    """Point the running-app module at the test database and clock, and build the state tree the
-    way a connected browser tab has it."""
-    from bnpl_app import runtime
-
-    monkeypatch.setattr(runtime, "engine", lambda: world.engine)
-    monkeypatch.setattr(runtime, "clock", lambda: world.clock)
-    monkeypatch.setattr(runtime, "demo_mode", lambda: True)
-
-    def tab(uid: int | None):
-        import reflex as rx
-
-        from bnpl_app.state import merchant as _m, ops as _o  # noqa: F401  (registers the substates)
-        from bnpl_app.state.session import SessionState
-
-        root = SessionState.get_root_state()(_reflex_internal_init=True)
-        sess = _run(root.get_state(SessionState))
-        sess.token = _token(world, uid) if uid is not None else ""
-        if uid is not None:
-            _run(sess._actor())  # what the page's guard does first (on_load)
-        assert isinstance(root, rx.State)
-        return root, sess
-
-    return tab
-
-
-def _run(coro):
-    """Run a handler's coroutine on a loop of its own, in a worker thread: in a process where the
-    browser tier already ran, Playwright's sync API leaves an event loop on the main thread."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
-def _at(root, path: str) -> None:
-    from reflex.istate.data import ReflexURL, RouterData
-
-    root.router = RouterData(url=ReflexURL(f"http://localhost{path}"))
-
-
-def test_state_handler_toggle_with_another_merchants_product_id_says_not_found_and_changes_nothing(world, app_on):
-    from bnpl_app.state.merchant import MerchantProductsState
-
-    shops = TwoShops(world)
-    root, sess = app_on(world.merchant_user(shops.a))
-    st = _run(root.get_state(MerchantProductsState))
-    _run(st.load())
-    assert {p.id for p in st.products} == {shops.pa}  # only A's products reach A's browser
-    before = snapshot(world.engine)
-    _run(st.toggle_bnpl(shops.pb, False))  # a crafted event with B's product id
-    assert sess.toast_kind == "error" and ("not found" in sess.toast_text or "找不到" in sess.toast_text)
-    _run(st.save_settings({"product_id": str(shops.pb), "trial_days": "3", "min_score": "600", "plans": "full"}))
-    assert sess.toast_kind == "error"
-    for junk in ("1 OR 1=1", True, None, -5, {"id": shops.pb}):
-        _run(st.toggle_bnpl(junk, False))
-        assert sess.toast_kind == "error"
-    assert snapshot(world.engine) == before
-    _run(st.toggle_bnpl(shops.pa, False))  # its own product: done
-    assert sess.toast_kind == "success"
-    with world.tx() as s:
-        assert s.get(Product, shops.pa).bnpl_enabled is False and s.get(Product, shops.pb).bnpl_enabled is True
-
-
-def test_state_handler_returns_desk_refuses_another_merchants_return(world, app_on):
-    from bnpl_app.state.merchant import MerchantReturnsState
-
-    shops = TwoShops(world)
-    rid = _return(world, shops.uid, shops.ob)
-    root, sess = app_on(world.merchant_user(shops.a))
-    st = _run(root.get_state(MerchantReturnsState))
-    _run(st.load())
-    assert st.returns == []
-    before = snapshot(world.engine)
-    _run(st.receive(rid))
-    assert sess.toast_kind == "error"
-    _run(st.accept(rid))
-    assert sess.toast_kind == "error"
-    assert snapshot(world.engine) == before
-    with world.tx() as s:
-        assert s.get(ReturnRequest, rid).status == "IN_TRANSIT"
-
-
-def test_state_handlers_of_the_operator_refuse_shoppers_and_merchants(world, app_on):
-    from bnpl_app.state.ops import AuditState, OpsApplicationState, OpsQueueState, audit_as
-
-    _m, uid = _overdue_shopper(world, days=POLICY.hardship_min_overdue_days)
-    with world.tx() as s:
-        aid = apps.apply_hardship(s, uid=uid, reason_category="other", statement="", proposed_installments=3,
-                                  request_fee_waiver=False, proofs=[PROOF], clock=world.clock).id
-    for who in (uid, world.merchant_user(_m)):
-        root, sess = app_on(who)
-        q = _run(root.get_state(OpsQueueState))
-        _run(q.load())
-        assert q.rows == []  # nothing of the queue reaches a non-operator
-        st = _run(root.get_state(OpsApplicationState))
-        _at(root, routes.ops_application(aid))  # as if the URL named it
-        st.app.id, st.app.kind, st.reason = aid, "hardship", "no"
-        st.installments_input = "3"
-        _run(st.approve())
-        _run(st.reject())
-        a = _run(root.get_state(AuditState))
-        assert _run(audit_as(sess.token, sess.lang)) is None  # what the background run_audit does first
-        assert a.result.ran is False
-    with world.tx() as s:
-        assert s.get(Application, aid).status == "PENDING"
-    _root, sess = app_on(world.operator())
-    result = _run(audit_as(sess.token, sess.lang))
-    assert result is not None and result.ran and result.ok
-
-
-def test_state_handler_operator_approves_a_hardship_plan_waiving_all_late_fees(world, app_on):
-    from bnpl_app.state.ops import OpsApplicationState
-
-    _m, uid = _overdue_shopper(world, days=POLICY.hardship_min_overdue_days + 2)
-    with world.tx() as s:
-        aid = apps.apply_hardship(s, uid=uid, reason_category="medical", statement="", proposed_installments=4,
-                                  request_fee_waiver=True, proofs=[PROOF], clock=world.clock).id
-        late = apps.hardship_late_fees(s, uid)
-    assert late > 0
-    root, sess = app_on(world.operator())
-    st = _run(root.get_state(OpsApplicationState))
-    _at(root, routes.ops_application(aid))
-    _run(st.load())
-    assert (st.app.id, st.waive_mode, st.installments_input) == (aid, "all", "4")
-    _run(st.approve())
-    assert sess.toast_kind == "success", sess.toast_text
-    with world.tx() as s:
-        a = s.get(Application, aid)
-        assert (a.status, a.waived_fen, a.plan_installments) == ("APPROVED", late, 4)
-        open_ = [i for i in bills.billed_installments(s, uid) if i.status in IS.OPEN]
-        assert len(open_) == 4 and all(i.late_fee_fen == 0 for i in open_)
-    world.advance(days=5)
-    with world.tx() as s:  # late fees stopped
-        assert all(i.late_fee_fen == 0 for i in bills.billed_installments(s, uid) if i.status in IS.OPEN)
-    world.audit_ok()
-
-
-def test_shop_cap_is_the_acting_merchants_own(world, app_on):
-    from bnpl_app.state.merchant import MerchantProductsState
-
-    shops = TwoShops(world)
-    root, sess = app_on(world.merchant_user(shops.a))
-    st = _run(root.get_state(MerchantProductsState))
-    _run(st.save_cap({"cap": "1,234.56", "merchant_id": shops.b}))  # extra keys are ignored
-    _run(st.save_cap({"cap": "abc"}))
-    assert sess.toast_kind == "error"
-    with world.tx() as s:
-        assert s.get(Merchant, shops.a).shop_cap_fen == 123_456
-        assert s.get(Merchant, shops.b).shop_cap_fen == POLICY.default_shop_cap_fen

@@ -5,10 +5,9 @@ shopper is enforced at checkout."""
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
-from sqlmodel import SQLModel, select
+from helpers import refused, snapshot
+from sqlmodel import select
 
-from bnpl_app.db import reading
 from bnpl_app.domain.errors import NotEligible, NotFound, ValidationError
 from bnpl_app.domain.money import yuan
 from bnpl_app.domain.policy import POLICY
@@ -17,23 +16,6 @@ from bnpl_app.services import merchant, orders
 
 TRIAL = POLICY.trial_days_default
 PRICE = 10_000
-
-
-def snapshot(engine) -> dict[str, list[tuple]]:
-    """Every row of every table, to prove that a refusal changed nothing."""
-    with reading(engine) as s:
-        return {t.name: [tuple(r) for r in s.execute(sa.select(t).order_by(*t.primary_key.columns))]
-                for t in SQLModel.metadata.sorted_tables}
-
-
-def refused(world, exc_type, key: str, fn):
-    before = snapshot(world.engine)
-    with pytest.raises(exc_type) as e:
-        with world.tx() as s:
-            fn(s)
-    assert e.value.key == key
-    assert snapshot(world.engine) == before
-    return e.value
 
 
 def product(world, pid: int) -> Product:
@@ -87,8 +69,8 @@ def test_update_product_refuses_invalid_settings_and_changes_nothing(world, shop
     mid, pid = shop
     # A valid change in the same call must not be half-applied either.
     kw = {"bnpl_enabled": False, "trial_days": POLICY.trial_days_max, field: value}
-    refused(world, ValidationError, key,
-            lambda s: merchant.update_product(s, merchant_id=mid, product_id=pid, clock=world.clock, **kw))
+    refused(world, ValidationError,
+            lambda s: merchant.update_product(s, merchant_id=mid, product_id=pid, clock=world.clock, **kw), key=key)
     assert product(world, pid).bnpl_enabled and product(world, pid).trial_days == TRIAL
 
 
@@ -96,9 +78,9 @@ def test_a_merchant_cannot_change_another_merchants_product(world, shop):
     _, pid = shop
     rival = world.merchant()
     for target in (pid, 10**6, str(pid), True):
-        refused(world, NotFound, "not_found",
+        refused(world, NotFound,
                 lambda s: merchant.update_product(s, merchant_id=rival, product_id=target, bnpl_enabled=False,
-                                                  clock=world.clock))
+                                                  clock=world.clock), key="not_found")
 
 
 # ── turning 先用后付 off ───────────────────────────────────────────────────────────────────────

@@ -9,7 +9,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from helpers import snapshot
+from helpers import refused
 from sqlmodel import select
 
 from bnpl_app.domain.errors import InsufficientFunds, InvalidTransition, NotFound, ValidationError
@@ -35,15 +35,6 @@ DAY = timedelta(days=1)
 
 
 # ── helpers ──────────────────────────────────────────────────────────────────────────────────
-
-
-def _refused(world, exc, fn):
-    before = snapshot(world.engine)
-    with pytest.raises(exc) as e:
-        with world.tx() as s:
-            fn(s)
-    assert snapshot(world.engine) == before
-    return e.value
 
 
 class Shop:
@@ -146,7 +137,7 @@ def test_pay_now_during_trial_pays_the_order_releases_the_limit_and_rewards_on_t
 
 def test_pay_now_with_insufficient_funds_is_refused_and_nothing_changes(world):
     shop = Shop(world, wallet_fen=PRICE - 1)
-    err = _refused(world, InsufficientFunds, lambda s: orders.pay_now(s, uid=shop.uid, order_id=shop.oid,
+    err = refused(world, InsufficientFunds, lambda s: orders.pay_now(s, uid=shop.uid, order_id=shop.oid,
                                                                        clock=world.clock))
     assert err.key == "bill.insufficient" and err.hint
     assert shop.order().status == OS.TRIAL and shop.acct().frozen_fen == PRICE
@@ -156,7 +147,7 @@ def test_pay_now_with_insufficient_funds_is_refused_and_nothing_changes(world):
 def test_pay_now_twice_is_refused(world):
     shop = Shop(world)
     shop.pay_now()
-    err = _refused(world, InvalidTransition, lambda s: orders.pay_now(s, uid=shop.uid, order_id=shop.oid,
+    err = refused(world, InvalidTransition, lambda s: orders.pay_now(s, uid=shop.uid, order_id=shop.oid,
                                                                        clock=world.clock))
     assert err.key == "order.already_paid"
 
@@ -165,7 +156,7 @@ def test_pay_now_after_the_trial_was_billed_is_refused(world):
     shop = Shop(world, wallet_fen=0)
     world.advance(days=TRIAL)
     assert shop.order().status in OS.BILLED
-    err = _refused(world, InvalidTransition, lambda s: orders.pay_now(s, uid=shop.uid, order_id=shop.oid,
+    err = refused(world, InvalidTransition, lambda s: orders.pay_now(s, uid=shop.uid, order_id=shop.oid,
                                                                        clock=world.clock))
     assert err.key == "order.not_in_trial"
 
@@ -173,7 +164,7 @@ def test_pay_now_after_the_trial_was_billed_is_refused(world):
 def test_pay_now_while_the_return_is_under_way_is_refused(world):
     shop = Shop(world)
     shop.request_return()
-    _refused(world, InvalidTransition, lambda s: orders.pay_now(s, uid=shop.uid, order_id=shop.oid, clock=world.clock))
+    refused(world, InvalidTransition, lambda s: orders.pay_now(s, uid=shop.uid, order_id=shop.oid, clock=world.clock))
 
 
 def test_pay_now_with_another_shoppers_method_is_not_found(world):
@@ -181,7 +172,7 @@ def test_pay_now_with_another_shoppers_method_is_not_found(world):
     other = world.shopper(wallet_fen=PRICE)
     with world.tx() as s:
         their_wallet = s.exec(select(PaymentMethod.id).where(PaymentMethod.user_id == other)).one()
-    _refused(world, NotFound, lambda s: orders.pay_now(s, uid=shop.uid, order_id=shop.oid, method_id=their_wallet,
+    refused(world, NotFound, lambda s: orders.pay_now(s, uid=shop.uid, order_id=shop.oid, method_id=their_wallet,
                                                         clock=world.clock))
 
 
@@ -199,7 +190,7 @@ def test_another_shoppers_order_is_not_found(world, action):
         else:
             orders.request_return(s, uid=other, order_id=shop.oid, tracking_no="SF1234567890", clock=world.clock)
 
-    err = _refused(world, NotFound, act)
+    err = refused(world, NotFound, act)
     assert err.params["what"] == "order"
 
 
@@ -207,7 +198,7 @@ def test_unknown_or_non_int_order_id_is_not_found(world, subtests):
     shop = Shop(world)
     for oid in [0, -1, 999_999, "1", None, True, 1.0]:
         with subtests.test(order_id=oid):
-            _refused(world, NotFound, lambda s: orders.pay_now(s, uid=shop.uid, order_id=oid, clock=world.clock))
+            refused(world, NotFound, lambda s: orders.pay_now(s, uid=shop.uid, order_id=oid, clock=world.clock))
 
 
 # ── requesting a return ──────────────────────────────────────────────────────────────────────
@@ -217,7 +208,7 @@ def test_return_needs_a_valid_tracking_number(world, subtests):
     shop = Shop(world)
     for tracking in ["", "12345", "x" * 31, "SF-123456", "顺丰123456789", "SF 123456", "SF12\n3456", None, 12345678]:
         with subtests.test(tracking=tracking):
-            err = _refused(world, ValidationError, lambda s: orders.request_return(
+            err = refused(world, ValidationError, lambda s: orders.request_return(
                 s, uid=shop.uid, order_id=shop.oid, tracking_no=tracking, clock=world.clock))
             assert err.key == "order.bad_tracking" and err.field == "tracking_no"
 
@@ -244,7 +235,7 @@ def test_deduction_is_paused_while_the_return_is_under_way_even_past_trial_end(w
 def test_returning_twice_is_refused(world):
     shop = Shop(world)
     shop.request_return()
-    err = _refused(world, InvalidTransition, lambda s: orders.request_return(
+    err = refused(world, InvalidTransition, lambda s: orders.request_return(
         s, uid=shop.uid, order_id=shop.oid, tracking_no="YT9876543210", clock=world.clock))
     assert err.key == "order.not_in_trial"
 
@@ -254,19 +245,19 @@ def test_returning_again_after_a_rejected_return_is_refused(world):
     rid = shop.request_return()
     shop.receive(rid)
     shop.reject(rid)
-    _refused(world, InvalidTransition, lambda s: orders.request_return(
+    refused(world, InvalidTransition, lambda s: orders.request_return(
         s, uid=shop.uid, order_id=shop.oid, tracking_no="YT9876543210", clock=world.clock))
 
 
 def test_returning_after_the_trial_ended_is_refused(world):
     shop = Shop(world, wallet_fen=0)
     world.clock.advance(timedelta(days=TRIAL))  # trial over, the sweep has not run yet
-    err = _refused(world, InvalidTransition, lambda s: orders.request_return(
+    err = refused(world, InvalidTransition, lambda s: orders.request_return(
         s, uid=shop.uid, order_id=shop.oid, tracking_no="SF1234567890", clock=world.clock))
     assert err.key == "order.trial_over"
     world.advance(minutes=1)  # now billed
     assert shop.order().status in OS.BILLED
-    err = _refused(world, InvalidTransition, lambda s: orders.request_return(
+    err = refused(world, InvalidTransition, lambda s: orders.request_return(
         s, uid=shop.uid, order_id=shop.oid, tracking_no="SF1234567890", clock=world.clock))
     assert err.key == "order.not_in_trial"
 
@@ -274,7 +265,7 @@ def test_returning_after_the_trial_ended_is_refused(world):
 def test_returning_a_paid_order_is_refused(world):
     shop = Shop(world)
     shop.pay_now()
-    _refused(world, InvalidTransition, lambda s: orders.request_return(
+    refused(world, InvalidTransition, lambda s: orders.request_return(
         s, uid=shop.uid, order_id=shop.oid, tracking_no="SF1234567890", clock=world.clock))
 
 
@@ -307,7 +298,7 @@ def test_intact_return_releases_the_hold_at_once_restocks_and_cancels_installmen
 def test_accepting_before_the_parcel_is_received_is_refused(world):
     shop = Shop(world)
     rid = shop.request_return()
-    err = _refused(world, InvalidTransition, lambda s: orders.accept_return(s, merchant_id=shop.m, return_id=rid,
+    err = refused(world, InvalidTransition, lambda s: orders.accept_return(s, merchant_id=shop.m, return_id=rid,
                                                                              clock=world.clock))
     assert err.key == "return.bad_state"
 
@@ -316,7 +307,7 @@ def test_receiving_twice_is_refused(world):
     shop = Shop(world)
     rid = shop.request_return()
     shop.receive(rid)
-    _refused(world, InvalidTransition, lambda s: orders.mark_received(s, merchant_id=shop.m, return_id=rid,
+    refused(world, InvalidTransition, lambda s: orders.mark_received(s, merchant_id=shop.m, return_id=rid,
                                                                        clock=world.clock))
 
 
@@ -335,7 +326,7 @@ def test_inspecting_twice_is_refused(world, first, second):
             orders.reject_return(s, merchant_id=shop.m, return_id=rid, reason="again",
                                  photos=[("b" * 32 + ".png", "image/png", 10)], clock=world.clock)
 
-    err = _refused(world, InvalidTransition, again)
+    err = refused(world, InvalidTransition, again)
     assert err.key == "return.bad_state"
     world.audit_ok()
 
@@ -357,7 +348,7 @@ def test_another_merchants_return_is_not_found(world, action):
             orders.reject_return(s, merchant_id=other, return_id=rid, reason="x",
                                  photos=[("c" * 32 + ".png", "image/png", 10)], clock=world.clock)
 
-    err = _refused(world, NotFound, act)
+    err = refused(world, NotFound, act)
     assert err.params["what"] == "return"
 
 
@@ -366,7 +357,7 @@ def test_unknown_return_id_is_not_found(world, subtests):
     shop.request_return()
     for rid in [0, -5, 999_999, "1", None]:
         with subtests.test(return_id=rid):
-            _refused(world, NotFound, lambda s: orders.mark_received(s, merchant_id=shop.m, return_id=rid,
+            refused(world, NotFound, lambda s: orders.mark_received(s, merchant_id=shop.m, return_id=rid,
                                                                       clock=world.clock))
 
 
@@ -414,7 +405,7 @@ def test_rejecting_needs_a_reason_and_at_least_one_photo(world, subtests):
         ("box broken", None, "return.photo_required"),
     ]:
         with subtests.test(reason=reason, photos=photos):
-            err = _refused(world, ValidationError, lambda s: orders.reject_return(
+            err = refused(world, ValidationError, lambda s: orders.reject_return(
                 s, merchant_id=shop.m, return_id=rid, reason=reason, photos=photos, clock=world.clock))
             assert err.key == key
     assert shop.ret(rid).status == "RECEIVED"

@@ -4,31 +4,18 @@ gives back a limit that was cut or suspended."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import sqlalchemy as sa
+from helpers import acct, jump
 from sqlmodel import select
 
 from bnpl_app.domain.policy import POLICY
-from bnpl_app.models import BNPL_SUSPENDED, CreditAccount, Installment, InstallmentStatus as IS, Order
-from bnpl_app.services import bills, credit, orders, wallet
-from bnpl_app.services.sweep import run_sweep
+from bnpl_app.models import BNPL_SUSPENDED, Installment, InstallmentStatus as IS, Order
+from bnpl_app.services import bills, orders, wallet
 
 TRIAL = POLICY.trial_days_default
 PRICE = 10_000
 STREAK = POLICY.on_time_orders_for_step
 FAIR = POLICY.bands[1]  # 550–599: the ¥500 band
-
-
-def acct(world, uid: int) -> CreditAccount:
-    with world.tx() as s:
-        return credit.account(s, uid)
-
-
-def jump(world, **kw) -> None:
-    """Move the clock with one sweep at the end, across days the test is not about."""
-    world.clock.advance(timedelta(**kw))
-    run_sweep(engine=world.engine, clock=world.clock)
 
 
 def buy_and_keep(world, uid: int, product: int, n: int = 1) -> list[int]:

@@ -8,10 +8,9 @@ import json
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
-from sqlmodel import SQLModel, select
+from helpers import acct, add_card, insts, jump, notes, order, overdue_order, snapshot, topup
+from sqlmodel import select
 
-from bnpl_app.db import reading
 from bnpl_app.domain.clock import add_months
 from bnpl_app.domain.errors import NotEligible
 from bnpl_app.domain.money import bps_of, split_even, yuan
@@ -21,13 +20,11 @@ from bnpl_app.models import (
     BNPL_SUSPENDED,
     Installment,
     InstallmentStatus as IS,
-    Notification,
-    Order,
     OrderStatus as OS,
     Outbox,
     PaymentMethod,
 )
-from bnpl_app.services import bills, credit, wallet
+from bnpl_app.services import bills, credit
 from bnpl_app.services.sweep import run_sweep
 
 DAY = timedelta(days=1)
@@ -35,68 +32,13 @@ PRICE = 12_345  # 0.05 % of it is 6.1725 fen: the daily late fee has to be round
 TRIAL = POLICY.trial_days_default
 
 
-def snapshot(engine) -> dict[str, list[tuple]]:
-    """Every row of every table, to prove that something changed nothing."""
-    with reading(engine) as s:
-        return {t.name: [tuple(r) for r in s.execute(sa.select(t).order_by(*t.primary_key.columns))]
-                for t in SQLModel.metadata.sorted_tables}
-
-
-def insts(world, oid: int) -> list[Installment]:
-    with world.tx() as s:
-        return list(s.exec(select(Installment).where(Installment.order_id == oid).order_by(Installment.seq)))
-
-
 def inst1(world, oid: int) -> Installment:
     return insts(world, oid)[0]
-
-
-def acct(world, uid: int):
-    with world.tx() as s:
-        return credit.account(s, uid)
-
-
-def notes(world, uid: int, kind: str) -> list[Notification]:
-    with world.tx() as s:
-        return list(s.exec(select(Notification).where(Notification.user_id == uid, Notification.kind == kind)
-                           .order_by(Notification.id)))
-
-
-def order(world, oid: int) -> Order:
-    with world.tx() as s:
-        return s.get(Order, oid)
 
 
 def methods(world, uid: int) -> dict[str, PaymentMethod]:
     with world.tx() as s:
         return {m.kind: m for m in s.exec(select(PaymentMethod).where(PaymentMethod.user_id == uid))}
-
-
-def add_card(world, uid: int, balance_fen: int) -> int:
-    with world.tx() as s:
-        return wallet.add_card(s, uid=uid, bank="招商银行", last4="1234", balance_fen=balance_fen, clock=world.clock).id
-
-
-def topup(world, uid: int, amount: int) -> None:
-    with world.tx() as s:
-        wallet.topup(s, uid=uid, amount_fen=amount, clock=world.clock)
-
-
-def jump(world, **kw) -> None:
-    """Move the clock with one sweep at the end (a sweep that was down catches up). Used to cross
-    stretches of days that a test is not about; ``world.advance`` runs every sweep in between."""
-    world.clock.advance(timedelta(**kw))
-    run_sweep(engine=world.engine, clock=world.clock)
-
-
-def overdue_order(world, *, price: int = PRICE, score: int = 700):
-    """A shopper with an empty wallet whose full-plan order has just failed its deduction."""
-    m = world.merchant()
-    p = world.product(m, price_fen=price, trial_days=TRIAL)
-    uid = world.shopper(score=score)
-    oid = world.buy(uid, p)
-    world.advance(days=TRIAL)
-    return uid, oid
 
 
 # ── which method pays ────────────────────────────────────────────────────────────────────────
@@ -159,7 +101,7 @@ def test_insufficient_funds_on_every_method_makes_the_installment_overdue_and_te
 
 
 def test_overdue_installment_is_retried_daily_and_paid_at_the_first_retry_after_a_top_up(world):
-    uid, oid = overdue_order(world)
+    uid, oid, *_ = overdue_order(world)
     due = inst1(world, oid).due_at
     world.advance(days=1)
     i = inst1(world, oid)
@@ -198,7 +140,7 @@ def test_paid_within_grace_costs_no_late_fee_and_no_score_or_limit_penalty(world
 
 # ── after grace ──────────────────────────────────────────────────────────────────────────────
 def test_grace_end_unpaid_cuts_score_and_halves_limit_once_per_installment(world):
-    uid, oid = overdue_order(world)
+    uid, oid, *_ = overdue_order(world)
     start = acct(world, uid)
     world.advance(days=POLICY.grace_days - 1)
     assert acct(world, uid).score == start.score and acct(world, uid).limit_fen == start.limit_fen
@@ -218,7 +160,7 @@ def test_grace_end_unpaid_cuts_score_and_halves_limit_once_per_installment(world
 
 
 def test_late_fee_accrues_daily_after_grace_on_the_principal_rounded_to_the_fen(world):
-    uid, oid = overdue_order(world)
+    uid, oid, *_ = overdue_order(world)
     world.advance(days=POLICY.grace_days)
     assert inst1(world, oid).late_fee_fen == 0  # grace just ended: fees start tomorrow
 
@@ -233,7 +175,7 @@ def test_late_fee_accrues_daily_after_grace_on_the_principal_rounded_to_the_fen(
 
 
 def test_late_fees_stop_at_the_cap_of_the_principal_after_a_long_overdue(world):
-    uid, oid = overdue_order(world)
+    uid, oid, *_ = overdue_order(world)
     cap = bps_of(PRICE, POLICY.late_fee_cap_bps)
     per_day = bps_of(PRICE, POLICY.late_fee_bps_per_day)
     days_to_cap = -(-cap // per_day)
@@ -285,7 +227,7 @@ def test_thirty_days_overdue_suspends_bnpl_with_limit_zero_and_refuses_new_order
 
 
 def test_ninety_days_overdue_marks_a_bad_debt(world):
-    uid, oid = overdue_order(world)
+    uid, oid, *_ = overdue_order(world)
     jump(world, days=POLICY.bad_debt_after_days - 2)
     world.advance(days=1)
     assert not acct(world, uid).bad_debt
@@ -529,7 +471,7 @@ def test_failed_deductions_retries_and_early_attempts_take_the_batch_path(world,
         raise AssertionError("a plain failure fell back to the per-row path")
 
     monkeypatch.setattr(sweep, "_deduct_rows", per_row)
-    uid, oid = overdue_order(world)
+    uid, oid, *_ = overdue_order(world)
     world.advance(days=1)  # the retry fails again; its notice went out yesterday
     i = inst1(world, oid)
     assert i.status == IS.OVERDUE and i.attempts == 2 and i.was_overdue and i.last_failure == "insufficient_funds"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from helpers import stored_files, updir  # noqa: F401  (updir: the fixture)
 
 from bnpl_app.domain.errors import ValidationError
 from bnpl_app.domain.policy import POLICY
@@ -22,17 +23,6 @@ SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
 ZIP = b"PK\x03\x04" + b"\x00" * 32
 
 _STORED_RE = re.compile(r"[0-9a-f]{32}\.(png|jpg|gif|webp|pdf)")
-
-
-@pytest.fixture
-def updir(tmp_path, monkeypatch):
-    d = tmp_path / "uploads"
-    monkeypatch.setenv("BNPL_UPLOAD_DIR", str(d))
-    return d
-
-
-def _files(d):
-    return sorted(p.name for p in d.iterdir()) if d.exists() else []
 
 
 @pytest.mark.parametrize("data, ctype", [(PNG, "image/png"), (JPEG, "image/jpeg"), (GIF, "image/gif"),
@@ -58,7 +48,7 @@ def test_stores_an_allowed_file_under_a_generated_name(updir):
 
 def test_the_same_file_twice_gets_two_names(updir):
     a, b = uploads.store_many([("a.png", PNG), ("a.png", PNG)], allowed=uploads.IMAGE_TYPES)
-    assert a.stored_name != b.stored_name and len(_files(updir)) == 2
+    assert a.stored_name != b.stored_name and len(stored_files(updir)) == 2
 
 
 def test_extension_follows_the_content_not_the_clients_name(updir):
@@ -72,7 +62,7 @@ def test_wrong_content_is_refused_whatever_the_file_name(updir, name, data):
     with pytest.raises(ValidationError) as e:
         uploads.store_many([(name, data)], allowed=uploads.PROOF_TYPES)
     assert e.value.key == "upload.bad_type" and name in e.value.message
-    assert _files(updir) == []
+    assert stored_files(updir) == []
 
 
 def test_pdf_is_a_proof_but_not_a_photo(updir):
@@ -95,24 +85,24 @@ def test_file_over_the_maximum_size_is_refused(updir):
         uploads.store_many([("big.png", data)], allowed=uploads.IMAGE_TYPES)
     assert e.value.key == "upload.too_big"
     assert str(POLICY.upload_max_bytes // (1024 * 1024)) in e.value.message
-    assert _files(updir) == []
+    assert stored_files(updir) == []
 
 
 def test_empty_file_is_refused(updir):
     with pytest.raises(ValidationError) as e:
         uploads.store_many([("empty.png", b"")], allowed=uploads.IMAGE_TYPES)
     assert e.value.key == "upload.empty" and "empty.png" in e.value.message
-    assert _files(updir) == []
+    assert stored_files(updir) == []
 
 
 def test_more_than_the_maximum_number_of_files_is_refused(updir):
     ok = uploads.store_many([(f"{i}.png", PNG) for i in range(POLICY.upload_max_files)], allowed=uploads.IMAGE_TYPES)
     assert len(ok) == POLICY.upload_max_files
-    before = _files(updir)
+    before = stored_files(updir)
     with pytest.raises(ValidationError) as e:
         uploads.store_many([(f"{i}.png", PNG) for i in range(POLICY.upload_max_files + 1)], allowed=uploads.IMAGE_TYPES)
     assert e.value.key == "upload.too_many" and str(POLICY.upload_max_files) in e.value.message
-    assert _files(updir) == before
+    assert stored_files(updir) == before
 
 
 @pytest.mark.parametrize("bad_at", [0, 1, 2])
@@ -121,7 +111,7 @@ def test_nothing_is_written_when_one_file_in_the_batch_is_bad(updir, bad_at):
     batch[bad_at] = ("bad.png", EXE)
     with pytest.raises(ValidationError):
         uploads.store_many(batch, allowed=uploads.IMAGE_TYPES)
-    assert _files(updir) == []
+    assert stored_files(updir) == []
 
 
 def test_label_keeps_no_path_and_no_control_characters(updir):
@@ -130,7 +120,7 @@ def test_label_keeps_no_path_and_no_control_characters(updir):
     labels = [f.label for f in uploads.store_many(files, allowed=uploads.IMAGE_TYPES)]
     assert labels[:4] == ["passwd.png", "evil.png", "abc.png", "file"]
     assert len(labels[4]) == 80
-    assert all(_STORED_RE.fullmatch(n) for n in _files(updir))
+    assert all(_STORED_RE.fullmatch(n) for n in stored_files(updir))
     assert not (updir.parent / "etc").exists()
 
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from helpers import run as _run
 
 from bnpl_app.domain.policy import POLICY
 from bnpl_app.models import Product
 from bnpl_app.services.catalog import KEYSET as CATALOG
-from state_support import login as _login, run as _run
 
 PROD = Product.__table__
 N = 1000
@@ -68,9 +68,7 @@ def test_next_and_previous_walk_the_catalog_and_a_reload_keeps_the_page(world, t
     from bnpl_app.state.shop import CatalogState
 
     _catalog(world, 45)
-    root, _sess = tab()
-    st = _run(root.get_state(CatalogState))
-    _run(st.load())
+    _tab, st = tab.open(None, CatalogState)
     first = [p.id for p in st.products]
     _run(st.next_page())
     second = [p.id for p in st.products]
@@ -97,9 +95,7 @@ def test_a_search_or_the_filter_starts_again_at_page_one(world, tab):
     from bnpl_app.state.shop import CatalogState
 
     _catalog(world, 45)
-    root, _sess = tab()
-    st = _run(root.get_state(CatalogState))
-    _run(st.load())
+    _tab, st = tab.open(None, CatalogState)
     _run(st.next_page())
     _run(st.set_query("商品 003"))
     assert st.page_no == 1 and [p.name[:7] for p in st.products] == [f"商品 003{i}" for i in range(10)]
@@ -114,9 +110,7 @@ def test_a_forged_position_or_another_login_in_the_tab_means_page_one(world, tab
     from bnpl_app.state.shop import CatalogState
 
     _catalog(world, 45)
-    root, _sess = tab()
-    st = _run(root.get_state(CatalogState))
-    _run(st.load())
+    (_root, sess), st = tab.open(None, CatalogState)
     first = [p.id for p in st.products]
     for forged in ("garbage", CATALOG.encode((1, 10**12))[:-3] + "zzz", "e30"):
         _run(st.next_page())
@@ -125,7 +119,7 @@ def test_a_forged_position_or_another_login_in_the_tab_means_page_one(world, tab
         assert ([p.id for p in st.products], st.page_no, st._back) == (first, 1, [])
     _run(st.next_page())
     assert st.page_no == 2
-    _login(world, _sess, world.shopper())  # another login in the same tab: the positions are not theirs
+    tab.login(sess, world.shopper())  # another login in the same tab: the positions are not theirs
     _run(st.load())
     assert st.page_no == 1 and [p.id for p in st.products] == first
 
@@ -134,9 +128,7 @@ def test_a_page_whose_rows_are_gone_falls_back_to_the_page_before(world, tab):
     from bnpl_app.state.shop import CatalogState
 
     _catalog(world, 45)
-    root, _sess = tab()
-    st = _run(root.get_state(CatalogState))
-    _run(st.load())
+    _tab, st = tab.open(None, CatalogState)
     _run(st.next_page())
     second = [p.id for p in st.products]
     _run(st.next_page())
