@@ -19,8 +19,7 @@ from ..state.merchant import (
     SettlementState,
 )
 from ..state.session import SessionState
-from ..views_merchant import MerchantOrderRow, MetricRow, ProductRow, ReturnRow, SettlementRow
-from . import words_merchant  # noqa: F401  (registers the words)
+from ..views.merchant import MerchantOrderRow, MetricRow, ProductRow, ReturnRow, SettlementRow
 
 _IMAGE_ACCEPT = {"image/png": [".png"], "image/jpeg": [".jpg", ".jpeg"], "image/gif": [".gif"], "image/webp": [".webp"]}
 _MB = POLICY.upload_max_bytes // (1024 * 1024)

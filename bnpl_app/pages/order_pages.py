@@ -9,8 +9,7 @@ from ..components import countdown, empty, layout, money, page_title, status_bad
 from ..components.paging import pager
 from ..state.orders import OrderState, OrdersState
 from ..state.session import SessionState
-from ..views import HoldStep, InstallmentView, OrderView
-from . import words_shop  # noqa: F401
+from ..views.shop import HoldStep, InstallmentView, OrderView
 
 
 def _kv(key: str, value, testid: str = "") -> rx.Component:

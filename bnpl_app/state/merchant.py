@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import reflex as rx
 
-from .. import routes, runtime, views_merchant as vm
+from .. import routes, runtime
+from ..views import merchant as vm
 from ..domain.errors import AuthError, DomainError, NotFound, ValidationError
 from ..domain.money import parse_yuan
 from ..domain.policy import POLICY
 from ..models import OrderStatus as OS
 from ..services import merchant as merchant_svc, orders, uploads
-from ..i18n import UI, text
+from ..words import has, text
 from .paging import PagedMixin, SearchMixin
 from .session import LOADERS, act, look, session_of
 
@@ -63,7 +64,7 @@ async def _files(files: list) -> list[tuple[str, bytes]]:
 def _what(err: NotFound, lang: str) -> NotFound:
     """Services name what was not found in English ("product"); say it in the reader's language."""
     key = f"what.{err.params.get('what', '')}"
-    return NotFound(text(key, lang)) if key in UI else err
+    return NotFound(text(key, lang)) if has(key) else err
 
 
 async def _act(state: rx.State, roles: tuple[str, ...], fn, **ok):

@@ -8,7 +8,8 @@ import asyncio
 
 import reflex as rx
 
-from .. import routes, runtime, views_ops as vo
+from .. import routes, runtime
+from ..views import ops as vo
 from ..domain.errors import AuthError, DomainError, NotFound, ValidationError
 from ..domain.money import parse_yuan
 from ..domain.policy import POLICY

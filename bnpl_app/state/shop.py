@@ -6,7 +6,8 @@ import uuid
 
 import reflex as rx
 
-from .. import routes, runtime, views
+from .. import routes, runtime
+from ..views import shop as views
 from ..domain.errors import DomainError, ValidationError
 from ..domain.policy import POLICY
 from ..services import checkout
