@@ -109,7 +109,7 @@ def _product_row(p: ProductRow) -> rx.Component:
                 width="100%", align="start", spacing="3",
             ),
             rx.cond(p.open_trials > 0,
-                    rx.text(t("mer.open_trials_pre"), p.open_trials, t("mer.open_trials_post"), size="1",
+                    rx.text(t("mer.open_trials").to(str).replace("{n}", p.open_trials.to_string()), size="1",
                             color_scheme="blue", data_testid="product-open-trials")),
             rx.divider(),
             _settings_form(p),

@@ -17,8 +17,8 @@ MERCHANT: dict[str, tuple[str, str]] = {
     "mer.bnpl_off": ("已关闭先用后付：新订单不再可用，试用中的订单不受影响",
                      "先用后付 is off for new orders; orders in trial are not affected"),
     "mer.bnpl_new": ("上架即开启先用后付", "Offer 先用后付 from the start"),
-    "mer.open_trials_pre": ("有 ", ""),
-    "mer.open_trials_post": (" 笔订单正在试用或退货中，按原条款继续", " order(s) in trial or being returned keep their original terms"),
+    # {n} is filled in the browser
+    "mer.open_trials": ("有 {n} 笔订单正在试用或退货中，按原条款继续", "{n} order(s) in trial or being returned keep their original terms"),
     "mer.trial_days": ("试用天数（{trial_days_min}–{trial_days_max}）",
                        "Trial days ({trial_days_min}–{trial_days_max})"),
     "mer.min_score": ("最低信用分（≥{platform_min_score}）", "Min. score (≥{platform_min_score})"),
