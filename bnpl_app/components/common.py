@@ -5,13 +5,14 @@ from __future__ import annotations
 import reflex as rx
 from reflex.vars import VarData
 
-from ..i18n import UI
 from ..state.session import SessionState
+from ..views import both
 
 
-def t(key: str) -> rx.Var:
-    """The UI word for ``key`` in the reader's language (both are in the page; no round trip)."""
-    zh, en = UI[key]
+def t(key: str, **params) -> rx.Var:
+    """The words for ``key`` in the reader's language (both are in the page; no round trip), with
+    the policy's numbers and ``params`` filled in. A key the catalog lacks fails the build."""
+    zh, en = both(key, **params)
     return rx.cond(SessionState.is_en, en, zh)
 
 
@@ -87,7 +88,7 @@ def countdown(deadline_ts, testid: str = "order-countdown", **props) -> rx.Compo
         " return Math.floor(left / 86400) + {days} + ' ' + p(Math.floor(left % 86400 / 3600)) + ':'"
         " + p(Math.floor(left % 3600 / 60)) + ':' + p(left % 60); }})",
         deadline=deadline_ts, t=_js(business_now_js(), **_CLOCK_VARS),
-        ended=rx.cond(SessionState.is_en, "ended", "已结束"), days=rx.cond(SessionState.is_en, "d", "天"),
+        ended=t("countdown.ended"), days=t("countdown.days"),
     )
     return rx.text(_ticking(renderer, testid), as_="span", font_variant_numeric="tabular-nums", weight="bold",
                    **props)

@@ -5,15 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ..i18n import register
 from .common import t
-
-register({
-    "page.prev": ("上一页", "Previous"),
-    "page.next": ("下一页", "Next"),
-    "page.of": ("第 {n} / {m} 页", "Page {n} of {m}"),
-    "page.items": ("共 {k} 条", "{k} in all"),
-})
 
 
 def _indicator(S) -> rx.Var:

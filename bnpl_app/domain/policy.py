@@ -3,7 +3,7 @@ Screens, services and tests read these; nothing repeats a literal."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 PLANS = ("full", "3", "6", "12")

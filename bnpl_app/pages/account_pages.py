@@ -9,20 +9,18 @@ from ..components import empty, field, layout, money, page_title, stat, status_b
 from ..components.paging import pager
 from ..domain.policy import POLICY
 from ..state.account import PROOF_UPLOAD, BillsState, CreditState, HelpState, InboxState, WalletState
-from ..state.session import SessionState
-from ..views import InstallmentView
-from ..views_account import (
+from ..views import MethodView
+from ..views.account import (
     ApplicationView,
     BandRow,
     Change,
     EarlyView,
     HelpSection,
-    MethodView,
     NoticeView,
     PlannedView,
     StatementView,
 )
-from . import words_account, words_shop  # noqa: F401  (registers the words)
+from ..views.shop import InstallmentView
 
 _SELECT_STYLE = {
     "padding": "0.45em 0.6em", "borderRadius": "6px", "border": "1px solid var(--gray-a7)", "fontSize": "0.95em",
@@ -168,8 +166,7 @@ def _autopay() -> rx.Component:
                                                      value=BillsState.first_method, on_change=BillsState.set_first_method,
                                                      data_testid="autopay-method", style=_SELECT_STYLE), "autopay-method"),
             field("bills.days_before", rx.el.select(
-                *[rx.el.option(rx.cond(SessionState.is_en, f"{d} day(s) before the due date" if d else "On the due date",
-                                       f"到期前 {d} 天" if d else "到期当天"), value=str(d))
+                *[rx.el.option(t("bills.days_before_n", days=d) if d else t("bills.on_due_day"), value=str(d))
                   for d in range(POLICY.autopay_days_before_max + 1)],
                 id="autopay-days-before", value=BillsState.days_before, on_change=BillsState.set_days_before,
                 data_testid="autopay-days-before", style=_SELECT_STYLE), "autopay-days-before"),
@@ -282,7 +279,7 @@ def _score() -> rx.Component:
                                        allow_decimals=False),
                     rx.recharts.graphing_tooltip(),
                     rx.recharts.line(data_key="score", stroke="var(--accent-9)", type_="stepAfter", stroke_width=2,
-                                     is_animation_active=False, name=rx.cond(SessionState.is_en, "score", "信用分")),
+                                     is_animation_active=False, name=t("credit.chart_score")),
                     data=v.history, width="100%", height=180, margin={"top": 8, "right": 8, "left": 0, "bottom": 0},
                 ),
                 flex="1", min_width="240px", width="100%", data_testid="credit-history",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import reflex as rx
 
-from .. import routes
 from ..components import countdown, empty, field, layout, money, page_title, stat, status_badge, t
 from ..components.paging import pager, search_box
 from ..domain.policy import POLICY
@@ -18,9 +17,7 @@ from ..state.merchant import (
     MerchantReturnsState,
     SettlementState,
 )
-from ..state.session import SessionState
-from ..views_merchant import MerchantOrderRow, MetricRow, ProductRow, ReturnRow, SettlementRow
-from . import words_merchant  # noqa: F401  (registers the words)
+from ..views.merchant import MerchantOrderRow, MetricRow, ProductRow, ReturnRow, SettlementRow
 
 _IMAGE_ACCEPT = {"image/png": [".png"], "image/jpeg": [".jpg", ".jpeg"], "image/gif": [".gif"], "image/webp": [".webp"]}
 _MB = POLICY.upload_max_bytes // (1024 * 1024)
@@ -110,7 +107,7 @@ def _product_row(p: ProductRow) -> rx.Component:
                 width="100%", align="start", spacing="3",
             ),
             rx.cond(p.open_trials > 0,
-                    rx.text(t("mer.open_trials_pre"), p.open_trials, t("mer.open_trials_post"), size="1",
+                    rx.text(t("mer.open_trials").to(str).replace("{n}", p.open_trials.to_string()), size="1",
                             color_scheme="blue", data_testid="product-open-trials")),
             rx.divider(),
             _settings_form(p),

@@ -9,15 +9,14 @@ from .. import routes
 from ..components import empty, field, layout, money, page_title, stat, status_badge, t
 from ..components.paging import pager, search_box
 from ..state.ops import AuditState, OpsApplicationState, OpsQueueState, OpsShoppersState, RiskState
-from ..state.session import SessionState
-from ..views_ops import (
+from ..views import MethodView
+from ..views.ops import (
     ApplicationLine,
     BadDebtView,
     BucketView,
     CheckView,
     EventView,
     InstallmentLineView,
-    MethodView,
     OrderLineView,
     PostingView,
     ProofView,
@@ -25,7 +24,6 @@ from ..views_ops import (
     ShopperHit,
     SummaryView,
 )
-from . import words_ops  # noqa: F401  (registers the words)
 
 
 def _kv(key: str, value, testid: str = "", **props) -> rx.Component:

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import reflex as rx
 
-from .. import routes
 from ..components import countdown, empty, layout, money, page_title, status_badge, t
 from ..components.paging import pager
 from ..state.orders import OrderState, OrdersState
-from ..state.session import SessionState
-from ..views import HoldStep, InstallmentView, OrderView
-from . import words_shop  # noqa: F401
+from ..views.shop import HoldStep, InstallmentView, OrderView
 
 
 def _kv(key: str, value, testid: str = "") -> rx.Component:

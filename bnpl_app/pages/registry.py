@@ -14,7 +14,7 @@ import reflex as rx
 from reflex.event import EventHandler
 
 from .. import routes
-from ..i18n import text
+from ..words import text
 from ..state import account, merchant, ops, orders, shop
 from ..state.session import SessionState, use_loaders
 from . import account_pages, auth_pages, merchant_pages, ops_pages, order_pages, shop_pages

@@ -7,10 +7,8 @@ import reflex as rx
 from .. import routes
 from ..components import empty, layout, money, page_title, t
 from ..components.paging import pager, search_box
-from ..state.session import SessionState
 from ..state.shop import CartState, CatalogState, ProductState
-from ..views import ConfirmLine, PeriodView, ProductCard, Reason
-from . import words_shop  # noqa: F401  (registers the words)
+from ..views.shop import ConfirmLine, PeriodView, ProductCard, Reason
 
 
 def _card(p: ProductCard) -> rx.Component:

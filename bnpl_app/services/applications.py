@@ -99,6 +99,18 @@ def apply_hardship(session: Session, *, uid: int, reason_category: str, statemen
     return app
 
 
+def of_shopper(session: Session, uid: int) -> list[tuple[Application, list[str]]]:
+    """The shopper's applications, newest first, each with the labels of its proof files."""
+    apps = list(session.exec(select(Application).where(Application.shopper_id == uid).order_by(Application.id.desc())))
+    labels: dict[int, list[str]] = {a.id: [] for a in apps}
+    if apps:
+        for app_id, label in session.execute(
+                sa.select(ApplicationProof.application_id, ApplicationProof.label)
+                .where(ApplicationProof.application_id.in_(list(labels))).order_by(ApplicationProof.id)):
+            labels[app_id].append(label)
+    return [(a, labels[a.id]) for a in apps]
+
+
 def get_application(session: Session, application_id: object) -> Application:
     if isinstance(application_id, bool) or not isinstance(application_id, int):
         raise NotFound("application")

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from ..domain.clock import CST, Clock, china_month
-from ..domain.errors import InsufficientFunds, InvalidTransition, NotFound, ValidationError
+from ..domain.clock import CST, Clock, FixedClock, china_month
+from ..domain.errors import DomainError, InsufficientFunds, InvalidTransition, NotFound, ValidationError
 from ..domain.money import yuan
 from ..domain.policy import POLICY
 from ..models import Installment, InstallmentStatus as IS, Order, OrderStatus as OS, PaymentMethod
@@ -212,6 +212,7 @@ class PlannedDeduction:
     amount_fen: int
     method_label: str | None  # None: no method would cover it today
     overdue: bool
+    method_kind: str | None = None  # wallet | card: how a screen names the method
 
 
 def dry_run(session: Session, *, uid: int, clock: Clock) -> list[PlannedDeduction]:
@@ -239,12 +240,55 @@ def dry_run(session: Session, *, uid: int, clock: Clock) -> list[PlannedDeductio
     # balances (and so the methods) come out as the sweep will find them.
     for when, _due, inst, order in sorted(rows, key=lambda r: (r[0], r[1], r[2].id)):
         amount = payments.owed(inst)
-        label = None
-        for m in methods:
-            if balance[m.id] >= amount:
-                balance[m.id] -= amount
-                label = m.label
-                break
-        out.append(PlannedDeduction(inst.id, order.id, order.product_name, inst.seq, inst.periods, when, amount, label,
-                                    inst.status == IS.OVERDUE))
+        paying = next((m for m in methods if balance[m.id] >= amount), None)
+        if paying is not None:
+            balance[paying.id] -= amount
+        out.append(PlannedDeduction(inst.id, order.id, order.product_name, inst.seq, inst.periods, when, amount,
+                                    paying.label if paying else None, inst.status == IS.OVERDUE,
+                                    paying.kind if paying else None))
     return out
+
+
+# ── what the bills screen reads ─────────────────────────────────────────────────────────────
+@dataclass(frozen=True)
+class EarlyOffer:
+    order_id: int
+    product: str
+    quote: EarlyQuote
+
+
+def early_offers(session: Session, *, uid: int, now: datetime) -> list[EarlyOffer]:
+    """Repaying a whole order early, for each billed order with two or more installments open
+    (one left is a plain repayment, offered on its row)."""
+    out = []
+    for o in session.exec(select(Order).where(Order.shopper_id == uid, Order.status.in_(OS.BILLED)).order_by(Order.id)):
+        try:
+            q = early_quote(session, uid=uid, order_id=o.id, now=now)
+        except DomainError:
+            continue
+        if len(q.installment_ids) >= 2:
+            out.append(EarlyOffer(o.id, o.product_name, q))
+    return out
+
+
+@dataclass(frozen=True)
+class Overview:
+    page: Page  # one page of (Installment, product name), latest due first
+    months: dict[str, MonthSums]  # the figures of each month on the page, over the whole month
+    open_fen: int
+    overdue_fen: int
+    early: list[EarlyOffer]
+    planned: list[PlannedDeduction]
+    methods: list[PaymentMethod]  # in the order deductions try them
+    days_before: int
+
+
+def overview(session: Session, *, uid: int, now: datetime, cursor: str = "") -> Overview:
+    """The bills screen: one page of the statements' installments, the totals over every bill,
+    the early repayments on offer, the dry run and the auto-repay settings."""
+    page = installments_page(session, uid=uid, cursor=cursor)
+    months = sorted({statement_month(inst.due_at) for inst, _product in page.items})
+    open_fen, overdue_fen = open_totals(session, uid=uid)
+    return Overview(page, statement_sums(session, uid=uid, months=months), open_fen, overdue_fen,
+                    early_offers(session, uid=uid, now=now), dry_run(session, uid=uid, clock=FixedClock(now)),
+                    payments.methods_in_order(session, uid), credit.account(session, uid).autopay_days_before)

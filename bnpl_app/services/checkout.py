@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -17,8 +18,8 @@ from ..domain.clock import Clock
 from ..domain.errors import Conflict, NotEligible, NotFound, ValidationError
 from ..domain.money import yuan
 from ..domain.policy import POLICY
-from ..models import Installment, InstallmentStatus as IS, Order, OrderEvent, OrderStatus as OS, Product
-from . import credit, eligibility, schedule
+from ..models import Installment, InstallmentStatus as IS, Order, OrderEvent, OrderStatus as OS, PaymentMethod, Product
+from . import credit, eligibility, payments, schedule
 from .eligibility import Failure
 from .merchant import shop_cap, shop_exposure
 
@@ -42,6 +43,23 @@ def preview(session: Session, *, uid: int, product_id: object, plan: str, clock:
     trial_end = clock.now() + timedelta(days=product.trial_days)
     return product, schedule.build(price_fen=product.price_fen, plan=plan, trial_end=trial_end,
                                    interest_free=product.interest_free)
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What the confirm step shows for one line before the shopper confirms it."""
+
+    product: Product
+    schedule: schedule.Schedule
+    method: PaymentMethod | None  # where the first deduction would come from at today's balances
+    eligibility: eligibility.Eligibility
+
+
+def quote(session: Session, *, uid: int, product_id: object, plan: str, clock: Clock) -> Quote:
+    product, sched = preview(session, uid=uid, product_id=product_id, plan=plan, clock=clock)
+    methods = payments.methods_in_order(session, uid)
+    method = next((m for m in methods if m.balance_fen >= sched.first.total_fen), methods[0] if methods else None)
+    return Quote(product, sched, method, eligibility.check(session, uid=uid, product=product))
 
 
 def get_product(session: Session, product_id: object) -> Product:

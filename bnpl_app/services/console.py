@@ -34,6 +34,7 @@ from ..models import (
     ReturnRequest,
     User,
 )
+from ..words import text
 from .ledger import LIMIT, MONEY, PLAT_SERVICE_FEE, mer
 from .paging import Key, Keyset, Page, as_id, clean_query, contains, fetch
 
@@ -73,6 +74,13 @@ def merchant(session: Session, merchant_id: int) -> Merchant:
 
 def products(session: Session, merchant_id: int) -> list[Product]:
     return list(session.execute(sa.select(Product).where(Product.merchant_id == merchant_id).order_by(Product.id)).scalars())
+
+
+def open_trials(session: Session, merchant_id: int) -> dict[int, int]:
+    """product id → the shop's orders of it still holding the price (in trial or being returned)."""
+    return {pid: int(n) for pid, n in session.execute(
+        sa.select(Order.product_id, sa.func.count()).where(Order.merchant_id == merchant_id, Order.status.in_(OS.HOLDING))
+        .group_by(Order.product_id))}
 
 
 # ── orders ───────────────────────────────────────────────────────────────────────────────────
@@ -346,20 +354,20 @@ def settlement_csv(s: Settlement, lines: list[OrderLine], *, lang: str = "zh") -
         text = str(v)
         return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text) else text
 
+    def heads(*names: str) -> list[str]:
+        return [text(f"csv.{n}", lang) for n in names]
+
     buf = io.StringIO()
     w = csv.writer(buf)
-    en = lang == "en"
-    w.writerow(["date", "captures", "captured", "platform_fee", "refunds", "net"] if en else
-               ["日期", "扣款笔数", "扣款本金", "平台服务费", "退款", "净结算"])
+    w.writerow(heads("date", "captures", "captured", "platform_fee", "refunds", "net"))
     for d in s.days:
         w.writerow([d.day.isoformat(), d.captures, _yuan_plain(d.captured_fen), _yuan_plain(d.fees_fen),
                     _yuan_plain(d.refunds_fen), _yuan_plain(d.net_fen)])
-    w.writerow(["total" if en else "合计", "", _yuan_plain(s.captured_fen), _yuan_plain(s.fees_fen),
+    w.writerow([text("csv.total", lang), "", _yuan_plain(s.captured_fen), _yuan_plain(s.fees_fen),
                 _yuan_plain(s.refunds_fen), _yuan_plain(s.net_fen)])
     w.writerow([])
-    w.writerow(["order", "product", "shopper", "price", "plan", "status", "ordered_at", "trial_end", "frozen",
-                "outstanding", "paid"] if en else
-               ["订单号", "商品", "买家", "价格", "方案", "状态", "下单时间", "试用结束", "冻结", "待还本金", "已付"])
+    w.writerow(heads("order", "product", "shopper", "price", "plan", "status", "ordered_at", "trial_end", "frozen",
+                     "outstanding", "paid"))
     for o in lines:
         w.writerow([o.id, safe(o.product), safe(o.shopper), _yuan_plain(o.price_fen), o.plan, o.status,
                     o.created_at.astimezone(CST).strftime("%Y-%m-%d %H:%M"),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from ..domain.messages import has, render
@@ -31,7 +30,7 @@ class Failure:
 
     def text(self, lang: str = "zh") -> str:
         h = self.hint(lang)
-        return f"{self.message(lang)}：{h}" if lang == "zh" and h else (f"{self.message(lang)}: {h}" if h else self.message(lang))
+        return render("elig.with_hint", lang, message=self.message(lang), hint=h) if h else self.message(lang)
 
 
 @dataclass(frozen=True)

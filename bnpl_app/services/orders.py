@@ -5,6 +5,7 @@ the 3-day inspection deadline, and the credit-hold timeline."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -200,4 +201,37 @@ def timeline(session: Session, order_id: int) -> list[OrderEvent]:
     return list(session.exec(select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.at, OrderEvent.id)))
 
 
+# ── what the shopper's order screens read ───────────────────────────────────────────────────
+@dataclass(frozen=True)
+class OrderFacts:
+    order: Order
+    installments: list[Installment]
+    timeline: list[OrderEvent] = field(default_factory=list)  # the rest only for one order's page
+    return_request: ReturnRequest | None = None
+    photos: list[str] = field(default_factory=list)  # stored names of the inspection photos
 
+
+def order_facts(session: Session, order: Order, *, detail: bool = False) -> OrderFacts:
+    insts = installments_of(session, order.id)
+    if not detail:
+        return OrderFacts(order, insts)
+    ret = session.exec(select(ReturnRequest).where(ReturnRequest.order_id == order.id)).first()
+    photos = [] if ret is None else list(session.exec(
+        select(ReturnPhoto.stored_name).where(ReturnPhoto.return_id == ret.id).order_by(ReturnPhoto.id)))
+    return OrderFacts(order, insts, timeline(session, order.id), ret, photos)
+
+
+def my_orders(session: Session, *, uid: int, cursor: str = "") -> Page[OrderFacts]:
+    """One page of the shopper's orders, newest first, each with its installments."""
+    return orders_page(session, uid=uid, cursor=cursor).map(lambda o: order_facts(session, o))
+
+
+def my_order(session: Session, *, uid: int, order_id: object) -> OrderFacts:
+    """One of the shopper's own orders with everything its page shows."""
+    return order_facts(session, own_order(session, uid=uid, order_id=order_id), detail=True)
+
+
+def open_count(session: Session, uid: int) -> int:
+    """The shopper's orders still running: in trial, being returned, or billed and not paid off."""
+    return session.execute(sa.select(sa.func.count()).select_from(ORD).where(
+        ORD.c.shopper_id == uid, ORD.c.status.in_(OS.HOLDING + OS.BILLED))).scalar_one()

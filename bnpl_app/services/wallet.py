@@ -27,6 +27,23 @@ def wallet_of(session: Session, uid: int) -> PaymentMethod:
     return w
 
 
+def balance_fen(session: Session, uid: int) -> int:
+    """The wallet's balance; 0 for someone without a wallet."""
+    return session.execute(sa.select(PMT.c.balance_fen).where(PMT.c.user_id == uid, PMT.c.kind == "wallet")
+                           .limit(1)).scalar_one_or_none() or 0
+
+
+def has_method(session: Session, uid: int) -> bool:
+    return session.execute(sa.select(PMT.c.id).where(PMT.c.user_id == uid).limit(1)).first() is not None
+
+
+def kinds_by_label(session: Session, uid: int) -> dict[str, str]:
+    """The kind (wallet, card) of each of the user's methods by the label it is stored with, for a
+    record that kept only the label (a deduction notice names the method it was taken from)."""
+    return {label: kind for label, kind in session.execute(
+        sa.select(PMT.c.label, PMT.c.kind).where(PMT.c.user_id == uid).order_by(PMT.c.id))}
+
+
 def topup(session: Session, *, uid: int, amount_fen: object, method_id: int | None = None, clock: Clock) -> PaymentMethod:
     """Add money to the wallet (or, in this simulation, to a card's balance)."""
     amount = check_amount(amount_fen, field="amount")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from .. import routes, runtime, views_account as va
+from .. import routes, runtime
+from ..views import account as va
 from ..domain.errors import AuthError, DomainError, ValidationError
 from ..domain.money import parse_yuan
 from ..domain.policy import POLICY

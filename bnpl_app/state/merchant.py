@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from .. import routes, runtime, views_merchant as vm
-from ..domain.errors import AuthError, DomainError, NotFound, ValidationError
+from .. import routes, runtime
+from ..views import merchant as vm
+from ..domain.errors import DomainError, NotFound, ValidationError
 from ..domain.money import parse_yuan
 from ..domain.policy import POLICY
 from ..models import OrderStatus as OS

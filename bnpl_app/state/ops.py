@@ -8,8 +8,9 @@ import asyncio
 
 import reflex as rx
 
-from .. import routes, runtime, views_ops as vo
-from ..domain.errors import AuthError, DomainError, NotFound, ValidationError
+from .. import routes, runtime
+from ..views import ops as vo
+from ..domain.errors import AuthError, DomainError, NotFound
 from ..domain.money import parse_yuan
 from ..services import applications
 from .helpers import as_int, opened, path_id, record_id, refuse

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from .. import runtime, views
+from .. import runtime
+from ..views import shop as views
 from ..domain.errors import DomainError
 from ..routes import ORDER
 from ..services import orders

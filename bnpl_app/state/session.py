@@ -30,7 +30,7 @@ from ..domain.clock import china_time
 from ..domain.errors import AuthError, DomainError
 from ..domain.messages import render
 from ..domain.policy import POLICY
-from ..i18n import text
+from ..words import text
 from ..models import Notification
 from ..services import auth
 from ..services.auth import Actor

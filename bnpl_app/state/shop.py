@@ -6,8 +6,9 @@ import uuid
 
 import reflex as rx
 
-from .. import routes, runtime, views
-from ..domain.errors import DomainError, ValidationError
+from .. import routes, runtime
+from ..views import shop as views
+from ..domain.errors import DomainError
 from ..domain.policy import POLICY
 from ..services import checkout
 from .helpers import opened, path_id

@@ -48,7 +48,7 @@ def test_a_catalog_of_1000_products_sends_one_page(world, tab):
     # What the whole catalog as cards would have been: the size of every page's cards together.
     from reflex.utils.format import json_dumps
 
-    from bnpl_app import views
+    from bnpl_app.views import shop as views
     from bnpl_app.db import reading
 
     whole, cursor = 0, ""

@@ -7,28 +7,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import sqlalchemy as sa
 from sqlmodel import Session
 
-from . import routes
-from .domain.money import yuan
-from .domain.policy import POLICY
-from .i18n import text
-from .models import Order, OrderStatus as OS
-from .services import console
-from .services.paging import Page
-from .views import epoch, fmt
-
-
-def yuan_plain(fen: int) -> str:
-    """For an input's initial value: ``1234.5`` style, exact, from int fen."""
-    whole, cents = divmod(fen, 100)
-    return f"{whole}" if not cents else f"{whole}.{cents:02d}"
-
-
-def pct(permille: int | None) -> str:
-    return console.fmt_rate(permille)
-
+from .. import routes
+from ..domain.clock import china_time
+from ..domain.money import yuan
+from ..domain.policy import POLICY
+from ..models import OrderStatus as OS, Product
+from ..services import console
+from ..services.paging import Page
+from ..words import text
+from . import epoch, pct, yuan_plain
 
 # ── products ─────────────────────────────────────────────────────────────────────────────────
 @dataclass
@@ -60,21 +49,20 @@ class ShopView:
     platform_min_score: int = POLICY.platform_min_score
 
 
+def product_row(p: Product, open_trials: int, lang: str) -> ProductRow:
+    return ProductRow(
+        id=p.id, name=p.name, category=p.category, description=p.description, price=yuan(p.price_fen),
+        price_input=yuan_plain(p.price_fen), stock=p.stock, image=p.image, bnpl=p.bnpl_enabled,
+        trial_days=p.trial_days, min_score=p.min_score, plans=",".join(p.plans),
+        plans_label=" · ".join(text(f"plan.{x}", lang) for x in p.plans), interest_free=p.interest_free,
+        open_trials=open_trials, url=routes.product(p.id),
+        version=f"{p.id}-{p.trial_days}-{p.min_score}-{p.allowed_plans}-{int(p.interest_free)}-{p.price_fen}-{p.stock}",
+    )
+
+
 def product_rows(s: Session, merchant_id: int, lang: str) -> list[ProductRow]:
-    trials = dict(s.execute(sa.select(Order.product_id, sa.func.count()).where(
-        Order.merchant_id == merchant_id, Order.status.in_(OS.HOLDING)).group_by(Order.product_id)).all())
-    out = []
-    for p in console.products(s, merchant_id):
-        plans = p.plans
-        out.append(ProductRow(
-            id=p.id, name=p.name, category=p.category, description=p.description, price=yuan(p.price_fen),
-            price_input=yuan_plain(p.price_fen), stock=p.stock, image=p.image, bnpl=p.bnpl_enabled,
-            trial_days=p.trial_days, min_score=p.min_score, plans=",".join(plans),
-            plans_label=" · ".join(text(f"plan.{x}", lang) for x in plans), interest_free=p.interest_free,
-            open_trials=int(trials.get(p.id, 0)), url=routes.product(p.id),
-            version=f"{p.id}-{p.trial_days}-{p.min_score}-{p.allowed_plans}-{int(p.interest_free)}-{p.price_fen}-{p.stock}",
-        ))
-    return out
+    trials = console.open_trials(s, merchant_id)
+    return [product_row(p, trials.get(p.id, 0), lang) for p in console.products(s, merchant_id)]
 
 
 def shop_view(s: Session, merchant_id: int) -> ShopView:
@@ -106,8 +94,8 @@ class MerchantOrderRow:
 def order_row(o: console.OrderLine, lang: str) -> MerchantOrderRow:
     return MerchantOrderRow(
         id=o.id, product=o.product, shopper=o.shopper, price=yuan(o.price_fen), plan_label=text(f"plan.{o.plan}", lang),
-        status=o.status, status_label=text(f"status.{o.status}", lang), created=fmt(o.created_at),
-        trial_end=fmt(o.trial_end_at), trial_end_ts=epoch(o.trial_end_at), in_trial=o.status in OS.IN_TRIAL,
+        status=o.status, status_label=text(f"status.{o.status}", lang), created=china_time(o.created_at),
+        trial_end=china_time(o.trial_end_at), trial_end_ts=epoch(o.trial_end_at), in_trial=o.status in OS.IN_TRIAL,
         holding=o.status in OS.HOLDING, frozen=yuan(o.frozen_fen), outstanding=yuan(o.outstanding_fen),
         paid=yuan(o.paid_fen), return_label=text(f"status.{o.return_status}", lang) if o.return_status else "",
     )
@@ -147,8 +135,8 @@ def return_row(r: console.ReturnLine, lang: str) -> ReturnRow:
     return ReturnRow(
         id=r.id, order_id=r.order_id, product=r.product, shopper=r.shopper, price=yuan(r.price_fen),
         tracking_no=r.tracking_no, status=r.status, status_label=text(f"status.{r.status}", lang),
-        requested=fmt(r.requested_at), received=fmt(r.received_at), deadline=fmt(r.inspect_deadline_at),
-        deadline_ts=epoch(r.inspect_deadline_at), inspected=fmt(r.inspected_at),
+        requested=china_time(r.requested_at), received=china_time(r.received_at), deadline=china_time(r.inspect_deadline_at),
+        deadline_ts=epoch(r.inspect_deadline_at), inspected=china_time(r.inspected_at),
         outcome_label=text(f"mer.outcome.{r.outcome}", lang) if r.outcome else "", reason=r.reason,
         photos=[routes.upload_url(n) for n in r.photos], can_receive=r.status == "IN_TRANSIT",
         can_inspect=r.status == "RECEIVED",
@@ -194,7 +182,7 @@ def settlement_view(s: Session, merchant_id: int, cursor: str = "") -> tuple[Set
     page = console.settlement_days_page(s, merchant_id, cursor=cursor).map(settlement_row)
     return SettlementView(
         captured=yuan(st.captured_fen), fees=yuan(st.fees_fen), refunds=yuan(st.refunds_fen), net=yuan(st.net_fen),
-        fee_rate=f"{POLICY.platform_fee_bps / 100:g}%", ledger_ok=st.ledger_balance_fen == st.net_fen,
+        fee_rate=pct(POLICY.platform_fee_bps), ledger_ok=st.ledger_balance_fen == st.net_fen,
         days=page.items,
     ), page
 
@@ -236,8 +224,8 @@ class AnalyticsView:
 def _metric(name: str, r: console.Rates) -> MetricRow:
     return MetricRow(
         name=name, orders=r.orders, in_trial=r.in_trial, decided=r.decided,
-        keep_rate=pct(r.keep), return_rate=pct(r.return_), damaged_rate=pct(r.damaged_rate),
-        overdue_rate=pct(r.overdue_rate), keep_detail=f"{r.kept}/{r.decided}", return_detail=f"{r.returned}/{r.decided}",
+        keep_rate=console.fmt_rate(r.keep), return_rate=console.fmt_rate(r.return_),
+        damaged_rate=console.fmt_rate(r.damaged_rate), overdue_rate=console.fmt_rate(r.overdue_rate), keep_detail=f"{r.kept}/{r.decided}", return_detail=f"{r.returned}/{r.decided}",
         damaged_detail=f"{r.damaged}/{r.inspected}", overdue_detail=f"{r.overdue}/{r.kept}", exposure=yuan(r.exposure_fen),
     )
 
@@ -246,8 +234,7 @@ def _pct_int(permille: int | None) -> int:
     return 0 if permille is None else (permille + 5) // 10
 
 
-def analytics_view(s: Session, merchant_id: int, lang: str, now: datetime) -> AnalyticsView:
-    a = console.analytics(s, merchant_id, now=now)
+def analytics(a: console.Analytics, lang: str) -> AnalyticsView:
     return AnalyticsView(
         total=_metric(text("mer.all_products", lang), a.total),
         products=[_metric(p.name, p.rates) for p in a.products],
@@ -258,3 +245,7 @@ def analytics_view(s: Session, merchant_id: int, lang: str, now: datetime) -> An
         exposure_chart=[{"day": d.strftime("%m-%d"), "exposure": fen // 100} for d, fen in a.exposure],
         exposure_now=yuan(a.total.exposure_fen),
     )
+
+
+def analytics_view(s: Session, merchant_id: int, lang: str, now: datetime) -> AnalyticsView:
+    return analytics(console.analytics(s, merchant_id, now=now), lang)

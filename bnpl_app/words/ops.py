@@ -1,13 +1,8 @@
-"""The operator desk's words."""
+"""The operator desk."""
 
-from ..domain.policy import POLICY
-from ..i18n import register
-
-register({
+OPS: dict[str, tuple[str, str]] = {
     "ops.queue_search": ("搜索用户名", "Search by username"),
     "ops.no_match": ("没有符合搜索条件的记录", "Nothing matches the search"),
-    "what.application": ("申请", "application"),
-    "what.shopper": ("用户", "shopper"),
     # queue
     "ops.queue_title": ("审核队列", "Review queue"),
     "ops.pending": ("待审核", "Pending"),
@@ -67,10 +62,10 @@ register({
     "ops.waive_none": ("不减免", "Waive none"),
     "ops.waive_amount": ("减免金额（元）", "Amount waived (yuan)"),
     "ops.installments": ("分期数", "Installments"),
-    "ops.hardship_hint": (f"通过后，逾期账单由新计划替代：按月还款（1–{POLICY.hardship_max_installments} 期），"
+    "ops.hardship_hint": ("通过后，逾期账单由新计划替代：按月还款（1–{hardship_max_installments} 期），"
                           "不再产生新的手续费和滞纳金。",
-                          f"On approval the overdue schedule is replaced by monthly installments "
-                          f"(1–{POLICY.hardship_max_installments}); no new fees or late fees accrue."),
+                          "On approval the overdue schedule is replaced by monthly installments "
+                          "(1–{hardship_max_installments}); no new fees or late fees accrue."),
     "ops.approve": ("通过", "Approve"),
     "ops.approved": ("已通过，买家已收到通知", "Approved — the shopper has been told"),
     "ops.reject_reason": ("拒绝原因（买家可见）", "Reason for rejecting (the shopper sees it)"),
@@ -115,10 +110,10 @@ register({
     "ops.platform_outstanding": ("全平台待还本金", "Outstanding (platform)"),
     "ops.suspended": ("已暂停用户", "Suspended shoppers"),
     "ops.buckets": ("按逾期天数分组", "By days overdue"),
-    "ops.buckets_hint": (f"金额含本金、手续费和未减免的滞纳金。宽限期 {POLICY.grace_days} 天；逾期满 "
-                         f"{POLICY.suspend_after_days} 天暂停先用后付；满 {POLICY.bad_debt_after_days} 天记为呆账。",
-                         f"Amounts include principal, fees and unwaived late fees. Grace {POLICY.grace_days} days; "
-                         f"suspended at {POLICY.suspend_after_days} days; bad debt at {POLICY.bad_debt_after_days} days."),
+    "ops.buckets_hint": ("金额含本金、手续费和未减免的滞纳金。宽限期 {grace_days} 天；逾期满 "
+                         "{suspend_after_days} 天暂停先用后付；满 {bad_debt_after_days} 天记为呆账。",
+                         "Amounts include principal, fees and unwaived late fees. Grace {grace_days} days; "
+                         "suspended at {suspend_after_days} days; bad debt at {bad_debt_after_days} days."),
     "ops.installments_n": ("期账单", "installments"),
     "ops.shoppers_n": ("位用户", "shoppers"),
     "ops.owed_axis": ("未还（元）", "Owed (yuan)"),
@@ -141,4 +136,10 @@ register({
     "ops.audit.once": ("没有重复扣款", "No installment paid twice"),
     "ops.audit.methods": ("支付方式余额与账本一致", "Payment-method balances match the journal"),
     "ops.audit.settlement": ("商家结算 = 扣款 − 服务费 − 退款", "Merchant settlement = captured − fees − refunds"),
-})
+    # risk buckets by days overdue
+    "ops.bucket.days": ("{low}–{high} 天", "{low}–{high} days"),
+    "ops.bucket.grace": ("{low}–{high} 天（宽限期）", "{low}–{high} days (grace)"),
+    "ops.bucket.bad_debt": ("{low} 天以上（呆账）", "{low}+ days (bad debt)"),
+    "ops.audit.clean": ("审计通过：全部检查无异常", "Audit clean: every check passed"),
+    "ops.audit.found": ("发现 {n} 处异常", "{n} violation(s) found"),
+}

@@ -8,27 +8,20 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from . import routes
-from .domain.messages import render, render_reason
-from .domain.money import yuan
-from .domain.policy import POLICY
-from .i18n import text
-from .services import desk
-from .services.paging import Page
-from .services.audit import run_audit
-from .domain.rules import days_overdue
-from .views import fmt
-from .views_merchant import yuan_plain
-
-
-def _band(score: int, lang: str) -> str:
-    b = POLICY.band_for(score)
-    return b.name_en if lang == "en" else b.name_zh
+from .. import routes
+from ..domain.clock import china_time
+from ..domain.money import yuan
+from ..domain.policy import POLICY
+from ..services import desk
+from ..services.audit import AuditReport, run_audit
+from ..services.paging import Page
+from ..words import render, render_reason, text
+from . import MethodView, band_name, capital, mask_phone, method_views, yuan_plain
+from .shop import late_fee_net, overdue_days, shown_owed
 
 
 def _kind(kind: str, lang: str) -> str:
-    label = render(f"kind.{kind}", lang)
-    return label[:1].upper() + label[1:]
+    return capital(render(f"kind.{kind}", lang))
 
 
 @dataclass
@@ -57,7 +50,7 @@ class SummaryView:
 
 def summary_view(s: desk.ShopperSummary, lang: str) -> SummaryView:
     return SummaryView(
-        user_id=s.user_id, username=s.username, display_name=s.display_name, score=s.score, band=_band(s.score, lang),
+        user_id=s.user_id, username=s.username, display_name=s.display_name, score=s.score, band=band_name(POLICY.band_for(s.score), lang),
         limit=yuan(s.limit_fen), available=yuan(s.available_fen), frozen=yuan(s.frozen_fen),
         outstanding=yuan(s.outstanding_fen),
         restorable=yuan(s.restorable_limit_fen) if s.restorable_limit_fen is not None else "—",
@@ -98,7 +91,7 @@ def queue_row(i: desk.QueueItem, lang: str) -> QueueRow:
     return QueueRow(
         id=i.application.id, kind=i.application.kind, kind_label=_kind(i.application.kind, lang),
         status=i.application.status, status_label=text(f"ops.app.{i.application.status}", lang),
-        created=fmt(i.application.created_at), statement=i.application.statement[:120], proofs=len(i.proofs),
+        created=china_time(i.application.created_at), statement=i.application.statement[:120], proofs=len(i.proofs),
         url=routes.ops_application(i.application.id), shopper=summary_view(i.shopper, lang),
     )
 
@@ -156,7 +149,7 @@ def _event(e, lang: str) -> EventView:
         change = f"{e.old_value} → {e.new_value}"
     else:
         change = ""
-    return EventView(fmt(e.at), text(f"ops.event.{e.kind}", lang), change, render_reason(e.reason, lang))
+    return EventView(china_time(e.at), text(f"ops.event.{e.kind}", lang), change, render_reason(e.reason, lang))
 
 
 def application_detail(s: Session, *, application_id: int, now: datetime, lang: str) -> AppDetail:
@@ -164,10 +157,10 @@ def application_detail(s: Session, *, application_id: int, now: datetime, lang: 
     a = d.application
     return AppDetail(
         id=a.id, kind=a.kind, kind_label=_kind(a.kind, lang), status=a.status,
-        status_label=text(f"ops.app.{a.status}", lang), pending=a.status == "PENDING", created=fmt(a.created_at),
+        status_label=text(f"ops.app.{a.status}", lang), pending=a.status == "PENDING", created=china_time(a.created_at),
         statement=a.statement, reason_category=text(f"ops.reason.{a.reason_category}", lang),
         proposed_installments=a.proposed_installments or 0, request_fee_waiver=a.request_fee_waiver,
-        decided=fmt(a.decided_at), decided_by=d.decided_by, decision_reason=a.decision_reason or "",
+        decided=china_time(a.decided_at), decided_by=d.decided_by, decision_reason=a.decision_reason or "",
         approved_limit=yuan(a.approved_limit_fen) if a.approved_limit_fen is not None else "",
         waived=yuan(a.waived_fen) if a.waived_fen is not None else "", plan_installments=a.plan_installments or 0,
         late_fees=yuan(d.late_fees_fen), late_fees_input=yuan_plain(d.late_fees_fen),
@@ -223,12 +216,6 @@ class PostingView:
 
 
 @dataclass
-class MethodView:
-    label: str = ""
-    balance: str = ""
-
-
-@dataclass
 class ApplicationLine:
     id: int = 0
     kind_label: str = ""
@@ -258,32 +245,28 @@ def hits(s: Session, query: str, cursor: str = "") -> Page[ShopperHit]:
     return desk.shoppers_page(s, query=query, cursor=cursor).map(lambda u: ShopperHit(u.id, u.username, u.display_name))
 
 
-def _mask_phone(phone: str | None) -> str:
-    return f"{phone[:3]}****{phone[-4:]}" if phone and len(phone) >= 7 else "—"
-
-
-def shopper_file(s: Session, *, uid: int, now: datetime, lang: str) -> ShopperFileView:
-    from .services import payments
-
-    f = desk.shopper_file(s, uid=uid, now=now)
+def file_view(f: desk.ShopperFile, *, now: datetime, lang: str) -> ShopperFileView:
     return ShopperFileView(
         found=True, summary=summary_view(f.summary, lang),
         self_cap=yuan(f.self_cap_fen) if f.self_cap_fen is not None else "—",
-        verified=f.user.real_name_verified, phone=_mask_phone(f.user.phone),
+        verified=f.user.real_name_verified, phone=mask_phone(f.user.phone) or "—",
         orders=[OrderLineView(o.id, o.product_name, yuan(o.price_fen), text(f"plan.{o.plan}", lang), o.status,
-                              text(f"status.{o.status}", lang), fmt(o.created_at)) for o in f.orders],
+                              text(f"status.{o.status}", lang), china_time(o.created_at)) for o in f.orders],
         installments=[InstallmentLineView(
-            i.id, i.order_id, f"{i.seq}/{i.periods}", fmt(i.due_at), yuan(i.principal_fen),
-            yuan(payments.owed(i) if i.status != "PAID" else i.paid_fen), yuan(i.late_fee_fen - i.late_fee_waived_fen),
-            i.status, text(f"status.{i.status}", lang), days_overdue(i.due_at, now) if i.status == "OVERDUE" else 0,
+            i.id, i.order_id, f"{i.seq}/{i.periods}", china_time(i.due_at), yuan(i.principal_fen), yuan(shown_owed(i)),
+            yuan(late_fee_net(i)), i.status, text(f"status.{i.status}", lang), overdue_days(i, now),
         ) for i in f.installments],
-        methods=[MethodView(m.label, yuan(m.balance_fen)) for m in f.methods],
-        postings=[PostingView(p.id, fmt(p.at, seconds=True), p.ledger, p.kind, p.debit, p.credit, yuan(p.amount_fen))
+        methods=method_views(f.methods, lang),
+        postings=[PostingView(p.id, china_time(p.at, seconds=True), p.ledger, p.kind, p.debit, p.credit, yuan(p.amount_fen))
                   for p in f.postings],
         applications=[ApplicationLine(a.id, _kind(a.kind, lang), a.status, text(f"ops.app.{a.status}", lang),
-                                      fmt(a.created_at), routes.ops_application(a.id)) for a in f.applications],
+                                      china_time(a.created_at), routes.ops_application(a.id)) for a in f.applications],
         events=[_event(e, lang) for e in f.events],
     )
+
+
+def shopper_file(s: Session, *, uid: int, now: datetime, lang: str) -> ShopperFileView:
+    return file_view(desk.shopper_file(s, uid=uid, now=now), now=now, lang=lang)
 
 
 # ── risk ─────────────────────────────────────────────────────────────────────────────────────
@@ -321,13 +304,10 @@ class RiskView:
 
 
 def _bucket_label(b: desk.Bucket, lang: str) -> str:
-    en = lang == "en"
     if b.high is None:
-        return f"{b.low}+ days (bad debt)" if en else f"{b.low} 天以上（呆账）"
-    low = max(1, b.low)
-    if b.low == 0:
-        return f"{low}–{b.high} days (grace)" if en else f"{low}–{b.high} 天（宽限期）"
-    return f"{low}–{b.high} days" if en else f"{low}–{b.high} 天"
+        return render("ops.bucket.bad_debt", lang, low=b.low)
+    # day 0 (failed today) sits with the grace days: the label starts at day 1
+    return render("ops.bucket.grace" if b.low == 0 else "ops.bucket.days", lang, low=max(1, b.low), high=b.high)
 
 
 def risk_view(s: Session, *, now: datetime, lang: str) -> RiskView:
@@ -375,10 +355,12 @@ def _check_name(name: str, lang: str) -> str:
     return text(key, lang) if key else name
 
 
-def audit_view(s: Session, *, now: datetime, lang: str) -> AuditView:
-    rep = run_audit(s)
+def audit_result(rep: AuditReport, *, now: datetime, lang: str) -> AuditView:
     checks = [CheckView(_check_name(c.name, lang), c.checked, c.ok, c.violations[:20]) for c in rep.checks]
-    n_bad = sum(len(c.violations) for c in rep.checks)
-    summary = (("Audit clean: every check passed" if lang == "en" else "审计通过：全部检查无异常") if rep.ok else
-               (f"{n_bad} violation(s) found" if lang == "en" else f"发现 {n_bad} 处异常"))
-    return AuditView(ran=True, ok=rep.ok, at=fmt(now, seconds=True), checks=checks, summary=summary)
+    summary = text("ops.audit.clean", lang) if rep.ok else \
+        render("ops.audit.found", lang, n=sum(len(c.violations) for c in rep.checks))
+    return AuditView(ran=True, ok=rep.ok, at=china_time(now, seconds=True), checks=checks, summary=summary)
+
+
+def audit_view(s: Session, *, now: datetime, lang: str) -> AuditView:
+    return audit_result(run_audit(s), now=now, lang=lang)

@@ -1,8 +1,6 @@
-"""The shopper's screens' words."""
+"""The shopper's shop screens: catalog, product, confirm, orders."""
 
-from ..i18n import register
-
-register({
+SHOP: dict[str, tuple[str, str]] = {
     "catalog.title": ("逛一逛", "Shop"),
     "catalog.bnpl_only": ("只看先用后付", "先用后付 only"),
     "catalog.search": ("搜索商品", "Search products"),
@@ -69,4 +67,4 @@ register({
     "order.trial_end": ("试用结束", "Trial ends"),
     "order.open": ("查看", "Open"),
     "bills.late_fee": ("滞纳金", "Late fee"),
-})
+}

@@ -1,18 +1,13 @@
-"""The words of the shopper's account screens (bills, credit, wallet, inbox, help)."""
+"""The shopper's account screens: bills, credit, wallet, inbox, help (its labels; the prose is in help.py)."""
 
-from ..domain.policy import POLICY as P
-from ..i18n import UI, register
-
-_MB = P.upload_max_bytes // (1024 * 1024)
-
-_WORDS = {
+ACCOUNT: dict[str, tuple[str, str]] = {
     # bills
     "bills.title": ("我的账单", "My bills"),
     "bills.open_total": ("待还总额", "Still to pay"),
     "bills.overdue_total": ("其中已逾期", "Of which overdue"),
-    "bills.overdue_hint": (f"有款项已逾期：充值后点击“还款”即可还清。到期后 {P.grace_days} 天内还清不收滞纳金，之后每天计收。",
-                           f"Something is overdue: top up, then press “Repay”. Within {P.grace_days} days of the due date "
-                           f"it costs nothing extra; after that a late fee accrues every day."),
+    "bills.overdue_hint": ("有款项已逾期：充值后点击“还款”即可还清。到期后 {grace_days} 天内还清不收滞纳金，之后每天计收。",
+                           "Something is overdue: top up, then press “Repay”. Within {grace_days} days of the due date "
+                           "it costs nothing extra; after that a late fee accrues every day."),
     "bills.due": ("到期", "Due"),
     "bills.dry_run": ("接下来的自动扣款", "Upcoming automatic deductions"),
     "bills.dry_run_note": ("按当前余额预演：将于何时、从哪种支付方式扣多少钱。",
@@ -53,9 +48,9 @@ _WORDS = {
     "credit.title": ("我的信用", "My credit"),
     "credit.help_link": ("规则说明", "How it works"),
     "credit.score": ("信用分", "Credit score"),
-    "credit.score_note": (f"按时付款每笔 +{P.on_time_score_bonus} 分；宽限期后仍未还款 −{P.overdue_score_penalty} 分。",
-                          f"Each order paid on time: +{P.on_time_score_bonus}. Still unpaid after the grace period: "
-                          f"−{P.overdue_score_penalty}."),
+    "credit.score_note": ("按时付款每笔 +{on_time_score_bonus} 分；宽限期后仍未还款 −{overdue_score_penalty} 分。",
+                          "Each order paid on time: +{on_time_score_bonus}. Still unpaid after the grace period: "
+                          "−{overdue_score_penalty}."),
     "credit.limit_title": ("额度", "Limit"),
     "credit.limit": ("总额度", "Limit"),
     "credit.available": ("可用", "Available"),
@@ -112,8 +107,8 @@ _WORDS = {
     "credit.hardship_note": ("有款项逾期较久？可申请协商：说明原因、提出分期数，并可申请减免滞纳金。",
                              "Long overdue? Apply for a hardship plan: give the reason, propose a number of installments and ask for late fees to be waived."),
     "credit.hardship_apply": ("申请协商还款", "Apply for a hardship plan"),
-    "credit.hardship_not_needed": (f"没有逾期满 {P.hardship_min_overdue_days} 天的款项，暂不需要协商还款。",
-                                   f"Nothing is {P.hardship_min_overdue_days}+ days overdue, so no hardship plan is needed."),
+    "credit.hardship_not_needed": ("没有逾期满 {hardship_min_overdue_days} 天的款项，暂不需要协商还款。",
+                                   "Nothing is {hardship_min_overdue_days}+ days overdue, so no hardship plan is needed."),
     "credit.restore_title": ("申请恢复额度", "Apply for limit restoration"),
     "credit.restore_form_note": ("请上传还款凭证或银行流水等证明材料。", "Upload proof such as a repayment voucher or a bank statement."),
     "credit.hardship_title": ("申请协商还款", "Apply for a hardship plan"),
@@ -129,8 +124,8 @@ _WORDS = {
     "credit.waiver_no": ("不申请减免", "no waiver requested"),
     "credit.statement": ("情况说明（选填）", "Statement (optional)"),
     "credit.proof_pick": ("点击选择或拖入证明文件", "Click to choose proof files, or drop them here"),
-    "credit.proof_rules": (f"图片（PNG/JPG/GIF/WEBP）或 PDF，最多 {P.upload_max_files} 个，每个不超过 {_MB} MB",
-                           f"Images (PNG/JPG/GIF/WEBP) or PDF, at most {P.upload_max_files} files of {_MB} MB each"),
+    "credit.proof_rules": ("图片（PNG/JPG/GIF/WEBP）或 PDF，最多 {upload_max_files} 个，每个不超过 {upload_max_mb} MB",
+                           "Images (PNG/JPG/GIF/WEBP) or PDF, at most {upload_max_files} files of {upload_max_mb} MB each"),
     "credit.submit_application": ("提交申请", "Submit application"),
     "credit.applied": ("申请已提交，审核结果会发到消息中心", "Application submitted; the decision will reach your inbox"),
     "credit.my_applications": ("我的申请", "My applications"),
@@ -176,7 +171,8 @@ _WORDS = {
     "help.band_start": ("开通时额度", "Starting limit"),
     "help.band_ceiling": ("最高可提升至", "Can rise to"),
     "help.min_score": ("开通先用后付的最低信用分：", "Lowest score that can use 先用后付:"),
+    # the auto-repay timing choices and the score chart
+    "bills.days_before_n": ("到期前 {days} 天", "{days} day(s) before the due date"),
+    "bills.on_due_day": ("到期当天", "On the due date"),
+    "credit.chart_score": ("信用分", "score"),
 }
-
-if "bills.title" not in UI:  # imported by both the pages and the views: register once
-    register(_WORDS)

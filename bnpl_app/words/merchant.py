@@ -1,16 +1,6 @@
-"""The merchant console's words."""
+"""The merchant console."""
 
-from ..domain.policy import POLICY
-from ..i18n import register
-
-_FEE = f"{POLICY.platform_fee_bps / 100:g}%"
-
-register({
-    # what was not found, in the reader's language (services name it in English)
-    "what.product": ("商品", "product"),
-    "what.order": ("订单", "order"),
-    "what.return": ("退货单", "return"),
-    "what.shop": ("店铺", "shop"),
+MERCHANT: dict[str, tuple[str, str]] = {
     # products
     "mer.products_title": ("商品与先用后付设置", "Products & 先用后付 settings"),
     "mer.new_product": ("新建商品", "New product"),
@@ -27,11 +17,11 @@ register({
     "mer.bnpl_off": ("已关闭先用后付：新订单不再可用，试用中的订单不受影响",
                      "先用后付 is off for new orders; orders in trial are not affected"),
     "mer.bnpl_new": ("上架即开启先用后付", "Offer 先用后付 from the start"),
-    "mer.open_trials_pre": ("有 ", ""),
-    "mer.open_trials_post": (" 笔订单正在试用或退货中，按原条款继续", " order(s) in trial or being returned keep their original terms"),
-    "mer.trial_days": (f"试用天数（{POLICY.trial_days_min}–{POLICY.trial_days_max}）",
-                       f"Trial days ({POLICY.trial_days_min}–{POLICY.trial_days_max})"),
-    "mer.min_score": (f"最低信用分（≥{POLICY.platform_min_score}）", f"Min. score (≥{POLICY.platform_min_score})"),
+    # {n} is filled in the browser
+    "mer.open_trials": ("有 {n} 笔订单正在试用或退货中，按原条款继续", "{n} order(s) in trial or being returned keep their original terms"),
+    "mer.trial_days": ("试用天数（{trial_days_min}–{trial_days_max}）",
+                       "Trial days ({trial_days_min}–{trial_days_max})"),
+    "mer.min_score": ("最低信用分（≥{platform_min_score}）", "Min. score (≥{platform_min_score})"),
     "mer.plans": ("可选方案", "Plans offered"),
     "mer.plans_hint": ("方案用逗号分隔：full = 试用结束一次付清，3 / 6 / 12 = 分期期数",
                        "Comma-separated: full = pay in full at trial end, 3 / 6 / 12 = monthly installments"),
@@ -77,10 +67,10 @@ register({
     # returns
     "mer.returns_title": ("退货验货", "Returns desk"),
     "mer.waiting": ("待验货", "To inspect"),
-    "mer.returns_note": (f"收到包裹后点“确认收货”，并在 {POLICY.inspection_days} 天内验货：完好则验收通过，买家额度立即释放；"
+    "mer.returns_note": ("收到包裹后点“确认收货”，并在 {inspection_days} 天内验货：完好则验收通过，买家额度立即释放；"
                          "有损坏需上传至少一张照片并填写原因，包裹寄回买家、试用继续。"
                          "超过验货截止时间未处理，系统将自动验收通过。",
-                         f"Mark the parcel received, then inspect within {POLICY.inspection_days} days: intact → accept "
+                         "Mark the parcel received, then inspect within {inspection_days} days: intact → accept "
                          "and the shopper's limit is released at once; damaged → reject with at least one photo and a "
                          "reason, the parcel goes back and the trial continues. Not inspected by the deadline → "
                          "accepted automatically."),
@@ -90,7 +80,7 @@ register({
     "mer.requested": ("申请时间", "Requested"),
     "mer.received_at": ("签收时间", "Received"),
     "mer.receive": ("确认收货", "Mark received"),
-    "mer.receive_hint": (f"确认收货后开始 {POLICY.inspection_days} 天验货期", f"Starts the {POLICY.inspection_days}-day inspection period"),
+    "mer.receive_hint": ("确认收货后开始 {inspection_days} 天验货期", "Starts the {inspection_days}-day inspection period"),
     "mer.received": ("已确认收货，请在截止前验货", "Marked received — inspect before the deadline"),
     "mer.inspect_by": ("验货截止", "Inspect by"),
     "mer.auto_accept": ("截止时间过后仍未验货，系统将自动验收通过并释放买家的冻结额度。",
@@ -150,4 +140,23 @@ register({
     "mer.definitions": ("括号内为 分子/分母。试用结束 = 已扣款、已付清、已逾期或已退货的订单；逾期 = 任一期超过应还日仍未还清。",
                         "Brackets show part/whole. A finished trial is an order deducted, paid, overdue or returned; "
                         "overdue = any installment unpaid after its due date."),
-})
+    # the settlement CSV's column headers
+    "csv.date": ("日期", "date"),
+    "csv.captures": ("扣款笔数", "captures"),
+    "csv.captured": ("扣款本金", "captured"),
+    "csv.platform_fee": ("平台服务费", "platform_fee"),
+    "csv.refunds": ("退款", "refunds"),
+    "csv.net": ("净结算", "net"),
+    "csv.total": ("合计", "total"),
+    "csv.order": ("订单号", "order"),
+    "csv.product": ("商品", "product"),
+    "csv.shopper": ("买家", "shopper"),
+    "csv.price": ("价格", "price"),
+    "csv.plan": ("方案", "plan"),
+    "csv.status": ("状态", "status"),
+    "csv.ordered_at": ("下单时间", "ordered_at"),
+    "csv.trial_end": ("试用结束", "trial_end"),
+    "csv.frozen": ("冻结", "frozen"),
+    "csv.outstanding": ("待还本金", "outstanding"),
+    "csv.paid": ("已付", "paid"),
+}

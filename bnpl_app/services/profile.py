@@ -1,0 +1,42 @@
+"""The shopper's credit page as it reads: the account, the history of score and limit changes,
+the checks 先用后付 needs (real name, phone, a payment method), the applications. Only reads;
+the changes are ``consent``'s, ``applications``' and ``credit``'s."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from ..models import Application, CreditAccount, CreditEvent, User
+from . import applications, credit, orders, wallet
+
+
+def score_and_limit_history(session: Session, uid: int) -> list[CreditEvent]:
+    """Every change of the shopper's score or limit, oldest first."""
+    return list(session.exec(select(CreditEvent).where(CreditEvent.user_id == uid,
+                                                       CreditEvent.kind.in_(("score", "limit")))
+                             .order_by(CreditEvent.at, CreditEvent.id)))
+
+
+@dataclass(frozen=True)
+class CreditProfile:
+    account: CreditAccount
+    user: User
+    history: list[CreditEvent]  # score and limit changes, oldest first
+    open_orders: int
+    overdue_owed_fen: int
+    has_method: bool
+    hardship_ok: bool  # something is overdue long enough to negotiate
+    applications: list[tuple[Application, list[str]]]  # newest first, with their proof files' labels
+
+
+def credit_profile(session: Session, *, uid: int, now: datetime) -> CreditProfile:
+    return CreditProfile(
+        account=credit.account(session, uid), user=session.get(User, uid),
+        history=score_and_limit_history(session, uid), open_orders=orders.open_count(session, uid),
+        overdue_owed_fen=applications.overdue_owed(session, uid), has_method=wallet.has_method(session, uid),
+        hardship_ok=applications.hardship_eligible(session, uid, now),
+        applications=applications.of_shopper(session, uid),
+    )
