@@ -38,6 +38,12 @@ def as_int(value: object, *, lo: int = 1, hi: int = MAX_ID) -> int | None:
     return value if isinstance(value, int) and lo <= value <= hi else None
 
 
+def choice(value: object, allowed) -> str | None:
+    """``value`` if it is one of the ``allowed`` strings (a browser may send a list or a dict
+    where a string belongs: that is no choice at all, not an error)."""
+    return value if isinstance(value, str) and value in allowed else None
+
+
 def record_id(value: object) -> int | None:
     """A record id from an event's arguments or the URL: a positive int, else None. Only *which*
     record: the service still answers "not found" for one that is not the acting user's."""

@@ -16,7 +16,7 @@ from ..domain.money import parse_yuan
 from ..domain.policy import POLICY
 from ..models import OrderStatus as OS
 from ..services import merchant as merchant_svc, orders, uploads
-from .helpers import act_with_files, opened, read_uploads, record_id, refuse, refuse_rejected
+from .helpers import act_with_files, choice, opened, read_uploads, record_id, refuse, refuse_rejected
 from .paging import PagedMixin, SearchMixin
 from .session import act, look, session_of
 
@@ -212,9 +212,7 @@ class MerchantOrdersState(SearchMixin, rx.State):
 
     @rx.event
     async def set_status(self, value: str):
-        allowed = {OS.TRIAL, OS.RETURN_IN_TRANSIT, OS.RETURN_RECEIVED, OS.RETURN_REJECTED, OS.RETURNED, OS.DUE,
-                   OS.OVERDUE, OS.PAID}
-        self.status = value if value in allowed else ""
+        self.status = choice(value, set(OS)) or ""
         await self._first_page()
 
 

@@ -336,9 +336,10 @@ class SessionState(rx.State):
     @rx.event(background=True)
     async def advance(self, step: str):
         from ..services.clock import advance, advance_to_next_event
+        from .helpers import choice
 
         async with self:
-            if not runtime.demo_mode() or self.clock_busy or (step not in STEPS and step != "next"):
+            if not runtime.demo_mode() or self.clock_busy or choice(step, [*STEPS, "next"]) is None:
                 self._say(render("demo_only", self.lang), "error")
                 return
             self.clock_busy = True
