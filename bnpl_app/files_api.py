@@ -27,7 +27,16 @@ from starlette.routing import Route
 from . import routes, runtime
 from .db import reading
 from .domain.errors import AuthError, DomainError
-from .models import OPERATOR, Application, ApplicationProof, Product, ReturnPhoto, ReturnRequest
+from .models import (
+    MERCHANT,
+    OPERATOR,
+    SHOPPER,
+    Application,
+    ApplicationProof,
+    Product,
+    ReturnPhoto,
+    ReturnRequest,
+)
 from .services import auth, uploads
 from .services.auth import Actor
 
@@ -64,15 +73,15 @@ def decide(s, *, stored_name: str, token: str | None) -> tuple[str, bool] | None
                       .join(Application, Application.id == ApplicationProof.application_id)
                       .where(ApplicationProof.stored_name == stored_name).limit(1)).first()
     if proof is not None:
-        if who.role == OPERATOR or (who.role == "shopper" and who.user_id == proof.shopper_id):
+        if who.role == OPERATOR or (who.role == SHOPPER and who.user_id == proof.shopper_id):
             return proof.content_type, False
         return None
     photo = s.execute(sa.select(ReturnPhoto.content_type, ReturnRequest.shopper_id, ReturnRequest.merchant_id)
                       .join(ReturnRequest, ReturnRequest.id == ReturnPhoto.return_id)
                       .where(ReturnPhoto.stored_name == stored_name).limit(1)).first()
     if photo is not None:
-        if (who.role == OPERATOR or (who.role == "shopper" and who.user_id == photo.shopper_id)
-                or (who.role == "merchant" and who.merchant_id is not None and who.merchant_id == photo.merchant_id)):
+        if (who.role == OPERATOR or (who.role == SHOPPER and who.user_id == photo.shopper_id)
+                or (who.role == MERCHANT and who.merchant_id is not None and who.merchant_id == photo.merchant_id)):
             return photo.content_type, False
         return None
     return None

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from . import runtime
 from .db import reading
 from .services import changes
+from .models import OPERATOR
 
 log = logging.getLogger("bnpl.live")
 
@@ -81,7 +82,7 @@ def targets(rows: Iterable[tuple[int, int | None, str]]) -> set[str]:
         else:
             users.add(uid)
     return {token for token, tab in _tabs.items()
-            if everyone or (tab.user_id is not None and tab.user_id in users) or (operators and tab.role == "operator")}
+            if everyone or (tab.user_id is not None and tab.user_id in users) or (operators and tab.role == OPERATOR)}
 
 
 def _manager():

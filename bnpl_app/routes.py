@@ -1,5 +1,7 @@
 """Route constants and builders: every URL in the app is named here, nobody hand-writes one."""
 
+from .models import Role
+
 INDEX = "/"
 LOGIN = "/login"
 REGISTER = "/register"
@@ -45,4 +47,4 @@ def upload_url(stored_name: str) -> str:
     return f"/files/{stored_name}"
 
 
-HOME_OF_ROLE = {"shopper": INDEX, "merchant": MERCHANT, "operator": OPS}
+HOME_OF_ROLE = {Role.SHOPPER: INDEX, Role.MERCHANT: MERCHANT, Role.OPERATOR: OPS}

@@ -7,6 +7,7 @@ from reflex.vars import VarData
 
 from ..state.session import SessionState
 from ..views import both
+from ..models import ApplicationStatus as AS, BnplStatus as BS, InstallmentStatus as IS, OrderStatus as OS
 
 
 def t(key: str, **params) -> rx.Var:
@@ -36,10 +37,10 @@ def stat(label_key: str, value, testid: str, **props) -> rx.Component:
 
 
 _COLORS = {
-    "TRIAL": "blue", "RETURN_IN_TRANSIT": "amber", "RETURN_RECEIVED": "amber", "RETURN_REJECTED": "orange",
-    "RETURNED": "gray", "DUE": "indigo", "OVERDUE": "red", "PAID": "green", "SCHEDULED": "indigo", "PENDING": "blue",
-    "CANCELLED": "gray", "REPLACED": "gray", "APPROVED": "green", "REJECTED": "red",
-    "active": "green", "suspended": "red", "closed": "gray", "not_opened": "gray",
+    OS.TRIAL: "blue", OS.RETURN_IN_TRANSIT: "amber", OS.RETURN_RECEIVED: "amber", OS.RETURN_REJECTED: "orange",
+    OS.RETURNED: "gray", OS.DUE: "indigo", OS.OVERDUE: "red", OS.PAID: "green", IS.SCHEDULED: "indigo", IS.PENDING: "blue",
+    IS.CANCELLED: "gray", IS.REPLACED: "gray", AS.APPROVED: "green", AS.REJECTED: "red",
+    BS.ACTIVE: "green", BS.SUSPENDED: "red", BS.CLOSED: "gray", BS.NOT_OPENED: "gray",
 }
 
 

@@ -7,6 +7,7 @@ import reflex as rx
 from .. import routes
 from ..state.session import SessionState
 from .common import clock_text, t
+from ..models import Role
 
 _SHOPPER_NAV = [("nav.catalog", routes.INDEX, "nav-catalog"), ("nav.orders", routes.ORDERS, "nav-orders"),
                 ("nav.bills", routes.BILLS, "nav-bills"), ("nav.credit", routes.CREDIT, "nav-credit"),
@@ -29,8 +30,8 @@ def _nav() -> rx.Component:
     return rx.hstack(
         rx.match(
             SessionState.role,
-            ("merchant", rx.fragment(*[_link(*x) for x in _MERCHANT_NAV])),
-            ("operator", rx.fragment(*[_link(*x) for x in _OPS_NAV])),
+            (Role.MERCHANT, rx.fragment(*[_link(*x) for x in _MERCHANT_NAV])),
+            (Role.OPERATOR, rx.fragment(*[_link(*x) for x in _OPS_NAV])),
             rx.fragment(*[_link(*x) for x in _SHOPPER_NAV]),
         ),
         rx.link(

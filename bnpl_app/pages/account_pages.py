@@ -21,6 +21,7 @@ from ..views.account import (
     StatementView,
 )
 from ..views.shop import InstallmentView
+from ..models import ApplicationKind as AK, ApplicationStatus as AS, BnplStatus as BS, InstallmentStatus as IS, MethodKind as MK
 
 _SELECT_STYLE = {
     "padding": "0.45em 0.6em", "borderRadius": "6px", "border": "1px solid var(--gray-a7)", "fontSize": "0.95em",
@@ -119,8 +120,8 @@ def _installment(i: InstallmentView) -> rx.Component:
             i.open,
             # Overdue: the one thing to do here. Not yet due: repaying early is allowed, not urged.
             rx.button(t("bills.repay"), " ", i.owed, on_click=BillsState.repay(i.id, i.owed_fen), size="2",
-                      variant=rx.cond(i.status == "OVERDUE", "solid", "soft"),
-                      color_scheme=rx.cond(i.status == "OVERDUE", "red", "orange"),
+                      variant=rx.cond(i.status == IS.OVERDUE, "solid", "soft"),
+                      color_scheme=rx.cond(i.status == IS.OVERDUE, "red", "orange"),
                       data_testid="repay-button", custom_attrs={"data-id": i.id}),
             rx.text(t("bills.paid_at"), " ", i.paid_at, size="1", color_scheme="gray"),
         ), flex="0 0 auto", margin_left="auto"),
@@ -324,13 +325,13 @@ def _consent() -> rx.Component:
                   align="center", spacing="2", wrap="wrap"),
         rx.match(
             v.status,
-            ("active", rx.vstack(
+            (BS.ACTIVE, rx.vstack(
                 rx.text(t("credit.close_note"), " ", rx.cond(v.open_orders > 0, rx.text.strong(
                     t("credit.open_orders"), " ", v.open_orders), ""), size="2"),
                 rx.button(t("credit.close"), on_click=CreditState.close_bnpl, color_scheme="gray", variant="outline",
                           data_testid="bnpl-close"),
                 spacing="2", width="100%")),
-            ("suspended", rx.callout(t("credit.suspended_note"), icon="circle_alert", color_scheme="red", width="100%")),
+            (BS.SUSPENDED, rx.callout(t("credit.suspended_note"), icon="circle_alert", color_scheme="red", width="100%")),
             rx.vstack(
                 _note("credit.open_intro"),
                 rx.cond(v.open_limit != "", rx.callout(rx.text(t("credit.open_limit"), " ", rx.text.strong(v.open_limit)),
@@ -431,7 +432,7 @@ def _proof_upload() -> rx.Component:
 
 
 def _application_form() -> rx.Component:
-    hardship = CreditState.applying == "hardship"
+    hardship = CreditState.applying == AK.HARDSHIP
     return rx.card(
         rx.vstack(
             rx.heading(rx.cond(hardship, t("credit.hardship_title"), t("credit.restore_title")), size="3"),
@@ -477,8 +478,8 @@ def _application(a: ApplicationView) -> rx.Component:
             rx.cond(a.proofs.length() > 0, rx.text(t("credit.proofs"), ": ", a.proofs.join(", "), size="1",
                                                    color_scheme="gray")),
             rx.cond(a.decision != "", rx.callout(
-                rx.text(rx.cond(a.status == "REJECTED", t("credit.rejected_because"), t("credit.approved_terms")), " ",
-                        a.decision), color_scheme=rx.cond(a.status == "REJECTED", "red", "green"), size="1",
+                rx.text(rx.cond(a.status == AS.REJECTED, t("credit.rejected_because"), t("credit.approved_terms")), " ",
+                        a.decision), color_scheme=rx.cond(a.status == AS.REJECTED, "red", "green"), size="1",
                 data_testid="application-decision")),
             rx.cond(a.decided != "", rx.text(t("credit.decided_at"), " ", a.decided, size="1", color_scheme="gray")),
             spacing="2", width="100%",
@@ -495,14 +496,14 @@ def _applications() -> rx.Component:
             rx.text(t("credit.restore_note"), " ", v.restorable_limit, size="2"),
             rx.cond(v.owes_overdue, rx.callout(rx.text(t("credit.still_owing"), " ", v.overdue_owed), icon="info",
                                                color_scheme="amber", size="1")),
-            rx.button(t("credit.restore_apply"), on_click=CreditState.start_application("restoration"),
-                      data_testid="restore-apply", variant=rx.cond(CreditState.applying == "restoration", "solid", "soft")),
+            rx.button(t("credit.restore_apply"), on_click=CreditState.start_application(AK.RESTORATION),
+                      data_testid="restore-apply", variant=rx.cond(CreditState.applying == AK.RESTORATION, "solid", "soft")),
             spacing="2", width="100%"),
             _note("credit.restore_not_needed")),
         rx.cond(v.hardship_ok, rx.vstack(
             _note("credit.hardship_note"),
-            rx.button(t("credit.hardship_apply"), on_click=CreditState.start_application("hardship"),
-                      data_testid="hardship-apply", variant=rx.cond(CreditState.applying == "hardship", "solid", "soft")),
+            rx.button(t("credit.hardship_apply"), on_click=CreditState.start_application(AK.HARDSHIP),
+                      data_testid="hardship-apply", variant=rx.cond(CreditState.applying == AK.HARDSHIP, "solid", "soft")),
             spacing="2", width="100%"),
             _note("credit.hardship_not_needed")),
         rx.cond(CreditState.applying != "", _application_form()),
@@ -516,9 +517,9 @@ def credit_page() -> rx.Component:
     return layout(rx.vstack(
         page_title("credit.title", rx.link(t("credit.help_link"), href=routes.HELP, size="2")),
         # Someone who has not turned 先用后付 on (or turned it off) came here for the terms: show them first.
-        rx.cond(CreditState.view.status == "active", rx.fragment(), _consent()),
+        rx.cond(CreditState.view.status == BS.ACTIVE, rx.fragment(), _consent()),
         _score(), _limit(),
-        rx.cond(CreditState.view.status == "active", _consent()),
+        rx.cond(CreditState.view.status == BS.ACTIVE, _consent()),
         rx.cond(CreditState.view.has_limit, _self_cap()),
         _identity(), _applications(),
         spacing="4", width="100%",
@@ -529,7 +530,7 @@ def credit_page() -> rx.Component:
 def _method(m: MethodView) -> rx.Component:
     return rx.hstack(
         rx.badge(m.rank, radius="full", variant="soft"),
-        rx.cond(m.kind == "wallet", rx.icon("wallet", size=18), rx.icon("credit-card", size=18)),
+        rx.cond(m.kind == MK.WALLET, rx.icon("wallet", size=18), rx.icon("credit-card", size=18)),
         rx.text(m.label, weight="medium", min_width="0"),
         rx.spacer(),
         money(m.balance, weight="bold"),

@@ -18,6 +18,7 @@ from ..state.merchant import (
     SettlementState,
 )
 from ..views.merchant import MerchantOrderRow, MetricRow, ProductRow, ReturnRow, SettlementRow
+from ..models import OrderStatus as OS
 
 _IMAGE_ACCEPT = {"image/png": [".png"], "image/jpeg": [".jpg", ".jpeg"], "image/gif": [".gif"], "image/webp": [".webp"]}
 _MB = POLICY.upload_max_bytes // (1024 * 1024)
@@ -223,7 +224,7 @@ def products_page() -> rx.Component:
 
 
 # ── orders ───────────────────────────────────────────────────────────────────────────────────
-_STATUSES = ["TRIAL", "RETURN_IN_TRANSIT", "RETURN_RECEIVED", "RETURN_REJECTED", "RETURNED", "DUE", "OVERDUE", "PAID"]
+_STATUSES = list(OS)
 
 
 def _order_row(o: MerchantOrderRow) -> rx.Component:

@@ -24,6 +24,7 @@ from ..views.ops import (
     ShopperHit,
     SummaryView,
 )
+from ..models import ApplicationKind as AK, ApplicationStatus as AS
 
 
 def _kv(key: str, value, testid: str = "", **props) -> rx.Component:
@@ -70,7 +71,7 @@ def _queue_row(r: QueueRow) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.badge(r.kind_label, color_scheme=rx.cond(r.kind == "hardship", "purple", "blue"), size="2",
+                rx.badge(r.kind_label, color_scheme=rx.cond(r.kind == AK.HARDSHIP, "purple", "blue"), size="2",
                          data_testid="application-kind", custom_attrs={"data-kind": r.kind}),
                 rx.text(s.display_name, weight="bold"), rx.text("@", s.username, size="1", color_scheme="gray"),
                 rx.spacer(), status_badge(r.status, r.status_label, "application-status"),
@@ -97,8 +98,8 @@ def queue_page() -> rx.Component:
     return layout(rx.vstack(
         page_title("ops.queue_title"),
         rx.flex(
-            rx.hstack(tab("PENDING", "ops.pending"), tab("APPROVED", "ops.approved_tab"),
-                      tab("REJECTED", "ops.rejected_tab"), spacing="2", wrap="wrap"),
+            rx.hstack(tab(AS.PENDING, "ops.pending"), tab(AS.APPROVED, "ops.approved_tab"),
+                      tab(AS.REJECTED, "ops.rejected_tab"), spacing="2", wrap="wrap"),
             search_box(S, "ops.queue_search", flex="1 1 14em", max_width="320px"),
             spacing="3", wrap="wrap", align="center", width="100%",
         ),
@@ -161,7 +162,7 @@ def _decision() -> rx.Component:
     )
     return rx.card(rx.vstack(
         rx.text(t("ops.decide"), weight="bold"),
-        rx.cond(a.kind == "restoration", restoration, hardship),
+        rx.cond(a.kind == AK.RESTORATION, restoration, hardship),
         rx.button(rx.icon("circle_check", size=16), t("ops.approve"), on_click=S.approve, color_scheme="green",
                   data_testid="application-approve", width="100%"),
         rx.divider(),
@@ -178,7 +179,7 @@ def _decision() -> rx.Component:
 def _decided() -> rx.Component:
     a = OpsApplicationState.app
     return rx.callout.root(
-        rx.callout.icon(rx.cond(a.status == "APPROVED", rx.icon("circle_check"), rx.icon("circle_x"))),
+        rx.callout.icon(rx.cond(a.status == AS.APPROVED, rx.icon("circle_check"), rx.icon("circle_x"))),
         rx.vstack(
             rx.text(t("ops.decided_by"), ": ", a.decided_by, " · ", a.decided, size="2"),
             rx.cond(a.approved_limit != "", rx.text(t("ops.approved_limit"), ": ", a.approved_limit, size="2")),
@@ -187,7 +188,7 @@ def _decided() -> rx.Component:
             rx.cond(a.decision_reason != "", rx.text(t("ops.reason"), ": ", a.decision_reason, size="2",
                                                      data_testid="application-decision-reason")),
             spacing="1"),
-        color_scheme=rx.cond(a.status == "APPROVED", "green", "red"), width="100%", data_testid="application-decision",
+        color_scheme=rx.cond(a.status == AS.APPROVED, "green", "red"), width="100%", data_testid="application-decision",
     )
 
 
@@ -211,7 +212,7 @@ def application_page() -> rx.Component:
                     rx.card(rx.vstack(
                         rx.text(t("ops.application"), weight="bold"),
                         _kv("ops.submitted", a.created),
-                        rx.cond(a.kind == "hardship", rx.flex(
+                        rx.cond(a.kind == AK.HARDSHIP, rx.flex(
                             _kv("ops.reason_category", a.reason_category),
                             _kv("ops.proposed", rx.fragment(a.proposed_installments, " ", t("ops.periods"))),
                             _kv("ops.fee_waiver_requested", rx.cond(a.request_fee_waiver, t("common.yes"), t("common.no"))),

@@ -16,11 +16,11 @@ from reflex.event import EventHandler
 from .. import routes
 from ..words import text
 from ..state import account, merchant, ops, orders, shop
+from ..models import MERCHANT, OPERATOR, SHOPPER
 from ..state.session import SessionState, use_loaders
 from . import account_pages, auth_pages, merchant_pages, ops_pages, order_pages, shop_pages
 
 APP = text("app.name", "zh")  # every tab's title ends with the app's name
-SHOPPER, MERCHANT, OPERATOR = "shopper", "merchant", "operator"
 # Who may open a page: the guard that runs first on load. None: anybody — the visitor is only
 # identified, if logged in.
 GUARDS: dict[str | None, EventHandler] = {

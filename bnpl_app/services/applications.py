@@ -16,7 +16,9 @@ from ..domain.policy import POLICY
 from ..models import (
     BNPL_ACTIVE,
     Application,
+    ApplicationKind as AK,
     ApplicationProof,
+    ApplicationStatus as AS,
     Installment,
     InstallmentStatus as IS,
     Order,
@@ -35,7 +37,7 @@ REASONS = ("medical", "unemployment", "other")
 
 def _pending(session: Session, uid: int, kind: str) -> bool:
     return session.exec(select(Application.id).where(Application.shopper_id == uid, Application.kind == kind,
-                                                     Application.status == "PENDING")).first() is not None
+                                                     Application.status == AS.PENDING)).first() is not None
 
 
 def _statement(text: object) -> str:
@@ -64,10 +66,10 @@ def apply_restoration(session: Session, *, uid: int, statement: str, proofs: lis
         raise InvalidTransition("app.not_needed")
     if (owed := overdue_owed(session, uid)) > 0:
         raise InvalidTransition("app.still_owing", owed=yuan(owed))
-    if _pending(session, uid, "restoration"):
+    if _pending(session, uid, AK.RESTORATION):
         raise InvalidTransition("app.pending_exists")
     now = clock.now()
-    app = Application(shopper_id=uid, kind="restoration", statement=_statement(statement), created_at=now)
+    app = Application(shopper_id=uid, kind=AK.RESTORATION, statement=_statement(statement), created_at=now)
     session.add(app)
     session.flush()
     _add_proofs(session, app, proofs, now)
@@ -89,9 +91,9 @@ def apply_hardship(session: Session, *, uid: int, reason_category: str, statemen
         raise ValidationError("app.installments_range", field="installments", max=POLICY.hardship_max_installments)
     if not hardship_eligible(session, uid, now):
         raise InvalidTransition("app.hardship_not_needed", days=POLICY.hardship_min_overdue_days)
-    if _pending(session, uid, "hardship"):
+    if _pending(session, uid, AK.HARDSHIP):
         raise InvalidTransition("app.pending_exists")
-    app = Application(shopper_id=uid, kind="hardship", reason_category=reason_category, statement=_statement(statement),
+    app = Application(shopper_id=uid, kind=AK.HARDSHIP, reason_category=reason_category, statement=_statement(statement),
                       proposed_installments=n, request_fee_waiver=bool(request_fee_waiver), created_at=now)
     session.add(app)
     session.flush()
@@ -121,7 +123,7 @@ def get_application(session: Session, application_id: object) -> Application:
 
 
 def _decide(session: Session, app: Application, *, operator_id: int, status: str, now: datetime, **values) -> None:
-    res = session.execute(sa.update(APP).where(APP.c.id == app.id, APP.c.status == "PENDING")
+    res = session.execute(sa.update(APP).where(APP.c.id == app.id, APP.c.status == AS.PENDING)
                           .values(status=status, decided_at=now, decided_by=operator_id, **values))
     if res.rowcount != 1:
         raise InvalidTransition("app.already_decided")
@@ -136,7 +138,7 @@ def reject(session: Session, *, operator_id: int, application_id: object, reason
     if len(reason) > 500:
         raise ValidationError("bad_text", field="reason", min=1, max=500)
     now = clock.now()
-    _decide(session, app, operator_id=operator_id, status="REJECTED", now=now, decision_reason=reason)
+    _decide(session, app, operator_id=operator_id, status=AS.REJECTED, now=now, decision_reason=reason)
     notify(session, user_id=app.shopper_id, kind="app_rejected", at=now, dedupe_key=f"app:{app.id}",
            kind_label=render(f"kind.{app.kind}", "zh"), kind_code=app.kind, reason=reason)
     return app
@@ -145,21 +147,21 @@ def reject(session: Session, *, operator_id: int, application_id: object, reason
 def approve_restoration(session: Session, *, operator_id: int, application_id: object, limit_fen: object,
                         clock: Clock) -> Application:
     app = get_application(session, application_id)
-    if app.kind != "restoration":
+    if app.kind != AK.RESTORATION:
         raise NotFound("application")
     acct = credit.account(session, app.shopper_id)
     cap = acct.restorable_limit_fen or 0
     if isinstance(limit_fen, bool) or not isinstance(limit_fen, int) or not 0 < limit_fen <= cap:
         raise ValidationError("app.limit_range", field="limit", max=yuan(cap))
     now = clock.now()
-    _decide(session, app, operator_id=operator_id, status="APPROVED", now=now, approved_limit_fen=limit_fen)
+    _decide(session, app, operator_id=operator_id, status=AS.APPROVED, now=now, approved_limit_fen=limit_fen)
     credit.set_limit(session, uid=app.shopper_id, new_limit=limit_fen, reason=reason_of("cr.restored", app=app.id), at=now)
     session.execute(sa.update(credit.CA).where(credit.CA.c.user_id == app.shopper_id)
                     .values(restorable_limit_fen=None, bad_debt=False))
     if acct.bnpl_status != BNPL_ACTIVE:
         credit.set_status(session, uid=app.shopper_id, status=BNPL_ACTIVE, reason=reason_of("cr.restored", app=app.id), at=now)
     notify(session, user_id=app.shopper_id, kind="app_approved", at=now, dedupe_key=f"app:{app.id}",
-           kind_label=render("kind.restoration", "zh"), kind_code="restoration",
+           kind_label=render("kind.restoration", "zh"), kind_code=AK.RESTORATION,
            terms=render("n.restored_terms", "zh", limit=yuan(limit_fen)), limit=yuan(limit_fen))
     return app
 
@@ -184,7 +186,7 @@ def approve_hardship(session: Session, *, operator_id: int, application_id: obje
     payments (first due one month from now) carrying the remaining principal, the fees of periods
     already started and the late fees not waived; no fee is added and late fees stop accruing."""
     app = get_application(session, application_id)
-    if app.kind != "hardship":
+    if app.kind != AK.HARDSHIP:
         raise NotFound("application")
     n = installments
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= POLICY.hardship_max_installments:
@@ -194,7 +196,7 @@ def approve_hardship(session: Session, *, operator_id: int, application_id: obje
     if isinstance(waive_fen, bool) or not isinstance(waive_fen, int) or not 0 <= waive_fen <= late_total:
         raise ValidationError("app.waive_range", field="waive", max=yuan(late_total))
     now = clock.now()
-    _decide(session, app, operator_id=operator_id, status="APPROVED", now=now, waived_fen=waive_fen, plan_installments=n)
+    _decide(session, app, operator_id=operator_id, status=AS.APPROVED, now=now, waived_fen=waive_fen, plan_installments=n)
     order_ids = sorted({oid for (oid,) in session.execute(
         sa.select(INST.c.order_id).where(INST.c.shopper_id == uid, INST.c.status == IS.OVERDUE))})
     to_waive = waive_fen
@@ -221,6 +223,6 @@ def approve_hardship(session: Session, *, operator_id: int, application_id: obje
                                note=f"#{app.id} · {n}×"))
         payments.refresh_order_status(session, order=order, at=now)
     notify(session, user_id=uid, kind="app_approved", at=now, dedupe_key=f"app:{app.id}",
-           kind_label=render("kind.hardship", "zh"), kind_code="hardship",
+           kind_label=render("kind.hardship", "zh"), kind_code=AK.HARDSHIP,
            terms=render("n.hardship_terms", "zh", n=n, waived=yuan(waive_fen)), n=n, waived=yuan(waive_fen))
     return app

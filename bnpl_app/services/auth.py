@@ -11,7 +11,6 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -20,7 +19,17 @@ from sqlmodel import Session, select
 from ..domain.clock import Clock
 from ..domain.errors import AuthError, ValidationError
 from ..domain.policy import POLICY
-from ..models import OPERATOR, SHOPPER, AuthSession, CreditAccount, Merchant, PaymentMethod, User
+from ..models import (
+    MERCHANT,
+    OPERATOR,
+    SHOPPER,
+    AuthSession,
+    CreditAccount,
+    Merchant,
+    MethodKind as MK,
+    PaymentMethod,
+    User,
+)
 
 # OWASP's Argon2id configuration (m = 19 MiB, t = 2, p = 1): ~30 ms a check on this machine's cores
 # (argon2-cffi's default, 64 MiB × 3 passes × 4 lanes, took 250 ms and both cores). Hashes made with
@@ -69,7 +78,7 @@ def register(session: Session, *, username: str, password: str, display_name: st
     if role != SHOPPER:
         return user
     session.add(CreditAccount(user_id=user.id, score=POLICY.new_user_score, updated_at=now))
-    session.add(PaymentMethod(user_id=user.id, kind="wallet", label="余额", balance_fen=0, priority=0, created_at=now))
+    session.add(PaymentMethod(user_id=user.id, kind=MK.WALLET, label="余额", balance_fen=0, priority=0, created_at=now))
     session.flush()
     return user
 
@@ -132,7 +141,7 @@ def start_session(session: Session, *, user: User, clock: Clock) -> str:
 
 def actor_of(session: Session, user: User) -> Actor:
     merchant_id = None
-    if user.role == "merchant":
+    if user.role == MERCHANT:
         m = session.exec(select(Merchant).where(Merchant.user_id == user.id)).first()
         merchant_id = m.id if m else None
     return Actor(user.id, user.username, user.role, user.display_name, merchant_id)

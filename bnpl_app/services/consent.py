@@ -13,7 +13,7 @@ from ..domain.clock import Clock
 from ..domain.errors import InvalidTransition, ValidationError
 from ..domain.money import yuan
 from ..domain.policy import POLICY
-from ..models import BNPL_ACTIVE, BNPL_CLOSED, BNPL_SUSPENDED, User
+from ..models import BNPL_ACTIVE, BNPL_CLOSED, BNPL_SUSPENDED, BnplStatus as BS, User
 from . import credit
 
 CA = credit.CA
@@ -32,7 +32,7 @@ def open_bnpl(session: Session, *, uid: int, accept_terms: bool, terms_version: 
     now = clock.now()
     res = session.execute(
         sa.update(CA)
-        .where(CA.c.user_id == uid, CA.c.bnpl_status.in_(("not_opened", "closed")))
+        .where(CA.c.user_id == uid, CA.c.bnpl_status.in_((BS.NOT_OPENED, BS.CLOSED)))
         .values(bnpl_status=BNPL_ACTIVE, terms_version=terms_version, terms_accepted_at=now, updated_at=now)
     )
     if res.rowcount != 1:

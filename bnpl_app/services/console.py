@@ -30,8 +30,10 @@ from ..models import (
     OrderStatus as OS,
     Posting,
     Product,
+    ReturnOutcome as RO,
     ReturnPhoto,
     ReturnRequest,
+    ReturnStatus as RS,
     User,
 )
 from ..words import text
@@ -174,10 +176,10 @@ class ReturnLine:
 
 # Work first: parcels waiting for inspection (nearest deadline first), then those on the way,
 # then the decided ones; newest first within each.
-_RETURN_ORDER = {"RECEIVED": 0, "IN_TRANSIT": 1, "REJECTED": 2, "ACCEPTED": 3}
+_RETURN_ORDER = {RS.RECEIVED: 0, RS.IN_TRANSIT: 1, RS.REJECTED: 2, RS.ACCEPTED: 3}
 _FAR = datetime(9999, 12, 31, tzinfo=UTC)  # "no deadline": after every real one
 _RANK = sa.case(_RETURN_ORDER, value=RET.c.status, else_=len(_RETURN_ORDER))
-_DEADLINE = sa.case((RET.c.status == "RECEIVED", sa.func.coalesce(RET.c.inspect_deadline_at, sa.literal(_FAR, RET.c.inspect_deadline_at.type))),
+_DEADLINE = sa.case((RET.c.status == RS.RECEIVED, sa.func.coalesce(RET.c.inspect_deadline_at, sa.literal(_FAR, RET.c.inspect_deadline_at.type))),
                     else_=sa.literal(_FAR, RET.c.inspect_deadline_at.type))
 RETURNS_DESK = Keyset("returns", (Key(_RANK, int), Key(_DEADLINE, datetime), Key(RET.c.id, int, desc=True)))
 
@@ -225,7 +227,7 @@ def returns_page(session: Session, merchant_id: int, *, query: str = "", cursor:
 def returns_waiting(session: Session, merchant_id: int) -> int:
     """Parcels received and waiting for this shop's inspection (all of them, not one page)."""
     return int(session.execute(sa.select(sa.func.count()).select_from(RET).where(
-        RET.c.merchant_id == merchant_id, RET.c.status == "RECEIVED")).scalar_one())
+        RET.c.merchant_id == merchant_id, RET.c.status == RS.RECEIVED)).scalar_one())
 
 
 # ── settlement from the ledger ───────────────────────────────────────────────────────────────
@@ -474,7 +476,7 @@ def analytics(session: Session, merchant_id: int, *, now: datetime, days: int = 
     inspected: dict[int, str] = {}
     if ids:
         inspected = dict(session.execute(sa.select(RET.c.order_id, RET.c.outcome)
-                                         .where(RET.c.merchant_id == merchant_id, RET.c.status.in_(("ACCEPTED", "REJECTED")))).all())
+                                         .where(RET.c.merchant_id == merchant_id, RET.c.status.in_((RS.ACCEPTED, RS.REJECTED)))).all())
     moves = _exposure_by_order(session, merchant_id)
     exposure_now: dict[int, int] = defaultdict(int)
     for oid, _at, delta in moves:
@@ -501,7 +503,7 @@ def analytics(session: Session, merchant_id: int, *, now: datetime, days: int = 
                 rates.returned += 1
             if r.id in inspected:
                 rates.inspected += 1
-                if inspected[r.id] == "damaged":
+                if inspected[r.id] == RO.DAMAGED:
                     rates.damaged += 1
             rates.exposure_fen += exposure_now[r.id]
 

@@ -21,11 +21,14 @@ from ..models import (
     SHOPPER,
     Application,
     ApplicationProof,
+    ApplicationStatus as AS,
+    BnplStatus as BS,
     CreditAccount,
     CreditEvent,
     Installment,
     InstallmentStatus as IS,
     Order,
+    OrderStatus as OS,
     PaymentMethod,
     Posting,
     User,
@@ -70,7 +73,7 @@ def summary(session: Session, uid: int, now: datetime) -> ShopperSummary:
         raise NotFound("shopper")
     acct = credit.account(session, uid)
     n_orders, n_paid, n_on_time = session.execute(
-        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((ORD.c.status == "PAID", 1), else_=0)), 0),
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((ORD.c.status == OS.PAID, 1), else_=0)), 0),
                   sa.func.coalesce(sa.func.sum(sa.case((ORD.c.on_time.is_(True), 1), else_=0)), 0))
         .where(ORD.c.shopper_id == uid)).one()
     owed = overdue = late = 0
@@ -141,23 +144,23 @@ def _queue_items(session: Session, apps: list[Application], now: datetime) -> li
 
 def _queue_select(status: str, query: str = ""):
     q = select(Application)
-    if status in ("PENDING", "APPROVED", "REJECTED"):
+    if status in set(AS):
         q = q.where(Application.status == status)
     text = clean_query(query)
     if text:
         who = sa.select(USR.c.id).where(USR.c.role == SHOPPER, sa.or_(contains(USR.c.username, text),
                                                                       contains(USR.c.display_name, text)))
         q = q.where(Application.shopper_id.in_(who))
-    return q, PENDING_QUEUE if status == "PENDING" else DECIDED_QUEUE
+    return q, PENDING_QUEUE if status == AS.PENDING else DECIDED_QUEUE
 
 
-def review_queue(session: Session, *, now: datetime, status: str = "PENDING") -> list[QueueItem]:
+def review_queue(session: Session, *, now: datetime, status: str = AS.PENDING) -> list[QueueItem]:
     """The first QUEUE_LIMIT applications in queue order (pending oldest first, decided newest first)."""
     q, keyset = _queue_select(status)
     return _queue_items(session, list(session.exec(q.order_by(*keyset.order_by()).limit(QUEUE_LIMIT))), now)
 
 
-def review_page(session: Session, *, now: datetime, status: str = "PENDING", query: str = "", cursor: str = "",
+def review_page(session: Session, *, now: datetime, status: str = AS.PENDING, query: str = "", cursor: str = "",
                 size: int | None = None) -> Page[QueueItem]:
     """One page of the queue, each application with its shopper's summary; ``query`` finds the
     applications of shoppers whose username (or name) contains it."""
@@ -350,6 +353,6 @@ def risk(session: Session, *, now: datetime) -> Risk:
                           per_shopper[uid][2]) for uid in flagged if uid in users), key=lambda b: -b.owed_fen)
     frozen, outstanding, suspended = session.execute(sa.select(
         sa.func.coalesce(sa.func.sum(CreditAccount.frozen_fen), 0), sa.func.coalesce(sa.func.sum(CreditAccount.outstanding_fen), 0),
-        sa.func.coalesce(sa.func.sum(sa.case((CreditAccount.bnpl_status == "suspended", 1), else_=0)), 0))).one()
+        sa.func.coalesce(sa.func.sum(sa.case((CreditAccount.bnpl_status == BS.SUSPENDED, 1), else_=0)), 0))).one()
     return Risk([buckets[k] for k, _lo, _hi in BUCKETS], bad, sum(b.owed_fen for b in buckets.values()),
                 int(frozen), int(outstanding), int(suspended))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -22,8 +22,10 @@ from ..models import (
     OrderEvent,
     OrderStatus as OS,
     Product,
+    ReturnOutcome as RO,
     ReturnPhoto,
     ReturnRequest,
+    ReturnStatus as RS,
 )
 from . import credit, payments
 from .notify import notify
@@ -113,7 +115,7 @@ def request_return(session: Session, *, uid: int, order_id: object, tracking_no:
         raise InvalidTransition("order.trial_over")
     _set_status(session, order, OS.RETURN_IN_TRANSIT, expect=(OS.TRIAL,))
     ret = ReturnRequest(order_id=order.id, shopper_id=uid, merchant_id=order.merchant_id, tracking_no=tracking_no,
-                        status="IN_TRANSIT", requested_at=now)
+                        status=RS.IN_TRANSIT, requested_at=now)
     session.add(ret)
     session.add(OrderEvent(order_id=order.id, at=now, step="return_shipped", note=tracking_no))
     session.flush()
@@ -140,7 +142,7 @@ def mark_received(session: Session, *, merchant_id: int | None, return_id: objec
     ret = ret or merchant_return(session, merchant_id=merchant_id, return_id=return_id)
     now = clock.now()
     deadline = now + timedelta(days=POLICY.inspection_days)
-    _return_step(session, ret, expect="IN_TRANSIT", action="received", status="RECEIVED", received_at=now,
+    _return_step(session, ret, expect=RS.IN_TRANSIT, action="received", status=RS.RECEIVED, received_at=now,
                  inspect_deadline_at=deadline)
     order = session.get(Order, ret.order_id)
     _set_status(session, order, OS.RETURN_RECEIVED, expect=(OS.RETURN_IN_TRANSIT,))
@@ -151,11 +153,11 @@ def mark_received(session: Session, *, merchant_id: int | None, return_id: objec
 
 
 def accept_return(session: Session, *, merchant_id: int | None, return_id: object, clock: Clock,
-                  ret: ReturnRequest | None = None, outcome: str = "intact") -> ReturnRequest:
+                  ret: ReturnRequest | None = None, outcome: str = RO.INTACT) -> ReturnRequest:
     """Intact (or the deadline passed): order RETURNED, the hold released at once, stock back."""
     ret = ret or merchant_return(session, merchant_id=merchant_id, return_id=return_id)
     now = clock.now()
-    _return_step(session, ret, expect="RECEIVED", action="accepted", status="ACCEPTED", inspected_at=now, outcome=outcome)
+    _return_step(session, ret, expect=RS.RECEIVED, action="accepted", status=RS.ACCEPTED, inspected_at=now, outcome=outcome)
     order = session.get(Order, ret.order_id)
     _set_status(session, order, OS.RETURNED, expect=(OS.RETURN_RECEIVED,), closed_at=now)
     session.execute(sa.update(INST).where(INST.c.order_id == order.id, INST.c.status == IS.PENDING).values(status=IS.CANCELLED))
@@ -183,13 +185,13 @@ def reject_return(session: Session, *, merchant_id: int, return_id: object, reas
     if not photos:
         raise ValidationError("return.photo_required", field="photos")
     now = clock.now()
-    _return_step(session, ret, expect="RECEIVED", action="rejected", status="REJECTED", inspected_at=now,
-                 outcome="damaged", reason=reason)
+    _return_step(session, ret, expect=RS.RECEIVED, action="rejected", status=RS.REJECTED, inspected_at=now,
+                 outcome=RO.DAMAGED, reason=reason)
     for stored_name, content_type, size in photos:
         session.add(ReturnPhoto(return_id=ret.id, stored_name=stored_name, content_type=content_type, size=size, created_at=now))
     order = session.get(Order, ret.order_id)
     _set_status(session, order, OS.RETURN_REJECTED, expect=(OS.RETURN_RECEIVED,), resumed_at=now)
-    session.add(OrderEvent(order_id=order.id, at=now, step="inspected", note="damaged"))
+    session.add(OrderEvent(order_id=order.id, at=now, step="inspected", note=RO.DAMAGED))
     session.add(OrderEvent(order_id=order.id, at=now, step="return_rejected", note=reason[:200]))
     notify(session, user_id=order.shopper_id, kind="return_rejected", at=now, dedupe_key=f"retno:{ret.id}",
            product=order.product_name, reason=reason)

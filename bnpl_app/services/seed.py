@@ -13,7 +13,16 @@ from sqlmodel import select
 from ..db import transaction
 from ..domain.clock import FixedClock, SystemClock
 from ..domain.policy import POLICY
-from ..models import MERCHANT, OPERATOR, CreditAccount, Merchant, Product, User
+from ..models import (
+    MERCHANT,
+    OPERATOR,
+    SHOPPER,
+    CreditAccount,
+    InstallmentStatus as IS,
+    Merchant,
+    Product,
+    User,
+)
 from . import auth, bills, checkout, consent, wallet
 from .clock import DbClock, advance
 
@@ -70,7 +79,7 @@ def seed_demo(engine: Engine, *, now: datetime | None = None) -> datetime:
     products: dict[str, int] = {}
     with transaction(engine) as s:
         for name, (display, score, wallet_fen, card_fen, _open) in SHOPPERS.items():
-            u = _user(s, username=name, role="shopper", display=display, clock=clock)
+            u = _user(s, username=name, role=SHOPPER, display=display, clock=clock)
             ids[name] = u.id
             s.execute(sa.update(CreditAccount.__table__).where(CreditAccount.__table__.c.user_id == u.id).values(score=score))
             if wallet_fen:
@@ -119,7 +128,7 @@ def seed_demo(engine: Engine, *, now: datetime | None = None) -> datetime:
     with transaction(engine) as s:
         wallet.topup(s, uid=ids["dave"], amount_fen=50_000, clock=clock)
         for inst in bills.billed_installments(s, ids["dave"]):
-            if inst.status != "PAID":
+            if inst.status != IS.PAID:
                 bills.repay(s, uid=ids["dave"], installment_id=inst.id, clock=clock)
     step(end - timedelta(days=2))
     buy("alice", "轻薄羽绒服", "3")

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from ..domain.clock import Clock
 from ..domain.errors import NotFound, ValidationError
 from ..domain.money import check_amount
-from ..models import PaymentMethod
+from ..models import MethodKind as MK, PaymentMethod
 from . import ledger, payments
 from .ledger import EXT_FUNDING, MONEY, pm
 
@@ -21,7 +21,7 @@ _CARD_RE = re.compile(r"^\d{4}$")
 
 
 def wallet_of(session: Session, uid: int) -> PaymentMethod:
-    w = session.exec(select(PaymentMethod).where(PaymentMethod.user_id == uid, PaymentMethod.kind == "wallet")).first()
+    w = session.exec(select(PaymentMethod).where(PaymentMethod.user_id == uid, PaymentMethod.kind == MK.WALLET)).first()
     if w is None:
         raise NotFound("wallet")
     return w
@@ -29,7 +29,7 @@ def wallet_of(session: Session, uid: int) -> PaymentMethod:
 
 def balance_fen(session: Session, uid: int) -> int:
     """The wallet's balance; 0 for someone without a wallet."""
-    return session.execute(sa.select(PMT.c.balance_fen).where(PMT.c.user_id == uid, PMT.c.kind == "wallet")
+    return session.execute(sa.select(PMT.c.balance_fen).where(PMT.c.user_id == uid, PMT.c.kind == MK.WALLET)
                            .limit(1)).scalar_one_or_none() or 0
 
 
@@ -62,7 +62,7 @@ def add_card(session: Session, *, uid: int, bank: str, last4: str, balance_fen: 
     if not isinstance(last4, str) or not _CARD_RE.match(last4):
         raise ValidationError("bad_text", field="last4", min=4, max=4)
     prio = session.execute(sa.select(sa.func.coalesce(sa.func.max(PMT.c.priority), -1)).where(PMT.c.user_id == uid)).scalar_one() + 1
-    m = PaymentMethod(user_id=uid, kind="card", label=f"{bank} ****{last4}", balance_fen=0, priority=prio, created_at=clock.now())
+    m = PaymentMethod(user_id=uid, kind=MK.CARD, label=f"{bank} ****{last4}", balance_fen=0, priority=prio, created_at=clock.now())
     session.add(m)
     session.flush()
     if balance_fen:

@@ -17,6 +17,7 @@ from ..services import applications, bills, consent, inbox, payments, uploads, w
 from .helpers import act_with_files, as_int, opened, read_uploads, record_id, refuse, refuse_rejected
 from .paging import PagedMixin
 from .session import act, look, session_of
+from ..models import ApplicationKind as AK, Role, SHOPPER
 
 PROOF_UPLOAD = "proof"
 # Handler arguments are typed ``int | str`` where a plain ``int`` would make Reflex itself raise on
@@ -37,14 +38,14 @@ class BillsState(PagedMixin, rx.State):
     _edited: bool = False  # the auto-repay form has unsaved choices: a live reload keeps them
 
     async def _page(self, cursor: str):
-        found = await look(self, ("shopper",), lambda s, who, lang: va.my_bills(
+        found = await look(self, (SHOPPER,), lambda s, who, lang: va.my_bills(
             s, uid=who.user_id, lang=lang, now=runtime.clock().now(), cursor=cursor))
         self.view, page = found or (va.BillsView(), None)
         return page
 
     @rx.event
     async def load(self):
-        if await opened(self, ("shopper",)) is None:
+        if await opened(self, (SHOPPER,)) is None:
             return
         await self._reload()
         ids = [str(m.id) for m in self.view.methods]
@@ -58,7 +59,7 @@ class BillsState(PagedMixin, rx.State):
         iid, expected = record_id(installment_id), as_int(expected_fen, lo=0)
         if iid is None or expected is None:
             return await refuse(self, ValidationError("bad_id"))
-        await act(self, ("shopper",), lambda s, who: bills.repay(
+        await act(self, (SHOPPER,), lambda s, who: bills.repay(
             s, uid=who.user_id, installment_id=iid, expected_fen=expected, clock=runtime.clock()), ok="bills.repaid")
         await self.load()
 
@@ -67,7 +68,7 @@ class BillsState(PagedMixin, rx.State):
         oid, expected = record_id(order_id), as_int(expected_fen, lo=0)
         if oid is None or expected is None:
             return await refuse(self, ValidationError("bad_id"))
-        await act(self, ("shopper",), lambda s, who: bills.early_repay(
+        await act(self, (SHOPPER,), lambda s, who: bills.early_repay(
             s, uid=who.user_id, order_id=oid, expected_fen=expected, clock=runtime.clock()), ok="bills.early_done")
         await self.load()
 
@@ -98,7 +99,7 @@ class BillsState(PagedMixin, rx.State):
                               clock=runtime.clock())
             return True
 
-        if await act(self, ("shopper",), save, ok="bills.autopay_saved"):
+        if await act(self, (SHOPPER,), save, ok="bills.autopay_saved"):
             self._edited = False
         await self.load()
 
@@ -120,10 +121,10 @@ class CreditState(rx.State):
 
     @rx.event
     async def load(self):
-        sess = await opened(self, ("shopper",))
+        sess = await opened(self, (SHOPPER,))
         if sess is None:
             return
-        found = await look(self, ("shopper",), lambda s, who, lang: va.my_credit(
+        found = await look(self, (SHOPPER,), lambda s, who, lang: va.my_credit(
             s, uid=who.user_id, lang=lang, now=runtime.clock().now()))
         self.view = found or va.CreditView()
         self.terms = va.terms(sess.lang)
@@ -136,7 +137,7 @@ class CreditState(rx.State):
     @rx.event
     async def open_bnpl(self):
         accepted = self.terms_ok is True
-        done = await act(self, ("shopper",), lambda s, who: consent.open_bnpl(
+        done = await act(self, (SHOPPER,), lambda s, who: consent.open_bnpl(
             s, uid=who.user_id, accept_terms=accepted, terms_version=POLICY.terms_version, clock=runtime.clock()) or True,
             ok="credit.opened")
         if done:
@@ -145,7 +146,7 @@ class CreditState(rx.State):
 
     @rx.event
     async def close_bnpl(self):
-        await act(self, ("shopper",), lambda s, who: consent.close_bnpl(s, uid=who.user_id, clock=runtime.clock()),
+        await act(self, (SHOPPER,), lambda s, who: consent.close_bnpl(s, uid=who.user_id, clock=runtime.clock()),
                   ok="credit.closed_ok")
         await self.load()
 
@@ -160,14 +161,14 @@ class CreditState(rx.State):
             cap = parse_yuan(self.cap_text, field="self_cap", allow_zero=True)
         except DomainError as err:
             return await refuse(self, err)
-        if await act(self, ("shopper",), lambda s, who: consent.set_self_cap(
+        if await act(self, (SHOPPER,), lambda s, who: consent.set_self_cap(
                 s, uid=who.user_id, cap_fen=cap, clock=runtime.clock()) or True, ok="credit.cap_saved"):
             self.cap_text = ""
         await self.load()
 
     @rx.event
     async def clear_cap(self):
-        await act(self, ("shopper",), lambda s, who: consent.set_self_cap(
+        await act(self, (SHOPPER,), lambda s, who: consent.set_self_cap(
             s, uid=who.user_id, cap_fen=None, clock=runtime.clock()), ok="credit.cap_cleared")
         await self.load()
 
@@ -187,7 +188,7 @@ class CreditState(rx.State):
     @rx.event
     async def verify_identity(self):
         name, number = self.real_name, self.id_number
-        if await act(self, ("shopper",), lambda s, who: consent.verify_identity(
+        if await act(self, (SHOPPER,), lambda s, who: consent.verify_identity(
                 s, uid=who.user_id, real_name=name, id_number=number) or True, ok="credit.identity_ok"):
             self.real_name = self.id_number = ""
         await self.load()
@@ -195,7 +196,7 @@ class CreditState(rx.State):
     @rx.event
     async def bind_phone(self):
         phone = self.phone
-        if await act(self, ("shopper",), lambda s, who: consent.bind_phone(s, uid=who.user_id, phone=phone) or True,
+        if await act(self, (SHOPPER,), lambda s, who: consent.bind_phone(s, uid=who.user_id, phone=phone) or True,
                      ok="credit.phone_ok"):
             self.phone = ""
         await self.load()
@@ -203,7 +204,7 @@ class CreditState(rx.State):
     # applications
     @rx.event
     def start_application(self, kind: str):
-        if kind in ("restoration", "hardship"):
+        if kind in set(AK):
             self.applying = kind
             self.statement = ""
 
@@ -239,26 +240,26 @@ class CreditState(rx.State):
         """Files are read here (bounded), checked by content and stored under generated names by
         ``uploads`` with the application; the client's file name is kept only as a display label."""
         kind = self.applying
-        if kind not in ("restoration", "hardship"):
+        if kind not in set(AK):
             return None
         try:
             blobs = await read_uploads(files)
         except DomainError as err:
             return await refuse(self, err)
-        n = as_int(self.installments, lo=0) if kind == "hardship" else 0
+        n = as_int(self.installments, lo=0) if kind == AK.HARDSHIP else 0
         if n is None:
             return await refuse(self, ValidationError("app.installments_range", max=POLICY.hardship_max_installments))
         statement, reason, waiver = self.statement, self.reason, self.waiver
 
         def apply(s, who, proofs):
-            if kind == "restoration":
+            if kind == AK.RESTORATION:
                 return applications.apply_restoration(s, uid=who.user_id, statement=statement, proofs=proofs,
                                                       clock=runtime.clock()).id
             return applications.apply_hardship(s, uid=who.user_id, reason_category=reason, statement=statement,
                                                proposed_installments=n, request_fee_waiver=waiver, proofs=proofs,
                                                clock=runtime.clock()).id
 
-        done = await act_with_files(self, ("shopper",), blobs, uploads.PROOF_TYPES, apply, ok="credit.applied")
+        done = await act_with_files(self, (SHOPPER,), blobs, uploads.PROOF_TYPES, apply, ok="credit.applied")
         await self.load()
         if done:
             self.applying = ""
@@ -277,9 +278,9 @@ class WalletState(rx.State):
 
     @rx.event
     async def load(self):
-        if await opened(self, ("shopper",)) is None:
+        if await opened(self, (SHOPPER,)) is None:
             return
-        self.view = await look(self, ("shopper",), lambda s, who, lang: va.my_wallet(s, uid=who.user_id, lang=lang)) \
+        self.view = await look(self, (SHOPPER,), lambda s, who, lang: va.my_wallet(s, uid=who.user_id, lang=lang)) \
             or va.WalletView()
 
     @rx.event
@@ -304,7 +305,7 @@ class WalletState(rx.State):
             amount = parse_yuan(self.topup_text)
         except DomainError as err:
             return await refuse(self, err)
-        if await act(self, ("shopper",), lambda s, who: wallet.topup(s, uid=who.user_id, amount_fen=amount,
+        if await act(self, (SHOPPER,), lambda s, who: wallet.topup(s, uid=who.user_id, amount_fen=amount,
                                                                      clock=runtime.clock()), ok="wallet.topped_up"):
             self.topup_text = ""
         await self.load()
@@ -316,7 +317,7 @@ class WalletState(rx.State):
         except DomainError as err:
             return await refuse(self, err)
         bank, last4 = self.bank.strip(), self.last4.strip()
-        if await act(self, ("shopper",), lambda s, who: wallet.add_card(
+        if await act(self, (SHOPPER,), lambda s, who: wallet.add_card(
                 s, uid=who.user_id, bank=bank, last4=last4, balance_fen=balance, clock=runtime.clock()),
                 ok="wallet.card_added"):
             self.bank = self.last4 = self.card_balance = ""
@@ -334,7 +335,7 @@ class InboxState(PagedMixin, rx.State):
         def read(s, who, lang):
             return va.my_notices(s, uid=who.user_id, lang=lang, cursor=cursor), inbox.unread_count(s, who.user_id)
 
-        found = await look(self, ("shopper", "merchant", "operator"), read)
+        found = await look(self, tuple(Role), read)
         page, self.unread_here = found or (None, 0)
         self.notices = page.items if page else []
         return page
@@ -354,7 +355,7 @@ class InboxState(PagedMixin, rx.State):
 
     async def _recount(self) -> None:
         sess = await session_of(self)
-        unread = await look(self, ("shopper", "merchant", "operator"),
+        unread = await look(self, tuple(Role),
                             lambda s, who, _lang: inbox.unread_count(s, who.user_id))
         if unread is not None:
             sess.unread = unread
@@ -364,14 +365,14 @@ class InboxState(PagedMixin, rx.State):
         nid = record_id(notification_id)
         if nid is None:
             return await refuse(self, ValidationError("bad_id"))
-        await act(self, ("shopper", "merchant", "operator"), lambda s, who: inbox.mark_read(
+        await act(self, tuple(Role), lambda s, who: inbox.mark_read(
             s, uid=who.user_id, notification_id=nid, clock=runtime.clock()))
         await self.load()
         await self._recount()
 
     @rx.event
     async def mark_all_read(self):
-        await act(self, ("shopper", "merchant", "operator"),
+        await act(self, tuple(Role),
                   lambda s, who: inbox.mark_all_read(s, uid=who.user_id, clock=runtime.clock()), ok="inbox.all_read")
         await self.load()
         await self._recount()

@@ -14,13 +14,13 @@ from ..views import merchant as vm
 from ..domain.errors import DomainError, NotFound, ValidationError
 from ..domain.money import parse_yuan
 from ..domain.policy import POLICY
-from ..models import OrderStatus as OS
+from ..models import MERCHANT, OrderStatus as OS
 from ..services import merchant as merchant_svc, orders, uploads
 from .helpers import act_with_files, choice, opened, read_uploads, record_id, refuse, refuse_rejected
 from .paging import PagedMixin, SearchMixin
 from .session import act, look, session_of
 
-ROLE = ("merchant",)
+ROLE = (MERCHANT,)
 PRODUCT_IMAGE_UPLOAD = "product-image"
 INSPECT_UPLOAD = "inspect-photos"
 

@@ -16,8 +16,9 @@ from ..services import applications
 from .helpers import as_int, opened, path_id, record_id, refuse
 from .paging import PagedMixin, SearchMixin
 from .session import act, look, looking, session_of
+from ..models import ApplicationKind as AK, ApplicationStatus as AS, OPERATOR
 
-ROLE = ("operator",)
+ROLE = (OPERATOR,)
 WAIVE_MODES = ("all", "part", "none")
 
 
@@ -25,7 +26,7 @@ class OpsQueueState(SearchMixin, rx.State):
     """The review queue a page at a time, by status, searched by the shopper's username."""
 
     rows: list[vo.QueueRow] = []
-    status: str = "PENDING"
+    status: str = AS.PENDING
 
     async def _page(self, cursor: str):
         status, query = self.status, self.query
@@ -42,7 +43,7 @@ class OpsQueueState(SearchMixin, rx.State):
 
     @rx.event
     async def set_status(self, value: str):
-        self.status = value if value in ("PENDING", "APPROVED", "REJECTED") else "PENDING"
+        self.status = value if value in set(AS) else AS.PENDING
         await self._first_page()
 
 
@@ -107,7 +108,7 @@ class OpsApplicationState(rx.State):
     @rx.event
     async def approve(self):
         aid = self._aid()
-        if aid is None or self.app.id != aid or self.app.kind not in ("restoration", "hardship"):
+        if aid is None or self.app.id != aid or self.app.kind not in set(AK):
             return await refuse(self, NotFound("application"))
         try:
             decide = self._approval(aid)
@@ -119,7 +120,7 @@ class OpsApplicationState(rx.State):
     def _approval(self, aid: int):
         """The one service call that approves the application on screen with the terms in the form."""
         clock = runtime.clock()
-        if self.app.kind == "restoration":
+        if self.app.kind == AK.RESTORATION:
             limit = parse_yuan(self.limit_input, field="limit")
             return lambda s, who: applications.approve_restoration(
                 s, operator_id=who.user_id, application_id=aid, limit_fen=limit, clock=clock)

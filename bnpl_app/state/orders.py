@@ -12,13 +12,14 @@ from ..services import orders
 from .helpers import opened, path_id
 from .paging import PagedMixin
 from .session import act, look
+from ..models import SHOPPER
 
 
 class OrdersState(PagedMixin, rx.State):
     orders: list[views.OrderView] = []
 
     async def _page(self, cursor: str):
-        page = await look(self, ("shopper",), lambda s, who, lang: views.my_orders(
+        page = await look(self, (SHOPPER,), lambda s, who, lang: views.my_orders(
             s, uid=who.user_id, lang=lang, now=runtime.clock().now(), cursor=cursor))
         self.orders = page.items if page else []
         return page
@@ -45,7 +46,7 @@ class OrderState(rx.State):
             except DomainError:
                 return None
 
-        found = await look(self, ("shopper",), get)
+        found = await look(self, (SHOPPER,), get)
         self.missing = found is None
         self.order = found or views.OrderView()
 
@@ -56,14 +57,14 @@ class OrderState(rx.State):
     @rx.event
     async def pay_now(self):
         oid = self.order.id
-        await act(self, ("shopper",), lambda s, who: orders.pay_now(s, uid=who.user_id, order_id=oid,
+        await act(self, (SHOPPER,), lambda s, who: orders.pay_now(s, uid=who.user_id, order_id=oid,
                                                                    clock=runtime.clock()), ok="order.paid_now")
         await self.load()
 
     @rx.event
     async def request_return(self):
         oid, tracking = self.order.id, self.tracking
-        done = await act(self, ("shopper",), lambda s, who: orders.request_return(
+        done = await act(self, (SHOPPER,), lambda s, who: orders.request_return(
             s, uid=who.user_id, order_id=oid, tracking_no=tracking, clock=runtime.clock()), ok="order.return_sent")
         if done is not None:
             self.tracking = ""

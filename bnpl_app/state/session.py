@@ -31,7 +31,7 @@ from ..domain.errors import AuthError, DomainError
 from ..domain.messages import render
 from ..domain.policy import POLICY
 from ..words import text
-from ..models import Notification
+from ..models import MERCHANT, OPERATOR, SHOPPER, Notification
 from ..services import auth
 from ..services.auth import Actor
 from ..services.seed import DEMO_PASSWORD, SHOPPERS, SHOPS
@@ -291,15 +291,15 @@ class SessionState(rx.State):
 
     @rx.event
     async def guard_shopper(self):
-        return await self._guard(("shopper",))
+        return await self._guard((SHOPPER,))
 
     @rx.event
     async def guard_merchant(self):
-        return await self._guard(("merchant",))
+        return await self._guard((MERCHANT,))
 
     @rx.event
     async def guard_operator(self):
-        return await self._guard(("operator",))
+        return await self._guard((OPERATOR,))
 
     @rx.event
     async def identify(self):

@@ -14,6 +14,7 @@ from ..services import checkout
 from .helpers import opened, path_id
 from .paging import SearchMixin
 from .session import act, look, read, session_of
+from ..models import SHOPPER
 
 
 class CatalogState(SearchMixin, rx.State):
@@ -58,7 +59,7 @@ class ProductState(rx.State):
         pid = path_id(self, routes.PRODUCT)
 
         def get(s, who, lang):
-            uid = who.user_id if who is not None and who.role == "shopper" else None
+            uid = who.user_id if who is not None and who.role == SHOPPER else None
             return views.product_detail(s, product_id=pid, uid=uid, lang=lang, now=runtime.clock().now())
 
         try:
@@ -96,7 +97,7 @@ class CartState(rx.State):
     placing: bool = False
 
     async def _add(self, product_id: int, plan: str, *, go: bool, only: bool = False):
-        pid = await act(self, ("shopper",), lambda s, who: checkout.cart_check(
+        pid = await act(self, (SHOPPER,), lambda s, who: checkout.cart_check(
             s, uid=who.user_id, product_id=product_id, plan=plan, buy_now=go).id, ok=None if go else "cart.added")
         if pid is None:
             return None
@@ -121,7 +122,7 @@ class CartState(rx.State):
                     continue
             return out
 
-        self.lines = await look(self, ("shopper",), build) or []
+        self.lines = await look(self, (SHOPPER,), build) or []
         self._keys = [uuid.uuid4().hex for _ in self.lines]
 
     @rx.event
@@ -144,7 +145,7 @@ class CartState(rx.State):
                 return checkout.checkout(s, uid=who.user_id, product_id=line.product_id, plan=line.plan,
                                          idempotency_key=key, clock=runtime.clock()).id
 
-            oid = await act(self, ("shopper",), place)
+            oid = await act(self, (SHOPPER,), place)
             if oid is not None:
                 placed.append(oid)
         if not placed:

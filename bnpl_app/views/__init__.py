@@ -17,7 +17,7 @@ from functools import cache
 
 from ..domain.money import yuan
 from ..domain.policy import POLICY, ScoreBand
-from ..models import PaymentMethod
+from ..models import MethodKind as MK, PaymentMethod
 from ..words import LANGS, has, pick, render, text
 
 
@@ -88,7 +88,7 @@ def both(key: str, /, **params: object) -> tuple[str, ...]:
 def method_name(kind: str | None, label: str, lang: str) -> str:
     """How a payment method is called. The wallet's stored label is only a stand-in: it is named
     by its kind (``method.wallet``); a card by the label it was bound with (bank and last digits)."""
-    return capital(text("method.wallet", lang)) if kind == "wallet" else label
+    return capital(text("method.wallet", lang)) if kind == MK.WALLET else label
 
 
 @dataclass

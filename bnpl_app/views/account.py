@@ -16,7 +16,13 @@ from .. import routes
 from ..domain.clock import china_time
 from ..domain.money import yuan
 from ..domain.policy import POLICY
-from ..models import Application, Notification
+from ..models import (
+    Application,
+    ApplicationKind as AK,
+    ApplicationStatus as AS,
+    MethodKind as MK,
+    Notification,
+)
 from ..services import bills, credit, inbox, payments, profile, wallet
 from ..services.paging import Page
 from ..words import has, render, render_reason, text
@@ -176,22 +182,22 @@ def _share(part: int, scale: int) -> str:
 
 
 def application_view(a: Application, proofs: list[str], lang: str) -> ApplicationView:
-    if a.kind == "hardship":
+    if a.kind == AK.HARDSHIP:
         reason = text(f"credit.reason_{a.reason_category}", lang)
         waiver = text("credit.waiver_yes" if a.request_fee_waiver else "credit.waiver_no", lang)
         detail = f"{reason} · {a.proposed_installments or 0} {text('credit.periods', lang)} · {waiver}"
     else:
         detail = ""
-    if a.status == "REJECTED":
+    if a.status == AS.REJECTED:
         decision = a.decision_reason or ""
-    elif a.status == "APPROVED" and a.kind == "restoration":
+    elif a.status == AS.APPROVED and a.kind == AK.RESTORATION:
         decision = render("n.restored_terms", lang, limit=yuan(a.approved_limit_fen or 0))
-    elif a.status == "APPROVED":
+    elif a.status == AS.APPROVED:
         decision = render("n.hardship_terms", lang, n=a.plan_installments or 0, waived=yuan(a.waived_fen or 0))
     else:
         decision = ""
     return ApplicationView(a.id, a.kind, render(f"kind.{a.kind}", lang), a.status,
-                           text("credit.pending" if a.status == "PENDING" else f"status.{a.status}", lang),
+                           text("credit.pending" if a.status == AS.PENDING else f"status.{a.status}", lang),
                            china_time(a.created_at), china_time(a.decided_at), a.statement, detail, decision, proofs)
 
 
@@ -281,13 +287,13 @@ def notice_text(n: Notification, lang: str, method_kinds: dict[str, str]) -> tup
     rendered again from their keys. ``method_kinds``: the reader's methods' kinds by stored label."""
     params = _params(n)
     code = params.get("kind_code")
-    if code in ("restoration", "hardship"):
+    if code in set(AK):
         params["kind"] = render(f"kind.{code}", lang)
-        if n.kind == "app_approved" and code == "restoration" and "limit" in params:
+        if n.kind == "app_approved" and code == AK.RESTORATION and "limit" in params:
             params["terms"] = render("n.restored_terms", lang, limit=params["limit"])
-        elif n.kind == "app_approved" and code == "hardship" and "n" in params:
+        elif n.kind == "app_approved" and code == AK.HARDSHIP and "n" in params:
             params["terms"] = render("n.hardship_terms", lang, n=params["n"], waived=params.get("waived", ""))
-    if isinstance(label := params.get("method"), str) and method_kinds.get(label) == "wallet":
+    if isinstance(label := params.get("method"), str) and method_kinds.get(label) == MK.WALLET:
         params["method"] = text("method.wallet", lang)
     title, body = f"n.{n.kind}.title", f"n.{n.kind}.body"
     return (render(title, lang, **params) if has(title) else n.title,

@@ -13,7 +13,7 @@ from .. import routes
 from ..domain.clock import china_time
 from ..domain.money import yuan
 from ..domain.policy import POLICY
-from ..models import OrderStatus as OS, Product
+from ..models import OrderStatus as OS, Product, ReturnStatus as RS
 from ..services import console
 from ..services.paging import Page
 from ..words import text
@@ -138,8 +138,8 @@ def return_row(r: console.ReturnLine, lang: str) -> ReturnRow:
         requested=china_time(r.requested_at), received=china_time(r.received_at), deadline=china_time(r.inspect_deadline_at),
         deadline_ts=epoch(r.inspect_deadline_at), inspected=china_time(r.inspected_at),
         outcome_label=text(f"mer.outcome.{r.outcome}", lang) if r.outcome else "", reason=r.reason,
-        photos=[routes.upload_url(n) for n in r.photos], can_receive=r.status == "IN_TRANSIT",
-        can_inspect=r.status == "RECEIVED",
+        photos=[routes.upload_url(n) for n in r.photos], can_receive=r.status == RS.IN_TRANSIT,
+        can_inspect=r.status == RS.RECEIVED,
     )
 
 

@@ -18,6 +18,7 @@ from ..services.paging import Page
 from ..words import render, render_reason, text
 from . import MethodView, band_name, capital, mask_phone, method_views, yuan_plain
 from .shop import late_fee_net, overdue_days, shown_owed
+from ..models import ApplicationStatus as AS
 
 
 def _kind(kind: str, lang: str) -> str:
@@ -157,7 +158,7 @@ def application_detail(s: Session, *, application_id: int, now: datetime, lang: 
     a = d.application
     return AppDetail(
         id=a.id, kind=a.kind, kind_label=_kind(a.kind, lang), status=a.status,
-        status_label=text(f"ops.app.{a.status}", lang), pending=a.status == "PENDING", created=china_time(a.created_at),
+        status_label=text(f"ops.app.{a.status}", lang), pending=a.status == AS.PENDING, created=china_time(a.created_at),
         statement=a.statement, reason_category=text(f"ops.reason.{a.reason_category}", lang),
         proposed_installments=a.proposed_installments or 0, request_fee_waiver=a.request_fee_waiver,
         decided=china_time(a.decided_at), decided_by=d.decided_by, decision_reason=a.decision_reason or "",

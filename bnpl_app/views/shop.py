@@ -13,7 +13,7 @@ from .. import routes
 from ..domain.clock import FixedClock, china_month, china_time
 from ..domain.money import yuan
 from ..domain.rules import days_overdue
-from ..models import Installment, InstallmentStatus as IS, OrderStatus as OS
+from ..models import Installment, InstallmentStatus as IS, OrderStatus as OS, ReturnStatus as RS
 from ..services import bills, catalog, checkout, eligibility, orders, payments, schedule
 from ..services.paging import Page
 from ..words import has, text
@@ -296,7 +296,7 @@ def order_detail(f: orders.OrderFacts, *, lang: str, now: datetime, planned: Pla
         v.tracking_no = ret.tracking_no
         v.return_status = ret.status
         v.return_status_label = text(f"status.{ret.status}", lang)
-        v.inspect_deadline = china_time(ret.inspect_deadline_at) if ret.status == "RECEIVED" else ""
+        v.inspect_deadline = china_time(ret.inspect_deadline_at) if ret.status == RS.RECEIVED else ""
         v.rejection_reason = ret.reason or ""
         v.photos = [routes.upload_url(name) for name in f.photos]
     return v

@@ -11,10 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from bnpl_app import models, words
+from bnpl_app import words
 from bnpl_app.domain import errors
 from bnpl_app.domain.policy import POLICY
-from bnpl_app.models import InstallmentStatus, OrderStatus
+from bnpl_app.models import (
+    ApplicationKind,
+    ApplicationStatus,
+    BnplStatus,
+    InstallmentStatus,
+    OrderStatus,
+    ReturnOutcome,
+    ReturnStatus,
+)
 from bnpl_app.services import applications
 from bnpl_app.views import account as account_views
 from bnpl_app.words import WORDS
@@ -165,10 +173,6 @@ def test_every_notice_kind_has_a_title_and_a_body():
 
 
 # ── keys built at run time (``f"status.{order.status}"``) ──────────────────────────────────
-def _constants(cls) -> set[str]:
-    return {v for k, v in vars(cls).items() if k.isupper() and isinstance(v, str)}
-
-
 def _not_found() -> set[str]:
     """Everything a NotFound names (``NotFound("order")``): its words are ``what.order``."""
     what = {"record"}  # NotFound's default
@@ -179,27 +183,24 @@ def _not_found() -> set[str]:
     return what
 
 
-BNPL = {v for k, v in vars(models).items() if k.startswith("BNPL_") and isinstance(v, str)}
-RETURN_STATUSES = _keyword("status", files="services/orders.py") | _keyword("expect", files="services/orders.py")
-APPLICATION_STATUSES = {"PENDING"} | _keyword("status", files="services/applications.py")
-APPLICATION_KINDS = {"restoration", "hardship"}
+BNPL = set(BnplStatus)
+APPLICATION_STATUSES = set(ApplicationStatus)
 
 # what each family of built keys ranges over (the values a record of that kind can hold)
 FAMILIES: dict[tuple[str, str], set[str]] = {
-    ("status.", ""): _constants(OrderStatus) | _constants(InstallmentStatus) | BNPL | RETURN_STATUSES
-    | APPLICATION_STATUSES,
+    ("status.", ""): set(OrderStatus) | set(InstallmentStatus) | BNPL | set(ReturnStatus) | APPLICATION_STATUSES,
     ("plan.", ""): set(POLICY.plans),
     ("step.", ""): _keyword("step", files="services"),
     ("note.", ""): set(),  # a note is a code or free text: shown as it is when the catalog lacks it
-    ("kind.", ""): APPLICATION_KINDS,
+    ("kind.", ""): set(ApplicationKind),
     ("n.", ".title"): set(),  # checked with the kinds notified, above
     ("n.", ".body"): set(),
-    ("elig.", ""): BNPL - {models.BNPL_ACTIVE},
+    ("elig.", ""): BNPL - {BnplStatus.ACTIVE},
     ("ops.app.", ""): APPLICATION_STATUSES,
     ("ops.reason.", ""): set(applications.REASONS),
     ("credit.reason_", ""): set(applications.REASONS),
     ("ops.event.", ""): _keyword("kind", files="services/credit.py") & {"score", "limit", "status"},
-    ("mer.outcome.", ""): _keyword("outcome", files="services") | {"intact"},  # accept_return's default
+    ("mer.outcome.", ""): set(ReturnOutcome),
     ("csv.", ""): {v for call in _calls("heads", files="services/console.py") for a in call.args for v in _strings(a)},
     ("what.", ""): _not_found(),
 }
