@@ -11,6 +11,14 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from .domain.clock import UTC
+from .domain.status import (  # noqa: F401 — re-exported: the tables' callers name them from here
+    BNPL_ACTIVE,
+    BNPL_CLOSED,
+    BNPL_NOT_OPENED,
+    BNPL_SUSPENDED,
+    InstallmentStatus,
+    OrderStatus,
+)
 
 
 class UTCDateTime(TypeDecorator):
@@ -38,36 +46,6 @@ def ts(nullable: bool = False, index: bool = False):
 
 # Roles
 SHOPPER, MERCHANT, OPERATOR = "shopper", "merchant", "operator"
-
-# BNPL status of a credit account
-BNPL_NOT_OPENED, BNPL_ACTIVE, BNPL_CLOSED, BNPL_SUSPENDED = "not_opened", "active", "closed", "suspended"
-
-
-class OrderStatus:
-    TRIAL = "TRIAL"
-    RETURN_IN_TRANSIT = "RETURN_IN_TRANSIT"
-    RETURN_RECEIVED = "RETURN_RECEIVED"
-    RETURN_REJECTED = "RETURN_REJECTED"
-    RETURNED = "RETURNED"
-    DUE = "DUE"
-    OVERDUE = "OVERDUE"
-    PAID = "PAID"
-
-    IN_TRIAL = (TRIAL, RETURN_REJECTED)  # the trial clock is running
-    RETURNING = (RETURN_IN_TRANSIT, RETURN_RECEIVED)  # deduction paused
-    HOLDING = (TRIAL, RETURN_IN_TRANSIT, RETURN_RECEIVED, RETURN_REJECTED)  # price is frozen
-    BILLED = (DUE, OVERDUE)  # price is outstanding
-
-
-class InstallmentStatus:
-    PENDING = "PENDING"  # order still in trial
-    SCHEDULED = "SCHEDULED"  # billed, waiting for its due date
-    OVERDUE = "OVERDUE"
-    PAID = "PAID"
-    CANCELLED = "CANCELLED"  # order returned
-    REPLACED = "REPLACED"  # superseded by an approved hardship plan
-
-    OPEN = (SCHEDULED, OVERDUE)
 
 
 class User(SQLModel, table=True):
