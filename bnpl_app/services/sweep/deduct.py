@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from ...domain import rules
-from ...models import InstallmentStatus as IS, OrderStatus as OS, PaymentMethod
+from ...models import InstallmentStatus as IS, Merchant, OrderStatus as OS, PaymentMethod
 from .. import payments
 from ..bulk import BatchRefused, bind_time, select_in
 from ..notify import notify_many
@@ -30,6 +30,7 @@ from .phases import SweepReport
 INST = payments.INST
 ORD = payments.ORD
 PMT = PaymentMethod.__table__
+MER = Merchant.__table__
 _I = namedtuple("_I", "id order_id shopper_id seq periods due_at principal_fen fee_fen fee_waived_fen late_fee_fen "
                       "late_fee_waived_fen status attempt_at")
 _O = namedtuple("_O", "id shopper_id merchant_id product_name price_fen status platform_fee_bps grace_days")
@@ -100,9 +101,11 @@ def _charge(s: Session, fast: list[tuple], fails: list[tuple], orders_: dict, re
                                      amount, m[0], order.platform_fee_bps))
         notices.append((r.shopper_id, rules.deducted_notice(installment_id=r.id, product=order.product_name, seq=r.seq,
                                                             periods=r.periods, method=m[1], amount_fen=amount)))
-    writes.capture_many(s, charges, at=now, when=when)
+    merchant_users = dict(select_in(s, f"SELECT id, user_id FROM {MER.name} WHERE id IN ({{ids}})",
+                                    {o.merchant_id for o in orders_.values()}))
+    writes.capture_many(s, charges, merchant_users, at=now, when=when)
     notify_many(s, notices, at=now, sms=True, when=when)
-    writes.fail_many(s, fails, at=now, when=when)
+    writes.fail_many(s, fails, merchant_users, at=now, when=when)
     shoppers = {r.shopper_id for r, _, _, _ in fast} | {r.shopper_id for r, _ in fails}
     mine = [oid for oid in refresh if orders_[oid].shopper_id in shoppers]
     insts: dict[int, list[tuple]] = {oid: [] for oid in mine}
@@ -115,9 +118,11 @@ def _charge(s: Session, fast: list[tuple], fails: list[tuple], orders_: dict, re
         new = rules.order_status_after(o.status, [x[0] for x in insts[oid]])
         if new == OS.PAID:
             on_time = not any(payments.was_late(*x) for x in insts[oid])
-            finished.append(writes.Finished(oid, o.shopper_id, o.product_name, o.price_fen, on_time))
+            finished.append(writes.Finished(oid, o.shopper_id, merchant_users[o.merchant_id], o.product_name, o.price_fen,
+                                            on_time))
         elif new != o.status:
             moved.append((new, oid, o.status))
-    writes.move_orders(s, moved, {orders_[oid].shopper_id for _new, oid, _old in moved})
+    moved_orders = [orders_[oid] for _new, oid, _old in moved]
+    writes.move_orders(s, moved, {o.shopper_id for o in moved_orders} | {merchant_users[o.merchant_id] for o in moved_orders})
     writes.finish_many(s, finished, at=now, when=when)
     return sum(c.amount_fen for c in charges)

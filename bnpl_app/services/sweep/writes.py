@@ -7,7 +7,13 @@ All or nothing: every guard of the per-row path (installment still open, balance
 outstanding still there, order not yet paid, credit account as read) is checked, and when one
 fails they raise ``BatchRefused`` — the caller rolls back to its savepoint and takes the per-row
 path, which then does exactly what it always did (skips, falls through, or raises). Rows are
-locked in a fixed order: installments, then payment methods by id, then credit accounts by user."""
+locked in a fixed order: installments, then payment methods by id, then credit accounts by user.
+
+Rows written below the session are not seen by the change feed's hooks, so each write names whom
+it concerns (``changes.touch``) exactly as the hooks would have for the per-row path's statements:
+an installment its shopper and its shop's user (money), an order both of them (orders), a credit
+account or its history the shopper (credit), a notice its reader (inbox) — ``merchant_users``
+maps each shop to its user."""
 
 from __future__ import annotations
 
@@ -59,8 +65,8 @@ def _debit_all(session: Session, gateway, debits: list[tuple[int, int]]) -> bool
     return all(gateway.debit(session, method_id=m, amount_fen=a) for m, a in debits)
 
 
-def capture_many(session: Session, charges: list[Charge], *, at: datetime, gateway: payments.Gateway | None = None,
-                 when=None) -> None:
+def capture_many(session: Session, charges: list[Charge], merchant_users: dict[int, int], *, at: datetime,
+                 gateway: payments.Gateway | None = None, when=None) -> None:
     """``capture`` (billed, fee not waived) for many installments: the same guarded installment
     update, gateway debit (one per installment), money posting (``rules.capture_split``) and limit
     repayment."""
@@ -101,11 +107,12 @@ def capture_many(session: Session, charges: list[Charge], *, at: datetime, gatew
                      [(amt, when, uid, amt) for uid, amt in sorted(repaid.items())])
     if n != len(repaid):
         raise BatchRefused("outstanding below a repayment")
-    changes.touch(session, {c.shopper_id for c in charges}, changes.MONEY)
-    changes.touch_merchants(session, {c.merchant_id for c in charges})
+    shoppers = {c.shopper_id for c in charges}
+    changes.touch(session, shoppers | {merchant_users[c.merchant_id] for c in charges}, changes.MONEY)
+    changes.touch(session, shoppers, changes.CREDIT)
 
 
-def fail_many(session: Session, fails: list[tuple], *, at: datetime, when) -> None:
+def fail_many(session: Session, fails: list[tuple], merchant_users: dict[int, int], *, at: datetime, when) -> None:
     """``phases.deduction_failed`` for many (installment, order) rows: the same guarded updates
     (``rules.failed_attempt``); the "failed" notice (with its SMS) for those already due, unless
     it was sent before (a daily retry)."""
@@ -131,15 +138,18 @@ def fail_many(session: Session, fails: list[tuple], *, at: datetime, when) -> No
                                f"{guard}", [("insufficient_funds", t, iid, *IS.OPEN) for t, iid in early])
     if n != len(fails):
         raise BatchRefused("an installment is no longer open")
-    changes.touch(session, {r.shopper_id for r, _order in fails}, changes.MONEY)
+    changes.touch(session, {r.shopper_id for r, _order in fails} | {merchant_users[o.merchant_id] for _r, o in fails},
+                  changes.MONEY)
+    changes.touch(session, {uid for uid, _n in notices}, changes.INBOX)  # as an insert that turns out a duplicate
     sent = {k for (k,) in select_in(session, f"SELECT dedupe_key FROM {NOTE.name} WHERE dedupe_key IN ({{ids}})",
                                     [n.dedupe_key for _uid, n in notices])}
     notify_many(session, [x for x in notices if x[1].dedupe_key not in sent], at=at, sms=True, when=when)
 
 
-def move_orders(session: Session, moved: list[tuple[str, int, str]], shoppers: set[int]) -> None:
-    """``refresh_order_status`` for orders that are not paid off: (new status, order, old status)."""
-    changes.touch(session, shoppers, changes.ORDERS)
+def move_orders(session: Session, moved: list[tuple[str, int, str]], users: set[int]) -> None:
+    """``refresh_order_status`` for orders that are not paid off: (new status, order, old status);
+    ``users``: their shoppers and shops' users."""
+    changes.touch(session, users, changes.ORDERS)
     execute_many(session, f"UPDATE {ORD.name} SET status = ? WHERE id = ? AND status = ?",
                  sorted(moved, key=lambda m: m[1]))
 
@@ -150,6 +160,7 @@ class Finished:
 
     order_id: int
     shopper_id: int
+    merchant_user: int
     product_name: str
     price_fen: int
     on_time: bool
@@ -164,7 +175,8 @@ def finish_many(session: Session, done: list[Finished], *, at: datetime, when=No
     if not done:
         return
     when = bind_time(session, at) if when is None else when
-    changes.touch(session, {f.shopper_id for f in done}, changes.ORDERS)
+    changes.touch(session, {f.shopper_id for f in done} | {f.merchant_user for f in done}, changes.ORDERS)
+    changes.touch(session, {f.shopper_id for f in done}, changes.CREDIT)
     n = execute_many(session, f"UPDATE {ORD.name} SET status = ?, closed_at = ?, on_time = ? WHERE id = ? AND status <> ?",
                      [(OS.PAID, when, f.on_time, f.order_id, OS.PAID) for f in sorted(done, key=lambda f: f.order_id)])
     if n != len(done):
