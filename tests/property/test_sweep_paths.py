@@ -255,8 +255,8 @@ def assert_same(batch: dict[str, list[tuple]], reference: dict[str, list[tuple]]
         if batch[table] == reference[table]:
             continue
         assert table in natural_r, f"table {table}: the set-based path wrote other rows than the per-row path\n" \
-                                   f"batch:     {sorted(set(batch[table]) - set(reference[table]))[:5]}\n" \
-                                   f"reference: {sorted(set(reference[table]) - set(batch[table]))[:5]}"
+                                   f"batch:     {sorted(map(repr, set(batch[table]) - set(reference[table])))[:5]}\n" \
+                                   f"reference: {sorted(map(repr, set(reference[table]) - set(batch[table])))[:5]}"
         assert natural_b[table] == natural_r[table], f"table {table} differs between the paths"
 
 
