@@ -110,13 +110,16 @@ def installment_was_late(*, status: str, was_overdue: bool, penalized: bool, pla
     return status != IS.CANCELLED and bool(was_overdue or penalized or plan_application_id is not None)
 
 
+_GONE = (IS.REPLACED, IS.CANCELLED)
+
+
 def order_status_after(status: str, installment_statuses: Iterable[str]) -> str:
     """A billed order's status from its installments (replaced and cancelled ones left out): PAID
     when every one is paid, OVERDUE when any is overdue, else DUE. Any other order keeps its own."""
     if status not in OS.BILLED:
         return status
-    live = [s for s in installment_statuses if s not in (IS.REPLACED, IS.CANCELLED)]
-    if live and all(s == IS.PAID for s in live):
+    live = [s for s in installment_statuses if s not in _GONE]
+    if live and live.count(IS.PAID) == len(live):
         return OS.PAID
     return OS.OVERDUE if IS.OVERDUE in live else OS.DUE
 

@@ -8,10 +8,8 @@ import json
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
-from sqlmodel import SQLModel, select
+from sqlmodel import select
 
-from bnpl_app.db import reading
 from bnpl_app.domain.clock import add_months
 from bnpl_app.domain.errors import NotEligible
 from bnpl_app.domain.money import bps_of, split_even, yuan
@@ -29,17 +27,11 @@ from bnpl_app.models import (
 )
 from bnpl_app.services import bills, credit, wallet
 from bnpl_app.services.sweep import run_sweep
+from helpers import snapshot
 
 DAY = timedelta(days=1)
 PRICE = 12_345  # 0.05 % of it is 6.1725 fen: the daily late fee has to be rounded
 TRIAL = POLICY.trial_days_default
-
-
-def snapshot(engine) -> dict[str, list[tuple]]:
-    """Every row of every table, to prove that something changed nothing."""
-    with reading(engine) as s:
-        return {t.name: [tuple(r) for r in s.execute(sa.select(t).order_by(*t.primary_key.columns))]
-                for t in SQLModel.metadata.sorted_tables}
 
 
 def insts(world, oid: int) -> list[Installment]:
