@@ -54,6 +54,12 @@ def first_attempt_at(*, due_at: datetime, seq: int, autopay_days_before: int, no
     return max(attempt, now)
 
 
+def attempt_due(status: str, attempt_at, now) -> bool:
+    """An installment is attempted when it is open and its attempt time has come (``attempt_at``
+    and ``now`` compare as they are: datetimes, or a driver's stored form of both)."""
+    return status in IS.OPEN and attempt_at is not None and attempt_at <= now
+
+
 @dataclass(frozen=True, slots=True)
 class FailedAttempt:
     overdue: bool  # the due date has come: the installment is overdue and the shopper is told

@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 from hypothesis import event, given, strategies as st
 from sqlmodel import SQLModel

@@ -53,6 +53,14 @@ def test_auto_repay_moves_later_attempts_earlier_but_never_the_first_nor_before_
     assert rules.first_attempt_at(due_at=NOW + DAY, seq=2, autopay_days_before=days, now=NOW) == max(NOW, NOW + DAY - days * DAY)
 
 
+def test_an_installment_is_attempted_when_it_is_open_and_its_time_has_come():
+    assert rules.attempt_due(IS.SCHEDULED, NOW, NOW) and rules.attempt_due(IS.OVERDUE, NOW - DAY, NOW)
+    assert not rules.attempt_due(IS.SCHEDULED, NOW + timedelta(seconds=1), NOW)
+    assert not rules.attempt_due(IS.OVERDUE, None, NOW)
+    assert not any(rules.attempt_due(s, NOW - DAY, NOW) for s in (IS.PENDING, IS.PAID, IS.CANCELLED, IS.REPLACED))
+    assert rules.attempt_due(IS.SCHEDULED, "2026-11-15 02:00:00.000000", "2026-11-15 02:00:00.000001")  # as stored
+
+
 def test_a_failed_attempt_on_or_after_the_due_date_is_overdue_and_retried_a_day_later():
     for due in (NOW, NOW - 5 * DAY):
         fa = rules.failed_attempt(due, NOW)

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from ...domain import rules
-from ...models import InstallmentStatus as IS, Merchant, OrderStatus as OS, PaymentMethod
+from ...models import Merchant, OrderStatus as OS, PaymentMethod
 from .. import payments
 from ..bulk import BatchRefused, bind_time, select_in
 from ..notify import notify_many
@@ -55,7 +55,7 @@ def deduct_batch(s: Session, ids: list[int], now: datetime, rep: SweepReport, *,
     failing: list[tuple] = []  # (installment, order): no method covers it
     slow: set[int] = set()  # shoppers for the per-row path
     for r in rows:
-        if r.status not in IS.OPEN or r.attempt_at is None or r.attempt_at > when:
+        if not rules.attempt_due(r.status, r.attempt_at, when):
             continue
         order = orders_[r.order_id]
         touched.add(order.id)

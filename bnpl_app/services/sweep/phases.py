@@ -18,24 +18,13 @@ from sqlmodel import Session, select
 from ...domain import rules
 from ...domain.clock import FixedClock, aware
 from ...domain.policy import POLICY
-from ...models import (
-    BNPL_SUSPENDED,
-    CreditAccount,
-    Installment,
-    InstallmentStatus as IS,
-    Order,
-    OrderEvent,
-    OrderStatus as OS,
-    PaymentMethod,
-    ReturnRequest,
-)
+from ...models import (BNPL_SUSPENDED, CreditAccount, Installment, InstallmentStatus as IS, Order, OrderEvent,
+                       OrderStatus as OS, PaymentMethod, ReturnRequest)
 from .. import credit, orders, payments
 from ..notify import send
 
-ORD = Order.__table__
-INST = Installment.__table__
+ORD, INST, CA = payments.ORD, payments.INST, credit.CA
 RET = ReturnRequest.__table__
-CA = CreditAccount.__table__
 DAY = timedelta(days=1)
 
 
@@ -148,7 +137,7 @@ def deduct_rows(s: Session, ids: list[int], now: datetime, rep: SweepReport, ref
         methods[m.user_id].append(m)
     touched: set[int] = set()
     for inst in insts:
-        if inst.status not in IS.OPEN or inst.attempt_at is None or inst.attempt_at > now:
+        if not rules.attempt_due(inst.status, inst.attempt_at, now):
             continue
         order = order_by_id[inst.order_id]
         cap = payments.capture_from_any(s, inst=inst, order=order, at=now, methods=methods[inst.shopper_id])
