@@ -195,7 +195,7 @@ def _record(session: OrmSession) -> None:
         return
     done |= new
     now = _WALL.now()
-    session.execute(sa.insert(Change), [{"user_id": uid, "topic": topic, "created_at": now}
+    session.connection().execute(sa.insert(Change.__table__), [{"user_id": uid, "topic": topic, "created_at": now}
                                         for uid, topic in sorted(new, key=lambda p: (p[0] is None, p))])
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text("SELECT pg_notify(:c, '')"), {"c": CHANNEL})
