@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import event, given, strategies as st
 from sqlmodel import SQLModel
@@ -32,7 +33,7 @@ from bnpl_app.models import Installment, InstallmentStatus as IS, Order, OrderSt
 from bnpl_app.services import applications, bills, checkout, consent, orders, payments, sweep, wallet
 from bnpl_app.services.sweep import run_sweep
 from bnpl_app.services.uploads import StoredFile
-from helpers import World, memory_engine, snapshot
+from helpers import World, memory_engine, pg_scratch_engine, pg_url, snapshot
 
 PHOTO = ("0123456789abcdef0123456789abcdef.jpg", "image/jpeg", 2_048)
 PROOF = StoredFile("fedcba9876543210fedcba9876543210.pdf", "application/pdf", 4_096, "voucher.pdf")
@@ -77,7 +78,7 @@ _ENGINES: list = []
 
 def _engines():
     """Two in-memory databases, reused by every example (compiling SQL afresh for each example
-    would cost more than the example)."""
+    would cost more than the example); the first, emptied, for the world being built."""
     if not _ENGINES:
         _ENGINES.extend([memory_engine(), memory_engine()])
     else:
@@ -260,39 +261,51 @@ def assert_same(batch: dict[str, list[tuple]], reference: dict[str, list[tuple]]
 
 
 # ── the property ─────────────────────────────────────────────────────────────────────────────
+def _compare(spec, timeline, final, engines) -> set[str]:
+    """Build the world on in-memory SQLite, put it into both of ``engines(world engine)`` (the batch
+    and the reference database), sweep each once, compare. Returns what the sweep did."""
+    world = World(_engines()[0])
+    b = Builder(world, spec)
+    for acts, how in timeline:
+        for a in acts:
+            b.act(a)
+        b.move(how)
+    for k, amount in final["top_ups"]:
+        b.do(lambda s, k=k, amount=amount: wallet.topup(s, uid=b.who(k), amount_fen=amount, clock=world.clock))
+    # No sweep: what falls due by then meets the compared one.
+    upcoming = b.upcoming()
+    if upcoming:
+        world.clock.set(upcoming[min(final["to"], len(upcoming) - 1)])
+    world.clock.advance(timedelta(hours=final["hours"]))
+    batch_db, reference_db = engines(world.engine)
+    before = snapshot(batch_db)
+    assert snapshot(reference_db) == before
+
+    now = world.clock.now()
+    batch_report = run_sweep(engine=batch_db, clock=FixedClock(now), batch_size=final["batch_size"])
+    sweep._BATCH_PATH = False
+    try:
+        reference_report = run_sweep(engine=reference_db, clock=FixedClock(now), batch_size=final["batch_size"])
+    finally:
+        sweep._BATCH_PATH = True
+    after = snapshot(batch_db)
+    assert batch_report == reference_report
+    assert_same(after, snapshot(reference_db))
+    return _what_happened(before, after, batch_report, now)
+
+
+def _in_memory(world_engine):
+    """The world's own in-memory database (batch) and a byte copy of it (reference)."""
+    copy = _ENGINES[1]
+    _copy(world_engine, copy)
+    return world_engine, copy
+
+
 def test_the_set_based_sweep_writes_exactly_what_the_per_row_sweep_writes(stateful_settings):
     @stateful_settings(max_examples=30)
     @given(spec=shoppers, timeline=steps, final=finals)
     def check(spec, timeline, final):
-        batch_db, reference_db = _engines()
-        world = World(batch_db)
-        b = Builder(world, spec)
-        for acts, how in timeline:
-            for a in acts:
-                b.act(a)
-            b.move(how)
-        for k, amount in final["top_ups"]:
-            b.do(lambda s, k=k, amount=amount: wallet.topup(s, uid=b.who(k), amount_fen=amount, clock=world.clock))
-        # No sweep: what falls due by then meets the compared one.
-        upcoming = b.upcoming()
-        if upcoming:
-            world.clock.set(upcoming[min(final["to"], len(upcoming) - 1)])
-        world.clock.advance(timedelta(hours=final["hours"]))
-        _copy(batch_db, reference_db)
-        before = snapshot(batch_db)
-        assert snapshot(reference_db) == before
-
-        now = world.clock.now()
-        batch_report = run_sweep(engine=batch_db, clock=FixedClock(now), batch_size=final["batch_size"])
-        sweep._BATCH_PATH = False
-        try:
-            reference_report = run_sweep(engine=reference_db, clock=FixedClock(now), batch_size=final["batch_size"])
-        finally:
-            sweep._BATCH_PATH = True
-        after = snapshot(batch_db)
-        assert batch_report == reference_report
-        assert_same(after, snapshot(reference_db))
-        for what in _what_happened(before, after, batch_report, now):
+        for what in _compare(spec, timeline, final, _in_memory):
             SEEN[what] += 1
             event(what)
 
@@ -300,6 +313,40 @@ def test_the_set_based_sweep_writes_exactly_what_the_per_row_sweep_writes(statef
     check()
     print(f"\nthe compared sweeps did (in so many examples): {dict(SEEN)}")
     assert SEEN["captured"] and SEEN["failed"], f"the worlds drawn never made the compared sweep work: {SEEN}"
+
+
+def _fill(src, dst) -> None:
+    """Every row of ``src`` into the (migrated, PostgreSQL) ``dst``, its sequences after them."""
+    with dst.begin() as d:
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            d.execute(table.delete())
+    with src.connect() as c, dst.begin() as d:
+        for table in SQLModel.metadata.sorted_tables:
+            rows = [dict(r._mapping) for r in c.execute(sa.select(table))]
+            if rows:
+                d.execute(table.insert(), rows)
+            if "id" in table.c:
+                d.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                                  f"coalesce((SELECT max(id) FROM {table.name}), 0) + 1, false)"))
+
+
+if pg_url():
+    @pytest.mark.pg
+    def test_the_set_based_sweep_writes_exactly_what_the_per_row_sweep_writes_on_postgresql(stateful_settings):
+        """The same on PostgreSQL (the set-based writes have their dialect's SQL): each world is built
+        on SQLite as above and copied into two private scratch databases (``helpers.pg_scratch_engine``)."""
+        with pg_scratch_engine("paths_a") as batch_db, pg_scratch_engine("paths_b") as reference_db:
+            def on_postgresql(world_engine):
+                _fill(world_engine, batch_db)
+                _fill(world_engine, reference_db)
+                return batch_db, reference_db
+
+            @stateful_settings(max_examples=12)
+            @given(spec=shoppers, timeline=steps, final=finals)
+            def check(spec, timeline, final):
+                _compare(spec, timeline, final, on_postgresql)
+
+            check()
 
 
 def _what_happened(before: dict, after: dict, report, now) -> set[str]:
