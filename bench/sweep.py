@@ -43,12 +43,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bnpl_app.db import SQLITE_BULK_CACHE_KIB, SQLITE_CHECKPOINT_PAGES, create_schema, make_engine, reading  # noqa: E402
+from bnpl_app.domain import rules  # noqa: E402
 from bnpl_app.domain.clock import UTC, FixedClock, add_months  # noqa: E402
-from bnpl_app.domain.messages import render  # noqa: E402
-from bnpl_app.domain.money import yuan  # noqa: E402
 from bnpl_app.domain.policy import POLICY  # noqa: E402
+from bnpl_app.domain.status import BNPL_ACTIVE  # noqa: E402
 from bnpl_app.services import auth, credit, schedule  # noqa: E402
 from bnpl_app.services.audit import run_audit  # noqa: E402
+from bnpl_app.services.notify import written  # noqa: E402
 from bnpl_app.services import sweep as sweep_mod  # noqa: E402
 from bnpl_app.services.sweep import run_sweep  # noqa: E402
 
@@ -124,12 +125,17 @@ def _products() -> list[tuple]:
     return sorted(out, key=lambda p: (p[3], p[0]))
 
 
+def _reward(score: int, streak: int, limit: int) -> rules.Standing:
+    """An on-time order of a shopper whose 先用后付 is active and whose limit was never cut."""
+    return rules.standing_after_order(on_time=True, score=score, streak=streak, limit_fen=limit, bnpl_status=BNPL_ACTIVE,
+                                      restorable_limit_fen=None)
+
+
 def _billed(order: Ord, autopay: int, paid_until: int) -> None:
     """The schedule as bill_order leaves it (attempt dates), the first ``paid_until`` periods paid
     on their attempt date (on time), as the sweep does."""
     for inst in order.insts:
-        attempt = inst.due - timedelta(days=autopay) if inst.seq > 1 else inst.due
-        attempt = max(attempt, order.trial_end)
+        attempt = rules.first_attempt_at(due_at=inst.due, seq=inst.seq, autopay_days_before=autopay, now=order.trial_end)
         if inst.seq <= paid_until:
             inst.status, inst.paid_at = "PAID", attempt
         else:
@@ -190,11 +196,8 @@ def plan_shopper(uid: int, i: int, rng: random.Random, products: list[tuple], pr
         sh.orders.append(o)
         sh.rewards.append((o, o.closed_at))
         # the reward (score +5, every 3rd on-time order one limit step) decides what the next order may cost
-        score = POLICY.clamp_score(score + POLICY.on_time_score_bonus)
-        streak += 1
-        if streak >= POLICY.on_time_orders_for_step:
-            streak = 0
-            limit = max(limit, POLICY.next_step(limit, score))
+        st = _reward(score, streak, limit)
+        score, streak, limit = st.score, st.streak, st.limit_fen
         t = o.closed_at + timedelta(days=rng.randrange(1, 4), minutes=rng.randrange(0, 1440))
     assert t < b_created, "history overlaps the open orders"
     b = _order(pick(limit // 2), str(n_b), b_trial_end)
@@ -298,7 +301,7 @@ class Seeder:
                     postings.append(("money", f"top:{card}:{self.rng.getrandbits(64):016x}", 0, "ext:funding",
                                      f"pm:{card}", sh.card_balance, "topup", None, None,
                                      ts(sh.reg + timedelta(minutes=2))))
-            # open_bnpl → set_limit; then one reward per on-time order (services.payments.reward_on_time)
+            # open_bnpl → set_limit; then one reward per on-time order (services.payments.apply_standing)
             opened = sh.reg + timedelta(minutes=3)
             score, limit, streak = sh.score0, POLICY.start_limit(sh.score0), 0
 
@@ -311,23 +314,16 @@ class Seeder:
             limit_event(0, limit, credit.reason_of("cr.opened"), opened)
             last = opened
             for o, at in sh.rewards:
-                new = POLICY.clamp_score(score + POLICY.on_time_score_bonus)
-                if new != score:
-                    events.append((self._id("event"), uid, ts(at), "score", score, new,
+                st = _reward(score, streak, limit)
+                if st.score != score:
+                    events.append((self._id("event"), uid, ts(at), "score", score, st.score,
                                    credit.reason_of("cr.on_time", order=o.id)))
-                score = new
-                streak += 1
-                stepped = 0
-                if streak >= POLICY.on_time_orders_for_step:
-                    streak = 0
-                    step = POLICY.next_step(limit, score)
-                    if step > limit:
-                        limit_event(limit, step, credit.reason_of("cr.step", n=POLICY.on_time_orders_for_step), at)
-                        limit, stepped = step, step
-                kind = "reward_step" if stepped else "reward"
-                params = dict(points=POLICY.on_time_score_bonus, limit=yuan(stepped))
-                notes.append((uid, kind, render(f"n.{kind}.title", "zh", **params), render(f"n.{kind}.body", "zh", **params),
-                              json.dumps(params, ensure_ascii=False), ts(at), f"reward:{o.id}"))
+                if st.stepped:
+                    limit_event(limit, st.limit_fen, credit.reason_of("cr.step", n=POLICY.on_time_orders_for_step), at)
+                score, streak, limit = st.score, st.streak, st.limit_fen
+                notice = rules.reward_notice(order_id=o.id, standing=st)
+                title, body, params_json, _sms = written(notice.kind, notice.params)
+                notes.append((uid, notice.kind, title, body, params_json, ts(at), notice.dedupe_key))
                 last = at
             outstanding = 0
             for o in sh.orders:
@@ -436,9 +432,9 @@ class Seeder:
                         "FROM notifications n JOIN installments i ON n.dedupe_key = 'cap:' || i.id "
                         "JOIN orders ord ON ord.id = i.order_id JOIN outbox o ON o.dedupe_key = 'sms:' || n.dedupe_key "
                         "WHERE i.paid_fen >= 100000 LIMIT 1").fetchone()
-        params = dict(product=row[7], seq=row[4], periods=row[5], method="余额", amount=yuan(row[6]))
-        title, body = render("n.deducted.title", "zh", **params), render("n.deducted.body", "zh", **params)
-        assert row[:4] == (title, body, json.dumps(params, ensure_ascii=False), f"【先用后付】{title}：{body}"), row
+        notice = rules.deducted_notice(installment_id=0, product=row[7], seq=row[4], periods=row[5], method="余额",
+                                       amount_fen=row[6])
+        assert row[:4] == written(notice.kind, notice.params), row
 
 
 def _sync_indexes(path: Path) -> None:

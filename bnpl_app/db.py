@@ -189,5 +189,6 @@ def insert_ignore(session: Session, table, values: dict) -> bool:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(table).values(**values).on_conflict_do_nothing()
-    return session.execute(stmt).rowcount == 1
+    stmt = insert(table).values(**values).on_conflict_do_nothing().returning(*table.primary_key.columns)
+    # The row it returns, not the rowcount: psycopg reports -1 for this statement.
+    return session.execute(stmt).first() is not None

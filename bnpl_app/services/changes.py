@@ -195,8 +195,8 @@ def _record(session: OrmSession) -> None:
         return
     done |= new
     now = _WALL.now()
-    session.execute(sa.insert(Change), [{"user_id": uid, "topic": topic, "created_at": now}
-                                        for uid, topic in sorted(new, key=lambda p: (p[0] is None, p))])
+    rows = [{"user_id": uid, "topic": topic, "created_at": now} for uid, topic in sorted(new, key=lambda p: (p[0] is None, p))]
+    session.connection().execute(sa.insert(Change.__table__), rows)  # Core: no ORM bookkeeping per row
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text("SELECT pg_notify(:c, '')"), {"c": CHANNEL})
     elif os.environ.get("REDIS_URL"):

@@ -122,10 +122,16 @@ def reason_of(key: str, **params: object) -> str:
     return key + json.dumps(params, ensure_ascii=False, separators=(",", ":"))
 
 
-def _event(session: Session, *, uid: int, kind: str, old: int, new: int, reason: str, at: datetime) -> CreditEvent:
+def log_change(session: Session, *, uid: int, kind: str, old: int, new: int, reason: str, at: datetime) -> CreditEvent:
+    """The history event of a score or limit change already made; a limit change also posts the
+    difference in the limit ledger (keyed by the event)."""
     ev = CreditEvent(user_id=uid, kind=kind, old_value=old, new_value=new, reason=reason, at=at)
     session.add(ev)
     session.flush()
+    if kind == "limit":
+        leg = (lim(uid, "granted"), lim(uid, "headroom"), new - old) if new > old else (
+            lim(uid, "headroom"), lim(uid, "granted"), old - new)
+        ledger.post(session, ledger=LIMIT, key=f"limit:{ev.id}", kind="limit_change", at=at, legs=[leg])
     return ev
 
 
@@ -143,10 +149,7 @@ def set_limit(session: Session, *, uid: int, new_limit: int, reason: str, at: da
             sa.update(CA).where(CA.c.user_id == uid, CA.c.limit_fen == old).values(limit_fen=new_limit, updated_at=at)
         )
         if res.rowcount == 1:
-            ev = _event(session, uid=uid, kind="limit", old=old, new=new_limit, reason=reason, at=at)
-            leg = (lim(uid, "granted"), lim(uid, "headroom"), new_limit - old) if new_limit > old else (
-                lim(uid, "headroom"), lim(uid, "granted"), old - new_limit)
-            ledger.post(session, ledger=LIMIT, key=f"limit:{ev.id}", kind="limit_change", at=at, legs=[leg])
+            log_change(session, uid=uid, kind="limit", old=old, new=new_limit, reason=reason, at=at)
             return old
     raise RuntimeError("limit kept changing under us")
 
@@ -160,7 +163,7 @@ def change_score(session: Session, *, uid: int, delta: int, reason: str, at: dat
     session.execute(sa.update(CA).where(CA.c.user_id == uid).values(score=new_expr, updated_at=at))
     new = session.execute(sa.select(CA.c.score).where(CA.c.user_id == uid)).scalar_one()
     if new != old:
-        _event(session, uid=uid, kind="score", old=old, new=new, reason=reason, at=at)
+        log_change(session, uid=uid, kind="score", old=old, new=new, reason=reason, at=at)
     return new
 
 

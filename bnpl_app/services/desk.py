@@ -36,7 +36,7 @@ from ..models import (
 from . import applications, credit, payments
 from .ledger import LIMIT, MONEY, pm
 from .paging import Key, Keyset, Page, as_id, clean_query, contains, fetch
-from ..domain.rules import days_overdue
+from ..domain.rules import days_overdue, is_bad_debt
 
 INST = Installment.__table__
 ORD = Order.__table__
@@ -347,7 +347,7 @@ def risk(session: Session, *, now: datetime) -> Risk:
         b.shoppers = len(who[k])
     # A bad debt: flagged by the sweep (≥ 90 days), until a restoration clears the flag.
     flagged = {uid for (uid,) in session.execute(sa.select(CreditAccount.user_id).where(CreditAccount.bad_debt.is_(True)))}
-    flagged |= {uid for uid, (_o, days, _n) in per_shopper.items() if days >= POLICY.bad_debt_after_days}
+    flagged |= {uid for uid, (_o, days, _n) in per_shopper.items() if is_bad_debt(days)}
     users = {u.id: u for u in session.exec(select(User).where(User.id.in_(flagged)))} if flagged else {}
     bad = sorted((BadDebt(uid, users[uid].username, users[uid].display_name, per_shopper[uid][0], per_shopper[uid][1],
                           per_shopper[uid][2]) for uid in flagged if uid in users), key=lambda b: -b.owed_fen)

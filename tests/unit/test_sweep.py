@@ -465,12 +465,12 @@ def test_dry_run_orders_same_time_deductions_as_the_sweep_does(world):
 def test_failed_deductions_retries_and_early_attempts_take_the_batch_path(world, monkeypatch):
     """The sweep's batch path handles a deduction nothing covers (first failure, daily retry whose
     notice was already sent, failed early auto-repay) as the per-row path does, without it."""
-    from bnpl_app.services import sweep
+    from bnpl_app.services.sweep import phases
 
     def per_row(*_a, **_k):
         raise AssertionError("a plain failure fell back to the per-row path")
 
-    monkeypatch.setattr(sweep, "_deduct_rows", per_row)
+    monkeypatch.setattr(phases, "deduct_rows", per_row)
     uid, oid, *_ = overdue_order(world)
     world.advance(days=1)  # the retry fails again; its notice went out yesterday
     i = inst1(world, oid)

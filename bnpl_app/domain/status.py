@@ -1,0 +1,85 @@
+"""The names of the states an order, an installment, a return, an application and a shopper's
+先用后付 can be in, and of the roles and payment-method kinds: string enums, stored as their values,
+so that the rules (``domain.rules``) decide on them without the tables, and the tables' CHECK
+constraints are built from them (``models.one_of``). ``models`` re-exports them."""
+
+from __future__ import annotations
+
+from enum import StrEnum, nonmember
+
+
+class Role(StrEnum):
+    SHOPPER = "shopper"
+    MERCHANT = "merchant"
+    OPERATOR = "operator"
+
+
+class BnplStatus(StrEnum):
+    """先用后付 on a credit account."""
+
+    NOT_OPENED = "not_opened"
+    ACTIVE = "active"
+    CLOSED = "closed"
+    SUSPENDED = "suspended"
+
+
+class OrderStatus(StrEnum):
+    TRIAL = "TRIAL"
+    RETURN_IN_TRANSIT = "RETURN_IN_TRANSIT"
+    RETURN_RECEIVED = "RETURN_RECEIVED"
+    RETURN_REJECTED = "RETURN_REJECTED"
+    RETURNED = "RETURNED"
+    DUE = "DUE"
+    OVERDUE = "OVERDUE"
+    PAID = "PAID"
+
+    IN_TRIAL = nonmember((TRIAL, RETURN_REJECTED))  # the trial clock is running
+    RETURNING = nonmember((RETURN_IN_TRANSIT, RETURN_RECEIVED))  # deduction paused
+    HOLDING = nonmember((TRIAL, RETURN_IN_TRANSIT, RETURN_RECEIVED, RETURN_REJECTED))  # price is frozen
+    BILLED = nonmember((DUE, OVERDUE))  # price is outstanding
+
+
+class InstallmentStatus(StrEnum):
+    PENDING = "PENDING"  # order still in trial
+    SCHEDULED = "SCHEDULED"  # billed, waiting for its due date
+    OVERDUE = "OVERDUE"
+    PAID = "PAID"
+    CANCELLED = "CANCELLED"  # order returned
+    REPLACED = "REPLACED"  # superseded by an approved hardship plan
+
+    OPEN = nonmember((SCHEDULED, OVERDUE))
+
+
+class ReturnStatus(StrEnum):
+    IN_TRANSIT = "IN_TRANSIT"
+    RECEIVED = "RECEIVED"  # waiting for the merchant's inspection
+    ACCEPTED = "ACCEPTED"
+    REJECTED = "REJECTED"
+
+
+class ReturnOutcome(StrEnum):
+    INTACT = "intact"
+    DAMAGED = "damaged"
+    AUTO_ACCEPTED = "auto_accepted"
+
+
+class ApplicationKind(StrEnum):
+    RESTORATION = "restoration"
+    HARDSHIP = "hardship"
+
+
+class ApplicationStatus(StrEnum):
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+
+
+class MethodKind(StrEnum):
+    WALLET = "wallet"
+    CARD = "card"
+
+
+# The names the code used before the enums (kept: shorter at call sites).
+SHOPPER, MERCHANT, OPERATOR = Role.SHOPPER, Role.MERCHANT, Role.OPERATOR
+BNPL_NOT_OPENED, BNPL_ACTIVE, BNPL_CLOSED, BNPL_SUSPENDED = (
+    BnplStatus.NOT_OPENED, BnplStatus.ACTIVE, BnplStatus.CLOSED, BnplStatus.SUSPENDED)

@@ -1,0 +1,238 @@
+"""The set-based writes of a deduction batch: what ``payments.capture``, ``phases.deduction_failed``
+and ``payments.refresh_order_status`` / ``finish_order`` / ``apply_standing`` write for one
+installment or order, for a whole batch in a handful of executemany statements. The decisions
+are the same functions of ``domain.rules`` those call; only the reading and writing differ.
+
+All or nothing: every guard of the per-row path (installment still open, balance still there,
+outstanding still there, order not yet paid, credit account as read) is checked, and when one
+fails they raise ``BatchRefused`` — the caller rolls back to its savepoint and takes the per-row
+path, which then does exactly what it always did (skips, falls through, or raises). Rows are
+locked in a fixed order: installments, then payment methods by id, then credit accounts by user.
+
+Rows written below the session are not seen by the change feed's hooks, so each write names whom
+it concerns (``changes.touch``) exactly as the hooks would have for the per-row path's statements:
+an installment its shopper and its shop's user (money), an order both of them (orders), a credit
+account or its history the shopper (credit), a notice its reader (inbox) — ``merchant_users``
+maps each shop to its user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from ...domain import rules
+from ...domain.policy import POLICY
+from ...models import CreditEvent, InstallmentStatus as IS, OrderEvent, OrderStatus as OS, Posting
+from .. import changes, credit, payments
+from ..bulk import BatchRefused, bind_time, execute_many, load_time, select_in
+from ..ledger import LIMIT, MONEY, PLAT_FEE_INCOME, PLAT_SERVICE_FEE, lim, mer, pm
+from ..notify import NOTE, notify_many
+
+INST = payments.INST
+ORD = payments.ORD
+CA = credit.CA
+POST = Posting.__table__
+OEV = OrderEvent.__table__
+CEV = CreditEvent.__table__
+_POSTING_SQL = (f"INSERT INTO {POST.name} (ledger, posting_key, leg, debit_account, credit_account, amount_fen, kind, "
+                "order_id, installment_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+@dataclass(slots=True)
+class Charge:
+    """One installment the batch charges: what ``capture`` would take, and from where."""
+
+    installment_id: int
+    order_id: int
+    shopper_id: int
+    merchant_id: int
+    principal_fen: int
+    fee_waived_fen: int
+    amount_fen: int
+    method_id: int
+    platform_fee_bps: int
+
+
+def _debit_all(session: Session, gateway, debits: list[tuple[int, int]]) -> bool:
+    """Every (method, amount) debit through the gateway; False as soon as one is refused. A gateway
+    may offer ``debit_many`` (one round trip, True only if all went through); otherwise it is
+    asked once per debit, exactly as ``capture`` asks it."""
+    many = getattr(gateway, "debit_many", None)
+    if many is not None:
+        return many(session, debits)
+    return all(gateway.debit(session, method_id=m, amount_fen=a) for m, a in debits)
+
+
+def capture_many(session: Session, charges: list[Charge], merchant_users: dict[int, int], *, at: datetime,
+                 gateway: payments.Gateway | None = None, when=None) -> None:
+    """``capture`` (billed, fee not waived) for many installments: the same guarded installment
+    update, gateway debit (one per installment), money posting (``rules.capture_split``) and limit
+    repayment."""
+    if not charges:
+        return
+    when = bind_time(session, at) if when is None else when
+    n = execute_many(session, f"UPDATE {INST.name} SET status = ?, paid_at = ?, paid_fen = ?, paid_method_id = ?, "
+                              "fee_waived_fen = ?, attempt_at = NULL, last_failure = NULL "
+                              "WHERE id = ? AND status IN (?, ?, ?)",
+                     [(IS.PAID, when, c.amount_fen, c.method_id, c.fee_waived_fen, c.installment_id,
+                       IS.PENDING, IS.SCHEDULED, IS.OVERDUE) for c in charges])
+    if n != len(charges):
+        raise BatchRefused("an installment is no longer open")
+    debits = sorted((c.method_id, c.amount_fen) for c in charges if c.amount_fen)
+    if not _debit_all(session, gateway or payments.GATEWAY, debits):
+        raise BatchRefused("a balance moved")
+    postings: list[tuple] = []
+    repaid: dict[int, int] = {}
+    for c in charges:
+        principal, uid = c.principal_fen, c.shopper_id
+        src, key = pm(c.method_id), f"cap:{c.installment_id}"
+        share, service_fee, fees = rules.capture_split(principal_fen=principal, amount_fen=c.amount_fen,
+                                                       platform_fee_bps=c.platform_fee_bps)
+        for leg, (credit_acct, amount) in enumerate(((mer(c.merchant_id), share), (PLAT_SERVICE_FEE, service_fee),
+                                                     (PLAT_FEE_INCOME, fees))):
+            if amount < 0:
+                raise BatchRefused("negative leg")  # ledger.post refuses it on the per-row path
+            if amount:
+                postings.append((MONEY, key, leg, src, credit_acct, amount, "capture", c.order_id, c.installment_id, when))
+        if principal:
+            postings.append((LIMIT, f"lrp:{c.installment_id}", 0, lim(uid, "outstanding"), lim(uid, "headroom"),
+                             principal, "repay", c.order_id, c.installment_id, when))
+            repaid[uid] = repaid.get(uid, 0) + principal
+    execute_many(session, _POSTING_SQL, postings)
+    # Per shopper, "outstanding ≥ each amount, one after the other" holds iff outstanding ≥ their sum.
+    n = execute_many(session, f"UPDATE {CA.name} SET outstanding_fen = outstanding_fen - ?, updated_at = ? "
+                              "WHERE user_id = ? AND outstanding_fen >= ?",
+                     [(amt, when, uid, amt) for uid, amt in sorted(repaid.items())])
+    if n != len(repaid):
+        raise BatchRefused("outstanding below a repayment")
+    shoppers = {c.shopper_id for c in charges}
+    changes.touch(session, shoppers | {merchant_users[c.merchant_id] for c in charges}, changes.MONEY)
+    changes.touch(session, shoppers, changes.CREDIT)
+
+
+def fail_many(session: Session, fails: list[tuple], merchant_users: dict[int, int], *, at: datetime, when) -> None:
+    """``phases.deduction_failed`` for many (installment, order) rows: the same guarded updates
+    (``rules.failed_attempt``); the "failed" notice (with its SMS) for those already due, unless
+    it was sent before (a daily retry)."""
+    if not fails:
+        return
+    overdue, early, notices = [], [], []
+    for r, order in fails:
+        due = load_time(session, r.due_at)
+        fa = rules.failed_attempt(due, at)
+        row = (bind_time(session, fa.retry_at), r.id)
+        if fa.overdue:
+            overdue.append(row)
+            notices.append((r.shopper_id, rules.failed_notice(
+                installment_id=r.id, product=order.product_name, seq=r.seq, periods=r.periods,
+                owed_fen=payments.owed(r), due_at=due, grace_days=order.grace_days)))
+        else:
+            early.append(row)
+    guard = f"WHERE id = ? AND status IN ({', '.join('?' * len(IS.OPEN))})"
+    n = execute_many(session, f"UPDATE {INST.name} SET attempts = attempts + 1, last_failure = ?, status = ?, "
+                              f"was_overdue = ?, attempt_at = ? {guard}",
+                     [("insufficient_funds", IS.OVERDUE, True, t, iid, *IS.OPEN) for t, iid in overdue])
+    n += execute_many(session, f"UPDATE {INST.name} SET attempts = attempts + 1, last_failure = ?, attempt_at = ? "
+                               f"{guard}", [("insufficient_funds", t, iid, *IS.OPEN) for t, iid in early])
+    if n != len(fails):
+        raise BatchRefused("an installment is no longer open")
+    changes.touch(session, {r.shopper_id for r, _order in fails} | {merchant_users[o.merchant_id] for _r, o in fails},
+                  changes.MONEY)
+    changes.touch(session, {uid for uid, _n in notices}, changes.INBOX)  # as an insert that turns out a duplicate
+    sent = {k for (k,) in select_in(session, f"SELECT dedupe_key FROM {NOTE.name} WHERE dedupe_key IN ({{ids}})",
+                                    [n.dedupe_key for _uid, n in notices])}
+    notify_many(session, [x for x in notices if x[1].dedupe_key not in sent], at=at, sms=True, when=when)
+
+
+def move_orders(session: Session, moved: list[tuple[str, int, str]], users: set[int]) -> None:
+    """``refresh_order_status`` for orders that are not paid off: (new status, order, old status);
+    ``users``: their shoppers and shops' users."""
+    changes.touch(session, users, changes.ORDERS)
+    execute_many(session, f"UPDATE {ORD.name} SET status = ? WHERE id = ? AND status = ?",
+                 sorted(moved, key=lambda m: m[1]))
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """An order the batch just paid off (``refresh_order_status`` would call ``finish_order``)."""
+
+    order_id: int
+    shopper_id: int
+    merchant_user: int
+    product_name: str
+    price_fen: int
+    on_time: bool
+
+
+def finish_many(session: Session, done: list[Finished], *, at: datetime, when=None) -> None:
+    """``finish_order`` (and ``apply_standing``) for many orders, in the order given — for each
+    shopper the order the per-row path would have taken. Call it after the batch's captures
+    (which updated, hence on PostgreSQL locked, each shopper's credit account): the accounts are
+    read once, each order's ``rules.standing_after_order`` taken in turn, and the accounts written
+    back compare-and-set."""
+    if not done:
+        return
+    when = bind_time(session, at) if when is None else when
+    changes.touch(session, {f.shopper_id for f in done} | {f.merchant_user for f in done}, changes.ORDERS)
+    changes.touch(session, {f.shopper_id for f in done}, changes.CREDIT)
+    n = execute_many(session, f"UPDATE {ORD.name} SET status = ?, closed_at = ?, on_time = ? WHERE id = ? AND status <> ?",
+                     [(OS.PAID, when, f.on_time, f.order_id, OS.PAID) for f in sorted(done, key=lambda f: f.order_id)])
+    if n != len(done):
+        raise BatchRefused("an order was paid meanwhile")
+    execute_many(session, f"INSERT INTO {OEV.name} (order_id, at, step, amount_fen, note) VALUES (?, ?, ?, ?, ?)",
+                 [(f.order_id, when, "paid", f.price_fen, "") for f in done])
+    uids = sorted({f.shopper_id for f in done})
+    accts = {r[0]: r for r in select_in(session, f"SELECT user_id, score, on_time_streak, limit_fen, bnpl_status, "
+                                                 f"restorable_limit_fen FROM {CA.name} WHERE user_id IN ({{ids}})", uids)}
+    if len(accts) != len(uids):
+        raise BatchRefused("credit account missing")
+    standing = {u: rules.Standing(a[1], a[2], a[3], False) for u, a in accts.items()}  # as each order leaves it
+    events: dict[int, list[tuple]] = {}  # uid → (kind, old, new, reason) in the order they happen
+    notices: list[tuple[int, rules.Notice]] = []
+    for f in done:
+        uid = f.shopper_id
+        was, a = standing[uid], accts[uid]
+        notices.append((uid, rules.paid_notice(order_id=f.order_id, product=f.product_name)))
+        st = standing[uid] = rules.standing_after_order(on_time=f.on_time, score=was.score, streak=was.streak,
+                                                   limit_fen=was.limit_fen, bnpl_status=a[4], restorable_limit_fen=a[5])
+        if not f.on_time:
+            continue
+        if st.score != was.score:
+            events.setdefault(uid, []).append(("score", was.score, st.score,
+                                               credit.reason_of("cr.on_time", order=f.order_id)))
+        if st.stepped:
+            events.setdefault(uid, []).append(("limit", was.limit_fen, st.limit_fen,
+                                               credit.reason_of("cr.step", n=POLICY.on_time_orders_for_step)))
+        notices.append((uid, rules.reward_notice(order_id=f.order_id, standing=st)))
+    notify_many(session, notices, at=at, sms=False, when=when)
+    # change_score and set_limit set updated_at; the captures before this already set it to ``at``.
+    n = execute_many(session, f"UPDATE {CA.name} SET score = ?, on_time_streak = ?, limit_fen = ?, updated_at = ? "
+                              "WHERE user_id = ? AND score = ? AND on_time_streak = ? AND limit_fen = ?",
+                     [(standing[u].score, standing[u].streak, standing[u].limit_fen, when, u, *accts[u][1:4]) for u in uids])
+    if n != len(uids):
+        raise BatchRefused("a credit account changed meanwhile")
+    _log_changes(session, events, when)
+
+
+def _log_changes(session: Session, events: dict[int, list[tuple]], when) -> None:
+    """``credit.log_change`` for each event, in order: a limit change's posting key names its
+    event's id, so those are inserted one at a time; score changes all at once."""
+    ev_sql = f"INSERT INTO {CEV.name} (user_id, at, kind, old_value, new_value, reason) VALUES (?, ?, ?, ?, ?, ?)"
+    plain = [(u, when, *e) for u, evs in events.items() if all(e[0] == "score" for e in evs) for e in evs]
+    execute_many(session, ev_sql, plain)
+    conn = session.connection()
+    one = ev_sql + " RETURNING id"
+    if conn.dialect.paramstyle != "qmark":
+        one = one.replace("?", "%s")
+    limit_postings = []
+    for u, evs in events.items():
+        if all(e[0] == "score" for e in evs):
+            continue
+        for kind, old, new, reason in evs:
+            ev_id = conn.exec_driver_sql(one, (u, when, kind, old, new, reason)).scalar_one()
+            if kind == "limit":
+                limit_postings.append((LIMIT, f"limit:{ev_id}", 0, lim(u, "granted"), lim(u, "headroom"), new - old,
+                                       "limit_change", None, None, when))
+    execute_many(session, _POSTING_SQL, limit_postings)
