@@ -1,4 +1,4 @@
-"""Sweep benchmark: the REAL sweep (``services.sweep.run_sweep``) against the set-based SQL floor.
+"""Sweep benchmark: the REAL sweep (``jobs.sweep.run_sweep``) against the set-based SQL floor.
 
 Seeds N due installments (100k by default; 100k and then 1M with ``--million``) among 10× as many
 settled ones, with bulk SQL — but row for row what the services would have produced (see
@@ -50,8 +50,8 @@ from bnpl_app.domain.status import BNPL_ACTIVE  # noqa: E402
 from bnpl_app.services import auth, credit, schedule  # noqa: E402
 from bnpl_app.services.audit import run_audit  # noqa: E402
 from bnpl_app.services.notify import written  # noqa: E402
-from bnpl_app.services import sweep as sweep_mod  # noqa: E402
-from bnpl_app.services.sweep import run_sweep  # noqa: E402
+from bnpl_app.jobs import sweep as sweep_mod  # noqa: E402
+from bnpl_app.jobs.sweep import run_sweep  # noqa: E402
 
 SEED_VERSION = 6  # bump when the seeded world changes (invalidates --cache)
 NOW = datetime(2027, 3, 15, 2, 0, tzinfo=UTC)  # 10:00 in China; day 15 so month arithmetic never clamps

@@ -22,7 +22,7 @@ def cmd_migrate(args) -> int:
 
 
 def cmd_seed(args) -> int:
-    from .services.seed import is_seeded, seed_demo
+    from .jobs.seed import is_seeded, seed_demo
 
     engine = default_engine()
     if is_seeded(engine):
@@ -37,7 +37,7 @@ def cmd_seed(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from .services.sweep import run_sweep
+    from .jobs.sweep import run_sweep
 
     engine = default_engine()
     rep = run_sweep(engine=engine, clock=_app_clock())
@@ -48,7 +48,7 @@ def cmd_sweep(args) -> int:
 def cmd_advance(args) -> int:
     from .domain.clock import parse_duration
     from .domain.errors import DomainError
-    from .services.clock import DbClock, advance
+    from .jobs.clock import DbClock, advance
 
     engine = default_engine()
     try:

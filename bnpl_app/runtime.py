@@ -43,7 +43,7 @@ def clock() -> Clock:
     with _lock:
         if _clock is None:
             if demo_mode():
-                from .services.clock import DbClock
+                from .jobs.clock import DbClock
 
                 _clock = DbClock(engine(), frozen=True if _flag("BNPL_CLOCK_FROZEN", "0") else None)
             else:
@@ -58,7 +58,7 @@ def clock_reading() -> tuple[datetime, bool]:
 
 
 def sweep_once() -> str:
-    from .services.sweep import run_sweep
+    from .jobs.sweep import run_sweep
 
     return run_sweep(engine=engine(), clock=clock()).summary()
 

@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from bnpl_app import routes
 from bnpl_app.db import make_engine
-from bnpl_app.services.seed import SHOPS
+from bnpl_app.jobs.seed import SHOPS
 from deploy import ARTIFACTS
 
 CHROMIUM = "/usr/bin/chromium"

@@ -47,8 +47,8 @@ from bnpl_app.models import (
 )
 from bnpl_app.services import applications, auth, bills, checkout, consent, credit, orders, wallet
 from bnpl_app.services.audit import run_audit
-from bnpl_app.services.clock import advance
-from bnpl_app.services.sweep import run_sweep
+from bnpl_app.jobs.clock import advance
+from bnpl_app.jobs.sweep import run_sweep
 from bnpl_app.services.uploads import StoredFile
 
 START = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)

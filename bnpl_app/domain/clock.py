@@ -1,6 +1,6 @@
 """Time comes from one clock object. Production uses the wall clock; demo mode and tests use a
 simulated clock that only moves when advanced (Twisted's task.Clock, Stripe's test clocks).
-The persisted simulated clock lives in the database (services/clock.py); this module holds the
+The persisted simulated clock lives in the database (jobs/clock.py); this module holds the
 in-memory clocks and time helpers."""
 
 from __future__ import annotations

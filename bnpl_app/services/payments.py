@@ -2,7 +2,7 @@
 payment method, the money postings (merchant share, platform service fee, fee income), the
 limit repayment, and what follows when an order is fully paid (on-time rewards). What is owed,
 how a capture splits, the order's status and the reward are decided by ``domain.rules``; the
-sweep's set-based path (``services.sweep.writes``) calls the same rules."""
+sweep's set-based path (``jobs.sweep.writes``) calls the same rules."""
 
 from __future__ import annotations
 

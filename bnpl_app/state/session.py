@@ -34,7 +34,7 @@ from ..words import text
 from ..models import MERCHANT, OPERATOR, SHOPPER, Notification
 from ..services import auth
 from ..services.auth import Actor
-from ..services.seed import DEMO_PASSWORD, SHOPPERS, SHOPS
+from ..jobs.seed import DEMO_PASSWORD, SHOPPERS, SHOPS
 
 T = TypeVar("T")
 log = logging.getLogger("bnpl.session")
@@ -335,7 +335,7 @@ class SessionState(rx.State):
     # ── the demo clock ───────────────────────────────────────────────────────────────────
     @rx.event(background=True)
     async def advance(self, step: str):
-        from ..services.clock import advance, advance_to_next_event
+        from ..jobs.clock import advance, advance_to_next_event
         from .helpers import choice
 
         async with self:

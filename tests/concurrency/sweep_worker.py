@@ -20,8 +20,9 @@ from sqlalchemy import event
 
 from bnpl_app.db import make_engine
 from bnpl_app.domain.clock import FixedClock
-from bnpl_app.services import payments, sweep
-from bnpl_app.services.sweep import run_sweep
+from bnpl_app.jobs import sweep
+from bnpl_app.services import payments
+from bnpl_app.jobs.sweep import run_sweep
 
 
 class CountingGateway:

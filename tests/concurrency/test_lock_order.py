@@ -19,7 +19,7 @@ from bnpl_app.domain.clock import FixedClock
 from bnpl_app.domain.errors import DomainError
 from bnpl_app.models import Installment, InstallmentStatus as IS, Order
 from bnpl_app.services import checkout, wallet
-from bnpl_app.services.sweep import run_sweep
+from bnpl_app.jobs.sweep import run_sweep
 from conc_support import BACKENDS, audit_clean
 
 WAIT = 30  # seconds; only reached if the forced interleaving itself is broken

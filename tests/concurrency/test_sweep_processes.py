@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from bnpl_app.db import transaction
 from bnpl_app.models import Installment, InstallmentStatus as IS, Notification, Order, OrderStatus as OS
-from bnpl_app.services.sweep import run_sweep
+from bnpl_app.jobs.sweep import run_sweep
 from conc_support import PLANS, assert_exactly_once, captured_count, fixed_clock, populate
 
 INST = Installment.__table__

@@ -22,8 +22,9 @@ from sqlalchemy import event
 
 from bnpl_app.db import transaction
 from bnpl_app.domain.clock import FixedClock
-from bnpl_app.services import checkout, sweep
-from bnpl_app.services.sweep import run_sweep
+from bnpl_app.jobs import sweep
+from bnpl_app.services import checkout
+from bnpl_app.jobs.sweep import run_sweep
 from conc_support import audit_clean, populate
 
 WAIT = 120  # seconds; only reached if something hangs

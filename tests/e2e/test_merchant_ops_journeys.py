@@ -30,7 +30,7 @@ from bnpl_app.models import (
     User,
 )
 from bnpl_app.services import applications, checkout, orders, uploads
-from bnpl_app.services.clock import DbClock, advance
+from bnpl_app.jobs.clock import DbClock, advance
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}

@@ -18,7 +18,7 @@ from bnpl_app.db import transaction
 from bnpl_app.domain.policy import POLICY
 from bnpl_app.models import Order, Product, User
 from bnpl_app.services import checkout, merchant as merchant_svc
-from bnpl_app.services.clock import DbClock
+from bnpl_app.jobs.clock import DbClock
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}

@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 from bnpl_app import routes
 from bnpl_app.db import transaction
 from bnpl_app.services import applications, uploads
-from bnpl_app.services.clock import DbClock
+from bnpl_app.jobs.clock import DbClock
 
 REFUSED = "无权执行此操作"
 

@@ -34,7 +34,7 @@ from bnpl_app.models import (
     ReturnRequest,
 )
 from bnpl_app.services import applications, bills, checkout, eligibility, orders, uploads
-from bnpl_app.services.clock import DbClock
+from bnpl_app.jobs.clock import DbClock
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}

@@ -36,7 +36,7 @@ from bnpl_app.models import (
 )
 from bnpl_app.services import applications, bills, checkout, consent, credit, merchant, orders, payments, wallet
 from bnpl_app.services.audit import run_audit
-from bnpl_app.services.sweep import run_sweep
+from bnpl_app.jobs.sweep import run_sweep
 from bnpl_app.services.uploads import StoredFile
 from helpers import World, memory_engine, pg_url
 

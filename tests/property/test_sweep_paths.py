@@ -30,8 +30,9 @@ from bnpl_app.domain.clock import FixedClock
 from bnpl_app.domain.errors import DomainError
 from bnpl_app.domain.policy import POLICY
 from bnpl_app.models import Installment, InstallmentStatus as IS, Order, OrderStatus as OS, Product
-from bnpl_app.services import applications, bills, checkout, consent, orders, payments, sweep, wallet
-from bnpl_app.services.sweep import run_sweep
+from bnpl_app.jobs import sweep
+from bnpl_app.services import applications, bills, checkout, consent, orders, payments, wallet
+from bnpl_app.jobs.sweep import run_sweep
 from bnpl_app.services.uploads import StoredFile
 from helpers import World, memory_engine, pg_scratch_engine, pg_url, snapshot
 

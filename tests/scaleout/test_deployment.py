@@ -9,8 +9,8 @@ from playwright.sync_api import Page
 
 from bnpl_app.db import make_engine, reading
 from bnpl_app.models import SweepRun
-from bnpl_app.services.clock import DbClock
-from bnpl_app.services.sweep import next_event_after
+from bnpl_app.jobs.clock import DbClock
+from bnpl_app.jobs.sweep import next_event_after
 from deploy import Deployment, cmdline, descendants, redis_client
 from browser_support import login
 

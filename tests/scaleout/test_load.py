@@ -18,7 +18,7 @@ from bnpl_app import routes
 from bnpl_app.db import make_engine, reading
 from bnpl_app.domain.clock import FixedClock
 from bnpl_app.models import Merchant, Order, Product, User
-from bnpl_app.services.clock import DbClock
+from bnpl_app.jobs.clock import DbClock
 from bnpl_app.state.orders import OrderState
 from bnpl_app.state.session import SessionState
 from bnpl_app.state.shop import CartState, ProductState

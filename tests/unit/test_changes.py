@@ -12,7 +12,7 @@ from bnpl_app import live
 from bnpl_app.domain.errors import DomainError
 from bnpl_app.models import Change
 from bnpl_app.services import changes, merchant
-from bnpl_app.services.clock import DbClock, advance
+from bnpl_app.jobs.clock import DbClock, advance
 
 
 def feed(world, after: int = 0) -> set[tuple[int | None, str]]:

@@ -26,7 +26,8 @@ from bnpl_app.models import (
     ReturnPhoto,
     ReturnRequest,
 )
-from bnpl_app.services import credit, merchant, orders, sweep, uploads
+from bnpl_app.jobs import sweep
+from bnpl_app.services import credit, merchant, orders, uploads
 
 PRICE = 29_900
 TRIAL = POLICY.trial_days_default

@@ -25,7 +25,7 @@ from bnpl_app.models import (
     PaymentMethod,
 )
 from bnpl_app.services import bills, credit
-from bnpl_app.services.sweep import run_sweep
+from bnpl_app.jobs.sweep import run_sweep
 
 DAY = timedelta(days=1)
 PRICE = 12_345  # 0.05 % of it is 6.1725 fen: the daily late fee has to be rounded
@@ -465,7 +465,7 @@ def test_dry_run_orders_same_time_deductions_as_the_sweep_does(world):
 def test_failed_deductions_retries_and_early_attempts_take_the_batch_path(world, monkeypatch):
     """The sweep's batch path handles a deduction nothing covers (first failure, daily retry whose
     notice was already sent, failed early auto-repay) as the per-row path does, without it."""
-    from bnpl_app.services.sweep import phases
+    from bnpl_app.jobs.sweep import phases
 
     def per_row(*_a, **_k):
         raise AssertionError("a plain failure fell back to the per-row path")

@@ -21,9 +21,9 @@ from sqlmodel import Session
 
 from ...domain import rules
 from ...models import Merchant, OrderStatus as OS, PaymentMethod
-from .. import payments
-from ..bulk import BatchRefused, bind_time, select_in
-from ..notify import notify_many
+from ...services import payments
+from ...services.bulk import BatchRefused, bind_time, select_in
+from ...services.notify import notify_many
 from . import phases, writes
 from .phases import SweepReport
 

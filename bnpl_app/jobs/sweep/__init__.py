@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from ...db import transaction
 from ...models import SweepRun
-from .. import changes
+from ...services import changes
 from . import deduct, phases
 from .batches import fewer_gc_passes, walk
 from .phases import SweepReport, apply_overdue_rules, bill_order, next_event_after

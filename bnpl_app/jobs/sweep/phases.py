@@ -20,8 +20,8 @@ from ...domain.clock import FixedClock, aware
 from ...domain.policy import POLICY
 from ...models import (BNPL_SUSPENDED, CreditAccount, Installment, InstallmentStatus as IS, Order, OrderEvent,
                        OrderStatus as OS, PaymentMethod, ReturnRequest)
-from .. import credit, orders, payments
-from ..notify import send
+from ...services import credit, orders, payments
+from ...services.notify import send
 
 ORD, INST, CA = payments.ORD, payments.INST, credit.CA
 RET = ReturnRequest.__table__

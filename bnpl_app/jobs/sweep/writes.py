@@ -25,10 +25,10 @@ from sqlmodel import Session
 from ...domain import rules
 from ...domain.policy import POLICY
 from ...models import CreditEvent, InstallmentStatus as IS, OrderEvent, OrderStatus as OS, Posting
-from .. import changes, credit, payments
-from ..bulk import BatchRefused, bind_time, execute_many, load_time, select_in
-from ..ledger import LIMIT, MONEY, PLAT_FEE_INCOME, PLAT_SERVICE_FEE, lim, mer, pm
-from ..notify import NOTE, notify_many
+from ...services import changes, credit, payments
+from ...services.bulk import BatchRefused, bind_time, execute_many, load_time, select_in
+from ...services.ledger import LIMIT, MONEY, PLAT_FEE_INCOME, PLAT_SERVICE_FEE, lim, mer, pm
+from ...services.notify import NOTE, notify_many
 
 INST = payments.INST
 ORD = payments.ORD

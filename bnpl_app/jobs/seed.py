@@ -23,7 +23,7 @@ from ..models import (
     Product,
     User,
 )
-from . import auth, bills, checkout, consent, wallet
+from ..services import auth, bills, checkout, consent, wallet
 from .clock import DbClock, advance
 
 DEMO_PASSWORD = "demo1234"
