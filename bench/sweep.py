@@ -589,7 +589,7 @@ def floor(path: Path) -> dict:
 def audit(path: Path) -> bool:
     engine = make_engine(f"sqlite:///{path}")
     with reading(engine) as s:
-        rep = run_audit(s)
+        rep = run_audit(session=s)
     engine.dispose()
     for line in rep.lines():
         print("   ", line)

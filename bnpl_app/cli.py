@@ -83,7 +83,7 @@ def cmd_audit(args) -> int:
     from .services.audit import run_audit
 
     with reading(default_engine()) as s:
-        report = run_audit(s)
+        report = run_audit(session=s)
     print("\n".join(report.lines()))
     return 0 if report.ok else 1
 

@@ -54,7 +54,7 @@ def _not_found() -> Response:
 
 def _actor(s, token: str | None) -> Actor | None:
     try:
-        return auth.resolve(s, token=token, clock=runtime.WALL)
+        return auth.resolve(session=s, token=token, clock=runtime.WALL)
     except AuthError:
         return None
 

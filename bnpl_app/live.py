@@ -135,7 +135,7 @@ async def _tell(tokens: set[str], refresh_event: Callable[[], list]) -> int:
 def _read_since(after: int) -> tuple[list[tuple], int]:
     """(rows after ``after`` as (id, user_id, topic, created_at), the highest id now)."""
     with reading(runtime.engine()) as s:
-        return changes.since(s, after), changes.last_id(s)
+        return changes.since(session=s, after_id=after), changes.last_id(session=s)
 
 
 async def _start_feed() -> _Feed:

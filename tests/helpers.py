@@ -173,22 +173,22 @@ class World:
     def shopper(self, *, score: int = 700, wallet_fen: int = 0, opened: bool = True, verified: bool = True,
                 phone: bool = True, name: str | None = None) -> int:
         with transaction(self.engine) as s:
-            u = auth.register(s, username=name or self._name("shopper"), password="password123",
+            u = auth.register(session=s, username=name or self._name("shopper"), password="password123",
                               display_name="T", clock=self.clock)
             u.real_name_verified = verified
             u.phone = "13800000000" if phone else None
             s.add(u)
             s.execute(sa.update(CreditAccount.__table__).where(CreditAccount.__table__.c.user_id == u.id).values(score=score))
             if wallet_fen:
-                wallet.topup(s, uid=u.id, amount_fen=wallet_fen, clock=self.clock)
+                wallet.topup(session=s, uid=u.id, amount_fen=wallet_fen, clock=self.clock)
             if opened:
-                consent.open_bnpl(s, uid=u.id, accept_terms=True, terms_version=POLICY.terms_version, clock=self.clock)
+                consent.open_bnpl(session=s, uid=u.id, accept_terms=True, terms_version=POLICY.terms_version, clock=self.clock)
             return u.id
 
     def merchant(self, *, shop_cap_fen: int = POLICY.default_shop_cap_fen) -> int:
         """Returns the merchant id (not the user id)."""
         with transaction(self.engine) as s:
-            u = auth.register(s, username=self._name("merchant"), password="password123", display_name="M",
+            u = auth.register(session=s, username=self._name("merchant"), password="password123", display_name="M",
                               clock=self.clock, role=MERCHANT)
             m = Merchant(user_id=u.id, name="Shop", shop_cap_fen=shop_cap_fen)
             s.add(m)
@@ -201,7 +201,7 @@ class World:
 
     def operator(self) -> int:
         with transaction(self.engine) as s:
-            return auth.register(s, username=self._name("ops"), password="password123", display_name="O",
+            return auth.register(session=s, username=self._name("ops"), password="password123", display_name="O",
                                  clock=self.clock, role=OPERATOR).id
 
     def product(self, merchant_id: int, *, price_fen: int = 10_000, stock: int = 100, bnpl: bool = True,
@@ -217,7 +217,7 @@ class World:
 
     def buy(self, uid: int, product_id: int, plan: str = "full", key: str | None = None) -> int:
         with transaction(self.engine) as s:
-            return checkout.checkout(s, uid=uid, product_id=product_id, plan=plan,
+            return checkout.checkout(session=s, uid=uid, product_id=product_id, plan=plan,
                                      idempotency_key=key or uuid.uuid4().hex, clock=self.clock).id
 
     def advance(self, **kw) -> None:
@@ -225,7 +225,7 @@ class World:
 
     def audit_ok(self) -> None:
         with transaction(self.engine) as s:
-            report = run_audit(s)
+            report = run_audit(session=s)
         assert report.ok, "\n".join(report.lines())
 
     def tx(self):
@@ -270,7 +270,7 @@ def refused(world: World, exc_type: type[Exception], fn: Callable, *, key: str |
 # ── what a test reads back ──────────────────────────────────────────────────────────────────────
 def acct(world: World, uid: int) -> CreditAccount:
     with world.tx() as s:
-        return credit.account(s, uid)
+        return credit.account(session=s, uid=uid)
 
 
 def insts(world: World, oid: int) -> list[Installment]:
@@ -293,12 +293,12 @@ def order(world: World, oid: int) -> Order:
 # ── what the other actors (and time) do, each in a transaction of its own ──────────────────────
 def topup(world: World, uid: int, amount: int) -> None:
     with world.tx() as s:
-        wallet.topup(s, uid=uid, amount_fen=amount, clock=world.clock)
+        wallet.topup(session=s, uid=uid, amount_fen=amount, clock=world.clock)
 
 
 def add_card(world: World, uid: int, balance_fen: int = 0) -> int:
     with world.tx() as s:
-        return wallet.add_card(s, uid=uid, bank="招商银行", last4="1234", balance_fen=balance_fen, clock=world.clock).id
+        return wallet.add_card(session=s, uid=uid, bank="招商银行", last4="1234", balance_fen=balance_fen, clock=world.clock).id
 
 
 def jump(world: World, days: float = 0, **kw) -> None:
@@ -332,27 +332,27 @@ def overdue_order(world: World, *, days: float = 0, price: int = ODD_PRICE, scor
 def pay_off(world: World, uid: int) -> None:
     """The shopper tops up exactly what is owed and repays every open installment."""
     with world.tx() as s:
-        open_ = [i for i in bills.billed_installments(s, uid) if i.status in InstallmentStatus.OPEN]
-        wallet.topup(s, uid=uid, amount_fen=sum(i.principal_fen + i.fee_fen + i.late_fee_fen for i in open_),
+        open_ = [i for i in bills.billed_installments(session=s, uid=uid) if i.status in InstallmentStatus.OPEN]
+        wallet.topup(session=s, uid=uid, amount_fen=sum(i.principal_fen + i.fee_fen + i.late_fee_fen for i in open_),
                      clock=world.clock)
         for i in open_:
-            bills.repay(s, uid=uid, installment_id=i.id, clock=world.clock)
+            bills.repay(session=s, uid=uid, installment_id=i.id, clock=world.clock)
 
 
 def return_parcel(world: World, uid: int, oid: int, tracking: str = TRACKING) -> int:
     """The shopper sends the order back; returns the return's id."""
     with world.tx() as s:
-        return orders.request_return(s, uid=uid, order_id=oid, tracking_no=tracking, clock=world.clock).id
+        return orders.request_return(session=s, uid=uid, order_id=oid, tracking_no=tracking, clock=world.clock).id
 
 
 def receive_parcel(world: World, mid: int, rid: int) -> None:
     with world.tx() as s:
-        orders.mark_received(s, merchant_id=mid, return_id=rid, clock=world.clock)
+        orders.mark_received(session=s, merchant_id=mid, return_id=rid, clock=world.clock)
 
 
 def restoration(world: World, uid: int, proofs=(PROOF,)) -> int:
     with world.tx() as s:
-        return applications.apply_restoration(s, uid=uid, statement="已全部还清", proofs=list(proofs),
+        return applications.apply_restoration(session=s, uid=uid, statement="已全部还清", proofs=list(proofs),
                                               clock=world.clock).id
 
 
@@ -367,7 +367,7 @@ def restoration_pending(world: World) -> tuple[int, int, int]:
 
 def hardship(world: World, uid: int, n: int = 6) -> int:
     with world.tx() as s:
-        return applications.apply_hardship(s, uid=uid, reason_category="medical", statement="住院",
+        return applications.apply_hardship(session=s, uid=uid, reason_category="medical", statement="住院",
                                            proposed_installments=n, request_fee_waiver=True, proofs=[PROOF],
                                            clock=world.clock).id
 
@@ -399,7 +399,7 @@ class _Wall:
 def session_token(world: World, uid: int) -> str:
     """A logged-in session of ``uid``, started without a password check (Argon2 is slow on purpose)."""
     with world.tx() as s:
-        return auth.start_session(s, user=s.get(User, uid), clock=_Wall())
+        return auth.start_session(session=s, user=s.get(User, uid), clock=_Wall())
 
 
 def run(awaitable):

@@ -58,7 +58,7 @@ SHOPS = {
 
 
 def _user(s, *, username: str, role: str, display: str, clock) -> User:
-    u = auth.register(s, username=username, password=DEMO_PASSWORD, display_name=display, clock=clock, role=role)
+    u = auth.register(session=s, username=username, password=DEMO_PASSWORD, display_name=display, clock=clock, role=role)
     u.real_name_verified = True
     u.phone = "138" + f"{abs(hash(username)) % 10**8:08d}"
     s.add(u)
@@ -83,9 +83,9 @@ def seed_demo(engine: Engine, *, now: datetime | None = None) -> datetime:
             ids[name] = u.id
             s.execute(sa.update(CreditAccount.__table__).where(CreditAccount.__table__.c.user_id == u.id).values(score=score))
             if wallet_fen:
-                wallet.topup(s, uid=u.id, amount_fen=wallet_fen, clock=clock)
+                wallet.topup(session=s, uid=u.id, amount_fen=wallet_fen, clock=clock)
             if card_fen:
-                wallet.add_card(s, uid=u.id, bank="招商银行", last4="8888" if name == "alice" else "6666",
+                wallet.add_card(session=s, uid=u.id, bank="招商银行", last4="8888" if name == "alice" else "6666",
                                 balance_fen=card_fen, clock=clock)
         for name, (shop, trial, min_score, items) in SHOPS.items():
             u = _user(s, username=name, role=MERCHANT, display=shop, clock=clock)
@@ -103,14 +103,14 @@ def seed_demo(engine: Engine, *, now: datetime | None = None) -> datetime:
         _user(s, username="ops", role=OPERATOR, display="运营 Ops", clock=clock)
         for name, (_d, _sc, _w, _c, opened) in SHOPPERS.items():
             if opened:
-                consent.open_bnpl(s, uid=ids[name], accept_terms=True, terms_version=POLICY.terms_version, clock=clock)
+                consent.open_bnpl(session=s, uid=ids[name], accept_terms=True, terms_version=POLICY.terms_version, clock=clock)
 
     def step(to: datetime) -> None:
         advance(engine=engine, clock=clock, delta=to - clock.now())
 
     def buy(name: str, product: str, plan: str = "full") -> int:
         with transaction(engine) as s:
-            o = checkout.checkout(s, uid=ids[name], product_id=products[product], plan=plan,
+            o = checkout.checkout(session=s, uid=ids[name], product_id=products[product], plan=plan,
                                   idempotency_key=f"seed-{name}-{product.encode().hex()[:20]}-{clock.now():%j%H%M}",
                                   clock=clock)
             return o.id
@@ -126,17 +126,17 @@ def seed_demo(engine: Engine, *, now: datetime | None = None) -> datetime:
     buy("alice", "休闲运动鞋")
     step(end - timedelta(days=8))
     with transaction(engine) as s:
-        wallet.topup(s, uid=ids["dave"], amount_fen=50_000, clock=clock)
-        for inst in bills.billed_installments(s, ids["dave"]):
+        wallet.topup(session=s, uid=ids["dave"], amount_fen=50_000, clock=clock)
+        for inst in bills.billed_installments(session=s, uid=ids["dave"]):
             if inst.status != IS.PAID:
-                bills.repay(s, uid=ids["dave"], installment_id=inst.id, clock=clock)
+                bills.repay(session=s, uid=ids["dave"], installment_id=inst.id, clock=clock)
     step(end - timedelta(days=2))
     buy("alice", "轻薄羽绒服", "3")
     step(end)
     # alice's kept order was deducted from her wallet; the demo shows it back at its starting amount.
     with transaction(engine) as s:
-        short = SHOPPERS["alice"][2] - wallet.wallet_of(s, ids["alice"]).balance_fen
+        short = SHOPPERS["alice"][2] - wallet.wallet_of(session=s, uid=ids["alice"]).balance_fen
         if short > 0:
-            wallet.topup(s, uid=ids["alice"], amount_fen=short, clock=clock)
+            wallet.topup(session=s, uid=ids["alice"], amount_fen=short, clock=clock)
     DbClock(engine).set(end)
     return end

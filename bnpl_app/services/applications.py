@@ -55,16 +55,16 @@ def _add_proofs(session: Session, app: Application, proofs: list[StoredFile], at
                                      size=p.size, label=p.label, created_at=at))
 
 
-def overdue_owed(session: Session, uid: int) -> int:
+def overdue_owed(*, session: Session, uid: int) -> int:
     return sum(payments.owed(i) for i in session.exec(
         select(Installment).where(Installment.shopper_id == uid, Installment.status == IS.OVERDUE)))
 
 
-def apply_restoration(session: Session, *, uid: int, statement: str, proofs: list[StoredFile], clock: Clock) -> Application:
-    acct = credit.account(session, uid)
+def apply_restoration(*, session: Session, uid: int, statement: str, proofs: list[StoredFile], clock: Clock) -> Application:
+    acct = credit.account(session=session, uid=uid)
     if acct.restorable_limit_fen is None:
         raise InvalidTransition("app.not_needed")
-    if (owed := overdue_owed(session, uid)) > 0:
+    if (owed := overdue_owed(session=session, uid=uid)) > 0:
         raise InvalidTransition("app.still_owing", owed=yuan(owed))
     if _pending(session, uid, AK.RESTORATION):
         raise InvalidTransition("app.pending_exists")
@@ -76,12 +76,12 @@ def apply_restoration(session: Session, *, uid: int, statement: str, proofs: lis
     return app
 
 
-def hardship_eligible(session: Session, uid: int, now: datetime) -> bool:
+def hardship_eligible(*, session: Session, uid: int, now: datetime) -> bool:
     return any(days_overdue(i.due_at, now) >= POLICY.hardship_min_overdue_days for i in session.exec(
         select(Installment).where(Installment.shopper_id == uid, Installment.status == IS.OVERDUE)))
 
 
-def apply_hardship(session: Session, *, uid: int, reason_category: str, statement: str, proposed_installments: object,
+def apply_hardship(*, session: Session, uid: int, reason_category: str, statement: str, proposed_installments: object,
                    request_fee_waiver: bool, proofs: list[StoredFile], clock: Clock) -> Application:
     now = clock.now()
     if reason_category not in REASONS:
@@ -89,7 +89,7 @@ def apply_hardship(session: Session, *, uid: int, reason_category: str, statemen
     n = proposed_installments
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= POLICY.hardship_max_installments:
         raise ValidationError("app.installments_range", field="installments", max=POLICY.hardship_max_installments)
-    if not hardship_eligible(session, uid, now):
+    if not hardship_eligible(session=session, uid=uid, now=now):
         raise InvalidTransition("app.hardship_not_needed", days=POLICY.hardship_min_overdue_days)
     if _pending(session, uid, AK.HARDSHIP):
         raise InvalidTransition("app.pending_exists")
@@ -101,7 +101,7 @@ def apply_hardship(session: Session, *, uid: int, reason_category: str, statemen
     return app
 
 
-def of_shopper(session: Session, uid: int) -> list[tuple[Application, list[str]]]:
+def of_shopper(*, session: Session, uid: int) -> list[tuple[Application, list[str]]]:
     """The shopper's applications, newest first, each with the labels of its proof files."""
     apps = list(session.exec(select(Application).where(Application.shopper_id == uid).order_by(Application.id.desc())))
     labels: dict[int, list[str]] = {a.id: [] for a in apps}
@@ -113,7 +113,7 @@ def of_shopper(session: Session, uid: int) -> list[tuple[Application, list[str]]
     return [(a, labels[a.id]) for a in apps]
 
 
-def get_application(session: Session, application_id: object) -> Application:
+def get_application(*, session: Session, application_id: object) -> Application:
     if isinstance(application_id, bool) or not isinstance(application_id, int):
         raise NotFound("application")
     app = session.get(Application, application_id)
@@ -130,8 +130,8 @@ def _decide(session: Session, app: Application, *, operator_id: int, status: str
     session.refresh(app)
 
 
-def reject(session: Session, *, operator_id: int, application_id: object, reason: str, clock: Clock) -> Application:
-    app = get_application(session, application_id)
+def reject(*, session: Session, operator_id: int, application_id: object, reason: str, clock: Clock) -> Application:
+    app = get_application(session=session, application_id=application_id)
     reason = reason.strip() if isinstance(reason, str) else ""
     if not reason:
         raise ValidationError("app.reason_required", field="reason")
@@ -139,60 +139,60 @@ def reject(session: Session, *, operator_id: int, application_id: object, reason
         raise ValidationError("bad_text", field="reason", min=1, max=500)
     now = clock.now()
     _decide(session, app, operator_id=operator_id, status=AS.REJECTED, now=now, decision_reason=reason)
-    notify(session, user_id=app.shopper_id, kind="app_rejected", at=now, dedupe_key=f"app:{app.id}",
+    notify(session=session, user_id=app.shopper_id, kind="app_rejected", at=now, dedupe_key=f"app:{app.id}",
            kind_label=render(f"kind.{app.kind}", "zh"), kind_code=app.kind, reason=reason)
     return app
 
 
-def approve_restoration(session: Session, *, operator_id: int, application_id: object, limit_fen: object,
+def approve_restoration(*, session: Session, operator_id: int, application_id: object, limit_fen: object,
                         clock: Clock) -> Application:
-    app = get_application(session, application_id)
+    app = get_application(session=session, application_id=application_id)
     if app.kind != AK.RESTORATION:
         raise NotFound("application")
-    acct = credit.account(session, app.shopper_id)
+    acct = credit.account(session=session, uid=app.shopper_id)
     cap = acct.restorable_limit_fen or 0
     if isinstance(limit_fen, bool) or not isinstance(limit_fen, int) or not 0 < limit_fen <= cap:
         raise ValidationError("app.limit_range", field="limit", max=yuan(cap))
     now = clock.now()
     _decide(session, app, operator_id=operator_id, status=AS.APPROVED, now=now, approved_limit_fen=limit_fen)
-    credit.set_limit(session, uid=app.shopper_id, new_limit=limit_fen, reason=reason_of("cr.restored", app=app.id), at=now)
+    credit.set_limit(session=session, uid=app.shopper_id, new_limit=limit_fen, reason=reason_of("cr.restored", app=app.id), at=now)
     session.execute(sa.update(credit.CA).where(credit.CA.c.user_id == app.shopper_id)
                     .values(restorable_limit_fen=None, bad_debt=False))
     if acct.bnpl_status != BNPL_ACTIVE:
-        credit.set_status(session, uid=app.shopper_id, status=BNPL_ACTIVE, reason=reason_of("cr.restored", app=app.id), at=now)
-    notify(session, user_id=app.shopper_id, kind="app_approved", at=now, dedupe_key=f"app:{app.id}",
+        credit.set_status(session=session, uid=app.shopper_id, status=BNPL_ACTIVE, reason=reason_of("cr.restored", app=app.id), at=now)
+    notify(session=session, user_id=app.shopper_id, kind="app_approved", at=now, dedupe_key=f"app:{app.id}",
            kind_label=render("kind.restoration", "zh"), kind_code=AK.RESTORATION,
            terms=render("n.restored_terms", "zh", limit=yuan(limit_fen)), limit=yuan(limit_fen))
     return app
 
 
-def hardship_late_fees(session: Session, uid: int) -> int:
+def hardship_late_fees(*, session: Session, uid: int) -> int:
     return sum(i.late_fee_fen - i.late_fee_waived_fen for i in session.exec(
         select(Installment).where(Installment.shopper_id == uid, Installment.status.in_(IS.OPEN))))
 
 
-def approve_hardship_waiving_all(session: Session, *, operator_id: int, application_id: object, installments: object,
+def approve_hardship_waiving_all(*, session: Session, operator_id: int, application_id: object, installments: object,
                                  clock: Clock) -> Application:
     """``approve_hardship`` waiving every late fee: what they are at the moment of approval, read in
     the same transaction (not the figure on the operator's screen, which a sweep may have moved)."""
-    app = get_application(session, application_id)
-    return approve_hardship(session, operator_id=operator_id, application_id=app.id, installments=installments,
-                            waive_fen=hardship_late_fees(session, app.shopper_id), clock=clock)
+    app = get_application(session=session, application_id=application_id)
+    return approve_hardship(session=session, operator_id=operator_id, application_id=app.id, installments=installments,
+                            waive_fen=hardship_late_fees(session=session, uid=app.shopper_id), clock=clock)
 
 
-def approve_hardship(session: Session, *, operator_id: int, application_id: object, waive_fen: object,
+def approve_hardship(*, session: Session, operator_id: int, application_id: object, waive_fen: object,
                      installments: object, clock: Clock) -> Application:
     """Every order with an overdue installment gets a new schedule of ``installments`` monthly
     payments (first due one month from now) carrying the remaining principal, the fees of periods
     already started and the late fees not waived; no fee is added and late fees stop accruing."""
-    app = get_application(session, application_id)
+    app = get_application(session=session, application_id=application_id)
     if app.kind != AK.HARDSHIP:
         raise NotFound("application")
     n = installments
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= POLICY.hardship_max_installments:
         raise ValidationError("app.installments_range", field="installments", max=POLICY.hardship_max_installments)
     uid = app.shopper_id
-    late_total = hardship_late_fees(session, uid)
+    late_total = hardship_late_fees(session=session, uid=uid)
     if isinstance(waive_fen, bool) or not isinstance(waive_fen, int) or not 0 <= waive_fen <= late_total:
         raise ValidationError("app.waive_range", field="waive", max=yuan(late_total))
     now = clock.now()
@@ -221,8 +221,8 @@ def approve_hardship(session: Session, *, operator_id: int, application_id: obje
         session.execute(sa.insert(Installment), rows)
         session.add(OrderEvent(order_id=oid, at=now, step="restructured", amount_fen=principal + fees + late,
                                note=f"#{app.id} · {n}×"))
-        payments.refresh_order_status(session, order=order, at=now)
-    notify(session, user_id=uid, kind="app_approved", at=now, dedupe_key=f"app:{app.id}",
+        payments.refresh_order_status(session=session, order=order, at=now)
+    notify(session=session, user_id=uid, kind="app_approved", at=now, dedupe_key=f"app:{app.id}",
            kind_label=render("kind.hardship", "zh"), kind_code=AK.HARDSHIP,
            terms=render("n.hardship_terms", "zh", n=n, waived=yuan(waive_fen)), n=n, waived=yuan(waive_fen))
     return app

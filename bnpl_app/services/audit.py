@@ -208,7 +208,8 @@ def _settlement(s: Session, bal: dict[str, int], paid_by_merchant: dict[int, lis
     return settle
 
 
-def run_audit(s: Session) -> AuditReport:
+def run_audit(*, session: Session) -> AuditReport:
+    s = session
     bal, captures = _journal(s)
     once, open_by_user, paid_by_merchant = _installments(s, captures)
     return AuditReport([_postings(s, bal), _identity(s, bal, open_by_user), once, _methods(s, bal),

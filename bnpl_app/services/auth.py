@@ -57,7 +57,7 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def register(session: Session, *, username: str, password: str, display_name: str, clock: Clock,
+def register(*, session: Session, username: str, password: str, display_name: str, clock: Clock,
              role: str = SHOPPER, password_hash: str | None = None) -> User:
     """Sign-up from the web is always a shopper; merchants and operators are made by admin commands.
     ``password_hash``: ``hash_password(password)`` made beforehand, off the event loop and outside
@@ -92,7 +92,7 @@ class Credentials:
     password_hash: str
 
 
-def credentials(session: Session, *, username: str) -> Credentials:
+def credentials(*, session: Session, username: str) -> Credentials:
     username = username.strip() if isinstance(username, str) else ""
     user = session.exec(select(User).where(User.username == username)).first() if username else None
     return Credentials(None, _DUMMY_HASH) if user is None else Credentials(user.id, user.password_hash)
@@ -109,7 +109,7 @@ def check_password(creds: Credentials, password: str) -> bool:
         return False
 
 
-def finish_login(session: Session, *, user_id: int, password: str, clock: Clock) -> tuple[str, Actor]:
+def finish_login(*, session: Session, user_id: int, password: str, clock: Clock) -> tuple[str, Actor]:
     """After a successful ``check_password``: a new session (and the hash brought up to the current
     parameters if it was made with others). Returns (token, actor)."""
     user = session.get(User, user_id)
@@ -118,19 +118,19 @@ def finish_login(session: Session, *, user_id: int, password: str, clock: Clock)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         session.add(user)
-    return start_session(session, user=user, clock=clock), actor_of(session, user)
+    return start_session(session=session, user=user, clock=clock), actor_of(session=session, user=user)
 
 
-def login(session: Session, *, username: str, password: str, clock: Clock) -> tuple[str, Actor]:
+def login(*, session: Session, username: str, password: str, clock: Clock) -> tuple[str, Actor]:
     """Returns (token, actor). The same message for unknown users and wrong passwords. (The app runs
     the three steps apart, the check off the event loop; this is the same in one call.)"""
-    creds = credentials(session, username=username)
+    creds = credentials(session=session, username=username)
     if not check_password(creds, password):
         raise AuthError("auth.bad_credentials")
-    return finish_login(session, user_id=creds.user_id, password=password, clock=clock)
+    return finish_login(session=session, user_id=creds.user_id, password=password, clock=clock)
 
 
-def start_session(session: Session, *, user: User, clock: Clock) -> str:
+def start_session(*, session: Session, user: User, clock: Clock) -> str:
     token = secrets.token_urlsafe(32)
     now = clock.now()
     session.add(AuthSession(token_hash=_token_hash(token), user_id=user.id, created_at=now,
@@ -139,7 +139,7 @@ def start_session(session: Session, *, user: User, clock: Clock) -> str:
     return token
 
 
-def actor_of(session: Session, user: User) -> Actor:
+def actor_of(*, session: Session, user: User) -> Actor:
     merchant_id = None
     if user.role == MERCHANT:
         m = session.exec(select(Merchant).where(Merchant.user_id == user.id)).first()
@@ -147,7 +147,7 @@ def actor_of(session: Session, user: User) -> Actor:
     return Actor(user.id, user.username, user.role, user.display_name, merchant_id)
 
 
-def resolve(session: Session, *, token: str | None, clock: Clock) -> Actor:
+def resolve(*, session: Session, token: str | None, clock: Clock) -> Actor:
     """The acting user for a session token, or AuthError."""
     if not token or not isinstance(token, str) or len(token) > 100:
         raise AuthError("auth.session_expired")
@@ -157,10 +157,10 @@ def resolve(session: Session, *, token: str | None, clock: Clock) -> Actor:
     user = session.get(User, row.user_id)
     if user is None:
         raise AuthError("auth.session_expired")
-    return actor_of(session, user)
+    return actor_of(session=session, user=user)
 
 
-def logout(session: Session, *, token: str | None, clock: Clock) -> None:
+def logout(*, session: Session, token: str | None, clock: Clock) -> None:
     if not token or not isinstance(token, str):
         return
     row = session.exec(select(AuthSession).where(AuthSession.token_hash == _token_hash(token))).first()

@@ -23,7 +23,7 @@ INST = Installment.__table__
 PMT = PaymentMethod.__table__
 
 
-def own_installment(session: Session, *, uid: int, installment_id: object) -> Installment:
+def own_installment(*, session: Session, uid: int, installment_id: object) -> Installment:
     if isinstance(installment_id, bool) or not isinstance(installment_id, int):
         raise NotFound("installment")
     inst = session.get(Installment, installment_id)
@@ -39,7 +39,7 @@ def statement_month(dt: datetime) -> str:
 BILLED = (IS.SCHEDULED, IS.OVERDUE, IS.PAID)  # on a statement: billed, not in trial, not replaced
 
 
-def billed_installments(session: Session, uid: int) -> list[Installment]:
+def billed_installments(*, session: Session, uid: int) -> list[Installment]:
     """Every installment of the shopper's billed orders (not trial ones), by due date."""
     return list(session.exec(
         select(Installment).where(Installment.shopper_id == uid, Installment.status.in_(BILLED))
@@ -51,12 +51,12 @@ def billed_installments(session: Session, uid: int) -> list[Installment]:
 BILLS = Keyset("bills", (Key(INST.c.due_at, datetime, desc=True), Key(INST.c.id, int, desc=True)))
 
 
-def installments_page(session: Session, *, uid: int, cursor: str = "", size: int | None = None) -> Page:
+def installments_page(*, session: Session, uid: int, cursor: str = "", size: int | None = None) -> Page:
     """One page of the shopper's billed installments, latest due first; items are rows of
     (``Installment``, ``product_name``)."""
     q = (select(Installment, Order.product_name).join(Order, Order.id == Installment.order_id)
          .where(Installment.shopper_id == uid, Installment.status.in_(BILLED)))
-    return fetch(session, q, BILLS, cursor=cursor, size=size)
+    return fetch(session=session, stmt=q, keyset=BILLS, cursor=cursor, size=size)
 
 
 def month_bounds(month: str) -> tuple[datetime, datetime]:
@@ -78,7 +78,7 @@ class MonthSums:
     installments: int
 
 
-def statement_sums(session: Session, *, uid: int, months: list[str]) -> dict[str, MonthSums]:
+def statement_sums(*, session: Session, uid: int, months: list[str]) -> dict[str, MonthSums]:
     """The figures of each statement month over all of that month's installments (however the
     list is paged): a paid one counts what was paid, an open one what is owed."""
     out = {}
@@ -95,7 +95,7 @@ def statement_sums(session: Session, *, uid: int, months: list[str]) -> dict[str
     return out
 
 
-def open_totals(session: Session, *, uid: int) -> tuple[int, int]:
+def open_totals(*, session: Session, uid: int) -> tuple[int, int]:
     """What the shopper owes now (fen), all of it and the overdue part."""
     open_, overdue = session.execute(sa.select(
         sa.func.coalesce(sa.func.sum(_OWED), 0),
@@ -106,11 +106,11 @@ def open_totals(session: Session, *, uid: int) -> tuple[int, int]:
 
 def _pick_method(session: Session, uid: int, method_id: int | None, amount: int) -> PaymentMethod:
     if method_id is not None:
-        m = payments.own_method(session, uid=uid, method_id=method_id)
+        m = payments.own_method(session=session, uid=uid, method_id=method_id)
         if m.balance_fen < amount:
             raise InsufficientFunds("bill.insufficient", method=m.label, balance=yuan(m.balance_fen), amount=yuan(amount))
         return m
-    methods = payments.methods_in_order(session, uid)
+    methods = payments.methods_in_order(session=session, uid=uid)
     for m in methods:
         if m.balance_fen >= amount:
             return m
@@ -119,11 +119,11 @@ def _pick_method(session: Session, uid: int, method_id: int | None, amount: int)
                             balance=yuan(first.balance_fen if first else 0), amount=yuan(amount))
 
 
-def repay(session: Session, *, uid: int, installment_id: object, method_id: int | None = None,
+def repay(*, session: Session, uid: int, installment_id: object, method_id: int | None = None,
           expected_fen: int | None = None, clock: Clock) -> payments.Capture:
     """Pay one installment now. ``expected_fen`` (what the screen showed) must match what is owed:
     paying more than owed, or a stale amount, is refused."""
-    inst = own_installment(session, uid=uid, installment_id=installment_id)
+    inst = own_installment(session=session, uid=uid, installment_id=installment_id)
     if inst.status not in IS.OPEN:
         raise InvalidTransition("bill.not_open", status=inst.status)
     amount = payments.owed(inst)
@@ -132,10 +132,10 @@ def repay(session: Session, *, uid: int, installment_id: object, method_id: int 
     order = session.get(Order, inst.order_id)
     method = _pick_method(session, uid, method_id, amount)
     now = clock.now()
-    cap = payments.capture(session, inst=inst, order=order, method=method, at=now)
-    notify(session, user_id=uid, kind="deducted", at=now, dedupe_key=f"cap:{inst.id}", sms=False,
+    cap = payments.capture(session=session, inst=inst, order=order, method=method, at=now)
+    notify(session=session, user_id=uid, kind="deducted", at=now, dedupe_key=f"cap:{inst.id}", sms=False,
            product=order.product_name, seq=inst.seq, periods=inst.periods, method=method.label, amount=yuan(cap.amount_fen))
-    payments.refresh_order_status(session, order=order, at=now)
+    payments.refresh_order_status(session=session, order=order, at=now)
     return cap
 
 
@@ -148,14 +148,14 @@ class EarlyQuote:
     unstarted_ids: tuple[int, ...]
 
 
-def early_quote(session: Session, *, uid: int, order_id: object, now: datetime) -> EarlyQuote:
-    order = orders.own_order(session, uid=uid, order_id=order_id)
+def early_quote(*, session: Session, uid: int, order_id: object, now: datetime) -> EarlyQuote:
+    order = orders.own_order(session=session, uid=uid, order_id=order_id)
     if order.status not in OS.BILLED:
         raise InvalidTransition("bill.nothing_owed")
-    insts = [i for i in orders.installments_of(session, order.id) if i.status in IS.OPEN]
+    insts = [i for i in orders.installments_of(session=session, order_id=order.id) if i.status in IS.OPEN]
     if not insts:
         raise InvalidTransition("bill.nothing_owed")
-    dues = {i.seq: i.due_at for i in orders.installments_of(session, order.id) if i.status != IS.REPLACED}
+    dues = {i.seq: i.due_at for i in orders.installments_of(session=session, order_id=order.id) if i.status != IS.REPLACED}
     start_of_first = order.billed_at or order.trial_end_at
     unstarted = []
     for i in insts:
@@ -167,25 +167,25 @@ def early_quote(session: Session, *, uid: int, order_id: object, now: datetime) 
     return EarlyQuote(order.id, total, saving, tuple(i.id for i in insts), tuple(i.id for i in unstarted))
 
 
-def early_repay(session: Session, *, uid: int, order_id: object, method_id: int | None = None,
+def early_repay(*, session: Session, uid: int, order_id: object, method_id: int | None = None,
                 expected_fen: int | None = None, clock: Clock) -> EarlyQuote:
     now = clock.now()
-    q = early_quote(session, uid=uid, order_id=order_id, now=now)
+    q = early_quote(session=session, uid=uid, order_id=order_id, now=now)
     if expected_fen is not None and expected_fen != q.total_fen:
         raise ValidationError("bill.amount_mismatch", field="amount", owed=yuan(q.total_fen))
     method = _pick_method(session, uid, method_id, q.total_fen)
     order = session.get(Order, q.order_id)
     for iid in q.installment_ids:
         inst = session.get(Installment, iid)
-        payments.capture(session, inst=inst, order=order, method=method, at=now, waive_fee=iid in q.unstarted_ids)
-    payments.refresh_order_status(session, order=order, at=now)
+        payments.capture(session=session, inst=inst, order=order, method=method, at=now, waive_fee=iid in q.unstarted_ids)
+    payments.refresh_order_status(session=session, order=order, at=now)
     return q
 
 
-def set_autopay(session: Session, *, uid: int, days_before: object, method_order: object, clock: Clock) -> None:
+def set_autopay(*, session: Session, uid: int, days_before: object, method_order: object, clock: Clock) -> None:
     if isinstance(days_before, bool) or not isinstance(days_before, int) or not 0 <= days_before <= POLICY.autopay_days_before_max:
         raise ValidationError("autopay.days_range", field="days_before", max=POLICY.autopay_days_before_max)
-    mine = [m.id for m in payments.methods_in_order(session, uid)]
+    mine = [m.id for m in payments.methods_in_order(session=session, uid=uid)]
     if not isinstance(method_order, (list, tuple)) \
             or any(isinstance(x, bool) or not isinstance(x, int) for x in method_order) \
             or sorted(method_order) != sorted(mine):
@@ -215,11 +215,11 @@ class PlannedDeduction:
     method_kind: str | None = None  # wallet | card: how a screen names the method
 
 
-def dry_run(session: Session, *, uid: int, clock: Clock) -> list[PlannedDeduction]:
+def dry_run(*, session: Session, uid: int, clock: Clock) -> list[PlannedDeduction]:
     """What the sweep will take, when and from where, if balances stay as they are now."""
-    methods = payments.methods_in_order(session, uid)
+    methods = payments.methods_in_order(session=session, uid=uid)
     balance = {m.id: m.balance_fen for m in methods}
-    days_before = credit.account(session, uid).autopay_days_before
+    days_before = credit.account(session=session, uid=uid).autopay_days_before
     rows: list[tuple[datetime, datetime, Installment, Order]] = []
     order_cache: dict[int, Order] = {}
     for inst in session.exec(select(Installment).where(Installment.shopper_id == uid,
@@ -257,13 +257,13 @@ class EarlyOffer:
     quote: EarlyQuote
 
 
-def early_offers(session: Session, *, uid: int, now: datetime) -> list[EarlyOffer]:
+def early_offers(*, session: Session, uid: int, now: datetime) -> list[EarlyOffer]:
     """Repaying a whole order early, for each billed order with two or more installments open
     (one left is a plain repayment, offered on its row)."""
     out = []
     for o in session.exec(select(Order).where(Order.shopper_id == uid, Order.status.in_(OS.BILLED)).order_by(Order.id)):
         try:
-            q = early_quote(session, uid=uid, order_id=o.id, now=now)
+            q = early_quote(session=session, uid=uid, order_id=o.id, now=now)
         except DomainError:
             continue
         if len(q.installment_ids) >= 2:
@@ -283,12 +283,12 @@ class Overview:
     days_before: int
 
 
-def overview(session: Session, *, uid: int, now: datetime, cursor: str = "") -> Overview:
+def overview(*, session: Session, uid: int, now: datetime, cursor: str = "") -> Overview:
     """The bills screen: one page of the statements' installments, the totals over every bill,
     the early repayments on offer, the dry run and the auto-repay settings."""
-    page = installments_page(session, uid=uid, cursor=cursor)
+    page = installments_page(session=session, uid=uid, cursor=cursor)
     months = sorted({statement_month(inst.due_at) for inst, _product in page.items})
-    open_fen, overdue_fen = open_totals(session, uid=uid)
-    return Overview(page, statement_sums(session, uid=uid, months=months), open_fen, overdue_fen,
-                    early_offers(session, uid=uid, now=now), dry_run(session, uid=uid, clock=FixedClock(now)),
-                    payments.methods_in_order(session, uid), credit.account(session, uid).autopay_days_before)
+    open_fen, overdue_fen = open_totals(session=session, uid=uid)
+    return Overview(page, statement_sums(session=session, uid=uid, months=months), open_fen, overdue_fen,
+                    early_offers(session=session, uid=uid, now=now), dry_run(session=session, uid=uid, clock=FixedClock(now)),
+                    payments.methods_in_order(session=session, uid=uid), credit.account(session=session, uid=uid).autopay_days_before)

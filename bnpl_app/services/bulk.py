@@ -17,7 +17,7 @@ class BatchRefused(Exception):
     its savepoint and takes the per-row path, which does what it always does."""
 
 
-def execute_many(session: Session, sql: str, rows: list[tuple]) -> int:
+def execute_many(*, session: Session, sql: str, rows: list[tuple]) -> int:
     """One driver-level statement (``?`` placeholders) for many parameter rows, in the session's
     transaction; returns the total rowcount. Each statement a caller checks touches at most one
     row per parameter row (by primary key), so total == len(rows) means every row went through."""
@@ -31,7 +31,7 @@ def execute_many(session: Session, sql: str, rows: list[tuple]) -> int:
     return sum(conn.exec_driver_sql(sql, row).rowcount for row in rows)
 
 
-def select_in(session: Session, sql: str, ids) -> list[tuple]:
+def select_in(*, session: Session, sql: str, ids) -> list[tuple]:
     """Plain driver rows for ``… IN ({ids})`` (times as the driver gives them: strings on SQLite,
     comparable with ``bind_time``)."""
     ids = list(ids)
@@ -50,14 +50,14 @@ def select_in(session: Session, sql: str, ids) -> list[tuple]:
 _DT = UTCDateTime()
 
 
-def bind_time(session: Session, at: datetime):
+def bind_time(*, session: Session, at: datetime):
     """``at`` as the driver wants it for our UTCDateTime columns (a string on SQLite)."""
     dialect = session.get_bind().dialect
     proc = _DT.dialect_impl(dialect).bind_processor(dialect)
     return proc(at) if proc else at
 
 
-def load_time(session: Session, raw) -> datetime:
+def load_time(*, session: Session, raw) -> datetime:
     """The inverse of ``bind_time``: a driver's value of a UTCDateTime column as an aware datetime."""
     dialect = session.get_bind().dialect
     proc = _DT.dialect_impl(dialect).result_processor(dialect, None)

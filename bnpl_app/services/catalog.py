@@ -33,7 +33,7 @@ class CatalogItem:
     stock: int
 
 
-def product_page(session: Session, *, bnpl_only: bool = False, query: str = "", cursor: str = "",
+def product_page(*, session: Session, bnpl_only: bool = False, query: str = "", cursor: str = "",
                  size: int | None = None) -> Page[CatalogItem]:
     q = (sa.select(PROD.c.id, PROD.c.name, PROD.c.category, SHOP.c.name.label("shop"), PROD.c.price_fen,
                    PROD.c.image, PROD.c.bnpl_enabled, PROD.c.trial_days, PROD.c.stock)
@@ -43,7 +43,7 @@ def product_page(session: Session, *, bnpl_only: bool = False, query: str = "", 
     text = clean_query(query)
     if text:
         q = q.where(sa.or_(contains(PROD.c.name, text), contains(PROD.c.category, text)))
-    return fetch(session, q, KEYSET, cursor=cursor, size=size).map(
+    return fetch(session=session, stmt=q, keyset=KEYSET, cursor=cursor, size=size).map(
         lambda r: CatalogItem(r.id, r.name, r.category, r.shop, r.price_fen, r.image, bool(r.bnpl_enabled),
                               r.trial_days, r.stock))
 
@@ -56,13 +56,13 @@ class ProductInfo:
     schedules: tuple[schedule.Schedule, ...]  # each plan offered, as if ordered now (none without 先用后付)
 
 
-def product_info(session: Session, *, product_id: object, uid: int | None, now: datetime) -> ProductInfo:
+def product_info(*, session: Session, product_id: object, uid: int | None, now: datetime) -> ProductInfo:
     """One product as its page shows it: the shop, whether ``uid`` may use 先用后付 for it (every
     rule not met), and the schedule of every plan the merchant offers."""
-    p = checkout.get_product(session, product_id)
+    p = checkout.get_product(session=session, product_id=product_id)
     shop = session.get(Merchant, p.merchant_id)
     trial_end = now + timedelta(days=p.trial_days)
     schedules = tuple(schedule.build(price_fen=p.price_fen, plan=plan, trial_end=trial_end, interest_free=p.interest_free)
                       for plan in p.plans if plan in POLICY.plans) if p.bnpl_enabled else ()
     return ProductInfo(p, shop.name if shop else "",
-                       eligibility.check(session, uid=uid, product=p) if uid is not None else None, schedules)
+                       eligibility.check(session=session, uid=uid, product=p) if uid is not None else None, schedules)

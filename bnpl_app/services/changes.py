@@ -76,14 +76,14 @@ _OWNERS = {
 _OWNER_SQL = {t: sa.text(q).bindparams(sa.bindparam("ids", expanding=True)) for t, q in _OWNERS.items()}
 
 
-def touch(session: OrmSession, users: Iterable[int | None], topic: str) -> None:
+def touch(*, session: OrmSession, users: Iterable[int | None], topic: str) -> None:
     """Record that this transaction concerns ``users`` (``EVERYONE``, ``OPERATORS`` or user ids)."""
     pending = session.info.setdefault(_PENDING, set())
     for uid in users:
         pending.add((uid, topic))
 
 
-def touch_merchants(session: OrmSession, merchant_ids: Iterable[int]) -> None:
+def touch_merchants(*, session: OrmSession, merchant_ids: Iterable[int]) -> None:
     """``touch`` for the users behind some merchants (looked up when the transaction commits)."""
     _by_id(session, "merchants", merchant_ids)
 
@@ -98,19 +98,19 @@ def _by_id(session: OrmSession, table: str, ids) -> None:
     session.info.setdefault(_BY_ID, {}).setdefault(table, set()).update(_ints(ids))
 
 
-def note_row(session: OrmSession, table: str, values: dict) -> None:
+def note_row(*, session: OrmSession, table: str, values: dict) -> None:
     """Record whom a written row of ``table`` concerns; ``values``: what is known of its key columns."""
     topic = _TOPIC.get(table)
     if topic is None:
         return
     if table in _EVERYONE_TABLES:
-        touch(session, [EVERYONE], topic)
+        touch(session=session, users=[EVERYONE], topic=topic)
         return
     if topic == REVIEW:
-        touch(session, [OPERATORS], REVIEW)
+        touch(session=session, users=[OPERATORS], topic=REVIEW)
     named = [u for c in _USER_COLUMNS for u in _ints(values.get(c))]
     if named:
-        touch(session, named, topic)
+        touch(session=session, users=named, topic=topic)
         if values.get("merchant_id") is not None:  # an order, installment or return: its shop too
             _by_id(session, "merchants", values["merchant_id"])
         return
@@ -128,7 +128,7 @@ def _resolve_ids(session: OrmSession) -> None:
         if not ids:
             continue
         users = {u for row in session.execute(_OWNER_SQL[table], {"ids": sorted(ids)}) for u in row if u is not None}
-        touch(session, users, _TOPIC[table])
+        touch(session=session, users=users, topic=_TOPIC[table])
 
 
 @event.listens_for(OrmSession, "before_flush")
@@ -139,7 +139,7 @@ def _collect_flush(session: OrmSession, _ctx, _instances) -> None:
             continue
         if obj in session.dirty and not session.is_modified(obj, include_collections=False):
             continue
-        note_row(session, table, {c: getattr(obj, c, None) for c in _KEY_COLUMNS})
+        note_row(session=session, table=table, values={c: getattr(obj, c, None) for c in _KEY_COLUMNS})
 
 
 def _where_keys(where, parameters) -> dict:
@@ -172,10 +172,10 @@ def _collect_statement(state) -> None:
         if compiled_values:  # insert(T).values(...)
             rows.append({getattr(k, "key", k): getattr(v, "value", None) for k, v in compiled_values.items()})
         for row in rows or [{}]:
-            note_row(state.session, table, row)
+            note_row(session=state.session, table=table, values=row)
         return
     where = state.statement.whereclause
-    note_row(state.session, table, _where_keys(where, state.parameters) if where is not None else {})
+    note_row(session=state.session, table=table, values=_where_keys(where, state.parameters) if where is not None else {})
 
 
 @event.listens_for(OrmSession, "before_commit")
@@ -231,7 +231,7 @@ def _forget(session: OrmSession) -> None:
         session.info.pop(key, None)
 
 
-def since(session: OrmSession, after_id: int, *, limit: int = 50_000) -> list[tuple[int, int | None, str, datetime]]:
+def since(*, session: OrmSession, after_id: int, limit: int = 50_000) -> list[tuple[int, int | None, str, datetime]]:
     """The changes after ``after_id``, oldest first: (id, user_id, topic, created_at)."""
     t = Change.__table__
     return [tuple(r) for r in session.execute(
@@ -239,11 +239,11 @@ def since(session: OrmSession, after_id: int, *, limit: int = 50_000) -> list[tu
         .limit(limit))]
 
 
-def last_id(session: OrmSession) -> int:
+def last_id(*, session: OrmSession) -> int:
     return session.execute(sa.select(sa.func.coalesce(sa.func.max(Change.__table__.c.id), 0))).scalar_one()
 
 
-def prune(session: OrmSession) -> int:
+def prune(*, session: OrmSession) -> int:
     """Drop rows older than ``KEEP`` (by wall time). Returns how many went."""
     t = Change.__table__
     return session.execute(sa.delete(t).where(t.c.created_at < _WALL.now() - KEEP)).rowcount or 0

@@ -36,8 +36,8 @@ def sells_on(product: Product, plan: object) -> bool:
     return isinstance(plan, str) and plan in product.plans
 
 
-def preview(session: Session, *, uid: int, product_id: object, plan: str, clock: Clock) -> tuple[Product, schedule.Schedule]:
-    product = get_product(session, product_id)
+def preview(*, session: Session, uid: int, product_id: object, plan: str, clock: Clock) -> tuple[Product, schedule.Schedule]:
+    product = get_product(session=session, product_id=product_id)
     if not sells_on(product, plan):
         raise ValidationError("elig.plan", field="plan", plan=str(plan)[:10])
     trial_end = clock.now() + timedelta(days=product.trial_days)
@@ -55,14 +55,14 @@ class Quote:
     eligibility: eligibility.Eligibility
 
 
-def quote(session: Session, *, uid: int, product_id: object, plan: str, clock: Clock) -> Quote:
-    product, sched = preview(session, uid=uid, product_id=product_id, plan=plan, clock=clock)
-    methods = payments.methods_in_order(session, uid)
+def quote(*, session: Session, uid: int, product_id: object, plan: str, clock: Clock) -> Quote:
+    product, sched = preview(session=session, uid=uid, product_id=product_id, plan=plan, clock=clock)
+    methods = payments.methods_in_order(session=session, uid=uid)
     method = next((m for m in methods if m.balance_fen >= sched.first.total_fen), methods[0] if methods else None)
-    return Quote(product, sched, method, eligibility.check(session, uid=uid, product=product))
+    return Quote(product, sched, method, eligibility.check(session=session, uid=uid, product=product))
 
 
-def get_product(session: Session, product_id: object) -> Product:
+def get_product(*, session: Session, product_id: object) -> Product:
     if isinstance(product_id, bool) or not isinstance(product_id, int):
         raise NotFound("product")
     p = session.get(Product, product_id)
@@ -71,14 +71,14 @@ def get_product(session: Session, product_id: object) -> Product:
     return p
 
 
-def cart_check(session: Session, *, uid: int, product_id: object, plan: str, buy_now: bool) -> Product:
+def cart_check(*, session: Session, uid: int, product_id: object, plan: str, buy_now: bool) -> Product:
     """Whether (product, plan) may go into the shopper's cart: the product is sold on that plan with
     先用后付 on; to buy it at once (``buy_now``) the shopper must also pass the eligibility check that
     checkout will make."""
-    product = get_product(session, product_id)
+    product = get_product(session=session, product_id=product_id)
     if not product.bnpl_enabled or not sells_on(product, plan):
         raise ValidationError("elig.plan", field="plan", plan=str(plan)[:10])
-    if buy_now and not eligibility.check(session, uid=uid, product=product).eligible:
+    if buy_now and not eligibility.check(session=session, uid=uid, product=product).eligible:
         raise ValidationError("not_eligible")
     return product
 
@@ -92,24 +92,24 @@ def _replay(session: Session, *, key: str, uid: int, request_hash: str) -> Order
     return existing
 
 
-def checkout(session: Session, *, uid: int, product_id: object, plan: str, idempotency_key: str, clock: Clock) -> Order:
+def checkout(*, session: Session, uid: int, product_id: object, plan: str, idempotency_key: str, clock: Clock) -> Order:
     if not isinstance(idempotency_key, str) or not _KEY_RE.fullmatch(idempotency_key):
         raise ValidationError("checkout.bad_key", field="idempotency_key")
     if not isinstance(plan, str) or plan not in POLICY.plans:
         raise ValidationError("bad_choice", field="plan", value=str(plan)[:10])
-    product = get_product(session, product_id)
+    product = get_product(session=session, product_id=product_id)
     rhash = _request_hash(uid, product.id, plan)
     if (existing := _replay(session, key=idempotency_key, uid=uid, request_hash=rhash)) is not None:
         return existing
 
-    elig = eligibility.check(session, uid=uid, product=product)
+    elig = eligibility.check(session=session, uid=uid, product=product)
     if not elig.eligible:
         raise NotEligible(list(elig.failures))
     if not sells_on(product, plan):
         raise NotEligible([Failure("plan", "elig.plan", {"plan": plan})])
 
     now = clock.now()
-    _, sched = preview(session, uid=uid, product_id=product.id, plan=plan, clock=clock)
+    _, sched = preview(session=session, uid=uid, product_id=product.id, plan=plan, clock=clock)
     order = Order(
         shopper_id=uid, merchant_id=product.merchant_id, product_id=product.id, product_name=product.name,
         price_fen=product.price_fen, plan=plan, periods=len(sched.periods), status=OS.TRIAL,
@@ -136,9 +136,9 @@ def checkout(session: Session, *, uid: int, product_id: object, plan: str, idemp
     # as captures and returns, so concurrent writers on PostgreSQL never deadlock. The freeze locks
     # the shopper's credit account, so the per-shop exposure read after it is not raced by another
     # checkout of the same shopper.
-    credit.freeze(session, uid=uid, amount=product.price_fen, order_id=order.id, at=now)
-    cap = shop_cap(session, product.merchant_id)
-    held = shop_exposure(session, uid=uid, merchant_id=product.merchant_id)  # this order included
+    credit.freeze(session=session, uid=uid, amount=product.price_fen, order_id=order.id, at=now)
+    cap = shop_cap(session=session, merchant_id=product.merchant_id)
+    held = shop_exposure(session=session, uid=uid, merchant_id=product.merchant_id)  # this order included
     if held > cap:
         used = held - product.price_fen
         raise NotEligible([Failure("shop_cap", "elig.shop_cap", {"cap": yuan(cap), "used": yuan(used)})])

@@ -19,8 +19,8 @@ from . import credit
 CA = credit.CA
 
 
-def open_bnpl(session: Session, *, uid: int, accept_terms: bool, terms_version: str, clock: Clock) -> None:
-    acct = credit.account(session, uid)
+def open_bnpl(*, session: Session, uid: int, accept_terms: bool, terms_version: str, clock: Clock) -> None:
+    acct = credit.account(session=session, uid=uid)
     if acct.bnpl_status == BNPL_ACTIVE:
         raise InvalidTransition("consent.already_open")
     if acct.bnpl_status == BNPL_SUSPENDED:
@@ -38,10 +38,10 @@ def open_bnpl(session: Session, *, uid: int, accept_terms: bool, terms_version: 
     if res.rowcount != 1:
         raise InvalidTransition("consent.already_open")
     if acct.limit_fen == 0 and acct.restorable_limit_fen is None:
-        credit.set_limit(session, uid=uid, new_limit=POLICY.start_limit(acct.score), reason=credit.reason_of("cr.opened"), at=now)
+        credit.set_limit(session=session, uid=uid, new_limit=POLICY.start_limit(acct.score), reason=credit.reason_of("cr.opened"), at=now)
 
 
-def close_bnpl(session: Session, *, uid: int, clock: Clock) -> None:
+def close_bnpl(*, session: Session, uid: int, clock: Clock) -> None:
     """No new BNPL orders; open ones finish under the terms they were made with."""
     now = clock.now()
     res = session.execute(
@@ -52,8 +52,8 @@ def close_bnpl(session: Session, *, uid: int, clock: Clock) -> None:
         raise InvalidTransition("consent.not_open")
 
 
-def set_self_cap(session: Session, *, uid: int, cap_fen: int | None, clock: Clock) -> None:
-    acct = credit.account(session, uid)
+def set_self_cap(*, session: Session, uid: int, cap_fen: int | None, clock: Clock) -> None:
+    acct = credit.account(session=session, uid=uid)
     if cap_fen is not None:
         if isinstance(cap_fen, bool) or not isinstance(cap_fen, int) or not 0 <= cap_fen <= acct.limit_fen:
             raise ValidationError("consent.self_cap_range", field="self_cap", limit=yuan(acct.limit_fen))
@@ -68,7 +68,7 @@ def _text(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def verify_identity(session: Session, *, uid: int, real_name: str, id_number: str) -> None:
+def verify_identity(*, session: Session, uid: int, real_name: str, id_number: str) -> None:
     """Simulated 实名认证: the format is checked; a real provider would be called here."""
     if not 2 <= len(_text(real_name)) <= 30:
         raise ValidationError("bad_text", field="real_name", min=2, max=30)
@@ -77,7 +77,7 @@ def verify_identity(session: Session, *, uid: int, real_name: str, id_number: st
     session.execute(sa.update(User.__table__).where(User.__table__.c.id == uid).values(real_name_verified=True))
 
 
-def bind_phone(session: Session, *, uid: int, phone: str) -> None:
+def bind_phone(*, session: Session, uid: int, phone: str) -> None:
     phone = _text(phone)
     if not _PHONE_RE.match(phone):
         raise ValidationError("auth.bad_phone", field="phone")

@@ -20,7 +20,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session
 
-from ..domain.clock import CST, UTC, aware
+from ..domain.clock import CST, UTC, aware, china_time
 from ..domain.errors import NotFound
 from ..models import (
     Installment,
@@ -67,18 +67,18 @@ def fmt_rate(permille: int | None) -> str:
     return "—" if permille is None else f"{permille // 10}.{permille % 10}%"
 
 
-def merchant(session: Session, merchant_id: int) -> Merchant:
+def merchant(*, session: Session, merchant_id: int) -> Merchant:
     m = session.get(Merchant, merchant_id)
     if m is None:
         raise NotFound("shop")
     return m
 
 
-def products(session: Session, merchant_id: int) -> list[Product]:
+def products(*, session: Session, merchant_id: int) -> list[Product]:
     return list(session.execute(sa.select(Product).where(Product.merchant_id == merchant_id).order_by(Product.id)).scalars())
 
 
-def open_trials(session: Session, merchant_id: int) -> dict[int, int]:
+def open_trials(*, session: Session, merchant_id: int) -> dict[int, int]:
     """product id → the shop's orders of it still holding the price (in trial or being returned)."""
     return {pid: int(n) for pid, n in session.execute(
         sa.select(Order.product_id, sa.func.count()).where(Order.merchant_id == merchant_id, Order.status.in_(OS.HOLDING))
@@ -131,7 +131,7 @@ def _order_lines(session: Session, rows) -> list[OrderLine]:
             for r in rows]
 
 
-def orders(session: Session, merchant_id: int, *, status: str = "") -> list[OrderLine]:
+def orders(*, session: Session, merchant_id: int, status: str = "") -> list[OrderLine]:
     """The newest ``ORDER_LIMIT`` orders (the CSV export); the screen reads ``orders_page``."""
     rows = session.execute(_order_select(merchant_id, status).order_by(ORD.c.id.desc()).limit(ORDER_LIMIT)).all()
     return _order_lines(session, rows)
@@ -140,7 +140,7 @@ def orders(session: Session, merchant_id: int, *, status: str = "") -> list[Orde
 SHOP_ORDERS = Keyset("shop_orders", (Key(ORD.c.id, int, desc=True),))
 
 
-def orders_page(session: Session, merchant_id: int, *, status: str = "", query: str = "", cursor: str = "",
+def orders_page(*, session: Session, merchant_id: int, status: str = "", query: str = "", cursor: str = "",
                 size: int | None = None) -> Page[OrderLine]:
     """One page of the shop's orders, newest first; ``query`` finds an order by its number or by
     the shopper's name or username (or the product's name)."""
@@ -151,7 +151,7 @@ def orders_page(session: Session, merchant_id: int, *, status: str = "", query: 
         if (oid := as_id(text)) is not None:
             match.append(ORD.c.id == oid)
         q = q.where(sa.or_(*match))
-    page = fetch(session, q, SHOP_ORDERS, cursor=cursor, size=size)
+    page = fetch(session=session, stmt=q, keyset=SHOP_ORDERS, cursor=cursor, size=size)
     return page.with_items(_order_lines(session, page.items))
 
 
@@ -202,14 +202,14 @@ def _return_lines(session: Session, rows: list[ReturnRequest]) -> list[ReturnLin
             for r in rows]
 
 
-def returns_desk(session: Session, merchant_id: int) -> list[ReturnLine]:
+def returns_desk(*, session: Session, merchant_id: int) -> list[ReturnLine]:
     """The first ``ORDER_LIMIT`` returns in desk order (work first); the screen reads ``returns_page``."""
     rows = list(session.execute(sa.select(ReturnRequest).where(ReturnRequest.merchant_id == merchant_id)
                                 .order_by(*RETURNS_DESK.order_by()).limit(ORDER_LIMIT)).scalars())
     return _return_lines(session, rows)
 
 
-def returns_page(session: Session, merchant_id: int, *, query: str = "", cursor: str = "",
+def returns_page(*, session: Session, merchant_id: int, query: str = "", cursor: str = "",
                  size: int | None = None) -> Page[ReturnLine]:
     """One page of the returns desk in desk order; ``query`` finds a return by its order number or
     tracking number."""
@@ -220,11 +220,11 @@ def returns_page(session: Session, merchant_id: int, *, query: str = "", cursor:
         if (oid := as_id(text)) is not None:
             match.append(RET.c.order_id == oid)
         q = q.where(sa.or_(*match))
-    page = fetch(session, q, RETURNS_DESK, cursor=cursor, size=size)
+    page = fetch(session=session, stmt=q, keyset=RETURNS_DESK, cursor=cursor, size=size)
     return page.with_items(_return_lines(session, page.items))
 
 
-def returns_waiting(session: Session, merchant_id: int) -> int:
+def returns_waiting(*, session: Session, merchant_id: int) -> int:
     """Parcels received and waiting for this shop's inspection (all of them, not one page)."""
     return int(session.execute(sa.select(sa.func.count()).select_from(RET).where(
         RET.c.merchant_id == merchant_id, RET.c.status == RS.RECEIVED)).scalar_one())
@@ -313,7 +313,7 @@ def _day(r) -> SettlementDay:
     return SettlementDay(date.fromisoformat(r.day), int(r.captured), int(r.fees), int(r.refunds), int(r.captures))
 
 
-def settlement_totals(session: Session, merchant_id: int) -> Settlement:
+def settlement_totals(*, session: Session, merchant_id: int) -> Settlement:
     """The shop's settlement over all time (no days): captured, fees, refunds, net, and the
     journal's balance of ``mer:<id>`` that net must equal."""
     where, sums = _settlement_parts(merchant_id)
@@ -327,16 +327,16 @@ def settlement_totals(session: Session, merchant_id: int) -> Settlement:
     return Settlement([], captured, fees, refunds, captured - fees - refunds, int(bal))
 
 
-def settlement_days_page(session: Session, merchant_id: int, *, cursor: str = "",
+def settlement_days_page(*, session: Session, merchant_id: int, cursor: str = "",
                          size: int | None = None) -> Page[SettlementDay]:
     """One page of the settlement by China day, newest first."""
-    return fetch(session, _settlement_days(merchant_id), SETTLEMENT_DAYS, cursor=cursor, size=size).map(_day)
+    return fetch(session=session, stmt=_settlement_days(merchant_id), keyset=SETTLEMENT_DAYS, cursor=cursor, size=size).map(_day)
 
 
-def settlement(session: Session, merchant_id: int) -> Settlement:
+def settlement(*, session: Session, merchant_id: int) -> Settlement:
     """Per China day, newest first, every day (the CSV export). Captured = the merchant's share +
     the service fee of each capture posting of this shop's orders; net = share − refunds."""
-    st = settlement_totals(session, merchant_id)
+    st = settlement_totals(session=session, merchant_id=merchant_id)
     st.days = [_day(r) for r in session.execute(_settlement_days(merchant_id).order_by(*SETTLEMENT_DAYS.order_by()))]
     return st
 
@@ -348,7 +348,7 @@ def _yuan_plain(fen: int) -> str:
     return f"{sign}{whole}.{cents:02d}"
 
 
-def settlement_csv(s: Settlement, lines: list[OrderLine], *, lang: str = "zh") -> str:
+def settlement_csv(*, settlement: Settlement, lines: list[OrderLine], lang: str = "zh") -> str:
     """A spreadsheet-safe CSV: the daily settlement, then the shop's orders. Cells that could be
     read as formulas (=, +, -, @) are quoted with a leading apostrophe."""
 
@@ -362,18 +362,18 @@ def settlement_csv(s: Settlement, lines: list[OrderLine], *, lang: str = "zh") -
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(heads("date", "captures", "captured", "platform_fee", "refunds", "net"))
-    for d in s.days:
+    for d in settlement.days:
         w.writerow([d.day.isoformat(), d.captures, _yuan_plain(d.captured_fen), _yuan_plain(d.fees_fen),
                     _yuan_plain(d.refunds_fen), _yuan_plain(d.net_fen)])
-    w.writerow([text("csv.total", lang), "", _yuan_plain(s.captured_fen), _yuan_plain(s.fees_fen),
-                _yuan_plain(s.refunds_fen), _yuan_plain(s.net_fen)])
+    w.writerow([text("csv.total", lang), "", _yuan_plain(settlement.captured_fen), _yuan_plain(settlement.fees_fen),
+                _yuan_plain(settlement.refunds_fen), _yuan_plain(settlement.net_fen)])
     w.writerow([])
     w.writerow(heads("order", "product", "shopper", "price", "plan", "status", "ordered_at", "trial_end", "frozen",
                      "outstanding", "paid"))
     for o in lines:
         w.writerow([o.id, safe(o.product), safe(o.shopper), _yuan_plain(o.price_fen), o.plan, o.status,
-                    o.created_at.astimezone(CST).strftime("%Y-%m-%d %H:%M"),
-                    o.trial_end_at.astimezone(CST).strftime("%Y-%m-%d %H:%M"), _yuan_plain(o.frozen_fen),
+                    china_time(o.created_at),
+                    china_time(o.trial_end_at), _yuan_plain(o.frozen_fen),
                     _yuan_plain(o.outstanding_fen), _yuan_plain(o.paid_fen)])
     return buf.getvalue()
 
@@ -468,7 +468,7 @@ def _exposure_by_order(session: Session, merchant_id: int, upto: datetime | None
     return out
 
 
-def analytics(session: Session, merchant_id: int, *, now: datetime, days: int = 60) -> Analytics:
+def analytics(*, session: Session, merchant_id: int, now: datetime, days: int = 60) -> Analytics:
     rows = session.execute(sa.select(ORD.c.id, ORD.c.product_id, ORD.c.status, ORD.c.created_at)
                            .where(ORD.c.merchant_id == merchant_id)).all()
     ids = [r.id for r in rows]
@@ -482,7 +482,7 @@ def analytics(session: Session, merchant_id: int, *, now: datetime, days: int = 
     for oid, _at, delta in moves:
         exposure_now[oid] += delta
 
-    names = {p.id: p.name for p in products(session, merchant_id)}
+    names = {p.id: p.name for p in products(session=session, merchant_id=merchant_id)}
     total = Rates()
     per_product: dict[int, Rates] = {pid: Rates() for pid in names}
     per_week: dict[date, Rates] = {}

@@ -19,16 +19,16 @@ from .ledger import LIMIT, lim
 CA = CreditAccount.__table__
 
 
-def account(session: Session, uid: int) -> CreditAccount:
+def account(*, session: Session, uid: int) -> CreditAccount:
     acct = session.exec(select(CreditAccount).where(CreditAccount.user_id == uid)).first()
     if acct is None:
         raise NotFound("credit account")
     return acct
 
 
-def fresh(session: Session, uid: int) -> CreditAccount:
+def fresh(*, session: Session, uid: int) -> CreditAccount:
     """Re-read after guarded updates (the identity map would otherwise show stale numbers)."""
-    acct = account(session, uid)
+    acct = account(session=session, uid=uid)
     session.refresh(acct)
     return acct
 
@@ -51,7 +51,7 @@ def spendable(acct: CreditAccount) -> int:
     return room
 
 
-def freeze(session: Session, *, uid: int, amount: int, order_id: int, at: datetime) -> None:
+def freeze(*, session: Session, uid: int, amount: int, order_id: int, at: datetime) -> None:
     res = session.execute(
         sa.update(CA)
         .where(
@@ -65,7 +65,7 @@ def freeze(session: Session, *, uid: int, amount: int, order_id: int, at: dateti
     if res.rowcount != 1:
         raise InsufficientLimit("checkout.limit_race")
     ledger.post(
-        session, ledger=LIMIT, key=f"frz:{order_id}", kind="freeze", at=at, order_id=order_id,
+        session=session, ledger=LIMIT, key=f"frz:{order_id}", kind="freeze", at=at, order_id=order_id,
         legs=[(lim(uid, "headroom"), lim(uid, "frozen"), amount)],
     )
 
@@ -84,28 +84,28 @@ def _move(session: Session, *, uid: int, amount: int, src: str, dst: str, key: s
         stmt = stmt.where(cols[src] >= amount)
     if session.execute(stmt).rowcount != 1:
         raise RuntimeError(f"credit {src} of user {uid} is below {amount} — ledger and orders disagree")
-    ledger.post(session, ledger=LIMIT, key=key, kind=kind, at=at, order_id=order_id, installment_id=installment_id,
+    ledger.post(session=session, ledger=LIMIT, key=key, kind=kind, at=at, order_id=order_id, installment_id=installment_id,
                 legs=[(lim(uid, src), lim(uid, dst), amount)])
 
 
-def release(session: Session, *, uid: int, amount: int, order_id: int, at: datetime) -> None:
+def release(*, session: Session, uid: int, amount: int, order_id: int, at: datetime) -> None:
     _move(session, uid=uid, amount=amount, src="frozen", dst="headroom", key=f"rel:{order_id}", kind="release",
           at=at, order_id=order_id)
 
 
-def bill(session: Session, *, uid: int, amount: int, order_id: int, at: datetime) -> None:
+def bill(*, session: Session, uid: int, amount: int, order_id: int, at: datetime) -> None:
     """Trial ended: the hold becomes outstanding (the capture of the two-phase transfer)."""
     _move(session, uid=uid, amount=amount, src="frozen", dst="outstanding", key=f"bill:{order_id}", kind="capture",
           at=at, order_id=order_id)
 
 
-def settle_frozen(session: Session, *, uid: int, amount: int, order_id: int, at: datetime) -> None:
+def settle_frozen(*, session: Session, uid: int, amount: int, order_id: int, at: datetime) -> None:
     """Paid during the trial: the hold is captured and repaid at once."""
     _move(session, uid=uid, amount=amount, src="frozen", dst="headroom", key=f"paynow:{order_id}", kind="capture_paid",
           at=at, order_id=order_id)
 
 
-def repay_principal(session: Session, *, uid: int, amount: int, installment_id: int, order_id: int, at: datetime) -> None:
+def repay_principal(*, session: Session, uid: int, amount: int, installment_id: int, order_id: int, at: datetime) -> None:
     if amount:
         _move(session, uid=uid, amount=amount, src="outstanding", dst="headroom", key=f"lrp:{installment_id}",
               kind="repay", at=at, order_id=order_id, installment_id=installment_id)
@@ -122,7 +122,7 @@ def reason_of(key: str, **params: object) -> str:
     return key + json.dumps(params, ensure_ascii=False, separators=(",", ":"))
 
 
-def log_change(session: Session, *, uid: int, kind: str, old: int, new: int, reason: str, at: datetime) -> CreditEvent:
+def log_change(*, session: Session, uid: int, kind: str, old: int, new: int, reason: str, at: datetime) -> CreditEvent:
     """The history event of a score or limit change already made; a limit change also posts the
     difference in the limit ledger (keyed by the event)."""
     ev = CreditEvent(user_id=uid, kind=kind, old_value=old, new_value=new, reason=reason, at=at)
@@ -131,11 +131,11 @@ def log_change(session: Session, *, uid: int, kind: str, old: int, new: int, rea
     if kind == "limit":
         leg = (lim(uid, "granted"), lim(uid, "headroom"), new - old) if new > old else (
             lim(uid, "headroom"), lim(uid, "granted"), old - new)
-        ledger.post(session, ledger=LIMIT, key=f"limit:{ev.id}", kind="limit_change", at=at, legs=[leg])
+        ledger.post(session=session, ledger=LIMIT, key=f"limit:{ev.id}", kind="limit_change", at=at, legs=[leg])
     return ev
 
 
-def set_limit(session: Session, *, uid: int, new_limit: int, reason: str, at: datetime) -> int:
+def set_limit(*, session: Session, uid: int, new_limit: int, reason: str, at: datetime) -> int:
     """Compare-and-set the limit and post the difference. Returns the old limit."""
     if new_limit < 0:
         raise ValueError("limit cannot be negative")
@@ -149,12 +149,12 @@ def set_limit(session: Session, *, uid: int, new_limit: int, reason: str, at: da
             sa.update(CA).where(CA.c.user_id == uid, CA.c.limit_fen == old).values(limit_fen=new_limit, updated_at=at)
         )
         if res.rowcount == 1:
-            log_change(session, uid=uid, kind="limit", old=old, new=new_limit, reason=reason, at=at)
+            log_change(session=session, uid=uid, kind="limit", old=old, new=new_limit, reason=reason, at=at)
             return old
     raise RuntimeError("limit kept changing under us")
 
 
-def change_score(session: Session, *, uid: int, delta: int, reason: str, at: datetime) -> int:
+def change_score(*, session: Session, uid: int, delta: int, reason: str, at: datetime) -> int:
     """Add ``delta`` (clamped to 350–950) atomically; returns the new score."""
     lo, hi = POLICY.score_min, POLICY.score_max
     old = session.execute(sa.select(CA.c.score).where(CA.c.user_id == uid)).scalar_one()
@@ -163,10 +163,10 @@ def change_score(session: Session, *, uid: int, delta: int, reason: str, at: dat
     session.execute(sa.update(CA).where(CA.c.user_id == uid).values(score=new_expr, updated_at=at))
     new = session.execute(sa.select(CA.c.score).where(CA.c.user_id == uid)).scalar_one()
     if new != old:
-        log_change(session, uid=uid, kind="score", old=old, new=new, reason=reason, at=at)
+        log_change(session=session, uid=uid, kind="score", old=old, new=new, reason=reason, at=at)
     return new
 
 
-def set_status(session: Session, *, uid: int, status: str, reason: str, at: datetime) -> None:
+def set_status(*, session: Session, uid: int, status: str, reason: str, at: datetime) -> None:
     session.execute(sa.update(CA).where(CA.c.user_id == uid).values(bnpl_status=status, updated_at=at))
     session.add(CreditEvent(user_id=uid, kind="status", old_value=0, new_value=0, reason=reason, at=at))

@@ -67,11 +67,11 @@ class ShopperSummary:
     max_days_overdue: int
 
 
-def summary(session: Session, uid: int, now: datetime) -> ShopperSummary:
+def summary(*, session: Session, uid: int, now: datetime) -> ShopperSummary:
     user = session.get(User, uid)
     if user is None or user.role != SHOPPER:
         raise NotFound("shopper")
-    acct = credit.account(session, uid)
+    acct = credit.account(session=session, uid=uid)
     n_orders, n_paid, n_on_time = session.execute(
         sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((ORD.c.status == OS.PAID, 1), else_=0)), 0),
                   sa.func.coalesce(sa.func.sum(sa.case((ORD.c.on_time.is_(True), 1), else_=0)), 0))
@@ -137,7 +137,7 @@ def _queue_items(session: Session, apps: list[Application], now: datetime) -> li
     out = []
     for a in apps:
         if a.shopper_id not in summaries:
-            summaries[a.shopper_id] = summary(session, a.shopper_id, now)
+            summaries[a.shopper_id] = summary(session=session, uid=a.shopper_id, now=now)
         out.append(QueueItem(a, summaries[a.shopper_id], proofs[a.id]))
     return out
 
@@ -154,18 +154,18 @@ def _queue_select(status: str, query: str = ""):
     return q, PENDING_QUEUE if status == AS.PENDING else DECIDED_QUEUE
 
 
-def review_queue(session: Session, *, now: datetime, status: str = AS.PENDING) -> list[QueueItem]:
+def review_queue(*, session: Session, now: datetime, status: str = AS.PENDING) -> list[QueueItem]:
     """The first QUEUE_LIMIT applications in queue order (pending oldest first, decided newest first)."""
     q, keyset = _queue_select(status)
     return _queue_items(session, list(session.exec(q.order_by(*keyset.order_by()).limit(QUEUE_LIMIT))), now)
 
 
-def review_page(session: Session, *, now: datetime, status: str = AS.PENDING, query: str = "", cursor: str = "",
+def review_page(*, session: Session, now: datetime, status: str = AS.PENDING, query: str = "", cursor: str = "",
                 size: int | None = None) -> Page[QueueItem]:
     """One page of the queue, each application with its shopper's summary; ``query`` finds the
     applications of shoppers whose username (or name) contains it."""
     q, keyset = _queue_select(status, query)
-    page = fetch(session, q, keyset, cursor=cursor, size=size)
+    page = fetch(session=session, stmt=q, keyset=keyset, cursor=cursor, size=size)
     return page.with_items(_queue_items(session, page.items, now))
 
 
@@ -181,9 +181,9 @@ class ApplicationDetail:
     history: list[CreditEvent]
 
 
-def application_detail(session: Session, *, application_id: object, now: datetime) -> ApplicationDetail:
-    app = applications.get_application(session, application_id)
-    shopper = summary(session, app.shopper_id, now)
+def application_detail(*, session: Session, application_id: object, now: datetime) -> ApplicationDetail:
+    app = applications.get_application(session=session, application_id=application_id)
+    shopper = summary(session=session, uid=app.shopper_id, now=now)
     decided_by = ""
     if app.decided_by:
         who = session.get(User, app.decided_by)
@@ -196,7 +196,7 @@ def application_detail(session: Session, *, application_id: object, now: datetim
     history = list(session.exec(select(CreditEvent).where(CreditEvent.user_id == app.shopper_id)
                                 .order_by(CreditEvent.at.desc(), CreditEvent.id.desc()).limit(20)))
     return ApplicationDetail(app, shopper, _proofs(session, [app.id])[app.id], decided_by,
-                             applications.hardship_late_fees(session, app.shopper_id),
+                             applications.hardship_late_fees(session=session, uid=app.shopper_id),
                              shopper.restorable_limit_fen or 0, int(principal), history)
 
 
@@ -216,14 +216,14 @@ def _shoppers_select(query: str):
 SHOPPERS = Keyset("shoppers", (Key(USR.c.id, int),))
 
 
-def find_shoppers(session: Session, query: str, limit: int = 20) -> list[User]:
+def find_shoppers(*, session: Session, query: str, limit: int = 20) -> list[User]:
     """The first ``limit`` matches, by id."""
     return list(session.exec(_shoppers_select(query).order_by(User.id).limit(limit)))
 
 
-def shoppers_page(session: Session, *, query: str = "", cursor: str = "", size: int | None = None) -> Page[User]:
+def shoppers_page(*, session: Session, query: str = "", cursor: str = "", size: int | None = None) -> Page[User]:
     """One page of the shoppers matching ``query`` (all shoppers when it is empty), by id."""
-    return fetch(session, _shoppers_select(query), SHOPPERS, cursor=cursor, size=size)
+    return fetch(session=session, stmt=_shoppers_select(query), keyset=SHOPPERS, cursor=cursor, size=size)
 
 
 @dataclass(frozen=True)
@@ -251,13 +251,13 @@ class ShopperFile:
     events: list[CreditEvent] = field(default_factory=list)
 
 
-def shopper_file(session: Session, *, uid: object, now: datetime, postings_limit: int = 100) -> ShopperFile:
+def shopper_file(*, session: Session, uid: object, now: datetime, postings_limit: int = 100) -> ShopperFile:
     if isinstance(uid, bool) or not isinstance(uid, int):
         raise NotFound("shopper")
-    s = summary(session, uid, now)
+    s = summary(session=session, uid=uid, now=now)
     user = session.get(User, uid)
-    acct = credit.account(session, uid)
-    methods = payments.methods_in_order(session, uid)
+    acct = credit.account(session=session, uid=uid)
+    methods = payments.methods_in_order(session=session, uid=uid)
     accounts = [f"lim:{uid}:{b}" for b in ("granted", "headroom", "frozen", "outstanding")] + [pm(m.id) for m in methods]
     rows = session.execute(
         sa.select(P.c.id, P.c.created_at, P.c.ledger, P.c.kind, P.c.debit_account, P.c.credit_account, P.c.amount_fen,
@@ -327,7 +327,7 @@ class Risk:
     suspended: int
 
 
-def risk(session: Session, *, now: datetime) -> Risk:
+def risk(*, session: Session, now: datetime) -> Risk:
     buckets = {k: Bucket(k, lo, hi) for k, lo, hi in BUCKETS}
     who: dict[str, set[int]] = defaultdict(set)
     per_shopper: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])  # owed, worst days, count

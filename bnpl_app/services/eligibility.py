@@ -48,9 +48,9 @@ class Eligibility:
         return [f.rule for f in self.failures]
 
 
-def check(session: Session, *, uid: int, product: Product) -> Eligibility:
+def check(*, session: Session, uid: int, product: Product) -> Eligibility:
     user = session.get(User, uid)
-    acct = credit.account(session, uid)
+    acct = credit.account(session=session, uid=uid)
     fails: list[Failure] = []
     if not user.real_name_verified:
         fails.append(Failure("real_name", "elig.real_name"))
@@ -69,8 +69,8 @@ def check(session: Session, *, uid: int, product: Product) -> Eligibility:
     room = credit.spendable(acct)
     if acct.bnpl_status == BNPL_ACTIVE and room < product.price_fen:
         fails.append(Failure("limit", "elig.limit", {"available": yuan(room), "price": yuan(product.price_fen)}))
-    cap = shop_cap(session, product.merchant_id)
-    used = shop_exposure(session, uid=uid, merchant_id=product.merchant_id)
+    cap = shop_cap(session=session, merchant_id=product.merchant_id)
+    used = shop_exposure(session=session, uid=uid, merchant_id=product.merchant_id)
     if used + product.price_fen > cap:
         fails.append(Failure("shop_cap", "elig.shop_cap", {"cap": yuan(cap), "used": yuan(used)}))
     if product.stock < 1:

@@ -18,7 +18,7 @@ NT = Notification.__table__
 PAGE_SIZE = 200  # the newest this many; an inbox is read, not archived
 
 
-def list_for(session: Session, *, uid: int, limit: int = PAGE_SIZE) -> list[Notification]:
+def list_for(*, session: Session, uid: int, limit: int = PAGE_SIZE) -> list[Notification]:
     return list(session.exec(select(Notification).where(Notification.user_id == uid)
                              .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)))
 
@@ -26,17 +26,17 @@ def list_for(session: Session, *, uid: int, limit: int = PAGE_SIZE) -> list[Noti
 INBOX = Keyset("inbox", (Key(NT.c.created_at, datetime, desc=True), Key(NT.c.id, int, desc=True)))
 
 
-def page_for(session: Session, *, uid: int, cursor: str = "", size: int | None = None) -> Page[Notification]:
+def page_for(*, session: Session, uid: int, cursor: str = "", size: int | None = None) -> Page[Notification]:
     """The user's notifications newest first, a page at a time."""
-    return fetch(session, select(Notification).where(Notification.user_id == uid), INBOX, cursor=cursor, size=size)
+    return fetch(session=session, stmt=select(Notification).where(Notification.user_id == uid), keyset=INBOX, cursor=cursor, size=size)
 
 
-def unread_count(session: Session, uid: int) -> int:
+def unread_count(*, session: Session, uid: int) -> int:
     return session.execute(sa.select(sa.func.count()).select_from(NT)
                            .where(NT.c.user_id == uid, NT.c.read_at.is_(None))).scalar_one()
 
 
-def mark_read(session: Session, *, uid: int, notification_id: object, clock: Clock) -> bool:
+def mark_read(*, session: Session, uid: int, notification_id: object, clock: Clock) -> bool:
     """True when it was unread until now; reading it twice is harmless."""
     if isinstance(notification_id, bool) or not isinstance(notification_id, int) or notification_id <= 0:
         raise NotFound("notification")
@@ -48,7 +48,7 @@ def mark_read(session: Session, *, uid: int, notification_id: object, clock: Clo
     return res.rowcount == 1
 
 
-def mark_all_read(session: Session, *, uid: int, clock: Clock) -> int:
+def mark_all_read(*, session: Session, uid: int, clock: Clock) -> int:
     res = session.execute(sa.update(NT).where(NT.c.user_id == uid, NT.c.read_at.is_(None)).values(read_at=clock.now()))
     return res.rowcount
 

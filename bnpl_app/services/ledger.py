@@ -42,8 +42,7 @@ Leg = tuple[str, str, int]  # debit account, credit account, amount
 
 
 def post(
-    session: Session,
-    *,
+    *, session: Session,
     ledger: str,
     key: str,
     legs: Iterable[Leg],
@@ -77,7 +76,7 @@ def post(
     return len(rows)
 
 
-def balance(session: Session, account: str) -> int:
+def balance(*, session: Session, account: str) -> int:
     credit = session.execute(
         sa.select(sa.func.coalesce(sa.func.sum(Posting.amount_fen), 0)).where(Posting.credit_account == account)
     ).scalar_one()
@@ -87,7 +86,7 @@ def balance(session: Session, account: str) -> int:
     return int(credit) - int(debit)
 
 
-def balances(session: Session, prefix: str = "") -> dict[str, int]:
+def balances(*, session: Session, prefix: str = "") -> dict[str, int]:
     """Every account's balance (optionally only those starting with ``prefix``)."""
     out: dict[str, int] = {}
     cred = sa.select(Posting.credit_account, sa.func.sum(Posting.amount_fen)).group_by(Posting.credit_account)

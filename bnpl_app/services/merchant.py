@@ -13,14 +13,14 @@ from ..domain.policy import POLICY
 from ..models import Installment, InstallmentStatus as IS, Merchant, Order, OrderStatus as OS, Product
 
 
-def shop_cap(session: Session, merchant_id: int) -> int:
+def shop_cap(*, session: Session, merchant_id: int) -> int:
     cap = session.execute(sa.select(Merchant.shop_cap_fen).where(Merchant.id == merchant_id)).scalar_one_or_none()
     if cap is None:
         raise NotFound("shop")
     return cap
 
 
-def shop_exposure(session: Session, *, uid: int, merchant_id: int) -> int:
+def shop_exposure(*, session: Session, uid: int, merchant_id: int) -> int:
     """What one shopper owes or has frozen at one shop (the per-shop cap's measure): the price of
     each order still in its trial or return, plus the principal of each open installment. Derived,
     not stored, so no capture, release or hardship plan has a counter to keep in step. Checkout
@@ -34,7 +34,7 @@ def shop_exposure(session: Session, *, uid: int, merchant_id: int) -> int:
     return int(session.execute(held).scalar_one()) + int(session.execute(owed).scalar_one())
 
 
-def own_product(session: Session, *, merchant_id: int, product_id: object) -> Product:
+def own_product(*, session: Session, merchant_id: int, product_id: object) -> Product:
     """The merchant's own product, or NotFound (also for another merchant's product)."""
     if isinstance(product_id, bool) or not isinstance(product_id, int):
         raise NotFound("product")
@@ -66,8 +66,7 @@ def parse_stock(text: object) -> int:
 
 
 def update_product(
-    session: Session,
-    *,
+    *, session: Session,
     merchant_id: int,
     product_id: int,
     bnpl_enabled: bool | None = None,
@@ -79,7 +78,7 @@ def update_product(
     clock: Clock,
 ) -> Product:
     """Changes apply to new checkouts only: orders keep the terms they were made with."""
-    p = own_product(session, merchant_id=merchant_id, product_id=product_id)
+    p = own_product(session=session, merchant_id=merchant_id, product_id=product_id)
     if trial_days is not None:
         if isinstance(trial_days, bool) or not isinstance(trial_days, int) or not POLICY.trial_days_min <= trial_days <= POLICY.trial_days_max:
             raise ValidationError("merchant.trial_days", field="trial_days", min=POLICY.trial_days_min, max=POLICY.trial_days_max)
@@ -105,7 +104,7 @@ def update_product(
     return p
 
 
-def set_shop_cap(session: Session, *, merchant_id: int, cap_fen: int) -> None:
+def set_shop_cap(*, session: Session, merchant_id: int, cap_fen: int) -> None:
     check_amount(cap_fen, field="shop_cap")
     session.execute(sa.update(Merchant.__table__).where(Merchant.__table__.c.id == merchant_id).values(shop_cap_fen=cap_fen))
 
@@ -133,8 +132,7 @@ def _image(value: object) -> str:
 
 
 def create_product(
-    session: Session,
-    *,
+    *, session: Session,
     merchant_id: int,
     name: object,
     price_fen: object,
@@ -150,7 +148,7 @@ def create_product(
     clock: Clock,
 ) -> Product:
     """A new product of this merchant. 先用后付 stays off unless the merchant turns it on."""
-    shop_cap(session, merchant_id)  # the merchant exists
+    shop_cap(session=session, merchant_id=merchant_id)  # the merchant exists
     check_amount(price_fen, field="price")
     p = Product(merchant_id=merchant_id, name=_text(name, field="name", min_len=1, max_len=80),
                 category=_text(category, field="category", min_len=0, max_len=30),
@@ -158,14 +156,13 @@ def create_product(
                 price_fen=price_fen, stock=0, image=_image(image), created_at=clock.now())
     session.add(p)
     session.flush()
-    return update_product(session, merchant_id=merchant_id, product_id=p.id, bnpl_enabled=bnpl_enabled,
+    return update_product(session=session, merchant_id=merchant_id, product_id=p.id, bnpl_enabled=bnpl_enabled,
                           trial_days=trial_days, min_score=min_score, allowed_plans=allowed_plans,
                           interest_free=interest_free, stock=stock, clock=clock)
 
 
 def edit_product(
-    session: Session,
-    *,
+    *, session: Session,
     merchant_id: int,
     product_id: int,
     name: object | None = None,
@@ -178,7 +175,7 @@ def edit_product(
 ) -> Product:
     """Name, price, stock, text and picture. A new price applies to new orders only: an order
     keeps the price (and terms) it was made with."""
-    p = own_product(session, merchant_id=merchant_id, product_id=product_id)
+    p = own_product(session=session, merchant_id=merchant_id, product_id=product_id)
     if name is not None:
         p.name = _text(name, field="name", min_len=1, max_len=80)
     if category is not None:
@@ -191,4 +188,4 @@ def edit_product(
         p.image = _image(image)
     session.add(p)
     session.flush()
-    return update_product(session, merchant_id=merchant_id, product_id=p.id, stock=stock, clock=clock)
+    return update_product(session=session, merchant_id=merchant_id, product_id=p.id, stock=stock, clock=clock)

@@ -28,8 +28,7 @@ def written(kind: str, params: dict) -> tuple[str, str, str, str]:
 
 
 def notify(
-    session: Session,
-    *,
+    *, session: Session,
     user_id: int,
     kind: str,
     at: datetime,
@@ -52,9 +51,9 @@ def notify(
     return inserted
 
 
-def send(session: Session, *, user_id: int, notice: Notice, at: datetime, sms: bool = True) -> bool:
+def send(*, session: Session, user_id: int, notice: Notice, at: datetime, sms: bool = True) -> bool:
     """``notify`` for a notice the rules made (``domain.rules.*_notice``)."""
-    return notify(session, user_id=user_id, kind=notice.kind, at=at, dedupe_key=notice.dedupe_key, sms=sms,
+    return notify(session=session, user_id=user_id, kind=notice.kind, at=at, dedupe_key=notice.dedupe_key, sms=sms,
                   **notice.params)
 
 
@@ -72,26 +71,26 @@ def _written_kept(kind: str, params: dict) -> tuple[str, str, str, str]:
     return hit
 
 
-def notify_many(session: Session, notices: list[tuple[int, Notice]], *, at: datetime, sms: bool, when=None) -> int:
+def notify_many(*, session: Session, notices: list[tuple[int, Notice]], at: datetime, sms: bool, when=None) -> int:
     """``send`` for many (user, notice) pairs, as two executemany statements: the same rendering,
     the same dedupe (a notice whose key was already used is not written again). Returns how many
     went in. With ``sms`` each one that went in also goes to the outbox, so then all of them must
     go in (else BatchRefused). ``when``: ``at`` as ``bulk.bind_time`` gives it."""
     if not notices:
         return 0
-    when = bind_time(session, at) if when is None else when
+    when = bind_time(session=session, at=at) if when is None else when
     rows, texts = [], []
     for uid, n in notices:
         title, body, params_json, text = _written_kept(n.kind, n.params)
         rows.append((uid, n.kind, title, body, params_json, when, n.dedupe_key))
         texts.append(text)
-    changes.touch(session, {uid for uid, _n in notices}, changes.INBOX)
-    went_in = execute_many(session, f"INSERT INTO {NOTE.name} (user_id, kind, title, body, params_json, created_at, "
-                                    "dedupe_key) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", rows)
+    changes.touch(session=session, users={uid for uid, _n in notices}, topic=changes.INBOX)
+    went_in = execute_many(session=session, sql=f"INSERT INTO {NOTE.name} (user_id, kind, title, body, params_json, created_at, "
+                                    "dedupe_key) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", rows=rows)
     if sms:
         if went_in != len(rows):
             raise BatchRefused("a notice was already sent")
-        execute_many(session, f"INSERT INTO {OUTBOX.name} (user_id, channel, body, created_at, dedupe_key) "
+        execute_many(session=session, sql=f"INSERT INTO {OUTBOX.name} (user_id, channel, body, created_at, dedupe_key) "
                               "VALUES (?, ?, ?, ?, ?)",
-                     [(uid, "sms", text, when, f"sms:{n.dedupe_key}") for (uid, n), text in zip(notices, texts)])
+                     rows=[(uid, "sms", text, when, f"sms:{n.dedupe_key}") for (uid, n), text in zip(notices, texts)])
     return went_in

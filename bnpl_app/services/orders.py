@@ -43,7 +43,7 @@ def _int_id(value: object, what: str) -> int:
     return value
 
 
-def own_order(session: Session, *, uid: int, order_id: object) -> Order:
+def own_order(*, session: Session, uid: int, order_id: object) -> Order:
     """The shopper's own order; another shopper's order is simply 'not found'."""
     o = session.get(Order, _int_id(order_id, "order"))
     if o is None or o.shopper_id != uid:
@@ -51,7 +51,7 @@ def own_order(session: Session, *, uid: int, order_id: object) -> Order:
     return o
 
 
-def merchant_order(session: Session, *, merchant_id: int, order_id: object) -> Order:
+def merchant_order(*, session: Session, merchant_id: int, order_id: object) -> Order:
     o = session.get(Order, _int_id(order_id, "order"))
     if o is None or o.merchant_id != merchant_id:
         raise NotFound("order")
@@ -61,12 +61,12 @@ def merchant_order(session: Session, *, merchant_id: int, order_id: object) -> O
 MY_ORDERS = Keyset("my_orders", (Key(ORD.c.id, int, desc=True),))
 
 
-def orders_page(session: Session, *, uid: int, cursor: str = "", size: int | None = None) -> Page[Order]:
+def orders_page(*, session: Session, uid: int, cursor: str = "", size: int | None = None) -> Page[Order]:
     """The shopper's own orders, newest first, a page at a time."""
-    return fetch(session, select(Order).where(Order.shopper_id == uid), MY_ORDERS, cursor=cursor, size=size)
+    return fetch(session=session, stmt=select(Order).where(Order.shopper_id == uid), keyset=MY_ORDERS, cursor=cursor, size=size)
 
 
-def installments_of(session: Session, order_id: int) -> list[Installment]:
+def installments_of(*, session: Session, order_id: int) -> list[Installment]:
     return list(session.exec(select(Installment).where(Installment.order_id == order_id).order_by(Installment.seq, Installment.id)))
 
 
@@ -77,34 +77,34 @@ def _set_status(session: Session, order: Order, new: str, *, expect: tuple[str, 
     order.status = new
 
 
-def pay_now(session: Session, *, uid: int, order_id: object, method_id: int | None = None, clock: Clock) -> Order:
+def pay_now(*, session: Session, uid: int, order_id: object, method_id: int | None = None, clock: Clock) -> Order:
     """Pay the whole price during the trial; no fee is due since no period has started."""
-    order = own_order(session, uid=uid, order_id=order_id)
+    order = own_order(session=session, uid=uid, order_id=order_id)
     if order.status == OS.PAID:
         raise InvalidTransition("order.already_paid")
     if order.status not in OS.IN_TRIAL:
         raise InvalidTransition("order.not_in_trial", action="paid now")
     now = clock.now()
-    methods = [payments.own_method(session, uid=uid, method_id=method_id)] if method_id is not None \
-        else payments.methods_in_order(session, uid)
-    insts = [i for i in installments_of(session, order.id) if i.status == IS.PENDING]
+    methods = [payments.own_method(session=session, uid=uid, method_id=method_id)] if method_id is not None \
+        else payments.methods_in_order(session=session, uid=uid)
+    insts = [i for i in installments_of(session=session, order_id=order.id) if i.status == IS.PENDING]
     method = next((m for m in methods if m.balance_fen >= order.price_fen), None)
     if method is None:
         m = methods[0] if methods else None
         raise InsufficientFunds("bill.insufficient", method=m.label if m else "—", balance=yuan(m.balance_fen if m else 0),
                                 amount=yuan(order.price_fen))
     # The credit account first: the platform's one lock order (checkout locks it before the product).
-    credit.settle_frozen(session, uid=uid, amount=order.price_fen, order_id=order.id, at=now)
+    credit.settle_frozen(session=session, uid=uid, amount=order.price_fen, order_id=order.id, at=now)
     for inst in insts:
-        payments.capture(session, inst=inst, order=order, method=method, at=now, waive_fee=True, billed=False)
+        payments.capture(session=session, inst=inst, order=order, method=method, at=now, waive_fee=True, billed=False)
     session.add(OrderEvent(order_id=order.id, at=now, step="captured", amount_fen=order.price_fen, note="paid early"))
     _set_status(session, order, OS.DUE, expect=OS.IN_TRIAL, billed_at=now)
-    payments.finish_order(session, order=order, at=now)
+    payments.finish_order(session=session, order=order, at=now)
     return order
 
 
-def request_return(session: Session, *, uid: int, order_id: object, tracking_no: str, clock: Clock) -> ReturnRequest:
-    order = own_order(session, uid=uid, order_id=order_id)
+def request_return(*, session: Session, uid: int, order_id: object, tracking_no: str, clock: Clock) -> ReturnRequest:
+    order = own_order(session=session, uid=uid, order_id=order_id)
     tracking_no = (tracking_no or "").strip() if isinstance(tracking_no, str) else ""
     if not _TRACKING_RE.match(tracking_no):
         raise ValidationError("order.bad_tracking", field="tracking_no")
@@ -122,7 +122,7 @@ def request_return(session: Session, *, uid: int, order_id: object, tracking_no:
     return ret
 
 
-def merchant_return(session: Session, *, merchant_id: int, return_id: object) -> ReturnRequest:
+def merchant_return(*, session: Session, merchant_id: int, return_id: object) -> ReturnRequest:
     r = session.get(ReturnRequest, _int_id(return_id, "return"))
     if r is None or r.merchant_id != merchant_id:
         raise NotFound("return")
@@ -137,9 +137,9 @@ def _return_step(session: Session, ret: ReturnRequest, *, expect: str, action: s
         setattr(ret, k, v)
 
 
-def mark_received(session: Session, *, merchant_id: int | None, return_id: object, clock: Clock,
+def mark_received(*, session: Session, merchant_id: int | None, return_id: object, clock: Clock,
                   ret: ReturnRequest | None = None) -> ReturnRequest:
-    ret = ret or merchant_return(session, merchant_id=merchant_id, return_id=return_id)
+    ret = ret or merchant_return(session=session, merchant_id=merchant_id, return_id=return_id)
     now = clock.now()
     deadline = now + timedelta(days=POLICY.inspection_days)
     _return_step(session, ret, expect=RS.IN_TRANSIT, action="received", status=RS.RECEIVED, received_at=now,
@@ -147,36 +147,36 @@ def mark_received(session: Session, *, merchant_id: int | None, return_id: objec
     order = session.get(Order, ret.order_id)
     _set_status(session, order, OS.RETURN_RECEIVED, expect=(OS.RETURN_IN_TRANSIT,))
     session.add(OrderEvent(order_id=order.id, at=now, step="received"))
-    notify(session, user_id=order.shopper_id, kind="return_received", at=now, dedupe_key=f"retrcv:{ret.id}", sms=False,
+    notify(session=session, user_id=order.shopper_id, kind="return_received", at=now, dedupe_key=f"retrcv:{ret.id}", sms=False,
            product=order.product_name, deadline=china_time(deadline))
     return ret
 
 
-def accept_return(session: Session, *, merchant_id: int | None, return_id: object, clock: Clock,
+def accept_return(*, session: Session, merchant_id: int | None, return_id: object, clock: Clock,
                   ret: ReturnRequest | None = None, outcome: str = RO.INTACT) -> ReturnRequest:
     """Intact (or the deadline passed): order RETURNED, the hold released at once, stock back."""
-    ret = ret or merchant_return(session, merchant_id=merchant_id, return_id=return_id)
+    ret = ret or merchant_return(session=session, merchant_id=merchant_id, return_id=return_id)
     now = clock.now()
     _return_step(session, ret, expect=RS.RECEIVED, action="accepted", status=RS.ACCEPTED, inspected_at=now, outcome=outcome)
     order = session.get(Order, ret.order_id)
     _set_status(session, order, OS.RETURNED, expect=(OS.RETURN_RECEIVED,), closed_at=now)
     session.execute(sa.update(INST).where(INST.c.order_id == order.id, INST.c.status == IS.PENDING).values(status=IS.CANCELLED))
-    credit.release(session, uid=order.shopper_id, amount=order.price_fen, order_id=order.id, at=now)
+    credit.release(session=session, uid=order.shopper_id, amount=order.price_fen, order_id=order.id, at=now)
     prod = Product.__table__
     session.execute(sa.update(prod).where(prod.c.id == order.product_id).values(stock=prod.c.stock + 1))
     session.add(OrderEvent(order_id=order.id, at=now, step="inspected", note=outcome))
     session.add(OrderEvent(order_id=order.id, at=now, step="released", amount_fen=order.price_fen))
-    notify(session, user_id=order.shopper_id, kind="return_accepted", at=now, dedupe_key=f"retok:{ret.id}",
+    notify(session=session, user_id=order.shopper_id, kind="return_accepted", at=now, dedupe_key=f"retok:{ret.id}",
            product=order.product_name, amount=yuan(order.price_fen))
     return ret
 
 
-def reject_return(session: Session, *, merchant_id: int, return_id: object, reason: str,
+def reject_return(*, session: Session, merchant_id: int, return_id: object, reason: str,
                   photos: list[tuple[str, str, int]], clock: Clock) -> ReturnRequest:
     """Damaged: at least one photo (already stored and checked by ``uploads``) and a reason.
     The parcel goes back and the trial resumes; if it has ended, the deduction runs at the next
     sweep with the due date moved to now, so the paused days never count as late."""
-    ret = merchant_return(session, merchant_id=merchant_id, return_id=return_id)
+    ret = merchant_return(session=session, merchant_id=merchant_id, return_id=return_id)
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if not reason:
         raise ValidationError("return.reason_required", field="reason")
@@ -193,13 +193,13 @@ def reject_return(session: Session, *, merchant_id: int, return_id: object, reas
     _set_status(session, order, OS.RETURN_REJECTED, expect=(OS.RETURN_RECEIVED,), resumed_at=now)
     session.add(OrderEvent(order_id=order.id, at=now, step="inspected", note=RO.DAMAGED))
     session.add(OrderEvent(order_id=order.id, at=now, step="return_rejected", note=reason[:200]))
-    notify(session, user_id=order.shopper_id, kind="return_rejected", at=now, dedupe_key=f"retno:{ret.id}",
+    notify(session=session, user_id=order.shopper_id, kind="return_rejected", at=now, dedupe_key=f"retno:{ret.id}",
            product=order.product_name, reason=reason)
     session.flush()
     return ret
 
 
-def timeline(session: Session, order_id: int) -> list[OrderEvent]:
+def timeline(*, session: Session, order_id: int) -> list[OrderEvent]:
     return list(session.exec(select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.at, OrderEvent.id)))
 
 
@@ -213,27 +213,27 @@ class OrderFacts:
     photos: list[str] = field(default_factory=list)  # stored names of the inspection photos
 
 
-def order_facts(session: Session, order: Order, *, detail: bool = False) -> OrderFacts:
-    insts = installments_of(session, order.id)
+def order_facts(*, session: Session, order: Order, detail: bool = False) -> OrderFacts:
+    insts = installments_of(session=session, order_id=order.id)
     if not detail:
         return OrderFacts(order, insts)
     ret = session.exec(select(ReturnRequest).where(ReturnRequest.order_id == order.id)).first()
     photos = [] if ret is None else list(session.exec(
         select(ReturnPhoto.stored_name).where(ReturnPhoto.return_id == ret.id).order_by(ReturnPhoto.id)))
-    return OrderFacts(order, insts, timeline(session, order.id), ret, photos)
+    return OrderFacts(order, insts, timeline(session=session, order_id=order.id), ret, photos)
 
 
-def my_orders(session: Session, *, uid: int, cursor: str = "") -> Page[OrderFacts]:
+def my_orders(*, session: Session, uid: int, cursor: str = "") -> Page[OrderFacts]:
     """One page of the shopper's orders, newest first, each with its installments."""
-    return orders_page(session, uid=uid, cursor=cursor).map(lambda o: order_facts(session, o))
+    return orders_page(session=session, uid=uid, cursor=cursor).map(lambda o: order_facts(session=session, order=o))
 
 
-def my_order(session: Session, *, uid: int, order_id: object) -> OrderFacts:
+def my_order(*, session: Session, uid: int, order_id: object) -> OrderFacts:
     """One of the shopper's own orders with everything its page shows."""
-    return order_facts(session, own_order(session, uid=uid, order_id=order_id), detail=True)
+    return order_facts(session=session, order=own_order(session=session, uid=uid, order_id=order_id), detail=True)
 
 
-def open_count(session: Session, uid: int) -> int:
+def open_count(*, session: Session, uid: int) -> int:
     """The shopper's orders still running: in trial, being returned, or billed and not paid off."""
     return session.execute(sa.select(sa.func.count()).select_from(ORD).where(
         ORD.c.shopper_id == uid, ORD.c.status.in_(OS.HOLDING + OS.BILLED))).scalar_one()

@@ -152,7 +152,7 @@ class Page(Generic[T]):
         return replace(self, items=items)  # type: ignore[arg-type]
 
 
-def fetch(session, stmt: Select, keyset: Keyset, *, cursor: str = "", size: int | None = None) -> Page:
+def fetch(*, session, stmt: Select, keyset: Keyset, cursor: str = "", size: int | None = None) -> Page:
     """The page of ``stmt`` (already filtered and scoped by the caller, not ordered) after
     ``cursor``. Items are the statement's rows (read by column name); a statement of one entity
     or column gives that entity or value per item."""
@@ -171,7 +171,7 @@ def fetch(session, stmt: Select, keyset: Keyset, *, cursor: str = "", size: int 
         item = _item_type(tuple(rows[0]._fields[:width])) if rows else tuple
         items = [item(*r[:width]) for r in rows]
     return Page(items=items, cursor=cursor if after is not None else "", next_cursor=nxt,
-                total=count(session, stmt), size=n)
+                total=count(session=session, stmt=stmt), size=n)
 
 
 @lru_cache(maxsize=64)
@@ -179,7 +179,7 @@ def _item_type(fields: tuple[str, ...]) -> type:
     return namedtuple("Row", fields, rename=True)  # noqa: PYI024 — a row shape known only at run time
 
 
-def count(session, stmt: Select) -> int:
+def count(*, session, stmt: Select) -> int:
     """How many rows ``stmt`` gives (all pages)."""
     sub = stmt.order_by(None).limit(None).subquery()
     return int(session.execute(sa.select(sa.func.count()).select_from(sub)).scalar_one())

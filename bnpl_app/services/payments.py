@@ -56,9 +56,9 @@ class SimulatedGateway:
     def debit_many(self, session: Session, debits: list[tuple[int, int]]) -> bool:
         """The same guarded debit for each (method, amount), as one executemany. True iff every
         row went through; if not, some may have, and the caller rolls them back."""
-        return execute_many(session, f"UPDATE {PMT.name} SET balance_fen = balance_fen - ? "
+        return execute_many(session=session, sql=f"UPDATE {PMT.name} SET balance_fen = balance_fen - ? "
                                      "WHERE id = ? AND balance_fen >= ?",
-                            [(a, m, a) for m, a in debits]) == len(debits)
+                            rows=[(a, m, a) for m, a in debits]) == len(debits)
 
 
 GATEWAY: Gateway = SimulatedGateway()
@@ -69,7 +69,7 @@ def owed(inst: Installment) -> int:
     return rules.owed(inst.principal_fen, inst.fee_fen, inst.fee_waived_fen, inst.late_fee_fen, inst.late_fee_waived_fen)
 
 
-def methods_in_order(session: Session, uid: int) -> list[PaymentMethod]:
+def methods_in_order(*, session: Session, uid: int) -> list[PaymentMethod]:
     return list(session.execute(
         sa.select(PaymentMethod).where(PaymentMethod.user_id == uid).order_by(PaymentMethod.priority, PaymentMethod.id)
     ).scalars())
@@ -88,8 +88,7 @@ class Capture:
 
 
 def capture(
-    session: Session,
-    *,
+    *, session: Session,
     inst: Installment,
     order: Order,
     method: PaymentMethod,
@@ -114,27 +113,27 @@ def capture(
     share, service_fee, fees = rules.capture_split(principal_fen=inst.principal_fen, amount_fen=amount,
                                                    platform_fee_bps=order.platform_fee_bps)
     ledger.post(
-        session, ledger=MONEY, key=f"cap:{inst.id}", kind="capture", at=at, order_id=order.id, installment_id=inst.id,
+        session=session, ledger=MONEY, key=f"cap:{inst.id}", kind="capture", at=at, order_id=order.id, installment_id=inst.id,
         legs=[(pm(method.id), mer(order.merchant_id), share),
               (pm(method.id), PLAT_SERVICE_FEE, service_fee),
               (pm(method.id), PLAT_FEE_INCOME, fees)],
     )
     if billed:
-        credit.repay_principal(session, uid=order.shopper_id, amount=inst.principal_fen, installment_id=inst.id,
+        credit.repay_principal(session=session, uid=order.shopper_id, amount=inst.principal_fen, installment_id=inst.id,
                                order_id=order.id, at=at)
     return Capture(inst.id, amount, method.id, method.label)
 
 
-def capture_from_any(session: Session, *, inst: Installment, order: Order, at: datetime,
+def capture_from_any(*, session: Session, inst: Installment, order: Order, at: datetime,
                      methods: list[PaymentMethod] | None = None) -> Capture | None:
     """Try the shopper's methods in their order; None if none could cover it."""
     need = owed(inst)
-    for m in methods if methods is not None else methods_in_order(session, order.shopper_id):
+    for m in methods if methods is not None else methods_in_order(session=session, uid=order.shopper_id):
         if m.balance_fen < need:
             continue
         sp = session.begin_nested()
         try:
-            cap = capture(session, inst=inst, order=order, method=m, at=at)
+            cap = capture(session=session, inst=inst, order=order, method=m, at=at)
         except InsufficientFunds:
             sp.rollback()  # the balance moved under us; try the next method
             continue
@@ -143,7 +142,7 @@ def capture_from_any(session: Session, *, inst: Installment, order: Order, at: d
     return None
 
 
-def refresh_order_status(session: Session, *, order: Order, at: datetime) -> str:
+def refresh_order_status(*, session: Session, order: Order, at: datetime) -> str:
     """After an installment changed: the order's status by ``rules.order_status_after`` — paid off
     (``finish_order``), overdue or due."""
     new = rules.order_status_after(order.status, session.execute(
@@ -151,7 +150,7 @@ def refresh_order_status(session: Session, *, order: Order, at: datetime) -> str
     if new == order.status:
         return new
     if new == OS.PAID:
-        finish_order(session, order=order, at=at)
+        finish_order(session=session, order=order, at=at)
         return OS.PAID
     session.execute(sa.update(ORD).where(ORD.c.id == order.id, ORD.c.status == order.status).values(status=new))
     order.status = new
@@ -168,7 +167,7 @@ def was_late(status: str, was_overdue: bool, penalized: bool, plan_application_i
                                       plan_application_id=plan_application_id)
 
 
-def finish_order(session: Session, *, order: Order, at: datetime) -> None:
+def finish_order(*, session: Session, order: Order, at: datetime) -> None:
     """Fully paid: close it, then reward it if no installment was late (``apply_standing``)."""
     on_time = not any(was_late(*r) for r in session.execute(sa.select(*LATE_COLUMNS).where(INST.c.order_id == order.id)))
     res = session.execute(
@@ -179,12 +178,12 @@ def finish_order(session: Session, *, order: Order, at: datetime) -> None:
         return
     order.status = OS.PAID
     session.add(OrderEvent(order_id=order.id, at=at, step="paid", amount_fen=order.price_fen))
-    send(session, user_id=order.shopper_id, notice=rules.paid_notice(order_id=order.id, product=order.product_name),
+    send(session=session, user_id=order.shopper_id, notice=rules.paid_notice(order_id=order.id, product=order.product_name),
          at=at, sms=False)
-    apply_standing(session, uid=order.shopper_id, order_id=order.id, on_time=on_time, at=at)
+    apply_standing(session=session, uid=order.shopper_id, order_id=order.id, on_time=on_time, at=at)
 
 
-def apply_standing(session: Session, *, uid: int, order_id: int, on_time: bool, at: datetime) -> rules.Standing:
+def apply_standing(*, session: Session, uid: int, order_id: int, on_time: bool, at: datetime) -> rules.Standing:
     """What a paid-off order does to the shopper's score, streak and limit
     (``rules.standing_after_order``), written compare-and-set, with the history events, the limit
     posting and, when on time, the reward notice."""
@@ -205,16 +204,16 @@ def apply_standing(session: Session, *, uid: int, order_id: int, on_time: bool, 
     if not on_time:
         return st
     if st.score != a.score:
-        credit.log_change(session, uid=uid, kind="score", old=a.score, new=st.score,
+        credit.log_change(session=session, uid=uid, kind="score", old=a.score, new=st.score,
                           reason=credit.reason_of("cr.on_time", order=order_id), at=at)
     if st.stepped:
-        credit.log_change(session, uid=uid, kind="limit", old=a.limit_fen, new=st.limit_fen,
+        credit.log_change(session=session, uid=uid, kind="limit", old=a.limit_fen, new=st.limit_fen,
                           reason=credit.reason_of("cr.step", n=POLICY.on_time_orders_for_step), at=at)
-    send(session, user_id=uid, notice=rules.reward_notice(order_id=order_id, standing=st), at=at, sms=False)
+    send(session=session, user_id=uid, notice=rules.reward_notice(order_id=order_id, standing=st), at=at, sms=False)
     return st
 
 
-def own_method(session: Session, *, uid: int, method_id: object) -> PaymentMethod:
+def own_method(*, session: Session, uid: int, method_id: object) -> PaymentMethod:
     if isinstance(method_id, bool) or not isinstance(method_id, int):
         raise NotFound("payment method")
     m = session.get(PaymentMethod, method_id)

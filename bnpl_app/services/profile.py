@@ -13,7 +13,7 @@ from ..models import Application, CreditAccount, CreditEvent, User
 from . import applications, credit, orders, wallet
 
 
-def score_and_limit_history(session: Session, uid: int) -> list[CreditEvent]:
+def score_and_limit_history(*, session: Session, uid: int) -> list[CreditEvent]:
     """Every change of the shopper's score or limit, oldest first."""
     return list(session.exec(select(CreditEvent).where(CreditEvent.user_id == uid,
                                                        CreditEvent.kind.in_(("score", "limit")))
@@ -32,11 +32,11 @@ class CreditProfile:
     applications: list[tuple[Application, list[str]]]  # newest first, with their proof files' labels
 
 
-def credit_profile(session: Session, *, uid: int, now: datetime) -> CreditProfile:
+def credit_profile(*, session: Session, uid: int, now: datetime) -> CreditProfile:
     return CreditProfile(
-        account=credit.account(session, uid), user=session.get(User, uid),
-        history=score_and_limit_history(session, uid), open_orders=orders.open_count(session, uid),
-        overdue_owed_fen=applications.overdue_owed(session, uid), has_method=wallet.has_method(session, uid),
-        hardship_ok=applications.hardship_eligible(session, uid, now),
-        applications=applications.of_shopper(session, uid),
+        account=credit.account(session=session, uid=uid), user=session.get(User, uid),
+        history=score_and_limit_history(session=session, uid=uid), open_orders=orders.open_count(session=session, uid=uid),
+        overdue_owed_fen=applications.overdue_owed(session=session, uid=uid), has_method=wallet.has_method(session=session, uid=uid),
+        hardship_ok=applications.hardship_eligible(session=session, uid=uid, now=now),
+        applications=applications.of_shopper(session=session, uid=uid),
     )

@@ -20,42 +20,42 @@ PMT = PaymentMethod.__table__
 _CARD_RE = re.compile(r"^\d{4}$")
 
 
-def wallet_of(session: Session, uid: int) -> PaymentMethod:
+def wallet_of(*, session: Session, uid: int) -> PaymentMethod:
     w = session.exec(select(PaymentMethod).where(PaymentMethod.user_id == uid, PaymentMethod.kind == MK.WALLET)).first()
     if w is None:
         raise NotFound("wallet")
     return w
 
 
-def balance_fen(session: Session, uid: int) -> int:
+def balance_fen(*, session: Session, uid: int) -> int:
     """The wallet's balance; 0 for someone without a wallet."""
     return session.execute(sa.select(PMT.c.balance_fen).where(PMT.c.user_id == uid, PMT.c.kind == MK.WALLET)
                            .limit(1)).scalar_one_or_none() or 0
 
 
-def has_method(session: Session, uid: int) -> bool:
+def has_method(*, session: Session, uid: int) -> bool:
     return session.execute(sa.select(PMT.c.id).where(PMT.c.user_id == uid).limit(1)).first() is not None
 
 
-def kinds_by_label(session: Session, uid: int) -> dict[str, str]:
+def kinds_by_label(*, session: Session, uid: int) -> dict[str, str]:
     """The kind (wallet, card) of each of the user's methods by the label it is stored with, for a
     record that kept only the label (a deduction notice names the method it was taken from)."""
     return {label: kind for label, kind in session.execute(
         sa.select(PMT.c.label, PMT.c.kind).where(PMT.c.user_id == uid).order_by(PMT.c.id))}
 
 
-def topup(session: Session, *, uid: int, amount_fen: object, method_id: int | None = None, clock: Clock) -> PaymentMethod:
+def topup(*, session: Session, uid: int, amount_fen: object, method_id: int | None = None, clock: Clock) -> PaymentMethod:
     """Add money to the wallet (or, in this simulation, to a card's balance)."""
     amount = check_amount(amount_fen, field="amount")
-    m = wallet_of(session, uid) if method_id is None else payments.own_method(session, uid=uid, method_id=method_id)
+    m = wallet_of(session=session, uid=uid) if method_id is None else payments.own_method(session=session, uid=uid, method_id=method_id)
     now = clock.now()
     session.execute(sa.update(PMT).where(PMT.c.id == m.id).values(balance_fen=PMT.c.balance_fen + amount))
-    ledger.post(session, ledger=MONEY, key=f"top:{m.id}:{secrets.token_hex(8)}", kind="topup", at=now, legs=[(EXT_FUNDING, pm(m.id), amount)])
+    ledger.post(session=session, ledger=MONEY, key=f"top:{m.id}:{secrets.token_hex(8)}", kind="topup", at=now, legs=[(EXT_FUNDING, pm(m.id), amount)])
     session.refresh(m)
     return m
 
 
-def add_card(session: Session, *, uid: int, bank: str, last4: str, balance_fen: int = 0, clock: Clock) -> PaymentMethod:
+def add_card(*, session: Session, uid: int, bank: str, last4: str, balance_fen: int = 0, clock: Clock) -> PaymentMethod:
     bank = (bank or "").strip() if isinstance(bank, str) else ""
     if not 2 <= len(bank) <= 20:
         raise ValidationError("bad_text", field="bank", min=2, max=20)
@@ -66,5 +66,5 @@ def add_card(session: Session, *, uid: int, bank: str, last4: str, balance_fen: 
     session.add(m)
     session.flush()
     if balance_fen:
-        topup(session, uid=uid, amount_fen=balance_fen, method_id=m.id, clock=clock)
+        topup(session=session, uid=uid, amount_fen=balance_fen, method_id=m.id, clock=clock)
     return m

@@ -60,7 +60,7 @@ class BillsState(PagedMixin, rx.State):
         if iid is None or expected is None:
             return await refuse(self, ValidationError("bad_id"))
         await act(self, (SHOPPER,), lambda s, who: bills.repay(
-            s, uid=who.user_id, installment_id=iid, expected_fen=expected, clock=runtime.clock()), ok="bills.repaid")
+            session=s, uid=who.user_id, installment_id=iid, expected_fen=expected, clock=runtime.clock()), ok="bills.repaid")
         await self.load()
 
     @rx.event
@@ -69,7 +69,7 @@ class BillsState(PagedMixin, rx.State):
         if oid is None or expected is None:
             return await refuse(self, ValidationError("bad_id"))
         await act(self, (SHOPPER,), lambda s, who: bills.early_repay(
-            s, uid=who.user_id, order_id=oid, expected_fen=expected, clock=runtime.clock()), ok="bills.early_done")
+            session=s, uid=who.user_id, order_id=oid, expected_fen=expected, clock=runtime.clock()), ok="bills.early_done")
         await self.load()
 
     @rx.event
@@ -92,10 +92,10 @@ class BillsState(PagedMixin, rx.State):
             return await refuse(self, ValidationError("autopay.days_range", max=POLICY.autopay_days_before_max))
 
         def save(s, who):
-            mine = [m.id for m in payments.methods_in_order(s, who.user_id)]
+            mine = [m.id for m in payments.methods_in_order(session=s, uid=who.user_id)]
             if first not in mine:
                 raise ValidationError("autopay.order")
-            bills.set_autopay(s, uid=who.user_id, days_before=days, method_order=[first] + [m for m in mine if m != first],
+            bills.set_autopay(session=s, uid=who.user_id, days_before=days, method_order=[first] + [m for m in mine if m != first],
                               clock=runtime.clock())
             return True
 
@@ -138,7 +138,7 @@ class CreditState(rx.State):
     async def open_bnpl(self):
         accepted = self.terms_ok is True
         done = await act(self, (SHOPPER,), lambda s, who: consent.open_bnpl(
-            s, uid=who.user_id, accept_terms=accepted, terms_version=POLICY.terms_version, clock=runtime.clock()) or True,
+            session=s, uid=who.user_id, accept_terms=accepted, terms_version=POLICY.terms_version, clock=runtime.clock()) or True,
             ok="credit.opened")
         if done:
             self.terms_ok = False
@@ -146,7 +146,7 @@ class CreditState(rx.State):
 
     @rx.event
     async def close_bnpl(self):
-        await act(self, (SHOPPER,), lambda s, who: consent.close_bnpl(s, uid=who.user_id, clock=runtime.clock()),
+        await act(self, (SHOPPER,), lambda s, who: consent.close_bnpl(session=s, uid=who.user_id, clock=runtime.clock()),
                   ok="credit.closed_ok")
         await self.load()
 
@@ -162,14 +162,14 @@ class CreditState(rx.State):
         except DomainError as err:
             return await refuse(self, err)
         if await act(self, (SHOPPER,), lambda s, who: consent.set_self_cap(
-                s, uid=who.user_id, cap_fen=cap, clock=runtime.clock()) or True, ok="credit.cap_saved"):
+                session=s, uid=who.user_id, cap_fen=cap, clock=runtime.clock()) or True, ok="credit.cap_saved"):
             self.cap_text = ""
         await self.load()
 
     @rx.event
     async def clear_cap(self):
         await act(self, (SHOPPER,), lambda s, who: consent.set_self_cap(
-            s, uid=who.user_id, cap_fen=None, clock=runtime.clock()), ok="credit.cap_cleared")
+            session=s, uid=who.user_id, cap_fen=None, clock=runtime.clock()), ok="credit.cap_cleared")
         await self.load()
 
     # identity checks
@@ -189,14 +189,14 @@ class CreditState(rx.State):
     async def verify_identity(self):
         name, number = self.real_name, self.id_number
         if await act(self, (SHOPPER,), lambda s, who: consent.verify_identity(
-                s, uid=who.user_id, real_name=name, id_number=number) or True, ok="credit.identity_ok"):
+                session=s, uid=who.user_id, real_name=name, id_number=number) or True, ok="credit.identity_ok"):
             self.real_name = self.id_number = ""
         await self.load()
 
     @rx.event
     async def bind_phone(self):
         phone = self.phone
-        if await act(self, (SHOPPER,), lambda s, who: consent.bind_phone(s, uid=who.user_id, phone=phone) or True,
+        if await act(self, (SHOPPER,), lambda s, who: consent.bind_phone(session=s, uid=who.user_id, phone=phone) or True,
                      ok="credit.phone_ok"):
             self.phone = ""
         await self.load()
@@ -253,9 +253,9 @@ class CreditState(rx.State):
 
         def apply(s, who, proofs):
             if kind == AK.RESTORATION:
-                return applications.apply_restoration(s, uid=who.user_id, statement=statement, proofs=proofs,
+                return applications.apply_restoration(session=s, uid=who.user_id, statement=statement, proofs=proofs,
                                                       clock=runtime.clock()).id
-            return applications.apply_hardship(s, uid=who.user_id, reason_category=reason, statement=statement,
+            return applications.apply_hardship(session=s, uid=who.user_id, reason_category=reason, statement=statement,
                                                proposed_installments=n, request_fee_waiver=waiver, proofs=proofs,
                                                clock=runtime.clock()).id
 
@@ -305,7 +305,7 @@ class WalletState(rx.State):
             amount = parse_yuan(self.topup_text)
         except DomainError as err:
             return await refuse(self, err)
-        if await act(self, (SHOPPER,), lambda s, who: wallet.topup(s, uid=who.user_id, amount_fen=amount,
+        if await act(self, (SHOPPER,), lambda s, who: wallet.topup(session=s, uid=who.user_id, amount_fen=amount,
                                                                      clock=runtime.clock()), ok="wallet.topped_up"):
             self.topup_text = ""
         await self.load()
@@ -318,7 +318,7 @@ class WalletState(rx.State):
             return await refuse(self, err)
         bank, last4 = self.bank.strip(), self.last4.strip()
         if await act(self, (SHOPPER,), lambda s, who: wallet.add_card(
-                s, uid=who.user_id, bank=bank, last4=last4, balance_fen=balance, clock=runtime.clock()),
+                session=s, uid=who.user_id, bank=bank, last4=last4, balance_fen=balance, clock=runtime.clock()),
                 ok="wallet.card_added"):
             self.bank = self.last4 = self.card_balance = ""
         await self.load()
@@ -333,7 +333,7 @@ class InboxState(PagedMixin, rx.State):
 
     async def _page(self, cursor: str):
         def read(s, who, lang):
-            return va.my_notices(s, uid=who.user_id, lang=lang, cursor=cursor), inbox.unread_count(s, who.user_id)
+            return va.my_notices(s, uid=who.user_id, lang=lang, cursor=cursor), inbox.unread_count(session=s, uid=who.user_id)
 
         found = await look(self, tuple(Role), read)
         page, self.unread_here = found or (None, 0)
@@ -356,7 +356,7 @@ class InboxState(PagedMixin, rx.State):
     async def _recount(self) -> None:
         sess = await session_of(self)
         unread = await look(self, tuple(Role),
-                            lambda s, who, _lang: inbox.unread_count(s, who.user_id))
+                            lambda s, who, _lang: inbox.unread_count(session=s, uid=who.user_id))
         if unread is not None:
             sess.unread = unread
 
@@ -366,14 +366,14 @@ class InboxState(PagedMixin, rx.State):
         if nid is None:
             return await refuse(self, ValidationError("bad_id"))
         await act(self, tuple(Role), lambda s, who: inbox.mark_read(
-            s, uid=who.user_id, notification_id=nid, clock=runtime.clock()))
+            session=s, uid=who.user_id, notification_id=nid, clock=runtime.clock()))
         await self.load()
         await self._recount()
 
     @rx.event
     async def mark_all_read(self):
         await act(self, tuple(Role),
-                  lambda s, who: inbox.mark_all_read(s, uid=who.user_id, clock=runtime.clock()), ok="inbox.all_read")
+                  lambda s, who: inbox.mark_all_read(session=s, uid=who.user_id, clock=runtime.clock()), ok="inbox.all_read")
         await self.load()
         await self._recount()
 

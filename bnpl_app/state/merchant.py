@@ -69,7 +69,7 @@ class MerchantProductsState(rx.State):
     async def toggle_bnpl(self, product_id: int, on: bool):
         pid = record_id(product_id)
         await act(self, ROLE, lambda s, who: merchant_svc.update_product(
-            s, merchant_id=who.merchant_id, product_id=pid, bnpl_enabled=on, clock=runtime.clock()),
+            session=s, merchant_id=who.merchant_id, product_id=pid, bnpl_enabled=on, clock=runtime.clock()),
             ok="mer.bnpl_on" if on is True else "mer.bnpl_off")
         await self.load()
 
@@ -88,7 +88,7 @@ class MerchantProductsState(rx.State):
         plans = _plans(form.get("plans"))
         free = str(form.get("interest_free", "")).lower() in ("on", "true", "1")
         await act(self, ROLE, lambda s, who: merchant_svc.update_product(
-            s, merchant_id=who.merchant_id, product_id=pid, trial_days=trial, min_score=score, allowed_plans=plans,
+            session=s, merchant_id=who.merchant_id, product_id=pid, trial_days=trial, min_score=score, allowed_plans=plans,
             interest_free=free, clock=runtime.clock()), ok="mer.saved")
         await self.load()
 
@@ -99,7 +99,7 @@ class MerchantProductsState(rx.State):
             cap = parse_yuan(str((form or {}).get("cap", "") if isinstance(form, dict) else ""), field="shop_cap")
         except ValidationError as err:
             return await refuse(self, err)
-        await act(self, ROLE, lambda s, who: merchant_svc.set_shop_cap(s, merchant_id=who.merchant_id, cap_fen=cap),
+        await act(self, ROLE, lambda s, who: merchant_svc.set_shop_cap(session=s, merchant_id=who.merchant_id, cap_fen=cap),
                   ok="mer.cap_saved")
         await self.load()
 
@@ -179,8 +179,8 @@ class MerchantProductsState(rx.State):
         def save(s, who, stored):
             image = routes.upload_url(stored[0].stored_name) if stored else ""
             if pid:
-                return merchant_svc.edit_product(s, merchant_id=who.merchant_id, product_id=pid, image=image, **product)
-            return merchant_svc.create_product(s, merchant_id=who.merchant_id, image=image, bnpl_enabled=bnpl, **product)
+                return merchant_svc.edit_product(session=s, merchant_id=who.merchant_id, product_id=pid, image=image, **product)
+            return merchant_svc.create_product(session=s, merchant_id=who.merchant_id, image=image, bnpl_enabled=bnpl, **product)
 
         done = await act_with_files(self, ROLE, blobs, uploads.IMAGE_TYPES, save, ok="mer.saved" if pid else "mer.created")
         if done is None:
@@ -262,7 +262,7 @@ class MerchantReturnsState(SearchMixin, rx.State):
     async def receive(self, return_id: int):
         rid = record_id(return_id)
         await act(self, ROLE, lambda s, who: orders.mark_received(
-            s, merchant_id=who.merchant_id, return_id=rid, clock=runtime.clock()),
+            session=s, merchant_id=who.merchant_id, return_id=rid, clock=runtime.clock()),
             ok="mer.received")
         await self.load()
 
@@ -270,7 +270,7 @@ class MerchantReturnsState(SearchMixin, rx.State):
     async def accept(self, return_id: int):
         rid = record_id(return_id)
         await act(self, ROLE, lambda s, who: orders.accept_return(
-            s, merchant_id=who.merchant_id, return_id=rid, clock=runtime.clock()),
+            session=s, merchant_id=who.merchant_id, return_id=rid, clock=runtime.clock()),
             ok="mer.accepted")
         await self.load()
         return rx.clear_selected_files(INSPECT_UPLOAD)
@@ -284,7 +284,7 @@ class MerchantReturnsState(SearchMixin, rx.State):
         except DomainError as err:
             return await refuse(self, err)
         done = await act_with_files(self, ROLE, blobs, uploads.IMAGE_TYPES, lambda s, w, stored: orders.reject_return(
-            s, merchant_id=w.merchant_id, return_id=rid, reason=reason,
+            session=s, merchant_id=w.merchant_id, return_id=rid, reason=reason,
             photos=[(f.stored_name, f.content_type, f.size) for f in stored], clock=runtime.clock()),
             ok="mer.rejected")
         if done is None:

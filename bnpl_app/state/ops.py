@@ -123,14 +123,14 @@ class OpsApplicationState(rx.State):
         if self.app.kind == AK.RESTORATION:
             limit = parse_yuan(self.limit_input, field="limit")
             return lambda s, who: applications.approve_restoration(
-                s, operator_id=who.user_id, application_id=aid, limit_fen=limit, clock=clock)
+                session=s, operator_id=who.user_id, application_id=aid, limit_fen=limit, clock=clock)
         n = as_int(self.installments_input, lo=0)  # the service says what is allowed
         if self.waive_mode == "all":
             return lambda s, who: applications.approve_hardship_waiving_all(
-                s, operator_id=who.user_id, application_id=aid, installments=n, clock=clock)
+                session=s, operator_id=who.user_id, application_id=aid, installments=n, clock=clock)
         part = parse_yuan(self.waive_input, field="waive", allow_zero=True) if self.waive_mode == "part" else 0
         return lambda s, who: applications.approve_hardship(
-            s, operator_id=who.user_id, application_id=aid, waive_fen=part, installments=n, clock=clock)
+            session=s, operator_id=who.user_id, application_id=aid, waive_fen=part, installments=n, clock=clock)
 
     @rx.event
     async def reject(self):
@@ -139,7 +139,7 @@ class OpsApplicationState(rx.State):
             return await refuse(self, NotFound("application"))
         reason = self.reason
         done = await act(self, ROLE, lambda s, who: applications.reject(
-            s, operator_id=who.user_id, application_id=aid, reason=reason, clock=runtime.clock()), ok="ops.rejected")
+            session=s, operator_id=who.user_id, application_id=aid, reason=reason, clock=runtime.clock()), ok="ops.rejected")
         if done is not None:
             self.reason = ""
         await self.load()

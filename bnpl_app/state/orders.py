@@ -57,7 +57,7 @@ class OrderState(rx.State):
     @rx.event
     async def pay_now(self):
         oid = self.order.id
-        await act(self, (SHOPPER,), lambda s, who: orders.pay_now(s, uid=who.user_id, order_id=oid,
+        await act(self, (SHOPPER,), lambda s, who: orders.pay_now(session=s, uid=who.user_id, order_id=oid,
                                                                    clock=runtime.clock()), ok="order.paid_now")
         await self.load()
 
@@ -65,7 +65,7 @@ class OrderState(rx.State):
     async def request_return(self):
         oid, tracking = self.order.id, self.tracking
         done = await act(self, (SHOPPER,), lambda s, who: orders.request_return(
-            s, uid=who.user_id, order_id=oid, tracking_no=tracking, clock=runtime.clock()), ok="order.return_sent")
+            session=s, uid=who.user_id, order_id=oid, tracking_no=tracking, clock=runtime.clock()), ok="order.return_sent")
         if done is not None:
             self.tracking = ""
         await self.load()

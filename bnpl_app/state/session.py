@@ -67,13 +67,13 @@ def _unread(s, uid: int) -> int:
 
 def _resolve(token: str) -> Actor:
     with reading(runtime.engine()) as s:
-        return auth.resolve(s, token=token, clock=runtime.WALL)
+        return auth.resolve(session=s, token=token, clock=runtime.WALL)
 
 
 def _who(s, token: str) -> Actor | None:
     """The acting user of a session token, or None: nobody is logged in there."""
     try:
-        return auth.resolve(s, token=token, clock=runtime.WALL)
+        return auth.resolve(session=s, token=token, clock=runtime.WALL)
     except AuthError:
         return None
 
@@ -97,12 +97,12 @@ async def _check_login(username: str, password: str) -> tuple[str, Actor, int]:
 
 def _credentials(username: str) -> auth.Credentials:
     with reading(runtime.engine()) as s:
-        return auth.credentials(s, username=username)
+        return auth.credentials(session=s, username=username)
 
 
 def _finish_login(user_id: int, password: str) -> tuple[str, Actor, int]:
     with transaction(runtime.engine()) as s:
-        token, who = auth.finish_login(s, user_id=user_id, password=password, clock=runtime.WALL)
+        token, who = auth.finish_login(session=s, user_id=user_id, password=password, clock=runtime.WALL)
         return token, who, _unread(s, who.user_id)
 
 
@@ -237,7 +237,7 @@ class SessionState(rx.State):
 
         def sign_up():
             with transaction(runtime.engine()) as s:
-                auth.register(s, username=username, password=password, display_name=display_name,
+                auth.register(session=s, username=username, password=password, display_name=display_name,
                               clock=runtime.clock(), password_hash=hashed)
 
         try:
@@ -271,7 +271,7 @@ class SessionState(rx.State):
 
         def end():
             with transaction(runtime.engine()) as s:
-                auth.logout(s, token=token, clock=runtime.WALL)
+                auth.logout(session=s, token=token, clock=runtime.WALL)
 
         await asyncio.to_thread(end)
         self.token = ""

@@ -98,7 +98,7 @@ class CartState(rx.State):
 
     async def _add(self, product_id: int, plan: str, *, go: bool, only: bool = False):
         pid = await act(self, (SHOPPER,), lambda s, who: checkout.cart_check(
-            s, uid=who.user_id, product_id=product_id, plan=plan, buy_now=go).id, ok=None if go else "cart.added")
+            session=s, uid=who.user_id, product_id=product_id, plan=plan, buy_now=go).id, ok=None if go else "cart.added")
         if pid is None:
             return None
         if only:
@@ -142,7 +142,7 @@ class CartState(rx.State):
             key = self._keys[i] if i < len(self._keys) else uuid.uuid4().hex
 
             def place(s, who, line=line, key=key):
-                return checkout.checkout(s, uid=who.user_id, product_id=line.product_id, plan=line.plan,
+                return checkout.checkout(session=s, uid=who.user_id, product_id=line.product_id, plan=line.plan,
                                          idempotency_key=key, clock=runtime.clock()).id
 
             oid = await act(self, (SHOPPER,), place)

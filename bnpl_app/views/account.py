@@ -107,7 +107,7 @@ def bills_view(b: bills.Overview, *, lang: str, now: datetime) -> tuple[BillsVie
 
 
 def my_bills(s: Session, *, uid: int, lang: str, now: datetime, cursor: str = "") -> tuple[BillsView, Page]:
-    return bills_view(bills.overview(s, uid=uid, now=now, cursor=cursor), lang=lang, now=now)
+    return bills_view(bills.overview(session=s, uid=uid, now=now, cursor=cursor), lang=lang, now=now)
 
 
 # ── credit ──────────────────────────────────────────────────────────────────────────────────
@@ -238,7 +238,7 @@ def credit_view(c: profile.CreditProfile, *, lang: str, now: datetime) -> Credit
 
 
 def my_credit(s: Session, *, uid: int, lang: str, now: datetime) -> CreditView:
-    return credit_view(profile.credit_profile(s, uid=uid, now=now), lang=lang, now=now)
+    return credit_view(profile.credit_profile(session=s, uid=uid, now=now), lang=lang, now=now)
 
 
 # ── wallet ──────────────────────────────────────────────────────────────────────────────────
@@ -249,7 +249,7 @@ class WalletView:
 
 
 def my_wallet(s: Session, *, uid: int, lang: str) -> WalletView:
-    return WalletView(yuan(wallet.balance_fen(s, uid)), method_views(payments.methods_in_order(s, uid), lang))
+    return WalletView(yuan(wallet.balance_fen(session=s, uid=uid)), method_views(payments.methods_in_order(session=s, uid=uid), lang))
 
 
 # ── inbox ───────────────────────────────────────────────────────────────────────────────────
@@ -308,8 +308,8 @@ def notice_view(n: Notification, lang: str, method_kinds: dict[str, str]) -> Not
 
 def my_notices(s: Session, *, uid: int, lang: str, cursor: str = "") -> Page[NoticeView]:
     """One page of the user's notices, newest first."""
-    kinds = wallet.kinds_by_label(s, uid)
-    return inbox.page_for(s, uid=uid, cursor=cursor).map(lambda n: notice_view(n, lang, kinds))
+    kinds = wallet.kinds_by_label(session=s, uid=uid)
+    return inbox.page_for(session=s, uid=uid, cursor=cursor).map(lambda n: notice_view(n, lang, kinds))
 
 
 # ── help and terms: every number from POLICY (``views.figures``) ───────────────────────────

@@ -61,12 +61,12 @@ def product_row(p: Product, open_trials: int, lang: str) -> ProductRow:
 
 
 def product_rows(s: Session, merchant_id: int, lang: str) -> list[ProductRow]:
-    trials = console.open_trials(s, merchant_id)
-    return [product_row(p, trials.get(p.id, 0), lang) for p in console.products(s, merchant_id)]
+    trials = console.open_trials(session=s, merchant_id=merchant_id)
+    return [product_row(p, trials.get(p.id, 0), lang) for p in console.products(session=s, merchant_id=merchant_id)]
 
 
 def shop_view(s: Session, merchant_id: int) -> ShopView:
-    m = console.merchant(s, merchant_id)
+    m = console.merchant(session=s, merchant_id=merchant_id)
     return ShopView(name=m.name, cap=yuan(m.shop_cap_fen), cap_input=yuan_plain(m.shop_cap_fen))
 
 
@@ -104,7 +104,7 @@ def order_row(o: console.OrderLine, lang: str) -> MerchantOrderRow:
 def order_rows(s: Session, merchant_id: int, lang: str, status: str = "", query: str = "",
                cursor: str = "") -> Page[MerchantOrderRow]:
     """One page of the shop's orders (``console.orders_page``)."""
-    return console.orders_page(s, merchant_id, status=status, query=query, cursor=cursor).map(
+    return console.orders_page(session=s, merchant_id=merchant_id, status=status, query=query, cursor=cursor).map(
         lambda o: order_row(o, lang))
 
 
@@ -145,8 +145,8 @@ def return_row(r: console.ReturnLine, lang: str) -> ReturnRow:
 
 def return_rows(s: Session, merchant_id: int, lang: str, query: str = "", cursor: str = "") -> tuple[Page[ReturnRow], int]:
     """One page of the returns desk, and how many parcels in all wait for inspection."""
-    page = console.returns_page(s, merchant_id, query=query, cursor=cursor).map(lambda r: return_row(r, lang))
-    return page, console.returns_waiting(s, merchant_id)
+    page = console.returns_page(session=s, merchant_id=merchant_id, query=query, cursor=cursor).map(lambda r: return_row(r, lang))
+    return page, console.returns_waiting(session=s, merchant_id=merchant_id)
 
 
 # ── settlement ───────────────────────────────────────────────────────────────────────────────
@@ -178,8 +178,8 @@ def settlement_row(d: console.SettlementDay) -> SettlementRow:
 
 def settlement_view(s: Session, merchant_id: int, cursor: str = "") -> tuple[SettlementView, Page[SettlementRow]]:
     """The totals over all time, and one page of the days (newest first)."""
-    st = console.settlement_totals(s, merchant_id)
-    page = console.settlement_days_page(s, merchant_id, cursor=cursor).map(settlement_row)
+    st = console.settlement_totals(session=s, merchant_id=merchant_id)
+    page = console.settlement_days_page(session=s, merchant_id=merchant_id, cursor=cursor).map(settlement_row)
     return SettlementView(
         captured=yuan(st.captured_fen), fees=yuan(st.fees_fen), refunds=yuan(st.refunds_fen), net=yuan(st.net_fen),
         fee_rate=pct(POLICY.platform_fee_bps), ledger_ok=st.ledger_balance_fen == st.net_fen,
@@ -188,7 +188,7 @@ def settlement_view(s: Session, merchant_id: int, cursor: str = "") -> tuple[Set
 
 
 def settlement_csv(s: Session, merchant_id: int, lang: str) -> str:
-    return console.settlement_csv(console.settlement(s, merchant_id), console.orders(s, merchant_id), lang=lang)
+    return console.settlement_csv(settlement=console.settlement(session=s, merchant_id=merchant_id), lines=console.orders(session=s, merchant_id=merchant_id), lang=lang)
 
 
 # ── analytics ────────────────────────────────────────────────────────────────────────────────
@@ -248,4 +248,4 @@ def analytics(a: console.Analytics, lang: str) -> AnalyticsView:
 
 
 def analytics_view(s: Session, merchant_id: int, lang: str, now: datetime) -> AnalyticsView:
-    return analytics(console.analytics(s, merchant_id, now=now), lang)
+    return analytics(console.analytics(session=s, merchant_id=merchant_id, now=now), lang)

@@ -100,7 +100,7 @@ def queue_row(i: desk.QueueItem, lang: str) -> QueueRow:
 def queue_rows(s: Session, *, now: datetime, lang: str, status: str, query: str = "",
                cursor: str = "") -> Page[QueueRow]:
     """One page of the review queue (``desk.review_page``)."""
-    return desk.review_page(s, now=now, status=status, query=query, cursor=cursor).map(lambda i: queue_row(i, lang))
+    return desk.review_page(session=s, now=now, status=status, query=query, cursor=cursor).map(lambda i: queue_row(i, lang))
 
 
 # ── one application ──────────────────────────────────────────────────────────────────────────
@@ -154,7 +154,7 @@ def _event(e, lang: str) -> EventView:
 
 
 def application_detail(s: Session, *, application_id: int, now: datetime, lang: str) -> AppDetail:
-    d = desk.application_detail(s, application_id=application_id, now=now)
+    d = desk.application_detail(session=s, application_id=application_id, now=now)
     a = d.application
     return AppDetail(
         id=a.id, kind=a.kind, kind_label=_kind(a.kind, lang), status=a.status,
@@ -243,7 +243,7 @@ class ShopperFileView:
 
 def hits(s: Session, query: str, cursor: str = "") -> Page[ShopperHit]:
     """One page of the shoppers matching ``query``."""
-    return desk.shoppers_page(s, query=query, cursor=cursor).map(lambda u: ShopperHit(u.id, u.username, u.display_name))
+    return desk.shoppers_page(session=s, query=query, cursor=cursor).map(lambda u: ShopperHit(u.id, u.username, u.display_name))
 
 
 def file_view(f: desk.ShopperFile, *, now: datetime, lang: str) -> ShopperFileView:
@@ -267,7 +267,7 @@ def file_view(f: desk.ShopperFile, *, now: datetime, lang: str) -> ShopperFileVi
 
 
 def shopper_file(s: Session, *, uid: int, now: datetime, lang: str) -> ShopperFileView:
-    return file_view(desk.shopper_file(s, uid=uid, now=now), now=now, lang=lang)
+    return file_view(desk.shopper_file(session=s, uid=uid, now=now), now=now, lang=lang)
 
 
 # ── risk ─────────────────────────────────────────────────────────────────────────────────────
@@ -312,7 +312,7 @@ def _bucket_label(b: desk.Bucket, lang: str) -> str:
 
 
 def risk_view(s: Session, *, now: datetime, lang: str) -> RiskView:
-    r = desk.risk(s, now=now)
+    r = desk.risk(session=s, now=now)
     return RiskView(
         buckets=[BucketView(b.key, _bucket_label(b, lang), b.installments, b.shoppers, yuan(b.principal_fen),
                             yuan(b.owed_fen), b.owed_fen // 100) for b in r.buckets],
@@ -364,4 +364,4 @@ def audit_result(rep: AuditReport, *, now: datetime, lang: str) -> AuditView:
 
 
 def audit_view(s: Session, *, now: datetime, lang: str) -> AuditView:
-    return audit_result(run_audit(s), now=now, lang=lang)
+    return audit_result(run_audit(session=s), now=now, lang=lang)

@@ -42,7 +42,7 @@ def product_card(p: catalog.CatalogItem) -> ProductCard:
 
 def product_cards(s: Session, *, bnpl_only: bool = False, query: str = "", cursor: str = "") -> Page[ProductCard]:
     """One page of the catalog (``services.catalog``): never the whole table."""
-    return catalog.product_page(s, bnpl_only=bnpl_only, query=query, cursor=cursor).map(product_card)
+    return catalog.product_page(session=s, bnpl_only=bnpl_only, query=query, cursor=cursor).map(product_card)
 
 
 # ── a product ────────────────────────────────────────────────────────────────────────────────
@@ -125,7 +125,7 @@ def detail_view(info: catalog.ProductInfo, lang: str) -> ProductDetail:
 
 
 def product_detail(s: Session, *, product_id: int, uid: int | None, lang: str, now: datetime) -> ProductDetail:
-    return detail_view(catalog.product_info(s, product_id=product_id, uid=uid, now=now), lang)
+    return detail_view(catalog.product_info(session=s, product_id=product_id, uid=uid, now=now), lang)
 
 
 # ── the confirm step ─────────────────────────────────────────────────────────────────────────
@@ -158,7 +158,7 @@ def confirm_view(q: checkout.Quote, lang: str) -> ConfirmLine:
 
 
 def confirm_line(s: Session, *, uid: int, product_id: int, plan: str, lang: str, now: datetime) -> ConfirmLine:
-    return confirm_view(checkout.quote(s, uid=uid, product_id=product_id, plan=plan, clock=FixedClock(now)), lang)
+    return confirm_view(checkout.quote(session=s, uid=uid, product_id=product_id, plan=plan, clock=FixedClock(now)), lang)
 
 
 # ── orders ───────────────────────────────────────────────────────────────────────────────────
@@ -304,12 +304,12 @@ def order_detail(f: orders.OrderFacts, *, lang: str, now: datetime, planned: Pla
 
 def my_orders(s: Session, *, uid: int, lang: str, now: datetime, cursor: str = "") -> Page[OrderView]:
     """One page of the shopper's orders, newest first."""
-    page = orders.my_orders(s, uid=uid, cursor=cursor)
-    planned = planned_by_installment(bills.dry_run(s, uid=uid, clock=FixedClock(now)) if page.items else [])
+    page = orders.my_orders(session=s, uid=uid, cursor=cursor)
+    planned = planned_by_installment(bills.dry_run(session=s, uid=uid, clock=FixedClock(now)) if page.items else [])
     return page.map(lambda f: order_view(f, lang=lang, now=now, planned=planned))
 
 
 def my_order(s: Session, *, uid: int, order_id: int, lang: str, now: datetime) -> OrderView:
-    f = orders.my_order(s, uid=uid, order_id=order_id)
+    f = orders.my_order(session=s, uid=uid, order_id=order_id)
     return order_detail(f, lang=lang, now=now,
-                        planned=planned_by_installment(bills.dry_run(s, uid=uid, clock=FixedClock(now))))
+                        planned=planned_by_installment(bills.dry_run(session=s, uid=uid, clock=FixedClock(now))))

@@ -31,7 +31,7 @@ BACKENDS = ["sqlite"] + (["postgresql"] if pg_url() else [])  # see conftest.py
 
 def audit_clean(engine: Engine) -> None:
     with transaction(engine) as s:
-        report = run_audit(s)
+        report = run_audit(session=s)
     assert report.ok, "\n".join(report.lines())
 
 
@@ -62,7 +62,7 @@ def populate(world: World, *, shoppers: int, plans: tuple[str, ...] = PLANS) -> 
         uid = world.shopper(score=700)
         with world.tx() as s:
             for i, plan in enumerate(plans):
-                checkout.checkout(s, uid=uid, product_id=products[(k + i) % len(products)], plan=plan,
+                checkout.checkout(session=s, uid=uid, product_id=products[(k + i) % len(products)], plan=plan,
                                   idempotency_key=uuid.uuid4().hex, clock=clock)
         uids.append(uid)
     with world.tx() as s:
@@ -78,9 +78,9 @@ def populate(world: World, *, shoppers: int, plans: tuple[str, ...] = PLANS) -> 
         for k, uid in enumerate(uids):
             start[uid] = owed[uid] + 100 + k  # a little to spare
             if k % 2:
-                wallet.add_card(s, uid=uid, bank="ICBC", last4=f"{k % 10_000:04d}", balance_fen=start[uid], clock=clock)
+                wallet.add_card(session=s, uid=uid, bank="ICBC", last4=f"{k % 10_000:04d}", balance_fen=start[uid], clock=clock)
             else:
-                wallet.topup(s, uid=uid, amount_fen=start[uid], clock=clock)
+                wallet.topup(session=s, uid=uid, amount_fen=start[uid], clock=clock)
     sweep_at = max(due for *_, due in rows) + timedelta(days=1)  # the last installment is due by then
     return Population(uids, ids, owed, start, sweep_at)
 

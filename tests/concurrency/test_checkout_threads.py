@@ -33,7 +33,7 @@ def _submit(world, barrier: threading.Barrier | None, uid: int, product_id: int,
         barrier.wait(timeout=60)
     try:
         with transaction(world.engine) as s:
-            return checkout.checkout(s, uid=uid, product_id=product_id, plan="full", idempotency_key=key,
+            return checkout.checkout(session=s, uid=uid, product_id=product_id, plan="full", idempotency_key=key,
                                      clock=world.clock).id
     except DomainError as exc:
         return exc
@@ -53,7 +53,7 @@ def test_same_checkout_submitted_twice_sequentially_is_one_order_one_freeze(worl
     with world.tx() as s:
         assert s.execute(sa.select(sa.func.count()).select_from(Order)).scalar_one() == 1
         assert _freezes(s, first) == 1
-        assert credit.account(s, uid).frozen_fen == price
+        assert credit.account(session=s, uid=uid).frozen_fen == price
         assert s.get(Product, p).stock == 4
     audit_clean(world.engine)
 
@@ -77,7 +77,7 @@ def test_same_checkout_from_two_threads_at_once_is_one_order_one_freeze(world):
     with world.tx() as s:
         assert s.execute(sa.select(sa.func.count()).select_from(Order)).scalar_one() == rounds
         assert all(_freezes(s, oid) == 1 for oid in ids)
-        assert credit.account(s, uid).frozen_fen == rounds * price
+        assert credit.account(session=s, uid=uid).frozen_fen == rounds * price
         assert s.get(Product, p).stock == 0
     audit_clean(world.engine)
 
@@ -86,13 +86,13 @@ def test_eight_parallel_checkouts_near_the_limit_never_over_freeze(world):
     m = world.merchant()
     uid = world.shopper(score=560)  # the ¥500 band
     with world.tx() as s:
-        limit = credit.account(s, uid).limit_fen
+        limit = credit.account(session=s, uid=uid).limit_fen
     # Bring the shopper near the limit first, then race 8 tabs for what is left.
     world.buy(uid, world.product(m, price_fen=limit * 2 // 5))
     price = limit // 7 + 13
     p = world.product(m, price_fen=price, stock=100)
     with world.tx() as s:
-        before = credit.account(s, uid)
+        before = credit.account(session=s, uid=uid)
         room = credit.available(before)
     expected = room // price
     assert 0 < expected < 8
@@ -109,7 +109,7 @@ def test_eight_parallel_checkouts_near_the_limit_never_over_freeze(world):
         if isinstance(r, NotEligible):
             assert [f.rule for f in r.reasons] == ["limit"], r.reasons
     with world.tx() as s:
-        acct = credit.account(s, uid)
+        acct = credit.account(session=s, uid=uid)
         assert acct.frozen_fen == before.frozen_fen + expected * price
         assert acct.frozen_fen <= acct.limit_fen == limit
         assert credit.available(acct) == room - expected * price

@@ -48,7 +48,7 @@ if "postgresql" in BACKENDS:
         world.advance(days=7)  # trial over, deduction fails (empty wallet): OVERDUE, retried tomorrow
         with world.tx() as s:
             (iid,) = s.execute(sa.select(Installment.id).where(Installment.status == IS.OVERDUE)).one()
-            wallet.topup(s, uid=uid, amount_fen=100_000, clock=world.clock)
+            wallet.topup(session=s, uid=uid, amount_fen=100_000, clock=world.clock)
         sweep_clock = FixedClock(world.clock.now() + timedelta(days=1))
 
         checkout_reached_credit = threading.Event()
@@ -67,7 +67,7 @@ if "postgresql" in BACKENDS:
 
         def buy():
             with transaction(db.engine) as s:
-                return checkout.checkout(s, uid=uid, product_id=new_product, plan="full",
+                return checkout.checkout(session=s, uid=uid, product_id=new_product, plan="full",
                                          idempotency_key="race-checkout-0001", clock=world.clock).id
 
         results: dict = {}

@@ -67,7 +67,7 @@ def test_a_checkout_queued_behind_a_sweep_batch_commits_before_the_next_batches(
 
     def buy():
         with transaction(db.engine) as s:
-            results["order"] = checkout.checkout(s, uid=buyer, product_id=product, plan="full",
+            results["order"] = checkout.checkout(session=s, uid=buyer, product_id=product, plan="full",
                                                  idempotency_key=uuid.uuid4().hex, clock=world.clock).id
 
     a = threading.Thread(target=sweep_all, name="sweep", daemon=True)

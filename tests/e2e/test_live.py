@@ -75,7 +75,7 @@ def test_a_change_by_another_process_reaches_only_the_tab_it_concerns(browser: B
     bob_before = bob_frames.refreshes()
 
     with transaction(db) as s:  # another process: a top-up lands for alice
-        wallet.topup(s, uid=uid_of(db, "alice"), amount_fen=12_300, clock=SystemClock())
+        wallet.topup(session=s, uid=uid_of(db, "alice"), amount_fen=12_300, clock=SystemClock())
 
     expect(alice.get_by_test_id("wallet-balance")).not_to_have_text(shown)
     assert alice_frames.refreshes() >= 1

@@ -52,12 +52,12 @@ def order_of(db, username: str, product: str) -> int:
 def start_return(db, username: str, oid: int, *, received: bool = False) -> int:
     clock = DbClock(db)
     with transaction(db) as s:
-        rid = orders.request_return(s, uid=uid_of(db, username), order_id=oid, tracking_no="SF1234567890",
+        rid = orders.request_return(session=s, uid=uid_of(db, username), order_id=oid, tracking_no="SF1234567890",
                                     clock=clock).id
     if received:
         with transaction(db) as s:
             ret = s.get(ReturnRequest, rid)
-            orders.mark_received(s, merchant_id=ret.merchant_id, return_id=rid, clock=clock)
+            orders.mark_received(session=s, merchant_id=ret.merchant_id, return_id=rid, clock=clock)
     return rid
 
 
@@ -70,7 +70,7 @@ def test_1_bnpl_off_hides_it_from_shoppers_but_the_order_in_trial_still_runs_to_
                                                                                             app_server):
     earbuds = product_id(db, "蓝牙耳机")
     with transaction(db) as s:  # alice already has an order in trial for it
-        oid = checkout.checkout(s, uid=uid_of(db, "alice"), product_id=earbuds, plan="full",
+        oid = checkout.checkout(session=s, uid=uid_of(db, "alice"), product_id=earbuds, plan="full",
                                 idempotency_key=uuid.uuid4().hex, clock=DbClock(db)).id
 
     login(page, "shop_digital")
@@ -200,9 +200,9 @@ def _apply(db, username: str, kind: str, files: list[tuple[str, bytes]]) -> int:
     proofs = uploads.store_many(files, allowed=uploads.PROOF_TYPES)
     with transaction(db) as s:
         if kind == "restoration":
-            return applications.apply_restoration(s, uid=uid_of(db, username), statement="已全部还清，附还款凭证",
+            return applications.apply_restoration(session=s, uid=uid_of(db, username), statement="已全部还清，附还款凭证",
                                                   proofs=proofs, clock=clock).id
-        return applications.apply_hardship(s, uid=uid_of(db, username), reason_category="medical",
+        return applications.apply_hardship(session=s, uid=uid_of(db, username), reason_category="medical",
                                            statement="住院两个月，收入中断", proposed_installments=6,
                                            request_fee_waiver=True, proofs=proofs, clock=clock).id
 
@@ -247,7 +247,7 @@ def test_5_ops_restores_daves_limit_and_approves_carols_hardship_plan_with_fees_
     carol_app = _apply(db, "carol", "hardship", [("diagnosis.png", png(rgb=(40, 40, 200)))])
     carol = uid_of(db, "carol")
     with transaction(db) as s:
-        late = applications.hardship_late_fees(s, carol)
+        late = applications.hardship_late_fees(session=s, uid=carol)
     assert late > 0
     go(page, routes.OPS)
     row(page, "application-row", carol_app).get_by_test_id("application-open").click()

@@ -30,7 +30,7 @@ IMAGES = ("tshirt", "jeans", "jacket", "sneakers", "earbuds")  # the demo's own 
 def _add_products(db, n: int, *, bnpl: bool = False, price_fen: int = 1_990) -> list[int]:
     shop = merchant_of(db, "shop_fashion")
     with transaction(db) as s:
-        return [merchant_svc.create_product(s, merchant_id=shop, name=f"测试商品 {k:02d}", category="测试",
+        return [merchant_svc.create_product(session=s, merchant_id=shop, name=f"测试商品 {k:02d}", category="测试",
                                             description="paging", price_fen=price_fen, stock=50, bnpl_enabled=bnpl,
                                             image=f"/products/{IMAGES[k % len(IMAGES)]}.svg", clock=DbClock(db)).id
                 for k in range(n)]
@@ -102,7 +102,7 @@ def test_merchant_orders_page_search_and_a_live_reload_keeps_page_two(page: Page
 
     def order() -> int:
         with transaction(db) as s:
-            return checkout.checkout(s, uid=alice, product_id=pid, plan="full", idempotency_key=uuid.uuid4().hex,
+            return checkout.checkout(session=s, uid=alice, product_id=pid, plan="full", idempotency_key=uuid.uuid4().hex,
                                      clock=DbClock(db)).id
 
     oids = [order() for _ in range(MORE_ORDERS)]

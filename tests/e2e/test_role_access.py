@@ -45,7 +45,7 @@ def test_uploaded_proofs_are_served_to_the_owner_and_operators_only(page: Page, 
     proofs = uploads.store_many([("statement.png", png())], allowed=uploads.PROOF_TYPES)
     dave = uid_of(db, "dave")
     with transaction(db) as s:
-        applications.apply_restoration(s, uid=dave, statement="", proofs=proofs, clock=DbClock(db))
+        applications.apply_restoration(session=s, uid=dave, statement="", proofs=proofs, clock=DbClock(db))
     url = routes.upload_url(proofs[0].stored_name)
 
     def status(user: str | None) -> int:

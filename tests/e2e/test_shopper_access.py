@@ -66,17 +66,17 @@ def test_another_shoppers_ids_are_not_found_and_change_nothing(db):
         alices_methods = list(s.execute(sa.select(PaymentMethod.id).where(PaymentMethod.user_id == alice)).scalars())
     clock = now_clock(db)
     attempts = {
-        "repay": lambda s: bills.repay(s, uid=alice, installment_id=carols_inst, clock=clock),
-        "early quote": lambda s: bills.early_quote(s, uid=alice, order_id=carols_order, now=clock.now()),
-        "early repay": lambda s: bills.early_repay(s, uid=alice, order_id=carols_order, clock=clock),
-        "pay now": lambda s: orders.pay_now(s, uid=alice, order_id=carols_order, clock=clock),
-        "return": lambda s: orders.request_return(s, uid=alice, order_id=carols_order, tracking_no="SF1234567890",
+        "repay": lambda s: bills.repay(session=s, uid=alice, installment_id=carols_inst, clock=clock),
+        "early quote": lambda s: bills.early_quote(session=s, uid=alice, order_id=carols_order, now=clock.now()),
+        "early repay": lambda s: bills.early_repay(session=s, uid=alice, order_id=carols_order, clock=clock),
+        "pay now": lambda s: orders.pay_now(session=s, uid=alice, order_id=carols_order, clock=clock),
+        "return": lambda s: orders.request_return(session=s, uid=alice, order_id=carols_order, tracking_no="SF1234567890",
                                                   clock=clock),
-        "mark read": lambda s: inbox.mark_read(s, uid=alice, notification_id=carols_note, clock=clock),
-        "top up a card": lambda s: wallet.topup(s, uid=alice, amount_fen=100, method_id=carols_method, clock=clock),
-        "repay from a card": lambda s: bills.repay(s, uid=carol, installment_id=carols_inst,
+        "mark read": lambda s: inbox.mark_read(session=s, uid=alice, notification_id=carols_note, clock=clock),
+        "top up a card": lambda s: wallet.topup(session=s, uid=alice, amount_fen=100, method_id=carols_method, clock=clock),
+        "repay from a card": lambda s: bills.repay(session=s, uid=carol, installment_id=carols_inst,
                                                    method_id=alices_methods[0], clock=clock),
-        "autopay order": lambda s: bills.set_autopay(s, uid=alice, days_before=1,
+        "autopay order": lambda s: bills.set_autopay(session=s, uid=alice, days_before=1,
                                                      method_order=[carols_method, *alices_methods], clock=clock),
     }
     before = snapshot(db, skip=_VOLATILE)
@@ -147,7 +147,7 @@ def test_bad_input_on_the_account_forms_is_refused_with_a_message(page: Page, db
     login(page, "alice")
     go(page, routes.WALLET)
     with reading(db) as s:
-        balance = yuan(wallet.wallet_of(s, uid_of(db, "alice")).balance_fen)
+        balance = yuan(wallet.wallet_of(session=s, uid=uid_of(db, "alice")).balance_fen)
     expect(page.get_by_test_id("wallet-balance")).to_have_text(balance)
     for text, message in (("abc", "不是有效金额"), ("0", "必须大于"), ("99999999", "超过上限")):
         page.get_by_test_id("wallet-topup-input").fill(text)

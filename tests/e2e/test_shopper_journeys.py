@@ -177,7 +177,7 @@ def _return_from_page(page: Page, oid: int) -> None:
 def _receive(db, oid: int) -> ReturnRequest:
     with transaction(db) as s:
         ret = s.execute(sa.select(ReturnRequest).where(ReturnRequest.order_id == oid)).scalar_one()
-        return orders.mark_received(s, merchant_id=ret.merchant_id, return_id=ret.id, clock=now_clock(db))
+        return orders.mark_received(session=s, merchant_id=ret.merchant_id, return_id=ret.id, clock=now_clock(db))
 
 
 def test_2_alice_returns_an_order_and_the_frozen_amount_is_released(page: Page, db, shot):
@@ -190,7 +190,7 @@ def test_2_alice_returns_an_order_and_the_frozen_amount_is_released(page: Page, 
 
     ret = _receive(db, order.id)
     with transaction(db) as s:
-        orders.accept_return(s, merchant_id=ret.merchant_id, return_id=ret.id, clock=now_clock(db))
+        orders.accept_return(session=s, merchant_id=ret.merchant_id, return_id=ret.id, clock=now_clock(db))
 
     # The open page follows on its own (the one-second tick sees the change).
     expect(page.get_by_test_id("order-status")).to_have_text("已退货")
@@ -216,7 +216,7 @@ def test_3_a_damaged_return_is_rejected_with_a_photo_and_the_price_is_deducted_w
     photos = uploads.store_many([("box.png", png())], allowed=uploads.IMAGE_TYPES)
     reason = "外包装浸水，商品受潮"
     with transaction(db) as s:
-        orders.reject_return(s, merchant_id=ret.merchant_id, return_id=ret.id, reason=reason,
+        orders.reject_return(session=s, merchant_id=ret.merchant_id, return_id=ret.id, reason=reason,
                              photos=[(p.stored_name, p.content_type, p.size) for p in photos], clock=now_clock(db))
     go(page, routes.order(order.id))
     expect(page.get_by_test_id("inspection-reason")).to_contain_text(reason)
@@ -245,10 +245,10 @@ def test_4_bob_cannot_cover_a_deduction_goes_overdue_is_charged_and_repays(page:
     # Bob spends most of his wallet on two orders he pays for during their trials.
     for name in ("休闲运动鞋", "直筒牛仔裤"):
         with transaction(db) as s:
-            o = checkout.checkout(s, uid=bob, product_id=product_of(db, name).id, plan="full",
+            o = checkout.checkout(session=s, uid=bob, product_id=product_of(db, name).id, plan="full",
                                   idempotency_key=uuid.uuid4().hex, clock=now_clock(db))
         with transaction(db) as s:
-            orders.pay_now(s, uid=bob, order_id=o.id, clock=now_clock(db))
+            orders.pay_now(session=s, uid=bob, order_id=o.id, clock=now_clock(db))
     with reading(db) as s:
         balance = s.execute(sa.select(PaymentMethod.balance_fen).where(PaymentMethod.user_id == bob)).scalar_one()
     tshirt = product_of(db, "纯棉T恤")
@@ -331,7 +331,7 @@ def test_5_dave_applies_for_restoration_with_a_proof_and_gets_his_limit_back(pag
 
     settle(page)
     with transaction(db) as s:
-        applications.approve_restoration(s, operator_id=uid_of(db, "ops"), application_id=app.id,
+        applications.approve_restoration(session=s, operator_id=uid_of(db, "ops"), application_id=app.id,
                                          limit_fen=dave.restorable_limit_fen, clock=now_clock(db))
     expect(app_row.get_by_test_id("application-status")).to_have_text("已通过")  # the open page follows
     expect(page.get_by_test_id("credit-limit")).to_have_text(yuan(dave.restorable_limit_fen))
@@ -354,7 +354,7 @@ def test_6_erin_sees_every_rule_she_fails_and_no_bnpl_button_works(page: Page, d
     for name in ("纯棉T恤", "智能手表"):
         product = product_of(db, name)
         with reading(db) as s:
-            expected = eligibility.check(s, uid=erin, product=product).rules
+            expected = eligibility.check(session=s, uid=erin, product=product).rules
         assert "platform_score" in expected
         go(page, routes.product(product.id))
         expect(page.get_by_test_id("eligibility-status")).to_have_attribute("data-eligible", "false")
@@ -388,7 +388,7 @@ def test_7_alice_repays_three_installments_early_and_saves_exactly_the_fees_show
     offer = row(page, "early-repay-row", oid)
     saving_text = offer.get_by_test_id("early-repay-saving").inner_text()
     with reading(db) as s:
-        quote = bills.early_quote(s, uid=uid_of(db, "alice"), order_id=oid, now=DbClock(db).now())
+        quote = bills.early_quote(session=s, uid=uid_of(db, "alice"), order_id=oid, now=DbClock(db).now())
     assert fen(saving_text) == quote.saving_fen > 0
     expect(offer.get_by_test_id("early-repay")).to_contain_text(yuan(quote.total_fen))
     shot(page, "j7-alice-early-repay-offer")
@@ -431,7 +431,7 @@ def test_8_shopping_pages_fit_a_phone_without_sideways_scrolling(page: Page, db,
 # ── 9 ───────────────────────────────────────────────────────────────────────────────────────
 def test_9_alice_cannot_open_bobs_order_by_its_address(page: Page, db, shot):
     with transaction(db) as s:
-        bobs = checkout.checkout(s, uid=uid_of(db, "bob"), product_id=product_of(db, "纯棉T恤").id, plan="full",
+        bobs = checkout.checkout(session=s, uid=uid_of(db, "bob"), product_id=product_of(db, "纯棉T恤").id, plan="full",
                                  idempotency_key=uuid.uuid4().hex, clock=now_clock(db)).id
     login(page, "alice")
     go(page, routes.order(bobs))
@@ -475,7 +475,7 @@ def test_10_carol_long_overdue_asks_for_a_hardship_plan_with_proof(page: Page, d
     shot(page, "j10-carol-hardship-pending")
 
     with transaction(db) as s:
-        applications.reject(s, operator_id=uid_of(db, "ops"), application_id=app.id, reason="请补充失业证明原件",
+        applications.reject(session=s, operator_id=uid_of(db, "ops"), application_id=app.id, reason="请补充失业证明原件",
                             clock=now_clock(db))
     go(page, routes.CREDIT)
     expect(app_row.get_by_test_id("application-status")).to_have_text("未通过")

@@ -201,7 +201,7 @@ def _count(engine: Engine, model, where) -> int:
 
 def _exposures(engine: Engine, shoppers: list[int], merchants: list[int]) -> dict[tuple[int, int], int]:
     with reading(engine) as s:
-        got = {(u, m): merchant_service.shop_exposure(s, uid=u, merchant_id=m) for u in shoppers for m in merchants}
+        got = {(u, m): merchant_service.shop_exposure(session=s, uid=u, merchant_id=m) for u in shoppers for m in merchants}
     return {k: v for k, v in got.items() if v}
 
 

@@ -105,7 +105,7 @@ class BnplMachine(RuleBasedStateMachine):
             w.shopper(score=760, wallet_fen=5_000),
         ]
         with w.tx() as s:
-            wallet.add_card(s, uid=self.shoppers[3], bank="CMB", last4="8888", balance_fen=90_000, clock=w.clock)
+            wallet.add_card(session=s, uid=self.shoppers[3], bank="CMB", last4="8888", balance_fen=90_000, clock=w.clock)
         self.operator = w.operator()
         for uid, pid, plan in zip(self.shoppers, self.products, ("full", "3", "12", "full")):
             if pid == self.products[3]:
@@ -173,7 +173,7 @@ class BnplMachine(RuleBasedStateMachine):
             plans = self.allowed[pid] if data.draw(st.integers(0, 4), label="allowed plan") else PLANS
             plan = data.draw(st.sampled_from(plans), label="plan")
         out = self._do("checkout" + (" replay" if reuse else ""), lambda s: checkout.checkout(
-            s, uid=uid, product_id=pid, plan=plan, idempotency_key=key, clock=self.clock).id)
+            session=s, uid=uid, product_id=pid, plan=plan, idempotency_key=key, clock=self.clock).id)
         if reuse:
             was = self.keys[key]
             if was[:3] == (uid, pid, plan):
@@ -193,14 +193,14 @@ class BnplMachine(RuleBasedStateMachine):
         tracking = data.draw(st.sampled_from(["SF1234567890", "YT88889999", "JD0001", "SF77", "bad no!"]),
                              label="tracking")
         self._do("request return", lambda s: orders.request_return(
-            s, uid=uid, order_id=o.id, tracking_no=tracking, clock=self.clock))
+            session=s, uid=uid, order_id=o.id, tracking_no=tracking, clock=self.clock))
 
     @rule(data=st.data())
     def pay_now(self, data) -> None:
         o = self._pick(data, self._rows(Order.id, Order.shopper_id, Order.status), "order",
                        lambda r: r.status in OS.IN_TRIAL)
         if o is not None:
-            out = self._do("pay now", lambda s: orders.pay_now(s, uid=o.shopper_id, order_id=o.id, clock=self.clock))
+            out = self._do("pay now", lambda s: orders.pay_now(session=s, uid=o.shopper_id, order_id=o.id, clock=self.clock))
             assert isinstance(out, DomainError) or out.status == OS.PAID, out
 
     @rule(data=st.data(), exact=st.booleans())
@@ -213,7 +213,7 @@ class BnplMachine(RuleBasedStateMachine):
         def go(s):
             inst = s.get(Installment, i.id)
             expected = payments.owed(inst) if exact else None
-            return bills.repay(s, uid=i.shopper_id, installment_id=i.id, expected_fen=expected, clock=self.clock)
+            return bills.repay(session=s, uid=i.shopper_id, installment_id=i.id, expected_fen=expected, clock=self.clock)
 
         self._do("repay", go)
 
@@ -222,11 +222,11 @@ class BnplMachine(RuleBasedStateMachine):
         o = self._pick(data, self._rows(Order.id, Order.shopper_id, Order.status), "order",
                        lambda r: r.status in OS.BILLED)
         if o is not None:
-            self._do("early repay", lambda s: bills.early_repay(s, uid=o.shopper_id, order_id=o.id, clock=self.clock))
+            self._do("early repay", lambda s: bills.early_repay(session=s, uid=o.shopper_id, order_id=o.id, clock=self.clock))
 
     @rule(uid_i=st.integers(0, 3), amount=st.integers(1, 150_000))
     def top_up(self, uid_i, amount) -> None:
-        self._do("top up", lambda s: wallet.topup(s, uid=self.shoppers[uid_i], amount_fen=amount, clock=self.clock))
+        self._do("top up", lambda s: wallet.topup(session=s, uid=self.shoppers[uid_i], amount_fen=amount, clock=self.clock))
 
     @rule(uid_i=st.integers(0, 3), apply=st.booleans())
     def pay_off_everything(self, uid_i, apply) -> None:
@@ -241,9 +241,9 @@ class BnplMachine(RuleBasedStateMachine):
             return sum(payments.owed(i) for i in s.execute(
                 sa.select(Installment).where(Installment.shopper_id == uid, Installment.status.in_(IS.OPEN))).scalars())
 
-        self._do("top up", lambda s: wallet.topup(s, uid=uid, amount_fen=owed(s), clock=self.clock))
+        self._do("top up", lambda s: wallet.topup(session=s, uid=uid, amount_fen=owed(s), clock=self.clock))
         for (iid,) in open_:
-            self._do("repay", lambda s: bills.repay(s, uid=uid, installment_id=iid, clock=self.clock))
+            self._do("repay", lambda s: bills.repay(session=s, uid=uid, installment_id=iid, clock=self.clock))
         if apply:
             self._restore(uid)
 
@@ -252,9 +252,9 @@ class BnplMachine(RuleBasedStateMachine):
         uid = self.shoppers[uid_i]
 
         def go(s):
-            if credit.account(s, uid).bnpl_status == "active":
-                return consent.close_bnpl(s, uid=uid, clock=self.clock)
-            return consent.open_bnpl(s, uid=uid, accept_terms=True, terms_version=POLICY.terms_version, clock=self.clock)
+            if credit.account(session=s, uid=uid).bnpl_status == "active":
+                return consent.close_bnpl(session=s, uid=uid, clock=self.clock)
+            return consent.open_bnpl(session=s, uid=uid, accept_terms=True, terms_version=POLICY.terms_version, clock=self.clock)
 
         self._do("close/open", go)
 
@@ -263,15 +263,15 @@ class BnplMachine(RuleBasedStateMachine):
         uid = self.shoppers[uid_i]
 
         def go(s):
-            ids = [m.id for m in payments.methods_in_order(s, uid)]
-            return bills.set_autopay(s, uid=uid, days_before=days, method_order=ids[::-1] if reverse else ids,
+            ids = [m.id for m in payments.methods_in_order(session=s, uid=uid)]
+            return bills.set_autopay(session=s, uid=uid, days_before=days, method_order=ids[::-1] if reverse else ids,
                                      clock=self.clock)
 
         self._do("autopay", go)
 
     def _restore(self, uid: int) -> None:
         self._do("apply restoration", lambda s: applications.apply_restoration(
-            s, uid=uid, statement="All repaid, voucher attached.", proofs=[PROOF], clock=self.clock))
+            session=s, uid=uid, statement="All repaid, voucher attached.", proofs=[PROOF], clock=self.clock))
 
     @rule(data=st.data())
     def apply_restoration(self, data) -> None:
@@ -285,7 +285,7 @@ class BnplMachine(RuleBasedStateMachine):
         overdue = {u for (u,) in self._rows(Installment.shopper_id, where=Installment.status == IS.OVERDUE)}
         uid = self._pick(data, self.shoppers, "shopper", lambda u: u in overdue)
         self._do("apply hardship", lambda s: applications.apply_hardship(
-            s, uid=uid, reason_category=reason, statement="Lost my job.", proposed_installments=n,
+            session=s, uid=uid, reason_category=reason, statement="Lost my job.", proposed_installments=n,
             request_fee_waiver=waiver, proofs=[PROOF], clock=self.clock))
 
     # ── merchants ────────────────────────────────────────────────────────────────────────────────
@@ -296,7 +296,7 @@ class BnplMachine(RuleBasedStateMachine):
         if r is None:
             return
         mid = r.merchant_id if own else data.draw(st.sampled_from(self.merchants), label="merchant")
-        self._do("mark received", lambda s: orders.mark_received(s, merchant_id=mid, return_id=r.id, clock=self.clock))
+        self._do("mark received", lambda s: orders.mark_received(session=s, merchant_id=mid, return_id=r.id, clock=self.clock))
 
     @rule(data=st.data(), intact=st.booleans())
     def inspect(self, data, intact) -> None:
@@ -306,10 +306,10 @@ class BnplMachine(RuleBasedStateMachine):
             return
         if intact:
             self._do("accept return", lambda s: orders.accept_return(
-                s, merchant_id=r.merchant_id, return_id=r.id, clock=self.clock))
+                session=s, merchant_id=r.merchant_id, return_id=r.id, clock=self.clock))
         else:
             self._do("reject return", lambda s: orders.reject_return(
-                s, merchant_id=r.merchant_id, return_id=r.id, reason="Screen cracked, box wet.", photos=[PHOTO],
+                session=s, merchant_id=r.merchant_id, return_id=r.id, reason="Screen cracked, box wet.", photos=[PHOTO],
                 clock=self.clock))
 
     @rule(data=st.data(), intact=st.booleans())
@@ -320,17 +320,17 @@ class BnplMachine(RuleBasedStateMachine):
         if o is None:
             return
         ret = self._do("request return", lambda s: orders.request_return(
-            s, uid=o.shopper_id, order_id=o.id, tracking_no="SF1234567890", clock=self.clock))
+            session=s, uid=o.shopper_id, order_id=o.id, tracking_no="SF1234567890", clock=self.clock))
         if isinstance(ret, DomainError):
             return
         self._do("mark received", lambda s: orders.mark_received(
-            s, merchant_id=ret.merchant_id, return_id=ret.id, clock=self.clock))
+            session=s, merchant_id=ret.merchant_id, return_id=ret.id, clock=self.clock))
         if intact:
             self._do("accept return", lambda s: orders.accept_return(
-                s, merchant_id=ret.merchant_id, return_id=ret.id, clock=self.clock))
+                session=s, merchant_id=ret.merchant_id, return_id=ret.id, clock=self.clock))
         else:
             self._do("reject return", lambda s: orders.reject_return(
-                s, merchant_id=ret.merchant_id, return_id=ret.id, reason="Screen cracked, box wet.",
+                session=s, merchant_id=ret.merchant_id, return_id=ret.id, reason="Screen cracked, box wet.",
                 photos=[PHOTO], clock=self.clock))
 
     @rule(p_i=st.integers(0, 3))
@@ -339,7 +339,7 @@ class BnplMachine(RuleBasedStateMachine):
 
         def go(s):
             p = s.get(Product, pid)
-            return merchant.update_product(s, merchant_id=p.merchant_id, product_id=pid,
+            return merchant.update_product(session=s, merchant_id=p.merchant_id, product_id=pid,
                                            bnpl_enabled=not p.bnpl_enabled, clock=self.clock)
 
         self._do("toggle product", go)
@@ -355,21 +355,21 @@ class BnplMachine(RuleBasedStateMachine):
     def _decide(self, data, app_id: int, kind: str, uid: int, verdict: str) -> None:
         if verdict == "reject":
             self._do(f"reject {kind}", lambda s: applications.reject(
-                s, operator_id=self.operator, application_id=app_id, reason="Proof unreadable.", clock=self.clock))
+                session=s, operator_id=self.operator, application_id=app_id, reason="Proof unreadable.", clock=self.clock))
             return
         if kind == "restoration":
             def go(s):
                 cap = s.execute(sa.select(CreditAccount.restorable_limit_fen)
                                 .where(CreditAccount.user_id == uid)).scalar_one() or 0
                 limit = data.draw(st.integers(0, cap + 1), label="limit")
-                return applications.approve_restoration(s, operator_id=self.operator, application_id=app_id,
+                return applications.approve_restoration(session=s, operator_id=self.operator, application_id=app_id,
                                                         limit_fen=limit, clock=self.clock)
         else:
             def go(s):
-                late = applications.hardship_late_fees(s, uid)
+                late = applications.hardship_late_fees(session=s, uid=uid)
                 waive = data.draw(st.integers(0, late + 1), label="waive")
                 n = data.draw(st.integers(1, 25), label="installments")
-                return applications.approve_hardship(s, operator_id=self.operator, application_id=app_id,
+                return applications.approve_hardship(session=s, operator_id=self.operator, application_id=app_id,
                                                      waive_fen=waive, installments=n, clock=self.clock)
         self._do(f"approve {kind}", go)
 
@@ -386,12 +386,12 @@ class BnplMachine(RuleBasedStateMachine):
         if uid in late:
             n = data.draw(st.integers(1, POLICY.hardship_max_installments), label="proposed")
             app = self._do("apply hardship", lambda s: applications.apply_hardship(
-                s, uid=uid, reason_category="medical", statement="In hospital.", proposed_installments=n,
+                session=s, uid=uid, reason_category="medical", statement="In hospital.", proposed_installments=n,
                 request_fee_waiver=True, proofs=[PROOF], clock=self.clock))
         else:
             self.pay_off_everything(self.shoppers.index(uid), apply=False)
             app = self._do("apply restoration", lambda s: applications.apply_restoration(
-                s, uid=uid, statement="All repaid.", proofs=[PROOF], clock=self.clock))
+                session=s, uid=uid, statement="All repaid.", proofs=[PROOF], clock=self.clock))
         if not isinstance(app, DomainError):
             self._decide(data, app.id, app.kind, uid, verdict)
 
@@ -411,7 +411,7 @@ class BnplMachine(RuleBasedStateMachine):
         if not hasattr(self, "shoppers"):
             return
         with transaction(self.world.engine) as s:
-            report = run_audit(s)
+            report = run_audit(session=s)
             accounts = s.execute(sa.select(CreditAccount)).scalars().all()
             methods = s.execute(sa.select(PaymentMethod.id, PaymentMethod.balance_fen)).all()
             insts = s.execute(sa.select(Installment.id, Installment.order_id, Installment.status, Installment.paid_fen,
@@ -419,7 +419,7 @@ class BnplMachine(RuleBasedStateMachine):
             order_rows = s.execute(sa.select(Order.id, Order.status)).all()
             cut = {u for (u,) in s.execute(sa.select(CreditEvent.user_id).where(
                 CreditEvent.kind == "limit", CreditEvent.new_value < CreditEvent.old_value))}
-            exposures = [(u, merchant.shop_exposure(s, uid=u, merchant_id=mid), cap) for u, mid, cap in s.execute(
+            exposures = [(u, merchant.shop_exposure(session=s, uid=u, merchant_id=mid), cap) for u, mid, cap in s.execute(
                 sa.select(Order.shopper_id, Order.merchant_id, Merchant.shop_cap_fen).distinct()
                 .join(Merchant, Merchant.id == Order.merchant_id))]
         assert report.ok, "\n".join(report.lines())

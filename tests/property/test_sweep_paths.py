@@ -114,11 +114,11 @@ class Builder:
             uid = world.shopper(score=sh["score"], wallet_fen=sh["wallet"])
             self.shoppers.append(uid)
             if sh["card"] is not None:
-                self.do(lambda s, sh=sh, uid=uid: wallet.add_card(s, uid=uid, bank="招商银行", last4="1234",
+                self.do(lambda s, sh=sh, uid=uid: wallet.add_card(session=s, uid=uid, bank="招商银行", last4="1234",
                                                                   balance_fen=sh["card"], clock=self.clock))
             self.do(lambda s, sh=sh, uid=uid: bills.set_autopay(
-                s, uid=uid, days_before=sh["autopay"], clock=self.clock,
-                method_order=[m.id for m in payments.methods_in_order(s, uid)][::-1 if sh["card_first"] else 1]))
+                session=s, uid=uid, days_before=sh["autopay"], clock=self.clock,
+                method_order=[m.id for m in payments.methods_in_order(session=s, uid=uid)][::-1 if sh["card_first"] else 1]))
         for k, sh in enumerate(spec):
             for product, plan in sh["orders"]:
                 self.act(("buy", k, product, plan))
@@ -152,49 +152,49 @@ class Builder:
             pid = self.products[action[2]]
             with transaction(self.w.engine) as s:
                 plans = s.get(Product, pid).plans
-            self.do(lambda s: checkout.checkout(s, uid=uid, product_id=pid, plan=plans[action[3] % len(plans)],
+            self.do(lambda s: checkout.checkout(session=s, uid=uid, product_id=pid, plan=plans[action[3] % len(plans)],
                                                 idempotency_key=self.key(), clock=self.clock))
         elif name == "top up":
-            self.do(lambda s: wallet.topup(s, uid=uid, amount_fen=action[2], clock=self.clock))
+            self.do(lambda s: wallet.topup(session=s, uid=uid, amount_fen=action[2], clock=self.clock))
         elif name == "repay":
             with transaction(self.w.engine) as s:
                 first = s.execute(sa.select(Installment.id).where(Installment.shopper_id == uid,
                                                                   Installment.status.in_(IS.OPEN))
                                   .order_by(Installment.due_at, Installment.id)).scalars().first()
             if first is not None:
-                self.do(lambda s: bills.repay(s, uid=uid, installment_id=first, clock=self.clock))
+                self.do(lambda s: bills.repay(session=s, uid=uid, installment_id=first, clock=self.clock))
         elif name == "pay now":
             for oid in self.orders_of(uid, OS.IN_TRIAL)[:1]:
-                self.do(lambda s: orders.pay_now(s, uid=uid, order_id=oid, clock=self.clock))
+                self.do(lambda s: orders.pay_now(session=s, uid=uid, order_id=oid, clock=self.clock))
         elif name == "return":
             for oid in self.orders_of(uid, (OS.TRIAL,))[:1]:
                 self._return(uid, oid, intact=action[2])
         elif name == "hardship":
             self._hardship(uid, n=action[2], waive=action[3])
         elif name == "close":
-            self.do(lambda s: consent.close_bnpl(s, uid=uid, clock=self.clock))
+            self.do(lambda s: consent.close_bnpl(session=s, uid=uid, clock=self.clock))
 
     def _return(self, uid: int, oid: int, *, intact: bool) -> None:
-        ret = self.do(lambda s: orders.request_return(s, uid=uid, order_id=oid, tracking_no="SF1234567890",
+        ret = self.do(lambda s: orders.request_return(session=s, uid=uid, order_id=oid, tracking_no="SF1234567890",
                                                       clock=self.clock))
         if ret is None:
             return
-        self.do(lambda s: orders.mark_received(s, merchant_id=ret.merchant_id, return_id=ret.id, clock=self.clock))
+        self.do(lambda s: orders.mark_received(session=s, merchant_id=ret.merchant_id, return_id=ret.id, clock=self.clock))
         if intact:
-            self.do(lambda s: orders.accept_return(s, merchant_id=ret.merchant_id, return_id=ret.id, clock=self.clock))
+            self.do(lambda s: orders.accept_return(session=s, merchant_id=ret.merchant_id, return_id=ret.id, clock=self.clock))
         else:  # the trial resumes now: if it has ended, the schedule moves by the days it was paused
             self.w.clock.advance(timedelta(hours=30))
-            self.do(lambda s: orders.reject_return(s, merchant_id=ret.merchant_id, return_id=ret.id,
+            self.do(lambda s: orders.reject_return(session=s, merchant_id=ret.merchant_id, return_id=ret.id,
                                                    reason="Screen cracked.", photos=[PHOTO], clock=self.clock))
 
     def _hardship(self, uid: int, *, n: int, waive: int) -> None:
         app = self.do(lambda s: applications.apply_hardship(
-            s, uid=uid, reason_category="medical", statement="In hospital.", proposed_installments=n,
+            session=s, uid=uid, reason_category="medical", statement="In hospital.", proposed_installments=n,
             request_fee_waiver=True, proofs=[PROOF], clock=self.clock))
         if app is not None:
             self.do(lambda s: applications.approve_hardship(
-                s, operator_id=self.operator, application_id=app.id, clock=self.clock,
-                waive_fen=min(waive, applications.hardship_late_fees(s, uid)), installments=n))
+                session=s, operator_id=self.operator, application_id=app.id, clock=self.clock,
+                waive_fen=min(waive, applications.hardship_late_fees(session=s, uid=uid)), installments=n))
 
     def upcoming(self) -> list:
         """When something next falls due, soonest first: trials' ends, deduction attempts."""
@@ -272,7 +272,7 @@ def _compare(spec, timeline, final, engines) -> set[str]:
             b.act(a)
         b.move(how)
     for k, amount in final["top_ups"]:
-        b.do(lambda s, k=k, amount=amount: wallet.topup(s, uid=b.who(k), amount_fen=amount, clock=world.clock))
+        b.do(lambda s, k=k, amount=amount: wallet.topup(session=s, uid=b.who(k), amount_fen=amount, clock=world.clock))
     # No sweep: what falls due by then meets the compared one.
     upcoming = b.upcoming()
     if upcoming:

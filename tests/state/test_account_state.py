@@ -47,7 +47,7 @@ HARDSHIP_DAYS = POLICY.hardship_min_overdue_days
 
 def _wallet_fen(world, uid: int) -> int:
     with world.tx() as s:
-        return wallet.wallet_of(s, uid).balance_fen
+        return wallet.wallet_of(session=s, uid=uid).balance_fen
 
 
 def _billed(world, *, plan: str = "3", wallet_fen: int = 10 * PRICE) -> tuple[int, int]:
@@ -158,7 +158,7 @@ def test_auto_repay_settings_take_only_the_shoppers_own_methods_and_a_day_count_
     run(st.save_autopay())
     assert t.said()[0] == "success" and (st.first_method, st.days_before) == (str(card), "2")
     with world.tx() as s:
-        assert payments.methods_in_order(s, uid)[0].id == card
+        assert payments.methods_in_order(session=s, uid=uid)[0].id == card
     assert acct(world, uid).autopay_days_before == 2
     st.first_method = str(theirs)  # a forged form
     before = snapshot(world.engine)

@@ -214,7 +214,7 @@ def test_the_orders_list_shows_this_shops_orders_and_filters_by_status(world, ta
     shops = TwoShops(world)
     paid = world.buy(shops.uid, shops.pa)
     with world.tx() as s:
-        orders.pay_now(s, uid=shops.uid, order_id=paid, clock=world.clock)
+        orders.pay_now(session=s, uid=shops.uid, order_id=paid, clock=world.clock)
     t, st = tab.open(world.merchant_user(shops.a), MerchantOrdersState)
     assert [o.id for o in st.orders] == [paid, shops.oa]  # newest first; B's order is not here
     run(st.set_status(OS.PAID))

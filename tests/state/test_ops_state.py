@@ -22,7 +22,7 @@ def _hardship_case(world, *, days: int = HARDSHIP_DAYS, n: int = 3, waiver: bool
     """An overdue shopper's hardship application: (shopper, merchant user, application)."""
     uid, _oid, _p, m = overdue_order(world, days=days, price=10_000)
     with world.tx() as s:
-        aid = apps.apply_hardship(s, uid=uid, reason_category=reason, statement="", proposed_installments=n,
+        aid = apps.apply_hardship(session=s, uid=uid, reason_category=reason, statement="", proposed_installments=n,
                                   request_fee_waiver=waiver, proofs=[PROOF], clock=world.clock).id
     return uid, world.merchant_user(m), aid
 
@@ -96,7 +96,7 @@ def test_state_handler_operator_approves_a_hardship_plan_waiving_all_late_fees(w
 
     uid, _m, aid = _hardship_case(world, days=HARDSHIP_DAYS + 2, n=4, waiver=True, reason="medical")
     with world.tx() as s:
-        late = apps.hardship_late_fees(s, uid)
+        late = apps.hardship_late_fees(session=s, uid=uid)
     assert late > 0
     t = tab(world.operator())
     root, sess = t
@@ -109,11 +109,11 @@ def test_state_handler_operator_approves_a_hardship_plan_waiving_all_late_fees(w
     with world.tx() as s:
         a = s.get(Application, aid)
         assert (a.status, a.waived_fen, a.plan_installments) == ("APPROVED", late, 4)
-        open_ = [i for i in bills.billed_installments(s, uid) if i.status in IS.OPEN]
+        open_ = [i for i in bills.billed_installments(session=s, uid=uid) if i.status in IS.OPEN]
         assert len(open_) == 4 and all(i.late_fee_fen == 0 for i in open_)
     world.advance(days=5)
     with world.tx() as s:  # late fees stopped
-        assert all(i.late_fee_fen == 0 for i in bills.billed_installments(s, uid) if i.status in IS.OPEN)
+        assert all(i.late_fee_fen == 0 for i in bills.billed_installments(session=s, uid=uid) if i.status in IS.OPEN)
     world.audit_ok()
 
 

@@ -78,7 +78,7 @@ def test_paying_early_during_the_trial_takes_the_price_and_frees_the_limit(world
     assert t.said()[0] == "success"
     assert (st.order.status, st.order.can_pay_now, st.order.can_return) == (OS.PAID, False, False)
     with world.tx() as s:
-        assert credit.account(s, shops.uid).frozen_fen == 20_000  # only B's order still holds the limit
+        assert credit.account(session=s, uid=shops.uid).frozen_fen == 20_000  # only B's order still holds the limit
     run(st.pay_now())  # twice: nothing more is taken
     assert t.said()[0] == "error"
     world.audit_ok()

@@ -247,17 +247,17 @@ def test_the_merchant_and_operator_states_page(world, tab, small_pages):
     held = [world.buy(u, p) for u in late]
     for u, oid in zip(late[:2], held[:2], strict=True):  # two of them send it back
         with world.tx() as s:
-            orders.request_return(s, uid=u, order_id=oid, tracking_no="SF0001112223", clock=world.clock)
+            orders.request_return(session=s, uid=u, order_id=oid, tracking_no="SF0001112223", clock=world.clock)
     returned = [world.buy(payer, p) for _ in range(3)]
     for oid in returned:
         with world.tx() as s:
-            rid = orders.request_return(s, uid=payer, order_id=oid, tracking_no="SF0001112224", clock=world.clock).id
-            orders.mark_received(s, merchant_id=m, return_id=rid, clock=world.clock)
+            rid = orders.request_return(session=s, uid=payer, order_id=oid, tracking_no="SF0001112224", clock=world.clock).id
+            orders.mark_received(session=s, merchant_id=m, return_id=rid, clock=world.clock)
     world.advance(days=1, hours=1)  # the others' trials end unpaid …
     world.advance(days=POLICY.hardship_min_overdue_days, minutes=1)  # … and are long overdue
     for u in late[2:]:
         with world.tx() as s:
-            apps.apply_hardship(s, uid=u, reason_category="other", statement="", proposed_installments=3,
+            apps.apply_hardship(session=s, uid=u, reason_category="other", statement="", proposed_installments=3,
                                 request_fee_waiver=False, clock=world.clock,
                                 proofs=[StoredFile("c" * 32 + ".pdf", "application/pdf", 9, "p.pdf")])
     world.shopper(name="late9")  # a sixth shopper for the look-up

@@ -98,7 +98,7 @@ def test_buying_places_one_order_for_nothing_now_however_often_confirm_is_clicke
     run(cart.confirm())
     assert [o.id for o in _orders_of(world, uid)] == [order.id]  # the same key: the same order
     with world.tx() as s:
-        assert credit.account(s, uid).frozen_fen == PRICE and s.get(Product, p).stock == 4
+        assert credit.account(session=s, uid=uid).frozen_fen == PRICE and s.get(Product, p).stock == 4
     world.audit_ok()
 
 

@@ -47,7 +47,7 @@ def ops(world) -> int:
 def test_restoration_is_not_needed_when_the_limit_was_never_cut(world):
     uid = world.shopper()
     refused(world, InvalidTransition,
-            lambda s: apps.apply_restoration(s, uid=uid, statement="", proofs=[PROOF], clock=world.clock),
+            lambda s: apps.apply_restoration(session=s, uid=uid, statement="", proofs=[PROOF], clock=world.clock),
             key="app.not_needed")
 
 
@@ -55,7 +55,7 @@ def test_restoration_is_refused_while_anything_is_overdue(world):
     uid, *_ = overdue_order(world, days=POLICY.grace_days)
     assert acct(world, uid).restorable_limit_fen is not None
     err = refused(world, InvalidTransition,
-                  lambda s: apps.apply_restoration(s, uid=uid, statement="", proofs=[PROOF], clock=world.clock),
+                  lambda s: apps.apply_restoration(session=s, uid=uid, statement="", proofs=[PROOF], clock=world.clock),
                   key="app.still_owing")
     assert err.params["owed"] == yuan(PRICE)
 
@@ -64,7 +64,7 @@ def test_restoration_needs_at_least_one_proof(world):
     uid, *_ = overdue_order(world, days=POLICY.grace_days)
     pay_off(world, uid)
     refused(world, ValidationError,
-            lambda s: apps.apply_restoration(s, uid=uid, statement="", proofs=[], clock=world.clock),
+            lambda s: apps.apply_restoration(session=s, uid=uid, statement="", proofs=[], clock=world.clock),
             key="app.proof_required")
 
 
@@ -74,10 +74,10 @@ def test_only_one_restoration_application_may_be_pending(world, ops):
         assert s.get(Application, app_id).status == "PENDING"
         assert len(s.exec(select(ApplicationProof).where(ApplicationProof.application_id == app_id)).all()) == 1
     refused(world, InvalidTransition,
-            lambda s: apps.apply_restoration(s, uid=uid, statement="", proofs=[PROOF], clock=world.clock),
+            lambda s: apps.apply_restoration(session=s, uid=uid, statement="", proofs=[PROOF], clock=world.clock),
             key="app.pending_exists")
     with world.tx() as s:
-        apps.reject(s, operator_id=ops, application_id=app_id, reason="凭证不清晰", clock=world.clock)
+        apps.reject(session=s, operator_id=ops, application_id=app_id, reason="凭证不清晰", clock=world.clock)
     restoration(world, uid)  # once decided, a new one may be filed
 
 
@@ -91,7 +91,7 @@ def test_approved_restoration_gives_back_the_previous_limit_and_reactivates_bnpl
     assert a.bnpl_status == BNPL_SUSPENDED and a.limit_fen == 0
     app_id = restoration(world, uid)
     with world.tx() as s:
-        apps.approve_restoration(s, operator_id=ops, application_id=app_id, limit_fen=previous, clock=world.clock)
+        apps.approve_restoration(session=s, operator_id=ops, application_id=app_id, limit_fen=previous, clock=world.clock)
     a = acct(world, uid)
     assert a.bnpl_status == BNPL_ACTIVE and a.limit_fen == previous and a.restorable_limit_fen is None
     with world.tx() as s:
@@ -106,7 +106,7 @@ def test_approved_restoration_gives_back_the_previous_limit_and_reactivates_bnpl
 def test_restoration_may_be_approved_for_less_than_the_previous_limit(world, ops):
     uid, previous, app_id = restoration_pending(world)
     with world.tx() as s:
-        apps.approve_restoration(s, operator_id=ops, application_id=app_id, limit_fen=previous - 100, clock=world.clock)
+        apps.approve_restoration(session=s, operator_id=ops, application_id=app_id, limit_fen=previous - 100, clock=world.clock)
     assert acct(world, uid).limit_fen == previous - 100
     world.audit_ok()
 
@@ -115,7 +115,7 @@ def test_restoration_above_the_previous_limit_or_not_an_amount_is_refused(world,
     uid, previous, app_id = restoration_pending(world)
     for limit in (previous + 1, 0, -1, float(previous), str(previous), True):
         err = refused(world, ValidationError,
-                      lambda s: apps.approve_restoration(s, operator_id=ops, application_id=app_id, limit_fen=limit,
+                      lambda s: apps.approve_restoration(session=s, operator_id=ops, application_id=app_id, limit_fen=limit,
                                                          clock=world.clock), key="app.limit_range")
         assert err.params["max"] == yuan(previous)
 
@@ -124,10 +124,10 @@ def test_rejection_needs_a_reason_and_the_shopper_sees_it(world, ops):
     uid, _previous, app_id = restoration_pending(world)
     for blank in ("", "   ", None):
         refused(world, ValidationError,
-                lambda s: apps.reject(s, operator_id=ops, application_id=app_id, reason=blank, clock=world.clock),
+                lambda s: apps.reject(session=s, operator_id=ops, application_id=app_id, reason=blank, clock=world.clock),
                 key="app.reason_required")
     with world.tx() as s:
-        apps.reject(s, operator_id=ops, application_id=app_id, reason="还款凭证无法核实", clock=world.clock)
+        apps.reject(session=s, operator_id=ops, application_id=app_id, reason="还款凭证无法核实", clock=world.clock)
     with world.tx() as s:
         app = s.get(Application, app_id)
         assert (app.status, app.decision_reason) == ("REJECTED", "还款凭证无法核实")
@@ -140,21 +140,21 @@ def test_rejection_needs_a_reason_and_the_shopper_sees_it(world, ops):
 def test_an_application_cannot_be_decided_twice(world, ops):
     uid, previous, rejected = restoration_pending(world)
     with world.tx() as s:
-        apps.reject(s, operator_id=ops, application_id=rejected, reason="no", clock=world.clock)
+        apps.reject(session=s, operator_id=ops, application_id=rejected, reason="no", clock=world.clock)
     refused(world, InvalidTransition,
-            lambda s: apps.approve_restoration(s, operator_id=ops, application_id=rejected, limit_fen=previous,
+            lambda s: apps.approve_restoration(session=s, operator_id=ops, application_id=rejected, limit_fen=previous,
                                                clock=world.clock), key="app.already_decided")
     approved = restoration(world, uid)
     with world.tx() as s:
-        apps.approve_restoration(s, operator_id=ops, application_id=approved, limit_fen=previous, clock=world.clock)
+        apps.approve_restoration(session=s, operator_id=ops, application_id=approved, limit_fen=previous, clock=world.clock)
     refused(world, InvalidTransition,
-            lambda s: apps.reject(s, operator_id=ops, application_id=approved, reason="changed my mind",
+            lambda s: apps.reject(session=s, operator_id=ops, application_id=approved, reason="changed my mind",
                                   clock=world.clock), key="app.already_decided")
 
 
 def test_deciding_an_unknown_application_is_not_found(world, ops):
     refused(world, NotFound,
-            lambda s: apps.reject(s, operator_id=ops, application_id=999, reason="x", clock=world.clock),
+            lambda s: apps.reject(session=s, operator_id=ops, application_id=999, reason="x", clock=world.clock),
             key="not_found")
 
 
@@ -162,14 +162,14 @@ def test_deciding_an_unknown_application_is_not_found(world, ops):
 def test_hardship_is_open_only_with_an_installment_overdue_long_enough(world):
     uid, *_ = overdue_order(world, days=POLICY.hardship_min_overdue_days - 1)
     err = refused(world, InvalidTransition,
-                  lambda s: apps.apply_hardship(s, uid=uid, reason_category="medical", statement="",
+                  lambda s: apps.apply_hardship(session=s, uid=uid, reason_category="medical", statement="",
                                                 proposed_installments=6, request_fee_waiver=True, proofs=[PROOF],
                                                 clock=world.clock), key="app.hardship_not_needed")
     assert err.params["days"] == POLICY.hardship_min_overdue_days
     jump(world, 1)
     hardship(world, uid)
     refused(world, InvalidTransition,
-            lambda s: apps.apply_hardship(s, uid=uid, reason_category="other", statement="", proposed_installments=3,
+            lambda s: apps.apply_hardship(session=s, uid=uid, reason_category="other", statement="", proposed_installments=3,
                                           request_fee_waiver=False, proofs=[PROOF], clock=world.clock),
             key="app.pending_exists")
 
@@ -184,7 +184,7 @@ def test_hardship_application_is_validated(world):
                      ({"proofs": []}, "app.proof_required"),
                      ({"statement": "x" * 1001}, "bad_text")]:
         refused(world, ValidationError,
-                lambda s: apps.apply_hardship(s, uid=uid, clock=world.clock, **{**good, **bad}), key=key)
+                lambda s: apps.apply_hardship(session=s, uid=uid, clock=world.clock, **{**good, **bad}), key=key)
 
 
 @pytest.mark.parametrize("waive", ["all", "part", "none"])
@@ -199,7 +199,7 @@ def test_approved_hardship_plan_replaces_the_overdue_schedule(world, ops, waive)
     waived = {"all": late, "part": late // 3, "none": 0}[waive]
     app_id = hardship(world, uid, n=n)
     with world.tx() as s:
-        apps.approve_hardship(s, operator_id=ops, application_id=app_id, waive_fen=waived, installments=n,
+        apps.approve_hardship(session=s, operator_id=ops, application_id=app_id, waive_fen=waived, installments=n,
                               clock=world.clock)
     now = world.clock.now()
     rows = insts(world, oid)
@@ -212,7 +212,7 @@ def test_approved_hardship_plan_replaces_the_overdue_schedule(world, ops, waive)
     assert sum(r.late_fee_waived_fen for r in rows if r.status == IS.REPLACED) == waived
     with world.tx() as s:
         assert s.get(Order, oid).status == OS.DUE
-        assert credit.account(s, uid).outstanding_fen == principal
+        assert credit.account(session=s, uid=uid).outstanding_fen == principal
     [note] = notes(world, uid, "app_approved")
     assert yuan(waived) in note.body
     world.audit_ok()
@@ -224,7 +224,7 @@ def _on_a_two_part_plan(world, ops) -> tuple[int, int, int]:
     uid, oid, *_ = overdue_order(world, days=POLICY.hardship_min_overdue_days)
     app_id = hardship(world, uid, n=2)
     with world.tx() as s:
-        apps.approve_hardship(s, operator_id=ops, application_id=app_id, waive_fen=0, installments=2, clock=world.clock)
+        apps.approve_hardship(session=s, operator_id=ops, application_id=app_id, waive_fen=0, installments=2, clock=world.clock)
     return uid, oid, app_id
 
 
@@ -247,7 +247,7 @@ def test_late_fees_stop_accruing_on_a_hardship_plan(world, ops):
 def test_hardship_plan_is_paid_off_by_the_sweep(world, ops):
     uid, oid, app_id = _on_a_two_part_plan(world, ops)
     with world.tx() as s:
-        wallet.topup(s, uid=uid, amount_fen=2 * PRICE, clock=world.clock)
+        wallet.topup(session=s, uid=uid, amount_fen=2 * PRICE, clock=world.clock)
     world.advance(days=65)
     rows = [r for r in insts(world, oid) if r.plan_application_id == app_id]
     assert all(r.status == IS.PAID for r in rows)
@@ -264,7 +264,7 @@ def test_hardship_approval_terms_are_validated(world, ops):
                      ({"installments": 0}, "app.installments_range"),
                      ({"installments": POLICY.hardship_max_installments + 1}, "app.installments_range")]:
         refused(world, ValidationError,
-                lambda s: apps.approve_hardship(s, operator_id=ops, application_id=app_id, clock=world.clock,
+                lambda s: apps.approve_hardship(session=s, operator_id=ops, application_id=app_id, clock=world.clock,
                                                 **{"waive_fen": 0, "installments": 6, **bad}), key=key)
 
 
@@ -273,7 +273,7 @@ def test_hardship_waiver_above_the_late_fees_is_refused(world, ops):
     late = sum(i.late_fee_fen for i in insts(world, oid))
     app_id = hardship(world, uid)
     err = refused(world, ValidationError,
-                  lambda s: apps.approve_hardship(s, operator_id=ops, application_id=app_id, waive_fen=late + 1,
+                  lambda s: apps.approve_hardship(session=s, operator_id=ops, application_id=app_id, waive_fen=late + 1,
                                                   installments=6, clock=world.clock), key="app.waive_range")
     assert err.params["max"] == yuan(late)
 
@@ -282,5 +282,5 @@ def test_a_hardship_application_cannot_be_approved_as_a_restoration(world, ops):
     uid, *_ = overdue_order(world, days=POLICY.hardship_min_overdue_days)
     app_id = hardship(world, uid)
     refused(world, NotFound,
-            lambda s: apps.approve_restoration(s, operator_id=ops, application_id=app_id, limit_fen=100,
+            lambda s: apps.approve_restoration(session=s, operator_id=ops, application_id=app_id, limit_fen=100,
                                                clock=world.clock), key="not_found")

@@ -38,23 +38,23 @@ def busy(world):
     returned = world.buy(late, p)
     early = world.buy(payer, p)
     with world.tx() as s:
-        ret = orders.request_return(s, uid=late, order_id=returned, tracking_no="SF00112233", clock=world.clock)
-        orders.mark_received(s, merchant_id=mid, return_id=ret.id, clock=world.clock)
-        orders.accept_return(s, merchant_id=mid, return_id=ret.id, clock=world.clock)
-        orders.pay_now(s, uid=payer, order_id=early, clock=world.clock)
+        ret = orders.request_return(session=s, uid=late, order_id=returned, tracking_no="SF00112233", clock=world.clock)
+        orders.mark_received(session=s, merchant_id=mid, return_id=ret.id, clock=world.clock)
+        orders.accept_return(session=s, merchant_id=mid, return_id=ret.id, clock=world.clock)
+        orders.pay_now(session=s, uid=payer, order_id=early, clock=world.clock)
     return dict(merchant=mid, payer=payer, late=late, trial=trial)
 
 
 def failing(world) -> set[str]:
     with world.tx() as s:
-        report = run_audit(s)
+        report = run_audit(session=s)
     assert report.lines()[-1] == ("audit: clean" if report.ok else "audit: VIOLATIONS FOUND")
     return {c.name for c in report.checks if not c.ok}
 
 
 def check(world, name: str):
     with world.tx() as s:
-        return next(c for c in run_audit(s).checks if c.name == name)
+        return next(c for c in run_audit(session=s).checks if c.name == name)
 
 
 def unchecked(world, *sql: str) -> None:
@@ -80,7 +80,7 @@ def paid_installment(world, uid: int) -> Installment:
 
 def test_a_world_made_by_the_services_passes_the_audit(world, busy):
     with world.tx() as s:
-        report = run_audit(s)
+        report = run_audit(session=s)
     assert report.ok, "\n".join(report.lines())
     assert {c.name for c in report.checks} == {IDENTITY, ONCE, METHODS, SETTLEMENT, POSTINGS}
     assert all(c.checked > 0 for c in report.checks)

@@ -19,20 +19,20 @@ PASSWORD = "correct horse battery"
 
 def _register(world, username="alice", password=PASSWORD, **kw):
     with world.tx() as s:
-        return auth.register(s, username=username, password=password, display_name=kw.pop("display_name", "Alice"),
+        return auth.register(session=s, username=username, password=password, display_name=kw.pop("display_name", "Alice"),
                              clock=world.clock, **kw).id
 
 
 def _login(world, username="alice", password=PASSWORD):
     with world.tx() as s:
-        return auth.login(s, username=username, password=password, clock=world.clock)
+        return auth.login(session=s, username=username, password=password, clock=world.clock)
 
 
 def _session(world, username="alice"):
     """A session started without a password check (Argon2 verify is slow on purpose)."""
     uid = _register(world, username=username)
     with world.tx() as s:
-        return uid, auth.start_session(s, user=s.get(User, uid), clock=world.clock)
+        return uid, auth.start_session(session=s, user=s.get(User, uid), clock=world.clock)
 
 
 # ── register ─────────────────────────────────────────────────────────────────────────────────
@@ -73,7 +73,7 @@ def test_register_refuses_bad_usernames(world, subtests):
                      ["alice"]]:
         with subtests.test(username=username):
             err = refused(world, ValidationError, lambda s: auth.register(
-                s, username=username, password=PASSWORD, display_name="x", clock=world.clock))
+                session=s, username=username, password=PASSWORD, display_name="x", clock=world.clock))
             assert err.key == "auth.bad_username" and err.field == "username"
 
 
@@ -81,7 +81,7 @@ def test_register_refuses_weak_or_absurd_passwords(world, subtests):
     for password in ["", "short", "x" * (POLICY.password_min_len - 1), "x" * 201, None, 12345678]:
         with subtests.test(password=password):
             err = refused(world, ValidationError, lambda s: auth.register(
-                s, username="bob_1", password=password, display_name="x", clock=world.clock))
+                session=s, username="bob_1", password=password, display_name="x", clock=world.clock))
             assert err.key == "auth.weak_password" and err.field == "password"
             assert str(POLICY.password_min_len) in err.message
 
@@ -93,16 +93,16 @@ def test_register_accepts_a_password_of_exactly_the_minimum_length(world):
 def test_register_refuses_a_taken_username(world):
     _register(world)
     err = refused(world, ValidationError, lambda s: auth.register(
-        s, username="alice", password=PASSWORD, display_name="x", clock=world.clock))
+        session=s, username="alice", password=PASSWORD, display_name="x", clock=world.clock))
     assert err.key == "auth.username_taken"
 
 
 def test_register_trims_the_username_and_defaults_the_display_name(world):
     with world.tx() as s:
-        user = auth.register(s, username="  carol_9 ", password=PASSWORD, display_name="  ", clock=world.clock)
-        other = auth.register(s, username="dave_9", password=PASSWORD, display_name=None, clock=world.clock)
-        odd = auth.register(s, username="erin_9", password=PASSWORD, display_name=12345, clock=world.clock)
-        long = auth.register(s, username="fay_9", password=PASSWORD, display_name="名" * 100, clock=world.clock)
+        user = auth.register(session=s, username="  carol_9 ", password=PASSWORD, display_name="  ", clock=world.clock)
+        other = auth.register(session=s, username="dave_9", password=PASSWORD, display_name=None, clock=world.clock)
+        odd = auth.register(session=s, username="erin_9", password=PASSWORD, display_name=12345, clock=world.clock)
+        long = auth.register(session=s, username="fay_9", password=PASSWORD, display_name="名" * 100, clock=world.clock)
     assert user.username == "carol_9" and user.display_name == "carol_9"
     assert other.display_name == "dave_9" and odd.display_name == "erin_9" and long.display_name == "名" * 60
 
@@ -123,9 +123,9 @@ def test_login_returns_a_token_and_the_actor_and_stores_only_the_tokens_hash(wor
 
 def test_login_with_wrong_password_and_unknown_user_say_the_same(world):
     _register(world)
-    wrong = refused(world, AuthError, lambda s: auth.login(s, username="alice", password="not the password",
+    wrong = refused(world, AuthError, lambda s: auth.login(session=s, username="alice", password="not the password",
                                                              clock=world.clock))
-    unknown = refused(world, AuthError, lambda s: auth.login(s, username="nobody", password=PASSWORD,
+    unknown = refused(world, AuthError, lambda s: auth.login(session=s, username="nobody", password=PASSWORD,
                                                                clock=world.clock))
     assert wrong.key == unknown.key == "auth.bad_credentials"
     assert wrong.text("zh") == unknown.text("zh") and wrong.text("en") == unknown.text("en")
@@ -135,7 +135,7 @@ def test_login_refuses_a_missing_or_non_text_password(world, subtests):
     _register(world)
     for password in [None, 12345678]:
         with subtests.test(password=password):
-            err = refused(world, AuthError, lambda s: auth.login(s, username="alice", password=password,
+            err = refused(world, AuthError, lambda s: auth.login(session=s, username="alice", password=password,
                                                                    clock=world.clock))
             assert err.key == "auth.bad_credentials"
 
@@ -144,7 +144,7 @@ def test_login_with_a_non_text_username_is_refused_like_any_bad_login(world, sub
     _register(world)
     for username in [12345, {"$ne": ""}]:
         with subtests.test(username=username):
-            err = refused(world, AuthError, lambda s: auth.login(s, username=username, password=PASSWORD,
+            err = refused(world, AuthError, lambda s: auth.login(session=s, username=username, password=PASSWORD,
                                                                    clock=world.clock))
             assert err.key == "auth.bad_credentials"
 
@@ -153,9 +153,9 @@ def test_merchant_actor_carries_its_merchant_id(world):
     mid = world.merchant()
     with world.tx() as s:
         user = s.get(User, world.merchant_user(mid))
-        token = auth.start_session(s, user=user, clock=world.clock)
+        token = auth.start_session(session=s, user=user, clock=world.clock)
     with world.tx() as s:
-        actor = auth.resolve(s, token=token, clock=world.clock)
+        actor = auth.resolve(session=s, token=token, clock=world.clock)
     assert actor.role == MERCHANT and actor.merchant_id == mid
 
 
@@ -165,7 +165,7 @@ def test_merchant_actor_carries_its_merchant_id(world):
 def test_resolve_derives_the_user_from_the_token(world):
     uid, token = _session(world)
     with world.tx() as s:
-        actor = auth.resolve(s, token=token, clock=world.clock)
+        actor = auth.resolve(session=s, token=token, clock=world.clock)
     assert actor.user_id == uid
 
 
@@ -173,40 +173,40 @@ def test_session_is_valid_until_its_ttl_and_expired_from_then_on(world):
     _, token = _session(world)
     world.clock.advance(POLICY.session_ttl - timedelta(seconds=1))
     with world.tx() as s:
-        auth.resolve(s, token=token, clock=world.clock)
+        auth.resolve(session=s, token=token, clock=world.clock)
     world.clock.advance(timedelta(seconds=1))
-    err = refused(world, AuthError, lambda s: auth.resolve(s, token=token, clock=world.clock))
+    err = refused(world, AuthError, lambda s: auth.resolve(session=s, token=token, clock=world.clock))
     assert err.key == "auth.session_expired"
 
 
 def test_logout_revokes_the_session(world):
     _, token = _session(world)
     with world.tx() as s:
-        auth.logout(s, token=token, clock=world.clock)
-    err = refused(world, AuthError, lambda s: auth.resolve(s, token=token, clock=world.clock))
+        auth.logout(session=s, token=token, clock=world.clock)
+    err = refused(world, AuthError, lambda s: auth.resolve(session=s, token=token, clock=world.clock))
     assert err.key == "auth.session_expired"
     # logging out twice, with no token or with garbage, is harmless
     with world.tx() as s:
-        auth.logout(s, token=token, clock=world.clock)
+        auth.logout(session=s, token=token, clock=world.clock)
         for junk in (None, "", "garbage", 12345, b"bytes", ["list"]):
-            auth.logout(s, token=junk, clock=world.clock)
+            auth.logout(session=s, token=junk, clock=world.clock)
 
 
 def test_logout_of_one_session_leaves_the_others(world):
     uid, t1 = _session(world)
     with world.tx() as s:
-        t2 = auth.start_session(s, user=s.get(User, uid), clock=world.clock)
+        t2 = auth.start_session(session=s, user=s.get(User, uid), clock=world.clock)
     with world.tx() as s:
-        auth.logout(s, token=t1, clock=world.clock)
+        auth.logout(session=s, token=t1, clock=world.clock)
     with world.tx() as s:
-        assert auth.resolve(s, token=t2, clock=world.clock).username == "alice"
+        assert auth.resolve(session=s, token=t2, clock=world.clock).username == "alice"
 
 
 def test_resolve_refuses_garbage_tokens(world, subtests):
     _, token = _session(world)
     for bad in [None, "", "garbage", "x" * 101, token[:-1], token + "x", token.upper(), 12345, b"bytes", ["list"]]:
         with subtests.test(token=bad):
-            err = refused(world, AuthError, lambda s: auth.resolve(s, token=bad, clock=world.clock))
+            err = refused(world, AuthError, lambda s: auth.resolve(session=s, token=bad, clock=world.clock))
             assert err.key == "auth.session_expired"
 
 
@@ -214,7 +214,7 @@ def test_resolve_refuses_the_stored_hash_used_as_a_token(world):
     _session(world)
     with world.tx() as s:
         stored = s.exec(select(AuthSession)).one().token_hash
-    refused(world, AuthError, lambda s: auth.resolve(s, token=stored, clock=world.clock))
+    refused(world, AuthError, lambda s: auth.resolve(session=s, token=stored, clock=world.clock))
 
 
 # ── roles ────────────────────────────────────────────────────────────────────────────────────

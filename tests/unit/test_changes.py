@@ -17,12 +17,12 @@ from bnpl_app.jobs.clock import DbClock, advance
 
 def feed(world, after: int = 0) -> set[tuple[int | None, str]]:
     with world.tx() as s:
-        return {(uid, topic) for _id, uid, topic, _at in changes.since(s, after)}
+        return {(uid, topic) for _id, uid, topic, _at in changes.since(session=s, after_id=after)}
 
 
 def last(world) -> int:
     with world.tx() as s:
-        return changes.last_id(s)
+        return changes.last_id(session=s)
 
 
 def test_a_checkout_concerns_the_shopper_and_the_merchant(world):
@@ -54,7 +54,7 @@ def test_one_row_per_user_and_topic_per_transaction(world):
     before = last(world)
     world.buy(uid, pid)
     with world.tx() as s:
-        rows = changes.since(s, before)
+        rows = changes.since(session=s, after_id=before)
     pairs = [(u, t) for _i, u, t, _at in rows]
     assert len(pairs) == len(set(pairs))
 
@@ -64,7 +64,7 @@ def test_a_product_edit_concerns_everyone_on_the_catalog(world):
     pid = world.product(mid)
     before = last(world)
     with world.tx() as s:
-        merchant.update_product(s, merchant_id=mid, product_id=pid, stock=3, clock=world.clock)
+        merchant.update_product(session=s, merchant_id=mid, product_id=pid, stock=3, clock=world.clock)
     assert (changes.EVERYONE, changes.CATALOG) in feed(world, before)
 
 
@@ -109,7 +109,7 @@ def test_prune_drops_only_old_rows(world):
     world.product(mid)  # a fresh change
     fresh = feed(world, last(world) - 1)
     with world.tx() as s:
-        assert changes.prune(s) == n_old
+        assert changes.prune(session=s) == n_old
     assert feed(world) == fresh
 
 
@@ -171,28 +171,28 @@ def test_statements_that_bypass_the_orm_are_recorded_for_their_users(world):
 
     before = last(world)
     with world.tx() as s:
-        wallet.topup(s, uid=uid, amount_fen=5_000, clock=world.clock)
+        wallet.topup(session=s, uid=uid, amount_fen=5_000, clock=world.clock)
     assert _only_users(world, before) == {uid}
 
     before = last(world)
     with world.tx() as s:
-        order = [m.id for m in payments.methods_in_order(s, uid)]
-        bills.set_autopay(s, uid=uid, days_before=1, method_order=order, clock=world.clock)
+        order = [m.id for m in payments.methods_in_order(session=s, uid=uid)]
+        bills.set_autopay(session=s, uid=uid, days_before=1, method_order=order, clock=world.clock)
     assert _only_users(world, before) == {uid}
 
     before = last(world)
     with world.tx() as s:
-        inbox.mark_all_read(s, uid=uid, clock=world.clock)
+        inbox.mark_all_read(session=s, uid=uid, clock=world.clock)
     assert _only_users(world, before) <= {uid}
 
     before = last(world)
     with world.tx() as s:
-        consent.set_self_cap(s, uid=other, cap_fen=100_000, clock=world.clock)
+        consent.set_self_cap(session=s, uid=other, cap_fen=100_000, clock=world.clock)
     assert _only_users(world, before) == {other}
 
     before = last(world)
     with world.tx() as s:
-        merchant.set_shop_cap(s, merchant_id=mid, cap_fen=500_000)
+        merchant.set_shop_cap(session=s, merchant_id=mid, cap_fen=500_000)
     assert _only_users(world, before) == {world.merchant_user(mid)}
 
 

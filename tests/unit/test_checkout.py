@@ -29,7 +29,7 @@ PRICE = 29_900
 
 
 def _checkout(world, uid, pid, plan="full", key=None):
-    return lambda s: checkout.checkout(s, uid=uid, product_id=pid, plan=plan, idempotency_key=key or uuid.uuid4().hex,
+    return lambda s: checkout.checkout(session=s, uid=uid, product_id=pid, plan=plan, idempotency_key=key or uuid.uuid4().hex,
                                        clock=world.clock)
 
 
@@ -50,19 +50,19 @@ def test_checkout_costs_nothing_now_freezes_the_price_and_reserves_stock(world, 
     m, p = shop
     uid = world.shopper(wallet_fen=1_000)
     with world.tx() as s:
-        limit = credit.account(s, uid).limit_fen
+        limit = credit.account(session=s, uid=uid).limit_fen
         wallet_before = s.exec(select(PaymentMethod.balance_fen).where(PaymentMethod.user_id == uid)).one()
     oid = world.buy(uid, p)
     with world.tx() as s:
         order = s.get(Order, oid)
-        acct = credit.account(s, uid)
+        acct = credit.account(session=s, uid=uid)
         assert order.status == OS.TRIAL and order.price_fen == PRICE and order.merchant_id == m
         assert order.created_at == world.clock.now()
         assert order.trial_end_at == world.clock.now() + timedelta(days=POLICY.trial_days_default)
         assert acct.frozen_fen == PRICE and acct.outstanding_fen == 0 and credit.available(acct) == limit - PRICE
         assert s.get(Product, p).stock == 4
         assert s.exec(select(PaymentMethod.balance_fen).where(PaymentMethod.user_id == uid)).one() == wallet_before
-        assert merchant.shop_exposure(s, uid=uid, merchant_id=m) == PRICE
+        assert merchant.shop_exposure(session=s, uid=uid, merchant_id=m) == PRICE
         assert [(e.step, e.amount_fen, e.at) for e in s.exec(select(OrderEvent).where(OrderEvent.order_id == oid))] == \
             [("frozen", PRICE, world.clock.now())]
     world.audit_ok()
@@ -87,7 +87,7 @@ def test_stored_schedule_is_exactly_the_preview(world, subtests):
         for plan in POLICY.plans:
             with subtests.test(plan=plan, interest_free=interest_free):
                 with world.tx() as s:
-                    _, preview = checkout.preview(s, uid=uid, product_id=p, plan=plan, clock=world.clock)
+                    _, preview = checkout.preview(session=s, uid=uid, product_id=p, plan=plan, clock=world.clock)
                 oid = world.buy(uid, p, plan=plan)
                 with world.tx() as s:
                     order = s.get(Order, oid)
@@ -127,7 +127,7 @@ def test_same_key_twice_makes_one_order_and_the_replay_returns_it(world, shop):
     assert snapshot(world.engine) == before
     with world.tx() as s:
         assert s.execute(sa.select(sa.func.count()).select_from(Order)).scalar_one() == 1
-        assert credit.account(s, uid).frozen_fen == PRICE
+        assert credit.account(session=s, uid=uid).frozen_fen == PRICE
     world.audit_ok()
 
 
@@ -159,7 +159,7 @@ def test_malformed_idempotency_keys_are_refused(world, shop, subtests):
     for key in ["", "short", "x" * 65, "has space!", "../../etc", "键" * 10, "abcdefgh\n", None, 12345678, b"abcdefgh"]:
         with subtests.test(key=key):
             err = refused(world, ValidationError, lambda s: checkout.checkout(
-                s, uid=uid, product_id=p, plan="full", idempotency_key=key, clock=world.clock))
+                session=s, uid=uid, product_id=p, plan="full", idempotency_key=key, clock=world.clock))
             assert err.key == "checkout.bad_key"
 
 
@@ -172,7 +172,7 @@ def test_plan_the_merchant_does_not_allow_is_refused(world):
     uid = world.shopper()
     err = refused(world, NotEligible, _checkout(world, uid, p, plan="12"))
     assert [f.rule for f in err.reasons] == ["plan"] and "12" in err.reasons[0].message("en")
-    err = refused(world, ValidationError, lambda s: checkout.preview(s, uid=uid, product_id=p, plan="12",
+    err = refused(world, ValidationError, lambda s: checkout.preview(session=s, uid=uid, product_id=p, plan="12",
                                                                        clock=world.clock))
     assert err.key == "elig.plan"
 

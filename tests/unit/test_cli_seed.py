@@ -147,7 +147,7 @@ def test_seed_demo_creates_the_merchants_and_the_operator(db):
 
 def test_the_seeded_database_passes_the_audit(db):
     with reading(db) as s:
-        report = run_audit(s)
+        report = run_audit(session=s)
     assert report.ok, "\n".join(report.lines())
 
 
@@ -177,7 +177,7 @@ def test_advance_clock_moves_the_demo_clock_and_runs_the_sweep(db, capsys):
     assert carol_after.attempts > carol_before.attempts  # retried daily
     assert carol_after.late_fee_fen > carol_before.late_fee_fen  # and a day's late fee more
     with reading(db) as s:
-        assert run_audit(s).ok
+        assert run_audit(session=s).ok
 
 
 @pytest.mark.parametrize("bad", ["36", "h", "1.5h", "-1h", "10y", "99999w"])

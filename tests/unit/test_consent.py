@@ -20,7 +20,7 @@ FAIR = POLICY.band_for(POLICY.platform_min_score)
 
 def _open(world, uid, **kw):
     args = dict(accept_terms=True, terms_version=POLICY.terms_version) | kw
-    return lambda s: consent.open_bnpl(s, uid=uid, clock=world.clock, **args)
+    return lambda s: consent.open_bnpl(session=s, uid=uid, clock=world.clock, **args)
 
 
 # ── opening ──────────────────────────────────────────────────────────────────────────────────
@@ -70,7 +70,7 @@ def test_open_twice_is_refused(world):
 def test_open_is_refused_when_suspended_and_says_how_to_restore(world):
     uid = world.shopper()
     with world.tx() as s:
-        credit.set_status(s, uid=uid, status=BNPL_SUSPENDED, reason="test", at=world.clock.now())
+        credit.set_status(session=s, uid=uid, status=BNPL_SUSPENDED, reason="test", at=world.clock.now())
     err = refused(world, InvalidTransition, _open(world, uid))
     assert err.key == "consent.suspended" and err.hint
 
@@ -81,7 +81,7 @@ def test_open_is_refused_when_suspended_and_says_how_to_restore(world):
 def test_close_then_reopen_keeps_the_granted_limit(world):
     uid = world.shopper(score=FAIR.low)
     with world.tx() as s:
-        consent.close_bnpl(s, uid=uid, clock=world.clock)
+        consent.close_bnpl(session=s, uid=uid, clock=world.clock)
     assert _acct(world, uid).bnpl_status == BNPL_CLOSED
     with world.tx() as s:
         _open(world, uid)(s)
@@ -92,7 +92,7 @@ def test_close_then_reopen_keeps_the_granted_limit(world):
 
 def test_close_when_not_open_is_refused(world):
     uid = world.shopper(opened=False)
-    err = refused(world, InvalidTransition, lambda s: consent.close_bnpl(s, uid=uid, clock=world.clock))
+    err = refused(world, InvalidTransition, lambda s: consent.close_bnpl(session=s, uid=uid, clock=world.clock))
     assert err.key == "consent.not_open"
 
 
@@ -103,10 +103,10 @@ def test_close_with_an_open_order_blocks_new_checkouts_and_the_order_finishes_un
     uid = world.shopper(wallet_fen=price)
     oid = world.buy(uid, p)
     with world.tx() as s:
-        consent.close_bnpl(s, uid=uid, clock=world.clock)
+        consent.close_bnpl(session=s, uid=uid, clock=world.clock)
 
     err = refused(world, NotEligible, lambda s: checkout.checkout(
-        s, uid=uid, product_id=p, plan="full", idempotency_key=uuid.uuid4().hex, clock=world.clock))
+        session=s, uid=uid, product_id=p, plan="full", idempotency_key=uuid.uuid4().hex, clock=world.clock))
     assert [f.rule for f in err.reasons] == ["status"] and err.reasons[0].key == "elig.closed"
 
     with world.tx() as s:
@@ -114,7 +114,7 @@ def test_close_with_an_open_order_blocks_new_checkouts_and_the_order_finishes_un
     world.advance(days=POLICY.trial_days_default)
     with world.tx() as s:
         order = s.get(Order, oid)
-        acct = credit.account(s, uid)
+        acct = credit.account(session=s, uid=uid)
     assert order.status == OS.PAID
     assert acct.bnpl_status == BNPL_CLOSED and acct.frozen_fen == 0 and acct.outstanding_fen == 0
     world.audit_ok()
@@ -128,7 +128,7 @@ def test_self_cap_outside_zero_to_limit_is_refused(world, subtests):
     limit = _acct(world, uid).limit_fen
     for cap in [-1, limit + 1, "100", 1.5, True]:
         with subtests.test(cap=cap):
-            err = refused(world, ValidationError, lambda s: consent.set_self_cap(s, uid=uid, cap_fen=cap,
+            err = refused(world, ValidationError, lambda s: consent.set_self_cap(session=s, uid=uid, cap_fen=cap,
                                                                                  clock=world.clock))
             assert err.key == "consent.self_cap_range" and yuan(limit) in err.message
 
@@ -138,7 +138,7 @@ def test_self_cap_accepts_zero_the_limit_and_none_to_clear(world):
     limit = _acct(world, uid).limit_fen
     for cap in (0, limit, None):
         with world.tx() as s:
-            consent.set_self_cap(s, uid=uid, cap_fen=cap, clock=world.clock)
+            consent.set_self_cap(session=s, uid=uid, cap_fen=cap, clock=world.clock)
         assert _acct(world, uid).self_cap_fen == cap
 
 
@@ -149,12 +149,12 @@ def test_self_cap_below_the_price_makes_the_shopper_ineligible_and_checkout_refu
     uid = world.shopper()
     assert _acct(world, uid).limit_fen > price
     with world.tx() as s:
-        consent.set_self_cap(s, uid=uid, cap_fen=price - 1, clock=world.clock)
+        consent.set_self_cap(session=s, uid=uid, cap_fen=price - 1, clock=world.clock)
     with world.tx() as s:
-        elig = eligibility.check(s, uid=uid, product=get_product(s, p))
+        elig = eligibility.check(session=s, uid=uid, product=get_product(session=s, product_id=p))
     assert elig.rules == ["limit"] and elig.available_fen == price - 1
     err = refused(world, NotEligible, lambda s: checkout.checkout(
-        s, uid=uid, product_id=p, plan="full", idempotency_key=uuid.uuid4().hex, clock=world.clock))
+        session=s, uid=uid, product_id=p, plan="full", idempotency_key=uuid.uuid4().hex, clock=world.clock))
     assert [f.rule for f in err.reasons] == ["limit"]
 
 
@@ -164,13 +164,13 @@ def test_self_cap_counts_what_is_already_frozen(world):
     p = world.product(m, price_fen=price)
     uid = world.shopper()
     with world.tx() as s:
-        consent.set_self_cap(s, uid=uid, cap_fen=price * 2 - 1, clock=world.clock)
+        consent.set_self_cap(session=s, uid=uid, cap_fen=price * 2 - 1, clock=world.clock)
     world.buy(uid, p)
     with world.tx() as s:
-        elig = eligibility.check(s, uid=uid, product=get_product(s, p))
+        elig = eligibility.check(session=s, uid=uid, product=get_product(session=s, product_id=p))
     assert elig.rules == ["limit"] and elig.available_fen == price - 1
     with world.tx() as s:
-        consent.set_self_cap(s, uid=uid, cap_fen=price * 2, clock=world.clock)
+        consent.set_self_cap(session=s, uid=uid, cap_fen=price * 2, clock=world.clock)
     world.buy(uid, p)
     acct = _acct(world, uid)
     assert acct.frozen_fen == 2 * price and credit.spendable(acct) == 0
@@ -185,8 +185,8 @@ def test_verify_identity_and_bind_phone_make_the_shopper_pass_those_rules(world)
 
     uid = world.shopper(verified=False, phone=False)
     with world.tx() as s:
-        consent.verify_identity(s, uid=uid, real_name=" 张三 ", id_number="11010519491231002X")
-        consent.bind_phone(s, uid=uid, phone=" 13912345678 ")
+        consent.verify_identity(session=s, uid=uid, real_name=" 张三 ", id_number="11010519491231002X")
+        consent.bind_phone(session=s, uid=uid, phone=" 13912345678 ")
     with world.tx() as s:
         user = s.get(User, uid)
     assert user.real_name_verified and user.phone == "13912345678"
@@ -203,7 +203,7 @@ def test_verify_identity_refuses_bad_names_and_id_numbers(world, subtests):
     ]:
         with subtests.test(real_name=real_name, id_number=id_number):
             err = refused(world, ValidationError, lambda s: consent.verify_identity(
-                s, uid=uid, real_name=real_name, id_number=id_number))
+                session=s, uid=uid, real_name=real_name, id_number=id_number))
             assert err.key == key
 
 
@@ -212,5 +212,5 @@ def test_bind_phone_refuses_anything_but_eleven_ascii_digits_starting_with_1(wor
     for phone in ["", "1391234567", "139123456789", "23912345678", "1391234567a", "+8613912345678",
                   "１３９１２３４５６７８", "1" + "٣" * 10, None, 13912345678]:
         with subtests.test(phone=phone):
-            err = refused(world, ValidationError, lambda s: consent.bind_phone(s, uid=uid, phone=phone))
+            err = refused(world, ValidationError, lambda s: consent.bind_phone(session=s, uid=uid, phone=phone))
             assert err.key == "auth.bad_phone" and err.field == "phone"

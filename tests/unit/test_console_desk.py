@@ -31,8 +31,8 @@ def test_settlement_is_captured_principal_minus_the_platform_fee_by_day_and_matc
     world.buy(shops.uid, shops.pa)  # a second order at A, deducted the same day
     world.advance(days=TRIAL, hours=1)  # every trial ends, every deduction succeeds
     with reading(world.engine) as s:
-        st = console.settlement(s, shops.a)
-        other = console.settlement(s, shops.b)
+        st = console.settlement(session=s, merchant_id=shops.a)
+        other = console.settlement(session=s, merchant_id=shops.b)
     fee = bps_of(10_000, POLICY.platform_fee_bps)
     assert st.captured_fen == 20_000 and st.fees_fen == 2 * fee and st.refunds_fen == 0
     assert st.net_fen == 20_000 - 2 * fee == st.ledger_balance_fen
@@ -48,7 +48,7 @@ def test_settlement_of_installments_counts_principal_only_and_the_fees_go_to_the
     world.buy(uid, p, plan="3")
     world.advance(days=TRIAL, hours=1)
     with reading(world.engine) as s:
-        st = console.settlement(s, m)
+        st = console.settlement(session=s, merchant_id=m)
     assert st.captured_fen == 10_000  # first of three periods; its 0.6% fee is the platform's income
     assert st.fees_fen == bps_of(10_000, POLICY.platform_fee_bps)
     assert st.net_fen == st.ledger_balance_fen
@@ -57,13 +57,13 @@ def test_settlement_of_installments_counts_principal_only_and_the_fees_go_to_the
 def test_csv_export_has_the_daily_totals_and_defuses_spreadsheet_formulas(world):
     m = world.merchant()
     with world.tx() as s:
-        pid = merchant_svc.create_product(s, merchant_id=m, name="=HYPERLINK(\"x\")", price_fen=12_345, stock=3,
+        pid = merchant_svc.create_product(session=s, merchant_id=m, name="=HYPERLINK(\"x\")", price_fen=12_345, stock=3,
                                           bnpl_enabled=True, clock=world.clock).id
     uid = world.shopper(wallet_fen=100_000)
     world.buy(uid, pid)
     world.advance(days=TRIAL, hours=1)
     with reading(world.engine) as s:
-        text = console.settlement_csv(console.settlement(s, m), console.orders(s, m), lang="en")
+        text = console.settlement_csv(settlement=console.settlement(session=s, merchant_id=m), lines=console.orders(session=s, merchant_id=m), lang="en")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["date", "captures", "captured", "platform_fee", "refunds", "net"]
     fee = bps_of(12_345, POLICY.platform_fee_bps)
@@ -87,13 +87,13 @@ def test_rates_per_product_count_kept_returned_damaged_and_overdue(world):
     receive_parcel(world, m, r1)
     receive_parcel(world, m, r2)
     with world.tx() as s:
-        orders.accept_return(s, merchant_id=m, return_id=r1, clock=world.clock)
-        orders.reject_return(s, merchant_id=m, return_id=r2, reason="进水", photos=[PHOTO], clock=world.clock)
+        orders.accept_return(session=s, merchant_id=m, return_id=r1, clock=world.clock)
+        orders.reject_return(session=s, merchant_id=m, return_id=r2, reason="进水", photos=[PHOTO], clock=world.clock)
     world.advance(days=TRIAL + 5)  # trials end: three kept (one of them unpaid → overdue)
     still = world.buy(rich, p)  # one in trial
     with reading(world.engine) as s:
-        a = console.analytics(s, m, now=world.clock.now())
-        expo = sum(merchant_svc.shop_exposure(s, uid=u, merchant_id=m)
+        a = console.analytics(session=s, merchant_id=m, now=world.clock.now())
+        expo = sum(merchant_svc.shop_exposure(session=s, uid=u, merchant_id=m)
                    for u in set(s.exec(select(Order.shopper_id).where(Order.merchant_id == m))))
     r = a.total
     assert (r.orders, r.decided, r.kept, r.returned, r.inspected, r.damaged, r.overdue, r.in_trial) == (5, 4, 3, 1, 2, 1, 1, 1)
@@ -120,9 +120,9 @@ def test_returns_desk_lists_parcels_to_inspect_first_with_their_deadline(world):
     r2 = return_parcel(world, shops.uid, other)
     receive_parcel(world, shops.a, r2)
     with reading(world.engine) as s:
-        desk_a = console.returns_desk(s, shops.a)
-        desk_b = console.returns_desk(s, shops.b)
-        lines_a = console.orders(s, shops.a)
+        desk_a = console.returns_desk(session=s, merchant_id=shops.a)
+        desk_b = console.returns_desk(session=s, merchant_id=shops.b)
+        lines_a = console.orders(session=s, merchant_id=shops.a)
     assert [r.id for r in desk_a] == [r2, r1]
     assert desk_a[0].inspect_deadline_at == world.clock.now() + timedelta(days=POLICY.inspection_days)
     assert desk_b == []
@@ -135,14 +135,14 @@ def test_merchant_a_cannot_change_merchant_b_products_or_returns_nothing_changes
     rid = return_parcel(world, shops.uid, shops.ob)
     before = snapshot(world.engine)
     attempts = [
-        lambda s: merchant_svc.update_product(s, merchant_id=shops.a, product_id=shops.pb, bnpl_enabled=False,
+        lambda s: merchant_svc.update_product(session=s, merchant_id=shops.a, product_id=shops.pb, bnpl_enabled=False,
                                               clock=world.clock),
-        lambda s: merchant_svc.edit_product(s, merchant_id=shops.a, product_id=shops.pb, price_fen=1, clock=world.clock),
-        lambda s: orders.mark_received(s, merchant_id=shops.a, return_id=rid, clock=world.clock),
-        lambda s: orders.accept_return(s, merchant_id=shops.a, return_id=rid, clock=world.clock),
-        lambda s: orders.reject_return(s, merchant_id=shops.a, return_id=rid, reason="x", photos=[PHOTO],
+        lambda s: merchant_svc.edit_product(session=s, merchant_id=shops.a, product_id=shops.pb, price_fen=1, clock=world.clock),
+        lambda s: orders.mark_received(session=s, merchant_id=shops.a, return_id=rid, clock=world.clock),
+        lambda s: orders.accept_return(session=s, merchant_id=shops.a, return_id=rid, clock=world.clock),
+        lambda s: orders.reject_return(session=s, merchant_id=shops.a, return_id=rid, reason="x", photos=[PHOTO],
                                        clock=world.clock),
-        lambda s: orders.merchant_order(s, merchant_id=shops.a, order_id=shops.ob),
+        lambda s: orders.merchant_order(session=s, merchant_id=shops.a, order_id=shops.ob),
     ]
     for attempt in attempts:
         with pytest.raises(NotFound):
@@ -154,7 +154,7 @@ def test_merchant_a_cannot_change_merchant_b_products_or_returns_nothing_changes
 def test_create_product_starts_with_bnpl_off_and_refuses_a_foreign_image_url(world):
     m = world.merchant()
     with world.tx() as s:
-        p = merchant_svc.create_product(s, merchant_id=m, name="新品", price_fen=9_900, stock=5, clock=world.clock)
+        p = merchant_svc.create_product(session=s, merchant_id=m, name="新品", price_fen=9_900, stock=5, clock=world.clock)
         assert (p.bnpl_enabled, p.trial_days, p.min_score, p.allowed_plans) == (
             False, POLICY.trial_days_default, POLICY.platform_min_score, "full")
     before = snapshot(world.engine)
@@ -163,7 +163,7 @@ def test_create_product_starts_with_bnpl_off_and_refuses_a_foreign_image_url(wor
         kw = dict(name="x", price_fen=100, stock=1) | bad
         with pytest.raises(ValidationError):
             with world.tx() as s:
-                merchant_svc.create_product(s, merchant_id=m, clock=world.clock, **kw)
+                merchant_svc.create_product(session=s, merchant_id=m, clock=world.clock, **kw)
     assert snapshot(world.engine) == before
 
 
@@ -173,7 +173,7 @@ def test_turning_bnpl_off_leaves_the_order_in_trial_to_run_to_its_deduction(worl
     uid = world.shopper(wallet_fen=100_000)
     oid = world.buy(uid, p)
     with world.tx() as s:
-        merchant_svc.update_product(s, merchant_id=m, product_id=p, bnpl_enabled=False, clock=world.clock)
+        merchant_svc.update_product(session=s, merchant_id=m, product_id=p, bnpl_enabled=False, clock=world.clock)
     world.advance(days=TRIAL, hours=1)
     with world.tx() as s:
         assert s.get(Order, oid).status == OS.PAID
@@ -187,20 +187,20 @@ IMG = StoredFile("d" * 32 + ".png", "image/png", 99, "凭证.png")
 def test_risk_buckets_split_overdue_by_days_with_amounts_and_counts(world):
     a = overdue_order(world, days=2, price=10_000).uid
     with reading(world.engine) as s:
-        r = desk.risk(s, now=world.clock.now())
+        r = desk.risk(session=s, now=world.clock.now())
     by = {b.key: b for b in r.buckets}
     assert [b.key for b in r.buckets] == ["1-3", "4-30", "31-90", "90+"]
     assert (by["1-3"].installments, by["1-3"].shoppers, by["1-3"].principal_fen) == (1, 1, 10_000)
     world.advance(days=40)
     with reading(world.engine) as s:
-        r = desk.risk(s, now=world.clock.now())
+        r = desk.risk(session=s, now=world.clock.now())
     by = {b.key: b for b in r.buckets}
     assert by["1-3"].installments == 0 and by["31-90"].installments == 1
     assert by["31-90"].owed_fen > 10_000  # late fees accrue on top of the principal
     assert r.bad_debts == []
     world.advance(days=50)
     with reading(world.engine) as s:
-        r = desk.risk(s, now=world.clock.now())
+        r = desk.risk(session=s, now=world.clock.now())
     assert {b.key: b.installments for b in r.buckets}["90+"] == 1
     assert [b.user_id for b in r.bad_debts] == [a] and r.bad_debts[0].days_overdue >= POLICY.bad_debt_after_days
     assert desk.bucket_of(3) == "1-3" and desk.bucket_of(4) == "4-30" and desk.bucket_of(30) == "4-30"
@@ -210,11 +210,11 @@ def test_risk_buckets_split_overdue_by_days_with_amounts_and_counts(world):
 def test_review_queue_shows_the_applicant_summary_and_proofs_oldest_first(world):
     uid = overdue_order(world, days=POLICY.hardship_min_overdue_days, price=10_000).uid
     with world.tx() as s:
-        apps.apply_hardship(s, uid=uid, reason_category="medical", statement="住院", proposed_installments=6,
+        apps.apply_hardship(session=s, uid=uid, reason_category="medical", statement="住院", proposed_installments=6,
                             request_fee_waiver=True, proofs=[PROOF, IMG], clock=world.clock)
     with reading(world.engine) as s:
-        q = desk.review_queue(s, now=world.clock.now())
-        d = desk.application_detail(s, application_id=q[0].application.id, now=world.clock.now())
+        q = desk.review_queue(session=s, now=world.clock.now())
+        d = desk.application_detail(session=s, application_id=q[0].application.id, now=world.clock.now())
         assert len(q) == 1 and q[0].application.kind == "hardship"
     assert q[0].shopper.max_days_overdue >= POLICY.hardship_min_overdue_days
     assert q[0].shopper.overdue_fen == q[0].shopper.owed_fen > 10_000
@@ -226,15 +226,15 @@ def test_shopper_look_up_finds_shoppers_only_and_shows_their_postings(world):
     shops = TwoShops(world)
     with reading(world.engine) as s:
         user = s.exec(select(auth.User).where(auth.User.id == shops.uid)).one()
-        found = desk.find_shoppers(s, user.username.upper())
-        merchants = desk.find_shoppers(s, "merchant")
-        f = desk.shopper_file(s, uid=shops.uid, now=world.clock.now())
+        found = desk.find_shoppers(session=s, query=user.username.upper())
+        merchants = desk.find_shoppers(session=s, query="merchant")
+        f = desk.shopper_file(session=s, uid=shops.uid, now=world.clock.now())
         assert [u.id for u in found] == [shops.uid] and merchants == []
         assert {o.id for o in f.orders} == {shops.oa, shops.ob}
     assert {p.kind for p in f.postings} >= {"freeze"}
     assert f.summary.frozen_fen == 30_000
     with reading(world.engine) as s, pytest.raises(NotFound):
-        desk.shopper_file(s, uid=world.merchant_user(shops.a), now=world.clock.now())
+        desk.shopper_file(session=s, uid=world.merchant_user(shops.a), now=world.clock.now())
 
 
 # ── who may read an uploaded file ────────────────────────────────────────────────────────────
@@ -247,7 +247,7 @@ def test_files_are_served_only_to_the_owner_the_merchant_of_the_return_or_an_ope
     rid = return_parcel(world, shops.uid, shops.oa)
     receive_parcel(world, shops.a, rid)
     with world.tx() as s:
-        orders.reject_return(s, merchant_id=shops.a, return_id=rid, reason="进水", photos=[PHOTO], clock=world.clock)
+        orders.reject_return(session=s, merchant_id=shops.a, return_id=rid, reason="进水", photos=[PHOTO], clock=world.clock)
         app = Application(shopper_id=shops.uid, kind="restoration", created_at=world.clock.now())
         s.add(app)
         s.flush()

@@ -21,7 +21,7 @@ PRICE = 10_000
 
 def _check(world, uid, pid):
     with world.tx() as s:
-        return eligibility.check(s, uid=uid, product=get_product(s, pid))
+        return eligibility.check(session=s, uid=uid, product=get_product(session=s, product_id=pid))
 
 
 def _setup(world, **product_kw):
@@ -52,7 +52,7 @@ def _platform_score(world):
     _, p = _setup(world, min_score=POLICY.platform_min_score)
     uid = world.shopper(score=POLICY.platform_min_score)
     with world.tx() as s:  # opened at the minimum, then the score fell below it
-        credit.change_score(s, uid=uid, delta=-1, reason="test", at=world.clock.now())
+        credit.change_score(session=s, uid=uid, delta=-1, reason="test", at=world.clock.now())
     return uid, p
 
 
@@ -70,7 +70,7 @@ def _closed(world):
     _, p = _setup(world)
     uid = world.shopper()
     with world.tx() as s:
-        consent.close_bnpl(s, uid=uid, clock=world.clock)
+        consent.close_bnpl(session=s, uid=uid, clock=world.clock)
     return uid, p
 
 
@@ -78,8 +78,8 @@ def _suspended(world):
     _, p = _setup(world)
     uid = world.shopper()
     with world.tx() as s:
-        credit.set_limit(s, uid=uid, new_limit=0, reason="test", at=world.clock.now())
-        credit.set_status(s, uid=uid, status=BNPL_SUSPENDED, reason="test", at=world.clock.now())
+        credit.set_limit(session=s, uid=uid, new_limit=0, reason="test", at=world.clock.now())
+        credit.set_status(session=s, uid=uid, status=BNPL_SUSPENDED, reason="test", at=world.clock.now())
     return uid, p
 
 
@@ -145,7 +145,7 @@ def test_checkout_refuses_with_the_same_single_rule_and_changes_nothing(world, s
             before = snapshot(world.engine)
             with pytest.raises(NotEligible) as e:
                 with world.tx() as s:
-                    checkout.checkout(s, uid=uid, product_id=p, plan="full", idempotency_key=uuid.uuid4().hex,
+                    checkout.checkout(session=s, uid=uid, product_id=p, plan="full", idempotency_key=uuid.uuid4().hex,
                                       clock=world.clock)
             assert [f.key for f in e.value.reasons] == [key]
             assert e.value.text("zh") == e.value.reasons[0].text("zh")

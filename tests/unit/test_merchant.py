@@ -25,7 +25,7 @@ def product(world, pid: int) -> Product:
 
 def update(world, mid: int, pid: int, **kw) -> Product:
     with world.tx() as s:
-        return merchant.update_product(s, merchant_id=mid, product_id=pid, clock=world.clock, **kw)
+        return merchant.update_product(session=s, merchant_id=mid, product_id=pid, clock=world.clock, **kw)
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_update_product_refuses_invalid_settings_and_changes_nothing(world, shop
     # A valid change in the same call must not be half-applied either.
     kw = {"bnpl_enabled": False, "trial_days": POLICY.trial_days_max, field: value}
     refused(world, ValidationError,
-            lambda s: merchant.update_product(s, merchant_id=mid, product_id=pid, clock=world.clock, **kw), key=key)
+            lambda s: merchant.update_product(session=s, merchant_id=mid, product_id=pid, clock=world.clock, **kw), key=key)
     assert product(world, pid).bnpl_enabled and product(world, pid).trial_days == TRIAL
 
 
@@ -79,7 +79,7 @@ def test_a_merchant_cannot_change_another_merchants_product(world, shop):
     rival = world.merchant()
     for target in (pid, 10**6, str(pid), True):
         refused(world, NotFound,
-                lambda s: merchant.update_product(s, merchant_id=rival, product_id=target, bnpl_enabled=False,
+                lambda s: merchant.update_product(session=s, merchant_id=rival, product_id=target, bnpl_enabled=False,
                                                   clock=world.clock), key="not_found")
 
 
@@ -110,9 +110,9 @@ def test_an_order_in_trial_can_still_be_returned_after_bnpl_is_turned_off(world,
     oid = world.buy(uid, pid)
     update(world, mid, pid, bnpl_enabled=False)
     with world.tx() as s:
-        ret = orders.request_return(s, uid=uid, order_id=oid, tracking_no="SF12345678", clock=world.clock)
-        orders.mark_received(s, merchant_id=mid, return_id=ret.id, clock=world.clock)
-        orders.accept_return(s, merchant_id=mid, return_id=ret.id, clock=world.clock)
+        ret = orders.request_return(session=s, uid=uid, order_id=oid, tracking_no="SF12345678", clock=world.clock)
+        orders.mark_received(session=s, merchant_id=mid, return_id=ret.id, clock=world.clock)
+        orders.accept_return(session=s, merchant_id=mid, return_id=ret.id, clock=world.clock)
     with world.tx() as s:
         assert s.get(Order, oid).status == OS.RETURNED
     world.audit_ok()
@@ -153,7 +153,7 @@ def test_shop_cap_refused_by_the_guarded_update_reports_what_is_in_use(world, mo
     real = eligibility.check
 
     def stale(session, *, uid, product):  # as if the first order had not been seen yet
-        e = real(session, uid=uid, product=product)
+        e = real(session=session, uid=uid, product=product)
         return eligibility.Eligibility(tuple(f for f in e.failures if f.rule != "shop_cap"), e.available_fen,
                                        e.price_fen)
 
@@ -174,8 +174,8 @@ def test_raising_the_shop_cap_lets_the_shopper_order_again(world):
     with pytest.raises(NotEligible):
         world.buy(uid, pid)
     with world.tx() as s:
-        merchant.set_shop_cap(s, merchant_id=mid, cap_fen=PRICE * 2)
-        assert merchant.shop_cap(s, mid) == PRICE * 2
+        merchant.set_shop_cap(session=s, merchant_id=mid, cap_fen=PRICE * 2)
+        assert merchant.shop_cap(session=s, merchant_id=mid) == PRICE * 2
     world.buy(uid, pid)
     world.audit_ok()
 
@@ -197,5 +197,5 @@ def test_shop_cap_must_be_an_amount(world, cap):
     mid = world.merchant()
     before = snapshot(world.engine)
     with pytest.raises(ValidationError), world.tx() as s:
-        merchant.set_shop_cap(s, merchant_id=mid, cap_fen=cap)
+        merchant.set_shop_cap(session=s, merchant_id=mid, cap_fen=cap)
     assert snapshot(world.engine) == before

@@ -47,8 +47,8 @@ class Shop:
         self.p = world.product(self.m, price_fen=PRICE, stock=stock, trial_days=TRIAL)
         self.uid = world.shopper(wallet_fen=wallet_fen)
         with world.tx() as s:
-            self.score0 = credit.account(s, self.uid).score
-            self.limit0 = credit.account(s, self.uid).limit_fen
+            self.score0 = credit.account(session=s, uid=self.uid).score
+            self.limit0 = credit.account(session=s, uid=self.uid).limit_fen
         self.oid = world.buy(self.uid, self.p, plan=plan)
         with world.tx() as s:
             self.trial_end = s.get(Order, self.oid).trial_end_at
@@ -56,25 +56,25 @@ class Shop:
     # shopper and merchant actions, each in its own transaction
     def request_return(self, tracking="SF1234567890") -> int:
         with self.w.tx() as s:
-            return orders.request_return(s, uid=self.uid, order_id=self.oid, tracking_no=tracking, clock=self.w.clock).id
+            return orders.request_return(session=s, uid=self.uid, order_id=self.oid, tracking_no=tracking, clock=self.w.clock).id
 
     def receive(self, rid: int) -> None:
         with self.w.tx() as s:
-            orders.mark_received(s, merchant_id=self.m, return_id=rid, clock=self.w.clock)
+            orders.mark_received(session=s, merchant_id=self.m, return_id=rid, clock=self.w.clock)
 
     def accept(self, rid: int) -> None:
         with self.w.tx() as s:
-            orders.accept_return(s, merchant_id=self.m, return_id=rid, clock=self.w.clock)
+            orders.accept_return(session=s, merchant_id=self.m, return_id=rid, clock=self.w.clock)
 
     def reject(self, rid: int, reason="外包装进水，屏幕碎裂", photos=None) -> None:
         with self.w.tx() as s:
-            orders.reject_return(s, merchant_id=self.m, return_id=rid, reason=reason,
+            orders.reject_return(session=s, merchant_id=self.m, return_id=rid, reason=reason,
                                  photos=photos if photos is not None else [("a" * 32 + ".png", "image/png", len(PNG))],
                                  clock=self.w.clock)
 
     def pay_now(self, **kw) -> None:
         with self.w.tx() as s:
-            orders.pay_now(s, uid=self.uid, order_id=self.oid, clock=self.w.clock, **kw)
+            orders.pay_now(session=s, uid=self.uid, order_id=self.oid, clock=self.w.clock, **kw)
 
     # reads
     def order(self) -> Order:
@@ -87,11 +87,11 @@ class Shop:
 
     def acct(self):
         with self.w.tx() as s:
-            return credit.account(s, self.uid)
+            return credit.account(session=s, uid=self.uid)
 
     def insts(self) -> list[Installment]:
         with self.w.tx() as s:
-            return orders.installments_of(s, self.oid)
+            return orders.installments_of(session=s, order_id=self.oid)
 
     def wallet(self) -> int:
         with self.w.tx() as s:
@@ -103,7 +103,7 @@ class Shop:
 
     def exposure(self) -> int:
         with self.w.tx() as s:
-            return merchant.shop_exposure(s, uid=self.uid, merchant_id=self.m)
+            return merchant.shop_exposure(session=s, uid=self.uid, merchant_id=self.m)
 
     def notices(self, kind: str) -> list[Notification]:
         with self.w.tx() as s:
@@ -111,7 +111,7 @@ class Shop:
 
     def timeline(self) -> list[tuple]:
         with self.w.tx() as s:
-            return [(e.step, e.at, e.amount_fen) for e in orders.timeline(s, self.oid)]
+            return [(e.step, e.at, e.amount_fen) for e in orders.timeline(session=s, order_id=self.oid)]
 
 
 # ── pay now during the trial ─────────────────────────────────────────────────────────────────
@@ -138,7 +138,7 @@ def test_pay_now_during_trial_pays_the_order_releases_the_limit_and_rewards_on_t
 
 def test_pay_now_with_insufficient_funds_is_refused_and_nothing_changes(world):
     shop = Shop(world, wallet_fen=PRICE - 1)
-    err = refused(world, InsufficientFunds, lambda s: orders.pay_now(s, uid=shop.uid, order_id=shop.oid,
+    err = refused(world, InsufficientFunds, lambda s: orders.pay_now(session=s, uid=shop.uid, order_id=shop.oid,
                                                                        clock=world.clock))
     assert err.key == "bill.insufficient" and err.hint
     assert shop.order().status == OS.TRIAL and shop.acct().frozen_fen == PRICE
@@ -148,7 +148,7 @@ def test_pay_now_with_insufficient_funds_is_refused_and_nothing_changes(world):
 def test_pay_now_twice_is_refused(world):
     shop = Shop(world)
     shop.pay_now()
-    err = refused(world, InvalidTransition, lambda s: orders.pay_now(s, uid=shop.uid, order_id=shop.oid,
+    err = refused(world, InvalidTransition, lambda s: orders.pay_now(session=s, uid=shop.uid, order_id=shop.oid,
                                                                        clock=world.clock))
     assert err.key == "order.already_paid"
 
@@ -157,7 +157,7 @@ def test_pay_now_after_the_trial_was_billed_is_refused(world):
     shop = Shop(world, wallet_fen=0)
     world.advance(days=TRIAL)
     assert shop.order().status in OS.BILLED
-    err = refused(world, InvalidTransition, lambda s: orders.pay_now(s, uid=shop.uid, order_id=shop.oid,
+    err = refused(world, InvalidTransition, lambda s: orders.pay_now(session=s, uid=shop.uid, order_id=shop.oid,
                                                                        clock=world.clock))
     assert err.key == "order.not_in_trial"
 
@@ -165,7 +165,7 @@ def test_pay_now_after_the_trial_was_billed_is_refused(world):
 def test_pay_now_while_the_return_is_under_way_is_refused(world):
     shop = Shop(world)
     shop.request_return()
-    refused(world, InvalidTransition, lambda s: orders.pay_now(s, uid=shop.uid, order_id=shop.oid, clock=world.clock))
+    refused(world, InvalidTransition, lambda s: orders.pay_now(session=s, uid=shop.uid, order_id=shop.oid, clock=world.clock))
 
 
 def test_pay_now_with_another_shoppers_method_is_not_found(world):
@@ -173,7 +173,7 @@ def test_pay_now_with_another_shoppers_method_is_not_found(world):
     other = world.shopper(wallet_fen=PRICE)
     with world.tx() as s:
         their_wallet = s.exec(select(PaymentMethod.id).where(PaymentMethod.user_id == other)).one()
-    refused(world, NotFound, lambda s: orders.pay_now(s, uid=shop.uid, order_id=shop.oid, method_id=their_wallet,
+    refused(world, NotFound, lambda s: orders.pay_now(session=s, uid=shop.uid, order_id=shop.oid, method_id=their_wallet,
                                                         clock=world.clock))
 
 
@@ -187,9 +187,9 @@ def test_another_shoppers_order_is_not_found(world, action):
 
     def act(s):
         if action == "pay_now":
-            orders.pay_now(s, uid=other, order_id=shop.oid, clock=world.clock)
+            orders.pay_now(session=s, uid=other, order_id=shop.oid, clock=world.clock)
         else:
-            orders.request_return(s, uid=other, order_id=shop.oid, tracking_no="SF1234567890", clock=world.clock)
+            orders.request_return(session=s, uid=other, order_id=shop.oid, tracking_no="SF1234567890", clock=world.clock)
 
     err = refused(world, NotFound, act)
     assert err.params["what"] == "order"
@@ -199,7 +199,7 @@ def test_unknown_or_non_int_order_id_is_not_found(world, subtests):
     shop = Shop(world)
     for oid in [0, -1, 999_999, "1", None, True, 1.0]:
         with subtests.test(order_id=oid):
-            refused(world, NotFound, lambda s: orders.pay_now(s, uid=shop.uid, order_id=oid, clock=world.clock))
+            refused(world, NotFound, lambda s: orders.pay_now(session=s, uid=shop.uid, order_id=oid, clock=world.clock))
 
 
 # ── requesting a return ──────────────────────────────────────────────────────────────────────
@@ -210,7 +210,7 @@ def test_return_needs_a_valid_tracking_number(world, subtests):
     for tracking in ["", "12345", "x" * 31, "SF-123456", "顺丰123456789", "SF 123456", "SF12\n3456", None, 12345678]:
         with subtests.test(tracking=tracking):
             err = refused(world, ValidationError, lambda s: orders.request_return(
-                s, uid=shop.uid, order_id=shop.oid, tracking_no=tracking, clock=world.clock))
+                session=s, uid=shop.uid, order_id=shop.oid, tracking_no=tracking, clock=world.clock))
             assert err.key == "order.bad_tracking" and err.field == "tracking_no"
 
 
@@ -237,7 +237,7 @@ def test_returning_twice_is_refused(world):
     shop = Shop(world)
     shop.request_return()
     err = refused(world, InvalidTransition, lambda s: orders.request_return(
-        s, uid=shop.uid, order_id=shop.oid, tracking_no="YT9876543210", clock=world.clock))
+        session=s, uid=shop.uid, order_id=shop.oid, tracking_no="YT9876543210", clock=world.clock))
     assert err.key == "order.not_in_trial"
 
 
@@ -247,19 +247,19 @@ def test_returning_again_after_a_rejected_return_is_refused(world):
     shop.receive(rid)
     shop.reject(rid)
     refused(world, InvalidTransition, lambda s: orders.request_return(
-        s, uid=shop.uid, order_id=shop.oid, tracking_no="YT9876543210", clock=world.clock))
+        session=s, uid=shop.uid, order_id=shop.oid, tracking_no="YT9876543210", clock=world.clock))
 
 
 def test_returning_after_the_trial_ended_is_refused(world):
     shop = Shop(world, wallet_fen=0)
     world.clock.advance(timedelta(days=TRIAL))  # trial over, the sweep has not run yet
     err = refused(world, InvalidTransition, lambda s: orders.request_return(
-        s, uid=shop.uid, order_id=shop.oid, tracking_no="SF1234567890", clock=world.clock))
+        session=s, uid=shop.uid, order_id=shop.oid, tracking_no="SF1234567890", clock=world.clock))
     assert err.key == "order.trial_over"
     world.advance(minutes=1)  # now billed
     assert shop.order().status in OS.BILLED
     err = refused(world, InvalidTransition, lambda s: orders.request_return(
-        s, uid=shop.uid, order_id=shop.oid, tracking_no="SF1234567890", clock=world.clock))
+        session=s, uid=shop.uid, order_id=shop.oid, tracking_no="SF1234567890", clock=world.clock))
     assert err.key == "order.not_in_trial"
 
 
@@ -267,7 +267,7 @@ def test_returning_a_paid_order_is_refused(world):
     shop = Shop(world)
     shop.pay_now()
     refused(world, InvalidTransition, lambda s: orders.request_return(
-        s, uid=shop.uid, order_id=shop.oid, tracking_no="SF1234567890", clock=world.clock))
+        session=s, uid=shop.uid, order_id=shop.oid, tracking_no="SF1234567890", clock=world.clock))
 
 
 # ── intact: released at once ─────────────────────────────────────────────────────────────────
@@ -299,7 +299,7 @@ def test_intact_return_releases_the_hold_at_once_restocks_and_cancels_installmen
 def test_accepting_before_the_parcel_is_received_is_refused(world):
     shop = Shop(world)
     rid = shop.request_return()
-    err = refused(world, InvalidTransition, lambda s: orders.accept_return(s, merchant_id=shop.m, return_id=rid,
+    err = refused(world, InvalidTransition, lambda s: orders.accept_return(session=s, merchant_id=shop.m, return_id=rid,
                                                                              clock=world.clock))
     assert err.key == "return.bad_state"
 
@@ -308,7 +308,7 @@ def test_receiving_twice_is_refused(world):
     shop = Shop(world)
     rid = shop.request_return()
     shop.receive(rid)
-    refused(world, InvalidTransition, lambda s: orders.mark_received(s, merchant_id=shop.m, return_id=rid,
+    refused(world, InvalidTransition, lambda s: orders.mark_received(session=s, merchant_id=shop.m, return_id=rid,
                                                                        clock=world.clock))
 
 
@@ -322,9 +322,9 @@ def test_inspecting_twice_is_refused(world, first, second):
 
     def again(s):
         if second == "accept":
-            orders.accept_return(s, merchant_id=shop.m, return_id=rid, clock=world.clock)
+            orders.accept_return(session=s, merchant_id=shop.m, return_id=rid, clock=world.clock)
         else:
-            orders.reject_return(s, merchant_id=shop.m, return_id=rid, reason="again",
+            orders.reject_return(session=s, merchant_id=shop.m, return_id=rid, reason="again",
                                  photos=[("b" * 32 + ".png", "image/png", 10)], clock=world.clock)
 
     err = refused(world, InvalidTransition, again)
@@ -342,11 +342,11 @@ def test_another_merchants_return_is_not_found(world, action):
 
     def act(s):
         if action == "receive":
-            orders.mark_received(s, merchant_id=other, return_id=rid, clock=world.clock)
+            orders.mark_received(session=s, merchant_id=other, return_id=rid, clock=world.clock)
         elif action == "accept":
-            orders.accept_return(s, merchant_id=other, return_id=rid, clock=world.clock)
+            orders.accept_return(session=s, merchant_id=other, return_id=rid, clock=world.clock)
         else:
-            orders.reject_return(s, merchant_id=other, return_id=rid, reason="x",
+            orders.reject_return(session=s, merchant_id=other, return_id=rid, reason="x",
                                  photos=[("c" * 32 + ".png", "image/png", 10)], clock=world.clock)
 
     err = refused(world, NotFound, act)
@@ -358,7 +358,7 @@ def test_unknown_return_id_is_not_found(world, subtests):
     shop.request_return()
     for rid in [0, -5, 999_999, "1", None]:
         with subtests.test(return_id=rid):
-            refused(world, NotFound, lambda s: orders.mark_received(s, merchant_id=shop.m, return_id=rid,
+            refused(world, NotFound, lambda s: orders.mark_received(session=s, merchant_id=shop.m, return_id=rid,
                                                                       clock=world.clock))
 
 
@@ -407,7 +407,7 @@ def test_rejecting_needs_a_reason_and_at_least_one_photo(world, subtests):
     ]:
         with subtests.test(reason=reason, photos=photos):
             err = refused(world, ValidationError, lambda s: orders.reject_return(
-                s, merchant_id=shop.m, return_id=rid, reason=reason, photos=photos, clock=world.clock))
+                session=s, merchant_id=shop.m, return_id=rid, reason=reason, photos=photos, clock=world.clock))
             assert err.key == key
     assert shop.ret(rid).status == "RECEIVED"
 

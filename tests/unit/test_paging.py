@@ -116,7 +116,7 @@ def test_ties_on_the_sort_key_never_split_or_repeat_across_pages(world):
 
     def read(cursor):
         with reading(world.engine) as s:
-            return paging.fetch(s, sa.select(PROD.c.id), PRICE_DESC, cursor=cursor, size=3)
+            return paging.fetch(session=s, stmt=sa.select(PROD.c.id), keyset=PRICE_DESC, cursor=cursor, size=3)
 
     pages = covers(read, 3, expected)
     assert len(pages) == 4 and len(pages[-1].items) == 1
@@ -127,12 +127,12 @@ def test_a_list_that_fills_its_last_page_exactly_has_no_next_page(world):
 
     def read(cursor):
         with reading(world.engine) as s:
-            return paging.fetch(s, sa.select(PROD.c.id), PRICE_DESC, cursor=cursor, size=3)
+            return paging.fetch(session=s, stmt=sa.select(PROD.c.id), keyset=PRICE_DESC, cursor=cursor, size=3)
 
     pages = covers(read, 3, ids)
     assert len(pages) == 2 and pages[-1].next_cursor == ""
     with reading(world.engine) as s:
-        empty = paging.fetch(s, sa.select(PROD.c.id).where(PROD.c.id < 0), PRICE_DESC, size=3)
+        empty = paging.fetch(session=s, stmt=sa.select(PROD.c.id).where(PROD.c.id < 0), keyset=PRICE_DESC, size=3)
     assert empty.items == [] and empty.next_cursor == "" and empty.total == 0 and empty.pages == 1
 
 
@@ -163,7 +163,7 @@ FORGED = [
 def test_a_bad_or_forged_cursor_means_the_first_page_never_an_error(world, cursor):
     ids = _products(world, [100] * 5)
     with reading(world.engine) as s:
-        page = paging.fetch(s, sa.select(PROD.c.id), PRICE_DESC, cursor=cursor, size=2)
+        page = paging.fetch(session=s, stmt=sa.select(PROD.c.id), keyset=PRICE_DESC, cursor=cursor, size=2)
     assert page.items == ids[:2] and page.cursor == ""
 
 
@@ -187,9 +187,9 @@ def test_a_search_for_like_wildcards_matches_them_literally(world):
         for name in ("100% cotton", "cotton", "a_b", "ab"):
             s.add(Product(merchant_id=m, name=name, price_fen=100, stock=1, created_at=world.clock.now()))
     with reading(world.engine) as s:
-        assert [c.name for c in catalog.product_page(s, query="%").items] == ["100% cotton"]
-        assert [c.name for c in catalog.product_page(s, query="_").items] == ["a_b"]
-        assert [c.name for c in catalog.product_page(s, query="COTTON").items] == ["100% cotton", "cotton"]
+        assert [c.name for c in catalog.product_page(session=s, query="%").items] == ["100% cotton"]
+        assert [c.name for c in catalog.product_page(session=s, query="_").items] == ["a_b"]
+        assert [c.name for c in catalog.product_page(session=s, query="COTTON").items] == ["100% cotton", "cotton"]
 
 
 # ── the catalog ──────────────────────────────────────────────────────────────────────────────
@@ -200,7 +200,7 @@ def test_catalog_pages_cover_every_product_once_shop_by_shop_and_search_and_filt
 
     def read(cursor, **kw):
         with reading(world.engine) as s:
-            return catalog.product_page(s, cursor=cursor, size=4, **kw)
+            return catalog.product_page(session=s, cursor=cursor, size=4, **kw)
 
     covers(lambda c: read(c).map(lambda x: x.id), 4, expected)
     bnpl_ids = [pid for i, (m, pid) in sorted(enumerate(made), key=lambda x: x[1]) if i % 3 != 0]
@@ -219,8 +219,8 @@ def test_a_catalog_of_1000_products_reads_one_page(world):
                                          allowed_plans="full", interest_free=False, created_at=world.clock.now())
                                     for i in range(1000)])
     with reading(world.engine) as s:
-        page = catalog.product_page(s)
-        size_cap = catalog.product_page(s, size=10**6)
+        page = catalog.product_page(session=s)
+        size_cap = catalog.product_page(session=s, size=10**6)
     assert len(page.items) == POLICY.page_size and page.total == 1000 and page.next_cursor
     assert page.pages == -(-1000 // POLICY.page_size)
     assert len(size_cap.items) == POLICY.page_size_max
@@ -236,7 +236,7 @@ def test_shopper_orders_page_newest_first_and_only_their_own(world):
 
     def read(cursor):
         with reading(world.engine) as s:
-            return orders.orders_page(s, uid=uid, cursor=cursor, size=3).map(lambda o: o.id)
+            return orders.orders_page(session=s, uid=uid, cursor=cursor, size=3).map(lambda o: o.id)
 
     covers(read, 3, sorted(mine, reverse=True))
 
@@ -251,20 +251,20 @@ def test_bills_page_latest_due_first_with_statement_figures_of_the_whole_month(w
 
     with reading(world.engine) as s:
         name = s.get(Product, p).name
-        every = [(i.id, i.due_at, i.status, i.paid_fen, payments.owed(i)) for i in bills.billed_installments(s, uid)]
+        every = [(i.id, i.due_at, i.status, i.paid_fen, payments.owed(i)) for i in bills.billed_installments(session=s, uid=uid)]
     expected = [(i, name) for i, due, *_ in sorted(every, key=lambda r: (r[1], r[0]), reverse=True)]
 
     def read(cursor):
         with reading(world.engine) as s:
-            return bills.installments_page(s, uid=uid, cursor=cursor, size=5).map(lambda r: (r[0].id, r[1]))
+            return bills.installments_page(session=s, uid=uid, cursor=cursor, size=5).map(lambda r: (r[0].id, r[1]))
 
     pages = covers(read, 5, expected)
     assert pages[0].total == len(every) > 20
     # A month's figures cover all its installments, also those on another page.
     months = sorted({bills.statement_month(due) for _i, due, *_ in every})
     with reading(world.engine) as s:
-        sums = bills.statement_sums(s, uid=uid, months=months)
-        open_total, overdue_total = bills.open_totals(s, uid=uid)
+        sums = bills.statement_sums(session=s, uid=uid, months=months)
+        open_total, overdue_total = bills.open_totals(session=s, uid=uid)
     for month in months:
         rows = [r for r in every if bills.statement_month(r[1]) == month]
         paid = sum(r[3] for r in rows if r[2] == "PAID")
@@ -285,16 +285,16 @@ def test_inbox_pages_newest_first_with_ties_on_the_time(world):
     at = world.clock.now()
     with world.tx() as s:
         for k in range(9):  # three at each instant
-            notify(s, user_id=uid, kind="reminder", at=at + timedelta(hours=k // 3), sms=False,
+            notify(session=s, user_id=uid, kind="reminder", at=at + timedelta(hours=k // 3), sms=False,
                    product="x", amount="¥1.00", time="", days=1)
-        notify(s, user_id=other, kind="reminder", at=at, sms=False, product="x", amount="¥1.00", time="", days=1)
+        notify(session=s, user_id=other, kind="reminder", at=at, sms=False, product="x", amount="¥1.00", time="", days=1)
     with reading(world.engine) as s:
         mine = list(s.execute(sa.select(Notification.id, Notification.created_at).where(Notification.user_id == uid)))
     expected = [i for i, _at in sorted(mine, key=lambda r: (r[1], r[0]), reverse=True)]
 
     def read(cursor):
         with reading(world.engine) as s:
-            return inbox.page_for(s, uid=uid, cursor=cursor, size=4).map(lambda n: n.id)
+            return inbox.page_for(session=s, uid=uid, cursor=cursor, size=4).map(lambda n: n.id)
 
     covers(read, 4, expected)
 
@@ -314,7 +314,7 @@ def test_merchant_orders_page_newest_first_filter_and_search_by_number_or_shoppe
 
     def read(cursor, **kw):
         with reading(world.engine) as s:
-            return console.orders_page(s, m, cursor=cursor, size=4, **kw)
+            return console.orders_page(session=s, merchant_id=m, cursor=cursor, size=4, **kw)
 
     covers(lambda c: read(c).map(lambda o: o.id), 4, sorted(oids, reverse=True))
     assert [o.id for o in read("", query=f"#{oids[3]}").items] == [oids[3]]
@@ -322,7 +322,7 @@ def test_merchant_orders_page_newest_first_filter_and_search_by_number_or_shoppe
     buyer1 = [o for k, o in enumerate(oids) if k % 2 == 1]
     covers(lambda c: read(c, query="BUYER1").map(lambda o: o.id), 4, sorted(buyer1, reverse=True))
     with world.tx() as s:
-        orders.pay_now(s, uid=uids[0], order_id=oids[0], clock=world.clock)
+        orders.pay_now(session=s, uid=uids[0], order_id=oids[0], clock=world.clock)
     assert [o.id for o in read("", status="PAID").items] == [oids[0]]
     assert read("", query="nobody").items == [] and read("", query="nobody").total == 0
 
@@ -332,23 +332,23 @@ def test_returns_desk_pages_keep_the_work_first_order_and_search_by_order_or_tra
     rids = []
     for k, oid in enumerate(oids):
         with world.tx() as s:
-            rids.append(orders.request_return(s, uid=uids[k % 2], order_id=oid, tracking_no=f"SF{1000 + k}XYZ",
+            rids.append(orders.request_return(session=s, uid=uids[k % 2], order_id=oid, tracking_no=f"SF{1000 + k}XYZ",
                                               clock=world.clock).id)
         world.clock.advance(timedelta(minutes=5))
     for k in (1, 2, 5, 6):  # received at different times: different inspection deadlines
         with world.tx() as s:
-            orders.mark_received(s, merchant_id=m, return_id=rids[k], clock=world.clock)
+            orders.mark_received(session=s, merchant_id=m, return_id=rids[k], clock=world.clock)
         world.clock.advance(timedelta(hours=3 - k % 3))
     for k in (5, 6):
         with world.tx() as s:
-            orders.accept_return(s, merchant_id=m, return_id=rids[k], clock=world.clock)
+            orders.accept_return(session=s, merchant_id=m, return_id=rids[k], clock=world.clock)
     with reading(world.engine) as s:
-        desk_order = [r.id for r in console.returns_desk(s, m)]
-        waiting = console.returns_waiting(s, m)
+        desk_order = [r.id for r in console.returns_desk(session=s, merchant_id=m)]
+        waiting = console.returns_waiting(session=s, merchant_id=m)
 
     def read(cursor, **kw):
         with reading(world.engine) as s:
-            return console.returns_page(s, m, cursor=cursor, size=3, **kw)
+            return console.returns_page(session=s, merchant_id=m, cursor=cursor, size=3, **kw)
 
     pages = covers(lambda c: read(c).map(lambda r: r.id), 3, desk_order)
     rows = [r for p in pages for r in read(p.cursor).items]
@@ -368,12 +368,12 @@ def test_settlement_days_page_newest_first_and_totals_cover_every_day(world):
         world.buy(uid, p)
         world.advance(days=1, hours=1)  # yesterday's order is deducted today: one capture a day
     with reading(world.engine) as s:
-        full = console.settlement(s, m)
-        totals = console.settlement_totals(s, m)
+        full = console.settlement(session=s, merchant_id=m)
+        totals = console.settlement_totals(session=s, merchant_id=m)
 
     def read(cursor):
         with reading(world.engine) as s:
-            return console.settlement_days_page(s, m, cursor=cursor, size=3)
+            return console.settlement_days_page(session=s, merchant_id=m, cursor=cursor, size=3)
 
     covers(lambda c: read(c).map(lambda d: d.day), 3, [d.day for d in full.days])
     days = [d for pg in walk(read, 3) for d in pg.items]
@@ -401,7 +401,7 @@ def test_review_queue_pages_oldest_pending_first_and_searches_by_username(world)
     aids = []
     for k, uid in enumerate(uids):
         with world.tx() as s:
-            aids.append(apps.apply_hardship(s, uid=uid, reason_category="other", statement="", proposed_installments=3,
+            aids.append(apps.apply_hardship(session=s, uid=uid, reason_category="other", statement="", proposed_installments=3,
                                             request_fee_waiver=False, proofs=[PROOF], clock=world.clock).id)
         if k % 3 == 2:
             world.clock.advance(timedelta(minutes=1))  # ties on the time within each group of three
@@ -410,18 +410,18 @@ def test_review_queue_pages_oldest_pending_first_and_searches_by_username(world)
 
     def read(cursor, **kw):
         with reading(world.engine) as s:
-            return desk.review_page(s, now=now(), cursor=cursor, size=kw.pop("size", 3), **kw).map(
+            return desk.review_page(session=s, now=now(), cursor=cursor, size=kw.pop("size", 3), **kw).map(
                 lambda i: i.application.id)
 
     covers(read, 3, aids)
     assert read("", query="LATE4").items == [aids[4]]
     for aid in (aids[2], aids[0], aids[5]):
         with world.tx() as s:
-            apps.reject(s, operator_id=ops, application_id=aid, reason="no", clock=world.clock)
+            apps.reject(session=s, operator_id=ops, application_id=aid, reason="no", clock=world.clock)
         world.clock.advance(timedelta(minutes=1))
     covers(lambda c: read(c, status="REJECTED", size=2), 2, [aids[5], aids[0], aids[2]])
     with reading(world.engine) as s:
-        assert [i.application.id for i in desk.review_queue(s, now=now(), status="REJECTED")] == [aids[5], aids[0], aids[2]]
+        assert [i.application.id for i in desk.review_queue(session=s, now=now(), status="REJECTED")] == [aids[5], aids[0], aids[2]]
 
 
 def test_shopper_look_up_pages_the_matches_by_id(world):
@@ -430,7 +430,7 @@ def test_shopper_look_up_pages_the_matches_by_id(world):
 
     def read(cursor, query=""):
         with reading(world.engine) as s:
-            return desk.shoppers_page(s, query=query, cursor=cursor, size=2).map(lambda u: u.id)
+            return desk.shoppers_page(session=s, query=query, cursor=cursor, size=2).map(lambda u: u.id)
 
     covers(read, 2, uids)
     covers(lambda c: read(c, "ZZ"), 2, uids[:5])

@@ -44,7 +44,7 @@ def test_paying_during_the_trial_counts_as_on_time(world):
     uid = world.shopper(score=FAIR.low + 30, wallet_fen=PRICE)
     oid = world.buy(uid, p)
     with world.tx() as s:
-        orders.pay_now(s, uid=uid, order_id=oid, clock=world.clock)
+        orders.pay_now(session=s, uid=uid, order_id=oid, clock=world.clock)
     a = acct(world, uid)
     assert a.score == FAIR.low + 30 + POLICY.on_time_score_bonus and a.on_time_streak == 1
     world.audit_ok()
@@ -91,9 +91,9 @@ def test_a_late_order_resets_the_streak(world):
     late = world.buy(uid, p)  # the wallet is empty: deduction fails, paid a day later (within grace)
     world.advance(days=TRIAL + 1)
     with world.tx() as s:
-        wallet.topup(s, uid=uid, amount_fen=PRICE * (STREAK + 1), clock=world.clock)
+        wallet.topup(session=s, uid=uid, amount_fen=PRICE * (STREAK + 1), clock=world.clock)
         [i] = s.exec(select(Installment).where(Installment.order_id == late)).all()
-        bills.repay(s, uid=uid, installment_id=i.id, clock=world.clock)
+        bills.repay(session=s, uid=uid, installment_id=i.id, clock=world.clock)
     with world.tx() as s:
         assert s.get(Order, late).on_time is False
     a = acct(world, uid)
@@ -116,9 +116,9 @@ def test_paying_off_does_not_restore_a_cut_limit_and_later_streaks_do_not_raise_
     world.advance(days=TRIAL + POLICY.grace_days)
     assert acct(world, uid).limit_fen == start // POLICY.overdue_limit_divisor
     with world.tx() as s:
-        wallet.topup(s, uid=uid, amount_fen=20 * PRICE, clock=world.clock)
+        wallet.topup(session=s, uid=uid, amount_fen=20 * PRICE, clock=world.clock)
         [i] = s.exec(select(Installment).where(Installment.order_id == oid)).all()
-        bills.repay(s, uid=uid, installment_id=i.id, clock=world.clock)
+        bills.repay(session=s, uid=uid, installment_id=i.id, clock=world.clock)
     a = acct(world, uid)
     assert a.outstanding_fen == 0 and a.limit_fen == start // POLICY.overdue_limit_divisor
     buy_and_keep(world, uid, p, STREAK)
@@ -135,9 +135,9 @@ def test_paying_off_does_not_lift_a_suspension(world):
     jump(world, days=POLICY.suspend_after_days)
     assert acct(world, uid).bnpl_status == BNPL_SUSPENDED
     with world.tx() as s:
-        wallet.topup(s, uid=uid, amount_fen=2 * PRICE, clock=world.clock)
+        wallet.topup(session=s, uid=uid, amount_fen=2 * PRICE, clock=world.clock)
         [i] = s.exec(select(Installment).where(Installment.order_id == oid)).all()
-        bills.repay(s, uid=uid, installment_id=i.id, clock=world.clock)
+        bills.repay(session=s, uid=uid, installment_id=i.id, clock=world.clock)
     jump(world, days=30)
     a = acct(world, uid)
     assert a.bnpl_status == BNPL_SUSPENDED and a.limit_fen == 0 and a.outstanding_fen == 0

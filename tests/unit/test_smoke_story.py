@@ -10,11 +10,11 @@ def test_full_plan_is_deducted_at_trial_end_and_limit_is_free_again(world):
     uid = world.shopper(score=700, wallet_fen=50_000)
     oid = world.buy(uid, p)
     with world.tx() as s:
-        acct = credit.account(s, uid)
+        acct = credit.account(session=s, uid=uid)
         assert acct.frozen_fen == 29_900 and credit.available(acct) == acct.limit_fen - 29_900
     world.advance(days=7)
     with world.tx() as s:
         assert s.get(Order, oid).status == OrderStatus.PAID
-        acct = credit.account(s, uid)
+        acct = credit.account(session=s, uid=uid)
         assert acct.frozen_fen == 0 and acct.outstanding_fen == 0
     world.audit_ok()

@@ -23,7 +23,7 @@ FAIR = POLICY.bands[1]
 def test_a_shopper_grows_her_limit_falls_overdue_is_suspended_pays_off_and_is_restored(world):
     def acct():
         with world.tx() as s:
-            return credit.account(s, uid)
+            return credit.account(session=s, uid=uid)
 
     def step(**kw):
         world.advance(**kw)
@@ -73,11 +73,11 @@ def test_a_shopper_grows_her_limit_falls_overdue_is_suspended_pays_off_and_is_re
 
     # 4. Paid off in full: still suspended, the limit stays 0.
     with world.tx() as s:
-        owed = bills.billed_installments(s, uid)
+        owed = bills.billed_installments(session=s, uid=uid)
         inst = next(i for i in owed if i.status == IS.OVERDUE)
         total = inst.principal_fen + inst.late_fee_fen
-        wallet.topup(s, uid=uid, amount_fen=total, clock=world.clock)
-        bills.repay(s, uid=uid, installment_id=inst.id, expected_fen=total, clock=world.clock)
+        wallet.topup(session=s, uid=uid, amount_fen=total, clock=world.clock)
+        bills.repay(session=s, uid=uid, installment_id=inst.id, expected_fen=total, clock=world.clock)
     world.audit_ok()
     step(days=7)
     a = acct()
@@ -87,18 +87,18 @@ def test_a_shopper_grows_her_limit_falls_overdue_is_suspended_pays_off_and_is_re
 
     # 5. She applies for restoration with a repayment voucher; ops approves the previous limit.
     with world.tx() as s:
-        app = apps.apply_restoration(s, uid=uid, statement="已还清", clock=world.clock,
+        app = apps.apply_restoration(session=s, uid=uid, statement="已还清", clock=world.clock,
                                      proofs=[StoredFile("f" * 32 + ".png", "image/png", 2048, "voucher.png")])
     world.audit_ok()
     with world.tx() as s:
-        apps.approve_restoration(s, operator_id=ops, application_id=app.id, limit_fen=raised, clock=world.clock)
+        apps.approve_restoration(session=s, operator_id=ops, application_id=app.id, limit_fen=raised, clock=world.clock)
     world.audit_ok()
     a = acct()
     assert a.bnpl_status == BNPL_ACTIVE and a.limit_fen == raised and a.restorable_limit_fen is None
 
     # 6. And 先用后付 works again.
     with world.tx() as s:
-        wallet.topup(s, uid=uid, amount_fen=PRICE, clock=world.clock)
+        wallet.topup(session=s, uid=uid, amount_fen=PRICE, clock=world.clock)
     again = world.buy(uid, product)
     step(days=TRIAL)
     with world.tx() as s:

@@ -54,7 +54,7 @@ def test_deduction_uses_the_first_method_in_the_shoppers_priority_order(world):
     assert inst1(world, first).paid_method_id == wid
 
     with world.tx() as s:
-        bills.set_autopay(s, uid=uid, days_before=0, method_order=[card, wid], clock=world.clock)
+        bills.set_autopay(session=s, uid=uid, days_before=0, method_order=[card, wid], clock=world.clock)
     second = world.buy(uid, p)
     world.advance(days=TRIAL)
     assert inst1(world, second).paid_method_id == card
@@ -126,7 +126,7 @@ def test_paid_within_grace_costs_no_late_fee_and_no_score_or_limit_penalty(world
     world.advance(days=TRIAL + POLICY.grace_days - 1)
     topup(world, uid, PRICE)
     with world.tx() as s:
-        bills.repay(s, uid=uid, installment_id=inst1(world, oid).id, clock=world.clock)
+        bills.repay(session=s, uid=uid, installment_id=inst1(world, oid).id, clock=world.clock)
     world.advance(days=POLICY.grace_days + 5)
 
     i = inst1(world, oid)
@@ -341,7 +341,7 @@ def test_autopay_days_before_moves_later_installments_earlier_but_never_the_firs
 
     def set_it():
         with world.tx() as s:
-            bills.set_autopay(s, uid=uid, days_before=days, method_order=[wid], clock=world.clock)
+            bills.set_autopay(session=s, uid=uid, days_before=days, method_order=[wid], clock=world.clock)
 
     if set_when == "before_checkout":
         set_it()
@@ -365,7 +365,7 @@ def test_a_failed_early_autopay_attempt_is_retried_and_not_overdue_before_the_du
     uid = world.shopper()
     wid = methods(world, uid)["wallet"].id
     with world.tx() as s:
-        bills.set_autopay(s, uid=uid, days_before=days, method_order=[wid], clock=world.clock)
+        bills.set_autopay(session=s, uid=uid, days_before=days, method_order=[wid], clock=world.clock)
     oid = world.buy(uid, p, plan="3")
     first = insts(world, oid)[0]
     topup(world, uid, first.principal_fen + first.fee_fen)  # enough for the first installment only
@@ -397,13 +397,13 @@ def test_dry_run_lists_exactly_what_the_sweep_then_takes(world):
     card = add_card(world, uid, 100_000)
     wid = methods(world, uid)["wallet"].id
     with world.tx() as s:
-        bills.set_autopay(s, uid=uid, days_before=2, method_order=[wid, card], clock=world.clock)
+        bills.set_autopay(session=s, uid=uid, days_before=2, method_order=[wid, card], clock=world.clock)
     world.buy(uid, full)
     world.buy(uid, split, plan="3")
     world.advance(hours=5)
 
     with world.tx() as s:
-        plan = bills.dry_run(s, uid=uid, clock=world.clock)
+        plan = bills.dry_run(session=s, uid=uid, clock=world.clock)
         labels = {m.id: m.label for m in s.exec(select(PaymentMethod).where(PaymentMethod.user_id == uid))}
     assert len(plan) == 4
     assert {p.method_label for p in plan} == set(labels.values())  # both methods are needed
@@ -423,7 +423,7 @@ def test_dry_run_names_no_method_for_a_deduction_nothing_can_cover_and_the_sweep
     uid = world.shopper(wallet_fen=PRICE - 1)
     oid = world.buy(uid, p)
     with world.tx() as s:
-        [planned] = bills.dry_run(s, uid=uid, clock=world.clock)
+        [planned] = bills.dry_run(session=s, uid=uid, clock=world.clock)
     assert planned.method_label is None and planned.amount_fen == PRICE
     assert planned.at == order(world, oid).trial_end_at
     world.advance(days=TRIAL)
@@ -441,7 +441,7 @@ def test_dry_run_orders_same_time_deductions_as_the_sweep_does(world):
     card = add_card(world, uid, 30_000)
     wid = methods(world, uid)["wallet"].id
     with world.tx() as s:
-        bills.set_autopay(s, uid=uid, days_before=days, method_order=[wid, card], clock=world.clock)
+        bills.set_autopay(session=s, uid=uid, days_before=days, method_order=[wid, card], clock=world.clock)
     a = world.buy(uid, split, plan="3")
     world.advance(days=TRIAL)  # A's first installment comes from the wallet
     second_attempt = insts(world, a)[1].attempt_at
@@ -451,7 +451,7 @@ def test_dry_run_orders_same_time_deductions_as_the_sweep_does(world):
     b = world.buy(uid, later)
     assert order(world, b).trial_end_at == second_attempt
     with world.tx() as s:
-        plan = [p for p in bills.dry_run(s, uid=uid, clock=world.clock) if p.at == second_attempt]
+        plan = [p for p in bills.dry_run(session=s, uid=uid, clock=world.clock) if p.at == second_attempt]
         labels = {m.id: m.label for m in s.exec(select(PaymentMethod).where(PaymentMethod.user_id == uid))}
     assert len(plan) == 2 and len({p.method_label for p in plan}) == 2
     world.advance(days=1)
@@ -486,7 +486,7 @@ def test_failed_deductions_retries_and_early_attempts_take_the_batch_path(world,
     p = world.product(m, price_fen=30_000, plans="full,3")
     early_uid = world.shopper()
     with world.tx() as s:
-        bills.set_autopay(s, uid=early_uid, days_before=days, method_order=[methods(world, early_uid)["wallet"].id],
+        bills.set_autopay(session=s, uid=early_uid, days_before=days, method_order=[methods(world, early_uid)["wallet"].id],
                           clock=world.clock)
     oid2 = world.buy(early_uid, p, plan="3")
     first = insts(world, oid2)[0]

@@ -56,7 +56,7 @@ def run_sweep(*, engine: Engine, clock, batch_size: int = BATCH_SIZE, record: bo
     with transaction(engine) as s:
         if record and rep.summary():
             s.add(SweepRun(started_at=now, at=now, summary=rep.summary()[:300]))
-        changes.prune(s)
+        changes.prune(session=s)
     return rep
 
 

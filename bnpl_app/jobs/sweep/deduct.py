@@ -40,15 +40,15 @@ _LATE = ", ".join(c.name for c in payments.LATE_COLUMNS)
 def deduct_batch(s: Session, ids: list[int], now: datetime, rep: SweepReport, *, batch_path: bool = True) -> None:
     """The due deductions among ``ids``. ``batch_path=False``: all of them by the per-row path (the
     reference the set-based path must equal)."""
-    when = bind_time(s, now)
-    rows = [_I._make(r) for r in select_in(s, f"SELECT {', '.join(_I._fields)} FROM {INST.name} WHERE id IN ({{ids}}) "
-                                              "ORDER BY due_at, id", ids)]
-    orders_ = {o.id: o for o in map(_O._make, select_in(s, f"SELECT {', '.join(_O._fields)} FROM {ORD.name} "
-                                                           "WHERE id IN ({ids})", {r.order_id for r in rows}))}
+    when = bind_time(session=s, at=now)
+    rows = [_I._make(r) for r in select_in(session=s, sql=f"SELECT {', '.join(_I._fields)} FROM {INST.name} WHERE id IN ({{ids}}) "
+                                              "ORDER BY due_at, id", ids=ids)]
+    orders_ = {o.id: o for o in map(_O._make, select_in(session=s, sql=f"SELECT {', '.join(_O._fields)} FROM {ORD.name} "
+                                                           "WHERE id IN ({ids})", ids={r.order_id for r in rows}))}
     methods: dict[int, list[list]] = {}
-    for mid, uid, label, balance in select_in(s, f"SELECT id, user_id, label, balance_fen FROM {PMT.name} "
+    for mid, uid, label, balance in select_in(session=s, sql=f"SELECT id, user_id, label, balance_fen FROM {PMT.name} "
                                                  "WHERE user_id IN ({ids}) ORDER BY priority, id",
-                                              {r.shopper_id for r in rows}):
+                                              ids={r.shopper_id for r in rows}):
         methods.setdefault(uid, []).append([mid, label, balance])
     touched: set[int] = set()
     planned: list[tuple] = []  # (installment, order, method, amount) in processing order
@@ -101,16 +101,16 @@ def _charge(s: Session, fast: list[tuple], fails: list[tuple], orders_: dict, re
                                      amount, m[0], order.platform_fee_bps))
         notices.append((r.shopper_id, rules.deducted_notice(installment_id=r.id, product=order.product_name, seq=r.seq,
                                                             periods=r.periods, method=m[1], amount_fen=amount)))
-    merchant_users = dict(select_in(s, f"SELECT id, user_id FROM {MER.name} WHERE id IN ({{ids}})",
-                                    {o.merchant_id for o in orders_.values()}))
+    merchant_users = dict(select_in(session=s, sql=f"SELECT id, user_id FROM {MER.name} WHERE id IN ({{ids}})",
+                                    ids={o.merchant_id for o in orders_.values()}))
     writes.capture_many(s, charges, merchant_users, at=now, when=when)
-    notify_many(s, notices, at=now, sms=True, when=when)
+    notify_many(session=s, notices=notices, at=now, sms=True, when=when)
     writes.fail_many(s, fails, merchant_users, at=now, when=when)
     shoppers = {r.shopper_id for r, _, _, _ in fast} | {r.shopper_id for r, _ in fails}
     mine = [oid for oid in refresh if orders_[oid].shopper_id in shoppers]
     insts: dict[int, list[tuple]] = {oid: [] for oid in mine}
-    for oid, *late_columns in select_in(s, f"SELECT order_id, {_LATE} FROM {INST.name} WHERE order_id IN ({{ids}})",
-                                        mine):
+    for oid, *late_columns in select_in(session=s, sql=f"SELECT order_id, {_LATE} FROM {INST.name} WHERE order_id IN ({{ids}})",
+                                        ids=mine):
         insts[oid].append(late_columns)  # (status, was_overdue, penalized, plan_application_id)
     finished, moved = [], []
     for oid in mine:

@@ -62,10 +62,10 @@ def bill_order(s: Session, *, order_id: int, now: datetime) -> bool:
     if res.rowcount != 1:
         return False
     order.status = OS.DUE
-    credit.bill(s, uid=order.shopper_id, amount=order.price_fen, order_id=order.id, at=now)
+    credit.bill(session=s, uid=order.shopper_id, amount=order.price_fen, order_id=order.id, at=now)
     shift = rules.schedule_shift(order.trial_end_at, order.resumed_at)
     days_before = s.execute(sa.select(CA.c.autopay_days_before).where(CA.c.user_id == order.shopper_id)).scalar_one()
-    for inst in orders.installments_of(s, order.id):
+    for inst in orders.installments_of(session=s, order_id=order.id):
         if inst.status != IS.PENDING:
             continue
         due = inst.due_at + shift
@@ -96,7 +96,7 @@ def reminders(batches, now: datetime, rep: SweepReport) -> None:
             notice = rules.reminder_notice(order_id=oid, days=nearest, product=order.product_name,
                                            trial_end_at=order.trial_end_at,
                                            amount_fen=first.principal_fen + first.fee_fen if first else order.price_fen)
-            if send(s, user_id=order.shopper_id, notice=notice, at=now):
+            if send(session=s, user_id=order.shopper_id, notice=notice, at=now):
                 rep.reminders += 1
 
 
@@ -108,13 +108,13 @@ def return_deadlines(batches, now: datetime, rep: SweepReport) -> None:
     for s, ids in batches(q, RET.c.id):
         for rid in ids:
             ret = s.get(ReturnRequest, rid)
-            orders.mark_received(s, merchant_id=None, return_id=None, ret=ret, clock=at)
+            orders.mark_received(session=s, merchant_id=None, return_id=None, ret=ret, clock=at)
             rep.auto_received += 1
     q = sa.select(RET.c.id).where(RET.c.status == "RECEIVED", RET.c.inspect_deadline_at <= now)
     for s, ids in batches(q, RET.c.id):
         for rid in ids:
             ret = s.get(ReturnRequest, rid)
-            orders.accept_return(s, merchant_id=None, return_id=None, ret=ret, clock=at, outcome="auto_accepted")
+            orders.accept_return(session=s, merchant_id=None, return_id=None, ret=ret, clock=at, outcome="auto_accepted")
             rep.auto_accepted += 1
 
 
@@ -140,14 +140,14 @@ def deduct_rows(s: Session, ids: list[int], now: datetime, rep: SweepReport, ref
         if not rules.attempt_due(inst.status, inst.attempt_at, now):
             continue
         order = order_by_id[inst.order_id]
-        cap = payments.capture_from_any(s, inst=inst, order=order, at=now, methods=methods[inst.shopper_id])
+        cap = payments.capture_from_any(session=s, inst=inst, order=order, at=now, methods=methods[inst.shopper_id])
         if cap is not None:
             for m in methods[inst.shopper_id]:
                 if m.id == cap.method_id:
                     m.balance_fen -= cap.amount_fen
             rep.captured += 1
             rep.captured_fen += cap.amount_fen
-            send(s, user_id=inst.shopper_id, at=now, notice=rules.deducted_notice(
+            send(session=s, user_id=inst.shopper_id, at=now, notice=rules.deducted_notice(
                 installment_id=inst.id, product=order.product_name, seq=inst.seq, periods=inst.periods,
                 method=cap.method_label, amount_fen=cap.amount_fen))
         else:
@@ -156,7 +156,7 @@ def deduct_rows(s: Session, ids: list[int], now: datetime, rep: SweepReport, ref
         touched.add(order.id)
     for oid in refresh:
         if oid in touched:
-            payments.refresh_order_status(s, order=order_by_id[oid], at=now)
+            payments.refresh_order_status(session=s, order=order_by_id[oid], at=now)
 
 
 def deduction_failed(s: Session, *, inst: Installment, order: Order, now: datetime) -> None:
@@ -167,7 +167,7 @@ def deduction_failed(s: Session, *, inst: Installment, order: Order, now: dateti
     s.execute(sa.update(INST).where(INST.c.id == inst.id, INST.c.status.in_(IS.OPEN))
               .values(attempts=INST.c.attempts + 1, last_failure="insufficient_funds", attempt_at=fa.retry_at, **values))
     if fa.overdue:
-        send(s, user_id=inst.shopper_id, at=now, notice=rules.failed_notice(
+        send(session=s, user_id=inst.shopper_id, at=now, notice=rules.failed_notice(
             installment_id=inst.id, product=order.product_name, seq=inst.seq, periods=inst.periods,
             owed_fen=payments.owed(inst), due_at=inst.due_at, grace_days=order.grace_days))
 
@@ -186,14 +186,14 @@ def apply_overdue_rules(s: Session, *, inst: Installment, order: Order, now: dat
     uid = inst.shopper_id
     if rules.grace_over(days, order.grace_days) and not inst.penalized:
         if s.execute(sa.update(INST).where(INST.c.id == inst.id, INST.c.penalized.is_(False)).values(penalized=True)).rowcount:
-            credit.change_score(s, uid=uid, delta=-POLICY.overdue_score_penalty,
+            credit.change_score(session=s, uid=uid, delta=-POLICY.overdue_score_penalty,
                                 reason=credit.reason_of("cr.grace", inst=inst.id), at=now)
-            acct = credit.fresh(s, uid)
+            acct = credit.fresh(session=s, uid=uid)
             _remember_restorable(s, acct)
             new_limit = rules.penalized_limit(acct.limit_fen)
-            credit.set_limit(s, uid=uid, new_limit=new_limit, reason=credit.reason_of("cr.grace", inst=inst.id), at=now)
+            credit.set_limit(session=s, uid=uid, new_limit=new_limit, reason=credit.reason_of("cr.grace", inst=inst.id), at=now)
             s.execute(sa.update(CA).where(CA.c.user_id == uid).values(on_time_streak=0))
-            send(s, user_id=uid, at=now, notice=rules.penalty_notice(installment_id=inst.id, limit_fen=new_limit))
+            send(session=s, user_id=uid, at=now, notice=rules.penalty_notice(installment_id=inst.id, limit_fen=new_limit))
             rep.penalized += 1
     if inst.plan_application_id is None:
         total, fee_days = rules.late_fee(principal_fen=inst.principal_fen, bps_per_day=order.late_fee_bps_per_day,
@@ -202,25 +202,25 @@ def apply_overdue_rules(s: Session, *, inst: Installment, order: Order, now: dat
             s.execute(sa.update(INST).where(INST.c.id == inst.id, INST.c.late_fee_fen < total)
                       .values(late_fee_fen=total, late_fee_days=fee_days))
             inst.late_fee_fen = total
-            send(s, user_id=uid, at=now, notice=rules.late_fee_notice(
+            send(session=s, user_id=uid, at=now, notice=rules.late_fee_notice(
                 installment_id=inst.id, fee_days=fee_days, days=days, product=order.product_name, seq=inst.seq,
                 periods=inst.periods, total_fen=total))
             rep.late_fees += 1
     if rules.suspension_due(days) and not inst.suspended_applied:
         if s.execute(sa.update(INST).where(INST.c.id == inst.id, INST.c.suspended_applied.is_(False))
                      .values(suspended_applied=True)).rowcount:
-            acct = credit.fresh(s, uid)
+            acct = credit.fresh(session=s, uid=uid)
             if acct.bnpl_status != BNPL_SUSPENDED:
                 _remember_restorable(s, acct)
-                credit.set_limit(s, uid=uid, new_limit=0, reason=credit.reason_of("cr.suspended", days=days), at=now)
-                credit.set_status(s, uid=uid, status=BNPL_SUSPENDED, reason=credit.reason_of("cr.suspended", days=days), at=now)
-                send(s, user_id=uid, at=now, notice=rules.suspended_notice(installment_id=inst.id, days=days))
+                credit.set_limit(session=s, uid=uid, new_limit=0, reason=credit.reason_of("cr.suspended", days=days), at=now)
+                credit.set_status(session=s, uid=uid, status=BNPL_SUSPENDED, reason=credit.reason_of("cr.suspended", days=days), at=now)
+                send(session=s, user_id=uid, at=now, notice=rules.suspended_notice(installment_id=inst.id, days=days))
                 rep.suspended += 1
     if rules.is_bad_debt(days) and not inst.bad_debt_applied:
         if s.execute(sa.update(INST).where(INST.c.id == inst.id, INST.c.bad_debt_applied.is_(False))
                      .values(bad_debt_applied=True)).rowcount:
             s.execute(sa.update(CA).where(CA.c.user_id == uid).values(bad_debt=True))
-            send(s, user_id=uid, at=now, notice=rules.bad_debt_notice(installment_id=inst.id, days=days))
+            send(session=s, user_id=uid, at=now, notice=rules.bad_debt_notice(installment_id=inst.id, days=days))
             rep.bad_debts += 1
 
 

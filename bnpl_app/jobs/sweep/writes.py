@@ -72,11 +72,11 @@ def capture_many(session: Session, charges: list[Charge], merchant_users: dict[i
     repayment."""
     if not charges:
         return
-    when = bind_time(session, at) if when is None else when
-    n = execute_many(session, f"UPDATE {INST.name} SET status = ?, paid_at = ?, paid_fen = ?, paid_method_id = ?, "
+    when = bind_time(session=session, at=at) if when is None else when
+    n = execute_many(session=session, sql=f"UPDATE {INST.name} SET status = ?, paid_at = ?, paid_fen = ?, paid_method_id = ?, "
                               "fee_waived_fen = ?, attempt_at = NULL, last_failure = NULL "
                               "WHERE id = ? AND status IN (?, ?, ?)",
-                     [(IS.PAID, when, c.amount_fen, c.method_id, c.fee_waived_fen, c.installment_id,
+                     rows=[(IS.PAID, when, c.amount_fen, c.method_id, c.fee_waived_fen, c.installment_id,
                        IS.PENDING, IS.SCHEDULED, IS.OVERDUE) for c in charges])
     if n != len(charges):
         raise BatchRefused("an installment is no longer open")
@@ -100,16 +100,16 @@ def capture_many(session: Session, charges: list[Charge], merchant_users: dict[i
             postings.append((LIMIT, f"lrp:{c.installment_id}", 0, lim(uid, "outstanding"), lim(uid, "headroom"),
                              principal, "repay", c.order_id, c.installment_id, when))
             repaid[uid] = repaid.get(uid, 0) + principal
-    execute_many(session, _POSTING_SQL, postings)
+    execute_many(session=session, sql=_POSTING_SQL, rows=postings)
     # Per shopper, "outstanding ≥ each amount, one after the other" holds iff outstanding ≥ their sum.
-    n = execute_many(session, f"UPDATE {CA.name} SET outstanding_fen = outstanding_fen - ?, updated_at = ? "
+    n = execute_many(session=session, sql=f"UPDATE {CA.name} SET outstanding_fen = outstanding_fen - ?, updated_at = ? "
                               "WHERE user_id = ? AND outstanding_fen >= ?",
-                     [(amt, when, uid, amt) for uid, amt in sorted(repaid.items())])
+                     rows=[(amt, when, uid, amt) for uid, amt in sorted(repaid.items())])
     if n != len(repaid):
         raise BatchRefused("outstanding below a repayment")
     shoppers = {c.shopper_id for c in charges}
-    changes.touch(session, shoppers | {merchant_users[c.merchant_id] for c in charges}, changes.MONEY)
-    changes.touch(session, shoppers, changes.CREDIT)
+    changes.touch(session=session, users=shoppers | {merchant_users[c.merchant_id] for c in charges}, topic=changes.MONEY)
+    changes.touch(session=session, users=shoppers, topic=changes.CREDIT)
 
 
 def fail_many(session: Session, fails: list[tuple], merchant_users: dict[int, int], *, at: datetime, when) -> None:
@@ -120,9 +120,9 @@ def fail_many(session: Session, fails: list[tuple], merchant_users: dict[int, in
         return
     overdue, early, notices = [], [], []
     for r, order in fails:
-        due = load_time(session, r.due_at)
+        due = load_time(session=session, raw=r.due_at)
         fa = rules.failed_attempt(due, at)
-        row = (bind_time(session, fa.retry_at), r.id)
+        row = (bind_time(session=session, at=fa.retry_at), r.id)
         if fa.overdue:
             overdue.append(row)
             notices.append((r.shopper_id, rules.failed_notice(
@@ -131,27 +131,27 @@ def fail_many(session: Session, fails: list[tuple], merchant_users: dict[int, in
         else:
             early.append(row)
     guard = f"WHERE id = ? AND status IN ({', '.join('?' * len(IS.OPEN))})"
-    n = execute_many(session, f"UPDATE {INST.name} SET attempts = attempts + 1, last_failure = ?, status = ?, "
+    n = execute_many(session=session, sql=f"UPDATE {INST.name} SET attempts = attempts + 1, last_failure = ?, status = ?, "
                               f"was_overdue = ?, attempt_at = ? {guard}",
-                     [("insufficient_funds", IS.OVERDUE, True, t, iid, *IS.OPEN) for t, iid in overdue])
-    n += execute_many(session, f"UPDATE {INST.name} SET attempts = attempts + 1, last_failure = ?, attempt_at = ? "
-                               f"{guard}", [("insufficient_funds", t, iid, *IS.OPEN) for t, iid in early])
+                     rows=[("insufficient_funds", IS.OVERDUE, True, t, iid, *IS.OPEN) for t, iid in overdue])
+    n += execute_many(session=session, sql=f"UPDATE {INST.name} SET attempts = attempts + 1, last_failure = ?, attempt_at = ? "
+                               f"{guard}", rows=[("insufficient_funds", t, iid, *IS.OPEN) for t, iid in early])
     if n != len(fails):
         raise BatchRefused("an installment is no longer open")
-    changes.touch(session, {r.shopper_id for r, _order in fails} | {merchant_users[o.merchant_id] for _r, o in fails},
-                  changes.MONEY)
-    changes.touch(session, {uid for uid, _n in notices}, changes.INBOX)  # as an insert that turns out a duplicate
-    sent = {k for (k,) in select_in(session, f"SELECT dedupe_key FROM {NOTE.name} WHERE dedupe_key IN ({{ids}})",
-                                    [n.dedupe_key for _uid, n in notices])}
-    notify_many(session, [x for x in notices if x[1].dedupe_key not in sent], at=at, sms=True, when=when)
+    changes.touch(session=session, users={r.shopper_id for r, _order in fails} | {merchant_users[o.merchant_id] for _r, o in fails},
+                  topic=changes.MONEY)
+    changes.touch(session=session, users={uid for uid, _n in notices}, topic=changes.INBOX)  # as an insert that turns out a duplicate
+    sent = {k for (k,) in select_in(session=session, sql=f"SELECT dedupe_key FROM {NOTE.name} WHERE dedupe_key IN ({{ids}})",
+                                    ids=[n.dedupe_key for _uid, n in notices])}
+    notify_many(session=session, notices=[x for x in notices if x[1].dedupe_key not in sent], at=at, sms=True, when=when)
 
 
 def move_orders(session: Session, moved: list[tuple[str, int, str]], users: set[int]) -> None:
     """``refresh_order_status`` for orders that are not paid off: (new status, order, old status);
     ``users``: their shoppers and shops' users."""
-    changes.touch(session, users, changes.ORDERS)
-    execute_many(session, f"UPDATE {ORD.name} SET status = ? WHERE id = ? AND status = ?",
-                 sorted(moved, key=lambda m: m[1]))
+    changes.touch(session=session, users=users, topic=changes.ORDERS)
+    execute_many(session=session, sql=f"UPDATE {ORD.name} SET status = ? WHERE id = ? AND status = ?",
+                 rows=sorted(moved, key=lambda m: m[1]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,18 +174,18 @@ def finish_many(session: Session, done: list[Finished], *, at: datetime, when=No
     back compare-and-set."""
     if not done:
         return
-    when = bind_time(session, at) if when is None else when
-    changes.touch(session, {f.shopper_id for f in done} | {f.merchant_user for f in done}, changes.ORDERS)
-    changes.touch(session, {f.shopper_id for f in done}, changes.CREDIT)
-    n = execute_many(session, f"UPDATE {ORD.name} SET status = ?, closed_at = ?, on_time = ? WHERE id = ? AND status <> ?",
-                     [(OS.PAID, when, f.on_time, f.order_id, OS.PAID) for f in sorted(done, key=lambda f: f.order_id)])
+    when = bind_time(session=session, at=at) if when is None else when
+    changes.touch(session=session, users={f.shopper_id for f in done} | {f.merchant_user for f in done}, topic=changes.ORDERS)
+    changes.touch(session=session, users={f.shopper_id for f in done}, topic=changes.CREDIT)
+    n = execute_many(session=session, sql=f"UPDATE {ORD.name} SET status = ?, closed_at = ?, on_time = ? WHERE id = ? AND status <> ?",
+                     rows=[(OS.PAID, when, f.on_time, f.order_id, OS.PAID) for f in sorted(done, key=lambda f: f.order_id)])
     if n != len(done):
         raise BatchRefused("an order was paid meanwhile")
-    execute_many(session, f"INSERT INTO {OEV.name} (order_id, at, step, amount_fen, note) VALUES (?, ?, ?, ?, ?)",
-                 [(f.order_id, when, "paid", f.price_fen, "") for f in done])
+    execute_many(session=session, sql=f"INSERT INTO {OEV.name} (order_id, at, step, amount_fen, note) VALUES (?, ?, ?, ?, ?)",
+                 rows=[(f.order_id, when, "paid", f.price_fen, "") for f in done])
     uids = sorted({f.shopper_id for f in done})
-    accts = {r[0]: r for r in select_in(session, f"SELECT user_id, score, on_time_streak, limit_fen, bnpl_status, "
-                                                 f"restorable_limit_fen FROM {CA.name} WHERE user_id IN ({{ids}})", uids)}
+    accts = {r[0]: r for r in select_in(session=session, sql=f"SELECT user_id, score, on_time_streak, limit_fen, bnpl_status, "
+                                                 f"restorable_limit_fen FROM {CA.name} WHERE user_id IN ({{ids}})", ids=uids)}
     if len(accts) != len(uids):
         raise BatchRefused("credit account missing")
     standing = {u: rules.Standing(a[1], a[2], a[3], False) for u, a in accts.items()}  # as each order leaves it
@@ -206,11 +206,11 @@ def finish_many(session: Session, done: list[Finished], *, at: datetime, when=No
             events.setdefault(uid, []).append(("limit", was.limit_fen, st.limit_fen,
                                                credit.reason_of("cr.step", n=POLICY.on_time_orders_for_step)))
         notices.append((uid, rules.reward_notice(order_id=f.order_id, standing=st)))
-    notify_many(session, notices, at=at, sms=False, when=when)
+    notify_many(session=session, notices=notices, at=at, sms=False, when=when)
     # change_score and set_limit set updated_at; the captures before this already set it to ``at``.
-    n = execute_many(session, f"UPDATE {CA.name} SET score = ?, on_time_streak = ?, limit_fen = ?, updated_at = ? "
+    n = execute_many(session=session, sql=f"UPDATE {CA.name} SET score = ?, on_time_streak = ?, limit_fen = ?, updated_at = ? "
                               "WHERE user_id = ? AND score = ? AND on_time_streak = ? AND limit_fen = ?",
-                     [(standing[u].score, standing[u].streak, standing[u].limit_fen, when, u, *accts[u][1:4]) for u in uids])
+                     rows=[(standing[u].score, standing[u].streak, standing[u].limit_fen, when, u, *accts[u][1:4]) for u in uids])
     if n != len(uids):
         raise BatchRefused("a credit account changed meanwhile")
     _log_changes(session, events, when)
@@ -221,7 +221,7 @@ def _log_changes(session: Session, events: dict[int, list[tuple]], when) -> None
     event's id, so those are inserted one at a time; score changes all at once."""
     ev_sql = f"INSERT INTO {CEV.name} (user_id, at, kind, old_value, new_value, reason) VALUES (?, ?, ?, ?, ?, ?)"
     plain = [(u, when, *e) for u, evs in events.items() if all(e[0] == "score" for e in evs) for e in evs]
-    execute_many(session, ev_sql, plain)
+    execute_many(session=session, sql=ev_sql, rows=plain)
     conn = session.connection()
     one = ev_sql + " RETURNING id"
     if conn.dialect.paramstyle != "qmark":
@@ -235,4 +235,4 @@ def _log_changes(session: Session, events: dict[int, list[tuple]], when) -> None
             if kind == "limit":
                 limit_postings.append((LIMIT, f"limit:{ev_id}", 0, lim(u, "granted"), lim(u, "headroom"), new - old,
                                        "limit_change", None, None, when))
-    execute_many(session, _POSTING_SQL, limit_postings)
+    execute_many(session=session, sql=_POSTING_SQL, rows=limit_postings)
