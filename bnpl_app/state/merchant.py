@@ -7,6 +7,8 @@ never from the browser; ids the browser sends are only *which* record, and the s
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import reflex as rx
 
 from .. import routes, runtime
@@ -194,6 +196,7 @@ class MerchantProductsState(rx.State):
 
 class MerchantOrdersState(SearchMixin, rx.State):
     """The shop's orders a page at a time, filtered by status and searched by order number or shopper."""
+    roles: ClassVar = ROLE
 
     orders: list[vm.MerchantOrderRow] = []
     status: str = ""
@@ -205,12 +208,6 @@ class MerchantOrdersState(SearchMixin, rx.State):
         return page
 
     @rx.event
-    async def load(self):
-        if await opened(self, ROLE) is None:
-            return
-        await self._reload()
-
-    @rx.event
     async def set_status(self, value: str):
         self.status = choice(value, set(OS)) or ""
         await self._first_page()
@@ -218,6 +215,7 @@ class MerchantOrdersState(SearchMixin, rx.State):
 
 class MerchantReturnsState(SearchMixin, rx.State):
     """The returns desk a page at a time (work first), searched by order or tracking number."""
+    roles: ClassVar = ROLE
 
     returns: list[vm.ReturnRow] = []
     waiting: int = 0  # parcels waiting for inspection, on every page
@@ -234,12 +232,6 @@ class MerchantReturnsState(SearchMixin, rx.State):
             self.open_id = inspectable[0] if inspectable else 0
             self.reason = ""
         return page
-
-    @rx.event
-    async def load(self):
-        if await opened(self, ROLE) is None:
-            return
-        await self._reload()
 
     @rx.event
     def open(self, return_id: int):
@@ -296,6 +288,7 @@ class MerchantReturnsState(SearchMixin, rx.State):
 
 class SettlementState(PagedMixin, rx.State):
     """Totals over all time; the days a page at a time, newest first."""
+    roles: ClassVar = ROLE
 
     view: vm.SettlementView = vm.SettlementView()
 
@@ -303,12 +296,6 @@ class SettlementState(PagedMixin, rx.State):
         found = await look(self, ROLE, lambda s, who, lang: vm.settlement_view(s, who.merchant_id, cursor))
         self.view, page = found or (vm.SettlementView(), None)
         return page
-
-    @rx.event
-    async def load(self):
-        if await opened(self, ROLE) is None:
-            return
-        await self._reload()
 
     @rx.event
     async def export_csv(self):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
+from typing import ClassVar
+
 import reflex as rx
 
 from .. import routes, runtime
@@ -13,7 +15,7 @@ from ..views import ops as vo
 from ..domain.errors import AuthError, DomainError, NotFound
 from ..domain.money import parse_yuan
 from ..services import applications
-from .helpers import as_int, opened, path_id, record_id, refuse
+from .helpers import as_int, choice, opened, path_id, record_id, refuse
 from .paging import PagedMixin, SearchMixin
 from .session import act, look, looking, session_of
 from ..models import ApplicationKind as AK, ApplicationStatus as AS, OPERATOR
@@ -24,6 +26,7 @@ WAIVE_MODES = ("all", "part", "none")
 
 class OpsQueueState(SearchMixin, rx.State):
     """The review queue a page at a time, by status, searched by the shopper's username."""
+    roles: ClassVar = ROLE
 
     rows: list[vo.QueueRow] = []
     status: str = AS.PENDING
@@ -36,14 +39,8 @@ class OpsQueueState(SearchMixin, rx.State):
         return page
 
     @rx.event
-    async def load(self):
-        if await opened(self, ROLE) is None:
-            return
-        await self._reload()
-
-    @rx.event
     async def set_status(self, value: str):
-        self.status = value if value in set(AS) else AS.PENDING
+        self.status = choice(value, set(AS)) or AS.PENDING
         await self._first_page()
 
 

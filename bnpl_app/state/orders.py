@@ -24,11 +24,6 @@ class OrdersState(PagedMixin, rx.State):
         self.orders = page.items if page else []
         return page
 
-    @rx.event
-    async def load(self):
-        await opened(self)
-        await self._reload()
-
 
 class OrderState(rx.State):
     order: views.OrderView = views.OrderView()

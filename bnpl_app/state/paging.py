@@ -9,9 +9,12 @@ fresh rows — not page 1; a new search or filter goes back to page 1."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import reflex as rx
 
 from ..services.paging import Page
+from .helpers import opened
 from .session import session_of
 
 MAX_BACK = 100  # positions kept for "previous"; deeper than this, "previous" starts over at page 1
@@ -26,11 +29,21 @@ class PagedMixin(rx.State, mixin=True):
     _next_cursor: str = ""
     _back: list[str] = []  # where each earlier page started, the latest last
     _owner: str = ""  # whose list the positions belong to: another login in this tab starts at page 1
+    # Who may open the list's page (the guard before the loader turns anybody else away);
+    # None: anybody, the read itself shows nothing to whom it is not for.
+    roles: ClassVar[tuple[str, ...] | None] = None
 
     async def _page(self, cursor: str) -> Page | None:
         """Read the page after ``cursor`` for the acting user, put its rows in this state's list
         var, and return it (None when the user may not see this list: the list is emptied)."""
         raise NotImplementedError
+
+    @rx.event
+    async def load(self):
+        """The page's loader: the page on screen (the first one on arrival), read again."""
+        if await opened(self, self.roles) is None:
+            return
+        await self._reload()
 
     @rx.var
     def paged(self) -> bool:

@@ -31,11 +31,6 @@ class CatalogState(SearchMixin, rx.State):
         return page
 
     @rx.event
-    async def load(self):
-        await opened(self)
-        await self._reload()
-
-    @rx.event
     async def set_bnpl_only(self, value: bool | str):
         self.bnpl_only = value is True
         await self._first_page()

@@ -88,6 +88,9 @@ def test_the_queue_lists_pending_applications_with_the_applicants_summary_and_fi
     assert q.rows == [] and q.status == "APPROVED"
     run(q.set_status("anything else"))  # not a status: the pending ones
     assert q.status == "PENDING" and [r.id for r in q.rows] == [aid]
+    run(q.set_status("APPROVED"))
+    run(q.set_status(["APPROVED"]))  # crafted: a list where a status belongs is no status either
+    assert q.status == "PENDING" and [r.id for r in q.rows] == [aid]
 
 
 # ── one application ──────────────────────────────────────────────────────────────────────────
