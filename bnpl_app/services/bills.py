@@ -10,13 +10,14 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from ..domain import rules
 from ..domain.clock import CST, Clock, FixedClock, china_month
 from ..domain.errors import DomainError, InsufficientFunds, InvalidTransition, NotFound, ValidationError
 from ..domain.money import yuan
 from ..domain.policy import POLICY
 from ..models import Installment, InstallmentStatus as IS, Order, OrderStatus as OS, PaymentMethod
 from . import credit, orders, payments
-from .notify import notify
+from .notify import send
 from .paging import Key, Keyset, Page, fetch
 
 INST = Installment.__table__
@@ -133,8 +134,9 @@ def repay(*, session: Session, uid: int, installment_id: object, method_id: int 
     method = _pick_method(session, uid, method_id, amount)
     now = clock.now()
     cap = payments.capture(session=session, inst=inst, order=order, method=method, at=now)
-    notify(session=session, user_id=uid, kind="deducted", at=now, dedupe_key=f"cap:{inst.id}", sms=False,
-           product=order.product_name, seq=inst.seq, periods=inst.periods, method=method.label, amount=yuan(cap.amount_fen))
+    send(session=session, user_id=uid, at=now, sms=False, notice=rules.deducted_notice(
+        installment_id=inst.id, product=order.product_name, seq=inst.seq, periods=inst.periods, method=method.label,
+        amount_fen=cap.amount_fen))
     payments.refresh_order_status(session=session, order=order, at=now)
     return cap
 
@@ -198,7 +200,8 @@ def set_autopay(*, session: Session, uid: int, days_before: object, method_order
     for inst in session.exec(select(Installment).where(Installment.shopper_id == uid, Installment.status == IS.SCHEDULED,
                                                        Installment.seq > 1, Installment.attempts == 0)):
         session.execute(sa.update(INST).where(INST.c.id == inst.id)
-                        .values(attempt_at=max(now, inst.due_at - timedelta(days=days_before))))
+                        .values(attempt_at=rules.first_attempt_at(due_at=inst.due_at, seq=inst.seq,
+                                                                  autopay_days_before=days_before, now=now)))
 
 
 @dataclass(frozen=True)
@@ -229,12 +232,11 @@ def dry_run(*, session: Session, uid: int, clock: Clock) -> list[PlannedDeductio
         if inst.status == IS.PENDING:
             if order.status not in OS.IN_TRIAL:
                 continue  # a return is under way: deduction paused
-            shift = max(timedelta(0), (order.resumed_at or order.trial_end_at) - order.trial_end_at)
-            due = inst.due_at + shift
-            when = due if inst.seq == 1 else due - timedelta(days=days_before)
+            due = inst.due_at + rules.schedule_shift(order.trial_end_at, order.resumed_at)
+            when = rules.first_attempt_at(due_at=due, seq=inst.seq, autopay_days_before=days_before, now=clock.now())
         else:
-            when = inst.attempt_at or inst.due_at
-        rows.append((max(when, clock.now()), due, inst, order))
+            when = max(inst.attempt_at or inst.due_at, clock.now())
+        rows.append((when, due, inst, order))
     out = []
     # Within one sweep the deductions run by due date, then id: the same order here, so the
     # balances (and so the methods) come out as the sweep will find them.
