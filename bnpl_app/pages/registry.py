@@ -1,9 +1,8 @@
 """Every page of the app in one table — its route, what it shows, its title, who may open it and
 what loads it — and the one function that adds them all to the app (STYLE rule 8).
 
-Each page's ``on_load`` is its guard, then its loader. The loader is also what a live refresh or a
-language switch re-runs for the page a tab shows: ``add_pages`` hands the session that mapping when
-the app is built (pages import state, never the other way round)."""
+Each page's ``on_load`` is its guard, then its state's ``load`` — which is also what a live refresh
+or a language switch re-runs for the page a tab shows (``SessionState._page_loader``)."""
 
 from __future__ import annotations
 
@@ -17,7 +16,7 @@ from .. import routes
 from ..words import text
 from ..state import account, merchant, ops, orders, shop
 from ..models import MERCHANT, OPERATOR, SHOPPER
-from ..state.session import SessionState, use_loaders
+from ..state.session import SessionState
 from . import account_pages, auth_pages, merchant_pages, ops_pages, order_pages, shop_pages
 
 APP = text("app.name", "zh")  # every tab's title ends with the app's name
@@ -82,7 +81,6 @@ PAGES: tuple[Page, ...] = tuple(Page(*row) for row in (
 
 
 def add_pages(app: rx.App) -> None:
-    """Add every page to ``app`` and tell the session which loader reloads each page's state."""
+    """Add every page to ``app``."""
     for page in PAGES:
         app.add_page(page.component, route=page.route, title=page.title, on_load=page.on_load)
-    use_loaders({page.load.state_full_name: page.load for page in PAGES if page.load is not None})

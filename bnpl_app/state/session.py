@@ -41,19 +41,12 @@ log = logging.getLogger("bnpl.session")
 
 # A page's state (full name) → the handler that (re)loads the page: handed over by the page registry
 # when the app is built (``pages/registry.py``; pages import state, never the other way round).
-_PAGE_LOADERS: dict[str, EventHandler] = {}
 DEMO_USERS = (*SHOPPERS, *SHOPS, "ops")
 STEPS = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7)}
 TOAST_SECONDS = 6
 # Password checks are CPU-bound (~30 ms each): one thread for them, so a burst of log-ins queues
 # there and never takes the threads that serve everybody's database reads.
 _PASSWORDS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="argon2")
-
-
-def use_loaders(loaders: dict[str, EventHandler]) -> None:
-    """The registry's page loaders, by their state's full name (see ``SessionState._on_page``)."""
-    _PAGE_LOADERS.clear()
-    _PAGE_LOADERS.update(loaders)
 
 
 def fmt_time(dt: datetime | None, with_seconds: bool = False) -> str:
@@ -312,11 +305,15 @@ class SessionState(rx.State):
         self._loader = page.get_full_name()
         live.seen(self._tab())
 
+    def _page_loader(self) -> EventHandler | None:
+        """The ``load`` of the page this tab shows (the state that called ``_on_page``)."""
+        return type(self).get_root_state().get_class_substate(self._loader).load if self._loader else None
+
     # ── language ─────────────────────────────────────────────────────────────────────────
     @rx.event
     def toggle_lang(self):
         self.lang = "en" if self.lang != "en" else "zh"
-        return _PAGE_LOADERS.get(self._loader)
+        return self._page_loader()
 
     # ── live updates ────────────────────────────────────────────────────────────────────
     @rx.event
@@ -326,7 +323,7 @@ class SessionState(rx.State):
         who = await self._sync()
         if who is None and self.token:
             self.token = ""
-        return _PAGE_LOADERS.get(self._loader)
+        return self._page_loader()
 
     @rx.event
     def dismiss_toast(self):

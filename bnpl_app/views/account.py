@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel import Session
 
 from .. import routes
+from ..domain import rules
 from ..domain.clock import china_time
 from ..domain.money import yuan
 from ..domain.policy import POLICY
@@ -295,9 +296,7 @@ def notice_text(n: Notification, lang: str, method_kinds: dict[str, str]) -> tup
             params["terms"] = render("n.hardship_terms", lang, n=params["n"], waived=params.get("waived", ""))
     if isinstance(label := params.get("method"), str) and method_kinds.get(label) == MK.WALLET:
         params["method"] = text("method.wallet", lang)
-    title, body = f"n.{n.kind}.title", f"n.{n.kind}.body"
-    return (render(title, lang, **params) if has(title) else n.title,
-            render(body, lang, **params) if has(body) else n.body)
+    return rules.notice_text(n.kind, params, lang) if has(f"n.{n.kind}.title") else (n.title, n.body)
 
 
 def notice_view(n: Notification, lang: str, method_kinds: dict[str, str]) -> NoticeView:
