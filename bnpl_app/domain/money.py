@@ -21,6 +21,14 @@ def yuan(fen: int) -> str:
     return f"{sign}¥{whole:,}.{cents:02d}"
 
 
+def yuan_plain(fen: int, *, drop_zero_cents: bool = False) -> str:
+    """Plain decimal yuan from int fen, exact, no symbol or grouping (``-1234.50``: a CSV cell);
+    with ``drop_zero_cents`` a whole amount has no decimals (``1234``: an input's initial value)."""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}{whole}" if drop_zero_cents and not cents else f"{sign}{whole}.{cents:02d}"
+
+
 def parse_yuan(text: str, *, field: str = "amount", allow_zero: bool = False) -> int:
     """Parse what a person typed (``"12.5"``, ``"¥1,000"``) into fen, refusing anything odd."""
     if not isinstance(text, str):

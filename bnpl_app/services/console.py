@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from ..domain.clock import CST, UTC, aware, china_time
 from ..domain.errors import NotFound
+from ..domain.money import yuan_plain
 from ..models import (
     Installment,
     InstallmentStatus as IS,
@@ -341,13 +342,6 @@ def settlement(*, session: Session, merchant_id: int) -> Settlement:
     return st
 
 
-def _yuan_plain(fen: int) -> str:
-    """CSV money: plain decimal yuan from int fen (no symbol, no grouping), exact."""
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(fen), 100)
-    return f"{sign}{whole}.{cents:02d}"
-
-
 def settlement_csv(*, settlement: Settlement, lines: list[OrderLine], lang: str = "zh") -> str:
     """A spreadsheet-safe CSV: the daily settlement, then the shop's orders. Cells that could be
     read as formulas (=, +, -, @) are quoted with a leading apostrophe."""
@@ -363,18 +357,18 @@ def settlement_csv(*, settlement: Settlement, lines: list[OrderLine], lang: str 
     w = csv.writer(buf)
     w.writerow(heads("date", "captures", "captured", "platform_fee", "refunds", "net"))
     for d in settlement.days:
-        w.writerow([d.day.isoformat(), d.captures, _yuan_plain(d.captured_fen), _yuan_plain(d.fees_fen),
-                    _yuan_plain(d.refunds_fen), _yuan_plain(d.net_fen)])
-    w.writerow([text("csv.total", lang), "", _yuan_plain(settlement.captured_fen), _yuan_plain(settlement.fees_fen),
-                _yuan_plain(settlement.refunds_fen), _yuan_plain(settlement.net_fen)])
+        w.writerow([d.day.isoformat(), d.captures, yuan_plain(d.captured_fen), yuan_plain(d.fees_fen),
+                    yuan_plain(d.refunds_fen), yuan_plain(d.net_fen)])
+    w.writerow([text("csv.total", lang), "", yuan_plain(settlement.captured_fen), yuan_plain(settlement.fees_fen),
+                yuan_plain(settlement.refunds_fen), yuan_plain(settlement.net_fen)])
     w.writerow([])
     w.writerow(heads("order", "product", "shopper", "price", "plan", "status", "ordered_at", "trial_end", "frozen",
                      "outstanding", "paid"))
     for o in lines:
-        w.writerow([o.id, safe(o.product), safe(o.shopper), _yuan_plain(o.price_fen), o.plan, o.status,
+        w.writerow([o.id, safe(o.product), safe(o.shopper), yuan_plain(o.price_fen), o.plan, o.status,
                     china_time(o.created_at),
-                    china_time(o.trial_end_at), _yuan_plain(o.frozen_fen),
-                    _yuan_plain(o.outstanding_fen), _yuan_plain(o.paid_fen)])
+                    china_time(o.trial_end_at), yuan_plain(o.frozen_fen),
+                    yuan_plain(o.outstanding_fen), yuan_plain(o.paid_fen)])
     return buf.getvalue()
 
 

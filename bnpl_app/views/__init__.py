@@ -32,12 +32,6 @@ def pct(bps: int) -> str:
     return f"{whole}.{frac:02d}".rstrip("0").rstrip(".") + "%"
 
 
-def yuan_plain(fen: int) -> str:
-    """For an input's initial value: ``1234.5`` style, exact, from int fen."""
-    whole, cents = divmod(fen, 100)
-    return f"{whole}" if not cents else f"{whole}.{cents:02d}"
-
-
 def mask_phone(phone: str | None) -> str:
     """``138****5678``; "" when there is no phone to show."""
     return f"{phone[:3]}****{phone[-4:]}" if phone and len(phone) >= 7 else ""

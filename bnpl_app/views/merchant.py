@@ -11,13 +11,13 @@ from sqlmodel import Session
 
 from .. import routes
 from ..domain.clock import china_time
-from ..domain.money import yuan
+from ..domain.money import yuan, yuan_plain
 from ..domain.policy import POLICY
 from ..models import OrderStatus as OS, Product, ReturnStatus as RS
 from ..services import console
 from ..services.paging import Page
 from ..words import text
-from . import epoch, pct, yuan_plain
+from . import epoch, pct
 
 # ── products ─────────────────────────────────────────────────────────────────────────────────
 @dataclass
@@ -52,7 +52,7 @@ class ShopView:
 def product_row(p: Product, open_trials: int, lang: str) -> ProductRow:
     return ProductRow(
         id=p.id, name=p.name, category=p.category, description=p.description, price=yuan(p.price_fen),
-        price_input=yuan_plain(p.price_fen), stock=p.stock, image=p.image, bnpl=p.bnpl_enabled,
+        price_input=yuan_plain(p.price_fen, drop_zero_cents=True), stock=p.stock, image=p.image, bnpl=p.bnpl_enabled,
         trial_days=p.trial_days, min_score=p.min_score, plans=",".join(p.plans),
         plans_label=" · ".join(text(f"plan.{x}", lang) for x in p.plans), interest_free=p.interest_free,
         open_trials=open_trials, url=routes.product(p.id),
@@ -67,7 +67,7 @@ def product_rows(s: Session, merchant_id: int, lang: str) -> list[ProductRow]:
 
 def shop_view(s: Session, merchant_id: int) -> ShopView:
     m = console.merchant(session=s, merchant_id=merchant_id)
-    return ShopView(name=m.name, cap=yuan(m.shop_cap_fen), cap_input=yuan_plain(m.shop_cap_fen))
+    return ShopView(name=m.name, cap=yuan(m.shop_cap_fen), cap_input=yuan_plain(m.shop_cap_fen, drop_zero_cents=True))
 
 
 # ── orders ───────────────────────────────────────────────────────────────────────────────────

@@ -10,13 +10,13 @@ from sqlmodel import Session
 
 from .. import routes
 from ..domain.clock import china_time
-from ..domain.money import yuan
+from ..domain.money import yuan, yuan_plain
 from ..domain.policy import POLICY
 from ..services import desk
 from ..services.audit import AuditReport, run_audit
 from ..services.paging import Page
 from ..words import render, render_reason, text
-from . import MethodView, band_name, capital, mask_phone, method_views, yuan_plain
+from . import MethodView, band_name, capital, mask_phone, method_views
 from .shop import late_fee_net, overdue_days, shown_owed
 from ..models import ApplicationStatus as AS
 
@@ -164,8 +164,8 @@ def application_detail(s: Session, *, application_id: int, now: datetime, lang: 
         decided=china_time(a.decided_at), decided_by=d.decided_by, decision_reason=a.decision_reason or "",
         approved_limit=yuan(a.approved_limit_fen) if a.approved_limit_fen is not None else "",
         waived=yuan(a.waived_fen) if a.waived_fen is not None else "", plan_installments=a.plan_installments or 0,
-        late_fees=yuan(d.late_fees_fen), late_fees_input=yuan_plain(d.late_fees_fen),
-        restorable=yuan(d.restorable_limit_fen), restorable_input=yuan_plain(d.restorable_limit_fen),
+        late_fees=yuan(d.late_fees_fen), late_fees_input=yuan_plain(d.late_fees_fen, drop_zero_cents=True),
+        restorable=yuan(d.restorable_limit_fen), restorable_input=yuan_plain(d.restorable_limit_fen, drop_zero_cents=True),
         hardship_principal=yuan(d.hardship_principal_fen), proofs=[_proof(p) for p in d.proofs],
         shopper=summary_view(d.shopper, lang), history=[_event(e, lang) for e in d.history],
         shopper_url=f"{routes.OPS_SHOPPERS}?uid={a.shopper_id}",

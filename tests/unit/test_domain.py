@@ -10,7 +10,7 @@ import pytest
 from bnpl_app.domain import messages
 from bnpl_app.domain.clock import UTC, FixedClock, add_months, parse_duration
 from bnpl_app.domain.errors import NotEligible, NotFound, ValidationError
-from bnpl_app.domain.money import MAX_INPUT_FEN, bps_of, check_amount, parse_yuan, split_even, yuan
+from bnpl_app.domain.money import MAX_INPUT_FEN, bps_of, check_amount, parse_yuan, split_even, yuan, yuan_plain
 from bnpl_app.domain.policy import POLICY
 
 # ── money ────────────────────────────────────────────────────────────────────────────────────
@@ -278,3 +278,8 @@ def test_not_found_and_not_eligible_render_their_reasons():
     assert "找不到该" in NotFound("order").text("zh")
     ne = NotEligible([])
     assert ne.text("en") == messages.render("not_eligible", "en")
+
+
+def test_plain_yuan_is_exact_with_or_without_zero_cents():
+    assert [yuan_plain(f) for f in (0, 5, 123_450, -150)] == ["0.00", "0.05", "1234.50", "-1.50"]
+    assert [yuan_plain(f, drop_zero_cents=True) for f in (0, 123_400, 123_450, -150)] == ["0", "1234", "1234.50", "-1.50"]
