@@ -40,6 +40,12 @@ def capture_split(*, principal_fen: int, amount_fen: int, platform_fee_bps: int)
     return principal_fen - service_fee, service_fee, amount_fen - principal_fen
 
 
+def first_covering(balances: Iterable[int], amount_fen: int) -> int | None:
+    """Which payment method pays an amount: the first, in the shopper's order, whose balance
+    covers all of it (its index), or None — an amount is never split across methods."""
+    return next((i for i, balance in enumerate(balances) if balance >= amount_fen), None)
+
+
 # ── deductions: when, and after a failure ────────────────────────────────────────────────────
 def schedule_shift(trial_end_at: datetime, resumed_at: datetime | None) -> timedelta:
     """A rejected return paused the trial: if it resumed after the trial's end, the schedule moves

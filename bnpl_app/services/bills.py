@@ -112,9 +112,9 @@ def _pick_method(session: Session, uid: int, method_id: int | None, amount: int)
             raise InsufficientFunds("bill.insufficient", method=m.label, balance=yuan(m.balance_fen), amount=yuan(amount))
         return m
     methods = payments.methods_in_order(session=session, uid=uid)
-    for m in methods:
-        if m.balance_fen >= amount:
-            return m
+    i = rules.first_covering([m.balance_fen for m in methods], amount)
+    if i is not None:
+        return methods[i]
     first = methods[0] if methods else None
     raise InsufficientFunds("bill.insufficient", method=first.label if first else "—",
                             balance=yuan(first.balance_fen if first else 0), amount=yuan(amount))
@@ -242,7 +242,8 @@ def dry_run(*, session: Session, uid: int, clock: Clock) -> list[PlannedDeductio
     # balances (and so the methods) come out as the sweep will find them.
     for when, _due, inst, order in sorted(rows, key=lambda r: (r[0], r[1], r[2].id)):
         amount = payments.owed(inst)
-        paying = next((m for m in methods if balance[m.id] >= amount), None)
+        i = rules.first_covering([balance[m.id] for m in methods], amount)
+        paying = methods[i] if i is not None else None
         if paying is not None:
             balance[paying.id] -= amount
         out.append(PlannedDeduction(inst.id, order.id, order.product_name, inst.seq, inst.periods, when, amount,

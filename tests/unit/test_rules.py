@@ -230,3 +230,10 @@ def test_a_notice_reads_in_either_language_from_its_parameters():
 def test_an_applications_kind_travels_as_kind_label():
     title, body = rules.notice_text("app_rejected", dict(kind_label="额度恢复", reason="x"), "zh")
     assert "额度恢复" in title + body
+
+
+def test_the_first_method_in_order_that_covers_the_whole_amount_pays():
+    assert rules.first_covering([500, 2_000, 5_000], 1_000) == 1
+    assert rules.first_covering([1_000], 1_000) == 0  # exactly enough is enough
+    assert rules.first_covering([999, 600, 600], 1_000) is None  # never split across methods
+    assert rules.first_covering([], 1) is None

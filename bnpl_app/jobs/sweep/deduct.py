@@ -63,13 +63,13 @@ def deduct_batch(s: Session, ids: list[int], now: datetime, rep: SweepReport, *,
         if r.shopper_id in slow or order.status not in OS.BILLED or r.principal_fen <= 0 or need <= 0:
             slow.add(r.shopper_id)
             continue
-        for m in methods.get(r.shopper_id, ()):
-            if m[2] >= need:
-                m[2] -= need
-                planned.append((r, order, m, need))
-                break
-        else:
+        mine = methods.get(r.shopper_id, ())
+        i = rules.first_covering([m[2] for m in mine], need)
+        if i is None:
             failing.append((r, order))  # balances stay as they were: a later, smaller one may still go
+        else:
+            mine[i][2] -= need
+            planned.append((r, order, mine[i], need))
     refresh = list(touched)  # the order the per-row path refreshes them in
     if not batch_path:
         slow = {r.shopper_id for r in rows}
