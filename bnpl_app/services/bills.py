@@ -204,6 +204,16 @@ def set_autopay(*, session: Session, uid: int, days_before: object, method_order
                                                                   autopay_days_before=days_before, now=now)))
 
 
+def set_autopay_first(*, session: Session, uid: int, days_before: object, first_method_id: object,
+                      clock: Clock) -> None:
+    """``set_autopay`` as the bills screen asks for it: this method first, the others keep their order."""
+    mine = [m.id for m in payments.methods_in_order(session=session, uid=uid)]
+    if first_method_id not in mine or isinstance(first_method_id, bool):
+        raise ValidationError("autopay.order", field="method_order")
+    set_autopay(session=session, uid=uid, days_before=days_before, clock=clock,
+                method_order=[first_method_id] + [m for m in mine if m != first_method_id])
+
+
 @dataclass(frozen=True)
 class PlannedDeduction:
     installment_id: int

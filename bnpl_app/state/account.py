@@ -13,7 +13,7 @@ from ..views import account as va
 from ..domain.errors import AuthError, DomainError, ValidationError
 from ..domain.money import parse_yuan
 from ..domain.policy import POLICY
-from ..services import applications, bills, consent, inbox, payments, uploads, wallet
+from ..services import applications, bills, consent, inbox, uploads, wallet
 from .helpers import act_with_files, as_int, opened, read_uploads, record_id, refuse, refuse_rejected
 from .paging import PagedMixin
 from .session import act, look, session_of
@@ -91,15 +91,9 @@ class BillsState(PagedMixin, rx.State):
         if days is None:
             return await refuse(self, ValidationError("autopay.days_range", max=POLICY.autopay_days_before_max))
 
-        def save(s, who):
-            mine = [m.id for m in payments.methods_in_order(session=s, uid=who.user_id)]
-            if first not in mine:
-                raise ValidationError("autopay.order")
-            bills.set_autopay(session=s, uid=who.user_id, days_before=days, method_order=[first] + [m for m in mine if m != first],
-                              clock=runtime.clock())
-            return True
-
-        if await act(self, (SHOPPER,), save, ok="bills.autopay_saved"):
+        if await act(self, (SHOPPER,), lambda s, who: bills.set_autopay_first(
+                session=s, uid=who.user_id, days_before=days, first_method_id=first, clock=runtime.clock()) or True,
+                ok="bills.autopay_saved"):
             self._edited = False
         await self.load()
 
