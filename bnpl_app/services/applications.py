@@ -76,7 +76,8 @@ def apply_restoration(*, session: Session, uid: int, statement: str, proofs: lis
     return app
 
 
-def hardship_eligible(*, session: Session, uid: int, now: datetime) -> bool:
+def hardship_eligible(*, session: Session, uid: int, clock: Clock) -> bool:
+    now = clock.now()
     return any(days_overdue(i.due_at, now) >= POLICY.hardship_min_overdue_days for i in session.exec(
         select(Installment).where(Installment.shopper_id == uid, Installment.status == IS.OVERDUE)))
 
@@ -89,7 +90,7 @@ def apply_hardship(*, session: Session, uid: int, reason_category: str, statemen
     n = proposed_installments
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= POLICY.hardship_max_installments:
         raise ValidationError("app.installments_range", field="installments", max=POLICY.hardship_max_installments)
-    if not hardship_eligible(session=session, uid=uid, now=now):
+    if not hardship_eligible(session=session, uid=uid, clock=clock):
         raise InvalidTransition("app.hardship_not_needed", days=POLICY.hardship_min_overdue_days)
     if _pending(session, uid, AK.HARDSHIP):
         raise InvalidTransition("app.pending_exists")

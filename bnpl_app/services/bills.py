@@ -150,7 +150,8 @@ class EarlyQuote:
     unstarted_ids: tuple[int, ...]
 
 
-def early_quote(*, session: Session, uid: int, order_id: object, now: datetime) -> EarlyQuote:
+def early_quote(*, session: Session, uid: int, order_id: object, clock: Clock) -> EarlyQuote:
+    now = clock.now()
     order = orders.own_order(session=session, uid=uid, order_id=order_id)
     if order.status not in OS.BILLED:
         raise InvalidTransition("bill.nothing_owed")
@@ -172,7 +173,7 @@ def early_quote(*, session: Session, uid: int, order_id: object, now: datetime) 
 def early_repay(*, session: Session, uid: int, order_id: object, method_id: int | None = None,
                 expected_fen: int | None = None, clock: Clock) -> EarlyQuote:
     now = clock.now()
-    q = early_quote(session=session, uid=uid, order_id=order_id, now=now)
+    q = early_quote(session=session, uid=uid, order_id=order_id, clock=clock)
     if expected_fen is not None and expected_fen != q.total_fen:
         raise ValidationError("bill.amount_mismatch", field="amount", owed=yuan(q.total_fen))
     method = _pick_method(session, uid, method_id, q.total_fen)
@@ -270,13 +271,13 @@ class EarlyOffer:
     quote: EarlyQuote
 
 
-def early_offers(*, session: Session, uid: int, now: datetime) -> list[EarlyOffer]:
+def early_offers(*, session: Session, uid: int, clock: Clock) -> list[EarlyOffer]:
     """Repaying a whole order early, for each billed order with two or more installments open
     (one left is a plain repayment, offered on its row)."""
     out = []
     for o in session.exec(select(Order).where(Order.shopper_id == uid, Order.status.in_(OS.BILLED)).order_by(Order.id)):
         try:
-            q = early_quote(session=session, uid=uid, order_id=o.id, now=now)
+            q = early_quote(session=session, uid=uid, order_id=o.id, clock=clock)
         except DomainError:
             continue
         if len(q.installment_ids) >= 2:
@@ -296,12 +297,13 @@ class Overview:
     days_before: int
 
 
-def overview(*, session: Session, uid: int, now: datetime, cursor: str = "") -> Overview:
+def overview(*, session: Session, uid: int, clock: Clock, cursor: str = "") -> Overview:
     """The bills screen: one page of the statements' installments, the totals over every bill,
     the early repayments on offer, the dry run and the auto-repay settings."""
+    now = clock.now()
     page = installments_page(session=session, uid=uid, cursor=cursor)
     months = sorted({statement_month(inst.due_at) for inst, _product in page.items})
     open_fen, overdue_fen = open_totals(session=session, uid=uid)
     return Overview(page, statement_sums(session=session, uid=uid, months=months), open_fen, overdue_fen,
-                    early_offers(session=session, uid=uid, now=now), dry_run(session=session, uid=uid, clock=FixedClock(now)),
+                    early_offers(session=session, uid=uid, clock=clock), dry_run(session=session, uid=uid, clock=FixedClock(now)),
                     payments.methods_in_order(session=session, uid=uid), credit.account(session=session, uid=uid).autopay_days_before)

@@ -5,11 +5,12 @@ shows it. Anyone may browse, so the window reads only what a product card shows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from ..domain.clock import Clock
 from ..domain.policy import POLICY
 from ..models import Merchant, Product
 from . import checkout, eligibility, schedule
@@ -56,9 +57,10 @@ class ProductInfo:
     schedules: tuple[schedule.Schedule, ...]  # each plan offered, as if ordered now (none without 先用后付)
 
 
-def product_info(*, session: Session, product_id: object, uid: int | None, now: datetime) -> ProductInfo:
+def product_info(*, session: Session, product_id: object, uid: int | None, clock: Clock) -> ProductInfo:
     """One product as its page shows it: the shop, whether ``uid`` may use 先用后付 for it (every
     rule not met), and the schedule of every plan the merchant offers."""
+    now = clock.now()
     p = checkout.get_product(session=session, product_id=product_id)
     shop = session.get(Merchant, p.merchant_id)
     trial_end = now + timedelta(days=p.trial_days)

@@ -20,7 +20,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session
 
-from ..domain.clock import CST, UTC, aware, china_time
+from ..domain.clock import CST, UTC, Clock, aware, china_time
 from ..domain.errors import NotFound
 from ..domain.money import yuan_plain
 from ..models import (
@@ -462,7 +462,8 @@ def _exposure_by_order(session: Session, merchant_id: int, upto: datetime | None
     return out
 
 
-def analytics(*, session: Session, merchant_id: int, now: datetime, days: int = 60) -> Analytics:
+def analytics(*, session: Session, merchant_id: int, clock: Clock, days: int = 60) -> Analytics:
+    now = clock.now()
     rows = session.execute(sa.select(ORD.c.id, ORD.c.product_id, ORD.c.status, ORD.c.created_at)
                            .where(ORD.c.merchant_id == merchant_id)).all()
     ids = [r.id for r in rows]

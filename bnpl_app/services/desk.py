@@ -14,7 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from ..domain.clock import UTC
+from ..domain.clock import UTC, Clock
 from ..domain.errors import NotFound
 from ..domain.policy import POLICY
 from ..models import (
@@ -67,7 +67,8 @@ class ShopperSummary:
     max_days_overdue: int
 
 
-def summary(*, session: Session, uid: int, now: datetime) -> ShopperSummary:
+def summary(*, session: Session, uid: int, clock: Clock) -> ShopperSummary:
+    now = clock.now()
     user = session.get(User, uid)
     if user is None or user.role != SHOPPER:
         raise NotFound("shopper")
@@ -131,13 +132,13 @@ DECIDED_QUEUE = Keyset("queue_decided", (
     Key(APP.c.id, int)))
 
 
-def _queue_items(session: Session, apps: list[Application], now: datetime) -> list[QueueItem]:
+def _queue_items(session: Session, apps: list[Application], clock: Clock) -> list[QueueItem]:
     proofs = _proofs(session, [a.id for a in apps])
     summaries: dict[int, ShopperSummary] = {}
     out = []
     for a in apps:
         if a.shopper_id not in summaries:
-            summaries[a.shopper_id] = summary(session=session, uid=a.shopper_id, now=now)
+            summaries[a.shopper_id] = summary(session=session, uid=a.shopper_id, clock=clock)
         out.append(QueueItem(a, summaries[a.shopper_id], proofs[a.id]))
     return out
 
@@ -154,19 +155,19 @@ def _queue_select(status: str, query: str = ""):
     return q, PENDING_QUEUE if status == AS.PENDING else DECIDED_QUEUE
 
 
-def review_queue(*, session: Session, now: datetime, status: str = AS.PENDING) -> list[QueueItem]:
+def review_queue(*, session: Session, clock: Clock, status: str = AS.PENDING) -> list[QueueItem]:
     """The first QUEUE_LIMIT applications in queue order (pending oldest first, decided newest first)."""
     q, keyset = _queue_select(status)
-    return _queue_items(session, list(session.exec(q.order_by(*keyset.order_by()).limit(QUEUE_LIMIT))), now)
+    return _queue_items(session, list(session.exec(q.order_by(*keyset.order_by()).limit(QUEUE_LIMIT))), clock)
 
 
-def review_page(*, session: Session, now: datetime, status: str = AS.PENDING, query: str = "", cursor: str = "",
+def review_page(*, session: Session, clock: Clock, status: str = AS.PENDING, query: str = "", cursor: str = "",
                 size: int | None = None) -> Page[QueueItem]:
     """One page of the queue, each application with its shopper's summary; ``query`` finds the
     applications of shoppers whose username (or name) contains it."""
     q, keyset = _queue_select(status, query)
     page = fetch(session=session, stmt=q, keyset=keyset, cursor=cursor, size=size)
-    return page.with_items(_queue_items(session, page.items, now))
+    return page.with_items(_queue_items(session, page.items, clock))
 
 
 @dataclass(frozen=True)
@@ -181,9 +182,9 @@ class ApplicationDetail:
     history: list[CreditEvent]
 
 
-def application_detail(*, session: Session, application_id: object, now: datetime) -> ApplicationDetail:
+def application_detail(*, session: Session, application_id: object, clock: Clock) -> ApplicationDetail:
     app = applications.get_application(session=session, application_id=application_id)
-    shopper = summary(session=session, uid=app.shopper_id, now=now)
+    shopper = summary(session=session, uid=app.shopper_id, clock=clock)
     decided_by = ""
     if app.decided_by:
         who = session.get(User, app.decided_by)
@@ -251,10 +252,10 @@ class ShopperFile:
     events: list[CreditEvent] = field(default_factory=list)
 
 
-def shopper_file(*, session: Session, uid: object, now: datetime, postings_limit: int = 100) -> ShopperFile:
+def shopper_file(*, session: Session, uid: object, clock: Clock, postings_limit: int = 100) -> ShopperFile:
     if isinstance(uid, bool) or not isinstance(uid, int):
         raise NotFound("shopper")
-    s = summary(session=session, uid=uid, now=now)
+    s = summary(session=session, uid=uid, clock=clock)
     user = session.get(User, uid)
     acct = credit.account(session=session, uid=uid)
     methods = payments.methods_in_order(session=session, uid=uid)
@@ -327,7 +328,8 @@ class Risk:
     suspended: int
 
 
-def risk(*, session: Session, now: datetime) -> Risk:
+def risk(*, session: Session, clock: Clock) -> Risk:
+    now = clock.now()
     buckets = {k: Bucket(k, lo, hi) for k, lo, hi in BUCKETS}
     who: dict[str, set[int]] = defaultdict(set)
     per_shopper: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])  # owed, worst days, count

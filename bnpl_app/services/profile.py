@@ -5,10 +5,10 @@ the changes are ``consent``'s, ``applications``' and ``credit``'s."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlmodel import Session, select
 
+from ..domain.clock import Clock
 from ..models import Application, CreditAccount, CreditEvent, User
 from . import applications, credit, orders, wallet
 
@@ -32,11 +32,11 @@ class CreditProfile:
     applications: list[tuple[Application, list[str]]]  # newest first, with their proof files' labels
 
 
-def credit_profile(*, session: Session, uid: int, now: datetime) -> CreditProfile:
+def credit_profile(*, session: Session, uid: int, clock: Clock) -> CreditProfile:
     return CreditProfile(
         account=credit.account(session=session, uid=uid), user=session.get(User, uid),
         history=score_and_limit_history(session=session, uid=uid), open_orders=orders.open_count(session=session, uid=uid),
         overdue_owed_fen=applications.overdue_owed(session=session, uid=uid), has_method=wallet.has_method(session=session, uid=uid),
-        hardship_ok=applications.hardship_eligible(session=session, uid=uid, now=now),
+        hardship_ok=applications.hardship_eligible(session=session, uid=uid, clock=clock),
         applications=applications.of_shopper(session=session, uid=uid),
     )

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from .. import routes
 from ..domain import rules
-from ..domain.clock import china_time
+from ..domain.clock import FixedClock, china_time
 from ..domain.money import yuan
 from ..domain.policy import POLICY
 from ..models import (
@@ -108,7 +108,7 @@ def bills_view(b: bills.Overview, *, lang: str, now: datetime) -> tuple[BillsVie
 
 
 def my_bills(s: Session, *, uid: int, lang: str, now: datetime, cursor: str = "") -> tuple[BillsView, Page]:
-    return bills_view(bills.overview(session=s, uid=uid, now=now, cursor=cursor), lang=lang, now=now)
+    return bills_view(bills.overview(session=s, uid=uid, clock=FixedClock(now), cursor=cursor), lang=lang, now=now)
 
 
 # ── credit ──────────────────────────────────────────────────────────────────────────────────
@@ -239,7 +239,7 @@ def credit_view(c: profile.CreditProfile, *, lang: str, now: datetime) -> Credit
 
 
 def my_credit(s: Session, *, uid: int, lang: str, now: datetime) -> CreditView:
-    return credit_view(profile.credit_profile(session=s, uid=uid, now=now), lang=lang, now=now)
+    return credit_view(profile.credit_profile(session=s, uid=uid, clock=FixedClock(now)), lang=lang, now=now)
 
 
 # ── wallet ──────────────────────────────────────────────────────────────────────────────────

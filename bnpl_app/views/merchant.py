@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from .. import routes
-from ..domain.clock import china_time
+from ..domain.clock import FixedClock, china_time
 from ..domain.money import yuan, yuan_plain
 from ..domain.policy import POLICY
 from ..models import OrderStatus as OS, Product, ReturnStatus as RS
@@ -248,4 +248,4 @@ def analytics(a: console.Analytics, lang: str) -> AnalyticsView:
 
 
 def analytics_view(s: Session, merchant_id: int, lang: str, now: datetime) -> AnalyticsView:
-    return analytics(console.analytics(session=s, merchant_id=merchant_id, now=now), lang)
+    return analytics(console.analytics(session=s, merchant_id=merchant_id, clock=FixedClock(now)), lang)

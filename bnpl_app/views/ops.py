@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from .. import routes
-from ..domain.clock import china_time
+from ..domain.clock import FixedClock, china_time
 from ..domain.money import yuan, yuan_plain
 from ..domain.policy import POLICY
 from ..services import desk
@@ -100,7 +100,7 @@ def queue_row(i: desk.QueueItem, lang: str) -> QueueRow:
 def queue_rows(s: Session, *, now: datetime, lang: str, status: str, query: str = "",
                cursor: str = "") -> Page[QueueRow]:
     """One page of the review queue (``desk.review_page``)."""
-    return desk.review_page(session=s, now=now, status=status, query=query, cursor=cursor).map(lambda i: queue_row(i, lang))
+    return desk.review_page(session=s, clock=FixedClock(now), status=status, query=query, cursor=cursor).map(lambda i: queue_row(i, lang))
 
 
 # ── one application ──────────────────────────────────────────────────────────────────────────
@@ -154,7 +154,7 @@ def _event(e, lang: str) -> EventView:
 
 
 def application_detail(s: Session, *, application_id: int, now: datetime, lang: str) -> AppDetail:
-    d = desk.application_detail(session=s, application_id=application_id, now=now)
+    d = desk.application_detail(session=s, application_id=application_id, clock=FixedClock(now))
     a = d.application
     return AppDetail(
         id=a.id, kind=a.kind, kind_label=_kind(a.kind, lang), status=a.status,
@@ -267,7 +267,7 @@ def file_view(f: desk.ShopperFile, *, now: datetime, lang: str) -> ShopperFileVi
 
 
 def shopper_file(s: Session, *, uid: int, now: datetime, lang: str) -> ShopperFileView:
-    return file_view(desk.shopper_file(session=s, uid=uid, now=now), now=now, lang=lang)
+    return file_view(desk.shopper_file(session=s, uid=uid, clock=FixedClock(now)), now=now, lang=lang)
 
 
 # ── risk ─────────────────────────────────────────────────────────────────────────────────────
@@ -312,7 +312,7 @@ def _bucket_label(b: desk.Bucket, lang: str) -> str:
 
 
 def risk_view(s: Session, *, now: datetime, lang: str) -> RiskView:
-    r = desk.risk(session=s, now=now)
+    r = desk.risk(session=s, clock=FixedClock(now))
     return RiskView(
         buckets=[BucketView(b.key, _bucket_label(b, lang), b.installments, b.shoppers, yuan(b.principal_fen),
                             yuan(b.owed_fen), b.owed_fen // 100) for b in r.buckets],

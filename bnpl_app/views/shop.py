@@ -125,7 +125,7 @@ def detail_view(info: catalog.ProductInfo, lang: str) -> ProductDetail:
 
 
 def product_detail(s: Session, *, product_id: int, uid: int | None, lang: str, now: datetime) -> ProductDetail:
-    return detail_view(catalog.product_info(session=s, product_id=product_id, uid=uid, now=now), lang)
+    return detail_view(catalog.product_info(session=s, product_id=product_id, uid=uid, clock=FixedClock(now)), lang)
 
 
 # ── the confirm step ─────────────────────────────────────────────────────────────────────────

@@ -67,7 +67,7 @@ def test_another_shoppers_ids_are_not_found_and_change_nothing(db):
     clock = now_clock(db)
     attempts = {
         "repay": lambda s: bills.repay(session=s, uid=alice, installment_id=carols_inst, clock=clock),
-        "early quote": lambda s: bills.early_quote(session=s, uid=alice, order_id=carols_order, now=clock.now()),
+        "early quote": lambda s: bills.early_quote(session=s, uid=alice, order_id=carols_order, clock=clock),
         "early repay": lambda s: bills.early_repay(session=s, uid=alice, order_id=carols_order, clock=clock),
         "pay now": lambda s: orders.pay_now(session=s, uid=alice, order_id=carols_order, clock=clock),
         "return": lambda s: orders.request_return(session=s, uid=alice, order_id=carols_order, tracking_no="SF1234567890",

@@ -388,7 +388,7 @@ def test_7_alice_repays_three_installments_early_and_saves_exactly_the_fees_show
     offer = row(page, "early-repay-row", oid)
     saving_text = offer.get_by_test_id("early-repay-saving").inner_text()
     with reading(db) as s:
-        quote = bills.early_quote(session=s, uid=uid_of(db, "alice"), order_id=oid, now=DbClock(db).now())
+        quote = bills.early_quote(session=s, uid=uid_of(db, "alice"), order_id=oid, clock=DbClock(db))
     assert fen(saving_text) == quote.saving_fen > 0
     expect(offer.get_by_test_id("early-repay")).to_contain_text(yuan(quote.total_fen))
     shot(page, "j7-alice-early-repay-offer")

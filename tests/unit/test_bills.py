@@ -175,7 +175,7 @@ def test_early_repay_waives_exactly_the_fees_of_periods_not_yet_started(world, s
     unstarted = rows[2:]  # each period starts at the previous due date; 3..6 start in the future
 
     with world.tx() as s:
-        quote = bills.early_quote(session=s, uid=uid, order_id=oid, now=world.clock.now())
+        quote = bills.early_quote(session=s, uid=uid, order_id=oid, clock=world.clock)
     assert quote.saving_fen == fee * len(unstarted)
     assert set(quote.unstarted_ids) == {i.id for i in unstarted}
     owed_now = sum(i.principal_fen + i.fee_fen for i in rows[1:])
@@ -201,7 +201,7 @@ def test_early_repay_with_a_stale_quote_is_refused_and_changes_nothing(world, sh
     oid = world.buy(uid, shop, plan="3")
     world.advance(days=TRIAL + 1)
     with world.tx() as s:
-        quote = bills.early_quote(session=s, uid=uid, order_id=oid, now=world.clock.now())
+        quote = bills.early_quote(session=s, uid=uid, order_id=oid, clock=world.clock)
     refused(world, ValidationError,
             lambda s: bills.early_repay(session=s, uid=uid, order_id=oid, expected_fen=quote.total_fen + 1, clock=world.clock),
             key="bill.amount_mismatch")
@@ -214,11 +214,11 @@ def test_early_quote_of_an_order_in_trial_or_paid_says_nothing_is_owed(world, sh
     uid = world.shopper(wallet_fen=2 * PRICE)
     oid = world.buy(uid, shop)
     with world.tx() as s, pytest.raises(InvalidTransition) as e:
-        bills.early_quote(session=s, uid=uid, order_id=oid, now=world.clock.now())
+        bills.early_quote(session=s, uid=uid, order_id=oid, clock=world.clock)
     assert e.value.key == "bill.nothing_owed"
     world.advance(days=TRIAL)
     with world.tx() as s, pytest.raises(InvalidTransition):
-        bills.early_quote(session=s, uid=uid, order_id=oid, now=world.clock.now())
+        bills.early_quote(session=s, uid=uid, order_id=oid, clock=world.clock)
 
 
 # ── auto-repay settings ──────────────────────────────────────────────────────────────────────

@@ -92,7 +92,7 @@ def test_rates_per_product_count_kept_returned_damaged_and_overdue(world):
     world.advance(days=TRIAL + 5)  # trials end: three kept (one of them unpaid → overdue)
     still = world.buy(rich, p)  # one in trial
     with reading(world.engine) as s:
-        a = console.analytics(session=s, merchant_id=m, now=world.clock.now())
+        a = console.analytics(session=s, merchant_id=m, clock=world.clock)
         expo = sum(merchant_svc.shop_exposure(session=s, uid=u, merchant_id=m)
                    for u in set(s.exec(select(Order.shopper_id).where(Order.merchant_id == m))))
     r = a.total
@@ -187,20 +187,20 @@ IMG = StoredFile("d" * 32 + ".png", "image/png", 99, "凭证.png")
 def test_risk_buckets_split_overdue_by_days_with_amounts_and_counts(world):
     a = overdue_order(world, days=2, price=10_000).uid
     with reading(world.engine) as s:
-        r = desk.risk(session=s, now=world.clock.now())
+        r = desk.risk(session=s, clock=world.clock)
     by = {b.key: b for b in r.buckets}
     assert [b.key for b in r.buckets] == ["1-3", "4-30", "31-90", "90+"]
     assert (by["1-3"].installments, by["1-3"].shoppers, by["1-3"].principal_fen) == (1, 1, 10_000)
     world.advance(days=40)
     with reading(world.engine) as s:
-        r = desk.risk(session=s, now=world.clock.now())
+        r = desk.risk(session=s, clock=world.clock)
     by = {b.key: b for b in r.buckets}
     assert by["1-3"].installments == 0 and by["31-90"].installments == 1
     assert by["31-90"].owed_fen > 10_000  # late fees accrue on top of the principal
     assert r.bad_debts == []
     world.advance(days=50)
     with reading(world.engine) as s:
-        r = desk.risk(session=s, now=world.clock.now())
+        r = desk.risk(session=s, clock=world.clock)
     assert {b.key: b.installments for b in r.buckets}["90+"] == 1
     assert [b.user_id for b in r.bad_debts] == [a] and r.bad_debts[0].days_overdue >= POLICY.bad_debt_after_days
     assert desk.bucket_of(3) == "1-3" and desk.bucket_of(4) == "4-30" and desk.bucket_of(30) == "4-30"
@@ -213,8 +213,8 @@ def test_review_queue_shows_the_applicant_summary_and_proofs_oldest_first(world)
         apps.apply_hardship(session=s, uid=uid, reason_category="medical", statement="住院", proposed_installments=6,
                             request_fee_waiver=True, proofs=[PROOF, IMG], clock=world.clock)
     with reading(world.engine) as s:
-        q = desk.review_queue(session=s, now=world.clock.now())
-        d = desk.application_detail(session=s, application_id=q[0].application.id, now=world.clock.now())
+        q = desk.review_queue(session=s, clock=world.clock)
+        d = desk.application_detail(session=s, application_id=q[0].application.id, clock=world.clock)
         assert len(q) == 1 and q[0].application.kind == "hardship"
     assert q[0].shopper.max_days_overdue >= POLICY.hardship_min_overdue_days
     assert q[0].shopper.overdue_fen == q[0].shopper.owed_fen > 10_000
@@ -228,13 +228,13 @@ def test_shopper_look_up_finds_shoppers_only_and_shows_their_postings(world):
         user = s.exec(select(auth.User).where(auth.User.id == shops.uid)).one()
         found = desk.find_shoppers(session=s, query=user.username.upper())
         merchants = desk.find_shoppers(session=s, query="merchant")
-        f = desk.shopper_file(session=s, uid=shops.uid, now=world.clock.now())
+        f = desk.shopper_file(session=s, uid=shops.uid, clock=world.clock)
         assert [u.id for u in found] == [shops.uid] and merchants == []
         assert {o.id for o in f.orders} == {shops.oa, shops.ob}
     assert {p.kind for p in f.postings} >= {"freeze"}
     assert f.summary.frozen_fen == 30_000
     with reading(world.engine) as s, pytest.raises(NotFound):
-        desk.shopper_file(session=s, uid=world.merchant_user(shops.a), now=world.clock.now())
+        desk.shopper_file(session=s, uid=world.merchant_user(shops.a), clock=world.clock)
 
 
 # ── who may read an uploaded file ────────────────────────────────────────────────────────────

@@ -406,11 +406,10 @@ def test_review_queue_pages_oldest_pending_first_and_searches_by_username(world)
         if k % 3 == 2:
             world.clock.advance(timedelta(minutes=1))  # ties on the time within each group of three
     ops = world.operator()
-    now = world.clock.now
 
     def read(cursor, **kw):
         with reading(world.engine) as s:
-            return desk.review_page(session=s, now=now(), cursor=cursor, size=kw.pop("size", 3), **kw).map(
+            return desk.review_page(session=s, clock=world.clock, cursor=cursor, size=kw.pop("size", 3), **kw).map(
                 lambda i: i.application.id)
 
     covers(read, 3, aids)
@@ -421,7 +420,7 @@ def test_review_queue_pages_oldest_pending_first_and_searches_by_username(world)
         world.clock.advance(timedelta(minutes=1))
     covers(lambda c: read(c, status="REJECTED", size=2), 2, [aids[5], aids[0], aids[2]])
     with reading(world.engine) as s:
-        assert [i.application.id for i in desk.review_queue(session=s, now=now(), status="REJECTED")] == [aids[5], aids[0], aids[2]]
+        assert [i.application.id for i in desk.review_queue(session=s, clock=world.clock, status="REJECTED")] == [aids[5], aids[0], aids[2]]
 
 
 def test_shopper_look_up_pages_the_matches_by_id(world):
