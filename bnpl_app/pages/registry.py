@@ -13,7 +13,7 @@ import reflex as rx
 from reflex.event import EventHandler
 
 from .. import routes
-from ..words import text
+from ..words import WORDS, text
 from ..state import account, merchant, ops, orders, shop
 from ..models import MERCHANT, OPERATOR, SHOPPER
 from ..state.session import SessionState
@@ -34,13 +34,13 @@ GUARDS: dict[str | None, EventHandler] = {
 class Page:
     route: str
     component: Callable[[], rx.Component]
-    name: str  # the tab's title says this, then the app's name ("": the app's name alone)
+    name: str  # words key of what the tab's title says before the app's name ("": the app's name alone)
     state: type[rx.State] | None = None  # whose ``load`` loads the page, after the guard
     role: str | None = None  # the one role that may open it; None: anybody
 
     @property
     def title(self) -> str:
-        return f"{self.name} · {APP}" if self.name else APP
+        return f"{WORDS[self.name][0]} · {APP}" if self.name else APP  # an unknown key stops the build
 
     @property
     def load(self) -> EventHandler | None:
@@ -51,32 +51,32 @@ class Page:
         return [GUARDS[self.role]] + ([self.load] if self.load is not None else [])
 
 
-# (route, what it shows, its title before the app's name, whose ``load`` loads it, who may open it):
+# (route, what it shows, the words key of its title, whose ``load`` loads it, who may open it):
 # dynamic routes first (STYLE rule 8), then by URL.
 PAGES: tuple[Page, ...] = tuple(Page(*row) for row in (
-    (routes.PRODUCT, shop_pages.product_page, "商品", shop.ProductState),
-    (routes.ORDER, order_pages.order_page, "订单详情", orders.OrderState, SHOPPER),
-    (routes.OPS_APPLICATION, ops_pages.application_page, "审核申请", ops.OpsApplicationState, OPERATOR),
+    (routes.PRODUCT, shop_pages.product_page, "title.product", shop.ProductState),
+    (routes.ORDER, order_pages.order_page, "title.order", orders.OrderState, SHOPPER),
+    (routes.OPS_APPLICATION, ops_pages.application_page, "title.ops_application", ops.OpsApplicationState, OPERATOR),
     (routes.INDEX, shop_pages.catalog_page, "", shop.CatalogState),
-    (routes.BILLS, account_pages.bills_page, "账单", account.BillsState, SHOPPER),
-    (routes.CART, shop_pages.cart_page, "确认订单", shop.CartState, SHOPPER),
-    (routes.CHECKOUT, shop_pages.cart_page, "确认订单", shop.CartState, SHOPPER),
-    (routes.CREDIT, account_pages.credit_page, "信用", account.CreditState, SHOPPER),
-    (routes.HELP, account_pages.help_page, "帮助", account.HelpState),
-    (routes.INBOX, account_pages.inbox_page, "消息", account.InboxState),  # every role: its loader checks the log-in
-    (routes.LOGIN, auth_pages.login_page, "登录"),
-    (routes.MERCHANT, merchant_pages.products_page, "商品管理", merchant.MerchantProductsState, MERCHANT),
-    (routes.MERCHANT_ANALYTICS, merchant_pages.analytics_page, "经营数据", merchant.AnalyticsState, MERCHANT),
-    (routes.MERCHANT_ORDERS, merchant_pages.orders_page, "商家订单", merchant.MerchantOrdersState, MERCHANT),
-    (routes.MERCHANT_RETURNS, merchant_pages.returns_page, "退货验货", merchant.MerchantReturnsState, MERCHANT),
-    (routes.MERCHANT_SETTLEMENT, merchant_pages.settlement_page, "结算", merchant.SettlementState, MERCHANT),
-    (routes.OPS, ops_pages.queue_page, "审核队列", ops.OpsQueueState, OPERATOR),
-    (routes.OPS_AUDIT, ops_pages.audit_page, "审计", ops.AuditState, OPERATOR),
-    (routes.OPS_RISK, ops_pages.risk_page, "风险", ops.RiskState, OPERATOR),
-    (routes.OPS_SHOPPERS, ops_pages.shoppers_page, "用户查询", ops.OpsShoppersState, OPERATOR),
-    (routes.ORDERS, order_pages.orders_page, "订单", orders.OrdersState, SHOPPER),
-    (routes.REGISTER, auth_pages.register_page, "注册"),
-    (routes.WALLET, account_pages.wallet_page, "钱包", account.WalletState, SHOPPER),
+    (routes.BILLS, account_pages.bills_page, "title.bills", account.BillsState, SHOPPER),
+    (routes.CART, shop_pages.cart_page, "title.cart", shop.CartState, SHOPPER),
+    (routes.CHECKOUT, shop_pages.cart_page, "title.cart", shop.CartState, SHOPPER),
+    (routes.CREDIT, account_pages.credit_page, "title.credit", account.CreditState, SHOPPER),
+    (routes.HELP, account_pages.help_page, "title.help", account.HelpState),
+    (routes.INBOX, account_pages.inbox_page, "title.inbox", account.InboxState),  # every role: its loader checks the log-in
+    (routes.LOGIN, auth_pages.login_page, "title.login"),
+    (routes.MERCHANT, merchant_pages.products_page, "title.merchant", merchant.MerchantProductsState, MERCHANT),
+    (routes.MERCHANT_ANALYTICS, merchant_pages.analytics_page, "title.merchant_analytics", merchant.AnalyticsState, MERCHANT),
+    (routes.MERCHANT_ORDERS, merchant_pages.orders_page, "title.merchant_orders", merchant.MerchantOrdersState, MERCHANT),
+    (routes.MERCHANT_RETURNS, merchant_pages.returns_page, "title.merchant_returns", merchant.MerchantReturnsState, MERCHANT),
+    (routes.MERCHANT_SETTLEMENT, merchant_pages.settlement_page, "title.merchant_settlement", merchant.SettlementState, MERCHANT),
+    (routes.OPS, ops_pages.queue_page, "title.ops", ops.OpsQueueState, OPERATOR),
+    (routes.OPS_AUDIT, ops_pages.audit_page, "title.ops_audit", ops.AuditState, OPERATOR),
+    (routes.OPS_RISK, ops_pages.risk_page, "title.ops_risk", ops.RiskState, OPERATOR),
+    (routes.OPS_SHOPPERS, ops_pages.shoppers_page, "title.ops_shoppers", ops.OpsShoppersState, OPERATOR),
+    (routes.ORDERS, order_pages.orders_page, "title.orders", orders.OrdersState, SHOPPER),
+    (routes.REGISTER, auth_pages.register_page, "title.register"),
+    (routes.WALLET, account_pages.wallet_page, "title.wallet", account.WalletState, SHOPPER),
 ))
 
 
