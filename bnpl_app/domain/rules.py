@@ -115,10 +115,11 @@ def is_bad_debt(days: int) -> bool:
 
 
 # ── an order after its installments changed ──────────────────────────────────────────────────
-def installment_was_late(*, status: str, was_overdue: bool, penalized: bool, plan_application_id: int | None) -> bool:
+def installment_was_late(status: str, was_overdue: bool, penalized: bool, plan_application_id: int | None) -> bool:
     """It went overdue (a deduction failed on or after its due date — the sweep runs some seconds
     after the due instant, so paid_at vs due_at cannot decide this), or it belongs to a hardship
-    plan; a cancelled one never counts."""
+    plan; a cancelled one never counts. Positional, so a row of ``payments.LATE_COLUMNS`` goes in as
+    it is."""
     return status != IS.CANCELLED and bool(was_overdue or penalized or plan_application_id is not None)
 
 

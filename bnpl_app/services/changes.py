@@ -31,6 +31,7 @@ from sqlalchemy.sql.elements import BinaryExpression, BindParameter
 
 from ..domain.clock import SystemClock
 from ..models import Change
+from .bulk import bind_time, execute_many
 
 CHANNEL = "bnpl_changes"  # PostgreSQL NOTIFY channel and Redis pub/sub channel
 KEEP = timedelta(hours=1)  # rows older than this are pruned; a tab reconnecting later reloads anyway
@@ -178,6 +179,9 @@ def _collect_statement(state) -> None:
     note_row(session=state.session, table=table, values=_where_keys(where, state.parameters) if where is not None else {})
 
 
+_INSERT = f"INSERT INTO {Change.__table__.name} (user_id, topic, created_at) VALUES (?, ?, ?)"
+
+
 @event.listens_for(OrmSession, "before_commit")
 def _record(session: OrmSession) -> None:
     # Only the outermost commit records (a savepoint's "commit" can still be rolled back with its
@@ -195,8 +199,11 @@ def _record(session: OrmSession) -> None:
         return
     done |= new
     now = _WALL.now()
-    rows = [{"user_id": uid, "topic": topic, "created_at": now} for uid, topic in sorted(new, key=lambda p: (p[0] is None, p))]
-    session.connection().execute(sa.insert(Change.__table__), rows)  # Core: no ORM bookkeeping per row
+    when = bind_time(session=session, at=now)
+    # Driver-level: a sweep's transaction names tens of thousands of (user, topic) pairs, and
+    # SQLAlchemy's per-row parameter processing cost more than the insert itself.
+    execute_many(session=session, sql=_INSERT, rows=[(uid, topic, when) for uid, topic in
+                                                     sorted(new, key=lambda p: (p[0] is None, p))])
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text("SELECT pg_notify(:c, '')"), {"c": CHANNEL})
     elif os.environ.get("REDIS_URL"):

@@ -157,19 +157,13 @@ def refresh_order_status(*, session: Session, order: Order, at: datetime) -> str
     return new
 
 
-# What ``rules.installment_was_late`` decides on.
+# What ``rules.installment_was_late`` decides on, in its order.
 LATE_COLUMNS = (INST.c.status, INST.c.was_overdue, INST.c.penalized, INST.c.plan_application_id)
-
-
-def was_late(status: str, was_overdue: bool, penalized: bool, plan_application_id: int | None) -> bool:
-    """``rules.installment_was_late`` for a row of ``LATE_COLUMNS``."""
-    return rules.installment_was_late(status=status, was_overdue=was_overdue, penalized=penalized,
-                                      plan_application_id=plan_application_id)
 
 
 def finish_order(*, session: Session, order: Order, at: datetime) -> None:
     """Fully paid: close it, then reward it if no installment was late (``apply_standing``)."""
-    on_time = not any(was_late(*r) for r in session.execute(sa.select(*LATE_COLUMNS).where(INST.c.order_id == order.id)))
+    on_time = not any(rules.installment_was_late(*r) for r in session.execute(sa.select(*LATE_COLUMNS).where(INST.c.order_id == order.id)))
     res = session.execute(
         sa.update(ORD).where(ORD.c.id == order.id, ORD.c.status != OS.PAID)
         .values(status=OS.PAID, closed_at=at, on_time=on_time)

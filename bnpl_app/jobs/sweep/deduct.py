@@ -117,7 +117,7 @@ def _charge(s: Session, fast: list[tuple], fails: list[tuple], orders_: dict, re
         o = orders_[oid]
         new = rules.order_status_after(o.status, [x[0] for x in insts[oid]])
         if new == OS.PAID:
-            on_time = not any(payments.was_late(*x) for x in insts[oid])
+            on_time = not any(rules.installment_was_late(*x) for x in insts[oid])
             finished.append(writes.Finished(oid, o.shopper_id, merchant_users[o.merchant_id], o.product_name, o.price_fen,
                                             on_time))
         elif new != o.status:
