@@ -137,6 +137,9 @@ class PaymentMethod(SQLModel, table=True):
     label: str = Field(max_length=60)
     balance_fen: int = 0
     priority: int = 0  # lower is tried first
+    # The shopper lets automatic deductions use this method (in ``priority`` order); manual payments may use any.
+    autopay: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    removed_at: datetime | None = ts(nullable=True)  # unbound by the shopper: kept for the journal, never used again
     created_at: datetime = ts()
     __table_args__ = (
         sa.CheckConstraint("balance_fen >= 0", name="ck_method_balance"),
@@ -207,6 +210,8 @@ class Order(SQLModel, table=True):
     closed_at: datetime | None = ts(nullable=True)  # paid or returned
     on_time: bool | None = None
     reminders_sent: int = 0  # bit i set = reminder i of policy.reminder_days_before sent
+    # The quote the shopper confirmed (``checkout.Terms`` as JSON): the order is made on exactly these terms.
+    quote_json: str | None = Field(default=None, max_length=4000)
     __table_args__ = (
         sa.CheckConstraint("price_fen > 0", name="ck_order_price"),
         one_of("status", OrderStatus, "ck_order_status"),
@@ -241,8 +246,16 @@ class Installment(SQLModel, table=True):
     paid_at: datetime | None = ts(nullable=True)
     paid_fen: int = 0
     paid_method_id: int | None = Field(default=None, foreign_key="payment_methods.id")
+    auto_paid: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})  # taken by the sweep
+    # The first notice that announced this installment's automatic deduction: no deduction before
+    # it is ``POLICY.min_notice`` old. Bit i of ``notices_sent``: notice i of policy.reminder_days_before sent.
+    noticed_at: datetime | None = ts(nullable=True)
+    notices_sent: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    refunded_fen: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    refunded_at: datetime | None = ts(nullable=True)
     __table_args__ = (
         sa.CheckConstraint("principal_fen >= 0 AND fee_fen >= 0 AND late_fee_fen >= 0", name="ck_inst_nonneg"),
+        sa.CheckConstraint("refunded_fen >= 0 AND refunded_fen <= paid_fen", name="ck_inst_refund"),
         sa.CheckConstraint("late_fee_waived_fen >= 0 AND late_fee_waived_fen <= late_fee_fen", name="ck_inst_waiver"),
         sa.CheckConstraint("fee_waived_fen >= 0 AND fee_waived_fen <= fee_fen", name="ck_inst_feewaiver"),
         one_of("status", InstallmentStatus, "ck_inst_status"),
@@ -338,6 +351,7 @@ class Notification(SQLModel, table=True):
     created_at: datetime = ts()
     read_at: datetime | None = ts(nullable=True)
     dedupe_key: str | None = Field(default=None, max_length=80, sa_column_kwargs={"unique": True})
+    installment_id: int | None = None  # the installment a deduction notice is about (the audit reads it)
 
 
 class Outbox(SQLModel, table=True):

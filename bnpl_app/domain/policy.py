@@ -40,6 +40,9 @@ class Policy:
     trial_days_default: int = 7
     trial_days_min: int = 1
     trial_days_max: int = 30
+    # Before every automatic deduction (each installment, each hardship-plan payment, each early
+    # auto-repay attempt) the shopper is told at these offsets; no deduction is taken before the
+    # first notice about it is ``min_notice`` old.
     reminder_days_before: tuple[int, ...] = (3, 1)
 
     plans: tuple[str, ...] = PLANS
@@ -74,6 +77,11 @@ class Policy:
     page_size: int = 20  # rows of a long list per page (catalog, orders, bills, inbox, consoles)
     page_size_max: int = 100  # no caller may ask for more in one page
     terms_version: str = "2026-11"
+
+    @property
+    def min_notice(self) -> timedelta:
+        """How long before an automatic deduction the shopper must have been told of it, at least."""
+        return timedelta(days=min(self.reminder_days_before))
 
     def band_for(self, score: int) -> ScoreBand:
         for b in self.bands:

@@ -46,6 +46,7 @@ class InstallmentStatus(StrEnum):
     PAID = "PAID"
     CANCELLED = "CANCELLED"  # order returned
     REPLACED = "REPLACED"  # superseded by an approved hardship plan
+    REFUNDED = "REFUNDED"  # was paid; the order was returned within its trial and the money given back
 
     OPEN = nonmember((SCHEDULED, OVERDUE))
 

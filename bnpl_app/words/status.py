@@ -13,6 +13,7 @@ STATUS: dict[str, tuple[str, str]] = {
     "status.SCHEDULED": ("待扣款", "Scheduled"),
     "status.CANCELLED": ("已取消", "Cancelled"),
     "status.REPLACED": ("已被协商计划替代", "Replaced by hardship plan"),
+    "status.REFUNDED": ("已退款", "Refunded"),
     "status.APPROVED": ("已通过", "Approved"),
     "status.REJECTED": ("未通过", "Rejected"),
     "status.active": ("已开通", "On"),
