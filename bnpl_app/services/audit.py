@@ -9,18 +9,26 @@ read per row, which on a 50M-row journal had not finished after 35 minutes."""
 
 from __future__ import annotations
 
+import json
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from ..domain import rules
+from ..domain.policy import POLICY
+from ..domain.status import BNPL_STATUS_CODE, BnplStatus as BS
 from ..models import (
     CreditAccount,
+    CreditEvent,
     Installment,
     InstallmentStatus as IS,
     Merchant,
+    Notification,
     Order,
     OrderStatus as OS,
     PaymentMethod,
@@ -34,6 +42,8 @@ INST = Installment.__table__
 ORD = Order.__table__
 CA = CreditAccount.__table__
 PM = PaymentMethod.__table__
+NOTE = Notification.__table__
+CE = CreditEvent.__table__
 
 BATCH = 10_000  # rows fetched at a time while streaming a table
 
@@ -43,6 +53,7 @@ class Check:
     name: str
     checked: int = 0
     violations: list[str] = field(default_factory=list)
+    note: str = ""  # what it could not check, and why
 
     @property
     def ok(self) -> bool:
@@ -65,6 +76,7 @@ class AuditReport:
         out = []
         for c in self.checks:
             out.append(f"{'OK  ' if c.ok else 'FAIL'} {c.name}: {c.checked} checked" +
+                       (f" ({c.note})" if c.note else "") +
                        ("" if c.ok else f", {len(c.violations)} violation(s)"))
             out += [f"     - {v}" for v in c.violations[:10]]
         out.append("audit: clean" if self.ok else "audit: VIOLATIONS FOUND")
@@ -208,9 +220,136 @@ def _settlement(s: Session, bal: dict[str, int], paid_by_merchant: dict[int, lis
     return settle
 
 
+# ── the promises to the shopper ───────────────────────────────────────────────────────────────
+def _quotes(s: Session) -> Check:
+    """The order is the quote: price, plan, terms, trial length and every period's principal and
+    fee are the ones the shopper confirmed (``checkout.Terms`` stored with the order)."""
+    from .checkout import Terms  # checkout imports services that import this module's neighbours
+
+    quotes = Check("every order's principal, fees and schedule equal the quote confirmed for it")
+    periods: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+    for oid, seq, principal, fee in _stream(s, sa.select(INST.c.order_id, INST.c.seq, INST.c.principal_fen, INST.c.fee_fen)
+                                            .where(INST.c.plan_application_id.is_(None))):
+        periods[oid].append((seq, principal, fee))
+    legacy = 0
+    for o in _stream(s, sa.select(ORD.c.id, ORD.c.price_fen, ORD.c.plan, ORD.c.periods, ORD.c.fee_bps,
+                                   ORD.c.late_fee_bps_per_day, ORD.c.late_fee_cap_bps, ORD.c.grace_days, ORD.c.created_at,
+                                   ORD.c.trial_end_at, ORD.c.product_id, ORD.c.quote_json)):
+        if o.quote_json is None:
+            legacy += 1  # made before quotes were stored (migration 0005): nothing to compare with
+            continue
+        quotes.checked += 1
+        try:
+            t = Terms.from_json(o.quote_json)
+        except (ValueError, KeyError, TypeError) as exc:
+            quotes.fail(f"order {o.id}: stored quote unreadable ({exc})")
+            continue
+        stored = (o.product_id, o.price_fen, o.plan, o.fee_bps, o.late_fee_bps_per_day, o.late_fee_cap_bps, o.grace_days)
+        quoted = (t.product_id, t.price_fen, t.plan, t.fee_bps, t.late_fee_bps_per_day, t.late_fee_cap_bps, t.grace_days)
+        if stored != quoted:
+            quotes.fail(f"order {o.id}: terms {stored} but the quote said {quoted}")
+        if o.trial_end_at - o.created_at != timedelta(days=t.trial_days):
+            quotes.fail(f"order {o.id}: trial {o.trial_end_at - o.created_at} but the quote said {t.trial_days} days")
+        sched = sorted(periods.get(o.id, []))
+        want = [(p.seq, p.principal_fen, p.fee_fen) for p in t.periods]
+        if sched != want or o.periods != len(want) or sum(p[1] for p in sched) != o.price_fen:
+            quotes.fail(f"order {o.id}: schedule {sched} but the quote said {want}")
+    if legacy:
+        quotes.note = f"{legacy} older order(s) made before quotes were stored, not compared"
+    return quotes
+
+
+@dataclass
+class _Told:
+    """What an installment's shopper was told about its deductions: each announcing notice
+    (time, amount, whether it said the amount may rise by the late-fee rule), and how many failed
+    attempts were told."""
+
+    announced: list[tuple] = field(default_factory=list)
+    failures: int = 0
+
+
+def _told(s: Session) -> dict[int, _Told]:
+    told: dict[int, _Told] = defaultdict(_Told)
+    for iid, kind, at, params in _stream(s, sa.select(NOTE.c.installment_id, NOTE.c.kind, NOTE.c.created_at,
+                                                      NOTE.c.params_json).where(NOTE.c.installment_id.is_not(None))):
+        if kind in rules.FAILURE_KINDS:
+            told[iid].failures += 1
+        if kind in rules.ANNOUNCING_KINDS:
+            p = json.loads(params)
+            told[iid].announced.append((at, p.get("amount_fen"), bool(p.get("late_rule"))))
+    return told
+
+
+def _notices(s: Session) -> tuple[Check, Check]:
+    """No money taken without notice: every automatic capture was announced, for that
+    installment, at least ``POLICY.min_notice`` before it, and the last notice before it named the
+    amount taken (or said the amount may rise, and by which rule); every failed attempt was told."""
+    before = Check(f"every automatic capture was announced ≥ {POLICY.min_notice} before, with the amount taken "
+                   "(or the rule that changed it)")
+    failed = Check("every failed attempt has its notice (one per installment per day)")
+    told = _told(s)
+    for iid, paid_at, paid_fen, auto, attempts, noticed_at, status in _stream(s, sa.select(
+            INST.c.id, INST.c.paid_at, INST.c.paid_fen, INST.c.auto_paid, INST.c.attempts, INST.c.noticed_at,
+            INST.c.status)):
+        t = told.get(iid)
+        if attempts:
+            failed.checked += 1
+            if t is None or t.failures != attempts:
+                failed.fail(f"installment {iid}: {attempts} failed attempt(s), {t.failures if t else 0} told")
+        if not auto or status not in (IS.PAID, IS.REFUNDED):
+            continue
+        before.checked += 1
+        notes = sorted(t.announced, key=lambda n: n[0]) if t else []
+        if noticed_at is None or not notes or notes[0][0] > paid_at - POLICY.min_notice \
+                or noticed_at > paid_at - POLICY.min_notice:
+            before.fail(f"installment {iid}: taken at {paid_at}, first told {notes[0][0] if notes else 'never'}")
+            continue
+        _, amount, may_rise = notes[bisect_right([n[0] for n in notes], paid_at) - 1]
+        if amount != paid_fen and not (may_rise and amount is not None and paid_fen > amount):
+            before.fail(f"installment {iid}: took {paid_fen}, the last notice named {amount}"
+                        + (" (may rise)" if may_rise else ""))
+    return before, failed
+
+
+def _consent(s: Session) -> Check:
+    """No order was made while the shopper's 先用后付 was not active: each order's time is placed in
+    its shopper's history of status changes (``CreditEvent`` kind "status", codes of
+    ``BNPL_STATUS_CODE``). A change at the very instant of the order may have come before or after
+    it, so either side of such a change passes."""
+    consent = Check("no order was created while the shopper's 先用后付 was not active")
+    active = BNPL_STATUS_CODE[BS.ACTIVE]
+    history: dict[int, list[tuple]] = defaultdict(list)
+    for uid, at, old, new in _stream(s, sa.select(CE.c.user_id, CE.c.at, CE.c.old_value, CE.c.new_value)
+                                     .where(CE.c.kind == "status").order_by(CE.c.at, CE.c.id)):
+        history[uid].append((at, old, new))
+    start = BNPL_STATUS_CODE[BS.NOT_OPENED]
+    for oid, uid, created in _stream(s, sa.select(ORD.c.id, ORD.c.shopper_id, ORD.c.created_at)):
+        consent.checked += 1
+        h = history.get(uid, [])
+        times = [e[0] for e in h]
+        lo, hi = bisect_left(times, created), bisect_right(times, created)
+        states = {h[lo - 1][2] if lo else start} | {e[2] for e in h[lo:hi]} | {e[1] for e in h[lo:hi]}
+        if active not in states:
+            consent.fail(f"order {oid} of user {uid} made at {created} while 先用后付 was not active")
+    return consent
+
+
+def _fee_caps(s: Session) -> Check:
+    caps = Check("late fees never exceed the cap of the order's terms")
+    for iid, principal, late, cap in _stream(s, sa.select(INST.c.id, INST.c.principal_fen, INST.c.late_fee_fen,
+                                                          ORD.c.late_fee_cap_bps)
+                                             .select_from(INST.join(ORD, ORD.c.id == INST.c.order_id))
+                                             .where(INST.c.late_fee_fen > 0)):
+        caps.checked += 1
+        if late > bps_of(principal, cap):
+            caps.fail(f"installment {iid}: late fees {late} above the cap {bps_of(principal, cap)}")
+    return caps
+
+
 def run_audit(*, session: Session) -> AuditReport:
     s = session
     bal, captures = _journal(s)
     once, open_by_user, paid_by_merchant = _installments(s, captures)
     return AuditReport([_postings(s, bal), _identity(s, bal, open_by_user), once, _methods(s, bal),
-                        _settlement(s, bal, paid_by_merchant)])
+                        _settlement(s, bal, paid_by_merchant), _quotes(s), *_notices(s), _consent(s), _fee_caps(s)])

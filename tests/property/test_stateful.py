@@ -9,9 +9,12 @@ Run with ``-s`` to see how often each action succeeded or was refused (a coverag
 
 from __future__ import annotations
 
+import os
+import random
 from collections import Counter
 from datetime import timedelta
 
+import hypothesis.core
 import pytest
 import sqlalchemy as sa
 from hypothesis import event, strategies as st
@@ -44,6 +47,7 @@ PHOTO = ("0123456789abcdef0123456789abcdef.jpg", "image/jpeg", 2_048)
 PROOF = StoredFile("fedcba9876543210fedcba9876543210.pdf", "application/pdf", 4_096, "repayment-voucher.pdf")
 PLANS = list(POLICY.plans)
 OUTCOMES: Counter = Counter()  # action → outcome counts, printed by -s runs for a coverage check
+STEPS = Counter()  # steps checked by the invariant (the deep profile runs until it has enough)
 LIVE = lambda st_: st_ not in (IS.REPLACED, IS.CANCELLED)  # noqa: E731
 
 
@@ -410,6 +414,7 @@ class BnplMachine(RuleBasedStateMachine):
     def books_balance(self) -> None:
         if not hasattr(self, "shoppers"):
             return
+        STEPS["steps"] += 1
         with transaction(self.world.engine) as s:
             report = run_audit(session=s)
             accounts = s.execute(sa.select(CreditAccount)).scalars().all()
@@ -465,6 +470,27 @@ class BnplMachine(RuleBasedStateMachine):
 def test_random_lives_keep_the_books_straight(stateful_settings):
     run_state_machine_as_test(BnplMachine, settings=stateful_settings())
     print("\n".join(f"{n:20} {o:20} {c}" for (n, o), c in sorted(OUTCOMES.items())))
+
+
+if os.environ.get("BNPL_DEEP_STEPS"):
+    def test_deep_random_lives(deep_settings):
+        """At least BNPL_DEEP_STEPS random steps from a fresh seed (printed, replayable with
+        BNPL_DEEP_SEED): lives of up to 50 steps, 100 a run, runs with seed, seed+1, … until enough."""
+        target = int(os.environ["BNPL_DEEP_STEPS"])
+        seed = int(os.environ.get("BNPL_DEEP_SEED") or random.SystemRandom().getrandbits(32))
+        print(f"\ndeep: seed {seed}, at least {target} steps (replay: BNPL_DEEP_SEED={seed})", flush=True)
+        STEPS.clear()
+        runs = 0
+        try:
+            while STEPS["steps"] < target:
+                hypothesis.core.global_force_seed = seed + runs
+                runs += 1
+                run_state_machine_as_test(BnplMachine, settings=deep_settings())
+                print(f"deep: run {runs} (seed {seed + runs - 1}) done, {STEPS['steps']} steps so far", flush=True)
+        finally:
+            hypothesis.core.global_force_seed = None
+        print(f"deep: {STEPS['steps']} steps in {runs} run(s) from seed {seed}: the audit was clean after every one")
+        print("\n".join(f"{n:20} {o:20} {c}" for (n, o), c in sorted(OUTCOMES.items())))
 
 
 if pg_url():
