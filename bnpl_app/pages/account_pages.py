@@ -48,7 +48,7 @@ def _table(headers: list[str], rows, **props) -> rx.Component:
         rx.table.root(rx.table.header(rx.table.row(*[rx.table.column_header_cell(t(k), white_space="nowrap")
                                                      for k in headers])),
                       rx.table.body(rows), size="1", width="100%"),
-        overflow_x="auto", width="100%", **props,
+        overflow_x="auto", width="100%", tab_index=0, **props,  # focusable: a keyboard can scroll it
     )
 
 

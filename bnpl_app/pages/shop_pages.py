@@ -101,7 +101,7 @@ def schedule_table(periods, testid: str = "schedule-preview") -> rx.Component:
             rx.table.body(rx.foreach(periods, _period_row)),
             size="1", width="100%",
         ),
-        data_testid=testid, overflow_x="auto", width="100%",
+        data_testid=testid, overflow_x="auto", width="100%", tab_index=0,
     )
 
 

@@ -57,7 +57,7 @@ class Quote:
 
 def quote(*, session: Session, uid: int, product_id: object, plan: str, clock: Clock) -> Quote:
     product, sched = preview(session=session, uid=uid, product_id=product_id, plan=plan, clock=clock)
-    methods = payments.methods_in_order(session=session, uid=uid)
+    methods = payments.auto_methods(session=session, uid=uid)
     method = next((m for m in methods if m.balance_fen >= sched.first.total_fen), methods[0] if methods else None)
     return Quote(product, sched, method, eligibility.check(session=session, uid=uid, product=product))
 
