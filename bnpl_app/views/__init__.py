@@ -92,9 +92,12 @@ class MethodView:
     label: str = ""
     balance: str = ""
     rank: int = 0  # 1 = tried first
+    autopay: bool = True  # automatic deduction may use it (else: manual payments only)
+    last: bool = False  # last in the order (nothing to move below)
 
 
 def method_views(methods: list[PaymentMethod], lang: str) -> list[MethodView]:
-    """The methods in the order automatic deductions try them."""
-    return [MethodView(m.id, m.kind, method_name(m.kind, m.label, lang), yuan(m.balance_fen), k + 1)
+    """The methods in the order automatic deductions try them (those it may use)."""
+    return [MethodView(m.id, m.kind, method_name(m.kind, m.label, lang), yuan(m.balance_fen), k + 1, bool(m.autopay),
+                       k == len(methods) - 1)
             for k, m in enumerate(methods)]
