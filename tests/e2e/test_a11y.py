@@ -187,3 +187,19 @@ def test_the_tours_cover_every_page_in_the_registry(db):
         prefix = p.route.split("[")[0]
         assert any(r == p.route or (prefix != p.route and r.startswith(prefix)) for r in toured), p.route
 
+
+
+def test_the_returns_desk_photo_field_is_named_by_its_label_which_opens_the_picker(page: Page, db, shot):
+    """The file input of the inspection photos is named by the drop zone's words (a <label> around
+    it); clicking the zone opens the file picker once, through the label."""
+    _received_return(db)
+    login(page, "shop_fashion")
+    go(page, routes.MERCHANT_RETURNS)
+    field_ = page.get_by_label("上传验货照片")
+    expect(field_).to_have_attribute("type", "file")
+    with page.expect_file_chooser() as chooser:
+        page.get_by_test_id("inspect-photo-upload").click()
+    assert chooser.value.is_multiple()
+    chooser.value.set_files([{"name": "box.png", "mimeType": "image/png", "buffer": png()}])
+    expect(page.get_by_test_id("inspect-photo-selected")).to_have_count(1)
+    shot(page, "a11y-returns-photo-picked")
