@@ -103,7 +103,8 @@ def schedule_table(periods, testid: str = "schedule-preview", offset_s=None) -> 
             rx.table.header(rx.table.row(*[rx.table.column_header_cell(t(k)) for k in (
                 "product.period", "product.due", "product.principal", "product.fee", "product.total")])),
             rx.table.body(rx.foreach(periods, lambda p: _period_row(p, offset_s))),
-            size="1", width="100%",
+            # tighter cells: five columns fit a phone's width without scrolling the table
+            size="1", width="100%", style={"--table-cell-padding": "var(--space-2) var(--space-1)"},
         ),
         data_testid=testid, overflow_x="auto", width="100%",
     )
