@@ -126,7 +126,7 @@ class Terms:
                 raise ValidationError("checkout.bad_terms", field="terms")
             return value
 
-        if not isinstance(data, dict) or set(data) != _TERMS_KEYS or data["v"] != TERMS_VERSION:
+        if not isinstance(data, dict) or set(data) != _TERMS_KEYS or num(data["v"]) != TERMS_VERSION:
             raise ValidationError("checkout.bad_terms", field="terms")
         periods = data["periods"]
         if (not isinstance(data["plan"], str) or not isinstance(data["interest_free"], bool)
