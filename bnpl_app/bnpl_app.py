@@ -37,7 +37,8 @@ async def _live_updates():
     await live.listen(lambda: Event.from_event_type(SessionState.refresh))
 
 
-app = rx.App(api_transformer=files_api.api)  # theme: rxconfig.py; files_api: /files/ with access checks
+# theme: rxconfig.py, with readable colours in assets/theme.css; files_api: /files/ with access checks
+app = rx.App(api_transformer=files_api.api, stylesheets=["/theme.css"])
 add_pages(app)
 live.bind(app)
 app.register_lifespan_task(_sweep_loop)

@@ -85,6 +85,17 @@ PY
                 $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" ||
                 return 1
         fi
+        # axe-core for the accessibility checks (tests/e2e/test_a11y.py injects axe.min.js), with
+        # the venv's npm, pinned; nothing is fetched when the pinned version is already there.
+        local axe_dir=.cache/axe-core axe_version=4.14.1
+        if [ "$(.venv/bin/node -p "require('./$axe_dir/node_modules/axe-core/package.json').version" 2>/dev/null)" \
+                != "$axe_version" ]; then
+            echo "bootstrap: installing axe-core $axe_version into $axe_dir"
+            mkdir -p "$axe_dir" &&
+                .venv/bin/npm install --silent --prefix "$axe_dir" --no-save --no-package-lock \
+                    "axe-core@$axe_version" ||
+                return 1
+        fi
     fi
     return 0
 }

@@ -215,9 +215,18 @@ class World:
             s.flush()
             return p.id
 
-    def buy(self, uid: int, product_id: int, plan: str = "full", key: str | None = None) -> int:
+    def terms(self, product_id: int, plan: str = "full") -> checkout.Terms:
+        """The quote a screen would show for ``plan`` of the product now."""
         with transaction(self.engine) as s:
-            return checkout.checkout(session=s, uid=uid, product_id=product_id, plan=plan,
+            return checkout.Terms.of(s.get(Product, product_id), plan)
+
+    def buy(self, uid: int, product_id: int, plan: str = "full", key: str | None = None) -> int:
+        """Order as the confirm screen does: on the terms it shows (when the plan is offered; else
+        without terms, for the refusal)."""
+        with transaction(self.engine) as s:
+            product = s.get(Product, product_id) if isinstance(product_id, int) else None
+            terms = checkout.offered(product=product, plan=plan) if product is not None else None
+            return checkout.checkout(session=s, uid=uid, product_id=product_id, plan=plan, terms=terms,
                                      idempotency_key=key or uuid.uuid4().hex, clock=self.clock).id
 
     def advance(self, **kw) -> None:

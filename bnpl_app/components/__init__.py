@@ -1,6 +1,6 @@
 """Functions returning components, shared by every page."""
 
-from .common import countdown, empty, field, money, page_title, stat, status_badge, t
+from .common import clock_later, countdown, empty, field, money, page_title, stat, status_badge, t
 from .layout import layout
 
-__all__ = ["countdown", "empty", "field", "layout", "money", "page_title", "stat", "status_badge", "t"]
+__all__ = ["clock_later", "countdown", "empty", "field", "layout", "money", "page_title", "stat", "status_badge", "t"]

@@ -95,6 +95,22 @@ def countdown(deadline_ts, testid: str = "order-countdown", **props) -> rx.Compo
                    **props)
 
 
+def clock_later(offset_s, months=0, *, testid: str, seconds: bool = False, **props) -> rx.Component:
+    """The business clock plus ``offset_s`` seconds, then plus ``months`` months (same day of the
+    month, clamped to its last day, in UTC: ``domain.clock.add_months``), in China time, ticking in
+    the browser: when something confirmed now would fall due (a quote's deduction times)."""
+    renderer = _js(
+        "(() => {{ const d = new Date(({t} + {offset}) * 1000); const m = d.getUTCMonth() + {months};"
+        " const y = d.getUTCFullYear() + Math.floor(m / 12), mm = ((m % 12) + 12) % 12;"
+        " const day = Math.min(d.getUTCDate(), new Date(Date.UTC(y, mm + 1, 0)).getUTCDate());"
+        " const at = Date.UTC(y, mm, day, d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds());"
+        " return new Date(at + 8 * 3600 * 1000).toISOString().slice(0, {width}).replace('T', ' '); }})",
+        t=_js(business_now_js(), **_CLOCK_VARS), offset=offset_s, months=months, width=19 if seconds else 16,
+    )
+    return rx.text(rx.cond(SessionState.now_ts > 0, _ticking(renderer, f"{testid}-ticker"), ""),
+                   as_="span", font_variant_numeric="tabular-nums", data_testid=testid, **props)
+
+
 def empty(key: str = "common.none") -> rx.Component:
     return rx.center(rx.text(t(key), color_scheme="gray"), padding="2em", width="100%")
 

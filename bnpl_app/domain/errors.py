@@ -72,6 +72,28 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class TermsChanged(Conflict):
+    """The quote the shopper confirmed is no longer what the product is sold on: nothing was made.
+    ``changes``: what changed, as (message key, params) pairs (the price from ¥a to ¥b, a plan no
+    longer offered, …); ``terms``: the terms on offer now (``checkout.Terms``; None when the plan
+    is no longer offered), for the screen to show before the shopper confirms again."""
+
+    code = "terms_changed"
+
+    def __init__(self, changes: list[tuple[str, dict]], terms: object | None) -> None:
+        self.changes = list(changes)
+        self.terms = terms
+        super().__init__("checkout.terms_changed", count=len(self.changes))
+
+    def what(self, lang: str = "zh") -> list[str]:
+        """Each change in words."""
+        return [render(key, lang, **params) for key, params in self.changes]
+
+    def text(self, lang: str = "zh") -> str:
+        return render("checkout.terms_changed.with", lang, message=render(self.key, lang),
+                      changes=render("quote.sep", lang).join(self.what(lang)), hint=render(self.key + ".hint", lang))
+
+
 class NotEligible(DomainError):
     code = "not_eligible"
 

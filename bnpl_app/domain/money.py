@@ -56,6 +56,12 @@ def bps_of(amount_fen: int, bps: int) -> int:
     return q if product >= 0 else -q
 
 
+def percent(bps: int) -> str:
+    """Basis points as a percentage for reading (60 → 0.6%, 2400 → 24%), without floats."""
+    whole, frac = divmod(bps, 100)
+    return f"{whole}.{frac:02d}".rstrip("0").rstrip(".") + "%"
+
+
 def split_even(total_fen: int, parts: int) -> list[int]:
     """Split ``total`` into ``parts`` int amounts that add up exactly; the remainder goes first."""
     if parts <= 0:

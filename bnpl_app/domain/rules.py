@@ -20,7 +20,7 @@ from .clock import china_time
 from .messages import render
 from .money import bps_of, yuan
 from .policy import POLICY
-from .status import BNPL_ACTIVE, InstallmentStatus as IS, OrderStatus as OS
+from .status import BNPL_ACTIVE, InstallmentStatus as IS, MethodKind, OrderStatus as OS
 
 DAY = timedelta(days=1)
 _yuan = lru_cache(maxsize=8192)(yuan)  # the same few amounts recur thousands of times in a sweep
@@ -44,6 +44,20 @@ def first_covering(balances: Iterable[int], amount_fen: int) -> int | None:
     """Which payment method pays an amount: the first, in the shopper's order, whose balance
     covers all of it (its index), or None — an amount is never split across methods."""
     return next((i for i, balance in enumerate(balances) if balance >= amount_fen), None)
+
+
+# ── payment methods ──────────────────────────────────────────────────────────────────────────
+def method_change_refused(*, unbinding: bool, kind: str, balance_fen: int, auto: bool, other_auto: int,
+                          owes_or_holds: bool) -> str | None:
+    """Why the shopper may not unbind a payment method (``unbinding``) or switch its
+    auto-deduction off — a message key — or None when they may. The wallet is not unbound while it
+    holds money; the last method automatic deduction may use (``auto``, with ``other_auto`` others
+    left) stays while anything is owed or held (open installments, orders in trial or returning)."""
+    if unbinding and kind == MethodKind.WALLET and balance_fen > 0:
+        return "method.wallet_balance"
+    if auto and other_auto == 0 and owes_or_holds:
+        return "method.last_auto_remove" if unbinding else "method.last_auto_off"
+    return None
 
 
 # ── deductions: when, and after a failure ────────────────────────────────────────────────────

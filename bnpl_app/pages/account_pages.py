@@ -48,7 +48,7 @@ def _table(headers: list[str], rows, **props) -> rx.Component:
         rx.table.root(rx.table.header(rx.table.row(*[rx.table.column_header_cell(t(k), white_space="nowrap")
                                                      for k in headers])),
                       rx.table.body(rows), size="1", width="100%"),
-        overflow_x="auto", width="100%", **props,
+        overflow_x="auto", width="100%", tab_index=0, **props,  # focusable: a keyboard can scroll it
     )
 
 
@@ -175,8 +175,11 @@ def _autopay() -> rx.Component:
         ),
         rx.vstack(
             rx.text(t("bills.current_order"), size="1", color_scheme="gray"),
-            rx.foreach(v.methods, lambda m: rx.text(m.rank, ". ", m.label, " · ", m.balance, size="2",
-                                                    data_testid="autopay-order-item")),
+            rx.foreach(v.methods, lambda m: rx.text(m.rank, ". ", m.label, " · ", m.balance,
+                                                    rx.cond(m.autopay, "", rx.text(" · ", t("wallet.no_auto"),
+                                                                                   as_="span", color_scheme="gray")),
+                                                    size="2", data_testid="autopay-order-item")),
+            rx.link(t("wallet.methods"), " →", href=routes.WALLET, size="2"),
             spacing="1",
         ),
         rx.button(t("common.save"), on_click=BillsState.save_autopay, data_testid="autopay-save"),
@@ -401,8 +404,9 @@ def _identity() -> rx.Component:
                     rx.button(t("credit.bind_phone"), on_click=CreditState.bind_phone, data_testid="phone-submit"),
                     spacing="2", align="end", wrap="wrap", width="100%"),
                 spacing="2", width="100%")),
-        rx.cond(v.has_method, ok("credit.method_ok"),
-                rx.callout(rx.link(t("credit.method_missing"), href=routes.WALLET), icon="credit-card", size="1")),
+        rx.cond(v.auto_method, ok("credit.method_ok"),
+                rx.callout(rx.link(rx.cond(v.has_method, t("credit.method_no_auto"), t("credit.method_missing")),
+                                   href=routes.WALLET), icon="credit-card", size="1", data_testid="credit-method-missing")),
     )
 
 
@@ -527,16 +531,101 @@ def credit_page() -> rx.Component:
 
 
 # ── wallet ──────────────────────────────────────────────────────────────────────────────────
-def _method(m: MethodView) -> rx.Component:
-    return rx.hstack(
-        rx.badge(m.rank, radius="full", variant="soft"),
-        rx.cond(m.kind == MK.WALLET, rx.icon("wallet", size=18), rx.icon("credit-card", size=18)),
-        rx.text(m.label, weight="medium", min_width="0"),
+def _method_controls(m: MethodView) -> rx.Component:
+    """Whether automatic deduction may use it, its place in the order, unbinding."""
+    return rx.flex(
+        rx.el.label(
+            rx.hstack(rx.switch(checked=m.autopay, on_change=lambda on: WalletState.set_autopay(m.id, on),
+                                data_testid="method-autopay"),
+                      rx.text(rx.cond(m.autopay, t("wallet.method_autopay"), t("wallet.no_auto")), size="2"),
+                      align="center", spacing="2"),
+            style={"cursor": "pointer"},
+        ),
         rx.spacer(),
-        money(m.balance, weight="bold"),
-        width="100%", align="center", spacing="3", padding_y="0.5em", border_bottom="1px solid var(--gray-a4)",
-        data_testid="method-row", custom_attrs={"data-id": m.id, "data-kind": m.kind},
+        rx.hstack(
+            rx.icon_button(rx.icon("arrow-up", size=16), on_click=WalletState.move(m.id, -1), disabled=m.rank == 1,
+                           variant="soft", color_scheme="gray", size="1", aria_label=t("wallet.method_up"),
+                           data_testid="method-up"),
+            rx.icon_button(rx.icon("arrow-down", size=16), on_click=WalletState.move(m.id, 1), disabled=m.last,
+                           variant="soft", color_scheme="gray", size="1", aria_label=t("wallet.method_down"),
+                           data_testid="method-down"),
+            rx.button(t("wallet.method_remove"), on_click=WalletState.ask_remove(m.id), variant="soft",
+                      color_scheme="red", size="1", data_testid="method-remove"),
+            spacing="2", align="center",
+        ),
+        width="100%", align="center", wrap="wrap", gap="2",
     )
+
+
+def _method_confirm(m: MethodView) -> rx.Component:
+    return rx.callout.root(
+        rx.flex(
+            rx.callout.text(t("wallet.method_remove_ask"), size="2"),
+            rx.hstack(
+                rx.button(t("wallet.method_remove_yes"), on_click=WalletState.remove_method(m.id), color_scheme="red",
+                          size="1", data_testid="method-remove-confirm"),
+                rx.button(t("wallet.method_remove_no"), on_click=WalletState.cancel_remove, variant="soft",
+                          color_scheme="gray", size="1", data_testid="method-remove-cancel"),
+                spacing="2",
+            ),
+            width="100%", align="center", justify="between", wrap="wrap", gap="2",
+        ),
+        color_scheme="red", size="1", width="100%",
+    )
+
+
+def _method(m: MethodView) -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.badge(m.rank, radius="full", variant="soft", color_scheme=rx.cond(m.autopay, "orange", "gray")),
+            rx.cond(m.kind == MK.WALLET, rx.icon("wallet", size=18), rx.icon("credit-card", size=18)),
+            rx.text(m.label, weight="medium", min_width="0", data_testid="method-label"),
+            rx.spacer(),
+            money(m.balance, weight="bold"),
+            width="100%", align="center", spacing="3",
+        ),
+        _method_controls(m),
+        rx.cond(WalletState.removing == m.id, _method_confirm(m)),
+        width="100%", spacing="2", padding_y="0.75em", border_bottom="1px solid var(--gray-a4)",
+        data_testid="method-row",
+        custom_attrs={"data-id": m.id, "data-kind": m.kind, "data-autopay": rx.cond(m.autopay, "on", "off")},
+    )
+
+
+def _add_card_form() -> rx.Component:
+    return rx.vstack(
+        rx.flex(
+            _grow(field("wallet.bank", rx.input(id="card-bank", value=WalletState.bank,
+                                                on_change=WalletState.set_bank, placeholder=t("wallet.bank_ph"),
+                                                data_testid="card-bank-input", width="100%"), "card-bank")),
+            _grow(field("wallet.last4", rx.input(id="card-last4", value=WalletState.last4,
+                                                 on_change=WalletState.set_last4, max_length=4,
+                                                 input_mode="numeric", placeholder="1234",
+                                                 data_testid="card-last4-input", width="100%"), "card-last4")),
+            _grow(field("wallet.card_balance", rx.input(id="card-balance", value=WalletState.card_balance,
+                                                        on_change=WalletState.set_card_balance,
+                                                        input_mode="decimal", placeholder="¥ 0.00",
+                                                        data_testid="card-balance-input", width="100%"),
+                        "card-balance")),
+            rx.button(t("wallet.add_card_submit"), on_click=WalletState.add_card, data_testid="card-add-submit"),
+            spacing="2", align="end", wrap="wrap", width="100%"),
+        _note("wallet.card_note"),
+        spacing="2", width="100%", padding="0.75em", border="1px solid var(--gray-a5)", border_radius="8px",
+        data_testid="method-add-form",
+    )
+
+
+def _topup() -> rx.Component:
+    return _section("wallet.topup",
+                    rx.flex(_grow(field("wallet.amount", rx.input(id="wallet-topup", value=WalletState.topup_text,
+                                                                  on_change=WalletState.set_topup_text,
+                                                                  placeholder="¥ 100.00", input_mode="decimal",
+                                                                  data_testid="wallet-topup-input", width="100%"),
+                                        "wallet-topup")),
+                            rx.button(t("wallet.topup_submit"), on_click=WalletState.topup,
+                                      data_testid="wallet-topup-submit"),
+                            spacing="2", align="end", wrap="wrap", width="100%", max_width="420px"),
+                    _note("wallet.topup_note"))
 
 
 def wallet_page() -> rx.Component:
@@ -546,34 +635,23 @@ def wallet_page() -> rx.Component:
         rx.card(rx.vstack(rx.text(t("wallet.balance"), size="2", color_scheme="gray"),
                           money(v.balance, size="8", weight="bold", data_testid="wallet-balance"), spacing="1"),
                 width="100%"),
-        _section("wallet.topup",
-                 rx.flex(_grow(field("wallet.amount", rx.input(id="wallet-topup", value=WalletState.topup_text,
-                                                               on_change=WalletState.set_topup_text, placeholder="¥ 100.00",
-                                                               input_mode="decimal", data_testid="wallet-topup-input",
-                                                               width="100%"), "wallet-topup")),
-                         rx.button(t("wallet.topup_submit"), on_click=WalletState.topup, data_testid="wallet-topup-submit"),
-                         spacing="2", align="end", wrap="wrap", width="100%", max_width="420px"),
-                 _note("wallet.topup_note")),
-        _section("wallet.methods", _note("wallet.methods_note"),
+        rx.cond(v.wallet_bound, _topup(),
+                rx.callout.root(rx.flex(rx.callout.text(t("wallet.unbound")),
+                                        rx.button(t("wallet.rebind"), on_click=WalletState.rebind_wallet, size="1",
+                                                  data_testid="wallet-rebind"),
+                                        align="center", justify="between", wrap="wrap", gap="2", width="100%"),
+                                color_scheme="gray", width="100%")),
+        _section("wallet.methods",
+                 _note("wallet.methods_order_note"),
+                 rx.cond(v.auto_count == 0,
+                         rx.callout(t("credit.method_no_auto"), icon="triangle_alert", color_scheme="amber", size="1",
+                                    width="100%", data_testid="method-no-auto")),
                  rx.vstack(rx.foreach(v.methods, _method), spacing="0", width="100%"),
-                 rx.link(t("wallet.change_order"), href=routes.BILLS, size="2")),
-        _section("wallet.add_card",
-                 rx.flex(
-                     _grow(field("wallet.bank", rx.input(id="card-bank", value=WalletState.bank,
-                                                         on_change=WalletState.set_bank, placeholder=t("wallet.bank_ph"),
-                                                         data_testid="card-bank-input", width="100%"), "card-bank")),
-                     _grow(field("wallet.last4", rx.input(id="card-last4", value=WalletState.last4,
-                                                          on_change=WalletState.set_last4, max_length=4,
-                                                          input_mode="numeric", placeholder="1234",
-                                                          data_testid="card-last4-input", width="100%"), "card-last4")),
-                     _grow(field("wallet.card_balance", rx.input(id="card-balance", value=WalletState.card_balance,
-                                                                 on_change=WalletState.set_card_balance,
-                                                                 input_mode="decimal", placeholder="¥ 0.00",
-                                                                 data_testid="card-balance-input", width="100%"),
-                                 "card-balance")),
-                     rx.button(t("wallet.add_card_submit"), on_click=WalletState.add_card, data_testid="card-add-submit"),
-                     spacing="2", align="end", wrap="wrap", width="100%"),
-                 _note("wallet.card_note")),
+                 rx.button(rx.cond(WalletState.adding, rx.icon("chevron-up", size=16), rx.icon("plus", size=16)),
+                           rx.cond(WalletState.adding, t("wallet.method_add_close"), t("wallet.method_add")),
+                           on_click=WalletState.toggle_add, variant="soft", data_testid="method-add",
+                           aria_expanded=rx.cond(WalletState.adding, "true", "false")),
+                 rx.cond(WalletState.adding, _add_card_form())),
         spacing="4", width="100%",
     ))
 

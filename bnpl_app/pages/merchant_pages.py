@@ -172,14 +172,14 @@ def _edit_dialog() -> rx.Component:
                         rx.cond(S.edit_image != "", rx.image(src=S.edit_image, alt="", width="56px", height="56px",
                                                              object_fit="contain", background="var(--gray-3)",
                                                              border_radius="6px")),
-                        rx.upload(
+                        rx.el.label(rx.upload(  # the label names the file input, as on the returns desk
                             rx.vstack(rx.icon("image_up", size=20), rx.text(t("mer.image_pick"), size="1"),
                                       align="center", spacing="1"),
-                            id=PRODUCT_IMAGE_UPLOAD, accept=_IMAGE_ACCEPT, max_files=1, multiple=False,
+                            id=PRODUCT_IMAGE_UPLOAD, accept=_IMAGE_ACCEPT, max_files=1, multiple=False, no_click=True,
                             max_size=POLICY.upload_max_bytes, on_drop_rejected=S.files_rejected, data_testid="product-image-upload",
-                            border="1px dashed var(--gray-7)", border_radius="8px", padding="0.75em", flex="1",
-                            cursor="pointer", aria_label="product image",
-                        ),
+                            border="1px dashed var(--gray-7)", border_radius="8px", padding="0.75em",
+                            cursor="pointer",
+                        ), style={"display": "block", "flex": "1"}),
                         width="100%", align="center", spacing="3",
                     ),
                     rx.foreach(rx.selected_files(PRODUCT_IMAGE_UPLOAD),
@@ -305,14 +305,16 @@ def _inspection(r: ReturnRow) -> rx.Component:
                                                         on_change=S.set_reason, placeholder=t("mer.reason_ph"),
                                                         data_testid="inspect-reason", rows="2", width="100%"),
                       "inspect-reason-" + r.id.to_string()),
-                rx.upload(
+                # A <label> around the drop zone names its file input (it opens the picker; the zone
+                # itself does not, no_click, or it would open twice).
+                rx.el.label(rx.upload(
                     rx.hstack(rx.icon("camera", size=18), rx.text(t("mer.photo_pick"), size="2"), align="center",
                               spacing="2"),
-                    id=INSPECT_UPLOAD, accept=_IMAGE_ACCEPT, max_files=POLICY.upload_max_files,
+                    id=INSPECT_UPLOAD, accept=_IMAGE_ACCEPT, max_files=POLICY.upload_max_files, no_click=True,
                     max_size=POLICY.upload_max_bytes, on_drop_rejected=S.files_rejected, data_testid="inspect-photo-upload",
                     border="1px dashed var(--gray-7)", border_radius="8px", padding="0.75em", width="100%",
-                    cursor="pointer", aria_label="inspection photos",
-                ),
+                    cursor="pointer",
+                ), style={"display": "block", "width": "100%"}),
                 rx.foreach(rx.selected_files(INSPECT_UPLOAD),
                            lambda f: rx.text("📷 ", f, size="1", color_scheme="green", data_testid="inspect-photo-selected")),
                 rx.text(t("mer.photo_rules"), " ", _MB, " MB", size="1", color_scheme="gray"),
@@ -405,7 +407,7 @@ def settlement_page() -> rx.Component:
                         rx.table.header(rx.table.row(*[rx.table.column_header_cell(t(k), white_space="nowrap") for k in (
                             "mer.day", "mer.captures", "mer.captured", "mer.fees", "mer.refunds", "mer.net")])),
                         rx.table.body(rx.foreach(v.days, _day_row)), size="1", width="100%"),
-                        overflow_x="auto", width="100%"),
+                        overflow_x="auto", width="100%", tab_index=0),
                     empty("mer.no_settlement")),
             pager(SettlementState, at_end=False),
             spacing="2", width="100%"), width="100%"),
@@ -495,7 +497,7 @@ def analytics_page() -> rx.Component:
                     "mer.product", "mer.orders_placed", "mer.in_trial", "mer.keep_rate", "mer.return_rate",
                     "mer.damaged_rate", "mer.overdue_rate", "mer.exposure")])),
                 rx.table.body(rx.foreach(v.products, _metric_row), _metric_row(tot)),
-                size="1", width="100%"), overflow_x="auto", width="100%"),
+                size="1", width="100%"), overflow_x="auto", width="100%", tab_index=0),
             rx.text(t("mer.definitions"), size="1", color_scheme="gray"),
             spacing="2", width="100%"), width="100%"),
         spacing="4", width="100%",

@@ -38,7 +38,7 @@ def _table(headers: list[str], body, testid: str = "") -> rx.Component:
     extra = {"data_testid": testid} if testid else {}
     return rx.box(rx.table.root(
         rx.table.header(rx.table.row(*[rx.table.column_header_cell(t(k), white_space="nowrap") for k in headers])),
-        rx.table.body(body), size="1", width="100%"), overflow_x="auto", width="100%", **extra)
+        rx.table.body(body), size="1", width="100%"), overflow_x="auto", width="100%", tab_index=0, **extra)
 
 
 def _summary(s: SummaryView) -> rx.Component:

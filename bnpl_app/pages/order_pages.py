@@ -135,7 +135,7 @@ def order_page() -> rx.Component:
                                       "product.period", "product.due", "product.principal", "product.fee", "bills.late_fee",
                                       "product.total", "common.status")])),
                                   rx.table.body(rx.foreach(o.installments, _inst)), size="1", width="100%"),
-                                  overflow_x="auto", width="100%")), width="100%"),
+                                  overflow_x="auto", width="100%", tab_index=0)), width="100%"),
             spacing="4", width="100%", data_testid="order-detail", custom_attrs={"data-id": o.id},
         ),
     ))

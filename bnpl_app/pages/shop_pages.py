@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from .. import routes
-from ..components import empty, layout, money, page_title, t
+from ..components import clock_later, empty, layout, money, page_title, t
 from ..components.paging import pager, search_box
 from ..state.shop import CartState, CatalogState, ProductState
 from ..views.shop import ConfirmLine, PeriodView, ProductCard, Reason
@@ -88,20 +88,49 @@ def _eligibility() -> rx.Component:
     )
 
 
-def _period_row(p: PeriodView) -> rx.Component:
-    return rx.table.row(rx.table.cell(p.seq), rx.table.cell(p.due), rx.table.cell(money(p.principal)),
+def _period_row(p: PeriodView, offset_s=None) -> rx.Component:
+    # A quote's due dates count from the moment of confirming: they tick with the clock.
+    due = p.due if offset_s is None else clock_later(offset_s, p.months, testid="quote-due")
+    return rx.table.row(rx.table.cell(p.seq), rx.table.cell(due), rx.table.cell(money(p.principal)),
                         rx.table.cell(money(p.fee)), rx.table.cell(money(p.total)))
 
 
-def schedule_table(periods, testid: str = "schedule-preview") -> rx.Component:
+def schedule_table(periods, testid: str = "schedule-preview", offset_s=None) -> rx.Component:
+    """The periods of a plan; with ``offset_s`` (a quote: the first due that long after confirming)
+    their due times are those of an order confirmed now, kept current."""
     return rx.box(
         rx.table.root(
             rx.table.header(rx.table.row(*[rx.table.column_header_cell(t(k)) for k in (
                 "product.period", "product.due", "product.principal", "product.fee", "product.total")])),
-            rx.table.body(rx.foreach(periods, _period_row)),
-            size="1", width="100%",
+            rx.table.body(rx.foreach(periods, lambda p: _period_row(p, offset_s))),
+            # tighter cells: five columns fit a phone's width without scrolling the table
+            size="1", width="100%", style={"--table-cell-padding": "var(--space-2) var(--space-1)"},
         ),
-        data_testid=testid, overflow_x="auto", width="100%",
+        data_testid=testid, overflow_x="auto", width="100%", tab_index=0,
+    )
+
+
+def deduct_at(after, offset_s, testid: str = "checkout-deduction-time") -> rx.Component:
+    """"7 days after you confirm — 2026-12-09 14:03:27": relative to confirming, and the instant an
+    order confirmed now would get, ticking."""
+    return rx.text(after, " — ", clock_later(offset_s, seconds=True, testid="quote-deduct-at"), size="2",
+                   weight="bold", data_testid=testid, as_="span")
+
+
+def terms_changed(changes) -> rx.Component:
+    """What changed while the shopper looked (a merchant's edit), and that the terms shown are new."""
+    return rx.cond(
+        changes.length() > 0,
+        rx.callout.root(
+            rx.callout.icon(rx.icon("triangle_alert")),
+            rx.vstack(
+                rx.text(t("quote.changed_title"), weight="bold", size="2"),
+                rx.foreach(changes, lambda c: rx.text(c, size="2", data_testid="terms-changed-item")),
+                rx.text(t("quote.changed_note"), size="1"),
+                spacing="1",
+            ),
+            color_scheme="amber", size="1", role="status", data_testid="terms-changed", width="100%",
+        ),
     )
 
 
@@ -118,11 +147,18 @@ def _plans() -> rx.Component:
             wrap="wrap", spacing="2",
         ),
         rx.text(t("product.schedule"), size="2", color_scheme="gray"),
-        schedule_table(sel.periods),
+        schedule_table(sel.periods, offset_s=sel.offset_s),
         rx.hstack(rx.text(sel.fee_rule, size="1"), rx.text(t("product.total_fee"), ":", size="1"),
                   money(sel.total_fee, size="1"), wrap="wrap", spacing="2"),
+        rx.flex(rx.text(t("cart.deduction_time"), ":", size="2", color_scheme="gray"),
+                deduct_at(sel.deduct_after, sel.offset_s, testid="quote-deduct-time"),
+                wrap="wrap", spacing="2", align="baseline"),
+        rx.cond(d.checked, rx.flex(rx.text(t("cart.method"), ":", size="2", color_scheme="gray"),
+                                   rx.text(sel.method, size="2", weight="bold", data_testid="quote-method"),
+                                   wrap="wrap", spacing="2")),
         rx.callout(rx.vstack(rx.text(t("product.late_fee_rule"), weight="bold", size="1"),
-                             rx.text(d.late_fee_rule, size="1"), spacing="1"),
+                             rx.text(rx.cond(sel.late_rule != "", sel.late_rule, d.late_fee_rule), size="1",
+                                     data_testid="quote-late-rule"), spacing="1"),
                    icon="info", color_scheme="gray", size="1", data_testid="late-fee-rule"),
         spacing="2", width="100%",
     )
@@ -140,6 +176,7 @@ def product_page() -> rx.Component:
                 rx.vstack(
                     rx.heading(d.name, size="6", data_testid="product-name"),
                     rx.text(d.shop, color_scheme="gray", size="2"),
+                    terms_changed(d.changed),
                     rx.hstack(money(d.price, size="6", weight="bold", color="var(--accent-11)", data_testid="product-price"),
                               rx.cond(d.interest_free, rx.badge(t("product.interest_free"), color_scheme="green")),
                               align="center"),
@@ -170,21 +207,36 @@ def product_page() -> rx.Component:
 
 def _line(line: ConfirmLine, index) -> rx.Component:
     def kv(key: str, value, testid: str) -> rx.Component:
-        return rx.hstack(rx.text(t(key), size="2", color_scheme="gray"), rx.text(value, weight="bold", size="2",
-                         data_testid=testid, font_variant_numeric="tabular-nums"), justify="between", width="100%")
+        shown = value if isinstance(value, rx.Component) else rx.text(
+            value, weight="bold", size="2", data_testid=testid, font_variant_numeric="tabular-nums")
+        return rx.flex(rx.text(t(key), size="2", color_scheme="gray"), shown, justify="between", width="100%",
+                       wrap="wrap", gap="1")
 
+    quote = rx.vstack(
+        kv("cart.due_now", line.due_now, "checkout-due-now"),
+        kv("cart.deduction_time", deduct_at(line.deduct_after, line.offset_s), "checkout-deduction-time"),
+        kv("cart.deduction_amount", line.deduction_amount, "checkout-deduction-amount"),
+        kv("cart.method", line.method, "checkout-method"),
+        rx.text(t("quote.deduct_note"), size="1", color_scheme="gray"),
+        schedule_table(line.periods, "checkout-schedule", offset_s=line.offset_s),
+        rx.hstack(rx.text(t("quote.fees"), ":", size="1"), money(line.total_fee, size="1", data_testid="quote-fees"),
+                  spacing="2"),
+        rx.box(rx.text(t("product.late_fee_rule"), weight="bold", size="1"),
+               rx.text(line.late_rule, size="1", data_testid="quote-late-rule"), width="100%"),
+        spacing="2", width="100%", data_testid="quote-schedule",
+    )
     return rx.card(
         rx.vstack(
-            rx.hstack(rx.text(line.name, weight="bold"), rx.badge(line.plan_label), money(line.price),
+            rx.hstack(rx.text(line.name, weight="bold"), rx.badge(line.plan_label, data_testid="quote-plan"),
+                      money(line.price, data_testid="quote-price"),
                       rx.spacer(), rx.button(t("cart.remove"), on_click=CartState.remove(index), size="1",
                                              variant="ghost", color_scheme="gray"), width="100%", wrap="wrap",
                       align="center"),
-            kv("cart.due_now", line.due_now, "checkout-due-now"),
-            kv("cart.deduction_time", line.deduction_time, "checkout-deduction-time"),
-            kv("cart.deduction_amount", line.deduction_amount, "checkout-deduction-amount"),
-            kv("cart.method", line.method, "checkout-method"),
-            schedule_table(line.periods, "checkout-schedule"),
+            terms_changed(line.changed),
+            rx.cond(line.quoted, quote),
             rx.cond(line.problem != "", rx.callout(line.problem, color_scheme="red", icon="circle_alert", size="1")),
+            rx.cond(line.error != "", rx.callout(rx.text(t("quote.not_placed"), ": ", line.error), color_scheme="red",
+                                                 icon="circle_x", size="1", data_testid="cart-line-error")),
             spacing="2", width="100%",
         ),
         data_testid="cart-line", custom_attrs={"data-id": line.product_id}, width="100%",

@@ -230,8 +230,9 @@ class PlannedDeduction:
 
 
 def dry_run(*, session: Session, uid: int, clock: Clock) -> list[PlannedDeduction]:
-    """What the sweep will take, when and from where, if balances stay as they are now."""
-    methods = payments.methods_in_order(session=session, uid=uid)
+    """What the sweep will take, when and from where, if balances stay as they are now (from the
+    methods automatic deduction may use, in their order)."""
+    methods = payments.auto_methods(session=session, uid=uid)
     balance = {m.id: m.balance_fen for m in methods}
     days_before = credit.account(session=session, uid=uid).autopay_days_before
     rows: list[tuple[datetime, datetime, Installment, Order]] = []

@@ -20,6 +20,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session
 
+from ..domain import rules
 from ..domain.clock import CST, UTC, Clock, aware, china_time
 from ..domain.errors import NotFound
 from ..domain.money import yuan_plain
@@ -38,6 +39,7 @@ from ..models import (
     User,
 )
 from ..words import text
+from . import payments
 from .ledger import LIMIT, MONEY, PLAT_SERVICE_FEE, mer
 from .paging import Key, Keyset, Page, as_id, clean_query, contains, fetch
 
@@ -435,17 +437,15 @@ class Analytics:
     exposure: list[tuple[date, int]]  # end-of-day frozen + outstanding, from the limit ledger
 
 
-def _overdue_orders(session: Session, order_ids: list[int]) -> set[int]:
-    """Orders with an installment that went past its due date unpaid: overdue now, paid late,
-    penalised, or folded into a hardship plan."""
-    if not order_ids:
-        return set()
-    return {oid for (oid,) in session.execute(
-        sa.select(INST.c.order_id).distinct().where(
-            INST.c.order_id.in_(order_ids),
-            sa.or_(INST.c.status.in_((IS.OVERDUE, IS.REPLACED)), INST.c.penalized.is_(True),
-                   INST.c.plan_application_id.is_not(None),
-                   sa.and_(INST.c.status == IS.PAID, INST.c.paid_at > INST.c.due_at))))}
+def _overdue_orders(session: Session, merchant_id: int) -> set[int]:
+    """The shop's orders with an installment that was late by the one on-time rule
+    (``rules.installment_was_late`` — the shopper's reward decides by it too): it went overdue
+    (paid late or not yet), was penalised, or was folded into a hardship plan. Never ``paid_at >
+    due_at``: the sweep runs some seconds after a due instant, which is on time."""
+    shop_orders = sa.select(ORD.c.id).where(ORD.c.merchant_id == merchant_id)
+    return {oid for oid, *late in session.execute(
+        sa.select(INST.c.order_id, *payments.LATE_COLUMNS).where(INST.c.order_id.in_(shop_orders)))
+        if rules.installment_was_late(*late)}
 
 
 def _exposure_by_order(session: Session, merchant_id: int, upto: datetime | None = None) -> list[tuple[int, datetime, int]]:
@@ -467,7 +467,7 @@ def analytics(*, session: Session, merchant_id: int, clock: Clock, days: int = 6
     rows = session.execute(sa.select(ORD.c.id, ORD.c.product_id, ORD.c.status, ORD.c.created_at)
                            .where(ORD.c.merchant_id == merchant_id)).all()
     ids = [r.id for r in rows]
-    overdue = _overdue_orders(session, ids)
+    overdue = _overdue_orders(session, merchant_id)
     inspected: dict[int, str] = {}
     if ids:
         inspected = dict(session.execute(sa.select(RET.c.order_id, RET.c.outcome)

@@ -259,7 +259,8 @@ def shopper_file(*, session: Session, uid: object, clock: Clock, postings_limit:
     user = session.get(User, uid)
     acct = credit.account(session=session, uid=uid)
     methods = payments.methods_in_order(session=session, uid=uid)
-    accounts = [f"lim:{uid}:{b}" for b in ("granted", "headroom", "frozen", "outstanding")] + [pm(m.id) for m in methods]
+    journal = payments.methods_in_order(session=session, uid=uid, with_removed=True)  # unbound ones' postings too
+    accounts = [f"lim:{uid}:{b}" for b in ("granted", "headroom", "frozen", "outstanding")] + [pm(m.id) for m in journal]
     rows = session.execute(
         sa.select(P.c.id, P.c.created_at, P.c.ledger, P.c.kind, P.c.debit_account, P.c.credit_account, P.c.amount_fen,
                   P.c.order_id)

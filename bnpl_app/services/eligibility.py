@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from ..domain.messages import has, render
 from ..domain.money import yuan
 from ..domain.policy import POLICY
-from ..models import BNPL_ACTIVE, PaymentMethod, Product, User
-from . import credit
+from ..models import BNPL_ACTIVE, Product, User
+from . import credit, wallet
 from .merchant import shop_cap, shop_exposure
 
 
@@ -56,8 +56,11 @@ def check(*, session: Session, uid: int, product: Product) -> Eligibility:
         fails.append(Failure("real_name", "elig.real_name"))
     if not user.phone:
         fails.append(Failure("phone", "elig.phone"))
-    if not session.exec(select(PaymentMethod.id).where(PaymentMethod.user_id == uid)).first():
-        fails.append(Failure("payment_method", "elig.payment_method"))
+    # "A payment method bound" means one that automatic deduction may use: the deduction at the
+    # trial's end needs somewhere to take from.
+    if not wallet.has_auto_method(session=session, uid=uid):
+        fails.append(Failure("payment_method", "elig.no_auto_method" if wallet.has_method(session=session, uid=uid)
+                             else "elig.payment_method"))
     if acct.score < POLICY.platform_min_score:
         fails.append(Failure("platform_score", "elig.platform_score", {"score": acct.score, "min": POLICY.platform_min_score}))
     if acct.score < product.min_score and product.min_score > POLICY.platform_min_score:

@@ -69,10 +69,20 @@ def owed(inst: Installment) -> int:
     return rules.owed(inst.principal_fen, inst.fee_fen, inst.fee_waived_fen, inst.late_fee_fen, inst.late_fee_waived_fen)
 
 
-def methods_in_order(*, session: Session, uid: int) -> list[PaymentMethod]:
-    return list(session.execute(
-        sa.select(PaymentMethod).where(PaymentMethod.user_id == uid).order_by(PaymentMethod.priority, PaymentMethod.id)
-    ).scalars())
+def methods_in_order(*, session: Session, uid: int, with_removed: bool = False) -> list[PaymentMethod]:
+    """The shopper's payment methods in their chosen order; those they unbound are left out (never
+    used or offered again) unless ``with_removed`` (what the journal references)."""
+    q = sa.select(PaymentMethod).where(PaymentMethod.user_id == uid)
+    if not with_removed:
+        q = q.where(PaymentMethod.removed_at.is_(None))
+    return list(session.execute(q.order_by(PaymentMethod.priority, PaymentMethod.id)).scalars())
+
+
+def auto_methods(*, session: Session, uid: int) -> list[PaymentMethod]:
+    """What automatic deduction may take from, in the order it tries them: bound methods the
+    shopper allows it on. Whatever predicts a deduction (the dry run, the checkout quote) reads
+    this; the sweep filters the same two columns in SQL."""
+    return [m for m in methods_in_order(session=session, uid=uid) if m.autopay]
 
 
 def method_label(m: PaymentMethod) -> str:
@@ -208,9 +218,18 @@ def apply_standing(*, session: Session, uid: int, order_id: int, on_time: bool, 
 
 
 def own_method(*, session: Session, uid: int, method_id: object) -> PaymentMethod:
+    """One of the shopper's bound methods (somebody else's is not found; one they unbound is
+    refused: it is never used again, for any payment or top-up)."""
     if isinstance(method_id, bool) or not isinstance(method_id, int):
         raise NotFound("payment method")
     m = session.get(PaymentMethod, method_id)
     if m is None or m.user_id != uid:
         raise NotFound("payment method")
+    return bound(m)
+
+
+def bound(m: PaymentMethod) -> PaymentMethod:
+    """``m``, unless the shopper unbound it."""
+    if m.removed_at is not None:
+        raise InvalidTransition("method.removed")
     return m

@@ -27,7 +27,8 @@ class CreditProfile:
     history: list[CreditEvent]  # score and limit changes, oldest first
     open_orders: int
     overdue_owed_fen: int
-    has_method: bool
+    has_method: bool  # a bound payment method
+    auto_method: bool  # … that automatic deduction may use (what 先用后付 needs)
     hardship_ok: bool  # something is overdue long enough to negotiate
     applications: list[tuple[Application, list[str]]]  # newest first, with their proof files' labels
 
@@ -37,6 +38,7 @@ def credit_profile(*, session: Session, uid: int, clock: Clock) -> CreditProfile
         account=credit.account(session=session, uid=uid), user=session.get(User, uid),
         history=score_and_limit_history(session=session, uid=uid), open_orders=orders.open_count(session=session, uid=uid),
         overdue_owed_fen=applications.overdue_owed(session=session, uid=uid), has_method=wallet.has_method(session=session, uid=uid),
+        auto_method=wallet.has_auto_method(session=session, uid=uid),
         hardship_ok=applications.hardship_eligible(session=session, uid=uid, clock=clock),
         applications=applications.of_shopper(session=session, uid=uid),
     )

@@ -1,5 +1,8 @@
-"""Wallet and bound cards (simulated balances behind the payment-gateway interface): top-up and
-binding a card. Every balance change is a posting in the money ledger."""
+"""Wallet and bound cards (simulated balances behind the payment-gateway interface): top-up,
+binding and unbinding a card, and which methods automatic deduction may use, in which order.
+Every balance change is a posting in the money ledger. An unbound method keeps its row (the
+journal references it) with ``removed_at`` set, and is never used again; the last method automatic
+deduction may use stays while anything is owed or held (``rules.method_change_refused``)."""
 
 from __future__ import annotations
 
@@ -9,10 +12,19 @@ import secrets
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from ..domain import rules
 from ..domain.clock import Clock
-from ..domain.errors import NotFound, ValidationError
-from ..domain.money import check_amount
-from ..models import MethodKind as MK, PaymentMethod
+from ..domain.errors import InvalidTransition, NotFound, ValidationError
+from ..domain.money import check_amount, yuan
+from ..models import (
+    CreditAccount,
+    Installment,
+    InstallmentStatus as IS,
+    MethodKind as MK,
+    Order,
+    OrderStatus as OS,
+    PaymentMethod,
+)
 from . import ledger, payments
 from .ledger import EXT_FUNDING, MONEY, pm
 
@@ -34,7 +46,29 @@ def balance_fen(*, session: Session, uid: int) -> int:
 
 
 def has_method(*, session: Session, uid: int) -> bool:
-    return session.execute(sa.select(PMT.c.id).where(PMT.c.user_id == uid).limit(1)).first() is not None
+    """Whether the shopper has a bound payment method (one not unbound)."""
+    return session.execute(sa.select(PMT.c.id).where(PMT.c.user_id == uid, PMT.c.removed_at.is_(None))
+                           .limit(1)).first() is not None
+
+
+def has_auto_method(*, session: Session, uid: int) -> bool:
+    """Whether automatic deduction has somewhere to take from: a bound method that allows it."""
+    return session.execute(sa.select(PMT.c.id).where(PMT.c.user_id == uid, PMT.c.removed_at.is_(None),
+                                                     PMT.c.autopay.is_(True)).limit(1)).first() is not None
+
+
+_INST = Installment.__table__
+_ORD = Order.__table__
+_CA = CreditAccount.__table__
+
+
+def owes_or_holds(*, session: Session, uid: int) -> bool:
+    """Whether anything may still be deducted: an installment not yet paid (in trial, billed or
+    overdue) or an order whose price is held (in trial or being returned)."""
+    return session.execute(sa.select(_INST.c.id).where(
+        _INST.c.shopper_id == uid, _INST.c.status.in_((IS.PENDING, *IS.OPEN))).limit(1)).first() is not None \
+        or session.execute(sa.select(_ORD.c.id).where(_ORD.c.shopper_id == uid, _ORD.c.status.in_(OS.HOLDING))
+                           .limit(1)).first() is not None
 
 
 def kinds_by_label(*, session: Session, uid: int) -> dict[str, str]:
@@ -43,11 +77,93 @@ def kinds_by_label(*, session: Session, uid: int) -> dict[str, str]:
     return {label: kind for label, kind in session.execute(
         sa.select(PMT.c.label, PMT.c.kind).where(PMT.c.user_id == uid).order_by(PMT.c.id))}
 
+# ── the shopper's say over their methods ─────────────────────────────────────────────────────
+def _lock_methods(session: Session, uid: int) -> None:
+    """Changes to one shopper's methods take turns (on PostgreSQL, a lock on their credit account
+    row; SQLite's writers already take turns), so two tabs cannot each unbind "the other" last
+    method."""
+    session.execute(sa.select(_CA.c.user_id).where(_CA.c.user_id == uid).with_for_update())
+
+
+def _refusal(session: Session, uid: int, m: PaymentMethod, *, unbinding: bool) -> str | None:
+    others = sum(1 for o in payments.auto_methods(session=session, uid=uid) if o.id != m.id)
+    return rules.method_change_refused(unbinding=unbinding, kind=m.kind, balance_fen=m.balance_fen, auto=m.autopay,
+                                       other_auto=others, owes_or_holds=owes_or_holds(session=session, uid=uid))
+
+
+def remove_method(*, session: Session, uid: int, method_id: object, clock: Clock) -> PaymentMethod:
+    """Unbind one of the shopper's methods: kept for the journal, never used again. Refused
+    (nothing changed) for the wallet while it holds money, and for the last method automatic
+    deduction may use while anything is owed or held."""
+    _lock_methods(session, uid)
+    m = payments.own_method(session=session, uid=uid, method_id=method_id)
+    key = _refusal(session, uid, m, unbinding=True)
+    if key:
+        raise InvalidTransition(key, balance=yuan(m.balance_fen))
+    guard = [PMT.c.id == m.id, PMT.c.removed_at.is_(None)]
+    if m.kind == MK.WALLET:
+        guard.append(PMT.c.balance_fen == 0)  # a top-up that raced us keeps the wallet bound
+    if session.execute(sa.update(PMT).where(*guard).values(removed_at=clock.now())).rowcount != 1:
+        raise InvalidTransition("method.wallet_balance" if m.kind == MK.WALLET else "method.removed",
+                                balance=yuan(m.balance_fen))
+    session.refresh(m)
+    return m
+
+
+def set_method_autopay(*, session: Session, uid: int, method_id: object, on: object, clock: Clock) -> PaymentMethod:
+    """Allow automatic deduction to use a method, or not (it stays for manual payments). Switching
+    it off on the last method that allows it is refused while anything is owed or held."""
+    if not isinstance(on, bool):
+        raise ValidationError("bad_id", field="autopay")
+    _lock_methods(session, uid)
+    m = payments.own_method(session=session, uid=uid, method_id=method_id)
+    if not on:
+        key = _refusal(session, uid, m, unbinding=False)
+        if key:
+            raise InvalidTransition(key)
+    session.execute(sa.update(PMT).where(PMT.c.id == m.id, PMT.c.removed_at.is_(None)).values(autopay=on))
+    session.refresh(m)
+    return m
+
+
+def move_method(*, session: Session, uid: int, method_id: object, step: object) -> list[PaymentMethod]:
+    """Move a method one place earlier (``step`` -1) or later (+1) in the order automatic
+    deduction tries them; returns the bound methods in their new order."""
+    if step not in (-1, 1) or isinstance(step, bool):
+        raise ValidationError("bad_id", field="step")
+    _lock_methods(session, uid)
+    m = payments.own_method(session=session, uid=uid, method_id=method_id)
+    order = payments.methods_in_order(session=session, uid=uid)
+    i = next(k for k, o in enumerate(order) if o.id == m.id)
+    if not 0 <= i + step < len(order):
+        raise InvalidTransition("method.move")
+    order[i], order[i + step] = order[i + step], order[i]
+    for prio, o in enumerate(order):
+        session.execute(sa.update(PMT).where(PMT.c.id == o.id).values(priority=prio))
+    for o in order:
+        session.refresh(o)
+    return order
+
+
+def rebind_wallet(*, session: Session, uid: int, clock: Clock) -> PaymentMethod:
+    """Use the wallet again after unbinding it (it is the platform's own balance, not a card):
+    bound, last in the order, allowed for automatic deduction."""
+    _lock_methods(session, uid)
+    w = wallet_of(session=session, uid=uid)
+    if w.removed_at is None:
+        raise InvalidTransition("method.wallet_bound")
+    prio = session.execute(sa.select(sa.func.coalesce(sa.func.max(PMT.c.priority), -1))
+                           .where(PMT.c.user_id == uid, PMT.c.removed_at.is_(None))).scalar_one() + 1
+    session.execute(sa.update(PMT).where(PMT.c.id == w.id).values(removed_at=None, autopay=True, priority=prio))
+    session.refresh(w)
+    return w
+
 
 def topup(*, session: Session, uid: int, amount_fen: object, method_id: int | None = None, clock: Clock) -> PaymentMethod:
     """Add money to the wallet (or, in this simulation, to a card's balance)."""
     amount = check_amount(amount_fen, field="amount")
-    m = wallet_of(session=session, uid=uid) if method_id is None else payments.own_method(session=session, uid=uid, method_id=method_id)
+    m = payments.bound(wallet_of(session=session, uid=uid)) if method_id is None \
+        else payments.own_method(session=session, uid=uid, method_id=method_id)
     now = clock.now()
     session.execute(sa.update(PMT).where(PMT.c.id == m.id).values(balance_fen=PMT.c.balance_fen + amount))
     ledger.post(session=session, ledger=MONEY, key=f"top:{m.id}:{secrets.token_hex(8)}", kind="topup", at=now, legs=[(EXT_FUNDING, pm(m.id), amount)])
@@ -68,3 +184,4 @@ def add_card(*, session: Session, uid: int, bank: str, last4: str, balance_fen: 
     if balance_fen:
         topup(session=session, uid=uid, amount_fen=balance_fen, method_id=m.id, clock=clock)
     return m
+

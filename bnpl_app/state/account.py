@@ -264,11 +264,16 @@ class CreditState(rx.State):
 
 # ── wallet ──────────────────────────────────────────────────────────────────────────────────
 class WalletState(rx.State):
+    """The wallet screen: the balance and top-up, and the shopper's payment methods — bind a card,
+    unbind one (after a confirmation), whether automatic deduction may use each, and their order."""
+
     view: va.WalletView = va.WalletView()
     topup_text: str = ""
     bank: str = ""
     last4: str = ""
     card_balance: str = ""
+    adding: bool = False  # the bind-card form is open
+    removing: int = 0  # the method whose unbinding waits for the shopper's confirmation
 
     @rx.event
     async def load(self):
@@ -315,6 +320,58 @@ class WalletState(rx.State):
                 session=s, uid=who.user_id, bank=bank, last4=last4, balance_fen=balance, clock=runtime.clock()),
                 ok="wallet.card_added"):
             self.bank = self.last4 = self.card_balance = ""
+            self.adding = False
+        await self.load()
+
+    # the methods: bind, unbind, auto-deduction, order
+    @rx.event
+    def toggle_add(self):
+        self.adding = not self.adding
+
+    @rx.event
+    def ask_remove(self, method_id: int | str):
+        """Show the confirmation on the row of one of the methods on this screen (anything else: nothing)."""
+        mid = record_id(method_id)
+        self.removing = mid if mid is not None and mid in [m.id for m in self.view.methods] else 0
+
+    @rx.event
+    def cancel_remove(self):
+        self.removing = 0
+
+    @rx.event
+    async def remove_method(self, method_id: int | str):
+        mid = record_id(method_id)
+        self.removing = 0
+        if mid is None:
+            return await refuse(self, ValidationError("bad_id"))
+        await act(self, (SHOPPER,), lambda s, who: wallet.remove_method(
+            session=s, uid=who.user_id, method_id=mid, clock=runtime.clock()), ok="wallet.method_removed")
+        await self.load()
+
+    @rx.event
+    async def set_autopay(self, method_id: int | str, on: bool | str):
+        mid = record_id(method_id)
+        if mid is None or not isinstance(on, bool):
+            return await refuse(self, ValidationError("bad_id"))
+        await act(self, (SHOPPER,), lambda s, who: wallet.set_method_autopay(
+            session=s, uid=who.user_id, method_id=mid, on=on, clock=runtime.clock()),
+            ok="wallet.autopay_on" if on else "wallet.autopay_off")
+        await self.load()
+
+    @rx.event
+    async def move(self, method_id: int | str, step: int | str):
+        """One place earlier (-1) or later (+1) in the order automatic deduction tries them."""
+        mid, st = record_id(method_id), as_int(step, lo=-1, hi=1)
+        if mid is None or st not in (-1, 1):
+            return await refuse(self, ValidationError("bad_id"))
+        await act(self, (SHOPPER,), lambda s, who: wallet.move_method(session=s, uid=who.user_id, method_id=mid, step=st),
+                  ok="wallet.order_saved")
+        await self.load()
+
+    @rx.event
+    async def rebind_wallet(self):
+        await act(self, (SHOPPER,), lambda s, who: wallet.rebind_wallet(session=s, uid=who.user_id, clock=runtime.clock()),
+                  ok="wallet.rebound")
         await self.load()
 
 

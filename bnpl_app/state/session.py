@@ -362,12 +362,10 @@ async def session_of(state: rx.State) -> SessionState:
     return await state.get_state(SessionState)
 
 
-async def act(state: rx.State, roles: tuple[str, ...], fn: Callable[[Any, Actor], T], *, ok: str | None = None,
-              **ok_params) -> T | None:
-    """Run one service call for the acting user inside one transaction, in a worker thread.
-
-    Authorizes from the server-side session, refuses roles not in ``roles``, turns domain errors
-    into a visible message (nothing half-done: the transaction rolls back) and says ``ok``."""
+async def attempt(state: rx.State, roles: tuple[str, ...], fn: Callable[[Any, Actor], T]) -> tuple[T | None, DomainError | None]:
+    """``act`` without the message: (fn's result, None), or (None, the refusal) — for a handler
+    that says more than one call's outcome (a cart ordering line by line). The transaction rolls
+    back on a refusal."""
     sess = await session_of(state)
     token = sess.token
 
@@ -387,9 +385,22 @@ async def act(state: rx.State, roles: tuple[str, ...], fn: Callable[[Any, Actor]
             sess._learn(None)
             raise AuthError("auth.session_expired")
     except DomainError as err:
+        return None, err
+    sess._learn(who)
+    return result, None
+
+
+async def act(state: rx.State, roles: tuple[str, ...], fn: Callable[[Any, Actor], T], *, ok: str | None = None,
+              **ok_params) -> T | None:
+    """Run one service call for the acting user inside one transaction, in a worker thread.
+
+    Authorizes from the server-side session, refuses roles not in ``roles``, turns domain errors
+    into a visible message (nothing half-done: the transaction rolls back) and says ``ok``."""
+    result, err = await attempt(state, roles, fn)
+    sess = await session_of(state)
+    if err is not None:
         sess._refuse(err)
         return None
-    sess._learn(who)
     if ok:
         sess._say_key(ok, **ok_params)
     return result

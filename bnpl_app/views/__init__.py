@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from ..domain.money import yuan
+from ..domain.money import percent, yuan
 from ..domain.policy import POLICY, ScoreBand
 from ..models import MethodKind as MK, PaymentMethod
 from ..words import LANGS, has, pick, render, text
@@ -27,9 +27,8 @@ def epoch(dt: datetime | None) -> int:
 
 
 def pct(bps: int) -> str:
-    """Basis points as a percentage for reading (60 → 0.6%, 2400 → 24%), without floats."""
-    whole, frac = divmod(bps, 100)
-    return f"{whole}.{frac:02d}".rstrip("0").rstrip(".") + "%"
+    """Basis points as a percentage for reading (60 → 0.6%, 2400 → 24%): ``domain.money.percent``."""
+    return percent(bps)
 
 
 def mask_phone(phone: str | None) -> str:
@@ -92,9 +91,12 @@ class MethodView:
     label: str = ""
     balance: str = ""
     rank: int = 0  # 1 = tried first
+    autopay: bool = True  # automatic deduction may use it (else: manual payments only)
+    last: bool = False  # last in the order (nothing to move below)
 
 
 def method_views(methods: list[PaymentMethod], lang: str) -> list[MethodView]:
-    """The methods in the order automatic deductions try them."""
-    return [MethodView(m.id, m.kind, method_name(m.kind, m.label, lang), yuan(m.balance_fen), k + 1)
+    """The methods in the order automatic deductions try them (those it may use)."""
+    return [MethodView(m.id, m.kind, method_name(m.kind, m.label, lang), yuan(m.balance_fen), k + 1, bool(m.autopay),
+                       k == len(methods) - 1)
             for k, m in enumerate(methods)]

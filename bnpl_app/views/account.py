@@ -164,7 +164,8 @@ class CreditView:
     open_orders: int = 0
     real_name: bool = False
     phone: str = ""
-    has_method: bool = False
+    has_method: bool = False  # a bound payment method
+    auto_method: bool = False  # … that automatic deduction may use
     restorable: bool = False
     restorable_limit: str = ""
     overdue_owed: str = ""
@@ -227,6 +228,7 @@ def credit_view(c: profile.CreditProfile, *, lang: str, now: datetime) -> Credit
         terms_accepted=china_time(acct.terms_accepted_at), open_orders=c.open_orders,
         open_limit=yuan(open_limit) if open_limit else "",
         real_name=bool(user.real_name_verified), phone=mask_phone(user.phone), has_method=c.has_method,
+        auto_method=c.auto_method,
         restorable=acct.restorable_limit_fen is not None, restorable_limit=yuan(acct.restorable_limit_fen or 0),
         overdue_owed=yuan(c.overdue_owed_fen), owes_overdue=c.overdue_owed_fen > 0,
         hardship_ok=c.hardship_ok, bad_debt=acct.bad_debt,
@@ -246,11 +248,15 @@ def my_credit(s: Session, *, uid: int, lang: str, now: datetime) -> CreditView:
 @dataclass
 class WalletView:
     balance: str = ""
-    methods: list[MethodView] = field(default_factory=list)
+    methods: list[MethodView] = field(default_factory=list)  # bound ones, in the order deductions try them
+    wallet_bound: bool = True  # False: the shopper unbound the wallet (no top-ups until they use it again)
+    auto_count: int = 0  # how many of them automatic deduction may use
 
 
 def my_wallet(s: Session, *, uid: int, lang: str) -> WalletView:
-    return WalletView(yuan(wallet.balance_fen(session=s, uid=uid)), method_views(payments.methods_in_order(session=s, uid=uid), lang))
+    methods = payments.methods_in_order(session=s, uid=uid)
+    return WalletView(yuan(wallet.balance_fen(session=s, uid=uid)), method_views(methods, lang),
+                      any(m.kind == MK.WALLET for m in methods), sum(1 for m in methods if m.autopay))
 
 
 # ── inbox ───────────────────────────────────────────────────────────────────────────────────

@@ -13,10 +13,10 @@ from .. import routes
 from ..domain.clock import FixedClock, china_month, china_time
 from ..domain.money import yuan
 from ..domain.rules import days_overdue
-from ..models import Installment, InstallmentStatus as IS, OrderStatus as OS, ReturnStatus as RS
+from ..models import Installment, InstallmentStatus as IS, OrderStatus as OS, PaymentMethod, ReturnStatus as RS
 from ..services import bills, catalog, checkout, eligibility, orders, payments, schedule
 from ..services.paging import Page
-from ..words import has, text
+from ..words import has, render, text
 from . import epoch, method_name, pct, say
 
 
@@ -59,6 +59,7 @@ class PeriodView:
     principal: str = ""
     fee: str = ""
     total: str = ""
+    months: int = 0  # months after the first deduction (a quote's due dates tick with the clock)
 
 
 @dataclass
@@ -71,6 +72,12 @@ class PlanView:
     first_amount: str = ""
     first_due: str = ""
     fee_rule: str = ""
+    # the quote: the first deduction counted from the moment of confirming, the late-fee rule of
+    # the terms, the method the first deduction would come from
+    deduct_after: str = ""
+    offset_s: int = 0
+    late_rule: str = ""
+    method: str = ""
 
 
 @dataclass
@@ -91,20 +98,43 @@ class ProductDetail:
     reasons: list[Reason] = field(default_factory=list)
     plans: list[PlanView] = field(default_factory=list)
     late_fee_rule: str = ""
+    changed: list[str] = field(default_factory=list)  # what changed while the page was open
 
 
 def period_views(sched: schedule.Schedule) -> list[PeriodView]:
-    return [PeriodView(x.seq, china_time(x.due_at), yuan(x.principal_fen), yuan(x.fee_fen), yuan(x.total_fen))
+    return [PeriodView(x.seq, china_time(x.due_at), yuan(x.principal_fen), yuan(x.fee_fen), yuan(x.total_fen), x.seq - 1)
             for x in sched.periods]
 
 
-def plan_view(sched: schedule.Schedule, lang: str) -> PlanView:
-    return PlanView(
+def late_rule(terms: checkout.Terms, lang: str) -> str:
+    """The late-fee rule as the terms hold it (grace, rate per day, cap)."""
+    return say("product.late_fee_text", lang, grace_days=terms.grace_days,
+               late_fee_per_day=pct(terms.late_fee_bps_per_day), late_fee_cap=pct(terms.late_fee_cap_bps))
+
+
+def method_text(m: PaymentMethod | None, lang: str) -> str:
+    return method_name(m.kind, m.label, lang) if m is not None else text("quote.no_method", lang)
+
+
+def plan_view(sched: schedule.Schedule, lang: str, *, terms: checkout.Terms | None = None,
+              method: PaymentMethod | None = None) -> PlanView:
+    v = PlanView(
         plan=sched.plan, label=text(f"plan.{sched.plan}", lang), periods=period_views(sched),
         total_fee=yuan(sched.total_fee_fen), total=yuan(sched.total_fen), first_amount=yuan(sched.first.total_fen),
         first_due=china_time(sched.first.due_at),
         fee_rule=say("plan.fee_rule", lang, fee=pct(sched.fee_bps)) if sched.fee_bps else say("plan.fee_free", lang),
     )
+    if terms is not None:
+        v.deduct_after = say("quote.deduct_after", lang, days=terms.trial_days)
+        v.offset_s = terms.trial_days * 86_400
+        v.late_rule = late_rule(terms, lang)
+        v.method = method_text(method, lang)
+    return v
+
+
+def change_texts(changes: list[tuple[str, dict]], lang: str) -> list[str]:
+    """What changed (``checkout.changes``), each in words."""
+    return [render(key, lang, **params) for key, params in changes]
 
 
 def problems(el: eligibility.Eligibility, lang: str) -> list[Reason]:
@@ -112,20 +142,75 @@ def problems(el: eligibility.Eligibility, lang: str) -> list[Reason]:
     return [Reason(f.rule, f.text(lang)) for f in el.failures]
 
 
-def detail_view(info: catalog.ProductInfo, lang: str) -> ProductDetail:
+def detail_view(info: catalog.ProductInfo, lang: str, *, quotes: dict[str, checkout.Terms] | None = None,
+                methods: dict[str, PaymentMethod | None] | None = None) -> ProductDetail:
     p = info.product
+    quotes, methods = quotes or {}, methods or {}
     d = ProductDetail(id=p.id, name=p.name, description=p.description, shop=info.shop, price=yuan(p.price_fen),
                       image=p.image, stock=p.stock, bnpl=p.bnpl_enabled, trial_days=p.trial_days,
                       min_score=p.min_score, interest_free=p.interest_free,
-                      late_fee_rule=say("product.late_fee_text", lang),
-                      plans=[plan_view(x, lang) for x in info.schedules])
+                      late_fee_rule=late_rule(next(iter(quotes.values())), lang) if quotes
+                      else say("product.late_fee_text", lang),
+                      plans=[plan_view(x, lang, terms=quotes.get(x.plan), method=methods.get(x.plan))
+                             for x in info.schedules])
     if info.eligibility is not None:
         d.checked, d.eligible, d.reasons = True, info.eligibility.eligible, problems(info.eligibility, lang)
     return d
 
 
+@dataclass(frozen=True)
+class Offer:
+    """What a product page showed, to tell what a merchant's edit changed: the price, whether
+    先用后付 is offered, and the terms of each plan (as their JSON)."""
+
+    product_id: int
+    price_fen: int
+    bnpl: bool
+    quotes: dict[str, str]
+
+    def as_dict(self) -> dict:
+        return {"product_id": self.product_id, "price_fen": self.price_fen, "bnpl": self.bnpl, "quotes": self.quotes}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Offer | None:
+        try:
+            return cls(int(data["product_id"]), int(data["price_fen"]), bool(data["bnpl"]), dict(data["quotes"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+def offer_changes(before: Offer | None, after: Offer, plan: str) -> list[tuple[str, dict]]:
+    """What changed for a shopper looking at ``plan`` between two readings of one product page."""
+    if before is None or before.product_id != after.product_id:
+        return []
+    if before.bnpl != after.bnpl:
+        out = [("quote.changed.bnpl_on" if after.bnpl else "quote.changed.bnpl_off", {})]
+        if before.price_fen != after.price_fen:
+            out.append(("quote.changed.price", {"old": yuan(before.price_fen), "new": yuan(after.price_fen)}))
+        return out
+    if plan in before.quotes and plan not in after.quotes and after.bnpl:
+        return [("quote.changed.plan_gone", {})]
+    if plan in before.quotes and plan in after.quotes:
+        return checkout.changes(checkout.Terms.from_json(before.quotes[plan]), checkout.Terms.from_json(after.quotes[plan]))
+    if before.price_fen != after.price_fen:
+        return [("quote.changed.price", {"old": yuan(before.price_fen), "new": yuan(after.price_fen)})]
+    return []
+
+
 def product_detail(s: Session, *, product_id: int, uid: int | None, lang: str, now: datetime) -> ProductDetail:
-    return detail_view(catalog.product_info(session=s, product_id=product_id, uid=uid, clock=FixedClock(now)), lang)
+    return product_screen(s, product_id=product_id, uid=uid, lang=lang, now=now)[0]
+
+
+def product_screen(s: Session, *, product_id: int, uid: int | None, lang: str, now: datetime) -> tuple[ProductDetail, Offer]:
+    """A product page and what it offers: the quote of every plan (with the method each first
+    deduction would come from, for a shopper)."""
+    info = catalog.product_info(session=s, product_id=product_id, uid=uid, clock=FixedClock(now))
+    p = info.product
+    quotes = {x.plan: checkout.Terms.of(p, x.plan) for x in info.schedules}
+    methods = ({plan: checkout.first_method(session=s, uid=uid, amount_fen=t.periods[0].principal_fen + t.periods[0].fee_fen)
+                for plan, t in quotes.items()} if uid is not None else {})
+    offer = Offer(p.id, p.price_fen, bool(p.bnpl_enabled), {plan: t.to_json() for plan, t in quotes.items()})
+    return detail_view(info, lang, quotes=quotes, methods=methods), offer
 
 
 # ── the confirm step ─────────────────────────────────────────────────────────────────────────
@@ -143,22 +228,38 @@ class ConfirmLine:
     periods: list[PeriodView] = field(default_factory=list)
     total_fee: str = ""
     problem: str = ""  # why this line cannot be confirmed, if it cannot
+    # the quote: the first deduction counted from the moment of confirming (``offset_s`` later
+    # than the clock, ticking), the late-fee rule of the terms
+    deduct_after: str = ""
+    offset_s: int = 0
+    late_rule: str = ""
+    changed: list[str] = field(default_factory=list)  # what changed since the shopper saw this line
+    error: str = ""  # why the last confirm did not order this line
+    quoted: bool = True  # False: the line cannot be quoted now (its plan is no longer offered)
 
 
 def confirm_view(q: checkout.Quote, lang: str) -> ConfirmLine:
-    p, first = q.product, q.schedule.first
+    p, first, terms = q.product, q.schedule.first, q.terms
     return ConfirmLine(
         product_id=p.id, name=p.name, plan=q.schedule.plan, plan_label=text(f"plan.{q.schedule.plan}", lang),
-        price=yuan(p.price_fen), due_now=yuan(0), deduction_time=china_time(first.due_at),
-        deduction_amount=yuan(first.total_fen),
-        method=method_name(q.method.kind, q.method.label, lang) if q.method else "—",
+        price=yuan(terms.price_fen), due_now=yuan(0), deduction_time=china_time(first.due_at, seconds=True),
+        deduction_amount=yuan(first.total_fen), method=method_text(q.method, lang),
         periods=period_views(q.schedule), total_fee=yuan(q.schedule.total_fee_fen),
         problem="；".join(r.text for r in problems(q.eligibility, lang)),
+        deduct_after=say("quote.deduct_after", lang, days=terms.trial_days), offset_s=terms.trial_days * 86_400,
+        late_rule=late_rule(terms, lang),
     )
 
 
+def confirm_quote(s: Session, *, uid: int, product_id: int, plan: str, lang: str,
+                  now: datetime) -> tuple[ConfirmLine, checkout.Terms]:
+    """One line of the confirm step and the terms it shows."""
+    q = checkout.quote(session=s, uid=uid, product_id=product_id, plan=plan, clock=FixedClock(now))
+    return confirm_view(q, lang), q.terms
+
+
 def confirm_line(s: Session, *, uid: int, product_id: int, plan: str, lang: str, now: datetime) -> ConfirmLine:
-    return confirm_view(checkout.quote(session=s, uid=uid, product_id=product_id, plan=plan, clock=FixedClock(now)), lang)
+    return confirm_quote(s, uid=uid, product_id=product_id, plan=plan, lang=lang, now=now)[0]
 
 
 # ── orders ───────────────────────────────────────────────────────────────────────────────────

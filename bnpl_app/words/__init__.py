@@ -14,7 +14,9 @@ from .common import COMMON
 from .help import HELP
 from .merchant import MERCHANT
 from .messages import MESSAGES
+from .methods import METHODS
 from .ops import OPS
+from .quote import QUOTE
 from .shop import SHOP
 from .status import STATUS
 
@@ -22,7 +24,7 @@ LANGS = ("zh", "en")
 
 AREAS: dict[str, dict[str, tuple[str, str]]] = {
     "common": COMMON, "status": STATUS, "messages": MESSAGES, "shop": SHOP, "account": ACCOUNT,
-    "merchant": MERCHANT, "ops": OPS, "help": HELP,
+    "merchant": MERCHANT, "ops": OPS, "help": HELP, "methods": METHODS, "quote": QUOTE,
 }
 
 
