@@ -16,6 +16,7 @@ from ..views.account import (
     Change,
     EarlyView,
     HelpSection,
+    MovementView,
     NoticeView,
     PlannedView,
     StatementView,
@@ -331,9 +332,16 @@ def _consent() -> rx.Component:
                 rx.button(t("credit.close"), on_click=CreditState.close_bnpl, color_scheme="gray", variant="outline",
                           data_testid="bnpl-close"),
                 spacing="2", width="100%")),
-            (BS.SUSPENDED, rx.callout(t("credit.suspended_note"), icon="circle_alert", color_scheme="red", width="100%")),
-            rx.vstack(
+            (BS.SUSPENDED, rx.vstack(
+                rx.callout(t("credit.suspended_note"), icon="circle_alert", color_scheme="red", width="100%"),
+                _note("credit.suspended_close_note"),
+                rx.button(t("credit.close"), on_click=CreditState.close_bnpl, color_scheme="gray", variant="outline",
+                          data_testid="bnpl-close"),
+                spacing="2", width="100%")),
+            rx.cond(v.restore_first, rx.callout(t("credit.restore_first_note"), icon="circle_alert", color_scheme="amber",
+                                                width="100%", data_testid="bnpl-restore-first"), rx.vstack(
                 _note("credit.open_intro"),
+                rx.cond(v.status == BS.CLOSED, _note("credit.terms_again")),
                 rx.cond(v.open_limit != "", rx.callout(rx.text(t("credit.open_limit"), " ", rx.text.strong(v.open_limit)),
                                                        icon="badge-check", size="1", data_testid="bnpl-open-limit")),
                 _terms_list(),
@@ -342,7 +350,7 @@ def _consent() -> rx.Component:
                 rx.button(t("credit.open"), on_click=CreditState.open_bnpl, data_testid="bnpl-open",
                           disabled=~CreditState.terms_ok),
                 rx.cond(~CreditState.terms_ok, _note("credit.accept_first")),
-                spacing="3", width="100%"),
+                spacing="3", width="100%")),
         ),
     )
 
@@ -539,6 +547,27 @@ def _method(m: MethodView) -> rx.Component:
     )
 
 
+def _movement(mv: MovementView) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(mv.at, white_space="nowrap"),
+        rx.table.cell(rx.badge(mv.kind_label, color_scheme=rx.match(mv.kind, ("refund", "green"), ("topup", "blue"), "gray"),
+                               variant="soft")),
+        rx.table.cell(mv.method),
+        rx.table.cell(money(mv.amount, weight="bold", color_scheme=rx.cond(mv.incoming, "green", "gray")),
+                      text_align="right"),
+        data_testid="money-movement", custom_attrs={"data-kind": mv.kind, "data-key": mv.key},
+    )
+
+
+def _movements() -> rx.Component:
+    v = WalletState.view
+    return _section("wallet.movements", _note("wallet.movements_note"), rx.cond(
+        v.movements.length() > 0,
+        _table(["move.when", "move.kind", "move.method", "move.amount"], rx.foreach(v.movements, _movement),
+               data_testid="money-movements"),
+        empty("wallet.no_movements")))
+
+
 def wallet_page() -> rx.Component:
     v = WalletState.view
     return layout(rx.vstack(
@@ -574,6 +603,7 @@ def wallet_page() -> rx.Component:
                      rx.button(t("wallet.add_card_submit"), on_click=WalletState.add_card, data_testid="card-add-submit"),
                      spacing="2", align="end", wrap="wrap", width="100%"),
                  _note("wallet.card_note")),
+        _movements(),
         spacing="4", width="100%",
     ))
 
