@@ -247,8 +247,9 @@ def paid_notice(*, order_id: int, product: str) -> Notice:
 
 
 def refund_notice(*, order_id: int, product: str, amount_fen: int, methods: str) -> Notice:
-    """A returned order's captured money went back: how much, to which methods."""
-    return Notice("refund", f"refund:{order_id}", dict(product=product, amount=_yuan(amount_fen), methods=methods))
+    """A returned order's captured money went back: how much, and to which methods (their labels;
+    as ``method``, the parameter the inbox names a wallet by in the reader's language)."""
+    return Notice("refund", f"refund:{order_id}", dict(product=product, amount=_yuan(amount_fen), method=methods))
 
 
 def reward_notice(*, order_id: int, standing: Standing) -> Notice:

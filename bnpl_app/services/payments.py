@@ -154,15 +154,14 @@ def refund(*, session: Session, inst: Installment, at: datetime, gateway: Gatewa
         status = session.execute(sa.select(INST.c.status).where(INST.c.id == inst.id)).scalar_one()
         raise InvalidTransition("refund.already" if status == IS.REFUNDED else "refund.not_paid", inst=inst.id)
     session.refresh(inst)
-    legs = [(cr, dr, amount) for dr, cr, amount in session.execute(
-        sa.select(P.c.debit_account, P.c.credit_account, P.c.amount_fen)
-        .where(P.c.posting_key == f"cap:{inst.id}", P.c.ledger == MONEY).order_by(P.c.leg))]
-    if sum(a for _d, _c, a in legs) != inst.paid_fen or any(c != pm(inst.paid_method_id) for c, _d, _a in legs):
+    captured = list(session.execute(sa.select(P.c.debit_account, P.c.credit_account, P.c.amount_fen)
+                                    .where(P.c.posting_key == f"cap:{inst.id}", P.c.ledger == MONEY).order_by(P.c.leg)))
+    if sum(a for _d, _c, a in captured) != inst.paid_fen or any(d != pm(inst.paid_method_id) for d, _c, _a in captured):
         raise RuntimeError(f"installment {inst.id}: its capture does not match what it paid — ledger and table disagree")
     if inst.paid_fen:
         (gateway or GATEWAY).credit(session, method_id=inst.paid_method_id, amount_fen=inst.paid_fen)
     ledger.post(session=session, ledger=MONEY, key=f"ref:{inst.id}", kind="refund", at=at, order_id=inst.order_id,
-                installment_id=inst.id, legs=legs)
+                installment_id=inst.id, legs=[(credit_acct, debit, amount) for debit, credit_acct, amount in captured])
     return Refund(inst.id, inst.paid_fen, inst.paid_method_id)
 
 
