@@ -208,6 +208,12 @@ def accept_return(*, session: Session, merchant_id: int | None, return_id: objec
     return ret
 
 
+def refunded_fen(*, session: Session, order_id: int) -> int:
+    """How much of the order's captured money was refunded."""
+    return int(session.execute(sa.select(sa.func.coalesce(sa.func.sum(INST.c.refunded_fen), 0))
+                               .where(INST.c.order_id == order_id)).scalar_one())
+
+
 def reject_return(*, session: Session, merchant_id: int, return_id: object, reason: str,
                   photos: list[tuple[str, str, int]], clock: Clock) -> ReturnRequest:
     """Damaged: at least one photo (already stored and checked by ``uploads``) and a reason.

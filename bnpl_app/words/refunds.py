@@ -9,6 +9,7 @@ REFUNDS: dict[str, tuple[str, str]] = {
     "consent.restore_first": ("额度因暂停已降为 ¥0.00，需先申请恢复额度，才能重新开通先用后付",
                               "your limit was cut to ¥0.00 by a suspension: apply for restoration before turning 先用后付 back on"),
     "consent.restore_first.hint": ("还清欠款后可在信用页申请恢复额度", "pay off what is owed, then apply for restoration on the credit page"),
+    "mer.accepted_refunded": ("已验收通过，已退款 {amount} 给买家（原路退回）", "Accepted — {amount} refunded to the shopper, to the methods it was paid with"),
     # credit history reasons
     "cr.reopened": ("重新开通先用后付（已再次同意服务条款）", "先用后付 turned on again (terms accepted again)"),
     "cr.closed": ("关闭先用后付", "先用后付 turned off"),
