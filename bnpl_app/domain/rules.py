@@ -20,7 +20,7 @@ from .clock import china_time
 from .messages import render
 from .money import bps_of, yuan
 from .policy import POLICY
-from .status import BNPL_ACTIVE, InstallmentStatus as IS, MethodKind, OrderStatus as OS
+from .status import BNPL_ACTIVE, BnplStatus as BS, InstallmentStatus as IS, MethodKind, OrderStatus as OS
 
 DAY = timedelta(days=1)
 _yuan = lru_cache(maxsize=8192)(yuan)  # the same few amounts recur thousands of times in a sweep
@@ -179,6 +179,35 @@ def standing_after_order(*, on_time: bool, score: int, streak: int, limit_fen: i
     return Standing(score, streak, limit, limit > limit_fen)
 
 
+def reward_taken_back(*, score: int, streak: int, limit_fen: int, points: int,
+                      step: tuple[int, int] | None) -> Standing:
+    """A returned (refunded) order earns no on-time reward: the ``points`` it added come off the
+    score (within 350–950), it no longer counts in the streak, and the limit step it brought
+    (``step`` = (limit before, limit after)) is undone — if the limit is still the stepped one
+    (a later cut or restoration has since decided the limit, and stays)."""
+    limit = step[0] if step is not None and limit_fen == step[1] else limit_fen
+    return Standing(POLICY.clamp_score(score - points), max(0, streak - 1), limit, False)
+
+
+# ── returns ──────────────────────────────────────────────────────────────────────────────────
+def may_return(*, status: str, trial_end_at: datetime, now: datetime, returned_before: bool) -> bool:
+    """Returning within the trial is a right, paid or not: an order in its trial, or paid early
+    during it (pay now), may be sent back while its trial runs — once (a rejected return is final)."""
+    return not returned_before and trial_end_at > now and status in (OS.TRIAL, OS.PAID)
+
+
+def bnpl_status_after(current: str, wanted: str) -> str:
+    """Consent belongs to the shopper. A suspension (the sweep) of a shopper who had closed
+    先用后付 leaves it closed — its consequence, the limit cut to 0, applies all the same; turning it
+    back on (active) is a restoration's only for a suspended shopper: a closed or never-opened one
+    turns it on only themselves, with the terms (``consent.open_bnpl``)."""
+    if wanted == BS.SUSPENDED and current == BS.CLOSED:
+        return current
+    if wanted == BS.ACTIVE and current != BS.SUSPENDED:
+        return current
+    return wanted
+
+
 # ── reminders ────────────────────────────────────────────────────────────────────────────────
 def reminders_due(*, trial_end_at: datetime, created_at: datetime, sent: int, now: datetime) -> tuple[int, int] | None:
     """The trial-end reminders (``POLICY.reminder_days_before``, bit i of ``sent`` for the i-th)
@@ -229,6 +258,12 @@ def failed_notice(*, installment_id: int, product: str, seq: int, periods: int, 
 
 def paid_notice(*, order_id: int, product: str) -> Notice:
     return Notice("paid", f"paid:{order_id}", dict(product=product))
+
+
+def refund_notice(*, order_id: int, product: str, amount_fen: int, methods: str) -> Notice:
+    """A returned order's captured money went back: how much, and to which methods (their labels;
+    as ``method``, the parameter the inbox names a wallet by in the reader's language)."""
+    return Notice("refund", f"refund:{order_id}", dict(product=product, amount=_yuan(amount_fen), method=methods))
 
 
 def reward_notice(*, order_id: int, standing: Standing) -> Notice:

@@ -263,11 +263,14 @@ def test_returning_after_the_trial_ended_is_refused(world):
     assert err.key == "order.not_in_trial"
 
 
-def test_returning_a_paid_order_is_refused(world):
+def test_returning_an_order_paid_early_is_refused_once_its_trial_ended(world):
+    """Paying early keeps the return right for the trial (tests/unit/test_refunds.py), not after it."""
     shop = Shop(world)
     shop.pay_now()
-    refused(world, InvalidTransition, lambda s: orders.request_return(
+    world.clock.advance(timedelta(days=TRIAL))
+    err = refused(world, InvalidTransition, lambda s: orders.request_return(
         session=s, uid=shop.uid, order_id=shop.oid, tracking_no="SF1234567890", clock=world.clock))
+    assert err.key == "order.trial_over"
 
 
 # ── intact: released at once ─────────────────────────────────────────────────────────────────
