@@ -14,6 +14,7 @@ from .common import COMMON
 from .help import HELP
 from .merchant import MERCHANT
 from .messages import MESSAGES
+from .notices import NOTICES
 from .ops import OPS
 from .shop import SHOP
 from .status import STATUS
@@ -22,7 +23,7 @@ LANGS = ("zh", "en")
 
 AREAS: dict[str, dict[str, tuple[str, str]]] = {
     "common": COMMON, "status": STATUS, "messages": MESSAGES, "shop": SHOP, "account": ACCOUNT,
-    "merchant": MERCHANT, "ops": OPS, "help": HELP,
+    "merchant": MERCHANT, "ops": OPS, "help": HELP, "notices": NOTICES,
 }
 
 
