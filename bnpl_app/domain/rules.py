@@ -228,8 +228,10 @@ def notice_text(kind: str, params: dict, lang: str = "zh") -> tuple[str, str]:
     fmt = {"kind": params["kind_label"], **params} if "kind_label" in params else params
     if params.get("late_rule"):
         fmt = {**fmt, "rate": _pct(int(params.get("late_bps", 0))), "cap": _pct(int(params.get("late_cap_bps", 0)))}
-    variant = params.get("variant")
-    body = render(f"n.{kind}.body.{variant}" if variant else f"n.{kind}.body", lang, **fmt)
+    body_key = f"n.{kind}.body"
+    if params.get("variant"):
+        body_key += "." + params["variant"]
+    body = render(body_key, lang, **fmt)
     for words, needs in _TAILS.get(kind, ()):
         if needs in params:
             body += render(words, lang, **fmt)
