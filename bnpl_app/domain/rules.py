@@ -266,6 +266,16 @@ def announced_attempt(attempt_at: datetime, noticed_at: datetime | None, now: da
     return max(attempt_at, (noticed_at or now) + POLICY.min_notice, now)
 
 
+def moved_attempt(new: datetime, announced: datetime, noticed_at: datetime | None, now: datetime) -> datetime:
+    """An attempt announced for ``announced`` moves to ``new`` (an auto-repay setting, a schedule
+    that shifted): its notices start over, and the new time comes no sooner than the minimum
+    notice after now (when its notices are due at once, the one sent now names it). One never told
+    of keeps ``new``: its first notice moves it (``announced_attempt``)."""
+    if noticed_at is None or new == announced:
+        return new
+    return max(new, now + POLICY.min_notice)
+
+
 def notices_due(*, attempt_at: datetime, sent: int, now: datetime) -> tuple[int, int] | None:
     """The notices before an attempt (``POLICY.reminder_days_before``, bit i of ``sent`` for the
     i-th) whose time has come and that were not sent: (``sent`` with them added, the days of the

@@ -249,21 +249,18 @@ def set_autopay(*, session: Session, uid: int, days_before: object, method_order
         session.execute(sa.update(PMT).where(PMT.c.id == mid, PMT.c.user_id == uid).values(priority=prio))
     session.execute(sa.update(credit.CA).where(credit.CA.c.user_id == uid).values(autopay_days_before=days_before))
     # Future attempts of later installments move with the setting (the first one is the trial's end).
-    # A moved attempt is announced again (its notices start over); one moved earlier than it was
-    # announced for was not announced at all: its first notice goes out now (when its time has
-    # come) and it waits the minimum notice from then (``announce``).
+    # A moved attempt is announced again (its notices start over, at once when their time has
+    # come: ``announce``); one moved earlier than the time it was announced for comes no sooner
+    # than the minimum notice after now (``rules.moved_attempt``).
     now = clock.now()
     moved = []
     for inst in session.exec(select(Installment).where(Installment.shopper_id == uid, Installment.status == IS.SCHEDULED,
                                                        Installment.seq > 1, Installment.attempts == 0)):
         base = rules.first_attempt_at(due_at=inst.due_at, seq=inst.seq, autopay_days_before=days_before, now=now)
-        kept = rules.announced_attempt(base, inst.noticed_at, now) if inst.noticed_at is not None else base
-        if kept == inst.attempt_at:
+        new = rules.moved_attempt(base, inst.attempt_at, inst.noticed_at, now)
+        if new == inst.attempt_at:
             continue
-        values = dict(attempt_at=kept, notices_sent=0)
-        if kept < inst.attempt_at:
-            values.update(attempt_at=base, noticed_at=None)
-        session.execute(sa.update(INST).where(INST.c.id == inst.id).values(**values))
+        session.execute(sa.update(INST).where(INST.c.id == inst.id).values(attempt_at=new, notices_sent=0))
         moved.append(inst.id)
     methods = autopay_methods(session=session, uid=uid)
     for iid in moved:

@@ -71,11 +71,13 @@ def bill_order(s: Session, *, order_id: int, now: datetime) -> bool:
             continue
         due = inst.due_at + shift
         attempt = rules.first_attempt_at(due_at=due, seq=inst.seq, autopay_days_before=days_before, now=now)
-        if shift:  # the reminders named the old time: the moved schedule is announced afresh (phase ``notices``)
-            values = dict(noticed_at=None, notices_sent=0)
-        else:  # installment 1 as its reminder named it
-            attempt = rules.announced_attempt(attempt, inst.noticed_at, now) if inst.noticed_at else attempt
-            values = {}
+        values = {}
+        if inst.noticed_at is not None:
+            if shift:  # the reminders named the old time: the moved schedule is announced afresh (phase ``notices``)
+                attempt = rules.moved_attempt(attempt, inst.due_at, inst.noticed_at, now)
+                values = dict(notices_sent=0)
+            else:  # installment 1 as its reminder named it
+                attempt = rules.announced_attempt(attempt, inst.noticed_at, now)
         s.execute(sa.update(INST).where(INST.c.id == inst.id, INST.c.status == IS.PENDING)
                   .values(status=IS.SCHEDULED, due_at=due, attempt_at=attempt, **values))
     s.add(OrderEvent(order_id=order.id, at=now, step="captured", amount_fen=order.price_fen, note="trial ended"))
