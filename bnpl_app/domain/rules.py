@@ -6,8 +6,9 @@ What is decided here: how much an installment owes and how a capture splits; whe
 attempted and, when it fails, whether the installment is overdue and when it is tried again;
 what follows from days overdue (grace, late fees, suspension, bad debt); when an order is paid
 off, whether it was on time, what status it is in, and what an on-time order earns; which
-reminders are due; and every notice the rules send: its kind, dedupe key and parameters, and its
-words in either language."""
+reminders are due; the notices before every automatic deduction (which are due, when an attempt
+may come after them — the gate — and which method they name); and every notice the rules send:
+its kind, dedupe key and parameters, and its words in either language."""
 
 from __future__ import annotations
 

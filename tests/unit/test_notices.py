@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from bnpl_app.db import reading
 from bnpl_app.domain import rules
-from bnpl_app.domain.clock import add_months, china_time
+from bnpl_app.domain.clock import UTC, add_months, china_time
 from bnpl_app.domain.money import bps_of, yuan
 from bnpl_app.domain.policy import POLICY
 from bnpl_app.jobs.sweep import next_event_after, run_sweep
@@ -401,3 +401,39 @@ def test_next_event_after_names_each_notice_before_a_deduction(world):
     with reading(world.engine) as s:
         assert next_event_after(s, world.clock.now()) == due - 3 * DAY
         assert next_event_after(s, due - 3 * DAY) == due - DAY
+
+
+# ── the rules themselves ─────────────────────────────────────────────────────────────────────
+NOW = datetime(2026, 11, 15, 2, 0, tzinfo=UTC)
+
+
+def test_the_notices_due_before_an_attempt_are_its_offsets_that_came_and_only_the_most_urgent_is_sent():
+    at = NOW + 5 * DAY
+    assert rules.notices_due(attempt_at=at, sent=0, now=at - 4 * DAY) is None
+    assert rules.notices_due(attempt_at=at, sent=0, now=at - 3 * DAY) == (0b01, 3)
+    assert rules.notices_due(attempt_at=at, sent=0b01, now=at - 2 * DAY) is None
+    assert rules.notices_due(attempt_at=at, sent=0b01, now=at - DAY) == (0b11, 1)
+    assert rules.notices_due(attempt_at=at, sent=0, now=at + DAY) == (rules.ALL_NOTICES, 1)  # reached late: one notice
+    assert rules.notices_due(attempt_at=at, sent=rules.ALL_NOTICES, now=at + DAY) is None
+
+
+def test_an_attempt_never_comes_before_its_first_notice_is_the_minimum_notice_old():
+    gate = POLICY.min_notice
+    assert rules.announced_attempt(NOW + 3 * DAY, None, NOW) == NOW + 3 * DAY  # told in time
+    assert rules.announced_attempt(NOW - DAY, None, NOW) == NOW + gate  # reached late: told now, taken a day later
+    assert rules.announced_attempt(NOW, NOW - DAY / 2, NOW) == NOW - DAY / 2 + gate
+    assert rules.deduction_due(IS.SCHEDULED, NOW, NOW - gate, NOW, rules.noticed_by(NOW))
+    assert not rules.deduction_due(IS.SCHEDULED, NOW, NOW - gate + timedelta(seconds=1), NOW, rules.noticed_by(NOW))
+    assert not rules.deduction_due(IS.SCHEDULED, NOW, None, NOW, rules.noticed_by(NOW))
+    assert not rules.deduction_due(IS.PAID, NOW, NOW - 3 * DAY, NOW, rules.noticed_by(NOW))
+    # A moved attempt that was told of comes no sooner than the minimum notice after now.
+    assert rules.moved_attempt(NOW, NOW + 3 * DAY, NOW - DAY, NOW) == NOW + gate
+    assert rules.moved_attempt(NOW + 9 * DAY, NOW + 3 * DAY, NOW - DAY, NOW) == NOW + 9 * DAY
+    assert rules.moved_attempt(NOW, NOW + 3 * DAY, None, NOW) == NOW  # never told: its first notice moves it
+
+
+def test_a_notice_names_the_method_that_would_pay_now_else_the_first():
+    assert rules.named_method([100, 5_000], 1_000) == 1
+    assert rules.named_method([100, 500], 1_000) == 0
+    assert rules.named_method([], 1_000) is None
+    assert rules.ANNOUNCING_KINDS == ("reminder", "upcoming", "failed", "early_failed")
