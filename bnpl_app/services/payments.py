@@ -87,11 +87,16 @@ def methods_in_order(*, session: Session, uid: int, with_removed: bool = False) 
     return list(session.execute(q.order_by(PaymentMethod.priority, PaymentMethod.id)).scalars())
 
 
+# What automatic deduction may take from: bound methods the shopper allows it on (as SQL: the
+# sweep's per-row path filters with it, its set-based path writes the same two columns).
+AUTO_METHOD = sa.and_(PMT.c.removed_at.is_(None), PMT.c.autopay.is_(sa.true()))
+
+
 def auto_methods(*, session: Session, uid: int) -> list[PaymentMethod]:
-    """What automatic deduction may take from, in the order it tries them: bound methods the
-    shopper allows it on. Whatever predicts a deduction (the dry run, the checkout quote) reads
-    this; the sweep filters the same two columns in SQL."""
-    return [m for m in methods_in_order(session=session, uid=uid) if m.autopay]
+    """``AUTO_METHOD``s of the shopper in the order automatic deduction tries them. Whatever
+    predicts a deduction (the dry run, the checkout quote, the notices) reads this."""
+    return list(session.execute(sa.select(PaymentMethod).where(PaymentMethod.user_id == uid, AUTO_METHOD)
+                                .order_by(PaymentMethod.priority, PaymentMethod.id)).scalars())
 
 
 def method_label(m: PaymentMethod) -> str:
@@ -115,15 +120,17 @@ def capture(
     waive_fee: bool = False,
     billed: bool = True,
     gateway: Gateway | None = None,
+    auto: bool = False,
 ) -> Capture:
-    """Take what ``inst`` owes from ``method`` — once. Raises InsufficientFunds, leaving nothing."""
+    """Take what ``inst`` owes from ``method`` — once. Raises InsufficientFunds, leaving nothing.
+    ``auto``: the sweep's automatic deduction (``auto_paid``); a payment the shopper makes is not."""
     fee_waived = inst.fee_fen if waive_fee else inst.fee_waived_fen
     amount = rules.owed(inst.principal_fen, inst.fee_fen, fee_waived, inst.late_fee_fen, inst.late_fee_waived_fen)
     res = session.execute(
         sa.update(INST)
         .where(INST.c.id == inst.id, INST.c.status.in_((IS.PENDING, IS.SCHEDULED, IS.OVERDUE)))
         .values(status=IS.PAID, paid_at=at, paid_fen=amount, paid_method_id=method.id, fee_waived_fen=fee_waived,
-                attempt_at=None, last_failure=None)
+                attempt_at=None, last_failure=None, auto_paid=auto)
     )
     if res.rowcount != 1:
         raise InvalidTransition("bill.not_open", status=inst.status)
@@ -176,7 +183,7 @@ def refund(*, session: Session, inst: Installment, at: datetime, gateway: Gatewa
 
 
 def capture_from_any(*, session: Session, inst: Installment, order: Order, at: datetime,
-                     methods: list[PaymentMethod] | None = None) -> Capture | None:
+                     methods: list[PaymentMethod] | None = None, auto: bool = False) -> Capture | None:
     """Try the shopper's methods in their order; None if none could cover it."""
     need = owed(inst)
     for m in methods if methods is not None else methods_in_order(session=session, uid=order.shopper_id):
@@ -184,7 +191,7 @@ def capture_from_any(*, session: Session, inst: Installment, order: Order, at: d
             continue
         sp = session.begin_nested()
         try:
-            cap = capture(session=session, inst=inst, order=order, method=m, at=at)
+            cap = capture(session=session, inst=inst, order=order, method=m, at=at, auto=auto)
         except InsufficientFunds:
             sp.rollback()  # the balance moved under us; try the next method
             continue

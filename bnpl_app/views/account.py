@@ -304,7 +304,8 @@ class NoticeView:
 
 
 _LINKS = {
-    **dict.fromkeys(("deducted", "failed", "late_fee", "penalty", "bad_debt"), ("bills", routes.BILLS)),
+    **dict.fromkeys(("deducted", "failed", "late_fee", "penalty", "bad_debt", "upcoming", "early_failed"),
+                    ("bills", routes.BILLS)),
     **dict.fromkeys(("app_approved", "app_rejected", "suspended", "reward", "reward_step"), ("credit", routes.CREDIT)),
     **dict.fromkeys(("reminder", "paid", "return_received", "return_accepted", "return_rejected", "refund"),
                     ("orders", routes.ORDERS)),
