@@ -22,7 +22,7 @@ from bnpl_app.domain.money import bps_of, yuan
 from bnpl_app.domain.policy import POLICY
 from bnpl_app.jobs.sweep import next_event_after, run_sweep
 from bnpl_app.models import Installment, InstallmentStatus as IS, Notification, Outbox, PaymentMethod
-from bnpl_app.services import applications, bills
+from bnpl_app.services import applications, bills, payments
 from bnpl_app.views import account as account_views
 
 DAY = timedelta(days=1)
