@@ -53,7 +53,7 @@ from bnpl_app.services.notify import written  # noqa: E402
 from bnpl_app.jobs import sweep as sweep_mod  # noqa: E402
 from bnpl_app.jobs.sweep import run_sweep  # noqa: E402
 
-SEED_VERSION = 6  # bump when the seeded world changes (invalidates --cache)
+SEED_VERSION = 7  # bump when the seeded world changes (invalidates --cache)
 NOW = datetime(2027, 3, 15, 2, 0, tzinfo=UTC)  # 10:00 in China; day 15 so month arithmetic never clamps
 DAY = timedelta(days=1)
 N_MERCHANTS = 20
@@ -359,16 +359,20 @@ class Seeder:
                           1 if o.status == "PAID" else None, 3))
             for x in o.insts:
                 paid = x.status == "PAID"
+                # The notices before each deduction went out at their offsets (the sweep's gate needs them).
+                told = [d for d in POLICY.reminder_days_before if (x.paid_at if paid else x.attempt_at) - timedelta(days=d) <= NOW]
+                sent = sum(1 << i for i, d in enumerate(POLICY.reminder_days_before) if d in told)
+                noticed = ts((x.paid_at if paid else x.attempt_at) - timedelta(days=max(told))) if told else None
                 irows.append((x.id, o.id, sh.uid, mid, x.seq, x.periods, ts(x.due), x.principal, x.fee, x.status,
                               None if paid else ts(x.attempt_at), ts(x.paid_at) if paid else None,
                               x.principal + x.fee if paid else 0, sh.wallet_id if paid else None, 0, 0, 0, 0, 0, 0,
-                              0, 0))
+                              0, 0, noticed, sent, 1 if paid else 0))
         self.ins("orders", "id,shopper_id,merchant_id,product_id,product_name,price_fen,plan,periods,status,"
                  "idempotency_key,request_hash,created_at,trial_end_at,fee_bps,late_fee_bps_per_day,late_fee_cap_bps,"
                  "grace_days,platform_fee_bps,billed_at,closed_at,on_time,reminders_sent", orows)
         self.ins("installments", "id,order_id,shopper_id,merchant_id,seq,periods,due_at,principal_fen,fee_fen,status,"
                  "attempt_at,paid_at,paid_fen,paid_method_id,late_fee_fen,late_fee_waived_fen,fee_waived_fen,attempts,penalized,"
-                 "suspended_applied,bad_debt_applied,late_fee_days", irows)
+                 "suspended_applied,bad_debt_applied,late_fee_days,noticed_at,notices_sent,auto_paid", irows)
 
     def derived(self) -> None:
         """What checkout, billing and the past deductions wrote, derived set-based from the rows."""

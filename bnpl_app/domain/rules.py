@@ -6,8 +6,9 @@ What is decided here: how much an installment owes and how a capture splits; whe
 attempted and, when it fails, whether the installment is overdue and when it is tried again;
 what follows from days overdue (grace, late fees, suspension, bad debt); when an order is paid
 off, whether it was on time, what status it is in, and what an on-time order earns; which
-reminders are due; and every notice the rules send: its kind, dedupe key and parameters, and its
-words in either language."""
+reminders are due; the notices before every automatic deduction (which are due, when an attempt
+may come after them — the gate — and which method they name); and every notice the rules send:
+its kind, dedupe key and parameters, and its words in either language."""
 
 from __future__ import annotations
 
@@ -16,11 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from .clock import china_time
+from .clock import CST, UTC, china_time
 from .messages import render
 from .money import bps_of, yuan
 from .policy import POLICY
-from .status import BNPL_ACTIVE, InstallmentStatus as IS, MethodKind, OrderStatus as OS
+from .status import BNPL_ACTIVE, BnplStatus as BS, InstallmentStatus as IS, MethodKind, OrderStatus as OS
 
 DAY = timedelta(days=1)
 _yuan = lru_cache(maxsize=8192)(yuan)  # the same few amounts recur thousands of times in a sweep
@@ -58,6 +59,14 @@ def method_change_refused(*, unbinding: bool, kind: str, balance_fen: int, auto:
     if auto and other_auto == 0 and owes_or_holds:
         return "method.last_auto_remove" if unbinding else "method.last_auto_off"
     return None
+
+
+def named_method(balances: Iterable[int], amount_fen: int) -> int | None:
+    """Which method a notice before a deduction names: the one that would pay it now (the first
+    covering it), else the first the deduction would try; None when there is none."""
+    balances = list(balances)
+    i = first_covering(balances, amount_fen)
+    return i if i is not None else (0 if balances else None)
 
 
 # ── deductions: when, and after a failure ────────────────────────────────────────────────────
@@ -111,11 +120,24 @@ def penalized_limit(limit_fen: int) -> int:
 
 
 def late_fee(*, principal_fen: int, bps_per_day: int, cap_bps: int, days: int, grace_days: int) -> tuple[int, int]:
-    """(late fees accrued in total, fee days) after ``days`` overdue: the per-day fee on the
-    principal, rounded to the fen, for every day after the grace period, capped at ``cap_bps`` of
-    the principal."""
+    """(late fees accrued in total, fee days) after ``days`` overdue: the daily rate on the
+    principal for every day after the grace period, as a running total rounded to the fen once
+    (round(principal × rate × fee days), so a small principal accrues too), capped at ``cap_bps``
+    of the principal."""
     fee_days = max(0, days - grace_days)
-    return min(bps_of(principal_fen, cap_bps), bps_of(principal_fen, bps_per_day) * fee_days), fee_days
+    return min(bps_of(principal_fen, cap_bps), bps_of(principal_fen, bps_per_day * fee_days)), fee_days
+
+
+def late_fee_may_rise(*, overdue: bool, plan_application_id: int | None, principal_fen: int, late_fee_fen: int,
+                      due_at: datetime, at: datetime, bps_per_day: int, cap_bps: int, grace_days: int) -> bool:
+    """Whether what an installment owes may grow before an attempt at ``at``: it is overdue (late
+    fees accrue only then, never on a hardship plan's) and by ``at`` the late fee of the order's
+    terms is above what it has accrued so far."""
+    if not overdue or plan_application_id is not None:
+        return False
+    total, _days = late_fee(principal_fen=principal_fen, bps_per_day=bps_per_day, cap_bps=cap_bps,
+                            days=days_overdue(due_at, at), grace_days=grace_days)
+    return total > late_fee_fen
 
 
 def suspension_due(days: int) -> bool:
@@ -179,6 +201,35 @@ def standing_after_order(*, on_time: bool, score: int, streak: int, limit_fen: i
     return Standing(score, streak, limit, limit > limit_fen)
 
 
+def reward_taken_back(*, score: int, streak: int, limit_fen: int, points: int,
+                      step: tuple[int, int] | None) -> Standing:
+    """A returned (refunded) order earns no on-time reward: the ``points`` it added come off the
+    score (within 350–950), it no longer counts in the streak, and the limit step it brought
+    (``step`` = (limit before, limit after)) is undone — if the limit is still the stepped one
+    (a later cut or restoration has since decided the limit, and stays)."""
+    limit = step[0] if step is not None and limit_fen == step[1] else limit_fen
+    return Standing(POLICY.clamp_score(score - points), max(0, streak - 1), limit, False)
+
+
+# ── returns ──────────────────────────────────────────────────────────────────────────────────
+def may_return(*, status: str, trial_end_at: datetime, now: datetime, returned_before: bool) -> bool:
+    """Returning within the trial is a right, paid or not: an order in its trial, or paid early
+    during it (pay now), may be sent back while its trial runs — once (a rejected return is final)."""
+    return not returned_before and trial_end_at > now and status in (OS.TRIAL, OS.PAID)
+
+
+def bnpl_status_after(current: str, wanted: str) -> str:
+    """Consent belongs to the shopper. A suspension (the sweep) of a shopper who had closed
+    先用后付 leaves it closed — its consequence, the limit cut to 0, applies all the same; turning it
+    back on (active) is a restoration's only for a suspended shopper: a closed or never-opened one
+    turns it on only themselves, with the terms (``consent.open_bnpl``)."""
+    if wanted == BS.SUSPENDED and current == BS.CLOSED:
+        return current
+    if wanted == BS.ACTIVE and current != BS.SUSPENDED:
+        return current
+    return wanted
+
+
 # ── reminders ────────────────────────────────────────────────────────────────────────────────
 def reminders_due(*, trial_end_at: datetime, created_at: datetime, sent: int, now: datetime) -> tuple[int, int] | None:
     """The trial-end reminders (``POLICY.reminder_days_before``, bit i of ``sent`` for the i-th)
@@ -199,36 +250,167 @@ def reminders_due(*, trial_end_at: datetime, created_at: datetime, sent: int, no
 @dataclass(frozen=True, slots=True)
 class Notice:
     """One notice: its kind (the ``n.<kind>.title/body`` messages), the key that makes it go out
-    once, and its parameters (stored as they are, to render in the reader's language)."""
+    once, its parameters (stored as they are, to render in the reader's language) and, for a
+    notice about one installment's deduction, that installment."""
 
     kind: str
     dedupe_key: str | None
     params: dict
+    installment_id: int | None = None
+
+
+# Sentences added to a notice's body when its parameters carry what they name: (words, parameter).
+_TAILS = {"reminder": (("n.tail.method", "method"),), "failed": (("n.tail.next", "next"),),
+          "early_failed": (("n.tail.next", "next"),)}
 
 
 def notice_text(kind: str, params: dict, lang: str = "zh") -> tuple[str, str]:
     """A notice's title and body in ``lang``. (``kind`` names the notice, so an application's
-    kind travels as ``kind_label``; the messages call it {kind}.)"""
+    kind travels as ``kind_label``; the messages call it {kind}.) A ``variant`` picks another body
+    (``n.<kind>.body.<variant>``); a deduction's method or next attempt and the late-fee rule
+    (``late_rule``: the amount may still rise) are sentences of their own after it."""
     fmt = {"kind": params["kind_label"], **params} if "kind_label" in params else params
-    return render(f"n.{kind}.title", lang, **fmt), render(f"n.{kind}.body", lang, **fmt)
+    if params.get("late_rule"):
+        fmt = {**fmt, "rate": _pct(int(params.get("late_bps", 0))), "cap": _pct(int(params.get("late_cap_bps", 0)))}
+    body_key = f"n.{kind}.body"
+    if params.get("variant"):
+        body_key += "." + params["variant"]
+    body = render(body_key, lang, **fmt)
+    for words, needs in _TAILS.get(kind, ()):
+        if needs in params:
+            body += render(words, lang, **fmt)
+    if params.get("late_rule"):
+        body += render("n.tail.late_rule", lang, **fmt)
+    return render(f"n.{kind}.title", lang, **fmt), body
+
+
+# ── notices before every automatic deduction ─────────────────────────────────────────────────
+# The kinds of notice that announce an automatic deduction (naming its amount, time and method):
+# the trial-end reminders (installment 1), the notices before every other attempt, and the notice
+# of a failed attempt, which announces the retry.
+ANNOUNCING_KINDS = ("reminder", "upcoming", "failed", "early_failed")
+FAILURE_KINDS = ("failed", "early_failed")  # one per failed attempt (attempts are a day apart)
+ALL_NOTICES = (1 << len(POLICY.reminder_days_before)) - 1  # every offset's bit: nothing more to announce
+
+
+def noticed_by(now: datetime) -> datetime:
+    """An automatic deduction at ``now`` needs its first notice to have gone out by this time."""
+    return now - POLICY.min_notice
+
+
+def deduction_due(status: str, attempt_at, noticed_at, now, noticed_by_) -> bool:
+    """``attempt_due``, and the shopper was told at least ``POLICY.min_notice`` before: the first
+    notice about it went out at or before ``noticed_by_`` (``noticed_by(now)``; all four compare as
+    they are, datetimes or a driver's stored form)."""
+    return attempt_due(status, attempt_at, now) and noticed_at is not None and noticed_at <= noticed_by_
+
+
+def announced_attempt(attempt_at: datetime, noticed_at: datetime | None, now: datetime) -> datetime:
+    """When an attempt may come, told now (``noticed_at`` None) or at ``noticed_at``: never before
+    that first notice is ``POLICY.min_notice`` old, never in the past."""
+    return max(attempt_at, (noticed_at or now) + POLICY.min_notice, now)
+
+
+def moved_attempt(new: datetime, announced: datetime, noticed_at: datetime | None, now: datetime) -> datetime:
+    """An attempt announced for ``announced`` moves to ``new`` (an auto-repay setting, a schedule
+    that shifted): its notices start over, and the new time comes no sooner than the minimum
+    notice after now (when its notices are due at once, the one sent now names it). One never told
+    of keeps ``new``: its first notice moves it (``announced_attempt``)."""
+    if noticed_at is None or new == announced:
+        return new
+    return max(new, now + POLICY.min_notice)
+
+
+def notices_due(*, attempt_at: datetime, sent: int, now: datetime) -> tuple[int, int] | None:
+    """The notices before an attempt (``POLICY.reminder_days_before``, bit i of ``sent`` for the
+    i-th) whose time has come and that were not sent: (``sent`` with them added, the days of the
+    most urgent — when several came at once only that one is sent), or None. A notice the sweep
+    reached late is still sent (the attempt then waits: ``announced_attempt``)."""
+    days = POLICY.reminder_days_before
+    due = [i for i, d in enumerate(days) if attempt_at - timedelta(days=d) <= now and not sent & (1 << i)]
+    if not due:
+        return None
+    for i in due:
+        sent |= 1 << i
+    return sent, min(days[i] for i in due)
+
+
+def china_date(dt: datetime) -> str:
+    """The day an instant falls on, China time (a failure is told once per installment per day)."""
+    return dt.astimezone(CST).strftime("%Y-%m-%d")
+
+
+def _pct(bps: int) -> str:
+    whole, frac = divmod(bps, 100)
+    return f"{whole}.{frac:02d}".rstrip("0").rstrip(".") + "%"
+
+
+@dataclass(frozen=True, slots=True)
+class LateRule:
+    """The late-fee terms of an order, as a notice names them when an amount may still rise."""
+
+    bps_per_day: int
+    cap_bps: int
+    grace_days: int
+
+
+def _deduction(*, product: str, seq: int, periods: int, amount_fen: int, at: datetime, method: str,
+               late: LateRule | None) -> dict:
+    """What every announcing notice carries: the amount (display and ``amount_fen``), the time
+    (display and ``at``, ISO), the method, and when the amount may rise, the rule."""
+    params = dict(product=product, seq=seq, periods=periods, amount=_yuan(amount_fen), amount_fen=amount_fen,
+                  at=at.astimezone(UTC).isoformat(), method=method)
+    if late is not None:
+        params.update(late_rule=True, late_bps=late.bps_per_day, late_cap_bps=late.cap_bps, grace_days=late.grace_days)
+    return params
+
+
+def upcoming_notice(*, installment_id: int, days: int, product: str, seq: int, periods: int, at: datetime,
+                    amount_fen: int, method: str, late: LateRule | None = None) -> Notice:
+    """Before an automatic deduction (an installment, a hardship-plan payment, an early auto-repay
+    attempt): amount, time, method. Keyed by the attempt time too: a moved attempt is told again."""
+    return Notice("upcoming", f"pre:{installment_id}:{days}:{int(at.timestamp())}",
+                  dict(_deduction(product=product, seq=seq, periods=periods, amount_fen=amount_fen, at=at, method=method,
+                                  late=late), when=china_time(at), days=days), installment_id)
 
 
 def deducted_notice(*, installment_id: int, product: str, seq: int, periods: int, method: str,
                     amount_fen: int) -> Notice:
     return Notice("deducted", f"cap:{installment_id}", dict(product=product, seq=seq, periods=periods, method=method,
-                                                            amount=_yuan(amount_fen)))
+                                                            amount=_yuan(amount_fen)), installment_id)
 
 
 def failed_notice(*, installment_id: int, product: str, seq: int, periods: int, owed_fen: int, due_at: datetime,
-                  grace_days: int) -> Notice:
-    """A deduction of an installment that is due failed; it names when the grace period ends."""
-    return Notice("failed", f"fail:{installment_id}", dict(
-        product=product, seq=seq, periods=periods, amount=_yuan(owed_fen),
-        grace_end=china_time(due_at + timedelta(days=grace_days))))
+                  grace_days: int, now: datetime, retry_at: datetime, method: str, late: LateRule | None = None) -> Notice:
+    """A deduction of an installment that is due failed (told once a day): why, when the grace
+    period ends (or how long it is overdue, once it has), and the retry — time, amount, method and,
+    when the amount may rise before it, the late-fee rule."""
+    days = days_overdue(due_at, now)
+    params = _deduction(product=product, seq=seq, periods=periods, amount_fen=owed_fen, at=retry_at, method=method,
+                        late=late)
+    params.update(grace_end=china_time(due_at + timedelta(days=grace_days)), next=china_time(retry_at), days=days)
+    if grace_over(days, grace_days):
+        params["variant"] = "late"
+    return Notice("failed", f"fail:{installment_id}:{china_date(now)}", params, installment_id)
+
+
+def early_failed_notice(*, installment_id: int, product: str, seq: int, periods: int, amount_fen: int,
+                        due_at: datetime, now: datetime, retry_at: datetime, method: str) -> Notice:
+    """An early auto-repay attempt (the due date still ahead) failed: not overdue; the retry named."""
+    params = _deduction(product=product, seq=seq, periods=periods, amount_fen=amount_fen, at=retry_at, method=method,
+                        late=None)
+    params.update(due=china_time(due_at), next=china_time(retry_at))
+    return Notice("early_failed", f"efail:{installment_id}:{china_date(now)}", params, installment_id)
 
 
 def paid_notice(*, order_id: int, product: str) -> Notice:
     return Notice("paid", f"paid:{order_id}", dict(product=product))
+
+
+def refund_notice(*, order_id: int, product: str, amount_fen: int, methods: str) -> Notice:
+    """A returned order's captured money went back: how much, and to which methods (their labels;
+    as ``method``, the parameter the inbox names a wallet by in the reader's language)."""
+    return Notice("refund", f"refund:{order_id}", dict(product=product, amount=_yuan(amount_fen), method=methods))
 
 
 def reward_notice(*, order_id: int, standing: Standing) -> Notice:
@@ -237,9 +419,11 @@ def reward_notice(*, order_id: int, standing: Standing) -> Notice:
                   dict(points=POLICY.on_time_score_bonus, limit=_yuan(standing.limit_fen if standing.stepped else 0)))
 
 
-def reminder_notice(*, order_id: int, days: int, product: str, trial_end_at: datetime, amount_fen: int) -> Notice:
-    return Notice("reminder", f"rem:{order_id}:{days}", dict(product=product, days=days, due=china_time(trial_end_at),
-                                                             amount=_yuan(amount_fen)))
+def reminder_notice(*, order_id: int, installment_id: int | None, days: int, product: str, at: datetime,
+                    amount_fen: int, method: str, seq: int = 1, periods: int = 1) -> Notice:
+    """Before the trial ends: the first deduction (installment 1) — amount, time, method."""
+    params = _deduction(product=product, seq=seq, periods=periods, amount_fen=amount_fen, at=at, method=method, late=None)
+    return Notice("reminder", f"rem:{order_id}:{days}", dict(params, days=days, due=china_time(at)), installment_id)
 
 
 def penalty_notice(*, installment_id: int, limit_fen: int) -> Notice:

@@ -23,6 +23,14 @@ class BnplStatus(StrEnum):
     SUSPENDED = "suspended"
 
 
+# 先用后付 status as the numbers a CreditEvent(kind="status") stores in old_value/new_value: every
+# change of it (open, close, suspend, restore) writes one, so the history can be replayed (the audit
+# proves no order was made while it was not active). Never renumber: stored history reads by these.
+BNPL_STATUS_CODE: dict[str, int] = {BnplStatus.NOT_OPENED: 0, BnplStatus.ACTIVE: 1, BnplStatus.CLOSED: 2,
+                                    BnplStatus.SUSPENDED: 3}
+BNPL_STATUS_OF_CODE: dict[int, str] = {code: status for status, code in BNPL_STATUS_CODE.items()}
+
+
 class OrderStatus(StrEnum):
     TRIAL = "TRIAL"
     RETURN_IN_TRANSIT = "RETURN_IN_TRANSIT"

@@ -73,8 +73,12 @@ def advance(*, engine: Engine, clock, delta: timedelta) -> tuple[datetime, int]:
     if delta < timedelta(0):
         raise ValidationError("clock_backwards")
     target = clock.now() + delta
-    runs = 0
-    while runs < MAX_STEPS:
+    # First the sweep that is due now (a running worker sweeps every few seconds): what was just
+    # done — an order whose first notice is due at once, a trial resumed after its end — is
+    # announced now, not at the next event.
+    sweep.run_sweep(engine=engine, clock=clock)
+    runs = 1
+    while runs <= MAX_STEPS:
         with reading(engine) as s:
             nxt = sweep.next_event_after(s, clock.now())
         if nxt is None or nxt > target:

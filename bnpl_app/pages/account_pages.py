@@ -16,6 +16,7 @@ from ..views.account import (
     Change,
     EarlyView,
     HelpSection,
+    MovementView,
     NoticeView,
     PlannedView,
     StatementView,
@@ -334,9 +335,16 @@ def _consent() -> rx.Component:
                 rx.button(t("credit.close"), on_click=CreditState.close_bnpl, color_scheme="gray", variant="outline",
                           data_testid="bnpl-close"),
                 spacing="2", width="100%")),
-            (BS.SUSPENDED, rx.callout(t("credit.suspended_note"), icon="circle_alert", color_scheme="red", width="100%")),
-            rx.vstack(
+            (BS.SUSPENDED, rx.vstack(
+                rx.callout(t("credit.suspended_note"), icon="circle_alert", color_scheme="red", width="100%"),
+                _note("credit.suspended_close_note"),
+                rx.button(t("credit.close"), on_click=CreditState.close_bnpl, color_scheme="gray", variant="outline",
+                          data_testid="bnpl-close"),
+                spacing="2", width="100%")),
+            rx.cond(v.restore_first, rx.callout(t("credit.restore_first_note"), icon="circle_alert", color_scheme="amber",
+                                                width="100%", data_testid="bnpl-restore-first"), rx.vstack(
                 _note("credit.open_intro"),
+                rx.cond(v.status == BS.CLOSED, _note("credit.terms_again")),
                 rx.cond(v.open_limit != "", rx.callout(rx.text(t("credit.open_limit"), " ", rx.text.strong(v.open_limit)),
                                                        icon="badge-check", size="1", data_testid="bnpl-open-limit")),
                 _terms_list(),
@@ -345,7 +353,7 @@ def _consent() -> rx.Component:
                 rx.button(t("credit.open"), on_click=CreditState.open_bnpl, data_testid="bnpl-open",
                           disabled=~CreditState.terms_ok),
                 rx.cond(~CreditState.terms_ok, _note("credit.accept_first")),
-                spacing="3", width="100%"),
+                spacing="3", width="100%")),
         ),
     )
 
@@ -628,6 +636,27 @@ def _topup() -> rx.Component:
                     _note("wallet.topup_note"))
 
 
+def _movement(mv: MovementView) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(mv.at, white_space="nowrap"),
+        rx.table.cell(rx.badge(mv.kind_label, color_scheme=rx.match(mv.kind, ("refund", "green"), ("topup", "blue"), "gray"),
+                               variant="soft")),
+        rx.table.cell(mv.method),
+        rx.table.cell(money(mv.amount, weight="bold", color_scheme=rx.cond(mv.incoming, "green", "gray")),
+                      text_align="right"),
+        data_testid="money-movement", custom_attrs={"data-kind": mv.kind, "data-key": mv.key},
+    )
+
+
+def _movements() -> rx.Component:
+    v = WalletState.view
+    return _section("wallet.movements", _note("wallet.movements_note"), rx.cond(
+        v.movements.length() > 0,
+        _table(["move.when", "move.kind", "move.method", "move.amount"], rx.foreach(v.movements, _movement),
+               data_testid="money-movements"),
+        empty("wallet.no_movements")))
+
+
 def wallet_page() -> rx.Component:
     v = WalletState.view
     return layout(rx.vstack(
@@ -652,6 +681,7 @@ def wallet_page() -> rx.Component:
                            on_click=WalletState.toggle_add, variant="soft", data_testid="method-add",
                            aria_expanded=rx.cond(WalletState.adding, "true", "false")),
                  rx.cond(WalletState.adding, _add_card_form())),
+        _movements(),
         spacing="4", width="100%",
     ))
 
@@ -663,6 +693,13 @@ def _go(n: NoticeView) -> rx.Component:
 
 
 def _notice(n: NoticeView) -> rx.Component:
+    """One inbox item (``inbox-item``: data-id the notification, data-kind its kind as stored)
+    around the card (``notice-row``, kept for the tests that find it by that id)."""
+    return rx.box(_notice_card(n), width="100%", data_testid="inbox-item",
+                  custom_attrs={"data-id": n.id, "data-kind": n.kind})
+
+
+def _notice_card(n: NoticeView) -> rx.Component:
     return rx.card(
         rx.hstack(
             rx.box(width="8px", height="8px", border_radius="50%", margin_top="0.45em", flex_shrink="0",

@@ -159,8 +159,9 @@ def approve_restoration(*, session: Session, operator_id: int, application_id: o
     credit.set_limit(session=session, uid=app.shopper_id, new_limit=limit_fen, reason=reason_of("cr.restored", app=app.id), at=now)
     session.execute(sa.update(credit.CA).where(credit.CA.c.user_id == app.shopper_id)
                     .values(restorable_limit_fen=None, bad_debt=False))
-    if acct.bnpl_status != BNPL_ACTIVE:
-        credit.set_status(session=session, uid=app.shopper_id, status=BNPL_ACTIVE, reason=reason_of("cr.restored", app=app.id), at=now)
+    # The limit comes back; the status only for a suspended shopper (who had opened it): one who
+    # closed 先用后付 keeps it closed (``rules.bnpl_status_after``) and reopens it themselves, with the terms.
+    credit.set_status(session=session, uid=app.shopper_id, status=BNPL_ACTIVE, reason=reason_of("cr.restored", app=app.id), at=now)
     notify(session=session, user_id=app.shopper_id, kind="app_approved", at=now, dedupe_key=f"app:{app.id}",
            kind_label=render("kind.restoration", "zh"), kind_code=AK.RESTORATION,
            terms=render("n.restored_terms", "zh", limit=yuan(limit_fen)), limit=yuan(limit_fen))

@@ -149,29 +149,73 @@ def _postings(s: Session, bal: dict[str, int]) -> Check:
     return postings
 
 
-def _installments(s: Session, captures: _Captures) -> tuple[Check, dict[int, int], dict[int, list[int]]]:
-    """One pass over the installments, each with its order's platform fee (an order's row sits near
-    its installments', so the join costs little): the once-only check, the open principal per
-    shopper, and per merchant the principal and platform fees of paid installments."""
+def _installments(s: Session, captures: _Captures) -> tuple[Check, dict[int, int], dict[int, list[int]], Check]:
+    """One pass over the installments, each with its order's platform fee and status (an order's
+    row sits near its installments', so the join costs little): the once-only check, the open
+    principal per shopper, per merchant [principal captured, platform fees net of refunded ones,
+    principal refunded] — a REFUNDED installment was captured and then refunded — and the refunds
+    check (read through the journal's order index: refunds are few)."""
     once = Check("no installment is paid twice; each payment matches its capture")
     open_by_user: dict[int, int] = defaultdict(int)
-    paid_by_merchant: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for iid, uid, mid, status, principal, paid_fen, bps in _stream(s, sa.select(
+    paid_by_merchant: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+    refunded: dict[int, tuple[int, int]] = {}  # installment → (order, paid)
+    returned_with_money: dict[int, int] = {}  # a RETURNED order's installments still PAID
+    for iid, uid, mid, status, principal, paid_fen, refunded_fen, oid, bps, order_status in _stream(s, sa.select(
             INST.c.id, INST.c.shopper_id, INST.c.merchant_id, INST.c.status, INST.c.principal_fen, INST.c.paid_fen,
-            ORD.c.platform_fee_bps).select_from(INST.outerjoin(ORD, ORD.c.id == INST.c.order_id))):
+            INST.c.refunded_fen, INST.c.order_id, ORD.c.platform_fee_bps, ORD.c.status)
+            .select_from(INST.outerjoin(ORD, ORD.c.id == INST.c.order_id))):
         once.checked += 1
         keys, amt = captures.of(iid)
-        if status == IS.PAID:
+        if status in (IS.PAID, IS.REFUNDED):
             if keys > 1 or (paid_fen > 0 and (keys != 1 or amt != paid_fen)):
                 once.fail(f"installment {iid}: paid {paid_fen}, {keys} capture(s) of {amt}")
             if bps is not None:  # settlement counts only installments whose order exists
                 paid_by_merchant[mid][0] += principal
                 paid_by_merchant[mid][1] += bps_of(principal, bps)
+                if status == IS.REFUNDED:
+                    paid_by_merchant[mid][1] -= bps_of(principal, bps)
+                    paid_by_merchant[mid][2] += principal
+            if status == IS.REFUNDED:
+                refunded[iid] = (oid, paid_fen)
+                if refunded_fen != paid_fen:
+                    once.fail(f"installment {iid}: refunded {refunded_fen} of the {paid_fen} it paid")
+            elif order_status == OS.RETURNED:
+                returned_with_money[oid] = returned_with_money.get(oid, 0) + paid_fen
         elif keys:
             once.fail(f"installment {iid} is {status} but has a capture")
         if status in IS.OPEN:
             open_by_user[uid] += principal
-    return once, open_by_user, paid_by_merchant
+    return once, open_by_user, paid_by_merchant, _refunds(s, captures, refunded, returned_with_money)
+
+
+def _refunds(s: Session, captures: _Captures, refunded: dict[int, tuple[int, int]],
+             returned_with_money: dict[int, int]) -> Check:
+    """Every refunded order's refunds equal its captures: each REFUNDED installment has exactly
+    one posting ``ref:<installment>``, of what it paid, and no refund is booked on anything else
+    of those orders; a returned order kept none of what it captured."""
+    check = Check("every refunded order's refunds equal its captures (one ref: posting per refunded installment)")
+    for oid, kept in sorted(returned_with_money.items()):
+        check.fail(f"order {oid} was returned but {kept} of what it captured was not refunded")
+    order_ids = sorted({oid for oid, _paid in refunded.values()})
+    by_inst: dict[int | None, dict[str, int]] = defaultdict(dict)
+    for k in range(0, len(order_ids), 500):
+        for oid, iid, key, amount in s.execute(sa.select(P.c.order_id, P.c.installment_id, P.c.posting_key, P.c.amount_fen)
+                                               .where(P.c.order_id.in_(order_ids[k:k + 500]), P.c.kind == "refund")):
+            by_inst[iid][key] = by_inst[iid].get(key, 0) + amount
+    per_order: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # order → [captured, refunded]
+    for iid, (oid, paid) in refunded.items():
+        check.checked += 1
+        got = by_inst.pop(iid, {})
+        if list(got) != [f"ref:{iid}"] or got[f"ref:{iid}"] != paid:
+            check.fail(f"installment {iid}: paid {paid}, refund postings {got or 'none'}")
+        per_order[oid][0] += captures.of(iid)[1]
+        per_order[oid][1] += sum(got.values())
+    for iid, got in by_inst.items():
+        check.fail(f"refund postings {sorted(got)} on installment {iid}, which is not refunded")
+    for oid, (captured, back) in sorted(per_order.items()):
+        if captured != back:
+            check.fail(f"order {oid}: captured {captured}, refunded {back}")
+    return check
 
 
 def _identity(s: Session, bal: dict[str, int], open_by_user: dict[int, int]) -> Check:
@@ -210,11 +254,12 @@ def _methods(s: Session, bal: dict[str, int]) -> Check:
 
 
 def _settlement(s: Session, bal: dict[str, int], paid_by_merchant: dict[int, list[int]]) -> Check:
+    """captured − platform fees (net of the service fees refunded) − refunds (principal refunded)
+    = the journal's balance of ``mer:<id>``."""
     settle = Check("merchant settlement = captured − platform fees − refunds")
     for (mid,) in s.execute(sa.select(Merchant.id)):
         settle.checked += 1
-        principal, fees = paid_by_merchant.get(mid, (0, 0))
-        refunds = bal[f"{mer(mid)}:refunds"]
+        principal, fees, refunds = paid_by_merchant.get(mid, (0, 0, 0))
         if bal[mer(mid)] != principal - fees - refunds:
             settle.fail(f"merchant {mid}: journal {bal[mer(mid)]}, expected {principal} − {fees} − {refunds}")
     return settle
@@ -350,6 +395,7 @@ def _fee_caps(s: Session) -> Check:
 def run_audit(*, session: Session) -> AuditReport:
     s = session
     bal, captures = _journal(s)
-    once, open_by_user, paid_by_merchant = _installments(s, captures)
+    once, open_by_user, paid_by_merchant, refunds = _installments(s, captures)
     return AuditReport([_postings(s, bal), _identity(s, bal, open_by_user), once, _methods(s, bal),
-                        _settlement(s, bal, paid_by_merchant), _quotes(s), *_notices(s), _consent(s), _fee_caps(s)])
+                        _settlement(s, bal, paid_by_merchant), refunds, _quotes(s), *_notices(s), _consent(s),
+                        _fee_caps(s)])

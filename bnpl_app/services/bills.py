@@ -105,6 +105,49 @@ def open_totals(*, session: Session, uid: int) -> tuple[int, int]:
     return int(open_), int(overdue)
 
 
+# The methods automatic deductions may use: bound (not removed) and left on for auto-deduction by
+# the shopper; tried in the shopper's order (``priority``, then id). Manual payments may use any.
+def method_named(methods: list[PaymentMethod], amount_fen: int) -> str:
+    """The method a notice before a deduction names (``rules.named_method``), or "—" for none."""
+    i = rules.named_method([m.balance_fen for m in methods], amount_fen)
+    return methods[i].label if i is not None else "—"
+
+
+def late_rule(*, inst: Installment, order: Order, at: datetime, overdue: bool) -> rules.LateRule | None:
+    """The order's late-fee rule when what ``inst`` owes may rise before an attempt at ``at``."""
+    if not rules.late_fee_may_rise(overdue=overdue, plan_application_id=inst.plan_application_id,
+                                   principal_fen=inst.principal_fen, late_fee_fen=inst.late_fee_fen, due_at=inst.due_at,
+                                   at=at, bps_per_day=order.late_fee_bps_per_day, cap_bps=order.late_fee_cap_bps,
+                                   grace_days=order.grace_days):
+        return None
+    return rules.LateRule(order.late_fee_bps_per_day, order.late_fee_cap_bps, order.grace_days)
+
+
+def announce(*, session: Session, inst: Installment, order: Order, methods: list[PaymentMethod], now: datetime) -> bool:
+    """The notice before an automatic deduction of ``inst`` whose time has come (``rules.notices_due``
+    at ``POLICY.reminder_days_before`` before its attempt), naming amount, time and method
+    (``methods``: the shopper's auto-deduction methods, in order). A first notice that comes late
+    moves the attempt (``rules.announced_attempt``) and names that time. True if one went out."""
+    due = rules.notices_due(attempt_at=inst.attempt_at, sent=inst.notices_sent, now=now)
+    if inst.status not in IS.OPEN or inst.attempt_at is None or due is None:
+        return False
+    bits, days = due
+    at = rules.announced_attempt(inst.attempt_at, inst.noticed_at, now)
+    res = session.execute(sa.update(INST).where(INST.c.id == inst.id, INST.c.status.in_(IS.OPEN),
+                                                INST.c.notices_sent == inst.notices_sent,
+                                                INST.c.attempt_at == inst.attempt_at)
+                          .values(notices_sent=bits, attempt_at=at, noticed_at=inst.noticed_at or now))
+    if res.rowcount != 1:
+        return False
+    inst.notices_sent, inst.attempt_at, inst.noticed_at = bits, at, inst.noticed_at or now
+    amount = payments.owed(inst)
+    send(session=session, user_id=inst.shopper_id, at=now, notice=rules.upcoming_notice(
+        installment_id=inst.id, days=days, product=order.product_name, seq=inst.seq, periods=inst.periods, at=at,
+        amount_fen=amount, method=method_named(methods, amount),
+        late=late_rule(inst=inst, order=order, at=at, overdue=inst.status == IS.OVERDUE)))
+    return True
+
+
 def _pick_method(session: Session, uid: int, method_id: int | None, amount: int) -> PaymentMethod:
     if method_id is not None:
         m = payments.own_method(session=session, uid=uid, method_id=method_id)
@@ -197,12 +240,24 @@ def set_autopay(*, session: Session, uid: int, days_before: object, method_order
         session.execute(sa.update(PMT).where(PMT.c.id == mid, PMT.c.user_id == uid).values(priority=prio))
     session.execute(sa.update(credit.CA).where(credit.CA.c.user_id == uid).values(autopay_days_before=days_before))
     # Future attempts of later installments move with the setting (the first one is the trial's end).
+    # A moved attempt is announced again (its notices start over, at once when their time has
+    # come: ``announce``); one moved earlier than the time it was announced for comes no sooner
+    # than the minimum notice after now (``rules.moved_attempt``).
     now = clock.now()
+    moved = []
     for inst in session.exec(select(Installment).where(Installment.shopper_id == uid, Installment.status == IS.SCHEDULED,
                                                        Installment.seq > 1, Installment.attempts == 0)):
-        session.execute(sa.update(INST).where(INST.c.id == inst.id)
-                        .values(attempt_at=rules.first_attempt_at(due_at=inst.due_at, seq=inst.seq,
-                                                                  autopay_days_before=days_before, now=now)))
+        base = rules.first_attempt_at(due_at=inst.due_at, seq=inst.seq, autopay_days_before=days_before, now=now)
+        new = rules.moved_attempt(base, inst.attempt_at, inst.noticed_at, now)
+        if new == inst.attempt_at:
+            continue
+        session.execute(sa.update(INST).where(INST.c.id == inst.id).values(attempt_at=new, notices_sent=0))
+        moved.append(inst.id)
+    methods = payments.auto_methods(session=session, uid=uid)
+    for iid in moved:
+        inst = session.get(Installment, iid)
+        session.refresh(inst)
+        announce(session=session, inst=inst, order=session.get(Order, inst.order_id), methods=methods, now=now)
 
 
 def set_autopay_first(*, session: Session, uid: int, days_before: object, first_method_id: object,
@@ -230,12 +285,15 @@ class PlannedDeduction:
 
 
 def dry_run(*, session: Session, uid: int, clock: Clock) -> list[PlannedDeduction]:
-    """What the sweep will take, when and from where, if balances stay as they are now (from the
-    methods automatic deduction may use, in their order)."""
+    """What the sweep will take, when and from where, if balances stay as they are now: from the
+    auto-deduction methods, never before the first notice about it is ``POLICY.min_notice`` old (a
+    deduction not announced yet is announced by the next sweep at the latest:
+    ``rules.announced_attempt``)."""
     methods = payments.auto_methods(session=session, uid=uid)
     balance = {m.id: m.balance_fen for m in methods}
     days_before = credit.account(session=session, uid=uid).autopay_days_before
     rows: list[tuple[datetime, datetime, Installment, Order]] = []
+    now = clock.now()
     order_cache: dict[int, Order] = {}
     for inst in session.exec(select(Installment).where(Installment.shopper_id == uid,
                                                        Installment.status.in_((IS.PENDING, IS.SCHEDULED, IS.OVERDUE)))):
@@ -244,10 +302,13 @@ def dry_run(*, session: Session, uid: int, clock: Clock) -> list[PlannedDeductio
         if inst.status == IS.PENDING:
             if order.status not in OS.IN_TRIAL:
                 continue  # a return is under way: deduction paused
-            due = inst.due_at + rules.schedule_shift(order.trial_end_at, order.resumed_at)
-            when = rules.first_attempt_at(due_at=due, seq=inst.seq, autopay_days_before=days_before, now=clock.now())
+            shift = rules.schedule_shift(order.trial_end_at, order.resumed_at)
+            due = inst.due_at + shift
+            when = rules.first_attempt_at(due_at=due, seq=inst.seq, autopay_days_before=days_before, now=now)
+            # A schedule that moved (the trial resumed after its end) is announced afresh at billing.
+            when = rules.announced_attempt(when, None if shift else inst.noticed_at, now)
         else:
-            when = max(inst.attempt_at or inst.due_at, clock.now())
+            when = rules.announced_attempt(inst.attempt_at or inst.due_at, inst.noticed_at, now)
         rows.append((when, due, inst, order))
     out = []
     # Within one sweep the deductions run by due date, then id: the same order here, so the

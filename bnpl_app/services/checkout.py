@@ -193,11 +193,11 @@ def offered(*, product: Product, plan: str) -> Terms | None:
 
 
 def first_method(*, session: Session, uid: int, amount_fen: int) -> PaymentMethod | None:
-    """Where a deduction of ``amount_fen`` would come from at today's balances: the first method
-    that covers it (``rules.first_covering``), else the first one tried."""
+    """Where a deduction of ``amount_fen`` would come from at today's balances
+    (``rules.named_method``: the same method a notice before the deduction names)."""
     methods = payments.auto_methods(session=session, uid=uid)
-    at = rules.first_covering((m.balance_fen for m in methods), amount_fen)
-    return methods[at] if at is not None else (methods[0] if methods else None)
+    at = rules.named_method((m.balance_fen for m in methods), amount_fen)
+    return methods[at] if at is not None else None
 
 
 @dataclass(frozen=True)

@@ -20,36 +20,49 @@ CA = credit.CA
 
 
 def open_bnpl(*, session: Session, uid: int, accept_terms: bool, terms_version: str, clock: Clock) -> None:
+    """Turn 先用后付 on — the first time or again after closing it: every time with the current terms
+    accepted, which are recorded (version, time). A suspended shopper, or one who closed it while
+    suspended (limit cut to 0, restoration pending), gets it back only through a restoration."""
     acct = credit.account(session=session, uid=uid)
     if acct.bnpl_status == BNPL_ACTIVE:
         raise InvalidTransition("consent.already_open")
     if acct.bnpl_status == BNPL_SUSPENDED:
         raise InvalidTransition("consent.suspended")
+    if acct.limit_fen == 0 and acct.restorable_limit_fen is not None:
+        raise InvalidTransition("consent.restore_first")
     if accept_terms is not True or terms_version != POLICY.terms_version:
         raise ValidationError("consent.terms_required", field="terms")
     if acct.score < POLICY.platform_min_score:
         raise InvalidTransition("consent.score_too_low", score=acct.score, min=POLICY.platform_min_score)
     now = clock.now()
+    old = acct.bnpl_status
     res = session.execute(
         sa.update(CA)
-        .where(CA.c.user_id == uid, CA.c.bnpl_status.in_((BS.NOT_OPENED, BS.CLOSED)))
+        .where(CA.c.user_id == uid, CA.c.bnpl_status == old, CA.c.bnpl_status.in_((BS.NOT_OPENED, BS.CLOSED)),
+               sa.not_(sa.and_(CA.c.limit_fen == 0, CA.c.restorable_limit_fen.is_not(None))))
         .values(bnpl_status=BNPL_ACTIVE, terms_version=terms_version, terms_accepted_at=now, updated_at=now)
     )
     if res.rowcount != 1:
         raise InvalidTransition("consent.already_open")
+    credit.log_status(session=session, uid=uid, old=old, new=BNPL_ACTIVE, at=now,
+                      reason=credit.reason_of("cr.opened" if old == BS.NOT_OPENED else "cr.reopened"))
     if acct.limit_fen == 0 and acct.restorable_limit_fen is None:
         credit.set_limit(session=session, uid=uid, new_limit=POLICY.start_limit(acct.score), reason=credit.reason_of("cr.opened"), at=now)
 
 
 def close_bnpl(*, session: Session, uid: int, clock: Clock) -> None:
-    """No new BNPL orders; open ones finish under the terms they were made with."""
+    """No new BNPL orders; open ones finish under the terms they were made with. Works in every
+    status 先用后付 is on in, suspended included — and lifts nothing: the limit stays as it is (a
+    suspended shopper's 0), so reopening after a suspension needs a restoration first."""
     now = clock.now()
+    old = session.execute(sa.select(CA.c.bnpl_status).where(CA.c.user_id == uid)).scalar_one_or_none()
     res = session.execute(
-        sa.update(CA).where(CA.c.user_id == uid, CA.c.bnpl_status == BNPL_ACTIVE)
+        sa.update(CA).where(CA.c.user_id == uid, CA.c.bnpl_status == old, CA.c.bnpl_status.in_((BS.ACTIVE, BS.SUSPENDED)))
         .values(bnpl_status=BNPL_CLOSED, updated_at=now)
     )
     if res.rowcount != 1:
         raise InvalidTransition("consent.not_open")
+    credit.log_status(session=session, uid=uid, old=old, new=BNPL_CLOSED, reason=credit.reason_of("cr.closed"), at=now)
 
 
 def set_self_cap(*, session: Session, uid: int, cap_fen: int | None, clock: Clock) -> None:

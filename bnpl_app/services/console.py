@@ -4,7 +4,7 @@ desk, settlement by day from the money ledger, its CSV export, and per-product a
 Everything is scoped by ``merchant_id`` — the caller passes the acting merchant's id from the
 server-side session, never one the browser sent — and money is int fen throughout. Settlement is
 read from the journal itself (postings of kind ``capture`` crediting ``mer:<id>`` and
-``plat:service_fee``, refunds crediting ``mer:<id>:refunds``), so what the merchant sees is
+``plat:service_fee``, and of kind ``refund`` debiting them back), so what the merchant sees is
 exactly what the audit checks."""
 
 from __future__ import annotations
@@ -238,8 +238,8 @@ def returns_waiting(*, session: Session, merchant_id: int) -> int:
 class SettlementDay:
     day: date
     captured_fen: int = 0  # principal captured from shoppers for this shop's orders
-    fees_fen: int = 0  # the platform service fee taken from it
-    refunds_fen: int = 0
+    fees_fen: int = 0  # the platform service fee taken from it, less the service fee of refunds
+    refunds_fen: int = 0  # principal refunded to shoppers (returns accepted after paying)
     captures: int = 0  # how many installment captures
 
     @property
@@ -281,24 +281,28 @@ def _china_day_pg(element, compiler, **kw):
 
 
 def _settlement_parts(merchant_id: int):
-    """Which money postings are this shop's settlement, and what each counts as — in the order
-    they are told apart: the shop's share of a capture, the platform fee taken from a capture,
-    a refund booked, a refund paid out."""
+    """Which money postings are this shop's settlement, and what each counts as: a capture's
+    share for the shop and platform service fee (captured = both; fees = the service fee), and a
+    refund's share and service fee given back (refunds = both, the principal refunded; the
+    service fee refunded comes off the fees). So captured − fees − refunds = the shop's share
+    kept = the balance of ``mer:<id>``."""
     acct = mer(merchant_id)
-    refunds_acct = f"{acct}:refunds"
     shop_orders = sa.select(ORD.c.id).where(ORD.c.merchant_id == merchant_id)
-    share, fee = P.c.credit_account == acct, P.c.credit_account == PLAT_SERVICE_FEE
-    refund_in, refund_out = P.c.credit_account == refunds_acct, P.c.debit_account == refunds_acct
-    where = sa.and_(P.c.ledger == MONEY, sa.or_(
-        sa.and_(P.c.kind == "capture", P.c.order_id.in_(shop_orders), P.c.credit_account.in_((acct, PLAT_SERVICE_FEE))),
-        refund_in, refund_out))
+    captured, refunded = P.c.kind == "capture", P.c.kind == "refund"
+    share = sa.and_(captured, P.c.credit_account == acct)
+    fee = sa.and_(captured, P.c.credit_account == PLAT_SERVICE_FEE)
+    share_back = sa.and_(refunded, P.c.debit_account == acct)
+    fee_back = sa.and_(refunded, P.c.debit_account == PLAT_SERVICE_FEE)
+    where = sa.and_(P.c.ledger == MONEY, P.c.order_id.in_(shop_orders), sa.or_(
+        sa.and_(captured, P.c.credit_account.in_((acct, PLAT_SERVICE_FEE))),
+        sa.and_(refunded, P.c.debit_account.in_((acct, PLAT_SERVICE_FEE)))))
     amount = P.c.amount_fen
     total = lambda expr: sa.func.coalesce(sa.func.sum(expr), 0)  # noqa: E731
     sums = (
         total(sa.case((share, 1), else_=0)).label("captures"),
         total(sa.case((share, amount), (fee, amount), else_=0)).label("captured"),
-        total(sa.case((share, 0), (fee, amount), else_=0)).label("fees"),
-        total(sa.case((share, 0), (fee, 0), (refund_in, amount), (refund_out, -amount), else_=0)).label("refunds"),
+        total(sa.case((fee, amount), (fee_back, -amount), else_=0)).label("fees"),
+        total(sa.case((share_back, amount), (fee_back, amount), else_=0)).label("refunds"),
     )
     return where, sums
 
@@ -338,7 +342,7 @@ def settlement_days_page(*, session: Session, merchant_id: int, cursor: str = ""
 
 def settlement(*, session: Session, merchant_id: int) -> Settlement:
     """Per China day, newest first, every day (the CSV export). Captured = the merchant's share +
-    the service fee of each capture posting of this shop's orders; net = share − refunds."""
+    the service fee of each capture posting of this shop's orders; net = captured − fees − refunds."""
     st = settlement_totals(session=session, merchant_id=merchant_id)
     st.days = [_day(r) for r in session.execute(_settlement_days(merchant_id).order_by(*SETTLEMENT_DAYS.order_by()))]
     return st

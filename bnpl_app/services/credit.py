@@ -10,8 +10,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from ..domain import rules
 from ..domain.errors import InsufficientLimit, NotFound
 from ..domain.policy import POLICY
+from ..domain.status import BNPL_STATUS_CODE
 from ..models import BNPL_ACTIVE, CreditAccount, CreditEvent
 from . import ledger
 from .ledger import LIMIT, lim
@@ -93,6 +95,12 @@ def release(*, session: Session, uid: int, amount: int, order_id: int, at: datet
           at=at, order_id=order_id)
 
 
+def release_outstanding(*, session: Session, uid: int, amount: int, order_id: int, at: datetime) -> None:
+    """A billed order was returned and refunded: its open principal is owed no more."""
+    _move(session, uid=uid, amount=amount, src="outstanding", dst="headroom", key=f"relout:{order_id}", kind="release",
+          at=at, order_id=order_id)
+
+
 def bill(*, session: Session, uid: int, amount: int, order_id: int, at: datetime) -> None:
     """Trial ended: the hold becomes outstanding (the capture of the two-phase transfer)."""
     _move(session, uid=uid, amount=amount, src="frozen", dst="outstanding", key=f"bill:{order_id}", kind="capture",
@@ -167,6 +175,28 @@ def change_score(*, session: Session, uid: int, delta: int, reason: str, at: dat
     return new
 
 
-def set_status(*, session: Session, uid: int, status: str, reason: str, at: datetime) -> None:
-    session.execute(sa.update(CA).where(CA.c.user_id == uid).values(bnpl_status=status, updated_at=at))
-    session.add(CreditEvent(user_id=uid, kind="status", old_value=0, new_value=0, reason=reason, at=at))
+def log_status(*, session: Session, uid: int, old: str, new: str, reason: str, at: datetime) -> CreditEvent:
+    """The history event of a 先用后付 status change already made: old and new as
+    ``BNPL_STATUS_CODE`` numbers. Every path that changes ``bnpl_status`` writes one (open, close,
+    suspend, restore), so the history replays to the status at any instant."""
+    ev = CreditEvent(user_id=uid, kind="status", old_value=BNPL_STATUS_CODE[old], new_value=BNPL_STATUS_CODE[new],
+                     reason=reason, at=at)
+    session.add(ev)
+    return ev
+
+
+def set_status(*, session: Session, uid: int, status: str, reason: str, at: datetime) -> str:
+    """Move 先用后付 towards ``status`` as ``rules.bnpl_status_after`` allows (a shopper who closed it
+    stays closed), compare-and-set, with its history event when it changed. Returns the status."""
+    for _ in range(5):
+        old = session.execute(sa.select(CA.c.bnpl_status).where(CA.c.user_id == uid)).scalar_one_or_none()
+        if old is None:
+            raise NotFound("credit account")
+        new = rules.bnpl_status_after(old, status)
+        if new == old:
+            return old
+        if session.execute(sa.update(CA).where(CA.c.user_id == uid, CA.c.bnpl_status == old)
+                           .values(bnpl_status=new, updated_at=at)).rowcount == 1:
+            log_status(session=session, uid=uid, old=old, new=new, reason=reason, at=at)
+            return new
+    raise RuntimeError("先用后付 status kept changing under us")

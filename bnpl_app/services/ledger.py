@@ -7,7 +7,9 @@ Accounts (balance = credits − debits):
                 headroom + frozen + outstanding = limit, always.
   money ledger  pm:<method>  a payment method's balance      ext:funding   top-ups from outside
                 mer:<merchant> settlement owed to a merchant plat:service_fee  2% of principal
-                plat:fee_income installment and late fees     mer:<id>:refunds  refunds to shoppers
+                plat:fee_income installment and late fees
+                a capture ``cap:<installment>`` moves pm → mer, plat:service_fee, plat:fee_income;
+                its refund ``ref:<installment>`` moves each of those legs back to the pm.
 """
 
 from __future__ import annotations

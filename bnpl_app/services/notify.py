@@ -34,12 +34,20 @@ def notify(
     at: datetime,
     dedupe_key: str | None = None,
     sms: bool = True,
+    installment_id: int | None = None,
     **params: object,
 ) -> bool:
-    """Returns False when this notice (by dedupe key) was already sent."""
+    """Returns False when this notice (by dedupe key) was already sent. ``installment_id``: the
+    installment a deduction notice is about."""
+    return _write(session, user_id, kind, at, dedupe_key, sms, installment_id, params)
+
+
+def _write(session: Session, user_id: int, kind: str, at: datetime, dedupe_key: str | None, sms: bool,
+           installment_id: int | None, params: dict) -> bool:
+    """``notify`` with the parameters as a dict (a notice's may have any names, ``at`` included)."""
     title, body, params_json, text = written(kind, params)
     values = dict(user_id=user_id, kind=kind, title=title, body=body, params_json=params_json, created_at=at,
-                  dedupe_key=dedupe_key)
+                  dedupe_key=dedupe_key, installment_id=installment_id)
     if dedupe_key is None:
         session.add(Notification(**values))
         inserted = True
@@ -53,8 +61,7 @@ def notify(
 
 def send(*, session: Session, user_id: int, notice: Notice, at: datetime, sms: bool = True) -> bool:
     """``notify`` for a notice the rules made (``domain.rules.*_notice``)."""
-    return notify(session=session, user_id=user_id, kind=notice.kind, at=at, dedupe_key=notice.dedupe_key, sms=sms,
-                  **notice.params)
+    return _write(session, user_id, notice.kind, at, notice.dedupe_key, sms, notice.installment_id, notice.params)
 
 
 _WRITTEN: dict[tuple, tuple[str, str, str, str]] = {}
@@ -82,11 +89,12 @@ def notify_many(*, session: Session, notices: list[tuple[int, Notice]], at: date
     rows, texts = [], []
     for uid, n in notices:
         title, body, params_json, text = _written_kept(n.kind, n.params)
-        rows.append((uid, n.kind, title, body, params_json, when, n.dedupe_key))
+        rows.append((uid, n.kind, title, body, params_json, when, n.dedupe_key, n.installment_id))
         texts.append(text)
     changes.touch(session=session, users={uid for uid, _n in notices}, topic=changes.INBOX)
     went_in = execute_many(session=session, sql=f"INSERT INTO {NOTE.name} (user_id, kind, title, body, params_json, created_at, "
-                                    "dedupe_key) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", rows=rows)
+                                    "dedupe_key, installment_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                           rows=rows)
     if sms:
         if went_in != len(rows):
             raise BatchRefused("a notice was already sent")

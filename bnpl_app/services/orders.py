@@ -1,6 +1,7 @@
 """An order after checkout: pay now during the trial, returns (request with tracking number,
-merchant receives and inspects: intact → released, damaged → rejected with photos, trial resumes),
-the 3-day inspection deadline, and the credit-hold timeline."""
+merchant receives and inspects: intact → released, and whatever was paid refunded; damaged →
+rejected with photos, trial resumes or a paid order stays paid), the 3-day inspection deadline,
+and the credit-hold timeline."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from ..domain import rules
 from ..domain.clock import Clock, china_time
 from ..domain.errors import InsufficientFunds, InvalidTransition, NotFound, ValidationError
 from ..domain.money import yuan
@@ -21,6 +23,7 @@ from ..models import (
     Order,
     OrderEvent,
     OrderStatus as OS,
+    PaymentMethod,
     Product,
     ReturnOutcome as RO,
     ReturnPhoto,
@@ -28,7 +31,7 @@ from ..models import (
     ReturnStatus as RS,
 )
 from . import credit, payments
-from .notify import notify
+from .notify import notify, send
 from .paging import Key, Keyset, Page, fetch
 
 ORD = Order.__table__
@@ -104,16 +107,24 @@ def pay_now(*, session: Session, uid: int, order_id: object, method_id: int | No
 
 
 def request_return(*, session: Session, uid: int, order_id: object, tracking_no: str, clock: Clock) -> ReturnRequest:
+    """Send the order back while its trial runs (``rules.may_return``), paid or not. An order in
+    its trial is paused (RETURN_IN_TRANSIT: nothing is deducted, the price stays frozen); one
+    already paid during the trial stays PAID — nothing is held or owed — while its return (the
+    ``ReturnRequest``) is under way, and is refunded if the return is accepted."""
     order = own_order(session=session, uid=uid, order_id=order_id)
     tracking_no = (tracking_no or "").strip() if isinstance(tracking_no, str) else ""
     if not _TRACKING_RE.match(tracking_no):
         raise ValidationError("order.bad_tracking", field="tracking_no")
     now = clock.now()
-    if order.status != OS.TRIAL:
-        raise InvalidTransition("order.not_in_trial", action="returned")
-    if order.trial_end_at <= now:
+    returned_before = session.execute(sa.select(RET.c.id).where(RET.c.order_id == order.id)).first() is not None
+    if not rules.may_return(status=order.status, trial_end_at=order.trial_end_at, now=now, returned_before=returned_before):
+        if order.status not in (OS.TRIAL, OS.PAID):
+            raise InvalidTransition("order.not_in_trial", action="returned")
+        if returned_before:
+            raise InvalidTransition("order.returned_before")
         raise InvalidTransition("order.trial_over")
-    _set_status(session, order, OS.RETURN_IN_TRANSIT, expect=(OS.TRIAL,))
+    if order.status == OS.TRIAL:
+        _set_status(session, order, OS.RETURN_IN_TRANSIT, expect=(OS.TRIAL,))
     ret = ReturnRequest(order_id=order.id, shopper_id=uid, merchant_id=order.merchant_id, tracking_no=tracking_no,
                         status=RS.IN_TRANSIT, requested_at=now)
     session.add(ret)
@@ -145,7 +156,8 @@ def mark_received(*, session: Session, merchant_id: int | None, return_id: objec
     _return_step(session, ret, expect=RS.IN_TRANSIT, action="received", status=RS.RECEIVED, received_at=now,
                  inspect_deadline_at=deadline)
     order = session.get(Order, ret.order_id)
-    _set_status(session, order, OS.RETURN_RECEIVED, expect=(OS.RETURN_IN_TRANSIT,))
+    if order.status != OS.PAID:  # a paid order stays PAID until its return is decided
+        _set_status(session, order, OS.RETURN_RECEIVED, expect=(OS.RETURN_IN_TRANSIT,))
     session.add(OrderEvent(order_id=order.id, at=now, step="received"))
     notify(session=session, user_id=order.shopper_id, kind="return_received", at=now, dedupe_key=f"retrcv:{ret.id}", sms=False,
            product=order.product_name, deadline=china_time(deadline))
@@ -154,21 +166,52 @@ def mark_received(*, session: Session, merchant_id: int | None, return_id: objec
 
 def accept_return(*, session: Session, merchant_id: int | None, return_id: object, clock: Clock,
                   ret: ReturnRequest | None = None, outcome: str = RO.INTACT) -> ReturnRequest:
-    """Intact (or the deadline passed): order RETURNED, the hold released at once, stock back."""
+    """Intact (or the deadline passed), in one transaction: order RETURNED; every captured amount
+    refunded to the method it came from (``payments.refund``) and, for an order paid during its
+    trial, its on-time reward taken back; the open installments cancelled with their fees waived;
+    whatever the order still holds of the limit (the frozen price, outstanding principal) released
+    at once; stock back; the timeline and the shopper told."""
     ret = ret or merchant_return(session=session, merchant_id=merchant_id, return_id=return_id)
     now = clock.now()
     _return_step(session, ret, expect=RS.RECEIVED, action="accepted", status=RS.ACCEPTED, inspected_at=now, outcome=outcome)
     order = session.get(Order, ret.order_id)
-    _set_status(session, order, OS.RETURNED, expect=(OS.RETURN_RECEIVED,), closed_at=now)
-    session.execute(sa.update(INST).where(INST.c.order_id == order.id, INST.c.status == IS.PENDING).values(status=IS.CANCELLED))
-    credit.release(session=session, uid=order.shopper_id, amount=order.price_fen, order_id=order.id, at=now)
+    was = order.status
+    insts = installments_of(session=session, order_id=order.id)
+    frozen = order.price_fen if was in OS.HOLDING else 0
+    outstanding = sum(i.principal_fen for i in insts if i.status in IS.OPEN)
+    _set_status(session, order, OS.RETURNED, expect=(OS.RETURN_RECEIVED, OS.PAID), closed_at=now)
+    refunds = [payments.refund(session=session, inst=i, at=now) for i in insts if i.status == IS.PAID]
+    session.execute(sa.update(INST).where(INST.c.order_id == order.id, INST.c.status.in_((IS.PENDING, *IS.OPEN)))
+                    .values(status=IS.CANCELLED, fee_waived_fen=INST.c.fee_fen, late_fee_waived_fen=INST.c.late_fee_fen,
+                            attempt_at=None))
+    if frozen:
+        credit.release(session=session, uid=order.shopper_id, amount=frozen, order_id=order.id, at=now)
+    if outstanding:
+        credit.release_outstanding(session=session, uid=order.shopper_id, amount=outstanding, order_id=order.id, at=now)
     prod = Product.__table__
     session.execute(sa.update(prod).where(prod.c.id == order.product_id).values(stock=prod.c.stock + 1))
     session.add(OrderEvent(order_id=order.id, at=now, step="inspected", note=outcome))
-    session.add(OrderEvent(order_id=order.id, at=now, step="released", amount_fen=order.price_fen))
-    notify(session=session, user_id=order.shopper_id, kind="return_accepted", at=now, dedupe_key=f"retok:{ret.id}",
-           product=order.product_name, amount=yuan(order.price_fen))
+    if frozen + outstanding:
+        session.add(OrderEvent(order_id=order.id, at=now, step="released", amount_fen=frozen + outstanding))
+        notify(session=session, user_id=order.shopper_id, kind="return_accepted", at=now, dedupe_key=f"retok:{ret.id}",
+               product=order.product_name, amount=yuan(frozen + outstanding))
+    refunded = sum(r.amount_fen for r in refunds)
+    if refunded:
+        labels = dict(session.execute(sa.select(PaymentMethod.id, PaymentMethod.label).where(
+            PaymentMethod.id.in_({r.method_id for r in refunds}))).all())
+        methods = "、".join(labels[m] for m in dict.fromkeys(r.method_id for r in refunds))
+        session.add(OrderEvent(order_id=order.id, at=now, step="refunded", amount_fen=refunded, note=methods[:200]))
+        send(session=session, user_id=order.shopper_id, at=now, notice=rules.refund_notice(
+            order_id=order.id, product=order.product_name, amount_fen=refunded, methods=methods))
+    if was == OS.PAID:
+        payments.take_back_reward(session=session, uid=order.shopper_id, order=order, at=now)
     return ret
+
+
+def refunded_fen(*, session: Session, order_id: int) -> int:
+    """How much of the order's captured money was refunded."""
+    return int(session.execute(sa.select(sa.func.coalesce(sa.func.sum(INST.c.refunded_fen), 0))
+                               .where(INST.c.order_id == order_id)).scalar_one())
 
 
 def reject_return(*, session: Session, merchant_id: int, return_id: object, reason: str,
@@ -190,7 +233,8 @@ def reject_return(*, session: Session, merchant_id: int, return_id: object, reas
     for stored_name, content_type, size in photos:
         session.add(ReturnPhoto(return_id=ret.id, stored_name=stored_name, content_type=content_type, size=size, created_at=now))
     order = session.get(Order, ret.order_id)
-    _set_status(session, order, OS.RETURN_REJECTED, expect=(OS.RETURN_RECEIVED,), resumed_at=now)
+    if order.status != OS.PAID:  # a paid order simply stays PAID: nothing is refunded
+        _set_status(session, order, OS.RETURN_REJECTED, expect=(OS.RETURN_RECEIVED,), resumed_at=now)
     session.add(OrderEvent(order_id=order.id, at=now, step="inspected", note=RO.DAMAGED))
     session.add(OrderEvent(order_id=order.id, at=now, step="return_rejected", note=reason[:200]))
     notify(session=session, user_id=order.shopper_id, kind="return_rejected", at=now, dedupe_key=f"retno:{ret.id}",

@@ -18,12 +18,14 @@ from ..domain.errors import InsufficientFunds, InvalidTransition, NotFound
 from ..domain.money import yuan
 from ..domain.policy import POLICY
 from ..models import (
+    CreditEvent,
     Installment,
     InstallmentStatus as IS,
     Order,
     OrderEvent,
     OrderStatus as OS,
     PaymentMethod,
+    Posting,
 )
 from . import credit, ledger
 from .bulk import execute_many
@@ -33,6 +35,7 @@ from .notify import send
 PMT = PaymentMethod.__table__
 INST = Installment.__table__
 ORD = Order.__table__
+P = Posting.__table__
 CA = credit.CA
 
 
@@ -44,6 +47,9 @@ class Gateway(Protocol):
 
     def debit(self, session: Session, *, method_id: int, amount_fen: int) -> bool: ...
 
+    def credit(self, session: Session, *, method_id: int, amount_fen: int) -> None:
+        """Give money back to a method (a refund); a real gateway would refund the original charge."""
+
 
 class SimulatedGateway:
     def debit(self, session: Session, *, method_id: int, amount_fen: int) -> bool:
@@ -52,6 +58,9 @@ class SimulatedGateway:
             .values(balance_fen=PMT.c.balance_fen - amount_fen)
         )
         return res.rowcount == 1
+
+    def credit(self, session: Session, *, method_id: int, amount_fen: int) -> None:
+        session.execute(sa.update(PMT).where(PMT.c.id == method_id).values(balance_fen=PMT.c.balance_fen + amount_fen))
 
     def debit_many(self, session: Session, debits: list[tuple[int, int]]) -> bool:
         """The same guarded debit for each (method, amount), as one executemany. True iff every
@@ -78,11 +87,16 @@ def methods_in_order(*, session: Session, uid: int, with_removed: bool = False) 
     return list(session.execute(q.order_by(PaymentMethod.priority, PaymentMethod.id)).scalars())
 
 
+# What automatic deduction may take from: bound methods the shopper allows it on (as SQL: the
+# sweep's per-row path filters with it, its set-based path writes the same two columns).
+AUTO_METHOD = sa.and_(PMT.c.removed_at.is_(None), PMT.c.autopay.is_(sa.true()))
+
+
 def auto_methods(*, session: Session, uid: int) -> list[PaymentMethod]:
-    """What automatic deduction may take from, in the order it tries them: bound methods the
-    shopper allows it on. Whatever predicts a deduction (the dry run, the checkout quote) reads
-    this; the sweep filters the same two columns in SQL."""
-    return [m for m in methods_in_order(session=session, uid=uid) if m.autopay]
+    """``AUTO_METHOD``s of the shopper in the order automatic deduction tries them. Whatever
+    predicts a deduction (the dry run, the checkout quote, the notices) reads this."""
+    return list(session.execute(sa.select(PaymentMethod).where(PaymentMethod.user_id == uid, AUTO_METHOD)
+                                .order_by(PaymentMethod.priority, PaymentMethod.id)).scalars())
 
 
 def method_label(m: PaymentMethod) -> str:
@@ -106,15 +120,17 @@ def capture(
     waive_fee: bool = False,
     billed: bool = True,
     gateway: Gateway | None = None,
+    auto: bool = False,
 ) -> Capture:
-    """Take what ``inst`` owes from ``method`` — once. Raises InsufficientFunds, leaving nothing."""
+    """Take what ``inst`` owes from ``method`` — once. Raises InsufficientFunds, leaving nothing.
+    ``auto``: the sweep's automatic deduction (``auto_paid``); a payment the shopper makes is not."""
     fee_waived = inst.fee_fen if waive_fee else inst.fee_waived_fen
     amount = rules.owed(inst.principal_fen, inst.fee_fen, fee_waived, inst.late_fee_fen, inst.late_fee_waived_fen)
     res = session.execute(
         sa.update(INST)
         .where(INST.c.id == inst.id, INST.c.status.in_((IS.PENDING, IS.SCHEDULED, IS.OVERDUE)))
         .values(status=IS.PAID, paid_at=at, paid_fen=amount, paid_method_id=method.id, fee_waived_fen=fee_waived,
-                attempt_at=None, last_failure=None)
+                attempt_at=None, last_failure=None, auto_paid=auto)
     )
     if res.rowcount != 1:
         raise InvalidTransition("bill.not_open", status=inst.status)
@@ -134,8 +150,40 @@ def capture(
     return Capture(inst.id, amount, method.id, method.label)
 
 
+@dataclass(frozen=True)
+class Refund:
+    installment_id: int
+    amount_fen: int
+    method_id: int
+
+
+def refund(*, session: Session, inst: Installment, at: datetime, gateway: Gateway | None = None) -> Refund:
+    """Give back everything ``inst`` captured, to the method it came from — once: the installment
+    goes PAID → REFUNDED by a guarded update (a second attempt is refused, leaving nothing), and
+    the posting ``ref:<installment>`` reverses each leg of its capture ``cap:<installment>`` (the
+    merchant's share back from ``mer:<id>``, the service fee from ``plat:service_fee``, fee income
+    from ``plat:fee_income``, all to ``pm:<method>``); its UNIQUE key makes a replay impossible too."""
+    res = session.execute(
+        sa.update(INST).where(INST.c.id == inst.id, INST.c.status == IS.PAID, INST.c.refunded_fen == 0)
+        .values(status=IS.REFUNDED, refunded_fen=INST.c.paid_fen, refunded_at=at)
+    )
+    if res.rowcount != 1:
+        status = session.execute(sa.select(INST.c.status).where(INST.c.id == inst.id)).scalar_one()
+        raise InvalidTransition("refund.already" if status == IS.REFUNDED else "refund.not_paid", inst=inst.id)
+    session.refresh(inst)
+    captured = list(session.execute(sa.select(P.c.debit_account, P.c.credit_account, P.c.amount_fen)
+                                    .where(P.c.posting_key == f"cap:{inst.id}", P.c.ledger == MONEY).order_by(P.c.leg)))
+    if sum(a for _d, _c, a in captured) != inst.paid_fen or any(d != pm(inst.paid_method_id) for d, _c, _a in captured):
+        raise RuntimeError(f"installment {inst.id}: its capture does not match what it paid — ledger and table disagree")
+    if inst.paid_fen:
+        (gateway or GATEWAY).credit(session, method_id=inst.paid_method_id, amount_fen=inst.paid_fen)
+    ledger.post(session=session, ledger=MONEY, key=f"ref:{inst.id}", kind="refund", at=at, order_id=inst.order_id,
+                installment_id=inst.id, legs=[(credit_acct, debit, amount) for debit, credit_acct, amount in captured])
+    return Refund(inst.id, inst.paid_fen, inst.paid_method_id)
+
+
 def capture_from_any(*, session: Session, inst: Installment, order: Order, at: datetime,
-                     methods: list[PaymentMethod] | None = None) -> Capture | None:
+                     methods: list[PaymentMethod] | None = None, auto: bool = False) -> Capture | None:
     """Try the shopper's methods in their order; None if none could cover it."""
     need = owed(inst)
     for m in methods if methods is not None else methods_in_order(session=session, uid=order.shopper_id):
@@ -143,7 +191,7 @@ def capture_from_any(*, session: Session, inst: Installment, order: Order, at: d
             continue
         sp = session.begin_nested()
         try:
-            cap = capture(session=session, inst=inst, order=order, method=m, at=at)
+            cap = capture(session=session, inst=inst, order=order, method=m, at=at, auto=auto)
         except InsufficientFunds:
             sp.rollback()  # the balance moved under us; try the next method
             continue
@@ -214,6 +262,43 @@ def apply_standing(*, session: Session, uid: int, order_id: int, on_time: bool, 
         credit.log_change(session=session, uid=uid, kind="limit", old=a.limit_fen, new=st.limit_fen,
                           reason=credit.reason_of("cr.step", n=POLICY.on_time_orders_for_step), at=at)
     send(session=session, user_id=uid, notice=rules.reward_notice(order_id=order_id, standing=st), at=at, sms=False)
+    return st
+
+
+def take_back_reward(*, session: Session, uid: int, order: Order, at: datetime) -> rules.Standing | None:
+    """A returned order earns no on-time reward (``rules.reward_taken_back``). Only an order paid
+    during its trial (pay now) can be both rewarded and returned; its reward was recorded as the
+    score event ``cr.on_time`` of this order and, when it lifted the limit, the ``cr.step`` limit
+    event written right after it. The order's ``on_time`` is cleared: it was returned, not paid."""
+    session.execute(sa.update(ORD).where(ORD.c.id == order.id).values(on_time=None))
+    if order.on_time is not True:
+        order.on_time = None
+        return None
+    order.on_time = None
+    CE = CreditEvent.__table__
+    ev = session.execute(sa.select(CE.c.id, CE.c.old_value, CE.c.new_value, CE.c.at).where(
+        CE.c.user_id == uid, CE.c.kind == "score", CE.c.reason == credit.reason_of("cr.on_time", order=order.id))
+        .order_by(CE.c.id).limit(1)).first()
+    nxt = None if ev is None else session.execute(sa.select(CE.c.kind, CE.c.reason, CE.c.at, CE.c.old_value, CE.c.new_value)
+                                                  .where(CE.c.user_id == uid, CE.c.id > ev.id).order_by(CE.c.id).limit(1)).first()
+    step = nxt if nxt is not None and nxt.kind == "limit" and nxt.at == ev.at and nxt.reason.startswith("cr.step{") else None
+    for _ in range(5):
+        a = session.execute(sa.select(CA.c.score, CA.c.on_time_streak, CA.c.limit_fen).where(CA.c.user_id == uid)).one()
+        st = rules.reward_taken_back(score=a.score, streak=a.on_time_streak, limit_fen=a.limit_fen,
+                                     points=(ev.new_value - ev.old_value) if ev is not None else 0,
+                                     step=(step.old_value, step.new_value) if step is not None else None)
+        if session.execute(sa.update(CA).where(CA.c.user_id == uid, CA.c.score == a.score,
+                                               CA.c.on_time_streak == a.on_time_streak, CA.c.limit_fen == a.limit_fen)
+                           .values(score=st.score, on_time_streak=st.streak, limit_fen=st.limit_fen, updated_at=at)
+                           ).rowcount == 1:
+            break
+    else:
+        raise RuntimeError("credit account kept changing under us")
+    why = credit.reason_of("cr.reward_back", order=order.id)
+    if st.score != a.score:
+        credit.log_change(session=session, uid=uid, kind="score", old=a.score, new=st.score, reason=why, at=at)
+    if st.limit_fen != a.limit_fen:
+        credit.log_change(session=session, uid=uid, kind="limit", old=a.limit_fen, new=st.limit_fen, reason=why, at=at)
     return st
 
 

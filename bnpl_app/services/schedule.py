@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..domain import rules
 from ..domain.clock import add_months
 from ..domain.errors import ValidationError
 from ..domain.money import bps_of, split_even
@@ -44,6 +45,12 @@ class Schedule:
     @property
     def first(self) -> Period:
         return self.periods[0]
+
+    def late_fee_after(self, period: Period, days_overdue: int) -> int:
+        """The late fees a period would have accrued after ``days_overdue`` days unpaid, on these
+        terms: the sweep's own rule (``rules.late_fee``: the running total, capped)."""
+        return rules.late_fee(principal_fen=period.principal_fen, bps_per_day=self.late_fee_bps_per_day,
+                              cap_bps=self.late_fee_cap_bps, days=days_overdue, grace_days=self.grace_days)[0]
 
 
 def build(*, price_fen: int, plan: str, trial_end: datetime, interest_free: bool, policy: Policy = POLICY) -> Schedule:

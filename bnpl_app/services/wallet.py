@@ -1,13 +1,16 @@
 """Wallet and bound cards (simulated balances behind the payment-gateway interface): top-up,
-binding and unbinding a card, and which methods automatic deduction may use, in which order.
-Every balance change is a posting in the money ledger. An unbound method keeps its row (the
-journal references it) with ``removed_at`` set, and is never used again; the last method automatic
-deduction may use stays while anything is owed or held (``rules.method_change_refused``)."""
+binding and unbinding a card, which methods automatic deduction may use and in which order, and
+the recent money movements read from the journal (payments, refunds, top-ups). Every balance change
+is a posting in the money ledger. An unbound method keeps its row (the journal references it) with
+``removed_at`` set, and is never used again; the last method automatic deduction may use stays while
+anything is owed or held (``rules.method_change_refused``)."""
 
 from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -24,6 +27,7 @@ from ..models import (
     Order,
     OrderStatus as OS,
     PaymentMethod,
+    Posting,
 )
 from . import ledger, payments
 from .ledger import EXT_FUNDING, MONEY, pm
@@ -157,6 +161,49 @@ def rebind_wallet(*, session: Session, uid: int, clock: Clock) -> PaymentMethod:
     session.execute(sa.update(PMT).where(PMT.c.id == w.id).values(removed_at=None, autopay=True, priority=prio))
     session.refresh(w)
     return w
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One money movement of the shopper's methods, from the journal: a posting's legs on them."""
+
+    key: str  # the posting key
+    kind: str  # topup | capture | refund | …
+    at: datetime
+    amount_fen: int  # into the method (+) or out of it (−)
+    method_id: int
+    order_id: int | None
+    method_kind: str = ""  # wallet | card
+    method_label: str = ""
+
+
+def movements(*, session: Session, uid: int, limit: int = 10) -> list[Movement]:
+    """The last ``limit`` movements of the shopper's payment methods, newest first: each posting
+    that touched one of them, its legs summed (a capture's three legs are one payment)."""
+    # Every method the shopper ever had (a refund may go back to one unbound since).
+    methods = {mid: (kind, label) for mid, kind, label in session.execute(
+        sa.select(PMT.c.id, PMT.c.kind, PMT.c.label).where(PMT.c.user_id == uid))}
+    accts = {pm(mid): mid for mid in methods}
+    if not accts:
+        return []
+    P = Posting.__table__
+    rows = session.execute(
+        sa.select(P.c.posting_key, P.c.kind, P.c.created_at, P.c.debit_account, P.c.credit_account, P.c.amount_fen,
+                  P.c.order_id)
+        .where(P.c.ledger == MONEY, sa.or_(P.c.debit_account.in_(list(accts)), P.c.credit_account.in_(list(accts))))
+        .order_by(P.c.id.desc()).limit(limit * 4))
+    out: dict[str, Movement] = {}
+    for key, kind, at, debit, credit_, amount, order_id in rows:
+        sign, acct = (1, credit_) if credit_ in accts else (-1, debit)
+        seen = out.get(key)
+        if seen is None:
+            if len(out) == limit:
+                break
+            mid = accts[acct]
+            out[key] = Movement(key, kind, at, sign * amount, mid, order_id, *methods[mid])
+        else:
+            out[key] = replace(seen, amount_fen=seen.amount_fen + sign * amount)
+    return list(out.values())
 
 
 def topup(*, session: Session, uid: int, amount_fen: object, method_id: int | None = None, clock: Clock) -> PaymentMethod:

@@ -142,6 +142,7 @@ class CreditState(rx.State):
     async def close_bnpl(self):
         await act(self, (SHOPPER,), lambda s, who: consent.close_bnpl(session=s, uid=who.user_id, clock=runtime.clock()),
                   ok="credit.closed_ok")
+        self.terms_ok = False  # turning it back on means reading and accepting the terms again
         await self.load()
 
     # self cap

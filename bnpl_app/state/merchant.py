@@ -14,7 +14,7 @@ import reflex as rx
 from .. import routes, runtime
 from ..views import merchant as vm
 from ..domain.errors import DomainError, NotFound, ValidationError
-from ..domain.money import parse_yuan
+from ..domain.money import parse_yuan, yuan
 from ..domain.policy import POLICY
 from ..models import MERCHANT, OrderStatus as OS
 from ..services import merchant as merchant_svc, orders, uploads
@@ -261,9 +261,10 @@ class MerchantReturnsState(SearchMixin, rx.State):
     @rx.event
     async def accept(self, return_id: int):
         rid = record_id(return_id)
-        await act(self, ROLE, lambda s, who: orders.accept_return(
-            session=s, merchant_id=who.merchant_id, return_id=rid, clock=runtime.clock()),
-            ok="mer.accepted")
+        refunded = await act(self, ROLE, lambda s, who: orders.refunded_fen(session=s, order_id=orders.accept_return(
+            session=s, merchant_id=who.merchant_id, return_id=rid, clock=runtime.clock()).order_id))
+        if refunded is not None:  # a paid order's return refunds the shopper: say so, not "limit released"
+            (await session_of(self))._say_key("mer.accepted_refunded" if refunded else "mer.accepted", amount=yuan(refunded))
         await self.load()
         return rx.clear_selected_files(INSPECT_UPLOAD)
 

@@ -168,6 +168,7 @@ class CreditView:
     auto_method: bool = False  # … that automatic deduction may use
     restorable: bool = False
     restorable_limit: str = ""
+    restore_first: bool = False  # closed while suspended: reopening waits for a restoration
     overdue_owed: str = ""
     owes_overdue: bool = False
     hardship_ok: bool = False
@@ -230,6 +231,7 @@ def credit_view(c: profile.CreditProfile, *, lang: str, now: datetime) -> Credit
         real_name=bool(user.real_name_verified), phone=mask_phone(user.phone), has_method=c.has_method,
         auto_method=c.auto_method,
         restorable=acct.restorable_limit_fen is not None, restorable_limit=yuan(acct.restorable_limit_fen or 0),
+        restore_first=acct.limit_fen == 0 and acct.restorable_limit_fen is not None,
         overdue_owed=yuan(c.overdue_owed_fen), owes_overdue=c.overdue_owed_fen > 0,
         hardship_ok=c.hardship_ok, bad_debt=acct.bad_debt,
         history=[{"at": at, "score": score} for at, score in history],
@@ -246,17 +248,46 @@ def my_credit(s: Session, *, uid: int, lang: str, now: datetime) -> CreditView:
 
 # ── wallet ──────────────────────────────────────────────────────────────────────────────────
 @dataclass
+class MovementView:
+    """One money movement of the shopper's methods (a payment, a refund, a top-up)."""
+
+    key: str = ""
+    kind: str = ""  # topup | capture | refund | other
+    kind_label: str = ""
+    amount: str = ""  # signed: +¥10.00 in, −¥10.00 out
+    incoming: bool = False
+    at: str = ""
+    method: str = ""
+    order_id: int = 0
+
+
+MOVEMENT_KINDS = ("topup", "capture", "refund")
+
+
+def movement_views(moves: list[wallet.Movement], lang: str) -> list[MovementView]:
+    out = []
+    for mv in moves:
+        kind = mv.kind if mv.kind in MOVEMENT_KINDS else "other"
+        out.append(MovementView(mv.key, kind, text(f"move.{kind}", lang),
+                                ("+" if mv.amount_fen >= 0 else "−") + yuan(abs(mv.amount_fen)), mv.amount_fen >= 0,
+                                china_time(mv.at), method_name(mv.method_kind, mv.method_label, lang), mv.order_id or 0))
+    return out
+
+
+@dataclass
 class WalletView:
     balance: str = ""
     methods: list[MethodView] = field(default_factory=list)  # bound ones, in the order deductions try them
     wallet_bound: bool = True  # False: the shopper unbound the wallet (no top-ups until they use it again)
     auto_count: int = 0  # how many of them automatic deduction may use
+    movements: list[MovementView] = field(default_factory=list)  # the latest, newest first
 
 
 def my_wallet(s: Session, *, uid: int, lang: str) -> WalletView:
     methods = payments.methods_in_order(session=s, uid=uid)
     return WalletView(yuan(wallet.balance_fen(session=s, uid=uid)), method_views(methods, lang),
-                      any(m.kind == MK.WALLET for m in methods), sum(1 for m in methods if m.autopay))
+                      any(m.kind == MK.WALLET for m in methods), sum(1 for m in methods if m.autopay),
+                      movement_views(wallet.movements(session=s, uid=uid, limit=POLICY.page_size), lang))
 
 
 # ── inbox ───────────────────────────────────────────────────────────────────────────────────
@@ -273,9 +304,10 @@ class NoticeView:
 
 
 _LINKS = {
-    **dict.fromkeys(("deducted", "failed", "late_fee", "penalty", "bad_debt"), ("bills", routes.BILLS)),
+    **dict.fromkeys(("deducted", "failed", "late_fee", "penalty", "bad_debt", "upcoming", "early_failed"),
+                    ("bills", routes.BILLS)),
     **dict.fromkeys(("app_approved", "app_rejected", "suspended", "reward", "reward_step"), ("credit", routes.CREDIT)),
-    **dict.fromkeys(("reminder", "paid", "return_received", "return_accepted", "return_rejected"),
+    **dict.fromkeys(("reminder", "paid", "return_received", "return_accepted", "return_rejected", "refund"),
                     ("orders", routes.ORDERS)),
 }
 

@@ -12,6 +12,7 @@ from .. import routes
 from ..domain.clock import FixedClock, china_time
 from ..domain.money import yuan, yuan_plain
 from ..domain.policy import POLICY
+from ..domain.status import BNPL_STATUS_OF_CODE
 from ..services import desk
 from ..services.audit import AuditReport, run_audit
 from ..services.paging import Page
@@ -148,6 +149,8 @@ def _event(e, lang: str) -> EventView:
         change = f"{yuan(e.old_value)} → {yuan(e.new_value)}"
     elif e.kind == "score":
         change = f"{e.old_value} → {e.new_value}"
+    elif e.kind == "status" and {e.old_value, e.new_value} <= BNPL_STATUS_OF_CODE.keys():
+        change = " → ".join(text(f"status.{BNPL_STATUS_OF_CODE[v]}", lang) for v in (e.old_value, e.new_value))
     else:
         change = ""
     return EventView(china_time(e.at), text(f"ops.event.{e.kind}", lang), change, render_reason(e.reason, lang))

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from .. import routes
+from ..domain import rules
 from ..domain.clock import FixedClock, china_month, china_time
 from ..domain.money import yuan
 from ..domain.rules import days_overdue
@@ -370,7 +371,9 @@ def order_view(f: orders.OrderFacts, *, lang: str, now: datetime, planned: Plann
         plan_label=text(f"plan.{o.plan}", lang), status=o.status, status_label=text(f"status.{o.status}", lang),
         created=china_time(o.created_at), trial_end=china_time(o.trial_end_at, seconds=True),
         trial_end_ts=epoch(o.trial_end_at), in_trial=o.status in OS.IN_TRIAL, paused=o.status in OS.RETURNING,
-        can_return=o.status == OS.TRIAL and o.trial_end_at > now, can_pay_now=o.status in OS.IN_TRIAL,
+        can_return=rules.may_return(status=o.status, trial_end_at=o.trial_end_at, now=now,
+                                    returned_before=f.return_request is not None),
+        can_pay_now=o.status in OS.IN_TRIAL,
         frozen=yuan(o.price_fen) if o.status in OS.HOLDING else yuan(0), url=routes.order(o.id),
     )
     nxt = next((i for i in f.installments if i.status in (IS.PENDING, IS.SCHEDULED, IS.OVERDUE)), None)

@@ -15,8 +15,10 @@ from .help import HELP
 from .merchant import MERCHANT
 from .messages import MESSAGES
 from .methods import METHODS
+from .notices import NOTICES
 from .ops import OPS
 from .quote import QUOTE
+from .refunds import REFUNDS
 from .shop import SHOP
 from .status import STATUS
 
@@ -24,7 +26,8 @@ LANGS = ("zh", "en")
 
 AREAS: dict[str, dict[str, tuple[str, str]]] = {
     "common": COMMON, "status": STATUS, "messages": MESSAGES, "shop": SHOP, "account": ACCOUNT,
-    "merchant": MERCHANT, "ops": OPS, "help": HELP, "methods": METHODS, "quote": QUOTE,
+    "merchant": MERCHANT, "ops": OPS, "help": HELP, "methods": METHODS, "quote": QUOTE, "refunds": REFUNDS,
+    "notices": NOTICES,
 }
 
 

@@ -18,6 +18,8 @@ from sqlalchemy.engine import Engine
 
 from bnpl_app.db import transaction
 from bnpl_app.domain.clock import FixedClock
+from bnpl_app.domain.policy import POLICY
+from bnpl_app.jobs.sweep import run_sweep
 from bnpl_app.models import Installment, InstallmentStatus as IS, PaymentMethod, Posting
 from bnpl_app.services import checkout, wallet
 from bnpl_app.services.audit import run_audit
@@ -52,7 +54,8 @@ def populate(world: World, *, shoppers: int, plans: tuple[str, ...] = PLANS) -> 
     """``shoppers`` shoppers, each with one order per entry of ``plans``, at two shops; half pay
     from the wallet, half from a card (their wallet stays empty). At ``sweep_at`` every
     installment of every order is due, and every shopper can pay all of them, with a little to
-    spare. Nothing has been swept yet: the orders are all still in their trial."""
+    spare. One sweep ran the minimum notice before ``sweep_at``: it billed every order and
+    announced every deduction (none is taken without notice) for ``sweep_at``; nothing was taken."""
     clock = world.clock
     m1, m2 = world.merchant(), world.merchant()
     products = [world.product(m, price_fen=price, stock=100_000, trial_days=7)
@@ -82,6 +85,8 @@ def populate(world: World, *, shoppers: int, plans: tuple[str, ...] = PLANS) -> 
             else:
                 wallet.topup(session=s, uid=uid, amount_fen=start[uid], clock=clock)
     sweep_at = max(due for *_, due in rows) + timedelta(days=1)  # the last installment is due by then
+    told = run_sweep(engine=world.engine, clock=FixedClock(sweep_at - POLICY.min_notice))
+    assert told.captured == told.failed == 0 and told.notices == len(ids), told
     return Population(uids, ids, owed, start, sweep_at)
 
 

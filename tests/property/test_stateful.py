@@ -22,7 +22,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from sqlmodel import SQLModel
 
 from bnpl_app.db import transaction
-from bnpl_app.domain.errors import Conflict, DomainError
+from bnpl_app.domain.errors import DomainError, NotEligible, TermsChanged
 from bnpl_app.domain.policy import POLICY
 from bnpl_app.models import (
     Application,
@@ -39,7 +39,7 @@ from bnpl_app.models import (
 )
 from bnpl_app.services import applications, bills, checkout, consent, credit, merchant, orders, payments, wallet
 from bnpl_app.services.audit import run_audit
-from bnpl_app.jobs.sweep import run_sweep
+from bnpl_app.jobs.sweep import next_event_after, run_sweep
 from bnpl_app.services.uploads import StoredFile
 from helpers import World, memory_engine, pg_url
 
@@ -115,7 +115,7 @@ class BnplMachine(RuleBasedStateMachine):
             if pid == self.products[3]:
                 pid = self.products[0]
             key = self._new_key()
-            self.keys[key] = (uid, pid, plan, w.buy(uid, pid, plan=plan, key=key))
+            self.keys[key] = (uid, pid, plan, w.buy(uid, pid, plan=plan, key=key), self._terms(pid, plan))
         # Start some lives with a past: trials over, bills paid or overdue. The long past is one
         # catch-up sweep (as after a sweep outage), which is also a path worth checking.
         if history_days >= POLICY.suspend_after_days:
@@ -159,33 +159,97 @@ class BnplMachine(RuleBasedStateMachine):
         return self.world.clock
 
     # ── shoppers ─────────────────────────────────────────────────────────────────────────────────
+    def _terms(self, pid: int, plan: str):
+        """The quote the confirm screen would show now (None: the plan is not on offer)."""
+        with transaction(self.world.engine) as s:
+            return checkout.offered(product=s.get(Product, pid), plan=plan)
+
     @rule(data=st.data())
     def buy(self, data) -> None:
         reuse = bool(self.keys) and data.draw(st.integers(0, 3), label="reuse key") == 0
         if reuse:
             key = data.draw(st.sampled_from(sorted(self.keys)), label="key")
             same = data.draw(st.booleans(), label="same request")
-            uid, pid, plan, oid = self.keys[key]
+            uid, pid, plan, oid, terms = self.keys[key]
             if not same:
                 uid = data.draw(st.sampled_from(self.shoppers), label="shopper")
                 pid = data.draw(st.sampled_from(self.products), label="product")
                 plan = data.draw(st.sampled_from(PLANS), label="plan")
+                terms = self._terms(pid, plan)
         else:
             key = self._new_key()
             uid = data.draw(st.sampled_from(self.shoppers), label="shopper")
             pid = data.draw(st.sampled_from(self.products), label="product")
             plans = self.allowed[pid] if data.draw(st.integers(0, 4), label="allowed plan") else PLANS
             plan = data.draw(st.sampled_from(plans), label="plan")
+            terms = self._terms(pid, plan)
         out = self._do("checkout" + (" replay" if reuse else ""), lambda s: checkout.checkout(
-            session=s, uid=uid, product_id=pid, plan=plan, idempotency_key=key, clock=self.clock).id)
+            session=s, uid=uid, product_id=pid, plan=plan, terms=terms, idempotency_key=key, clock=self.clock).id)
         if reuse:
             was = self.keys[key]
-            if was[:3] == (uid, pid, plan):
+            if was[:3] == (uid, pid, plan) and was[4] == terms:
                 assert out == was[3], f"replaying key {key} gave {out!r}, not order {was[3]}"
             else:
-                assert isinstance(out, Conflict), f"key {key} reused with other parameters gave {out!r}"
+                assert isinstance(out, DomainError), f"key {key} reused with other terms gave {out!r}"
         elif isinstance(out, int):
-            self.keys[key] = (uid, pid, plan, out)
+            self.keys[key] = (uid, pid, plan, out, terms)
+
+    @rule(data=st.data(), price=st.sampled_from([4_500, 9_900, 10_900, 29_900, 45_000, 61_000]))
+    def price_edited_between_quote_and_confirm(self, data, price) -> None:
+        """The shopper sees a quote; the merchant changes the price; the shopper confirms what they
+        saw. Either the order is exactly the quote, or it is refused naming the change and nothing
+        is created — never an order at a price nobody saw."""
+        uid = data.draw(st.sampled_from(self.shoppers), label="shopper")
+        pid = data.draw(st.sampled_from(self.products), label="product")
+        plan = data.draw(st.sampled_from(self.allowed[pid]), label="plan")
+        shown = self._terms(pid, plan)
+        if shown is None:
+            return
+
+        def edit(s):
+            p = s.get(Product, pid)
+            return merchant.edit_product(session=s, merchant_id=p.merchant_id, product_id=pid, price_fen=price,
+                                         clock=self.clock)
+
+        self._do("edit price", edit)
+        before = len(self._rows(Order.id))
+        key = self._new_key()
+        out = self._do("checkout after edit", lambda s: checkout.checkout(
+            session=s, uid=uid, product_id=pid, plan=plan, terms=shown, idempotency_key=key, clock=self.clock))
+        if isinstance(out, DomainError):
+            assert len(self._rows(Order.id)) == before, "a refused checkout left an order behind"
+            if price != shown.price_fen:
+                assert isinstance(out, (TermsChanged, NotEligible)), out
+            return
+        assert price == shown.price_fen, f"ordered although the price moved from {shown.price_fen} to {price}"
+        with transaction(self.world.engine) as s:
+            o = s.get(Order, out.id)
+            assert (o.price_fen, checkout.Terms.from_json(o.quote_json)) == (shown.price_fen, shown)
+        self.keys[key] = (uid, pid, plan, out.id, shown)
+
+    @rule(data=st.data())
+    def cart_with_a_failing_line(self, data) -> None:
+        """Two lines confirmed together, the first refused (its product out of stock or off
+        先用后付), the second ordered; confirmed again with the same keys: still one order, the
+        refused line still refused."""
+        uid = data.draw(st.sampled_from(self.shoppers), label="shopper")
+        bad, good = self.products[3], data.draw(st.sampled_from(self.products[:3]), label="good product")
+        plan = data.draw(st.sampled_from(self.allowed[good]), label="plan")
+        lines = [(bad, "full", self._terms(bad, "full") or self._terms(self.products[0], "full"), self._new_key()),
+                 (good, plan, self._terms(good, plan), self._new_key())]
+        before = len(self._rows(Order.id))
+        first = [self._do("cart line", lambda s, ln=ln: checkout.checkout(
+            session=s, uid=uid, product_id=ln[0], plan=ln[1], terms=ln[2], idempotency_key=ln[3], clock=self.clock).id)
+            for ln in lines]
+        again = [self._do("cart line again", lambda s, ln=ln: checkout.checkout(
+            session=s, uid=uid, product_id=ln[0], plan=ln[1], terms=ln[2], idempotency_key=ln[3], clock=self.clock).id)
+            for ln in lines]
+        made = [o for o in first if isinstance(o, int)]
+        for was, now in zip(first, again):
+            if isinstance(was, int):
+                assert now == was, f"a line ordered as {was} was ordered again as {now!r}"
+        assert len(self._rows(Order.id)) == before + len(made) + sum(
+            isinstance(n, int) and not isinstance(w, int) for w, n in zip(first, again))
 
     @rule(data=st.data(), as_owner=st.integers(0, 9))
     def request_return(self, data, as_owner) -> None:
@@ -206,6 +270,37 @@ class BnplMachine(RuleBasedStateMachine):
         if o is not None:
             out = self._do("pay now", lambda s: orders.pay_now(session=s, uid=o.shopper_id, order_id=o.id, clock=self.clock))
             assert isinstance(out, DomainError) or out.status == OS.PAID, out
+
+    @rule(data=st.data(), intact=st.booleans())
+    def pay_now_then_return(self, data, intact) -> None:
+        """Paying early never costs the right to return within the trial: accepted, every captured
+        fen goes back to the method it came from (the audit checks refunds = captures)."""
+        now = self.clock.now()
+        o = self._pick(data, self._rows(Order.id, Order.shopper_id, Order.status, Order.trial_end_at), "order",
+                       lambda r: r.status == OS.TRIAL and r.trial_end_at > now)
+        if o is None:
+            return
+        paid = self._do("pay now", lambda s: orders.pay_now(session=s, uid=o.shopper_id, order_id=o.id, clock=self.clock))
+        if isinstance(paid, DomainError):
+            return
+        before = dict(self._rows(PaymentMethod.id, PaymentMethod.balance_fen,
+                                 where=PaymentMethod.user_id == o.shopper_id))
+        ret = self._do("request return", lambda s: orders.request_return(
+            session=s, uid=o.shopper_id, order_id=o.id, tracking_no="SF1234567890", clock=self.clock))
+        assert not isinstance(ret, DomainError), f"a paid order in its trial could not be returned: {ret!r}"
+        self._do("mark received", lambda s: orders.mark_received(
+            session=s, merchant_id=ret.merchant_id, return_id=ret.id, clock=self.clock))
+        if not intact:
+            self._do("reject return", lambda s: orders.reject_return(
+                session=s, merchant_id=ret.merchant_id, return_id=ret.id, reason="Screen cracked, box wet.",
+                photos=[PHOTO], clock=self.clock))
+            return
+        self._do("accept return", lambda s: orders.accept_return(
+            session=s, merchant_id=ret.merchant_id, return_id=ret.id, clock=self.clock))
+        after = dict(self._rows(PaymentMethod.id, PaymentMethod.balance_fen, where=PaymentMethod.user_id == o.shopper_id))
+        back = sum(after.values()) - sum(before.values())
+        price = self._rows(Order.price_fen, Order.status, where=Order.id == o.id)[0]
+        assert (back, price.status) == (price.price_fen, OS.RETURNED), (back, price)
 
     @rule(data=st.data(), exact=st.booleans())
     def repay_installment(self, data, exact) -> None:
@@ -251,16 +346,25 @@ class BnplMachine(RuleBasedStateMachine):
         if apply:
             self._restore(uid)
 
-    @rule(uid_i=st.integers(0, 3))
-    def toggle_bnpl(self, uid_i) -> None:
+    @rule(uid_i=st.integers(0, 3), close=st.booleans(), accept=st.integers(0, 4))
+    def close_or_reopen(self, uid_i, close, accept) -> None:
+        """Closing works in every status; reopening needs the current terms accepted again (and
+        records them), and never lifts a suspension by the back door."""
         uid = self.shoppers[uid_i]
-
-        def go(s):
-            if credit.account(session=s, uid=uid).bnpl_status == "active":
-                return consent.close_bnpl(session=s, uid=uid, clock=self.clock)
-            return consent.open_bnpl(session=s, uid=uid, accept_terms=True, terms_version=POLICY.terms_version, clock=self.clock)
-
-        self._do("close/open", go)
+        acct = lambda: self._rows(CreditAccount.bnpl_status, CreditAccount.terms_accepted_at,  # noqa: E731
+                                  where=CreditAccount.user_id == uid)[0]
+        was = acct()
+        if close:
+            out = self._do("close", lambda s: consent.close_bnpl(session=s, uid=uid, clock=self.clock))
+            assert acct().bnpl_status == "closed", f"closing from {was.bnpl_status} gave {out!r}"
+            return
+        out = self._do("reopen", lambda s: consent.open_bnpl(
+            session=s, uid=uid, accept_terms=bool(accept), terms_version=POLICY.terms_version, clock=self.clock))
+        now = acct()
+        if isinstance(out, DomainError):
+            assert now == was, "a refused reopening changed the account"
+        else:
+            assert accept and now.bnpl_status == "active" and now.terms_accepted_at == self.clock.now(), now
 
     @rule(uid_i=st.integers(0, 3), days=st.integers(0, 3), reverse=st.booleans())
     def set_autopay(self, uid_i, days, reverse) -> None:
@@ -272,6 +376,27 @@ class BnplMachine(RuleBasedStateMachine):
                                      clock=self.clock)
 
         self._do("autopay", go)
+
+    @rule(data=st.data())
+    def closed_shopper_restored(self, data) -> None:
+        """A shopper whose limit was cut closes 先用后付 (in any status, suspended included), applies
+        for restoration and is approved: the limit comes back, the status stays closed."""
+        a = self._pick(data, self._rows(CreditAccount.user_id, CreditAccount.restorable_limit_fen), "shopper",
+                       lambda r: r.restorable_limit_fen is not None)
+        if a is None or a.restorable_limit_fen is None:
+            return
+        uid = a.user_id
+        closed = self._do("close", lambda s: consent.close_bnpl(session=s, uid=uid, clock=self.clock))
+        status = lambda: self._rows(CreditAccount.bnpl_status, where=CreditAccount.user_id == uid)[0][0]  # noqa: E731
+        if isinstance(closed, DomainError):
+            assert status() == "closed", f"closing failed ({closed!r}) while 先用后付 was {status()}"
+        self.pay_off_everything(self.shoppers.index(uid), apply=False)
+        app = self._do("apply restoration", lambda s: applications.apply_restoration(
+            session=s, uid=uid, statement="All repaid.", proofs=[PROOF], clock=self.clock))
+        if isinstance(app, DomainError):
+            return
+        self._decide(data, app.id, app.kind, uid, "approve")
+        assert status() == "closed", f"a restoration turned 先用后付 back on for a shopper who closed it: {status()}"
 
     def _restore(self, uid: int) -> None:
         self._do("apply restoration", lambda s: applications.apply_restoration(
@@ -405,6 +530,16 @@ class BnplMachine(RuleBasedStateMachine):
     def advance_clock(self, hours) -> None:
         self.world.advance(hours=hours)  # runs every sweep that falls due in between, in order
 
+    @rule(seconds=st.integers(1, 600))
+    def sweep_seconds_after_the_next_instant(self, seconds) -> None:
+        """Time as a real deployment lives it: the sweep wakes some seconds AFTER a due instant
+        (a trial's end, a notice's moment, an attempt), never exactly at it."""
+        with transaction(self.world.engine) as s:
+            nxt = next_event_after(s, self.clock.now())
+        if nxt is not None:
+            self.clock.set(nxt + timedelta(seconds=seconds))
+            run_sweep(engine=self.world.engine, clock=self.clock)
+
     @rule()
     def sweep(self) -> None:
         run_sweep(engine=self.world.engine, clock=self.clock)
@@ -440,7 +575,8 @@ class BnplMachine(RuleBasedStateMachine):
             assert exposure <= cap, f"shopper {uid}: exposure {exposure} above the shop cap {cap}"
 
         # PAID is final: an installment once paid stays paid, for the same amount, at the same time.
-        now_paid = {i.id: (i.paid_fen, i.paid_at, i.paid_method_id) for i in insts if i.status == IS.PAID}
+        # A refund (a return within the trial) gives the money back but leaves how it was paid.
+        now_paid = {i.id: (i.paid_fen, i.paid_at, i.paid_method_id) for i in insts if i.status in (IS.PAID, IS.REFUNDED)}
         for iid, how in self.paid.items():
             assert now_paid.get(iid) == how, f"installment {iid} was paid {how}, now {now_paid.get(iid)}"
         self.paid = now_paid

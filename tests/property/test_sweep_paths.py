@@ -3,9 +3,12 @@
 Hypothesis builds random small worlds through the real services — shoppers with a wallet and maybe
 a card (either first) and balances, auto-repay days, orders on every plan (interest-free or not),
 paid on time, late, partly, early or not at all, returns rejected (the trial resumes) or accepted,
-hardship plans, closed 先用后付 — moving the clock with sweeps in between, then moves it once more
-without sweeping, so that the last sweep finds bills due now, retries of overdue ones (their
-failure notice already sent), early auto-repay attempts, late fees, reward steps. The world is
+hardship plans, closed 先用后付, auto-repay settings changed (attempts moved, announced afresh),
+payment methods unbound or left out of auto-deduction — moving the clock with sweeps in between,
+then moves it once more without sweeping, so that the last sweep finds bills due now, notices
+before deductions due now, retries of overdue ones (announced by their failure notice), early
+auto-repay attempts, late fees, reward steps; and installments as an upgraded database has them
+(never told) or told too recently to be deducted (the gate). The world is
 copied; the sweep runs once on each copy, with the set-based path on and off
 (``sweep._BATCH_PATH``), and every table must come out the same, row for row.
 
@@ -29,7 +32,8 @@ from bnpl_app.db import transaction
 from bnpl_app.domain.clock import FixedClock
 from bnpl_app.domain.errors import DomainError
 from bnpl_app.domain.policy import POLICY
-from bnpl_app.models import Installment, InstallmentStatus as IS, Order, OrderStatus as OS, Product
+from bnpl_app.domain import rules
+from bnpl_app.models import Installment, InstallmentStatus as IS, Order, OrderStatus as OS, PaymentMethod, Product
 from bnpl_app.jobs import sweep
 from bnpl_app.services import applications, bills, checkout, consent, orders, payments, wallet
 from bnpl_app.jobs.sweep import run_sweep
@@ -61,6 +65,8 @@ actions = st.one_of(
     st.tuples(st.just("return"), who, st.booleans()),
     st.tuples(st.just("hardship"), who, st.integers(1, 4), st.integers(0, 3_000)),
     st.tuples(st.just("close"), who),
+    st.tuples(st.just("autopay"), who, st.integers(0, POLICY.autopay_days_before_max)),
+    st.tuples(st.just("method"), who, st.sampled_from(["unbind", "autopay off", "autopay on"]), st.integers(0, 2)),
 )
 steps = st.lists(st.tuples(
     st.lists(actions, max_size=4),
@@ -72,6 +78,9 @@ finals = st.fixed_dictionaries({
     "to": st.integers(0, 5),  # the k-th next moment something falls due (a trial's end, an attempt) …
     "hours": st.integers(0, 30),  # … and so many hours after it
     "batch_size": st.sampled_from([1, 3, 4_000]),
+    # open installments (the k-th, mod how many) put as an upgraded database has them (never told) or
+    # as told too recently for a deduction now
+    "legacy": st.lists(st.tuples(st.integers(0, 50), st.sampled_from(["never told", "told just now"])), max_size=3),
 })
 
 _ENGINES: list = []
@@ -173,6 +182,39 @@ class Builder:
             self._hardship(uid, n=action[2], waive=action[3])
         elif name == "close":
             self.do(lambda s: consent.close_bnpl(session=s, uid=uid, clock=self.clock))
+        elif name == "autopay":
+            self.do(lambda s: bills.set_autopay(
+                session=s, uid=uid, days_before=action[2], clock=self.clock,
+                method_order=[m.id for m in payments.methods_in_order(session=s, uid=uid)]))
+        elif name == "method":
+            self._method(uid, action[2], action[3])
+
+    def _method(self, uid: int, what: str, k: int) -> None:
+        """A method unbound, or left out of (or put back into) auto-deduction: the columns as the
+        wallet services write them (``removed_at``, ``autopay``)."""
+        with transaction(self.w.engine) as s:
+            ms = list(s.execute(sa.select(PaymentMethod).where(PaymentMethod.user_id == uid, PaymentMethod.removed_at.is_(None))
+                                .order_by(PaymentMethod.priority, PaymentMethod.id)).scalars())
+            if not ms:
+                return
+            m = ms[k % len(ms)]
+            if what == "unbind":
+                m.removed_at = self.clock.now()
+            else:
+                m.autopay = what == "autopay on"
+            s.add(m)
+
+    def legacy(self, picks: list[tuple[int, str]]) -> None:
+        with transaction(self.w.engine) as s:
+            ids = list(s.execute(sa.select(Installment.id).where(Installment.status.in_(IS.OPEN))
+                                 .order_by(Installment.id)).scalars())
+            for k, how in picks:
+                if not ids:
+                    return
+                values = dict(noticed_at=None, notices_sent=0) if how == "never told" else \
+                    dict(noticed_at=self.clock.now() - POLICY.min_notice / 2, notices_sent=rules.ALL_NOTICES)
+                s.execute(sa.update(Installment.__table__).where(Installment.__table__.c.id == ids[k % len(ids)])
+                          .values(**values))
 
     def _return(self, uid: int, oid: int, *, intact: bool) -> None:
         ret = self.do(lambda s: orders.request_return(session=s, uid=uid, order_id=oid, tracking_no="SF1234567890",
@@ -197,12 +239,17 @@ class Builder:
                 waive_fen=min(waive, applications.hardship_late_fees(session=s, uid=uid)), installments=n))
 
     def upcoming(self) -> list:
-        """When something next falls due, soonest first: trials' ends, deduction attempts."""
+        """When something next falls due, soonest first: trials' ends, deduction attempts, the
+        notices before them, the moments a notice is old enough for its deduction."""
         now = self.clock.now()
         with transaction(self.w.engine) as s:
             ends = s.execute(sa.select(Order.trial_end_at).where(Order.status.in_(OS.IN_TRIAL))).scalars()
-            attempts = s.execute(sa.select(Installment.attempt_at).where(Installment.status.in_(IS.OPEN))).scalars()
-            return sorted({t for t in [*ends, *attempts] if t is not None and t > now})
+            attempts = list(s.execute(sa.select(Installment.attempt_at, Installment.noticed_at)
+                                      .where(Installment.status.in_(IS.OPEN))))
+        times = {*ends, *(a for a, _n in attempts)}
+        times |= {a - timedelta(days=d) for a, _n in attempts if a is not None for d in POLICY.reminder_days_before}
+        times |= {n + POLICY.min_notice for _a, n in attempts if n is not None}
+        return sorted(t for t in times if t is not None and t > now)
 
     def move(self, how: tuple[str, int]) -> None:
         if how[0] == "advance":
@@ -278,6 +325,7 @@ def _compare(spec, timeline, final, engines) -> set[str]:
     if upcoming:
         world.clock.set(upcoming[min(final["to"], len(upcoming) - 1)])
     world.clock.advance(timedelta(hours=final["hours"]))
+    b.legacy(final["legacy"])
     batch_db, reference_db = engines(world.engine)
     before = snapshot(batch_db)
     assert snapshot(reference_db) == before
@@ -352,7 +400,7 @@ if pg_url():
 
 def _what_happened(before: dict, after: dict, report, now) -> set[str]:
     """What the compared sweep did, for the coverage printed at the end (``-s``)."""
-    done = {k for k in ("captured", "failed", "billed", "late_fees", "penalized") if getattr(report, k)}
+    done = {k for k in ("captured", "failed", "billed", "late_fees", "penalized", "notices") if getattr(report, k)}
     cols = _columns("notifications")
     new = [dict(zip(cols, r)) for r in set(after["notifications"]) - set(before["notifications"])]
     done |= {f"notice {n['kind']}" for n in new}
@@ -366,4 +414,8 @@ def _what_happened(before: dict, after: dict, report, now) -> set[str]:
             done.add("early attempt")
         if i["plan_application_id"] is not None and i["status"] == IS.PAID != was[i["id"]]["status"]:
             done.add("hardship plan paid")
+        old = was.get(i["id"])
+        if old and old["status"] in IS.OPEN and old["attempt_at"] is not None and old["attempt_at"] <= now \
+                and i["status"] == old["status"] and i["attempts"] == old["attempts"]:
+            done.add("gated: due but not told long enough")
     return done

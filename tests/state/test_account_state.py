@@ -29,7 +29,9 @@ from bnpl_app.domain.money import yuan
 from bnpl_app.domain.policy import POLICY
 from bnpl_app.models import (
     BNPL_ACTIVE,
+    BNPL_CLOSED,
     BNPL_NOT_OPENED,
+    BNPL_SUSPENDED,
     Application,
     ApplicationProof,
     InstallmentStatus as IS,
@@ -185,6 +187,33 @@ def test_opening_bnpl_needs_the_terms_accepted_first(world, tab):
     assert a.bnpl_status == BNPL_ACTIVE and a.terms_version == POLICY.terms_version and a.limit_fen > 0
 
 
+def test_a_suspended_shopper_closes_bnpl_and_is_then_sent_to_restoration_not_the_terms(world, tab):
+    from bnpl_app.state.account import CreditState
+
+    uid = overdue_order(world, days=POLICY.suspend_after_days).uid
+    pay_off(world, uid)
+    t, st = tab.open(uid, CreditState)
+    assert st.view.status == BNPL_SUSPENDED and st.view.restore_first
+    run(st.close_bnpl())
+    assert t.said()[0] == "success" and st.view.status == BNPL_CLOSED and st.view.restore_first
+    before = snapshot(world.engine)
+    st.set_terms_ok(True)
+    run(st.open_bnpl())  # a browser may call it anyway
+    assert t.refused_with("consent.restore_first") and snapshot(world.engine) == before
+    assert acct(world, uid).bnpl_status == BNPL_CLOSED
+
+
+def test_closing_unticks_the_terms_so_reopening_means_accepting_them_again(world, tab):
+    from bnpl_app.state.account import CreditState
+
+    uid = world.shopper()
+    t, st = tab.open(uid, CreditState)
+    st.set_terms_ok(True)  # ticked before closing (a stale tick must not carry over)
+    run(st.close_bnpl())
+    assert t.said()[0] == "success" and st.view.status == BNPL_CLOSED and st.terms_ok is False
+    assert not st.view.restore_first and st.terms
+
+
 def test_the_self_set_cap_is_saved_refused_above_the_limit_and_cleared(world, tab):
     from bnpl_app.state.account import CreditState
 
@@ -307,6 +336,28 @@ def test_topping_up_adds_to_the_wallet_and_a_bad_amount_is_refused(world, tab):
         run(st.topup())
         assert t.said()[0] == "error" and st.topup_text == bad
     assert snapshot(world.engine) == before
+
+
+def test_the_wallet_lists_the_refund_of_a_returned_paid_order_as_money_coming_back(world, tab):
+    from bnpl_app.services import orders
+    from bnpl_app.state.account import WalletState
+
+    m = world.merchant()
+    p = world.product(m, price_fen=10_000)
+    uid = world.shopper(wallet_fen=10_000)
+    oid = world.buy(uid, p)
+    with world.tx() as s:
+        orders.pay_now(session=s, uid=uid, order_id=oid, clock=world.clock)
+        rid = orders.request_return(session=s, uid=uid, order_id=oid, tracking_no="SF1234567890", clock=world.clock).id
+        orders.mark_received(session=s, merchant_id=m, return_id=rid, clock=world.clock)
+        orders.accept_return(session=s, merchant_id=m, return_id=rid, clock=world.clock)
+    _t, st = tab.open(uid, WalletState)
+    assert st.view.balance == yuan(10_000)
+    refund, capture, topup = st.view.movements[:3]
+    assert (refund.kind, refund.amount, refund.incoming) == ("refund", "+" + yuan(10_000), True)
+    assert (capture.kind, capture.amount, capture.incoming) == ("capture", "−" + yuan(10_000), False)
+    assert (topup.kind, refund.order_id, topup.order_id) == ("topup", oid, 0)
+    assert refund.kind_label and refund.method and refund.at
 
 
 def test_adding_a_card_checks_its_fields(world, tab):

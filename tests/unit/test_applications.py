@@ -3,6 +3,8 @@ what an operator's approval or rejection does to limits, schedules and late fees
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from helpers import (
     PROOF,
@@ -23,16 +25,20 @@ from bnpl_app.domain.clock import add_months
 from bnpl_app.domain.errors import InvalidTransition, NotFound, ValidationError
 from bnpl_app.domain.money import yuan
 from bnpl_app.domain.policy import POLICY
+from bnpl_app.domain.status import BNPL_STATUS_CODE
 from bnpl_app.models import (
     BNPL_ACTIVE,
+    BNPL_CLOSED,
     BNPL_SUSPENDED,
     Application,
     ApplicationProof,
+    CreditEvent,
     InstallmentStatus as IS,
     Order,
     OrderStatus as OS,
+    Product,
 )
-from bnpl_app.services import applications as apps, credit, wallet
+from bnpl_app.services import applications as apps, consent, credit, eligibility, wallet
 
 TRIAL = POLICY.trial_days_default
 PRICE = 12_345
@@ -101,6 +107,41 @@ def test_approved_restoration_gives_back_the_previous_limit_and_reactivates_bnpl
     assert yuan(previous) in note.body
     world.buy(uid, product)  # 先用后付 works again
     world.audit_ok()
+
+
+def test_restoration_of_a_shopper_who_closed_bnpl_restores_the_limit_but_keeps_it_closed(world, ops):
+    uid, _, product, _m = overdue_order(world, days=POLICY.suspend_after_days)
+    previous = acct(world, uid).restorable_limit_fen
+    pay_off(world, uid)
+    with world.tx() as s:
+        consent.close_bnpl(session=s, uid=uid, clock=world.clock)  # closed while suspended
+    app_id = restoration(world, uid)
+    with world.tx() as s:
+        apps.approve_restoration(session=s, operator_id=ops, application_id=app_id, limit_fen=previous, clock=world.clock)
+    a = acct(world, uid)
+    assert a.bnpl_status == BNPL_CLOSED and a.limit_fen == previous and a.restorable_limit_fen is None
+    assert a.terms_accepted_at < world.clock.now()  # nobody accepted anything for the shopper
+    with world.tx() as s:
+        assert eligibility.check(session=s, uid=uid, product=s.get(Product, product)).eligible is False
+    world.clock.advance(timedelta(hours=1))
+    with world.tx() as s:  # the shopper turns it back on, with the terms
+        consent.open_bnpl(session=s, uid=uid, accept_terms=True, terms_version=POLICY.terms_version, clock=world.clock)
+    a = acct(world, uid)
+    assert a.bnpl_status == BNPL_ACTIVE and a.limit_fen == previous and a.terms_accepted_at == world.clock.now()
+    world.buy(uid, product)
+    world.audit_ok()
+
+
+def test_restoring_a_suspended_shopper_writes_the_status_event(world, ops):
+    uid, previous, app_id = restoration_pending(world)
+    with world.tx() as s:
+        credit.set_status(session=s, uid=uid, status=BNPL_SUSPENDED, reason="test", at=world.clock.now())
+        apps.approve_restoration(session=s, operator_id=ops, application_id=app_id, limit_fen=previous, clock=world.clock)
+    with world.tx() as s:
+        ev = s.exec(select(CreditEvent).where(CreditEvent.user_id == uid, CreditEvent.kind == "status")
+                    .order_by(CreditEvent.id.desc())).first()
+    assert (ev.old_value, ev.new_value) == (BNPL_STATUS_CODE[BNPL_SUSPENDED], BNPL_STATUS_CODE[BNPL_ACTIVE])
+    assert ev.reason.startswith("cr.restored") and acct(world, uid).bnpl_status == BNPL_ACTIVE
 
 
 def test_restoration_may_be_approved_for_less_than_the_previous_limit(world, ops):

@@ -21,11 +21,13 @@ ONCE = "no installment is paid twice; each payment matches its capture"
 METHODS = "payment-method balances = journal"
 SETTLEMENT = "merchant settlement = captured − platform fees − refunds"
 POSTINGS = "every posting balances (two legs, positive amount, one ledger per key)"
+REFUNDS = "every refunded order's refunds equal its captures (one ref: posting per refunded installment)"
 
 
 @pytest.fixture
 def busy(world):
-    """Orders in every state: paid, overdue, in trial, returned, paid during the trial."""
+    """Orders in every state: paid, overdue, in trial, returned, paid during the trial, paid during
+    the trial and returned (refunded)."""
     mid = world.merchant()
     p = world.product(mid, price_fen=PRICE, plans="full,3")
     payer = world.shopper(wallet_fen=5 * PRICE)
@@ -42,6 +44,12 @@ def busy(world):
         orders.mark_received(session=s, merchant_id=mid, return_id=ret.id, clock=world.clock)
         orders.accept_return(session=s, merchant_id=mid, return_id=ret.id, clock=world.clock)
         orders.pay_now(session=s, uid=payer, order_id=early, clock=world.clock)
+    refunded = world.buy(payer, p, plan="3")
+    with world.tx() as s:
+        orders.pay_now(session=s, uid=payer, order_id=refunded, clock=world.clock)
+        ret = orders.request_return(session=s, uid=payer, order_id=refunded, tracking_no="SF00445566", clock=world.clock)
+        orders.mark_received(session=s, merchant_id=mid, return_id=ret.id, clock=world.clock)
+        orders.accept_return(session=s, merchant_id=mid, return_id=ret.id, clock=world.clock)
     return dict(merchant=mid, payer=payer, late=late, trial=trial)
 
 
@@ -82,7 +90,7 @@ def test_a_world_made_by_the_services_passes_the_audit(world, busy):
     with world.tx() as s:
         report = run_audit(session=s)
     assert report.ok, "\n".join(report.lines())
-    assert {c.name for c in report.checks} == {IDENTITY, ONCE, METHODS, SETTLEMENT, POSTINGS}
+    assert {c.name for c in report.checks} == {IDENTITY, ONCE, METHODS, SETTLEMENT, POSTINGS, REFUNDS}
     assert all(c.checked > 0 for c in report.checks)
 
 

@@ -4,14 +4,18 @@ works with open orders (which still finish under their terms); a self-set cap bo
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
-from helpers import acct as _acct, refused
+from helpers import acct as _acct, jump, overdue_order, pay_off, refused
+from sqlmodel import select
 
 from bnpl_app.domain.errors import InvalidTransition, NotEligible, ValidationError
 from bnpl_app.domain.money import yuan
 from bnpl_app.domain.policy import POLICY
-from bnpl_app.models import BNPL_ACTIVE, BNPL_CLOSED, BNPL_SUSPENDED, Order, OrderStatus as OS
+from bnpl_app.domain.status import BNPL_STATUS_CODE, BNPL_STATUS_OF_CODE
+from bnpl_app.models import (BNPL_ACTIVE, BNPL_CLOSED, BNPL_NOT_OPENED, BNPL_SUSPENDED, BnplStatus, CreditEvent, Order,
+                             OrderStatus as OS)
 from bnpl_app.services import checkout, consent, credit, eligibility
 from bnpl_app.services.checkout import get_product
 
@@ -117,6 +121,102 @@ def test_close_with_an_open_order_blocks_new_checkouts_and_the_order_finishes_un
         acct = credit.account(session=s, uid=uid)
     assert order.status == OS.PAID
     assert acct.bnpl_status == BNPL_CLOSED and acct.frozen_fen == 0 and acct.outstanding_fen == 0
+    world.audit_ok()
+
+
+# ── consent belongs to the shopper: suspended, closed, reopened ─────────────────────────────────
+
+
+def _status_events(world, uid) -> list[tuple[int, int, str]]:
+    with world.tx() as s:
+        return [(e.old_value, e.new_value, e.reason) for e in s.exec(
+            select(CreditEvent).where(CreditEvent.user_id == uid, CreditEvent.kind == "status").order_by(CreditEvent.id))]
+
+
+def _suspended(world) -> int:
+    """A shopper suspended by the sweep (30 days overdue), who has since paid everything off."""
+    uid = overdue_order(world, days=POLICY.suspend_after_days).uid
+    pay_off(world, uid)
+    a = _acct(world, uid)
+    assert a.bnpl_status == BNPL_SUSPENDED and a.limit_fen == 0 and a.restorable_limit_fen
+    return uid
+
+
+def test_a_suspended_shopper_may_close_and_closing_lifts_nothing(world):
+    uid = _suspended(world)
+    with world.tx() as s:
+        consent.close_bnpl(session=s, uid=uid, clock=world.clock)
+    a = _acct(world, uid)
+    assert a.bnpl_status == BNPL_CLOSED and a.limit_fen == 0 and a.restorable_limit_fen
+    code = BNPL_STATUS_CODE
+    assert _status_events(world, uid)[-1][:2] == (code[BNPL_SUSPENDED], code[BNPL_CLOSED])
+    world.audit_ok()
+
+
+def test_reopening_after_closing_while_suspended_is_refused_until_a_restoration(world):
+    uid = _suspended(world)
+    with world.tx() as s:
+        consent.close_bnpl(session=s, uid=uid, clock=world.clock)
+    err = refused(world, InvalidTransition, _open(world, uid), key="consent.restore_first")
+    assert err.hint and err.text("zh") != err.text("en") and "restoration" in err.text("en")
+    assert _acct(world, uid).bnpl_status == BNPL_CLOSED
+
+
+def test_reopening_needs_the_current_terms_again_and_records_them(world, subtests):
+    uid = world.shopper()
+    first = _acct(world, uid).terms_accepted_at
+    with world.tx() as s:
+        consent.close_bnpl(session=s, uid=uid, clock=world.clock)
+    world.clock.advance(timedelta(days=2))
+    for args in ({"accept_terms": False}, {"terms_version": "2000-01"}, {"accept_terms": "yes"}):
+        with subtests.test(**{k: str(v) for k, v in args.items()}):
+            refused(world, ValidationError, _open(world, uid, **args), key="consent.terms_required")
+    with world.tx() as s:
+        _open(world, uid)(s)
+    a = _acct(world, uid)
+    assert a.bnpl_status == BNPL_ACTIVE and a.terms_version == POLICY.terms_version
+    assert a.terms_accepted_at == world.clock.now() > first
+
+
+def test_every_status_change_is_a_status_event_with_codes_and_a_reason(world):
+    uid = world.shopper(opened=False)
+    with world.tx() as s:
+        _open(world, uid)(s)
+        consent.close_bnpl(session=s, uid=uid, clock=world.clock)
+        _open(world, uid)(s)
+    code = BNPL_STATUS_CODE
+    assert [(o, n, r.split("{")[0]) for o, n, r in _status_events(world, uid)] == [
+        (code[BNPL_NOT_OPENED], code[BNPL_ACTIVE], "cr.opened"),
+        (code[BNPL_ACTIVE], code[BNPL_CLOSED], "cr.closed"),
+        (code[BNPL_CLOSED], code[BNPL_ACTIVE], "cr.reopened"),
+    ]
+    suspended = _suspended(world)
+    assert [(o, n, r.split("{")[0]) for o, n, r in _status_events(world, suspended)][-1] == (
+        code[BNPL_ACTIVE], code[BNPL_SUSPENDED], "cr.suspended")
+    assert len(set(code.values())) == len(code) == len(BnplStatus)
+
+
+def test_the_status_history_replays_to_the_current_status(world):
+    """Every path that changes 先用后付 writes its event: replaying them from not_opened ends where
+    the account is (what the audit relies on to prove no order was made while it was off)."""
+    uid = _suspended(world)
+    with world.tx() as s:
+        consent.close_bnpl(session=s, uid=uid, clock=world.clock)
+    status = BNPL_NOT_OPENED
+    for old, new, _reason in _status_events(world, uid):
+        assert BNPL_STATUS_OF_CODE[old] == status
+        status = BNPL_STATUS_OF_CODE[new]
+    assert status == _acct(world, uid).bnpl_status == BNPL_CLOSED
+
+
+def test_a_suspension_of_a_shopper_who_closed_leaves_it_closed(world):
+    """The sweep's suspension cuts the limit to 0 all the same, but the status stays the shopper's."""
+    b = overdue_order(world)
+    with world.tx() as s:
+        consent.close_bnpl(session=s, uid=b.uid, clock=world.clock)
+    jump(world, days=POLICY.suspend_after_days)
+    a = _acct(world, b.uid)
+    assert a.bnpl_status == BNPL_CLOSED and a.limit_fen == 0 and a.restorable_limit_fen
     world.audit_ok()
 
 

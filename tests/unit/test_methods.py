@@ -296,12 +296,14 @@ def test_a_sweep_seconds_after_the_due_instant_is_on_time_in_the_merchants_analy
     late = world.shopper(wallet_fen=0)
     on_time_oid = world.buy(punctual, p, plan="3")
     late_oid = world.buy(late, p)
-    jump(world, days=TRIAL, seconds=7)  # one sweep, 7 s after both trials end
+    world.advance(days=TRIAL - 1)  # the notices before the deductions go out
+    jump(world, days=1, seconds=7)  # one sweep, 7 s after both trials end
     first = insts(world, on_time_oid)[0]
     assert first.status == IS.PAID and first.paid_at > first.due_at and not first.was_overdue
     assert insts(world, late_oid)[0].status == IS.OVERDUE
     for k in (1, 2):  # the later installments, each taken by a sweep 7 s after its due instant
         due = insts(world, on_time_oid)[k].due_at
+        world.advance(seconds=(due - world.clock.now()).total_seconds() - 86_400)  # announced first
         jump(world, seconds=(due - world.clock.now()).total_seconds() + 7)
     topup(world, late, PRICE * 2)
     with world.tx() as s:

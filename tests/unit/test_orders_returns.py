@@ -263,11 +263,14 @@ def test_returning_after_the_trial_ended_is_refused(world):
     assert err.key == "order.not_in_trial"
 
 
-def test_returning_a_paid_order_is_refused(world):
+def test_returning_an_order_paid_early_is_refused_once_its_trial_ended(world):
+    """Paying early keeps the return right for the trial (tests/unit/test_refunds.py), not after it."""
     shop = Shop(world)
     shop.pay_now()
-    refused(world, InvalidTransition, lambda s: orders.request_return(
+    world.clock.advance(timedelta(days=TRIAL))
+    err = refused(world, InvalidTransition, lambda s: orders.request_return(
         session=s, uid=shop.uid, order_id=shop.oid, tracking_no="SF1234567890", clock=world.clock))
+    assert err.key == "order.trial_over"
 
 
 # ── intact: released at once ─────────────────────────────────────────────────────────────────
@@ -428,11 +431,17 @@ def _rejected_long_after_trial_end(world, *, wallet_fen: int) -> tuple[Shop, obj
     return shop, rejected_at
 
 
-def test_rejected_return_after_trial_end_is_deducted_at_the_next_sweep_without_late_fee(world):
+def test_rejected_return_after_trial_end_is_announced_at_the_next_sweep_and_deducted_a_day_later_without_late_fee(world):
     shop, rejected_at = _rejected_long_after_trial_end(world, wallet_fen=PRICE)
-    world.advance(minutes=1)
+    world.advance(minutes=1)  # billed; the reminders named the old time, so it is announced afresh
+    (inst,) = shop.insts()
+    [told] = shop.notices("upcoming")
+    assert inst.status == IS.SCHEDULED and told.installment_id == inst.id
+    assert inst.attempt_at == told.created_at + POLICY.min_notice == rejected_at + POLICY.min_notice  # swept at once
+    assert json.loads(told.params_json)["at"] == inst.attempt_at.isoformat()
+    world.advance(days=1)
     o, (inst,) = shop.order(), shop.insts()
-    assert o.status == OS.PAID
+    assert o.status == OS.PAID and inst.paid_at == told.created_at + POLICY.min_notice
     assert inst.due_at == rejected_at and inst.late_fee_fen == 0 and not inst.penalized
     assert inst.paid_fen == PRICE and shop.wallet() == 0
     assert shop.acct().score >= shop.score0
@@ -441,7 +450,8 @@ def test_rejected_return_after_trial_end_is_deducted_at_the_next_sweep_without_l
 
 def test_rejected_return_after_trial_end_unpaid_counts_overdue_from_the_rejection_only(world):
     shop, rejected_at = _rejected_long_after_trial_end(world, wallet_fen=0)
-    world.advance(minutes=1)  # the next sweep bills it and the deduction fails
+    world.advance(minutes=1)  # the next sweep bills it and announces the deduction …
+    world.advance(days=1)  # … which fails a day later
     (inst,) = shop.insts()
     assert inst.due_at == rejected_at and inst.status == IS.OVERDUE and shop.order().status == OS.OVERDUE
     grace_end = rejected_at + timedelta(days=POLICY.grace_days)
@@ -459,12 +469,14 @@ def test_rejected_return_after_trial_end_unpaid_counts_overdue_from_the_rejectio
 def test_rejected_return_deducted_at_the_next_sweep_is_still_on_time(world):
     shop, _ = _rejected_long_after_trial_end(world, wallet_fen=PRICE)
     world.advance(minutes=1)
+    world.advance(days=1)  # announced at the next sweep, deducted a day later
     assert shop.order().on_time is True
     assert shop.acct().score == shop.score0 + POLICY.on_time_score_bonus
 
 
 def test_deduction_by_the_first_sweep_after_trial_end_is_on_time(world):
     shop = Shop(world)
+    world.advance(days=TRIAL - 1)  # the reminders went out
     world.clock.set(shop.trial_end + timedelta(seconds=POLICY.sweep_interval_seconds))
     sweep.run_sweep(engine=world.engine, clock=world.clock)
     assert shop.order().status == OS.PAID

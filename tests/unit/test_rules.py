@@ -87,15 +87,40 @@ def test_grace_ends_at_the_grace_days_and_the_penalty_halves_the_limit():
     assert rules.penalized_limit(100_001) == 100_001 // POLICY.overdue_limit_divisor
 
 
-def test_late_fees_accrue_per_day_after_grace_rounded_per_day_and_capped():
+def test_late_fees_accrue_after_grace_on_the_running_total_rounded_once_and_capped():
     kw = dict(principal_fen=12_345, bps_per_day=POLICY.late_fee_bps_per_day, cap_bps=POLICY.late_fee_cap_bps,
               grace_days=POLICY.grace_days)
-    per_day, cap = bps_of(12_345, POLICY.late_fee_bps_per_day), bps_of(12_345, POLICY.late_fee_cap_bps)
+    cap = bps_of(12_345, POLICY.late_fee_cap_bps)
     assert rules.late_fee(days=POLICY.grace_days, **kw) == (0, 0)
     assert rules.late_fee(days=0, **kw) == (0, 0)
-    assert rules.late_fee(days=POLICY.grace_days + 10, **kw) == (10 * per_day, 10)
-    days_to_cap = -(-cap // per_day)
+    # 12,345 fen × 0.05 % = 6.1725 fen a day: after 10 days round(61.725) = 62, not 10 × round(6.1725) = 60
+    assert rules.late_fee(days=POLICY.grace_days + 10, **kw) == (62, 10)
+    days_to_cap = next(d for d in range(1, 10_000) if bps_of(12_345, POLICY.late_fee_bps_per_day * d) >= cap)
+    assert rules.late_fee(days=POLICY.grace_days + days_to_cap - 1, **kw)[0] < cap
     assert rules.late_fee(days=POLICY.grace_days + days_to_cap + 40, **kw) == (cap, days_to_cap + 40)
+
+
+def test_a_small_principal_accrues_a_late_fee_too_and_stops_at_the_cap():
+    """¥5 at 0.05 % a day is 0.25 fen a day: rounded per day it never accrued; on the running total
+    it is 1 fen after 2 fee days (0.5 rounds up), 2 fen after 6, and never above 24 % (120 fen)."""
+    kw = dict(principal_fen=500, bps_per_day=POLICY.late_fee_bps_per_day, cap_bps=POLICY.late_fee_cap_bps,
+              grace_days=POLICY.grace_days)
+    g = POLICY.grace_days
+    assert bps_of(500, POLICY.late_fee_bps_per_day) == 0
+    assert [rules.late_fee(days=g + d, **kw)[0] for d in (1, 2, 5, 6, 100)] == [0, 1, 1, 2, 25]
+    assert rules.late_fee(days=g + 10_000, **kw) == (bps_of(500, POLICY.late_fee_cap_bps), 10_000) == (120, 10_000)
+
+
+def test_an_amount_may_rise_before_an_attempt_only_when_overdue_and_a_late_fee_accrues_by_then():
+    kw = dict(plan_application_id=None, principal_fen=12_345, late_fee_fen=0, due_at=NOW,
+              bps_per_day=POLICY.late_fee_bps_per_day, cap_bps=POLICY.late_fee_cap_bps, grace_days=POLICY.grace_days)
+    g = POLICY.grace_days
+    assert not rules.late_fee_may_rise(overdue=True, at=NOW + g * DAY, **kw)  # still inside the grace period
+    assert rules.late_fee_may_rise(overdue=True, at=NOW + (g + 1) * DAY, **kw)
+    assert not rules.late_fee_may_rise(overdue=False, at=NOW + (g + 1) * DAY, **kw)  # not overdue: no late fee
+    assert not rules.late_fee_may_rise(overdue=True, at=NOW + (g + 1) * DAY, **{**kw, "plan_application_id": 7})
+    capped = bps_of(12_345, POLICY.late_fee_cap_bps)
+    assert not rules.late_fee_may_rise(overdue=True, at=NOW + 2000 * DAY, **{**kw, "late_fee_fen": capped})
 
 
 def test_suspension_and_bad_debt_come_at_their_days():
@@ -195,13 +220,16 @@ def test_no_reminder_falls_before_the_order_existed():
 def test_each_notice_has_its_dedupe_key_and_parameters():
     due = NOW - DAY
     assert rules.deducted_notice(installment_id=9, product="T恤", seq=1, periods=3, method="余额", amount_fen=3_433) == \
-        rules.Notice("deducted", "cap:9", dict(product="T恤", seq=1, periods=3, method="余额", amount=yuan(3_433)))
+        rules.Notice("deducted", "cap:9", dict(product="T恤", seq=1, periods=3, method="余额", amount=yuan(3_433)), 9)
+    retry = NOW + POLICY.retry_every
     failed = rules.failed_notice(installment_id=9, product="T恤", seq=2, periods=3, owed_fen=3_433, due_at=due,
-                                 grace_days=POLICY.grace_days)
-    assert failed == rules.Notice("failed", "fail:9", dict(product="T恤", seq=2, periods=3, amount=yuan(3_433),
-                                                           grace_end=china_time(due + POLICY.grace_days * DAY)))
+                                 grace_days=POLICY.grace_days, now=NOW, retry_at=retry, method="余额")
+    assert failed == rules.Notice("failed", f"fail:9:{rules.china_date(NOW)}", dict(
+        product="T恤", seq=2, periods=3, amount=yuan(3_433), amount_fen=3_433, at=retry.isoformat(), method="余额",
+        grace_end=china_time(due + POLICY.grace_days * DAY), next=china_time(retry), days=1), 9)
     assert rules.paid_notice(order_id=4, product="T恤") == rules.Notice("paid", "paid:4", dict(product="T恤"))
-    assert rules.reminder_notice(order_id=4, days=3, product="T恤", trial_end_at=NOW, amount_fen=100).dedupe_key == "rem:4:3"
+    assert rules.reminder_notice(order_id=4, installment_id=5, days=3, product="T恤", at=NOW, amount_fen=100,
+                                 method="余额").dedupe_key == "rem:4:3"
     assert rules.penalty_notice(installment_id=9, limit_fen=25_000).params == dict(
         points=POLICY.overdue_score_penalty, limit=yuan(25_000))
     assert rules.late_fee_notice(installment_id=9, fee_days=2, days=5, product="T恤", seq=1, periods=1,

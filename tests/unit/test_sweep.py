@@ -113,7 +113,11 @@ def test_overdue_installment_is_retried_daily_and_paid_at_the_first_retry_after_
     i = inst1(world, oid)
     assert i.status == IS.PAID and i.paid_at == due + 2 * POLICY.retry_every and i.paid_fen == PRICE
     assert order(world, oid).status == OS.PAID
-    assert len(notes(world, uid, "failed")) == 1  # the failure notice is not repeated every day
+    # Every failed attempt is told, and its notice announces the retry that follows.
+    failed = notes(world, uid, "failed")
+    assert [n.created_at for n in failed] == [due, due + POLICY.retry_every]
+    assert [json.loads(n.params_json)["at"] for n in failed] == [(due + k * POLICY.retry_every).isoformat()
+                                                                 for k in (1, 2)]
     world.audit_ok()
 
 
@@ -159,7 +163,7 @@ def test_grace_end_unpaid_cuts_score_and_halves_limit_once_per_installment(world
     world.audit_ok()
 
 
-def test_late_fee_accrues_daily_after_grace_on_the_principal_rounded_to_the_fen(world):
+def test_late_fee_accrues_daily_after_grace_on_the_running_total_rounded_to_the_fen_once(world):
     uid, oid, *_ = overdue_order(world)
     world.advance(days=POLICY.grace_days)
     assert inst1(world, oid).late_fee_fen == 0  # grace just ended: fees start tomorrow
@@ -169,7 +173,9 @@ def test_late_fee_accrues_daily_after_grace_on_the_principal_rounded_to_the_fen(
     for k in (1, 2, 10):
         world.advance(days=k - inst1(world, oid).late_fee_days)
         i = inst1(world, oid)
-        assert i.late_fee_days == k and i.late_fee_fen == per_day * k
+        # round(principal × rate × k): 6.1725 fen a day is ¥0.62 after 10 days, not 10 × ¥0.06
+        assert i.late_fee_days == k and i.late_fee_fen == bps_of(PRICE, POLICY.late_fee_bps_per_day * k)
+    assert inst1(world, oid).late_fee_fen == 62 != per_day * 10
     assert len(notes(world, uid, "late_fee")) == 10
     world.audit_ok()
 
@@ -177,11 +183,10 @@ def test_late_fee_accrues_daily_after_grace_on_the_principal_rounded_to_the_fen(
 def test_late_fees_stop_at_the_cap_of_the_principal_after_a_long_overdue(world):
     uid, oid, *_ = overdue_order(world)
     cap = bps_of(PRICE, POLICY.late_fee_cap_bps)
-    per_day = bps_of(PRICE, POLICY.late_fee_bps_per_day)
-    days_to_cap = -(-cap // per_day)
+    days_to_cap = next(d for d in range(1, 10_000) if bps_of(PRICE, POLICY.late_fee_bps_per_day * d) >= cap)
     world.advance(days=POLICY.grace_days + 2)
     jump(world, days=days_to_cap - 3)  # a sweep that was down for months catches up
-    assert cap - per_day < inst1(world, oid).late_fee_fen < cap
+    assert inst1(world, oid).late_fee_fen == bps_of(PRICE, POLICY.late_fee_bps_per_day * (days_to_cap - 1)) < cap
 
     world.advance(days=1)
     assert inst1(world, oid).late_fee_fen == cap
@@ -262,11 +267,17 @@ def test_short_trials_get_no_reminder_that_would_fall_before_the_order_existed(w
     two = world.product(m, price_fen=PRICE, trial_days=2)
     uid_one = world.shopper(wallet_fen=PRICE)
     uid_two = world.shopper(wallet_fen=PRICE)
-    world.buy(uid_one, one)
-    world.buy(uid_two, two)
+    bought_at = world.clock.now()
+    o1 = world.buy(uid_one, one)
+    o2 = world.buy(uid_two, two)
     world.advance(days=3)
-    assert notes(world, uid_one, "reminder") == []
+    # A one-day trial's only reminder is due as the order is made (the sweep sends it at once), so
+    # its deduction at the trial's end has its full day of notice; a two-day trial gets the 1-day one.
+    [r1] = notes(world, uid_one, "reminder")
+    assert json.loads(r1.params_json)["days"] == 1 and r1.created_at == bought_at
     assert [json.loads(n.params_json)["days"] for n in notes(world, uid_two, "reminder")] == [1]
+    assert inst1(world, o1).paid_at == order(world, o1).trial_end_at
+    assert inst1(world, o2).paid_at == order(world, o2).trial_end_at
     world.audit_ok()
 
 
@@ -463,8 +474,8 @@ def test_dry_run_orders_same_time_deductions_as_the_sweep_does(world):
 
 
 def test_failed_deductions_retries_and_early_attempts_take_the_batch_path(world, monkeypatch):
-    """The sweep's batch path handles a deduction nothing covers (first failure, daily retry whose
-    notice was already sent, failed early auto-repay) as the per-row path does, without it."""
+    """The sweep's batch path handles a deduction nothing covers (first failure, daily retry, failed
+    early auto-repay — each told, once that day) as the per-row path does, without it."""
     from bnpl_app.jobs.sweep import phases
 
     def per_row(*_a, **_k):
@@ -472,14 +483,15 @@ def test_failed_deductions_retries_and_early_attempts_take_the_batch_path(world,
 
     monkeypatch.setattr(phases, "deduct_rows", per_row)
     uid, oid, *_ = overdue_order(world)
-    world.advance(days=1)  # the retry fails again; its notice went out yesterday
+    world.advance(days=1)  # the retry fails again: told again, as yesterday's failure was
     i = inst1(world, oid)
     assert i.status == IS.OVERDUE and i.attempts == 2 and i.was_overdue and i.last_failure == "insufficient_funds"
     assert order(world, oid).status == OS.OVERDUE
-    [failed] = notes(world, uid, "failed")
-    assert json.loads(failed.params_json)["amount"] == yuan(PRICE)
+    failed = notes(world, uid, "failed")
+    assert [json.loads(n.params_json)["amount_fen"] for n in failed] == [PRICE, PRICE]
     with world.tx() as s:
-        assert len(s.exec(select(Outbox).where(Outbox.user_id == uid, Outbox.dedupe_key == f"sms:fail:{i.id}")).all()) == 1
+        sms = s.exec(select(Outbox).where(Outbox.user_id == uid, Outbox.dedupe_key.startswith(f"sms:fail:{i.id}:"))).all()
+    assert len(sms) == 2
 
     days = POLICY.autopay_days_before_max
     m = world.merchant()
@@ -497,5 +509,7 @@ def test_failed_deductions_retries_and_early_attempts_take_the_batch_path(world,
     second = insts(world, oid2)[1]
     assert second.status == IS.SCHEDULED and second.attempts == 1 and not second.was_overdue
     assert second.attempt_at == min(early + POLICY.retry_every, second.due_at) and early < second.due_at
-    assert notes(world, early_uid, "failed") == []
+    assert notes(world, early_uid, "failed") == []  # not overdue; but told, with the retry
+    [told] = notes(world, early_uid, "early_failed")
+    assert told.installment_id == second.id and json.loads(told.params_json)["at"] == second.attempt_at.isoformat()
     world.audit_ok()

@@ -203,6 +203,7 @@ FAMILIES: dict[tuple[str, str], set[str]] = {
     ("mer.outcome.", ""): set(ReturnOutcome),
     ("csv.", ""): {v for call in _calls("heads", files="services/console.py") for a in call.args for v in _strings(a)},
     ("what.", ""): _not_found(),
+    ("move.", ""): {*account_views.MOVEMENT_KINDS, "other"},
 }
 
 

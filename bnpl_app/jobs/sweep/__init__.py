@@ -1,6 +1,7 @@
 """The sweep: every scheduled rule, claimed from the database so a crash, a restart or a second
 sweep running at the same time loses nothing and charges nothing twice. Phases run in the order
-time would: trials end → reminders → return deadlines → deductions → overdue consequences.
+time would: trials end → reminders → return deadlines → notices before deductions → deductions →
+overdue consequences.
 
 Each phase walks its rows by id in batches; each batch is one transaction (BEGIN IMMEDIATE on
 SQLite; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), and every state change inside it is a guarded
@@ -50,6 +51,7 @@ def run_sweep(*, engine: Engine, clock, batch_size: int = BATCH_SIZE, record: bo
         phases.bill_trials(batches, now, rep)
         phases.reminders(batches, now, rep)
         phases.return_deadlines(batches, now, rep)
+        phases.notices(batches, now, rep)
         for s, ids in batches(phases.deductions_due(now), phases.INST.c.id, owner_col=phases.INST.c.shopper_id):
             _deduct_batch(s, ids, now, rep)
         phases.overdue(batches, now, rep)

@@ -32,8 +32,9 @@ ORD = payments.ORD
 PMT = PaymentMethod.__table__
 MER = Merchant.__table__
 _I = namedtuple("_I", "id order_id shopper_id seq periods due_at principal_fen fee_fen fee_waived_fen late_fee_fen "
-                      "late_fee_waived_fen status attempt_at")
-_O = namedtuple("_O", "id shopper_id merchant_id product_name price_fen status platform_fee_bps grace_days")
+                      "late_fee_waived_fen status attempt_at noticed_at plan_application_id")
+_O = namedtuple("_O", "id shopper_id merchant_id product_name price_fen status platform_fee_bps grace_days "
+                      "late_fee_bps_per_day late_fee_cap_bps")
 _LATE = ", ".join(c.name for c in payments.LATE_COLUMNS)
 
 
@@ -41,21 +42,24 @@ def deduct_batch(s: Session, ids: list[int], now: datetime, rep: SweepReport, *,
     """The due deductions among ``ids``. ``batch_path=False``: all of them by the per-row path (the
     reference the set-based path must equal)."""
     when = bind_time(session=s, at=now)
+    told_by = bind_time(session=s, at=rules.noticed_by(now))
     rows = [_I._make(r) for r in select_in(session=s, sql=f"SELECT {', '.join(_I._fields)} FROM {INST.name} WHERE id IN ({{ids}}) "
                                               "ORDER BY due_at, id", ids=ids)]
     orders_ = {o.id: o for o in map(_O._make, select_in(session=s, sql=f"SELECT {', '.join(_O._fields)} FROM {ORD.name} "
                                                            "WHERE id IN ({ids})", ids={r.order_id for r in rows}))}
     methods: dict[int, list[list]] = {}
+    # The auto-deduction methods (``payments.AUTO_METHOD``), in the order they are tried.
     for mid, uid, label, balance in select_in(session=s, sql=f"SELECT id, user_id, label, balance_fen FROM {PMT.name} "
-                                                 "WHERE user_id IN ({ids}) ORDER BY priority, id",
+                                                 "WHERE user_id IN ({ids}) AND removed_at IS NULL AND autopay "
+                                                 "ORDER BY priority, id",
                                               ids={r.shopper_id for r in rows}):
         methods.setdefault(uid, []).append([mid, label, balance])
     touched: set[int] = set()
     planned: list[tuple] = []  # (installment, order, method, amount) in processing order
-    failing: list[tuple] = []  # (installment, order): no method covers it
+    failing: list[tuple] = []  # (installment, order, method named): no method covers it
     slow: set[int] = set()  # shoppers for the per-row path
     for r in rows:
-        if not rules.attempt_due(r.status, r.attempt_at, when):
+        if not rules.deduction_due(r.status, r.attempt_at, r.noticed_at, when, told_by):
             continue
         order = orders_[r.order_id]
         touched.add(order.id)
@@ -65,8 +69,9 @@ def deduct_batch(s: Session, ids: list[int], now: datetime, rep: SweepReport, *,
             continue
         mine = methods.get(r.shopper_id, ())
         i = rules.first_covering([m[2] for m in mine], need)
-        if i is None:
-            failing.append((r, order))  # balances stay as they were: a later, smaller one may still go
+        if i is None:  # balances stay as they were: a later, smaller one may still go
+            named = rules.named_method([m[2] for m in mine], need)
+            failing.append((r, order, mine[named][1] if named is not None else "—"))
         else:
             mine[i][2] -= need
             planned.append((r, order, mine[i], need))
@@ -106,7 +111,7 @@ def _charge(s: Session, fast: list[tuple], fails: list[tuple], orders_: dict, re
     writes.capture_many(s, charges, merchant_users, at=now, when=when)
     notify_many(session=s, notices=notices, at=now, sms=True, when=when)
     writes.fail_many(s, fails, merchant_users, at=now, when=when)
-    shoppers = {r.shopper_id for r, _, _, _ in fast} | {r.shopper_id for r, _ in fails}
+    shoppers = {r.shopper_id for r, _, _, _ in fast} | {r.shopper_id for r, _, _ in fails}
     mine = [oid for oid in refresh if orders_[oid].shopper_id in shoppers]
     insts: dict[int, list[tuple]] = {oid: [] for oid in mine}
     for oid, *late_columns in select_in(session=s, sql=f"SELECT order_id, {_LATE} FROM {INST.name} WHERE order_id IN ({{ids}})",

@@ -20,7 +20,7 @@ from ...domain.clock import FixedClock, aware
 from ...domain.policy import POLICY
 from ...models import (BNPL_SUSPENDED, CreditAccount, Installment, InstallmentStatus as IS, Order, OrderEvent,
                        OrderStatus as OS, PaymentMethod, ReturnRequest)
-from ...services import credit, orders, payments
+from ...services import bills, credit, orders, payments
 from ...services.notify import send
 
 ORD, INST, CA = payments.ORD, payments.INST, credit.CA
@@ -32,6 +32,7 @@ DAY = timedelta(days=1)
 class SweepReport:
     billed: int = 0
     reminders: int = 0
+    notices: int = 0
     auto_received: int = 0
     auto_accepted: int = 0
     captured: int = 0
@@ -69,15 +70,24 @@ def bill_order(s: Session, *, order_id: int, now: datetime) -> bool:
         if inst.status != IS.PENDING:
             continue
         due = inst.due_at + shift
+        attempt = rules.first_attempt_at(due_at=due, seq=inst.seq, autopay_days_before=days_before, now=now)
+        values = {}
+        if inst.noticed_at is not None:
+            if shift:  # the reminders named the old time: the moved schedule is announced afresh (phase ``notices``)
+                attempt = rules.moved_attempt(attempt, inst.due_at, inst.noticed_at, now)
+                values = dict(notices_sent=0)
+            else:  # installment 1 as its reminder named it
+                attempt = rules.announced_attempt(attempt, inst.noticed_at, now)
         s.execute(sa.update(INST).where(INST.c.id == inst.id, INST.c.status == IS.PENDING)
-                  .values(status=IS.SCHEDULED, due_at=due, attempt_at=rules.first_attempt_at(
-                      due_at=due, seq=inst.seq, autopay_days_before=days_before, now=now)))
+                  .values(status=IS.SCHEDULED, due_at=due, attempt_at=attempt, **values))
     s.add(OrderEvent(order_id=order.id, at=now, step="captured", amount_fen=order.price_fen, note="trial ended"))
     return True
 
 
 # ── reminders T-3d, T-1d ─────────────────────────────────────────────────────────────────────
 def reminders(batches, now: datetime, rep: SweepReport) -> None:
+    """Before a trial ends: the notice of its first deduction (installment 1), which it records
+    as that installment's (``noticed_at``, ``notices_sent``): amount, time, method."""
     q = sa.select(ORD.c.id).where(ORD.c.status.in_(OS.IN_TRIAL), ORD.c.trial_end_at > now,
                                   ORD.c.trial_end_at <= now + timedelta(days=max(POLICY.reminder_days_before)))
     for s, ids in batches(q, ORD.c.id):
@@ -92,10 +102,19 @@ def reminders(batches, now: datetime, rep: SweepReport) -> None:
                             .values(reminders_sent=bits))
             if res.rowcount != 1:
                 continue
-            first = s.execute(sa.select(INST.c.principal_fen, INST.c.fee_fen).where(INST.c.order_id == oid, INST.c.seq == 1)).first()
-            notice = rules.reminder_notice(order_id=oid, days=nearest, product=order.product_name,
-                                           trial_end_at=order.trial_end_at,
-                                           amount_fen=first.principal_fen + first.fee_fen if first else order.price_fen)
+            first = s.exec(select(Installment).where(Installment.order_id == oid, Installment.seq == 1,
+                                                     Installment.status == IS.PENDING)).first()
+            at, amount, iid = order.trial_end_at, order.price_fen, None
+            if first is not None:
+                iid, amount = first.id, payments.owed(first)
+                at = rules.announced_attempt(at, first.noticed_at, now)
+                told = sum(1 << i for i, d in enumerate(POLICY.reminder_days_before) if d >= nearest)
+                s.execute(sa.update(INST).where(INST.c.id == first.id)
+                          .values(noticed_at=first.noticed_at or now, notices_sent=first.notices_sent | told))
+            notice = rules.reminder_notice(order_id=oid, installment_id=iid, days=nearest, product=order.product_name,
+                                           at=at, amount_fen=amount, periods=first.periods if first else 1,
+                                           method=bills.method_named(payments.auto_methods(session=s, uid=order.shopper_id),
+                                                                     amount))
             if send(session=s, user_id=order.shopper_id, notice=notice, at=now):
                 rep.reminders += 1
 
@@ -118,29 +137,60 @@ def return_deadlines(batches, now: datetime, rep: SweepReport) -> None:
             rep.auto_accepted += 1
 
 
+# ── notices before deductions T-3d, T-1d ─────────────────────────────────────────────────────
+def _unannounced(now: datetime):
+    """An open installment with a notice before its attempt that has come and was not sent."""
+    return sa.or_(*(sa.and_(INST.c.attempt_at <= now + timedelta(days=d), INST.c.notices_sent.op("&")(1 << i) == 0)
+                    for i, d in enumerate(POLICY.reminder_days_before)))
+
+
+def notices(batches, now: datetime, rep: SweepReport) -> None:
+    """The notices before every automatic deduction (``bills.announce``): after the trials ended
+    (installment 1 of an order billed just now may still need one) and before the deductions."""
+    q = sa.select(INST.c.id).where(INST.c.status.in_(IS.OPEN), _unannounced(now))
+    for s, ids in batches(q, INST.c.id, owner_col=INST.c.shopper_id):
+        insts = list(s.exec(select(Installment).where(Installment.id.in_(ids)).order_by(Installment.id)))
+        order_by_id = {o.id: o for o in s.exec(select(Order).where(Order.id.in_({i.order_id for i in insts})))}
+        methods = _autopay_methods(s, {i.shopper_id for i in insts})
+        for inst in insts:
+            if bills.announce(session=s, inst=inst, order=order_by_id[inst.order_id], methods=methods[inst.shopper_id],
+                              now=now):
+                rep.notices += 1
+
+
+def _autopay_methods(s: Session, shoppers: set[int]) -> dict[int, list[PaymentMethod]]:
+    """Each shopper's auto-deduction methods (``payments.AUTO_METHOD``), in the order they are tried."""
+    methods: dict[int, list[PaymentMethod]] = {u: [] for u in shoppers}
+    for m in s.exec(select(PaymentMethod).where(PaymentMethod.user_id.in_(shoppers), payments.AUTO_METHOD)
+                    .order_by(PaymentMethod.priority, PaymentMethod.id)):
+        methods[m.user_id].append(m)
+    return methods
+
+
 # ── deductions, one at a time ────────────────────────────────────────────────────────────────
 def deductions_due(now: datetime) -> sa.Select:
-    return sa.select(INST.c.id).where(INST.c.status.in_(IS.OPEN), INST.c.attempt_at <= now)
+    """Open installments whose attempt time has come and whose first notice is at least
+    ``POLICY.min_notice`` old (``rules.deduction_due``)."""
+    return sa.select(INST.c.id).where(INST.c.status.in_(IS.OPEN), INST.c.attempt_at <= now,
+                                      INST.c.noticed_at <= rules.noticed_by(now))
 
 
 def deduct_rows(s: Session, ids: list[int], now: datetime, rep: SweepReport, refresh: list[int]) -> None:
     """The per-row path: installments by due date then id, each ``capture_from_any`` (the first of
-    the shopper's methods, in their order, whose balance covers it) or a failed attempt; then
-    ``refresh_order_status`` for each touched order, in the order ``refresh`` gives."""
+    the shopper's auto-deduction methods, in their order, whose balance covers it) or a failed
+    attempt; then ``refresh_order_status`` for each touched order, in the order ``refresh`` gives."""
     insts = list(s.exec(select(Installment).where(Installment.id.in_(ids)).order_by(Installment.due_at, Installment.id)))
     order_ids = {i.order_id for i in insts}
     order_by_id = {o.id: o for o in s.exec(select(Order).where(Order.id.in_(order_ids)))}
-    shoppers = {i.shopper_id for i in insts}
-    methods: dict[int, list[PaymentMethod]] = {u: [] for u in shoppers}
-    for m in s.exec(select(PaymentMethod).where(PaymentMethod.user_id.in_(shoppers))
-                    .order_by(PaymentMethod.priority, PaymentMethod.id)):
-        methods[m.user_id].append(m)
+    methods = _autopay_methods(s, {i.shopper_id for i in insts})
     touched: set[int] = set()
+    told_by = rules.noticed_by(now)
     for inst in insts:
-        if not rules.attempt_due(inst.status, inst.attempt_at, now):
+        if not rules.deduction_due(inst.status, inst.attempt_at, inst.noticed_at, now, told_by):
             continue
         order = order_by_id[inst.order_id]
-        cap = payments.capture_from_any(session=s, inst=inst, order=order, at=now, methods=methods[inst.shopper_id])
+        cap = payments.capture_from_any(session=s, inst=inst, order=order, at=now, methods=methods[inst.shopper_id],
+                                        auto=True)
         if cap is not None:
             for m in methods[inst.shopper_id]:
                 if m.id == cap.method_id:
@@ -151,7 +201,7 @@ def deduct_rows(s: Session, ids: list[int], now: datetime, rep: SweepReport, ref
                 installment_id=inst.id, product=order.product_name, seq=inst.seq, periods=inst.periods,
                 method=cap.method_label, amount_fen=cap.amount_fen))
         else:
-            deduction_failed(s, inst=inst, order=order, now=now)
+            deduction_failed(s, inst=inst, order=order, now=now, methods=methods[inst.shopper_id])
             rep.failed += 1
         touched.add(order.id)
     for oid in refresh:
@@ -159,17 +209,37 @@ def deduct_rows(s: Session, ids: list[int], now: datetime, rep: SweepReport, ref
             payments.refresh_order_status(session=s, order=order_by_id[oid], at=now)
 
 
-def deduction_failed(s: Session, *, inst: Installment, order: Order, now: datetime) -> None:
-    """Nothing covered ``inst``: ``rules.failed_attempt`` says whether it is overdue (then the
-    shopper is told, once) and when it is tried again."""
+def deduction_failed(s: Session, *, inst: Installment, order: Order, now: datetime,
+                     methods: list[PaymentMethod]) -> None:
+    """Nothing covered ``inst``: ``rules.failed_attempt`` says whether it is overdue and when it is
+    tried again. The shopper is told (once a day per installment), and that notice announces the
+    retry: its time, amount, method and, when the amount may rise before it, the late-fee rule."""
     fa = rules.failed_attempt(inst.due_at, now)
     values = dict(status=IS.OVERDUE, was_overdue=True) if fa.overdue else {}
     s.execute(sa.update(INST).where(INST.c.id == inst.id, INST.c.status.in_(IS.OPEN))
-              .values(attempts=INST.c.attempts + 1, last_failure="insufficient_funds", attempt_at=fa.retry_at, **values))
-    if fa.overdue:
-        send(session=s, user_id=inst.shopper_id, at=now, notice=rules.failed_notice(
-            installment_id=inst.id, product=order.product_name, seq=inst.seq, periods=inst.periods,
-            owed_fen=payments.owed(inst), due_at=inst.due_at, grace_days=order.grace_days))
+              .values(attempts=INST.c.attempts + 1, last_failure="insufficient_funds", attempt_at=fa.retry_at,
+                      notices_sent=rules.ALL_NOTICES, **values))
+    send(session=s, user_id=inst.shopper_id, at=now, notice=failure_notice(
+        inst, order, now=now, retry_at=fa.retry_at, overdue=fa.overdue,
+        method=bills.method_named(methods, payments.owed(inst))))
+
+
+def failure_notice(inst, order, *, now: datetime, retry_at: datetime, overdue: bool, method: str) -> rules.Notice:
+    """The notice of a failed attempt of ``inst`` (an ``Installment`` or a row with its columns, an
+    ``Order`` or a row with its terms), for both deduction paths."""
+    if not overdue:
+        return rules.early_failed_notice(installment_id=inst.id, product=order.product_name, seq=inst.seq,
+                                         periods=inst.periods, amount_fen=payments.owed(inst), due_at=inst.due_at,
+                                         now=now, retry_at=retry_at, method=method)
+    late = None
+    if rules.late_fee_may_rise(overdue=True, plan_application_id=inst.plan_application_id, principal_fen=inst.principal_fen,
+                               late_fee_fen=inst.late_fee_fen, due_at=inst.due_at, at=retry_at,
+                               bps_per_day=order.late_fee_bps_per_day, cap_bps=order.late_fee_cap_bps,
+                               grace_days=order.grace_days):
+        late = rules.LateRule(order.late_fee_bps_per_day, order.late_fee_cap_bps, order.grace_days)
+    return rules.failed_notice(installment_id=inst.id, product=order.product_name, seq=inst.seq, periods=inst.periods,
+                               owed_fen=payments.owed(inst), due_at=inst.due_at, grace_days=order.grace_days, now=now,
+                               retry_at=retry_at, method=method, late=late)
 
 
 # ── overdue: grace, penalty, late fees, suspension, bad debt ─────────────────────────────────
@@ -245,6 +315,13 @@ def next_event_after(s: Session, t: datetime) -> datetime | None:
         cands += first(sa.select(sa.func.min(ORD.c.trial_end_at)).where(
             ORD.c.status.in_(OS.IN_TRIAL), ORD.c.trial_end_at > t + timedelta(days=d)), -timedelta(days=d))
     cands += first(sa.select(sa.func.min(INST.c.attempt_at)).where(INST.c.status.in_(IS.OPEN), INST.c.attempt_at > t))
+    # The notices before deductions, and the moments their minimum notice has passed.
+    for i, d in enumerate(POLICY.reminder_days_before):
+        cands += first(sa.select(sa.func.min(INST.c.attempt_at)).where(
+            INST.c.status.in_(IS.OPEN), INST.c.attempt_at > t + timedelta(days=d),
+            INST.c.notices_sent.op("&")(1 << i) == 0), -timedelta(days=d))
+    cands += first(sa.select(sa.func.min(INST.c.noticed_at)).where(
+        INST.c.status.in_(IS.OPEN), INST.c.noticed_at > rules.noticed_by(t)), POLICY.min_notice)
     cands += first(sa.select(sa.func.min(RET.c.inspect_deadline_at)).where(
         RET.c.status == "RECEIVED", RET.c.inspect_deadline_at > t))
     transit = timedelta(days=POLICY.return_transit_days_max)

@@ -29,6 +29,7 @@ from ...services import changes, credit, payments
 from ...services.bulk import BatchRefused, bind_time, execute_many, load_time, select_in
 from ...services.ledger import LIMIT, MONEY, PLAT_FEE_INCOME, PLAT_SERVICE_FEE, lim, mer, pm
 from ...services.notify import NOTE, notify_many
+from .phases import failure_notice
 
 INST = payments.INST
 ORD = payments.ORD
@@ -74,9 +75,9 @@ def capture_many(session: Session, charges: list[Charge], merchant_users: dict[i
         return
     when = bind_time(session=session, at=at) if when is None else when
     n = execute_many(session=session, sql=f"UPDATE {INST.name} SET status = ?, paid_at = ?, paid_fen = ?, paid_method_id = ?, "
-                              "fee_waived_fen = ?, attempt_at = NULL, last_failure = NULL "
+                              "fee_waived_fen = ?, attempt_at = NULL, last_failure = NULL, auto_paid = ? "
                               "WHERE id = ? AND status IN (?, ?, ?)",
-                     rows=[(IS.PAID, when, c.amount_fen, c.method_id, c.fee_waived_fen, c.installment_id,
+                     rows=[(IS.PAID, when, c.amount_fen, c.method_id, c.fee_waived_fen, True, c.installment_id,
                        IS.PENDING, IS.SCHEDULED, IS.OVERDUE) for c in charges])
     if n != len(charges):
         raise BatchRefused("an installment is no longer open")
@@ -113,32 +114,30 @@ def capture_many(session: Session, charges: list[Charge], merchant_users: dict[i
 
 
 def fail_many(session: Session, fails: list[tuple], merchant_users: dict[int, int], *, at: datetime, when) -> None:
-    """``phases.deduction_failed`` for many (installment, order) rows: the same guarded updates
-    (``rules.failed_attempt``); the "failed" notice (with its SMS) for those already due, unless
-    it was sent before (a daily retry)."""
+    """``phases.deduction_failed`` for many (installment, order, method named) rows: the same
+    guarded updates (``rules.failed_attempt``; the failure notice announces the retry, so no other
+    notice is due before it) and the same notice (``phases.failure_notice``, with its SMS), unless
+    it was sent before (a second failure the same day)."""
     if not fails:
         return
     overdue, early, notices = [], [], []
-    for r, order in fails:
+    for r, order, method in fails:
         due = load_time(session=session, raw=r.due_at)
         fa = rules.failed_attempt(due, at)
         row = (bind_time(session=session, at=fa.retry_at), r.id)
-        if fa.overdue:
-            overdue.append(row)
-            notices.append((r.shopper_id, rules.failed_notice(
-                installment_id=r.id, product=order.product_name, seq=r.seq, periods=r.periods,
-                owed_fen=payments.owed(r), due_at=due, grace_days=order.grace_days)))
-        else:
-            early.append(row)
+        (overdue if fa.overdue else early).append(row)
+        notices.append((r.shopper_id, failure_notice(r._replace(due_at=due), order, now=at, retry_at=fa.retry_at,
+                                                     overdue=fa.overdue, method=method)))
     guard = f"WHERE id = ? AND status IN ({', '.join('?' * len(IS.OPEN))})"
     n = execute_many(session=session, sql=f"UPDATE {INST.name} SET attempts = attempts + 1, last_failure = ?, status = ?, "
-                              f"was_overdue = ?, attempt_at = ? {guard}",
-                     rows=[("insufficient_funds", IS.OVERDUE, True, t, iid, *IS.OPEN) for t, iid in overdue])
-    n += execute_many(session=session, sql=f"UPDATE {INST.name} SET attempts = attempts + 1, last_failure = ?, attempt_at = ? "
-                               f"{guard}", rows=[("insufficient_funds", t, iid, *IS.OPEN) for t, iid in early])
+                              f"was_overdue = ?, attempt_at = ?, notices_sent = ? {guard}",
+                     rows=[("insufficient_funds", IS.OVERDUE, True, t, rules.ALL_NOTICES, iid, *IS.OPEN) for t, iid in overdue])
+    n += execute_many(session=session, sql=f"UPDATE {INST.name} SET attempts = attempts + 1, last_failure = ?, attempt_at = ?, "
+                               f"notices_sent = ? {guard}",
+                      rows=[("insufficient_funds", t, rules.ALL_NOTICES, iid, *IS.OPEN) for t, iid in early])
     if n != len(fails):
         raise BatchRefused("an installment is no longer open")
-    changes.touch(session=session, users={r.shopper_id for r, _order in fails} | {merchant_users[o.merchant_id] for _r, o in fails},
+    changes.touch(session=session, users={r.shopper_id for r, _o, _m in fails} | {merchant_users[o.merchant_id] for _r, o, _m in fails},
                   topic=changes.MONEY)
     changes.touch(session=session, users={uid for uid, _n in notices}, topic=changes.INBOX)  # as an insert that turns out a duplicate
     sent = {k for (k,) in select_in(session=session, sql=f"SELECT dedupe_key FROM {NOTE.name} WHERE dedupe_key IN ({{ids}})",
