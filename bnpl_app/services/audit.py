@@ -330,7 +330,7 @@ def _notices(s: Session) -> tuple[Check, Check]:
     """No money taken without notice: every automatic capture was announced, for that
     installment, at least ``POLICY.min_notice`` before it, and the last notice before it named the
     amount taken (or said the amount may rise, and by which rule); every failed attempt was told."""
-    before = Check(f"every automatic capture was announced ≥ {POLICY.min_notice} before, with the amount taken "
+    before = Check(f"every automatic capture was announced ≥ {POLICY.min_notice.days} day(s) before, with the amount taken "
                    "(or the rule that changed it)")
     failed = Check("every failed attempt has its notice (one per installment per day)")
     told = _told(s)

@@ -3,12 +3,15 @@ the tables or the journal is caught, by the check that owns it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
+from bnpl_app.domain.money import bps_of
 from bnpl_app.domain.policy import POLICY
-from bnpl_app.models import CreditAccount, Installment, InstallmentStatus as IS, Merchant, PaymentMethod, Posting
+from bnpl_app.models import CreditAccount, Installment, InstallmentStatus as IS, Merchant, Order, PaymentMethod, Posting
 from bnpl_app.services import orders
 from bnpl_app.services.audit import run_audit
 from bnpl_app.services.ledger import EXT_FUNDING, MONEY, PLAT_SERVICE_FEE, mer, pm
@@ -20,6 +23,13 @@ IDENTITY = "limit = available + frozen + outstanding, available ≥ 0, columns =
 ONCE = "no installment is paid twice; each payment matches its capture"
 METHODS = "payment-method balances = journal"
 SETTLEMENT = "merchant settlement = captured − platform fees − refunds"
+QUOTES = "every order's principal, fees and schedule equal the quote confirmed for it"
+ANNOUNCED = ("every automatic capture was announced ≥ 1 day(s) before, with the amount taken "
+             "(or the rule that changed it)")
+FAILURES = "every failed attempt has its notice (one per installment per day)"
+CONSENT = "no order was created while the shopper's 先用后付 was not active"
+FEE_CAP = "late fees never exceed the cap of the order's terms"
+PROMISES = {QUOTES, ANNOUNCED, FAILURES, CONSENT, FEE_CAP}
 POSTINGS = "every posting balances (two legs, positive amount, one ledger per key)"
 REFUNDS = "every refunded order's refunds equal its captures (one ref: posting per refunded installment)"
 
@@ -90,7 +100,7 @@ def test_a_world_made_by_the_services_passes_the_audit(world, busy):
     with world.tx() as s:
         report = run_audit(session=s)
     assert report.ok, "\n".join(report.lines())
-    assert {c.name for c in report.checks} == {IDENTITY, ONCE, METHODS, SETTLEMENT, POSTINGS, REFUNDS}
+    assert {c.name for c in report.checks} == {IDENTITY, ONCE, METHODS, SETTLEMENT, POSTINGS, REFUNDS} | PROMISES
     assert all(c.checked > 0 for c in report.checks)
 
 
@@ -180,3 +190,86 @@ def test_changing_a_shop_setting_is_not_a_money_violation(world, busy):
     with world.tx() as s:
         s.execute(sa.update(Merchant.__table__).values(shop_cap_fen=1))  # settings are not money
     assert failing(world) == set()
+
+
+# ── the promises to the shopper ──────────────────────────────────────────────────────────────────
+def auto_paid(world, uid: int) -> Installment:
+    with world.tx() as s:
+        return s.exec(select(Installment).where(Installment.shopper_id == uid, Installment.auto_paid.is_(True))
+                      .order_by(Installment.id)).first()
+
+
+def test_an_installment_not_as_quoted_is_caught(world, busy):
+    inst = auto_paid(world, busy["payer"])
+    unchecked(world, f"UPDATE installments SET fee_fen = fee_fen + 1 WHERE id = {inst.id}")
+    assert QUOTES in failing(world)
+    assert f"order {inst.order_id}: schedule" in check(world, QUOTES).violations[0]
+
+
+def test_an_order_priced_other_than_its_quote_is_caught(world, busy):
+    unchecked(world, f"UPDATE orders SET quote_json = replace(quote_json, '\"price_fen\":{PRICE}', "
+                     f"'\"price_fen\":{PRICE - 100}') WHERE id = {busy['trial']}")
+    assert failing(world) == {QUOTES}
+    assert check(world, QUOTES).violations[0].startswith(f"order {busy['trial']}: terms")
+
+
+def test_a_trial_longer_than_quoted_is_caught(world, busy):
+    with world.tx() as s:
+        o = s.get(Order, busy["trial"])
+        o.trial_end_at += timedelta(seconds=30)  # the deduction time moved after the shopper saw it
+    assert failing(world) == {QUOTES}
+
+
+def test_orders_made_before_quotes_were_stored_are_counted_not_judged(world, busy):
+    unchecked(world, f"UPDATE orders SET quote_json = NULL WHERE id = {busy['trial']}")
+    assert failing(world) == set()
+    assert check(world, QUOTES).note == "1 older order(s) made before quotes were stored, not compared"
+
+
+def test_a_capture_without_its_notice_is_caught(world, busy):
+    inst = auto_paid(world, busy["payer"])
+    unchecked(world, f"DELETE FROM notifications WHERE installment_id = {inst.id} AND kind = 'reminder'")
+    assert failing(world) == {ANNOUNCED}
+    assert check(world, ANNOUNCED).violations[0].startswith(f"installment {inst.id}: taken at")
+
+
+def test_a_notice_sent_too_late_is_caught(world, busy):
+    inst = auto_paid(world, busy["payer"])
+    unchecked(world, f"UPDATE notifications SET created_at = '{inst.paid_at.replace(tzinfo=None) - timedelta(hours=2)}'"
+                     f" WHERE installment_id = {inst.id} AND kind = 'reminder'",
+              f"UPDATE installments SET noticed_at = NULL WHERE id = {inst.id}")
+    assert failing(world) == {ANNOUNCED}
+
+
+def test_a_capture_of_another_amount_than_announced_is_caught(world, busy):
+    inst = auto_paid(world, busy["payer"])
+    unchecked(world, f"UPDATE notifications SET params_json = replace(params_json, '\"amount_fen\": {inst.paid_fen}', "
+                     f"'\"amount_fen\": {inst.paid_fen - 1}') WHERE installment_id = {inst.id}")
+    assert failing(world) == {ANNOUNCED}
+    assert check(world, ANNOUNCED).violations == [
+        f"installment {inst.id}: took {inst.paid_fen}, the last notice named {inst.paid_fen - 1}"]
+
+
+def test_a_failed_attempt_never_told_is_caught(world, busy):
+    with world.tx() as s:
+        inst = s.exec(select(Installment).where(Installment.shopper_id == busy["late"],
+                                                Installment.status == IS.OVERDUE)).first()
+    assert inst.attempts >= 1
+    unchecked(world, f"DELETE FROM notifications WHERE id = (SELECT max(id) FROM notifications "
+                     f"WHERE installment_id = {inst.id} AND kind = 'failed')")
+    assert failing(world) == {FAILURES}
+
+
+def test_an_order_made_while_closed_is_caught(world, busy):
+    unchecked(world, f"DELETE FROM credit_events WHERE user_id = {busy['late']} AND kind = 'status'")
+    assert failing(world) == {CONSENT}  # no record that this shopper ever turned 先用后付 on
+
+
+def test_late_fees_above_the_cap_are_caught(world, busy):
+    with world.tx() as s:
+        inst = s.exec(select(Installment).where(Installment.shopper_id == busy["late"],
+                                                Installment.status == IS.OVERDUE)).first()
+        o = s.get(Order, inst.order_id)
+    unchecked(world, f"UPDATE installments SET late_fee_fen = {bps_of(inst.principal_fen, o.late_fee_cap_bps) + 1} "
+                     f"WHERE id = {inst.id}")
+    assert FEE_CAP in failing(world)
