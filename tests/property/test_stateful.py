@@ -277,9 +277,10 @@ class BnplMachine(RuleBasedStateMachine):
         """Paying early never costs the right to return within the trial: accepted, every captured
         fen goes back to the method it came from (the audit checks refunds = captures)."""
         now = self.clock.now()
+        sent_back = {oid for (oid,) in self._rows(ReturnRequest.order_id)}  # one return per order
         o = self._pick(data, self._rows(Order.id, Order.shopper_id, Order.status, Order.trial_end_at), "order",
-                       lambda r: r.status == OS.TRIAL and r.trial_end_at > now)
-        if o is None:
+                       lambda r: r.status == OS.TRIAL and r.trial_end_at > now and r.id not in sent_back)
+        if o is None or o.id in sent_back:
             return
         paid = self._do("pay now", lambda s: orders.pay_now(session=s, uid=o.shopper_id, order_id=o.id, clock=self.clock))
         if isinstance(paid, DomainError):
