@@ -351,6 +351,12 @@ _CHECK_KEYS = {
     "no installment is paid twice": "ops.audit.once",
     "payment-method balances": "ops.audit.methods",
     "merchant settlement": "ops.audit.settlement",
+    "every refunded order": "ops.audit.refunds",
+    "every order's principal": "ops.audit.quotes",
+    "every automatic capture": "ops.audit.announced",
+    "every failed attempt": "ops.audit.failures",
+    "no order was created": "ops.audit.consent",
+    "late fees never exceed": "ops.audit.fee_cap",
 }
 
 

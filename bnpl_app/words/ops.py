@@ -124,10 +124,16 @@ OPS: dict[str, tuple[str, str]] = {
     "ops.audit_title": ("一致性审计", "Consistency audit"),
     "ops.audit_run": ("运行审计", "Run the audit"),
     "ops.audit_what": ("审计检查：每笔记账借贷平衡；每位用户“额度 = 可用 + 冻结 + 待还”且可用 ≥ 0，并与账本一致；"
-                       "没有任何一期被重复扣款；支付方式余额与账本一致；商家结算 = 扣款 − 平台服务费 − 退款。",
+                       "没有任何一期被重复扣款；支付方式余额与账本一致；商家结算 = 扣款 − 平台服务费 − 退款；"
+                       "以及对用户的承诺：每笔订单与用户确认的报价一致；每次自动扣款前至少 1 天已通知（金额一致或注明规则）；"
+                       "每次扣款失败都已告知；未开通先用后付时没有下单；滞纳金不超过上限；退款等于扣款。",
                        "The audit checks: every posting balances; for every shopper limit = available + frozen + "
                        "outstanding with available ≥ 0, matching the journal; no installment was paid twice; payment-"
-                       "method balances match the journal; merchant settlement = captured − platform fees − refunds."),
+                       "method balances match the journal; merchant settlement = captured − platform fees − refunds; "
+                       "and the promises to shoppers: every order equals the quote confirmed for it; every automatic "
+                       "deduction was announced at least a day before (with its amount, or the rule that changed it); "
+                       "every failed attempt was told; no order was made while 先用后付 was off; late fees stay under "
+                       "the cap; refunds equal captures."),
     "ops.audit_not_run": ("尚未运行。", "Not run yet."),
     "ops.audit_at": ("运行时间", "Run at"),
     "ops.checked": ("项已检查", "checked"),
@@ -136,6 +142,15 @@ OPS: dict[str, tuple[str, str]] = {
     "ops.audit.once": ("没有重复扣款", "No installment paid twice"),
     "ops.audit.methods": ("支付方式余额与账本一致", "Payment-method balances match the journal"),
     "ops.audit.settlement": ("商家结算 = 扣款 − 服务费 − 退款", "Merchant settlement = captured − fees − refunds"),
+    "ops.audit.refunds": ("每笔退款订单的退款等于其扣款", "Every refunded order's refunds equal its captures"),
+    "ops.audit.quotes": ("每笔订单的本金、手续费和还款计划与确认的报价一致",
+                         "Every order's principal, fees and schedule equal the quote confirmed for it"),
+    "ops.audit.announced": ("每次自动扣款前至少 1 天已通知，金额一致（或注明改变金额的规则）",
+                            "Every automatic deduction announced at least a day before, with the amount taken "
+                            "(or the rule that changed it)"),
+    "ops.audit.failures": ("每次扣款失败都已告知（每期每天一次）", "Every failed attempt told (once per installment per day)"),
+    "ops.audit.consent": ("先用后付未开通时没有下单", "No order made while 先用后付 was not active"),
+    "ops.audit.fee_cap": ("滞纳金不超过订单条款的上限", "Late fees never above the cap of the order's terms"),
     # risk buckets by days overdue
     "ops.bucket.days": ("{low}–{high} 天", "{low}–{high} days"),
     "ops.bucket.grace": ("{low}–{high} 天（宽限期）", "{low}–{high} days (grace)"),

@@ -273,3 +273,15 @@ def test_late_fees_above_the_cap_are_caught(world, busy):
     unchecked(world, f"UPDATE installments SET late_fee_fen = {bps_of(inst.principal_fen, o.late_fee_cap_bps) + 1} "
                      f"WHERE id = {inst.id}")
     assert FEE_CAP in failing(world)
+
+
+def test_every_check_has_its_words_on_the_operator_page(world):
+    """The operator reads each check in their language: a new check without words fails here."""
+    from bnpl_app.views.ops import audit_result
+
+    with world.tx() as s:
+        report = run_audit(session=s)
+    for lang in ("zh", "en"):
+        names = [c.name for c in audit_result(report, now=world.clock.now(), lang=lang).checks]
+        assert len(names) == len(report.checks)
+        assert not set(names) & {c.name for c in report.checks}, f"untranslated in {lang}: {names}"
