@@ -15,6 +15,7 @@ from .. import routes, runtime
 from ..views import merchant as vm
 from ..domain.errors import DomainError, NotFound, ValidationError
 from ..domain.money import parse_yuan, yuan
+from ..domain.numbers import whole_number
 from ..domain.policy import POLICY
 from ..models import MERCHANT, OrderStatus as OS
 from ..services import merchant as merchant_svc, orders, uploads
@@ -28,10 +29,10 @@ INSPECT_UPLOAD = "inspect-photos"
 
 
 def _int_field(form: dict, name: str, *, field: str, key: str, **params) -> int:
-    raw = str(form.get(name, "")).strip()
-    if not raw.lstrip("-").isdecimal() or len(raw) > 9:
+    n = whole_number(form.get(name), lo=-(10**8), hi=10**9, max_digits=9)  # the service checks the range
+    if n is None:
         raise ValidationError(key, field=field, **params)
-    return int(raw)
+    return n
 
 
 def _plans(raw: object) -> str:
