@@ -87,6 +87,8 @@ async def read_uploads(files: object) -> list[tuple[str, bytes]]:
         raise ValidationError("upload.too_many", field="file", max=POLICY.upload_max_files)
     out = []
     for f in files:
+        if not callable(getattr(f, "read", None)):  # files arrive only through the upload door, never as JSON
+            raise ValidationError("upload.not_a_file", field="file")
         data = await f.read(POLICY.upload_max_bytes + 1)
         out.append((uploads.safe_label(getattr(f, "name", None) or getattr(f, "filename", None)), data))
     return out

@@ -6,5 +6,6 @@ SECURITY: dict[str, tuple[str, str]] = {
                            "enter a whole number from {lo} to {hi} (digits 0-9 only)"),
     "upload.body_too_large": ("上传内容过大：最多 {max_files} 个文件，每个不超过 {max_mb} MB",
                               "upload too large: at most {max_files} files of {max_mb} MB each"),
+    "upload.not_a_file": ("上传的内容不是文件", "what was sent is not an uploaded file"),
     "upload.not_an_upload": ("此操作不接受文件上传", "this action does not take file uploads"),
 }
