@@ -37,8 +37,9 @@ async def _live_updates():
     await live.listen(lambda: Event.from_event_type(SessionState.refresh))
 
 
-# theme: rxconfig.py, with readable colours in assets/theme.css; files_api: /files/ with access checks
-app = rx.App(api_transformer=files_api.api, stylesheets=["/theme.css"])
+# theme: rxconfig.py, with readable colours in assets/theme.css; files_api: /files/ with access checks,
+# and the upload door bounded (size, handlers that take files) before Reflex reads a byte of it
+app = rx.App(api_transformer=[files_api.api, files_api.bounded_uploads], stylesheets=["/theme.css"])
 add_pages(app)
 live.bind(app)
 app.register_lifespan_task(_sweep_loop)

@@ -11,12 +11,18 @@ Anything else — unknown name, no session, someone else's file — is the same 
 learns nothing. Reflex also mounts its own static ``/_upload/`` directory, which is where our
 files live (``uploaded_files/``); reads through that door are closed here, uploads (POST) pass.
 
-Mounted with ``rx.App(api_transformer=files_api.api)``: Reflex mounts its own app below ours, so
-these routes are matched first."""
+Mounted with ``rx.App(api_transformer=[files_api.api, files_api.bounded_uploads])``: Reflex mounts
+its own app below ours, so these routes are matched first; ``bounded_uploads`` wraps everything and
+guards the upload door (``POST /_upload``) before Reflex parses a byte of it: only a handler that
+takes files, and a body no larger than ``upload_limit()`` — refused with 413 from its
+Content-Length before reading, or as soon as the bytes streamed past the limit when no length is
+given."""
 
 from __future__ import annotations
 
+import json
 import logging
+from functools import lru_cache
 
 import sqlalchemy as sa
 from starlette.applications import Starlette
@@ -27,6 +33,9 @@ from starlette.routing import Route
 from . import routes, runtime
 from .db import reading
 from .domain.errors import AuthError, DomainError
+from .domain.messages import render
+from .domain.numbers import whole_number
+from .domain.policy import POLICY
 from .models import (
     MERCHANT,
     OPERATOR,
@@ -126,3 +135,110 @@ api = Starlette(routes=[
     # holding a name; uploads themselves are POSTs to /_upload and are not matched here.
     Route("/_upload/{rest:path}", _closed, methods=["GET", "HEAD"]),
 ])
+
+
+# ── the upload door: bounded before it is read ──────────────────────────────────────────────
+UPLOAD_PATH = "/_upload"
+UPLOAD_OVERHEAD = 64 * 1024  # multipart boundaries and part headers, the handler's bound arguments
+
+
+def upload_limit() -> int:
+    """The largest upload body accepted: every file the policy allows at its largest, plus overhead."""
+    return POLICY.upload_max_bytes * POLICY.upload_max_files + UPLOAD_OVERHEAD
+
+
+@lru_cache(maxsize=1)
+def upload_handlers() -> frozenset[str]:
+    """The full names (as the upload's ``reflex-event-handler`` header names them) of the event
+    handlers that take files (a ``list[rx.UploadFile]`` argument): the only ones an upload may reach."""
+    from reflex.state import State
+    from reflex.utils.format import format_event_handler
+    from reflex_base.event import resolve_upload_handler_param
+
+    out: set[str] = set()
+    todo = [State]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.get_substates())
+        for handler in cls.event_handlers.values():
+            try:
+                resolve_upload_handler_param(handler)
+            except Exception:  # noqa: BLE001 — Reflex's "not an upload handler" (UploadValueError/TypeError)
+                continue
+            out.add(format_event_handler(handler))
+    return frozenset(out)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _words(key: str, **params) -> str:
+    return f"{render(key, 'zh', **params)} / {render(key, 'en', **params)}"
+
+
+async def _answer(send, status: int, key: str, **params) -> None:
+    body = json.dumps({"detail": _words(key, **params)}, ensure_ascii=False).encode("utf-8")
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode()), (b"connection", b"close"),
+                            (b"cache-control", b"no-store")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def bounded_uploads(app):
+    """ASGI middleware (an ``api_transformer``): ``POST /_upload`` reaches Reflex only for a handler
+    that takes files (else 400, never Reflex's 500) and only with a body within ``upload_limit()``
+    (else 413, before Reflex parses it). Every other request passes untouched."""
+
+    async def guarded(scope, receive, send):
+        if scope["type"] != "http" or scope.get("method") != "POST" or scope.get("path", "").rstrip("/") != UPLOAD_PATH:
+            return await app(scope, receive, send)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        limit = upload_limit()
+        too_big = dict(max_files=POLICY.upload_max_files, max_mb=POLICY.upload_max_bytes // (1024 * 1024))
+        handler = headers.get("reflex-event-handler", "")
+        if handler and handler not in upload_handlers():
+            log.warning("upload refused: %r takes no files", handler[:200])
+            return await _answer(send, 400, "upload.not_an_upload")
+        length = headers.get("content-length")
+        if length is not None:
+            n = whole_number(length, lo=0, max_digits=18)
+            if n is None:
+                return await _answer(send, 400, "upload.body_too_large", **too_big)
+            if n > limit:
+                log.warning("upload refused: Content-Length %d over the limit %d", n, limit)
+                return await _answer(send, 413, "upload.body_too_large", **too_big)
+        seen = 0
+        tripped = False
+        started = False
+
+        async def counted():
+            nonlocal seen, tripped
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    tripped = True
+                    raise _TooLarge
+            return message
+
+        async def watched(message):
+            nonlocal started
+            if tripped:
+                return  # what the app says about the aborted body is replaced by the 413 below
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await app(scope, counted, watched)
+        except _TooLarge:
+            pass
+        except Exception:
+            if not tripped:
+                raise
+        if tripped and not started:
+            log.warning("upload refused: the body streamed past the limit %d", limit)
+            await _answer(send, 413, "upload.body_too_large", **too_big)
+
+    return guarded

@@ -9,7 +9,9 @@ from .errors import ValidationError
 # The largest single amount anyone may type: ¥1,000,000.00. Beyond that an input is absurd.
 MAX_INPUT_FEN = 100_000_000
 
-_AMOUNT_RE = re.compile(r"^\s*¥?\s*(\d{1,9}(?:,\d{3})*|\d+)(?:\.(\d{1,2}))?\s*$")
+# Digits are ASCII 0-9 only ("３" and "٣" are no amount); at most MAX_AMOUNT_TEXT characters are read.
+_AMOUNT_RE = re.compile(r"^\s*¥?\s*([0-9]{1,9}(?:,[0-9]{3})*|[0-9]+)(?:\.([0-9]{1,2}))?\s*$")
+MAX_AMOUNT_TEXT = 40
 
 
 def yuan(fen: int) -> str:
@@ -33,7 +35,7 @@ def parse_yuan(text: str, *, field: str = "amount", allow_zero: bool = False) ->
     """Parse what a person typed (``"12.5"``, ``"¥1,000"``) into fen, refusing anything odd."""
     if not isinstance(text, str):
         text = str(text)
-    m = _AMOUNT_RE.match(text)
+    m = _AMOUNT_RE.match(text) if len(text) <= MAX_AMOUNT_TEXT else None
     if not m:
         raise ValidationError("bad_amount", field=field, text=text.strip()[:20])
     whole = int(m.group(1).replace(",", ""))

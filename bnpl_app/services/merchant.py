@@ -9,6 +9,7 @@ from sqlmodel import Session
 from ..domain.clock import Clock
 from ..domain.errors import NotFound, ValidationError
 from ..domain.money import check_amount
+from ..domain.numbers import whole_number
 from ..domain.policy import POLICY
 from ..models import Installment, InstallmentStatus as IS, Merchant, Order, OrderStatus as OS, Product
 
@@ -61,8 +62,8 @@ def check_stock(stock: object) -> int:
 
 def parse_stock(text: object) -> int:
     """A stock count as the merchant typed it ("12"), checked as ``check_stock`` checks one."""
-    raw = text.strip() if isinstance(text, str) else ""
-    return check_stock(int(raw) if raw.isdecimal() and len(raw) <= 6 else -1)
+    n = whole_number(text, lo=0, hi=100_000, max_digits=6) if isinstance(text, str) else None
+    return check_stock(-1 if n is None else n)
 
 
 def update_product(

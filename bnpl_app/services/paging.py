@@ -29,6 +29,7 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement, Select
 
+from ..domain.numbers import whole_number
 from ..domain.policy import POLICY
 
 T = TypeVar("T")
@@ -198,4 +199,4 @@ def contains(expr: ColumnElement, query: str) -> ColumnElement:
 def as_id(query: str) -> int | None:
     """A record number typed into a search box (``42``, ``#42``), if that is what it is."""
     digits = query.strip().lstrip("#").strip()
-    return int(digits) if digits.isdigit() and len(digits) <= 15 else None
+    return whole_number(digits, lo=0, max_digits=15)  # ASCII digits only: "²" is no number

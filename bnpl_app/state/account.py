@@ -14,7 +14,7 @@ from ..domain.errors import AuthError, DomainError, ValidationError
 from ..domain.money import parse_yuan
 from ..domain.policy import POLICY
 from ..services import applications, bills, consent, inbox, uploads, wallet
-from .helpers import act_with_files, as_int, opened, read_uploads, record_id, refuse, refuse_rejected
+from .helpers import act_with_files, as_int, choice, opened, read_uploads, record_id, refuse, refuse_rejected
 from .paging import PagedMixin
 from .session import act, look, session_of
 from ..models import ApplicationKind as AK, Role, SHOPPER
@@ -199,7 +199,7 @@ class CreditState(rx.State):
     # applications
     @rx.event
     def start_application(self, kind: str):
-        if kind in set(AK):
+        if choice(kind, set(AK)) is not None:
             self.applying = kind
             self.statement = ""
 

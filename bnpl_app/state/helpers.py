@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import reflex as rx
 
 from ..domain.errors import DomainError, ValidationError
+from ..domain.numbers import MAX_ID, whole_number
 from ..domain.policy import POLICY
 from ..services import uploads
 from ..services.auth import Actor
@@ -22,20 +23,21 @@ from ..services.uploads import StoredFile
 from .session import SessionState, act, session_of
 
 T = TypeVar("T")
-MAX_ID = 2**53  # the largest integer a browser's JavaScript number holds exactly
 
 
 # ── numbers and ids from the browser ────────────────────────────────────────────────────────
 def as_int(value: object, *, lo: int = 1, hi: int = MAX_ID) -> int | None:
-    """An int the browser sent, however it arrived ("12", 12, 12.0 are 12; True, "x", 1.5 are not),
-    within ``lo``..``hi``; else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) <= 16:
-        value = int(value.strip())
-    return value if isinstance(value, int) and lo <= value <= hi else None
+    """An int the browser sent, however it arrived ("12", 12, 12.0 are 12; True, "x", 1.5, "²",
+    "３" are not), within ``lo``..``hi``; else None. The one parser: ``domain.numbers.whole_number``."""
+    return whole_number(value, lo=lo, hi=hi)
+
+
+def need_int(value: object, *, lo: int = 1, hi: int = MAX_ID, field: str = "") -> int:
+    """``as_int``, or the refusal a person can read: "a whole number from lo to hi (digits 0-9)"."""
+    n = whole_number(value, lo=lo, hi=hi)
+    if n is None:
+        raise ValidationError("input.whole_number", field=field, lo=lo, hi=hi)
+    return n
 
 
 def choice(value: object, allowed) -> str | None:
@@ -85,6 +87,8 @@ async def read_uploads(files: object) -> list[tuple[str, bytes]]:
         raise ValidationError("upload.too_many", field="file", max=POLICY.upload_max_files)
     out = []
     for f in files:
+        if not callable(getattr(f, "read", None)):  # files arrive only through the upload door, never as JSON
+            raise ValidationError("upload.not_a_file", field="file")
         data = await f.read(POLICY.upload_max_bytes + 1)
         out.append((uploads.safe_label(getattr(f, "name", None) or getattr(f, "filename", None)), data))
     return out

@@ -15,6 +15,7 @@ from .. import routes, runtime
 from ..views import merchant as vm
 from ..domain.errors import DomainError, NotFound, ValidationError
 from ..domain.money import parse_yuan, yuan
+from ..domain.numbers import whole_number
 from ..domain.policy import POLICY
 from ..models import MERCHANT, OrderStatus as OS
 from ..services import merchant as merchant_svc, orders, uploads
@@ -28,10 +29,15 @@ INSPECT_UPLOAD = "inspect-photos"
 
 
 def _int_field(form: dict, name: str, *, field: str, key: str, **params) -> int:
-    raw = str(form.get(name, "")).strip()
-    if not raw.lstrip("-").isdecimal() or len(raw) > 9:
+    n = whole_number(form.get(name), lo=-(10**8), hi=10**9, max_digits=9)  # the service checks the range
+    if n is None:
         raise ValidationError(key, field=field, **params)
-    return int(raw)
+    return n
+
+
+def _text(value: object, limit: int) -> str:
+    """What was typed into a text field (a browser may send a list or a number there: that is nothing)."""
+    return value[:limit] if isinstance(value, str) else ""
 
 
 def _plans(raw: object) -> str:
@@ -70,6 +76,8 @@ class MerchantProductsState(rx.State):
     @rx.event
     async def toggle_bnpl(self, product_id: int, on: bool):
         pid = record_id(product_id)
+        if pid is None or not isinstance(on, bool):
+            return await refuse(self, ValidationError("bad_id"))
         await act(self, ROLE, lambda s, who: merchant_svc.update_product(
             session=s, merchant_id=who.merchant_id, product_id=pid, bnpl_enabled=on, clock=runtime.clock()),
             ok="mer.bnpl_on" if on is True else "mer.bnpl_off")
@@ -133,31 +141,31 @@ class MerchantProductsState(rx.State):
 
     @rx.event
     def set_editing(self, value: bool):
-        self.editing = bool(value)
+        self.editing = value is True
 
     @rx.event
     def set_edit_name(self, value: str):
-        self.edit_name = str(value)[:80]
+        self.edit_name = _text(value, 80)
 
     @rx.event
     def set_edit_category(self, value: str):
-        self.edit_category = str(value)[:30]
+        self.edit_category = _text(value, 30)
 
     @rx.event
     def set_edit_price(self, value: str):
-        self.edit_price = str(value)[:20]
+        self.edit_price = _text(value, 20)
 
     @rx.event
     def set_edit_stock(self, value: str):
-        self.edit_stock = str(value)[:9]
+        self.edit_stock = _text(value, 9)
 
     @rx.event
     def set_edit_description(self, value: str):
-        self.edit_description = str(value)[:500]
+        self.edit_description = _text(value, 500)
 
     @rx.event
     def set_edit_bnpl(self, value: bool):
-        self.edit_bnpl = bool(value)
+        self.edit_bnpl = value is True
 
     @rx.event
     async def save_product(self, files: list[rx.UploadFile]):
@@ -244,7 +252,7 @@ class MerchantReturnsState(SearchMixin, rx.State):
 
     @rx.event
     def set_reason(self, value: str):
-        self.reason = str(value)[:300]
+        self.reason = _text(value, 300)
 
     @rx.event
     async def files_rejected(self, rejected: list[dict]):

@@ -21,6 +21,12 @@ from .session import act, look, looking, session_of
 from ..models import ApplicationKind as AK, ApplicationStatus as AS, OPERATOR
 
 ROLE = (OPERATOR,)
+
+
+def _text(value: object, limit: int) -> str:
+    """What was typed into a text field (a browser may send a list or a number there: that is nothing)."""
+    return value[:limit] if isinstance(value, str) else ""
+
 WAIVE_MODES = ("all", "part", "none")
 
 
@@ -84,23 +90,23 @@ class OpsApplicationState(rx.State):
 
     @rx.event
     def set_reason(self, value: str):
-        self.reason = str(value)[:500]
+        self.reason = _text(value, 500)
 
     @rx.event
     def set_limit_input(self, value: str):
-        self.limit_input = str(value)[:20]
+        self.limit_input = _text(value, 20)
 
     @rx.event
     def set_waive_mode(self, value: str):
-        self.waive_mode = value if value in WAIVE_MODES else "none"
+        self.waive_mode = choice(value, WAIVE_MODES) or "none"
 
     @rx.event
     def set_waive_input(self, value: str):
-        self.waive_input = str(value)[:20]
+        self.waive_input = _text(value, 20)
 
     @rx.event
     def set_installments_input(self, value: str):
-        self.installments_input = str(value)[:4]
+        self.installments_input = _text(value, 4)
 
     @rx.event
     async def approve(self):
@@ -190,7 +196,7 @@ class OpsShoppersState(PagedMixin, rx.State):
 
     @rx.event
     async def set_query(self, value: str):
-        self.query = str(value)[:40]
+        self.query = _text(value, 40)
 
     @rx.event
     async def open(self, user_id: int):

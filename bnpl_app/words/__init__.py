@@ -19,6 +19,7 @@ from .notices import NOTICES
 from .ops import OPS
 from .quote import QUOTE
 from .refunds import REFUNDS
+from .security import SECURITY
 from .shop import SHOP
 from .status import STATUS
 
@@ -27,7 +28,7 @@ LANGS = ("zh", "en")
 AREAS: dict[str, dict[str, tuple[str, str]]] = {
     "common": COMMON, "status": STATUS, "messages": MESSAGES, "shop": SHOP, "account": ACCOUNT,
     "merchant": MERCHANT, "ops": OPS, "help": HELP, "methods": METHODS, "quote": QUOTE, "refunds": REFUNDS,
-    "notices": NOTICES,
+    "notices": NOTICES, "security": SECURITY,
 }
 
 
