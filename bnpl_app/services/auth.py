@@ -156,18 +156,18 @@ def _update(*, session: Session, scope: str, key: str, now: datetime,
 
 
 def _admit(*, session: Session, keys: list[tuple[str, str, int]], now: datetime) -> timedelta | None:
-    """Count one attempt against every ``(scope, key, limit)`` — or none of them and raise
-    Throttled with the longest wait when any is locked. Returns the longest lock this attempt
-    set by reaching a limit (None: it set none)."""
+    """Count one attempt against every ``(scope, key, limit)``, or raise Throttled with the wait
+    when one is locked (the caller's transaction then rolls back what was counted before it).
+    Returns the longest lock this attempt set by reaching a limit (None: it set none)."""
     waits = [w for scope, key, _ in keys
              if (w := throttle.wait_left(_tally(session=session, scope=scope, key=key)[2], now)) is not None]
-    if waits:
+    if waits:  # the longest wait: the one that is true
         raise Throttled(throttle.minutes(max(waits)))
     set_locks: list[timedelta] = []
     for scope, key, limit in keys:
         def count(old: throttle.Tally, limit=limit) -> throttle.Tally:
-            if throttle.wait_left(old, now) is not None:  # locked by another worker since we looked
-                raise Throttled(throttle.minutes(throttle.wait_left(old, now)))
+            if (wait := throttle.wait_left(old, now)) is not None:  # locked by another worker meanwhile
+                raise Throttled(throttle.minutes(wait))
             return throttle.counted(old, now, limit)
 
         new = _update(session=session, scope=scope, key=key, now=now, change=count)

@@ -181,3 +181,15 @@ def test_sign_ups_are_counted_per_address_successful_or_not(world):
     world.clock.advance(FIRST)
     with world.tx() as s:
         auth.admit_signup(session=s, address="10.0.0.9", clock=world.clock)
+
+
+def test_when_both_the_account_and_the_address_are_locked_the_longer_wait_is_told(world):
+    world.shopper(name="amy")
+    wrong(world, "amy", address="10.0.1.1", times=PER_ACCOUNT)  # amy: the first lock
+    world.clock.advance(FIRST)
+    wrong(world, "amy", address="10.0.1.1", times=PER_ACCOUNT)  # amy: the second, twice as long
+    for i in range(PER_ADDRESS):  # an address locked for the first length
+        wrong(world, f"guess_{i}", address="10.0.1.2")
+    with pytest.raises(Throttled) as e:
+        attempt(world, "amy", address="10.0.1.2", check=never_hashed)
+    assert e.value.minutes == throttle.minutes(FIRST * 2)
