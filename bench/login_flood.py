@@ -36,6 +36,7 @@ import os
 import random
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -55,7 +56,23 @@ from bench.load import (  # noqa: E402
 from bench.reflex_client import EventError, ReflexClient, event_name  # noqa: E402
 from tests.deploy import build_lock  # noqa: E402
 
+from bnpl_app.jobs.seed import DEMO_PASSWORD  # noqa: E402
+
 WRONG = "not-the-password-0"
+USER, VICTIM = "alice", "bob"  # demo accounts: the user who clicks, and the account the flood aims at
+
+# Run inside the app checkout: the product the user's cheap event is about (as bench/load.py picks it).
+PRODUCT = r"""
+import json
+from sqlmodel import select
+from bnpl_app import runtime
+from bnpl_app.db import reading
+from bnpl_app.models import Product
+with reading(runtime.engine()) as s:
+    products = s.exec(select(Product).where(Product.bnpl_enabled == True)).all()  # noqa: E712
+    product = min((p for p in products if "3" in p.allowed_plans.split(",")), key=lambda p: p.price_fen)
+    print(json.dumps({"product_id": product.id, "plans": product.allowed_plans.split(",")}))
+"""
 
 
 class FloodTab(load._Tab):
@@ -129,14 +146,21 @@ async def measure(args, workdir: Path, logdir: Path, results: dict) -> None:
     with build_lock(args.start_timeout, root=app_dir):
         log("starting the app (production build)")
         await asyncio.to_thread(start_app, app, args, "app", {"REFLEX_TRUSTED_PROXY_HOPS": "1"})
-    made = await asyncio.to_thread(app.make_shoppers, 2, "f")
-    user, victim = made["users"]
+    done = await asyncio.to_thread(subprocess.run, [python, "-c", PRODUCT], cwd=app_dir, env=app.db_env(),
+                                   capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        raise RuntimeError(f"finding the product failed:\n{done.stdout}\n{done.stderr}")
+    made = json.loads(done.stdout.strip().splitlines()[-1])
+    victim = VICTIM
     target = AppTarget(app, made["product_id"], made["plans"])
     await settle(target)
 
     tab = target.tab(timeout=60.0)
     await tab.open(target.journey_start)
-    await target.login(tab, user)
+    await tab.call(event_name(states["session"], "login"), {"form": {"username": USER, "password": DEMO_PASSWORD}},
+                   redirect=True, fail=target.error_toast)
+    if tab.get(states["session"], "username") != USER:
+        raise RuntimeError(f"could not log {USER} in")
     await tab.navigate(target.cheap_page)
     phases: dict[str, list[float]] = {}
     errors: dict[str, int] = {}

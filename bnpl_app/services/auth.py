@@ -8,6 +8,7 @@ must not log everybody out, and must not keep a stolen token alive either."""
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 import secrets
 from collections.abc import Callable
@@ -115,6 +116,20 @@ def _key(text: object) -> str:
     return (text.strip() if isinstance(text, str) else "")[:_KEY_LEN]
 
 
+def _address_counted(address: object) -> bool:
+    """Whether an address has a tally of its own. Not when it is unknown or loopback: that is this
+    machine, or a proxy on it whose clients all share its address (set REFLEX_TRUSTED_PROXY_HOPS
+    so that the client's own address is seen) — one tally for all of them would let a few wrong
+    passwords lock everybody out. The account's tally still counts every attempt."""
+    key = _key(address)
+    if not key:
+        return False
+    try:
+        return not ipaddress.ip_address(key).is_loopback
+    except ValueError:
+        return key != "localhost"
+
+
 def _tally_of(row) -> throttle.Tally:
     def at(v: datetime | None) -> datetime | None:
         return aware(v) if v is not None else None
@@ -181,9 +196,10 @@ def admit_login(*, session: Session, username: str, address: str, clock: Clock) 
     the client address is locked, else count the attempt against both and return what to check
     the password against. An unknown name is counted and locked exactly like a real one.
     The caller commits this before hashing, so the count stands whatever happens next."""
-    now = clock.now()
-    lock = _admit(session=session, now=now, keys=[(ACCOUNT, _key(username), POLICY.login_attempts_per_account),
-                                                  (ADDRESS, _key(address), POLICY.login_attempts_per_address)])
+    keys = [(ACCOUNT, _key(username), POLICY.login_attempts_per_account)]
+    if _address_counted(address):
+        keys.append((ADDRESS, _key(address), POLICY.login_attempts_per_address))
+    lock = _admit(session=session, now=clock.now(), keys=keys)
     creds = credentials(session=session, username=username)
     return Credentials(creds.user_id, creds.password_hash, lock)
 
@@ -199,7 +215,7 @@ def _login_succeeded(*, session: Session, username: str, address: str | None, cl
     now = clock.now()
     _update(session=session, scope=ACCOUNT, key=_key(username), now=now,
             change=lambda old: None if old == throttle.Tally() else throttle.account_succeeded())
-    if address is not None:
+    if _address_counted(address):
         _update(session=session, scope=ADDRESS, key=_key(address), now=now,
                 change=lambda old: throttle.address_succeeded(old, POLICY.login_attempts_per_address))
 
@@ -207,7 +223,8 @@ def _login_succeeded(*, session: Session, username: str, address: str | None, cl
 def admit_signup(*, session: Session, address: str, clock: Clock) -> None:
     """Before a sign-up hashes its password: refuse (Throttled) when this address has signed up
     (or tried to) too often, else count it. Every sign-up counts, successful or not."""
-    _admit(session=session, now=clock.now(), keys=[(SIGNUP, _key(address), POLICY.signups_per_address)])
+    if _address_counted(address):
+        _admit(session=session, now=clock.now(), keys=[(SIGNUP, _key(address), POLICY.signups_per_address)])
 
 
 def login_wait(*, session: Session, username: str = "", address: str = "", clock: Clock) -> timedelta | None:

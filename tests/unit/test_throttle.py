@@ -193,3 +193,18 @@ def test_when_both_the_account_and_the_address_are_locked_the_longer_wait_is_tol
     with pytest.raises(Throttled) as e:
         attempt(world, "amy", address="10.0.1.2", check=never_hashed)
     assert e.value.minutes == throttle.minutes(FIRST * 2)
+
+
+def test_a_loopback_or_unknown_address_has_no_tally_of_its_own_but_the_account_still_locks(world):
+    """Loopback is this machine or a proxy on it (every client would share one tally: a few wrong
+    passwords would lock everybody out); the account's own tally still counts."""
+    world.shopper(name="amy")
+    for address in ("127.0.0.1", "::1", ""):
+        for i in range(PER_ADDRESS + 1):
+            wrong(world, f"guess_{address}_{i}", address=address)
+        attempt(world, "amy", address=address)
+    for _ in range(POLICY.signups_per_address + 1):
+        with world.tx() as s:
+            auth.admit_signup(session=s, address="127.0.0.1", clock=world.clock)
+    errors = wrong(world, "amy", address="127.0.0.1", times=PER_ACCOUNT)
+    assert isinstance(errors[-1], Throttled)
