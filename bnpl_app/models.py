@@ -88,6 +88,29 @@ class AuthSession(SQLModel, table=True):
     revoked_at: datetime | None = ts(nullable=True)
 
 
+class LoginThrottle(SQLModel, table=True):
+    """One tally of log-in (or sign-up) attempts per key: ``scope`` says which kind of key —
+    ``account`` (the name typed, whether or not such an account exists), ``address`` (the client
+    address) or ``signup`` (an address signing up). The decisions are ``domain/throttle.py``'s;
+    ``version`` lets every worker update a tally with a guarded compare-and-set."""
+
+    __tablename__ = "login_throttles"
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=12)
+    key: str = Field(max_length=64)
+    attempts: int = 0
+    window_start: datetime | None = ts(nullable=True)
+    locked_until: datetime | None = ts(nullable=True)
+    locks: int = 0
+    last_at: datetime = ts()
+    version: int = 0
+    __table_args__ = (
+        sa.UniqueConstraint("scope", "key", name="uq_login_throttle_key"),
+        sa.CheckConstraint("scope IN ('account','address','signup')", name="ck_login_throttle_scope"),
+        sa.CheckConstraint("attempts >= 0 AND locks >= 0", name="ck_login_throttle_counts"),
+    )
+
+
 class CreditAccount(SQLModel, table=True):
     """limit = available + frozen + outstanding, available = max(0, limit − frozen − outstanding)."""
 

@@ -83,10 +83,14 @@ def _clock_bar() -> rx.Component:
             rx.icon("clock", size=14),
             rx.text(t("clock.label"), size="1"),
             rx.text(clock_text(), size="1", weight="bold", font_variant_numeric="tabular-nums"),
-            step("+1h", "1h", "clock-advance-1h"), step("+1d", "1d", "clock-advance-1d"),
-            step("+7d", "7d", "clock-advance-7d"),
-            rx.button(t("clock.next"), on_click=SessionState.advance("next"), size="1", variant="soft",
-                      color_scheme="gray", data_testid="clock-advance-to-next-event", loading=SessionState.clock_busy),
+            # Only somebody logged in may move the clock (the handler refuses anyone else).
+            rx.cond(SessionState.logged_in, rx.hstack(
+                step("+1h", "1h", "clock-advance-1h"), step("+1d", "1d", "clock-advance-1d"),
+                step("+7d", "7d", "clock-advance-7d"),
+                rx.button(t("clock.next"), on_click=SessionState.advance("next"), size="1", variant="soft",
+                          color_scheme="gray", data_testid="clock-advance-to-next-event",
+                          loading=SessionState.clock_busy),
+                spacing="2", align="center", wrap="wrap")),
             spacing="2", align="center", wrap="wrap", padding_x="1em", padding_y="0.25em", width="100%",
             background="var(--amber-3)", font_size="0.85em",
         ),

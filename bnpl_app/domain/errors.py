@@ -107,3 +107,15 @@ class NotEligible(DomainError):
 
 class AuthError(DomainError):
     code = "auth"
+
+
+class Throttled(AuthError):
+    """Too many log-in or sign-up attempts from this account name or address: try again in
+    ``minutes`` (an HTTP endpoint answers 429 with Retry-After). Said alike whether or not the
+    account exists."""
+
+    code = "throttled"
+
+    def __init__(self, minutes: int) -> None:
+        super().__init__("login.throttled_1" if minutes == 1 else "login.throttled", minutes=minutes)
+        self.minutes = minutes

@@ -70,6 +70,16 @@ class Policy:
 
     default_shop_cap_fen: int = 2_000_000  # ¥20,000 per shopper per shop
     session_ttl: timedelta = timedelta(hours=12)
+    # Log-in throttling (``domain/throttle.py``): attempts counted per account name and per client
+    # address in a window; reaching the limit locks the key, each lock twice as long as the last
+    # (up to ``login_lock_max``); a key quiet for ``login_forget`` starts over.
+    login_attempts_per_account: int = 5
+    login_attempts_per_address: int = 20
+    signups_per_address: int = 10
+    login_window: timedelta = timedelta(minutes=15)
+    login_lock_first: timedelta = timedelta(minutes=5)
+    login_lock_max: timedelta = timedelta(hours=24)
+    login_forget: timedelta = timedelta(hours=24)
     upload_max_bytes: int = 5 * 1024 * 1024
     upload_max_files: int = 5
     sweep_interval_seconds: int = 30

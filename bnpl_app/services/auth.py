@@ -8,16 +8,22 @@ must not log everybody out, and must not keep a stolen token alive either."""
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlmodel import Session, select
 
-from ..domain.clock import Clock
-from ..domain.errors import AuthError, ValidationError
+from ..domain import throttle
+from ..domain.clock import Clock, aware
+from ..domain.errors import AuthError, Throttled, ValidationError
 from ..domain.policy import POLICY
 from ..models import (
     MERCHANT,
@@ -25,6 +31,7 @@ from ..models import (
     SHOPPER,
     AuthSession,
     CreditAccount,
+    LoginThrottle,
     Merchant,
     MethodKind as MK,
     PaymentMethod,
@@ -86,10 +93,147 @@ def register(*, session: Session, username: str, password: str, display_name: st
 @dataclass(frozen=True)
 class Credentials:
     """What a log-in checks a password against: read in one short read, checked outside any
-    transaction (a check is CPU time; a database lock must not wait for it)."""
+    transaction (a check is CPU time; a database lock must not wait for it). ``lock``: the lock
+    this very attempt set by reaching a limit (``admit_login``) — told if the password is wrong."""
 
     user_id: int | None
     password_hash: str
+    lock: timedelta | None = None
+
+
+# ── throttling (the decisions: domain/throttle.py) ───────────────────────────────────────────
+# Every log-in — the Reflex handler's, and an HTTP endpoint's through ``attempt_login`` — runs
+# ``admit_login`` (its own short transaction, committed before any hash), the password check with
+# no transaction open, then ``finish_login`` (success) or ``refusal`` (failure). Attempts are
+# counted on admission, so a refused or a failed attempt needs no second write. Times come from
+# the clock passed in: the wall clock in the app (moving the demo clock must not lift a lock).
+ACCOUNT, ADDRESS, SIGNUP = "account", "address", "signup"
+_KEY_LEN = 64
+_CAS_TRIES = 20
+
+
+def _key(text: object) -> str:
+    return (text.strip() if isinstance(text, str) else "")[:_KEY_LEN]
+
+
+def _address_counted(address: object) -> bool:
+    """Whether an address has a tally of its own. Not when it is unknown or loopback: that is this
+    machine, or a proxy on it whose clients all share its address (set REFLEX_TRUSTED_PROXY_HOPS
+    so that the client's own address is seen) — one tally for all of them would let a few wrong
+    passwords lock everybody out. The account's tally still counts every attempt."""
+    key = _key(address)
+    if not key:
+        return False
+    try:
+        return not ipaddress.ip_address(key).is_loopback
+    except ValueError:
+        return key != "localhost"
+
+
+def _tally_of(row) -> throttle.Tally:
+    def at(v: datetime | None) -> datetime | None:
+        return aware(v) if v is not None else None
+
+    return throttle.Tally(row.attempts, at(row.window_start), at(row.locked_until), row.locks, at(row.last_at))
+
+
+def _tally(*, session: Session, scope: str, key: str) -> tuple[int | None, int, throttle.Tally]:
+    """(row id, version, tally) of one key; (None, 0, an empty tally) when it has none yet."""
+    t = LoginThrottle.__table__
+    row = session.execute(sa.select(t).where(t.c.scope == scope, t.c.key == key)).first()
+    return (None, 0, throttle.Tally()) if row is None else (row.id, row.version, _tally_of(row))
+
+
+def _update(*, session: Session, scope: str, key: str, now: datetime,
+            change: Callable[[throttle.Tally], throttle.Tally | None]) -> throttle.Tally | None:
+    """Apply ``change`` to one key's tally with a guarded compare-and-set (several workers may
+    count the same key at once): re-read and retry when another writer won. ``change`` returning
+    None writes nothing."""
+    from ..db import insert_ignore
+
+    t = LoginThrottle.__table__
+    for _ in range(_CAS_TRIES):
+        row_id, version, old = _tally(session=session, scope=scope, key=key)
+        new = change(old)
+        if new is None:
+            return None
+        values = dict(attempts=new.attempts, window_start=new.window_start, locked_until=new.locked_until,
+                      locks=new.locks, last_at=new.last_at or now)
+        if row_id is None:
+            if insert_ignore(session, t, dict(scope=scope, key=key, version=0, **values)):
+                return new
+            continue  # another worker made the row first: count on it
+        done = session.execute(sa.update(t).where(t.c.id == row_id, t.c.version == version)
+                               .values(version=version + 1, **values))
+        if done.rowcount == 1:
+            return new
+    raise Throttled(1)  # a key so contended that it could not be counted: refuse rather than not count
+
+
+def _admit(*, session: Session, keys: list[tuple[str, str, int]], now: datetime) -> timedelta | None:
+    """Count one attempt against every ``(scope, key, limit)``, or raise Throttled with the wait
+    when one is locked (the caller's transaction then rolls back what was counted before it).
+    Returns the longest lock this attempt set by reaching a limit (None: it set none)."""
+    waits = [w for scope, key, _ in keys
+             if (w := throttle.wait_left(_tally(session=session, scope=scope, key=key)[2], now)) is not None]
+    if waits:  # the longest wait: the one that is true
+        raise Throttled(throttle.minutes(max(waits)))
+    set_locks: list[timedelta] = []
+    for scope, key, limit in keys:
+        def count(old: throttle.Tally, limit=limit) -> throttle.Tally:
+            if (wait := throttle.wait_left(old, now)) is not None:  # locked by another worker meanwhile
+                raise Throttled(throttle.minutes(wait))
+            return throttle.counted(old, now, limit)
+
+        new = _update(session=session, scope=scope, key=key, now=now, change=count)
+        if new.locked_until is not None:
+            set_locks.append(new.locked_until - now)
+    return max(set_locks) if set_locks else None
+
+
+def admit_login(*, session: Session, username: str, address: str, clock: Clock) -> Credentials:
+    """Before a password is checked: refuse (Throttled, saying how long) when the account name or
+    the client address is locked, else count the attempt against both and return what to check
+    the password against. An unknown name is counted and locked exactly like a real one.
+    The caller commits this before hashing, so the count stands whatever happens next."""
+    keys = [(ACCOUNT, _key(username), POLICY.login_attempts_per_account)]
+    if _address_counted(address):
+        keys.append((ADDRESS, _key(address), POLICY.login_attempts_per_address))
+    lock = _admit(session=session, now=clock.now(), keys=keys)
+    creds = credentials(session=session, username=username)
+    return Credentials(creds.user_id, creds.password_hash, lock)
+
+
+def refusal(creds: Credentials) -> AuthError:
+    """What a failed check says: the lock it ran into if this attempt set one, else the one
+    message for unknown names and wrong passwords alike."""
+    return Throttled(throttle.minutes(creds.lock)) if creds.lock is not None else AuthError("auth.bad_credentials")
+
+
+def _login_succeeded(*, session: Session, username: str, address: str | None, clock: Clock) -> None:
+    """The right password: the account's tally starts over; the address gets its attempt back."""
+    now = clock.now()
+    _update(session=session, scope=ACCOUNT, key=_key(username), now=now,
+            change=lambda old: None if old == throttle.Tally() else throttle.account_succeeded())
+    if _address_counted(address):
+        _update(session=session, scope=ADDRESS, key=_key(address), now=now,
+                change=lambda old: throttle.address_succeeded(old, POLICY.login_attempts_per_address))
+
+
+def admit_signup(*, session: Session, address: str, clock: Clock) -> None:
+    """Before a sign-up hashes its password: refuse (Throttled) when this address has signed up
+    (or tried to) too often, else count it. Every sign-up counts, successful or not."""
+    if _address_counted(address):
+        _admit(session=session, now=clock.now(), keys=[(SIGNUP, _key(address), POLICY.signups_per_address)])
+
+
+def login_wait(*, session: Session, username: str = "", address: str = "", clock: Clock) -> timedelta | None:
+    """How long the account name or the address stays locked (None: not locked) — for a screen or
+    a test; counts nothing."""
+    now = clock.now()
+    waits = [w for scope, key in ((ACCOUNT, _key(username)), (ADDRESS, _key(address)))
+             if (w := throttle.wait_left(_tally(session=session, scope=scope, key=key)[2], now)) is not None]
+    return max(waits) if waits else None
 
 
 def credentials(*, session: Session, username: str) -> Credentials:
@@ -109,12 +253,15 @@ def check_password(creds: Credentials, password: str) -> bool:
         return False
 
 
-def finish_login(*, session: Session, user_id: int, password: str, clock: Clock) -> tuple[str, Actor]:
+def finish_login(*, session: Session, user_id: int, password: str, clock: Clock,
+                 address: str | None = None) -> tuple[str, Actor]:
     """After a successful ``check_password``: a new session (and the hash brought up to the current
-    parameters if it was made with others). Returns (token, actor)."""
+    parameters if it was made with others), and the account's throttle reset (with ``address``:
+    the address's attempt given back). Returns (token, actor)."""
     user = session.get(User, user_id)
     if user is None:
         raise AuthError("auth.bad_credentials")
+    _login_succeeded(session=session, username=user.username, address=address, clock=clock)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         session.add(user)
@@ -122,12 +269,29 @@ def finish_login(*, session: Session, user_id: int, password: str, clock: Clock)
 
 
 def login(*, session: Session, username: str, password: str, clock: Clock) -> tuple[str, Actor]:
-    """Returns (token, actor). The same message for unknown users and wrong passwords. (The app runs
-    the three steps apart, the check off the event loop; this is the same in one call.)"""
+    """Returns (token, actor). The same message for unknown users and wrong passwords. Not throttled
+    and all in the caller's transaction: for tests and tools. Anything facing the network logs in
+    through the throttled steps (``attempt_login``, or the app's handler running them apart)."""
     creds = credentials(session=session, username=username)
     if not check_password(creds, password):
         raise AuthError("auth.bad_credentials")
     return finish_login(session=session, user_id=creds.user_id, password=password, clock=clock)
+
+
+def attempt_login(*, engine, username: str, password: str, address: str, clock: Clock,
+                  check: Callable[[Credentials, str], bool] = check_password) -> tuple[str, Actor]:
+    """A whole throttled log-in for a synchronous caller (an HTTP log-in endpoint, the CLI): the
+    admission committed in its own transaction, the check with none open, the session in a third.
+    (The one service function that commits: a refused attempt must stay counted although the
+    log-in fails.) The Reflex handler runs the same three steps with an await between each."""
+    from ..db import transaction
+
+    with transaction(engine) as s:
+        creds = admit_login(session=s, username=username, address=address, clock=clock)
+    if not check(creds, password):
+        raise refusal(creds)
+    with transaction(engine) as s:
+        return finish_login(session=s, user_id=creds.user_id, password=password, clock=clock, address=address)
 
 
 def start_session(*, session: Session, user: User, clock: Clock) -> str:

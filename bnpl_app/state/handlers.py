@@ -84,10 +84,12 @@ HANDLERS: dict[str, Public | Roles] = {
     "FrontendEventExceptionState.setvar": SETVAR,
     "SharedStateBaseInternal.setvar": SETVAR,
     # ── session (log-in, language, guards, the demo clock) ──────────────────────────────
-    "SessionState.login": Public("log-in: anyone may try; the password decides"),
-    "SessionState.register": Public("sign-up: anyone may open a shopper account"),
-    "SessionState.login_as": Public("demo mode only (refused otherwise): logs in a demo account"),
-    "SessionState.advance": Public("demo mode only (refused otherwise): moves the demo clock"),
+    "SessionState.login": Public("log-in: anyone may try; the password decides, and failures are throttled per "
+                                 "account and per address before any hashing"),
+    "SessionState.register": Public("sign-up: anyone may open a shopper account (throttled per address)"),
+    "SessionState.login_as": Public("demo mode only (refused otherwise): logs in a demo shopper or shop, never "
+                                    "the operator"),
+    "SessionState.advance": Roles(ANY_ROLE),  # and only in demo mode: the demo clock
     "SessionState.logout": Public("ends the session this tab holds, if any"),
     "SessionState.guard_shopper": Public("a page's guard: sends a visitor to log in; changes nothing"),
     "SessionState.guard_merchant": Public("a page's guard: sends a visitor to log in; changes nothing"),

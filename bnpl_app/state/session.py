@@ -41,7 +41,9 @@ log = logging.getLogger("bnpl.session")
 
 # A page's state (full name) → the handler that (re)loads the page: handed over by the page registry
 # when the app is built (``pages/registry.py``; pages import state, never the other way round).
-DEMO_USERS = (*SHOPPERS, *SHOPS, "ops")
+# The accounts "log in as" may open, in demo mode only: shoppers and shops. The operator (every
+# shopper's credit file, the review desk) logs in with its password even in the demo.
+DEMO_USERS = (*SHOPPERS, *SHOPS)
 STEPS = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7)}
 TOAST_SECONDS = 6
 # Password checks are CPU-bound (~30 ms each): one thread for them, so a burst of log-ins queues
@@ -63,6 +65,12 @@ def _resolve(token: str) -> Actor:
         return auth.resolve(session=s, token=token, clock=runtime.WALL)
 
 
+def _who_is(token: str) -> Actor | None:
+    """In a worker thread: the acting user of a session token, or None."""
+    with reading(runtime.engine()) as s:
+        return _who(s, token)
+
+
 def _who(s, token: str) -> Actor | None:
     """The acting user of a session token, or None: nobody is logged in there."""
     try:
@@ -79,24 +87,34 @@ def _look_around(token: str) -> tuple[Actor | None, int, datetime, bool]:
         return who, (_unread(s, who.user_id) if who is not None else 0), now, frozen
 
 
-async def _check_login(username: str, password: str) -> tuple[str, Actor, int]:
-    """Log-in in three steps, none on the event loop and no transaction open while hashing."""
-    with_creds = await asyncio.to_thread(_credentials, username)
+async def _check_login(username: str, password: str, address: str = "") -> tuple[str, Actor, int]:
+    """Log-in in three steps (``auth.attempt_login``'s, apart), none on the event loop and no
+    transaction open while hashing: the attempt admitted and counted against the account name and
+    the client ``address`` (a locked one is refused here, before any hash), the password checked
+    in the password pool, the session started (and the account's count reset)."""
+    with_creds = await asyncio.to_thread(_admit, username, address)
     ok = await asyncio.get_running_loop().run_in_executor(_PASSWORDS, auth.check_password, with_creds, password)
     if not ok:
-        raise AuthError("auth.bad_credentials")
-    return await asyncio.to_thread(_finish_login, with_creds.user_id, password)
+        raise auth.refusal(with_creds)
+    return await asyncio.to_thread(_finish_login, with_creds.user_id, password, address)
 
 
-def _credentials(username: str) -> auth.Credentials:
-    with reading(runtime.engine()) as s:
-        return auth.credentials(session=s, username=username)
-
-
-def _finish_login(user_id: int, password: str) -> tuple[str, Actor, int]:
+def _admit(username: str, address: str) -> auth.Credentials:
+    # Throttling runs on the wall clock, like sessions: moving the demo clock must not lift a lock.
     with transaction(runtime.engine()) as s:
-        token, who = auth.finish_login(session=s, user_id=user_id, password=password, clock=runtime.WALL)
+        return auth.admit_login(session=s, username=username, address=address, clock=runtime.WALL)
+
+
+def _finish_login(user_id: int, password: str, address: str = "") -> tuple[str, Actor, int]:
+    with transaction(runtime.engine()) as s:
+        token, who = auth.finish_login(session=s, user_id=user_id, password=password, clock=runtime.WALL,
+                                       address=address)
         return token, who, _unread(s, who.user_id)
+
+
+def _admit_signup(address: str) -> None:
+    with transaction(runtime.engine()) as s:
+        auth.admit_signup(session=s, address=address, clock=runtime.WALL)
 
 
 async def _clear_toast_later(token: str, seq: int) -> None:
@@ -149,6 +167,11 @@ class SessionState(rx.State):
     # ── identity ──────────────────────────────────────────────────────────────────────────
     def _tab(self) -> str:
         return self.router.session.client_token
+
+    def _address(self) -> str:
+        """The client's address, as the server saw the websocket handshake (``X-Forwarded-For``
+        only through ``trusted_proxy_hops`` proxies): what log-in and sign-up are throttled by."""
+        return str(self.router.session.client_ip or "")
 
     def _learn(self, who: Actor | None) -> None:
         if who is None:
@@ -212,10 +235,15 @@ class SessionState(rx.State):
 
     @rx.event(background=True)
     async def login_as(self, username: str):
-        """Demo mode only: one click logs in a demo account."""
-        if not runtime.demo_mode() or username not in DEMO_USERS:
+        """Demo mode only: one click logs in a demo shopper or shop (never the operator)."""
+        if not runtime.demo_mode():
             async with self:
-                self._say(render("auth.role_required", self.lang), "error")
+                self._say(render("login.demo_off", self.lang), "error")
+            return
+        if not isinstance(username, str) or username not in DEMO_USERS:
+            async with self:
+                self._say(render("login.demo_ops_password" if username == "ops" else "auth.role_required",
+                                 self.lang), "error")
             return
         async for step in self._log_in(username, DEMO_PASSWORD):
             yield step
@@ -226,6 +254,14 @@ class SessionState(rx.State):
             return
         username, password = str(form.get("username", ""))[:40], str(form.get("password", ""))[:200]
         display_name = str(form.get("display_name", ""))[:60]
+        async with self:
+            address = self._address()
+        try:
+            await asyncio.to_thread(_admit_signup, address)  # before the hash: a refused sign-up costs no CPU
+        except DomainError as err:
+            async with self:
+                self._refuse(err)
+            return
         hashed = await asyncio.get_running_loop().run_in_executor(_PASSWORDS, auth.hash_password, password)
 
         def sign_up():
@@ -245,8 +281,10 @@ class SessionState(rx.State):
     async def _log_in(self, username: str, password: str):
         """The password is checked with no state lock held (a background event), so a burst of
         log-ins neither stalls other tabs nor outlives a lock."""
+        async with self:
+            address = self._address()
         try:
-            token, who, unread = await _check_login(username, password)
+            token, who, unread = await _check_login(username, password, address)
         except DomainError as err:
             async with self:
                 self._refuse(err)
@@ -337,6 +375,18 @@ class SessionState(rx.State):
 
         async with self:
             if not runtime.demo_mode() or self.clock_busy or choice(step, [*STEPS, "next"]) is None:
+                self._say(render("demo_only", self.lang), "error")
+                return
+            token = self.token
+        # Only somebody logged in moves the demo clock (it runs everybody's deductions), never an
+        # anonymous socket.
+        who = await asyncio.to_thread(_who_is, token)
+        async with self:
+            if who is None:
+                self._learn(None)
+                self._say(render("login.clock_needs_login", self.lang), "error")
+                return
+            if self.clock_busy:
                 self._say(render("demo_only", self.lang), "error")
                 return
             self.clock_busy = True

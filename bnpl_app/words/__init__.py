@@ -12,6 +12,7 @@ import json
 from .account import ACCOUNT
 from .common import COMMON
 from .help import HELP
+from .login import LOGIN
 from .merchant import MERCHANT
 from .messages import MESSAGES
 from .methods import METHODS
@@ -27,8 +28,8 @@ LANGS = ("zh", "en")
 
 AREAS: dict[str, dict[str, tuple[str, str]]] = {
     "common": COMMON, "status": STATUS, "messages": MESSAGES, "shop": SHOP, "account": ACCOUNT,
-    "merchant": MERCHANT, "ops": OPS, "help": HELP, "methods": METHODS, "quote": QUOTE, "refunds": REFUNDS,
-    "notices": NOTICES, "security": SECURITY,
+    "merchant": MERCHANT, "ops": OPS, "help": HELP, "login": LOGIN, "methods": METHODS, "quote": QUOTE,
+    "refunds": REFUNDS, "notices": NOTICES, "security": SECURITY,
 }
 
 
