@@ -284,17 +284,17 @@ with transaction(engine) as s:
     names = []
     for i in range(n):
         name = f"{prefix}{i}"
-        u = auth.register(s, username=name, password=password, display_name=f"Bench {i}", clock=clock)
+        u = auth.register(session=s, username=name, password=password, display_name=f"Bench {i}", clock=clock)
         u.real_name_verified = True
         u.phone = "139" + f"{i:08d}"
         s.add(u)
         s.flush()
         s.execute(sa.update(CreditAccount.__table__).where(CreditAccount.__table__.c.user_id == u.id).values(score=720))
-        wallet.topup(s, uid=u.id, amount_fen=500_000, clock=clock)
-        consent.open_bnpl(s, uid=u.id, accept_terms=True, terms_version=POLICY.terms_version, clock=clock)
+        wallet.topup(session=s, uid=u.id, amount_fen=500_000, clock=clock)
+        consent.open_bnpl(session=s, uid=u.id, accept_terms=True, terms_version=POLICY.terms_version, clock=clock)
         names.append(name)
     if n:
-        merchant.update_product(s, merchant_id=product.merchant_id, product_id=product.id,
+        merchant.update_product(session=s, merchant_id=product.merchant_id, product_id=product.id,
                                 stock=min(product.stock + n, 100_000), clock=clock)
     plans = product.allowed_plans.split(",")
 print(json.dumps({"product_id": product.id, "plans": plans, "users": names}))

@@ -25,8 +25,9 @@ from helpers import TRACKING, add_card, background, restoration_pending, return_
 from bnpl_app.models import MERCHANT, OPERATOR, SHOPPER, Product
 from bnpl_app.state.handlers import HANDLERS, STATES, Public, Roles
 
-# A session's last-seen time may move when it is resolved: the only table a refused call may touch.
-SKIP = frozenset({"auth_sessions"})
+# A session's last-seen time may move when it is resolved, and a log-in attempt is counted by the
+# throttle whatever it carries: the only tables a refused call may touch.
+SKIP = frozenset({"auth_sessions", "login_throttles"})
 SECRET = "SECRET-PRODUCT"
 VICTIM = "victim_shopper"
 MARKERS = (SECRET, TRACKING, "已全部还清", VICTIM)
@@ -157,6 +158,7 @@ def _args(key: str, sc: Scene) -> tuple:
         "MerchantReturnsState.set_query": (TRACKING[:6],),
         "OpsQueueState.set_query": ("shopper",),
         "OpsQueueState.set_status": ("pending",),
+        "SessionState.advance": ("1d",),
         "CreditState.submit_application": ([],),
     }.get(key, ())
 
