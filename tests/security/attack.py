@@ -1,0 +1,95 @@
+"""What the security tier's attacks are made of: sockets (anonymous or logged in over the socket
+with a demo password), the toast an event answers with, a round trip that proves the socket
+lives, and ``Unchanged`` (every row of every table as it was)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import sqlalchemy as sa
+from helpers import snapshot
+
+from bench.reflex_client import BuildInfo, ReflexClient, event_name
+from bnpl_app.jobs.seed import DEMO_PASSWORD
+from bnpl_app.state.session import SessionState
+
+# A session's last-seen time may move when it is resolved, and a log-in attempt is counted by the
+# throttle: the only tables an attack may touch (as in tests/state/test_handlers_classified.py).
+SKIP = frozenset({"auth_sessions", "login_throttles"})
+LOGIN = event_name(SessionState, "login")
+
+
+class Attacker:
+    """Opens sockets to the app: anonymous, or logged in as a demo user over the socket."""
+
+    def __init__(self, base_url: str, build: BuildInfo, loop: asyncio.AbstractEventLoop):
+        self.base_url, self.build, self.loop = base_url, build, loop
+        self.tabs: list[ReflexClient] = []
+        self.users: dict[str, ReflexClient] = {}
+
+    def run(self, coro):
+        return self.loop.run_until_complete(coro)
+
+    async def anonymous(self, path: str = "/") -> ReflexClient:
+        tab = ReflexClient(self.base_url, build=self.build, timeout=60.0)
+        self.tabs.append(tab)
+        await tab.open(path)
+        return tab
+
+    async def user(self, username: str) -> ReflexClient:
+        """A socket logged in as ``username`` with its password (one per user, reused)."""
+        tab = self.users.get(username)
+        if tab is not None and not tab.closed and tab._sio.connected:
+            return tab
+        tab = await self.anonymous("/login")
+        await tab.call(LOGIN, {"form": {"username": username, "password": DEMO_PASSWORD}}, redirect=True)
+        assert tab.get(SessionState, "username") == username, f"{username} did not log in"
+        self.users[username] = tab
+        return tab
+
+    async def close(self) -> None:
+        for tab in self.tabs:
+            await tab.close()
+
+
+def said(update: dict) -> bool:
+    """An update that shows a toast (a message: success, info or a refusal)."""
+    delta = (update.get("delta") or {}).get(SessionState.get_full_name()) or {}
+    return bool(delta.get("toast_text_rx_state_"))
+
+
+async def answer(tab: ReflexClient, name: str, payload: dict | None = None, *, timeout: float = 30.0) -> tuple[str, str]:
+    """Send one event and return the toast it answers with: (kind, text)."""
+    await tab.call(name, payload or {}, until=said, timeout=timeout)
+    return str(tab.get(SessionState, "toast_kind")), str(tab.get(SessionState, "toast_text"))
+
+
+async def settled(tab: ReflexClient) -> None:
+    """A round trip after what was sent: the tab's earlier events are processed and its socket
+    still answers (the language toggled twice, back to what it was)."""
+    toggle = event_name(SessionState, "toggle_lang")
+    for _ in range(2):
+        await tab.call(toggle, {}, until=ReflexClient.changed(SessionState, "lang"))
+
+
+class Unchanged:
+    """``with unchanged(engine):`` — the block must leave every row of every table as it was."""
+
+    def __init__(self, engine: sa.Engine, what: str = ""):
+        self.engine, self.what = engine, what
+
+    def __enter__(self):
+        self.before = snapshot(self.engine, skip=SKIP)
+        return self
+
+    def __exit__(self, exc_type, *_):
+        if exc_type is None:
+            after = snapshot(self.engine, skip=SKIP)
+            changed = sorted(t for t in after if after[t] != self.before.get(t))
+            assert not changed, f"{self.what}: tables changed: {changed}"
+
+
+def scalar(engine: sa.Engine, sql: str, **params):
+    with engine.connect() as conn:
+        return conn.execute(sa.text(sql), params).scalar()
+
