@@ -18,6 +18,8 @@ API (everything else is private)::
                            until=tab.changed(ProductState, "plan"))
         tab.get(SessionState, "toast_kind")       # the tab's copy of a var (merged deltas; a var
                                                   # still at its compiled default may be absent)
+        await tab.send(name, payload)             # emit and do not wait (a flood, hostile frames)
+        stop = tab.listen(seen.append)            # every update from now on, until stop()
 
 ``event_name(StateClass, "handler")`` builds the wire name (``reflex___state____state.<substate
 path>.<handler>``) from the state class and checks the handler exists, so a renamed handler fails
@@ -231,6 +233,7 @@ class ReflexClient:
         self.backend_errors: list[str] = []
         self.closed = False
         self._waiters: list[_Waiter] = []
+        self._listeners: list[Callable[[dict], Any]] = []
         self._timers: list[asyncio.Task] = []
         self._tasks: set[asyncio.Task] = set()
         self._sio = socketio.AsyncClient(reconnection=False, handle_sigint=False)
@@ -332,6 +335,15 @@ class ReflexClient:
         result.seconds = time.perf_counter() - start
         return result
 
+    async def send(self, name: str, payload: dict | None = None) -> None:
+        """Emit one event and return at once (nothing waits for what it does)."""
+        await self._emit(name, payload or {})
+
+    def listen(self, fn: Callable[[dict], Any]) -> Callable[[], None]:
+        """Call ``fn(update)`` for every update from now on; returns the function that stops it."""
+        self._listeners.append(fn)
+        return lambda: self._listeners.remove(fn) if fn in self._listeners else None
+
     async def close(self) -> None:
         if self.closed:
             return
@@ -402,6 +414,8 @@ class ReflexClient:
                     self.storage[full] = value
         if err := _backend_error(update):
             self.backend_errors.append(err)
+        for fn in list(self._listeners):
+            fn(update)
         for ev in update.get("events") or ():
             if ev.get("name") == "_redirect" and not (ev.get("payload") or {}).get("external"):
                 path = str((ev.get("payload") or {}).get("path") or "/")

@@ -2,7 +2,8 @@
 # Set-up command 2: install what is missing (Chromium included), run the whole suite.
 #   bash scripts/test.sh                       everything: unit + property + state on two workers, then
 #                                              migrations and concurrency (SQLite, and PostgreSQL
-#                                              when BNPL_TEST_DATABASE_URL is set) and the browser tier,
+#                                              when BNPL_TEST_DATABASE_URL is set), the browser tier and
+#                                              the security tier (the production app attacked over socket.io),
 #                                              then the scale-out tier when BNPL_TEST_DATABASE_URL
 #                                              and BNPL_TEST_REDIS_URL are both set
 #   bash scripts/test.sh [pytest args...]      e.g. bash scripts/test.sh tests/e2e -x
@@ -28,6 +29,7 @@ fi
 status=0
 run -n 2 tests/unit tests/property tests/state || status=$?
 run tests/migrations tests/concurrency tests/e2e || status=$?
+run tests/security || status=$?
 if [ -n "${BNPL_TEST_DATABASE_URL:-}" ] && [ -n "${BNPL_TEST_REDIS_URL:-}" ]; then
     run tests/scaleout || status=$?
 else

@@ -5,18 +5,46 @@ lives, and ``Unchanged`` (every row of every table as it was)."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 
 import sqlalchemy as sa
+from deploy import ARTIFACTS
 from helpers import snapshot
 
 from bench.reflex_client import BuildInfo, ReflexClient, event_name
 from bnpl_app.jobs.seed import DEMO_PASSWORD
+from bnpl_app.models import MERCHANT, OPERATOR, SHOPPER
+from bnpl_app.state import account, merchant, ops, orders, session, shop  # noqa: F401  (what the app registers)
 from bnpl_app.state.session import SessionState
 
 # A session's last-seen time may move when it is resolved, and a log-in attempt is counted by the
 # throttle: the only tables an attack may touch (as in tests/state/test_handlers_classified.py).
 SKIP = frozenset({"auth_sessions", "login_throttles"})
 LOGIN = event_name(SessionState, "login")
+SERVER_LOG = ARTIFACTS / "security-server.log"  # the app's output, checked for tracebacks
+
+
+# The demo user an attack logs in as, for each role.
+USER_OF = {SHOPPER: "bob", MERCHANT: "shop_digital", OPERATOR: "ops"}
+
+
+def app_states() -> dict[str, type]:
+    from reflex.state import State
+
+    out, todo = {}, [State]
+    while todo:
+        cls = todo.pop()
+        if cls.__module__.startswith("bnpl_app."):
+            out[cls.__name__] = cls
+        todo.extend(cls.get_substates())
+    return out
+
+
+STATES = app_states()
+
+
+def params(cls, name: str) -> list[str]:
+    return [p for p in inspect.signature(cls.event_handlers[name].fn).parameters if p != "self"]
 
 
 class Attacker:

@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from deploy import (
-    ARTIFACTS,
     DEFAULT_START_TIMEOUT,
     ROOT,
     LaunchError,
@@ -33,11 +32,10 @@ from deploy import (
     stop,
     wait_until_serving,
 )
-from attack import Attacker, Unchanged
+from attack import SERVER_LOG, Attacker, Unchanged
 
 from bench.reflex_client import BuildInfo
 
-SERVER_LOG = ARTIFACTS / "security-server.log"
 _HERE = Path(__file__).parent
 
 

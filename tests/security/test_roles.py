@@ -6,36 +6,13 @@ no database row changed."""
 
 from __future__ import annotations
 
-import inspect
-
 import pytest
-from attack import answer, said, settled
+from attack import STATES, USER_OF, answer, params, said, settled
 
 from bench.reflex_client import EventError, event_name
 from bnpl_app.models import MERCHANT, OPERATOR, SHOPPER
-from bnpl_app.state import account, merchant, ops, orders, session, shop  # noqa: F401  (what the app registers)
+from bnpl_app.state import session
 from bnpl_app.state.handlers import HANDLERS, Roles
-
-USER_OF = {SHOPPER: "bob", MERCHANT: "shop_digital", OPERATOR: "ops"}
-
-
-def app_states() -> dict[str, type]:
-    from reflex.state import State
-
-    out, todo = {}, [State]
-    while todo:
-        cls = todo.pop()
-        if cls.__module__.startswith("bnpl_app."):
-            out[cls.__name__] = cls
-        todo.extend(cls.get_substates())
-    return out
-
-
-STATES = app_states()
-
-
-def params(cls, name: str) -> list[str]:
-    return [p for p in inspect.signature(cls.event_handlers[name].fn).parameters if p != "self"]
 
 
 def plausible(name: str, param: str):

@@ -96,3 +96,19 @@ def test_updates_merge_keep_browser_storage_and_complete_waits():
         assert tab._waiters == []
 
     asyncio.run(scenario())
+
+
+def test_listen_sees_every_update_until_stopped():
+    async def scenario():
+        tab = ReflexClient("http://127.0.0.1:1")
+        seen: list[dict] = []
+        stop = tab.listen(seen.append)
+        tab._on_event({"delta": {SESSION: {"role_rx_state_": "shopper"}}})
+        tab._on_event({"events": [{"name": "_redirect", "payload": {"path": "/x", "external": True}}]})
+        stop()
+        tab._on_event({"delta": {SESSION: {"role_rx_state_": ""}}})
+        assert len(seen) == 2 and seen[0]["delta"][SESSION]["role_rx_state_"] == "shopper"
+        with pytest.raises(EventError, match="not connected"):
+            await tab.send("x.y", {})
+
+    asyncio.run(scenario())
