@@ -74,7 +74,7 @@ class MerchantProductsState(rx.State):
 
     # ── one-click 先用后付 on/off ──────────────────────────────────────────────────────────
     @rx.event
-    async def toggle_bnpl(self, product_id: int, on: bool):
+    async def toggle_bnpl(self, product_id: int | str, on: bool | str):
         pid = record_id(product_id)
         if pid is None or not isinstance(on, bool):
             return await refuse(self, ValidationError("bad_id"))
@@ -123,7 +123,7 @@ class MerchantProductsState(rx.State):
         return rx.clear_selected_files(PRODUCT_IMAGE_UPLOAD)
 
     @rx.event
-    def open_edit(self, product_id: int):
+    def open_edit(self, product_id: int | str):
         pid = record_id(product_id)
         row = next((p for p in self.products if p.id == pid), None)
         if row is None:  # only rows this merchant was shown can be opened; saving re-checks anyway
@@ -242,7 +242,7 @@ class MerchantReturnsState(SearchMixin, rx.State):
         return page
 
     @rx.event
-    def open(self, return_id: int):
+    def open(self, return_id: int | str):
         rid = record_id(return_id)
         if rid is not None and any(r.id == rid and r.can_inspect for r in self.returns) and rid != self.open_id:
             self.open_id = rid
@@ -259,7 +259,7 @@ class MerchantReturnsState(SearchMixin, rx.State):
         await refuse_rejected(self, rejected, allowed=uploads.IMAGE_TYPES)
 
     @rx.event
-    async def receive(self, return_id: int):
+    async def receive(self, return_id: int | str):
         rid = record_id(return_id)
         await act(self, ROLE, lambda s, who: orders.mark_received(
             session=s, merchant_id=who.merchant_id, return_id=rid, clock=runtime.clock()),
@@ -267,7 +267,7 @@ class MerchantReturnsState(SearchMixin, rx.State):
         await self.load()
 
     @rx.event
-    async def accept(self, return_id: int):
+    async def accept(self, return_id: int | str):
         rid = record_id(return_id)
         refunded = await act(self, ROLE, lambda s, who: orders.refunded_fen(session=s, order_id=orders.accept_return(
             session=s, merchant_id=who.merchant_id, return_id=rid, clock=runtime.clock()).order_id))
@@ -277,7 +277,7 @@ class MerchantReturnsState(SearchMixin, rx.State):
         return rx.clear_selected_files(INSPECT_UPLOAD)
 
     @rx.event
-    async def reject(self, files: list[rx.UploadFile], return_id: int):
+    async def reject(self, files: list[rx.UploadFile], return_id: int | str):
         """Damaged: photos (images only, checked by content and size) and a reason, in one step."""
         rid, reason = record_id(return_id), self.reason
         try:

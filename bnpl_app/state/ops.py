@@ -199,7 +199,7 @@ class OpsShoppersState(PagedMixin, rx.State):
         self.query = _text(value, 40)
 
     @rx.event
-    async def open(self, user_id: int):
+    async def open(self, user_id: int | str):
         uid = record_id(user_id)
         self.selected = uid or 0
         await self._read_file()

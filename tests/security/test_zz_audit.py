@@ -3,7 +3,7 @@ own database is clean, and the app still serves a logged-in user."""
 
 from __future__ import annotations
 
-from attack import settled
+from attack import SERVER_LOG, settled
 from sqlmodel import Session
 
 from bnpl_app.services.audit import run_audit
@@ -24,3 +24,9 @@ def test_the_app_still_serves_its_users(attacker):
         assert tab.get(SessionState, "role") == "shopper"
 
     attacker.run(visit())
+
+
+def test_hostile_arguments_are_not_copied_into_the_server_log():
+    """~1 MB strings went to every handler argument: none of them may land in the log (a handler
+    whose argument Reflex itself converts logs the whole value it could not convert)."""
+    assert SERVER_LOG.stat().st_size < 512 * 1024, f"{SERVER_LOG} grew to {SERVER_LOG.stat().st_size} bytes"
