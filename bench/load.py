@@ -761,15 +761,15 @@ def check(name: str, value: float | None, limit: float, *, le: bool = True, unit
     return {"value": value, "limit": limit, "pass": ok, **({"note": note.strip(' ()')} if note else {})}
 
 
-async def run_guarded(args, workdir: Path, logdir: Path, results: dict) -> None:
-    """run_bench; SIGTERM/SIGHUP cancel it as Ctrl-C does; open tabs and servers are closed here,
-    inside the loop, before asyncio.run waits for its worker threads."""
+async def run_guarded(args, workdir: Path, logdir: Path, results: dict, bench=None) -> None:
+    """``bench`` (default run_bench); SIGTERM/SIGHUP cancel it as Ctrl-C does; open tabs and
+    servers are closed here, inside the loop, before asyncio.run waits for its worker threads."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     for sig in (signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(sig, task.cancel)
     try:
-        await run_bench(args, workdir, logdir, results)
+        await (bench or run_bench)(args, workdir, logdir, results)
     finally:
         with contextlib.suppress(BaseException):
             await asyncio.wait_for(asyncio.gather(*(t.close() for t in list(_TABS)), return_exceptions=True), 15)
@@ -988,6 +988,28 @@ def targets_report(args, results: dict) -> dict:
     return t
 
 
+def run_reported(run, results: dict[str, Any], *, cleanup) -> int:
+    """Run a bench's coroutine to the end whatever happens: Ctrl-C (even from a shell that ignores
+    it for background jobs: asyncio.run then cancels the run, and the finally blocks close the tabs)
+    gives 130, any error 1 (reported in ``results``, so the JSON line is still printed); the
+    servers are stopped and ``cleanup`` runs in every case. Returns the exit code so far."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        asyncio.run(run)
+        return 0
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        log("\ninterrupted: stopping the servers")
+        results["interrupted"] = True
+        return 130
+    except Exception as err:  # noqa: BLE001 - reported, and the JSON line still printed
+        log(f"\nbench failed: {type(err).__name__}: {err}")
+        results["error"] = f"{type(err).__name__}: {err}"[:2000]
+        return 1
+    finally:
+        stop_all()
+        cleanup()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=lambda s: [int(x) for x in s.split(",") if x], default=[1, 50, 200],
@@ -1029,24 +1051,10 @@ def main() -> int:
     own_tmp = args.workdir is None
     workdir = Path(tempfile.mkdtemp(prefix="bnpl-load-")) if own_tmp else args.workdir
     workdir.mkdir(parents=True, exist_ok=True)
-    # Ctrl-C even when started from a shell that ignores it for background jobs (asyncio.run
-    # then cancels the run, and the finally blocks close the tabs and stop the servers).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    code = 0
     log(f"load bench: app {args.app_dir} ({git_rev(args.app_dir)}), N={args.n}, scenarios {','.join(args.scenarios)}; "
         f"logs in {logdir}")
-    try:
-        asyncio.run(run_guarded(args, workdir, logdir, results))
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        log("\ninterrupted: stopping the servers")
-        results["interrupted"] = True
-        code = 130
-    except Exception as err:  # noqa: BLE001 - reported, and the JSON line still printed
-        log(f"\nbench failed: {type(err).__name__}: {err}")
-        results["error"] = f"{type(err).__name__}: {err}"[:2000]
-        code = 1
-    finally:
-        stop_all()
+
+    def cleanup() -> None:
         results.pop("_pg_ctx", None)
         if drop := results.pop("_drop_pg", None):
             with contextlib.suppress(Exception):
@@ -1056,6 +1064,8 @@ def main() -> int:
                     conn.execute(f'DROP DATABASE IF EXISTS "{drop[1]}" WITH (FORCE)')
         if own_tmp:
             shutil.rmtree(workdir, ignore_errors=True)
+
+    code = run_reported(run_guarded(args, workdir, logdir, results), results, cleanup=cleanup)
     results["targets"] = targets_report(args, results)
     if any(not a["ok"] for a in results.get("audit", {}).values()):
         code = code or 1

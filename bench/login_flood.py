@@ -30,12 +30,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -51,7 +49,8 @@ if str(ROOT) not in sys.path:
 
 from bench import load  # noqa: E402  (servers, tabs, the app's shoppers: the load bench's own)
 from bench.load import (  # noqa: E402
-    AppCtx, AppTarget, LoopLag, fmt, git_rev, import_states, log, ratio, run_cli, settle, start_app, stop_all, summary,
+    AppCtx, AppTarget, LoopLag, fmt, git_rev, import_states, log, ratio, run_cli, run_guarded, run_reported, settle,
+    start_app, summary,
 )
 from bench.reflex_client import EventError, ReflexClient, event_name  # noqa: E402
 from tests.deploy import build_lock  # noqa: E402
@@ -225,19 +224,6 @@ async def measure(args, workdir: Path, logdir: Path, results: dict) -> None:
         f"backend log errors: {len(failures)}")
 
 
-async def guarded(args, workdir: Path, logdir: Path, results: dict) -> None:
-    loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        loop.add_signal_handler(sig, task.cancel)
-    try:
-        await measure(args, workdir, logdir, results)
-    finally:
-        with contextlib.suppress(BaseException):
-            await asyncio.wait_for(asyncio.gather(*(t.close() for t in list(load._TABS)), return_exceptions=True), 15)
-        stop_all()
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--app-dir", type=Path, default=ROOT, help="the checkout whose app is measured (default: this one)")
@@ -253,24 +239,11 @@ def main() -> int:
     logdir = ROOT / "bench-output" / f"login-flood-{datetime.now():%Y%m%d-%H%M%S}"
     logdir.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="bnpl-flood-"))
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     results: dict[str, Any] = {}
-    code = 0
     log(f"login flood bench: app {args.app_dir} ({git_rev(args.app_dir)}); logs in {logdir}")
-    try:
-        asyncio.run(guarded(args, workdir, logdir, results))
-        code = 0 if results.get("pass") else 1
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        log("\ninterrupted: stopping the server")
-        results["interrupted"] = True
-        code = 130
-    except Exception as err:  # noqa: BLE001 - reported, and the JSON line still printed
-        log(f"\nbench failed: {type(err).__name__}: {err}")
-        results["error"] = f"{type(err).__name__}: {err}"[:2000]
-        code = 1
-    finally:
-        stop_all()
-        shutil.rmtree(workdir, ignore_errors=True)
+    code = run_reported(run_guarded(args, workdir, logdir, results, measure), results,
+                        cleanup=lambda: shutil.rmtree(workdir, ignore_errors=True))
+    code = code or (0 if results.get("pass") else 1)
     results["logs"] = str(logdir)
     print(json.dumps(results, ensure_ascii=False, separators=(",", ":"), default=str), flush=True)
     return code

@@ -220,6 +220,44 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=30)
 
 
+@contextmanager
+def serve_demo(db_url: str, log_path: Path, *, seed_args: tuple[str, ...] = (),
+               after_seed=None) -> Iterator[str]:
+    """A test tier's app: ``db_url`` migrated and demo-seeded (``after_seed(db_url)`` then runs,
+    e.g. to keep a copy), the production build serving it on a free port under the build lock;
+    yields the base URL. Launch failures fail the session plainly, and so does any error the
+    backend logged by the time it stops."""
+    import pytest
+
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = app_env(port, db_url)
+    try:
+        run_cli(env, "migrate")
+        run_cli(env, "seed-demo", *seed_args)
+    except LaunchError as error:
+        raise pytest.fail.Exception(str(error), pytrace=False) from None
+    if after_seed is not None:
+        after_seed(db_url)
+    timeout = float(os.environ.get("BNPL_E2E_START_TIMEOUT", str(DEFAULT_START_TIMEOUT)))
+    with build_lock():  # held while the server runs: .web/ has this port baked in
+        started = time.monotonic()
+        server = start_app(env, port, log_path)
+        try:
+            try:
+                wait_until_serving(server, base_url, started + timeout, log_path)
+            except LaunchError as error:
+                raise pytest.fail.Exception(str(error), pytrace=False) from None
+            print(f"\napp serving at {base_url} after {time.monotonic() - started:.0f}s")
+            yield base_url
+        finally:
+            stop(server)
+    failures = log_failures(log_path)
+    if failures:
+        pytest.fail(f"backend logged {len(failures)} error(s) (see {log_path}):\n" + "\n".join(failures[:10]),
+                    pytrace=False)
+
+
 def descendants(pid: int) -> list[int]:
     """Every live process below ``pid`` (from /proc), nearest first."""
     children: dict[int, list[int]] = {}

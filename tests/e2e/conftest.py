@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,19 +24,7 @@ import pytest
 # The browser, page, shot and db fixtures (and the hook that lets `page` see a failed test):
 # shared with the scale-out tier.
 from browser_support import browser, db, page, pytest_runtest_makereport, shot, shot_page  # noqa: F401
-from deploy import (
-    ARTIFACTS,
-    DEFAULT_START_TIMEOUT,
-    LaunchError,
-    app_env,
-    build_lock,
-    free_port,
-    log_failures,
-    run_cli,
-    start_app,
-    stop,
-    wait_until_serving,
-)
+from deploy import ARTIFACTS, serve_demo
 
 SERVER_LOG = ARTIFACTS / "e2e-server.log"
 
@@ -54,38 +41,10 @@ def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="session")
 def app_server(db_url: str) -> Iterator[str]:
     """Base URL of the app, migrated, demo-seeded and serving on one port."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = app_env(port, db_url)
-    try:
-        run_cli(env, "migrate")
-        # A configured database may already hold the demo; a fresh file never does.
-        run_cli(env, "seed-demo", *(["--if-empty"] if os.environ.get("BNPL_E2E_DB_URL") else []))
-    except LaunchError as error:
-        raise pytest.fail.Exception(str(error), pytrace=False) from None
-    _snapshot_demo(db_url)
-
-    timeout = float(os.environ.get("BNPL_E2E_START_TIMEOUT", str(DEFAULT_START_TIMEOUT)))
-    with build_lock():  # held while the server runs: .web/ has this port baked in
-        started = time.monotonic()
-        server = start_app(env, port, SERVER_LOG)
-        try:
-            try:
-                wait_until_serving(server, base_url, started + timeout, SERVER_LOG)
-            except LaunchError as error:
-                raise pytest.fail.Exception(str(error), pytrace=False) from None
-            print(f"\ne2e app serving at {base_url} after {time.monotonic() - started:.0f}s")
-            yield base_url
-        finally:
-            stop(server)
-
-    failures = log_failures(SERVER_LOG)
-    if failures:
-        pytest.fail(
-            f"backend logged {len(failures)} error(s) (see {SERVER_LOG}):\n"
-            + "\n".join(failures[:10]),
-            pytrace=False,
-        )
+    # A configured database may already hold the demo; a fresh file never does.
+    with serve_demo(db_url, SERVER_LOG, seed_args=("--if-empty",) if os.environ.get("BNPL_E2E_DB_URL") else (),
+                    after_seed=_snapshot_demo) as base_url:
+        yield base_url
 
 
 def _sqlite_path(db_url: str) -> Path | None:

@@ -12,26 +12,12 @@ the last test runs the ledger audit, and the server log must hold no error at th
 from __future__ import annotations
 
 import asyncio
-import os
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from deploy import (
-    DEFAULT_START_TIMEOUT,
-    ROOT,
-    LaunchError,
-    app_env,
-    build_lock,
-    free_port,
-    log_failures,
-    run_cli,
-    start_app,
-    stop,
-    wait_until_serving,
-)
+from deploy import ROOT, serve_demo
 from attack import SERVER_LOG, Attacker, Unchanged
 
 from bench.reflex_client import BuildInfo
@@ -54,30 +40,8 @@ def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="session")
 def app_server(db_url: str) -> Iterator[str]:
     """Base URL of the production app, migrated, demo-seeded and serving on one port."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = app_env(port, db_url)
-    try:
-        run_cli(env, "migrate")
-        run_cli(env, "seed-demo")
-    except LaunchError as error:
-        raise pytest.fail.Exception(str(error), pytrace=False) from None
-    timeout = float(os.environ.get("BNPL_E2E_START_TIMEOUT", str(DEFAULT_START_TIMEOUT)))
-    with build_lock():  # held while the server runs: .web/ has this port baked in
-        started = time.monotonic()
-        server = start_app(env, port, SERVER_LOG)
-        try:
-            try:
-                wait_until_serving(server, base_url, started + timeout, SERVER_LOG)
-            except LaunchError as error:
-                raise pytest.fail.Exception(str(error), pytrace=False) from None
-            yield base_url
-        finally:
-            stop(server)
-    failures = log_failures(SERVER_LOG)
-    if failures:
-        pytest.fail(f"backend logged {len(failures)} error(s) (see {SERVER_LOG}):\n" + "\n".join(failures[:10]),
-                    pytrace=False)
+    with serve_demo(db_url, SERVER_LOG) as base_url:
+        yield base_url
 
 
 @pytest.fixture(scope="session")
