@@ -23,9 +23,14 @@ from .domain.status import (  # noqa: F401 — re-exported: the tables' callers 
     ApplicationKind,
     ApplicationStatus,
     BnplStatus,
+    CashLineStatus,
+    DrawDest,
+    FreezeState,
     InstallmentStatus,
     MethodKind,
+    OrderKind,
     OrderStatus,
+    RentalStatus,
     ReturnOutcome,
     ReturnStatus,
     Role,
@@ -208,11 +213,15 @@ class Product(SQLModel, table=True):
 
 
 class Order(SQLModel, table=True):
+    """A contract whose installments the engine runs: ``kind`` says which product (``OrderKind``).
+    A 备用金 draw has no merchant; only 先用后付 and ordinary purchases are of a catalog product."""
+
     __tablename__ = "orders"
     id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(default=OrderKind.BNPL, max_length=8, sa_column_kwargs={"server_default": "bnpl"})
     shopper_id: int = Field(foreign_key="users.id", index=True)
-    merchant_id: int = Field(foreign_key="merchants.id", index=True)
-    product_id: int = Field(foreign_key="products.id")
+    merchant_id: int | None = Field(default=None, foreign_key="merchants.id", index=True)
+    product_id: int | None = Field(default=None, foreign_key="products.id")
     product_name: str = Field(max_length=80)
     price_fen: int
     plan: str = Field(max_length=5)
@@ -238,6 +247,9 @@ class Order(SQLModel, table=True):
     __table_args__ = (
         sa.CheckConstraint("price_fen > 0", name="ck_order_price"),
         one_of("status", OrderStatus, "ck_order_status"),
+        one_of("kind", OrderKind, "ck_order_kind"),
+        sa.CheckConstraint("kind = 'cash' OR merchant_id IS NOT NULL", name="ck_order_merchant"),
+        sa.CheckConstraint("kind NOT IN ('bnpl','buy') OR product_id IS NOT NULL", name="ck_order_product"),
         sa.Index("ix_orders_status_trial_end", "status", "trial_end_at"),
     )
 
@@ -247,7 +259,7 @@ class Installment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     order_id: int = Field(foreign_key="orders.id", index=True)
     shopper_id: int = Field(foreign_key="users.id", index=True)
-    merchant_id: int = Field(foreign_key="merchants.id")
+    merchant_id: int | None = Field(default=None, foreign_key="merchants.id")  # NULL: a 备用金 draw's
     seq: int
     periods: int
     due_at: datetime = ts()
@@ -418,6 +430,147 @@ class Posting(SQLModel, table=True):
         sa.CheckConstraint("debit_account <> credit_account", name="ck_posting_two_accounts"),
         sa.CheckConstraint("ledger IN ('limit','money')", name="ck_posting_ledger"),
     )
+
+
+class CashLine(SQLModel, table=True):
+    """A shopper's 备用金 line, separate from the 先用后付 limit: line = available + outstanding
+    principal, available ≥ 0 (the CHECK). Mirrored in the limit ledger as ``cash:<uid>:granted``
+    (−line) · ``:available`` · ``:outstanding``."""
+
+    __tablename__ = "cash_lines"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", sa_column_kwargs={"unique": True})
+    line_fen: int
+    outstanding_fen: int = 0
+    status: str = Field(default=CashLineStatus.ACTIVE, max_length=8)
+    daily_rate_ppm: int  # interest per day on outstanding principal, parts per million (400 = 0.04 %)
+    score_at_grant: int
+    card_method_id: int | None = Field(default=None, foreign_key="payment_methods.id")  # the bank card bound at apply
+    granted_at: datetime = ts()
+    updated_at: datetime = ts()
+    __table_args__ = (
+        sa.CheckConstraint("line_fen >= 0 AND outstanding_fen >= 0 AND outstanding_fen <= line_fen",
+                           name="ck_cash_line_identity"),
+        sa.CheckConstraint("daily_rate_ppm > 0", name="ck_cash_line_rate"),
+        one_of("status", CashLineStatus, "ck_cash_line_status"),
+    )
+
+
+class CashDraw(SQLModel, table=True):
+    """One draw on a 备用金 line: its installments belong to ``order_id`` (an order of kind cash)."""
+
+    __tablename__ = "cash_draws"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    line_id: int = Field(foreign_key="cash_lines.id", index=True)
+    order_id: int = Field(foreign_key="orders.id", sa_column_kwargs={"unique": True})
+    amount_fen: int
+    term_months: int
+    daily_rate_ppm: int
+    interest_fen: int  # total interest of the quoted schedule (if repaid as scheduled)
+    dest: str = Field(max_length=6)
+    method_id: int | None = Field(default=None, foreign_key="payment_methods.id")  # the card paid out to
+    purchase_order_id: int | None = Field(default=None, foreign_key="orders.id")  # the purchase it paid for
+    quote_json: str = Field(max_length=4000)
+    idempotency_key: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    request_hash: str = Field(max_length=64)
+    created_at: datetime = ts()
+    __table_args__ = (
+        sa.CheckConstraint("amount_fen > 0 AND interest_fen >= 0", name="ck_cash_draw_amount"),
+        sa.CheckConstraint("term_months IN (3, 6, 12)", name="ck_cash_draw_term"),
+        one_of("dest", DrawDest, "ck_cash_draw_dest"),
+    )
+
+
+class RentalListing(SQLModel, table=True):
+    """A device a merchant rents out (信用分租机)."""
+
+    __tablename__ = "rental_listings"
+    id: int | None = Field(default=None, primary_key=True)
+    merchant_id: int = Field(foreign_key="merchants.id", index=True)
+    name: str = Field(max_length=80)
+    description: str = Field(default="", max_length=500)
+    image: str = Field(default="", max_length=120)
+    monthly_rent_fen: int
+    terms: str = Field(default="6,12", max_length=20)  # comma list of months offered
+    deposit_fen: int
+    buyout_fen: int  # the buy-out price at the end of the term
+    damage_rules: str = Field(default="", max_length=500)
+    stock: int = 0
+    active: bool = True
+    created_at: datetime = ts()
+    updated_at: datetime = ts()
+    __table_args__ = (
+        sa.CheckConstraint("monthly_rent_fen > 0 AND deposit_fen >= 0 AND buyout_fen >= 0", name="ck_listing_money"),
+        sa.CheckConstraint("stock >= 0", name="ck_listing_stock"),
+    )
+
+
+class Rental(SQLModel, table=True):
+    """One device rented by one shopper: the contract (``contract_json``, accepted at
+    ``accepted_at``), the deposit decision (``waived_fen`` held as a freeze on the shopper's
+    credit, ``paid_deposit_fen`` taken from a method), delivery, the rent (installments of
+    ``order_id``, an order of kind rent, made at delivery) and the end: return and inspection,
+    or buy-out. ``freeze_state`` moves HELD → RELEASED | CAPTURED once, by a guarded update."""
+
+    __tablename__ = "rentals"
+    id: int | None = Field(default=None, primary_key=True)
+    listing_id: int = Field(foreign_key="rental_listings.id", index=True)
+    shopper_id: int = Field(foreign_key="users.id", index=True)
+    merchant_id: int = Field(foreign_key="merchants.id", index=True)
+    order_id: int | None = Field(default=None, foreign_key="orders.id")
+    device_name: str = Field(max_length=80)
+    term_months: int
+    monthly_rent_fen: int
+    deposit_fen: int
+    waived_fen: int = 0
+    paid_deposit_fen: int = 0
+    deposit_method_id: int | None = Field(default=None, foreign_key="payment_methods.id")
+    deposit_refunded_fen: int = 0
+    buyout_fen: int
+    damage_rules: str = Field(default="", max_length=500)
+    score_at_review: int
+    contract_json: str = Field(max_length=4000)
+    accepted_at: datetime = ts()
+    status: str = Field(default=RentalStatus.AWAITING_DELIVERY, max_length=20, index=True)
+    serial: str | None = Field(default=None, max_length=40)
+    delivered_at: datetime | None = ts(nullable=True)
+    tracking_no: str | None = Field(default=None, max_length=40)
+    return_shipped_at: datetime | None = ts(nullable=True)
+    received_at: datetime | None = ts(nullable=True)
+    inspect_deadline_at: datetime | None = ts(nullable=True)
+    inspected_at: datetime | None = ts(nullable=True)
+    outcome: str | None = Field(default=None, max_length=16)  # intact damaged auto_accepted
+    repair_fen: int = 0
+    reason: str | None = Field(default=None, max_length=300)
+    freeze_state: str = Field(default=FreezeState.NONE, max_length=10)
+    freeze_resolved_at: datetime | None = ts(nullable=True)
+    bought_out_at: datetime | None = ts(nullable=True)
+    buyout_paid_fen: int = 0
+    closed_at: datetime | None = ts(nullable=True)
+    idempotency_key: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    request_hash: str = Field(max_length=64)
+    created_at: datetime = ts()
+    __table_args__ = (
+        one_of("status", RentalStatus, "ck_rental_status"),
+        one_of("freeze_state", FreezeState, "ck_rental_freeze"),
+        sa.CheckConstraint("waived_fen >= 0 AND paid_deposit_fen >= 0 AND waived_fen + paid_deposit_fen = deposit_fen",
+                           name="ck_rental_deposit"),
+        sa.CheckConstraint("deposit_refunded_fen >= 0 AND deposit_refunded_fen <= paid_deposit_fen",
+                           name="ck_rental_refund"),
+        sa.CheckConstraint("repair_fen >= 0 AND repair_fen <= deposit_fen", name="ck_rental_repair"),
+        sa.CheckConstraint("term_months > 0 AND monthly_rent_fen > 0", name="ck_rental_terms"),
+    )
+
+
+class RentalPhoto(SQLModel, table=True):
+    __tablename__ = "rental_photos"
+    id: int | None = Field(default=None, primary_key=True)
+    rental_id: int = Field(foreign_key="rentals.id", index=True)
+    stored_name: str = Field(max_length=80)
+    content_type: str = Field(max_length=40)
+    size: int
+    created_at: datetime = ts()
 
 
 class SimClock(SQLModel, table=True):

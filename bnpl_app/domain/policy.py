@@ -20,6 +20,15 @@ class ScoreBand:
 
 
 @dataclass(frozen=True)
+class CashBand:
+    """备用金: the line granted at this score (inclusive bounds)."""
+
+    low: int
+    high: int
+    line_fen: int
+
+
+@dataclass(frozen=True)
 class Policy:
     score_min: int = 350
     score_max: int = 950
@@ -88,10 +97,31 @@ class Policy:
     page_size_max: int = 100  # no caller may ask for more in one page
     terms_version: str = "2026-11"
 
+    # 备用金 (seed 004): a revolving cash line, separate from the 先用后付 limit.
+    cash_min_score: int = 600
+    cash_bands: tuple[CashBand, ...] = (
+        CashBand(600, 649, 200_000), CashBand(650, 699, 500_000),
+        CashBand(700, 749, 1_000_000), CashBand(750, 950, 2_000_000),
+    )
+    cash_draw_min_fen: int = 10_000  # ¥100
+    cash_terms: tuple[int, ...] = (3, 6, 12)  # months
+    cash_daily_rate_ppm: int = 400  # 0.04 % a day on outstanding principal (APR 14.6 %)
+    cash_apr_cap_bps: int = 2400  # APR never above 24 %
+
+    # 信用分租机 (seed 003): the credit review sets the deposit.
+    rental_terms: tuple[int, ...] = (6, 12)  # months a listing may offer
+    rental_waive_full_score: int = 700  # ≥ : deposit waived in full (免押)
+    rental_waive_half_score: int = 600  # ≥ : half waived
+    rental_min_score: int = 550  # ≥ : deposit paid in full; below: refused
+
     @property
     def min_notice(self) -> timedelta:
         """How long before an automatic deduction the shopper must have been told of it, at least."""
         return timedelta(days=min(self.reminder_days_before))
+
+    def cash_line_for(self, score: int) -> int:
+        """The 备用金 line a score is granted (0 below ``cash_min_score``)."""
+        return next((b.line_fen for b in self.cash_bands if b.low <= score <= b.high), 0)
 
     def band_for(self, score: int) -> ScoreBand:
         for b in self.bands:

@@ -21,7 +21,7 @@ from .clock import CST, UTC, china_time
 from .messages import render
 from .money import bps_of, yuan
 from .policy import POLICY
-from .status import BNPL_ACTIVE, BnplStatus as BS, InstallmentStatus as IS, MethodKind, OrderStatus as OS
+from .status import BNPL_ACTIVE, BnplStatus as BS, InstallmentStatus as IS, MethodKind, OrderKind, OrderStatus as OS
 
 DAY = timedelta(days=1)
 _yuan = lru_cache(maxsize=8192)(yuan)  # the same few amounts recur thousands of times in a sweep
@@ -39,6 +39,25 @@ def capture_split(*, principal_fen: int, amount_fen: int, platform_fee_bps: int)
     service fee on the principal, fee income = everything above the principal)."""
     service_fee = bps_of(principal_fen, platform_fee_bps)
     return principal_fen - service_fee, service_fee, amount_fen - principal_fen
+
+
+# Which credit line a kind's principal is owed on, and so which line a capture of it repays:
+# the 先用后付 limit, the 备用金 line, or none (rent is not credit principal).
+LINE_LIMIT, LINE_CASH = "limit", "cash"
+_LINE_OF_KIND = {OrderKind.BNPL: LINE_LIMIT, OrderKind.CHARGE: LINE_LIMIT, OrderKind.CASH: LINE_CASH,
+                 OrderKind.RENT: None, OrderKind.BUY: None}
+
+
+def line_repaid(kind: str) -> str | None:
+    """The line a captured principal of an order of ``kind`` goes back to (``LINE_LIMIT``,
+    ``LINE_CASH``) or None."""
+    return _LINE_OF_KIND[OrderKind(kind)]
+
+
+def pays_merchant(kind: str) -> bool:
+    """A capture's principal share goes to the order's merchant (less the platform's service fee),
+    except a 备用金 draw's, which goes back to the platform's cash book."""
+    return OrderKind(kind) != OrderKind.CASH
 
 
 def first_covering(balances: Iterable[int], amount_fen: int) -> int | None:

@@ -83,6 +83,49 @@ class ApplicationStatus(StrEnum):
     REJECTED = "REJECTED"
 
 
+class OrderKind(StrEnum):
+    """What an order is a contract for. Every kind's installments run on the one engine (notices,
+    sweep, grace, late fees, penalties, hardship); the kind decides only where a capture's money
+    goes and which credit line its principal repays (``domain.rules.payee_of`` / ``line_repaid``)."""
+
+    BNPL = "bnpl"  # 先用后付: the price frozen on the limit in the trial, then billed
+    CASH = "cash"  # a 备用金 draw: principal + interest, repaid to the cash line
+    RENT = "rent"  # 信用分租机: the monthly rent of a rented device (no credit line)
+    CHARGE = "charge"  # a charge billed on the 先用后付 limit (a repair captured from a waived deposit)
+    BUY = "buy"  # an ordinary purchase paid at once (e.g. spent from the 备用金 line): no installments
+
+
+class CashLineStatus(StrEnum):
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class DrawDest(StrEnum):
+    CARD = "card"  # paid out to a bound bank card
+    SHOP = "shop"  # spent directly on an ordinary purchase in our shop
+
+
+class RentalStatus(StrEnum):
+    AWAITING_DELIVERY = "AWAITING_DELIVERY"  # contract accepted, deposit decided (frozen / paid)
+    RENTING = "RENTING"  # delivered (serial recorded): rent due monthly from delivery
+    RETURN_IN_TRANSIT = "RETURN_IN_TRANSIT"
+    RETURN_RECEIVED = "RETURN_RECEIVED"  # waiting for the merchant's inspection
+    RETURNED = "RETURNED"  # inspected (intact or damaged and charged): the deposit resolved
+    BOUGHT_OUT = "BOUGHT_OUT"  # the buy-out price paid: the device is the shopper's
+    CANCELLED = "CANCELLED"  # cancelled before delivery: the deposit released / refunded
+
+    ACTIVE = nonmember((AWAITING_DELIVERY, RENTING, RETURN_IN_TRANSIT, RETURN_RECEIVED))
+
+
+class FreezeState(StrEnum):
+    """The waived part of a rental deposit, held on the shopper's credit: resolved at most once."""
+
+    NONE = "none"  # nothing waived, nothing held
+    HELD = "held"
+    RELEASED = "released"
+    CAPTURED = "captured"  # (part) taken as a repair charge, the rest released
+
+
 class MethodKind(StrEnum):
     WALLET = "wallet"
     CARD = "card"

@@ -10,6 +10,11 @@ Accounts (balance = credits − debits):
                 plat:fee_income installment and late fees
                 a capture ``cap:<installment>`` moves pm → mer, plat:service_fee, plat:fee_income;
                 its refund ``ref:<installment>`` moves each of those legs back to the pm.
+  limit ledger  cash:<uid>:granted (−line) · :available · :outstanding   a 备用金 line:
+                available + outstanding = line, always (``cash.*`` postings).
+  money ledger  plat:cash_book  what the platform lent on 备用金 lines: a draw moves it → pm (or →
+                mer for a purchase), a capture of a cash installment moves its principal pm → it
+                plat:deposits   rental deposits paid in cash, held until refunded or charged
 """
 
 from __future__ import annotations
@@ -26,10 +31,17 @@ LIMIT, MONEY = "limit", "money"
 EXT_FUNDING = "ext:funding"
 PLAT_SERVICE_FEE = "plat:service_fee"
 PLAT_FEE_INCOME = "plat:fee_income"
+PLAT_CASH_BOOK = "plat:cash_book"
+PLAT_DEPOSITS = "plat:deposits"
 
 
 def lim(uid: int, bucket: str) -> str:
     return f"lim:{uid}:{bucket}"
+
+
+def cash(uid: int, bucket: str) -> str:
+    """An account of a shopper's 备用金 line: granted · available · outstanding."""
+    return f"cash:{uid}:{bucket}"
 
 
 def pm(method_id: int) -> str:
