@@ -62,6 +62,21 @@ def figures(lang: str) -> dict[str, object]:
         autopay_days_before_max=P.autopay_days_before_max,
         hardship_min_overdue_days=P.hardship_min_overdue_days, hardship_max_installments=P.hardship_max_installments,
         upload_max_files=P.upload_max_files, upload_max_mb=P.upload_max_bytes // (1024 * 1024),
+        **cash_figures(lang),
+    )
+
+
+def cash_figures(lang: str) -> dict[str, object]:
+    """备用金's policy numbers as its words name them."""
+    from ..domain import loans
+
+    P = POLICY
+    return dict(
+        cash_min_score=P.cash_min_score, cash_draw_min=yuan(P.cash_draw_min_fen),
+        cash_terms=" / ".join(str(n) for n in P.cash_terms),
+        cash_daily_rate=loans.rate_percent(P.cash_daily_rate_ppm),
+        cash_apr=pct(loans.apr_bps(P.cash_daily_rate_ppm)), cash_apr_cap=pct(P.cash_apr_cap_bps),
+        cash_bands=" · ".join(f"{b.low}–{b.high} {yuan(b.line_fen)}" for b in P.cash_bands),
     )
 
 

@@ -366,7 +366,7 @@ class BandRow:
 
 # Sections in the words catalog: ``<section>.title`` and its paragraphs ``<section>.1``, ``.2``, …
 TERMS = ("terms.trial", "terms.deduction", "terms.fees", "terms.late")
-HELP = ("help.what", "help.who", *TERMS, "help.returns", "help.rewards", "help.back")
+HELP = ("help.what", "help.who", *TERMS, "help.returns", "help.rewards", "help.back", "cash.help")
 
 
 def help_section(section: str, lang: str) -> HelpSection:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from .account import ACCOUNT
+from .cash import CASH
 from .common import COMMON
 from .help import HELP
 from .login import LOGIN
@@ -30,6 +31,7 @@ AREAS: dict[str, dict[str, tuple[str, str]]] = {
     "common": COMMON, "status": STATUS, "messages": MESSAGES, "shop": SHOP, "account": ACCOUNT,
     "merchant": MERCHANT, "ops": OPS, "help": HELP, "login": LOGIN, "methods": METHODS, "quote": QUOTE,
     "refunds": REFUNDS, "notices": NOTICES, "security": SECURITY,
+    "cash": CASH,
 }
 
 
