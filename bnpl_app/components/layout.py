@@ -11,6 +11,7 @@ from ..models import Role
 
 _SHOPPER_NAV = [("nav.catalog", routes.INDEX, "nav-catalog"), ("nav.orders", routes.ORDERS, "nav-orders"),
                 ("nav.bills", routes.BILLS, "nav-bills"), ("nav.credit", routes.CREDIT, "nav-credit"),
+                ("nav.cash", routes.CASH, "nav-cash"),
                 ("nav.wallet", routes.WALLET, "nav-wallet"), ("nav.cart", routes.CART, "nav-cart")]
 _MERCHANT_NAV = [("nav.merchant", routes.MERCHANT, "nav-merchant"),
                  ("nav.merchant_orders", routes.MERCHANT_ORDERS, "nav-merchant-orders"),

@@ -14,10 +14,10 @@ from reflex.event import EventHandler
 
 from .. import routes
 from ..words import WORDS, text
-from ..state import account, merchant, ops, orders, shop
+from ..state import account, cash, merchant, ops, orders, shop
 from ..models import MERCHANT, OPERATOR, SHOPPER
 from ..state.session import SessionState
-from . import account_pages, auth_pages, merchant_pages, ops_pages, order_pages, shop_pages
+from . import account_pages, auth_pages, cash_pages, merchant_pages, ops_pages, order_pages, shop_pages
 
 APP = text("app.name", "zh")  # every tab's title ends with the app's name
 # Who may open a page: the guard that runs first on load. None: anybody — the visitor is only
@@ -60,6 +60,7 @@ PAGES: tuple[Page, ...] = tuple(Page(*row) for row in (
     (routes.INDEX, shop_pages.catalog_page, "", shop.CatalogState),
     (routes.BILLS, account_pages.bills_page, "title.bills", account.BillsState, SHOPPER),
     (routes.CART, shop_pages.cart_page, "title.cart", shop.CartState, SHOPPER),
+    (routes.CASH, cash_pages.cash_page, "title.cash", cash.CashState, SHOPPER),
     (routes.CHECKOUT, shop_pages.cart_page, "title.cart", shop.CartState, SHOPPER),
     (routes.CREDIT, account_pages.credit_page, "title.credit", account.CreditState, SHOPPER),
     (routes.HELP, account_pages.help_page, "title.help", account.HelpState),

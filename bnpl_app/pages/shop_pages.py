@@ -9,6 +9,7 @@ from ..components import clock_later, empty, layout, money, page_title, t
 from ..components.paging import pager, search_box
 from ..state.shop import CartState, CatalogState, ProductState
 from ..views.shop import ConfirmLine, PeriodView, ProductCard, Reason
+from .cash_pages import cash_buy
 
 
 def _card(p: ProductCard) -> rx.Component:
@@ -197,6 +198,7 @@ def product_page() -> rx.Component:
                             spacing="3", wrap="wrap",
                         ),
                     ),
+                    cash_buy(d.id, d.stock > 0),
                     spacing="3", width="100%", min_width="0",
                 ),
                 spacing="5", direction=rx.breakpoints(initial="column", md="row"), width="100%",
