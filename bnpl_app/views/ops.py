@@ -357,6 +357,9 @@ _CHECK_KEYS = {
     "every failed attempt": "ops.audit.failures",
     "no order was created": "ops.audit.consent",
     "late fees never exceed": "ops.audit.fee_cap",
+    "备用金 line": "ops.audit.cash_lines",
+    "备用金 interest": "ops.audit.cash_interest",
+    "every rental freeze": "ops.audit.rental_freezes",
 }
 
 
