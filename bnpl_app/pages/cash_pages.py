@@ -148,9 +148,10 @@ def _repay_form(d: DrawView) -> rx.Component:
     return rx.vstack(
         rx.text(t("cash.repay_rule"), size="1", color_scheme="gray", data_testid="cash-repay-rule"),
         rx.flex(
-            rx.box(field("cash.repay_amount", rx.input(value=CashState.repay_text, on_change=CashState.set_repay_text,
-                                                       id="cash-repay-amount", input_mode="decimal", width="100%",
-                                                       data_testid="cash-repay-amount"), "cash-repay-amount"),
+            rx.box(field("cash.repay_amount", rx.el.select(rx.foreach(d.repay_options, _card_option),
+                                                           value=CashState.repay_text, on_change=CashState.set_repay_text,
+                                                           id="cash-repay-amount", data_testid="cash-repay-amount",
+                                                           style=_SELECT_STYLE), "cash-repay-amount"),
                    flex="1 1 12em", min_width="0"),
             rx.button(t("cash.repay_quote"), on_click=CashState.quote_repay, data_testid="cash-repay-quote",
                       variant="soft"),
@@ -180,9 +181,10 @@ def _draw(d: DrawView) -> rx.Component:
             rx.text(d.dest, size="1", color_scheme="gray"),
             _schedule(d.periods, "cash-draw-schedule", with_status=True),
             rx.cond(d.open, rx.cond(
-                CashState.repay_for == d.id, _repay_form(d),
-                rx.button(t("cash.repay_title"), on_click=CashState.open_repay(d.id), size="2", variant="soft",
-                          data_testid="cash-repay-open"))),
+                d.repay_note != "", rx.text(d.repay_note, size="1", color_scheme="amber", data_testid="cash-repay-note"),
+                rx.cond(CashState.repay_for == d.id, _repay_form(d),
+                        rx.button(t("cash.repay_title"), on_click=CashState.open_repay(d.id), size="2", variant="soft",
+                                  data_testid="cash-repay-open")))),
             spacing="2", width="100%",
         ),
         width="100%", data_testid="cash-draw-row", custom_attrs={"data-id": d.id, "data-status": d.status},

@@ -11,8 +11,8 @@ principal, interest and interest days, the late-fee rule. The draw is made on ex
 screen showed, or refused with ``TermsChanged`` naming what changed (checkout's promise); the terms
 are part of the idempotency key's request and stored on the order and the draw.
 
-Early repayment applies a principal amount from the last month backwards (缩短期限: the term
-shortens), with interest only up to the day of repayment (``domain.loans.early_repayment``)."""
+Early repayment applies a principal amount from the last month backwards in whole months (缩短期限:
+the term shortens), with interest only up to the day of repayment (``domain.loans.early_repayment``)."""
 
 from __future__ import annotations
 
@@ -520,6 +520,22 @@ def _open_periods(session: Session, row: CashDraw, order: Order, now: datetime) 
     return out
 
 
+def repay_amounts(periods: list[loans.OpenPeriod]) -> list[int]:
+    """The principal an early repayment may take: whole months from the last backwards (the last
+    one, the last two, … all of them), so that every month keeps its principal or is paid off."""
+    out, total = [], 0
+    for p in reversed(periods):
+        total += p.principal_fen
+        out.append(total)
+    return out
+
+
+def early_options(*, session: Session, uid: int, draw_id: object, clock: Clock) -> list[int]:
+    """``repay_amounts`` of one of the shopper's draws now (refused while a month is due)."""
+    row = own_draw(session=session, uid=uid, draw_id=draw_id)
+    return repay_amounts(_open_periods(session, row, session.get(Order, row.order_id), clock.now()))
+
+
 @dataclass(frozen=True)
 class EarlyRepayQuote:
     """An early repayment as the screen shows it before the shopper confirms."""
@@ -545,6 +561,9 @@ def early_quote(*, session: Session, uid: int, draw_id: object, amount_fen: obje
     amount = _amount(amount_fen)
     if amount > outstanding:
         raise ValidationError("cash.repay_above", field="amount", amount=yuan(amount), outstanding=yuan(outstanding))
+    if amount not in repay_amounts(periods):
+        raise ValidationError("cash.repay_months", field="amount", amount=yuan(amount),
+                              amounts=" / ".join(yuan(a) for a in repay_amounts(periods)))
     settled = loans.early_repayment(periods, amount, row.daily_rate_ppm)
     interest_now = sum(s.interest_fen for s in settled if s.paid_off)
     total = amount + interest_now
@@ -556,11 +575,12 @@ def early_quote(*, session: Session, uid: int, draw_id: object, amount_fen: obje
 
 def early_repay(*, session: Session, uid: int, draw_id: object, amount_fen: object, clock: Clock,
                 expected_total_fen: int | None = None, expected_saving_fen: int | None = None) -> EarlyRepayQuote:
-    """Repay ``amount_fen`` of a draw's principal now (from the last month backwards), with interest
-    only to today: the months paid off are captured (their interest waived but the current month's
-    to today), a month partly repaid is split (the part repaid captured now), the months left charge
-    the interest of what is left (``fee_waived_fen``). What the screen showed must still hold
-    (``expected_*``), or it is refused with the amounts now. One method pays it all, or nothing."""
+    """Repay ``amount_fen`` of a draw's principal now — whole months from the last backwards
+    (``repay_amounts``) — with interest only to today: the months paid off are captured (their
+    interest waived, but the current month's to today), the months left charge the interest of what
+    is left (``fee_waived_fen``; each month keeps its principal, so the schedule stays the quoted
+    one). What the screen showed must still hold (``expected_*``), or it is refused with the amounts
+    now. One method pays it all, or nothing."""
     now = clock.now()
     q = early_quote(session=session, uid=uid, draw_id=draw_id, amount_fen=amount_fen, clock=clock)
     if (expected_total_fen is not None and expected_total_fen != q.total_fen) or (
@@ -578,13 +598,6 @@ def early_repay(*, session: Session, uid: int, draw_id: object, amount_fen: obje
         if s.paid_off:
             _set(session, inst, fee_waived_fen=waived)
             payments.capture(session=session, inst=inst, order=order, method=q.method, at=now)
-        elif s.repaid_fen:
-            _set(session, inst, fee_waived_fen=waived, principal_fen=inst.principal_fen - s.repaid_fen)
-            part = Installment(order_id=order.id, shopper_id=uid, merchant_id=None, seq=inst.seq, periods=inst.periods,
-                               due_at=inst.due_at, principal_fen=s.repaid_fen, fee_fen=0, status=IS.SCHEDULED)
-            session.add(part)
-            session.flush()
-            payments.capture(session=session, inst=part, order=order, method=q.method, at=now)
         elif waived != inst.fee_waived_fen:
             _set(session, inst, fee_waived_fen=waived)
     session.add(OrderEvent(order_id=order.id, at=now, step="cash_early", amount_fen=q.total_fen))

@@ -159,8 +159,8 @@ class CashState(rx.State):
         did = record_id(draw_id)
         shown = {d.id: d for d in self.view.draws if d.open}
         self._close_repay()
-        if did in shown:
-            self.repay_for, self.repay_text = did, shown[did].left_plain
+        if did in shown and shown[did].repay_options:
+            self.repay_for, self.repay_text = did, shown[did].repay_options[-1].id  # all of it, to start with
 
     @rx.event
     def close_repay(self):
@@ -175,10 +175,9 @@ class CashState(rx.State):
     async def quote_repay(self):
         if not self.repay_for:
             return await refuse(self, ValidationError("bad_id"))
-        try:
-            amount = parse_yuan(self.repay_text, field="amount")
-        except DomainError as err:
-            return await refuse(self, err)
+        amount = as_int(self.repay_text)
+        if amount is None:
+            return await refuse(self, ValidationError("amount_not_positive"))
         did, lang = self.repay_for, (await session_of(self)).lang
         got = await act(self, (SHOPPER,), lambda s, who: vc.repay_view(cash.early_quote(
             session=s, uid=who.user_id, draw_id=did, amount_fen=amount, clock=runtime.clock()), lang))

@@ -11,8 +11,9 @@ from datetime import datetime
 from sqlmodel import Session
 
 from ..domain import loans
-from ..domain.clock import china_time
-from ..domain.money import yuan, yuan_plain
+from ..domain.clock import FixedClock, china_time
+from ..domain.errors import DomainError
+from ..domain.money import yuan
 from ..domain.policy import POLICY
 from ..models import CashDraw, DrawDest, Installment, InstallmentStatus as IS, Order, OrderStatus as OS, PaymentMethod
 from ..services import cash, credit, payments
@@ -47,10 +48,11 @@ class DrawView:
     open: bool = False
     left: str = ""  # principal not yet repaid
     left_fen: int = 0
-    left_plain: str = ""  # the same, as the repayment field's initial value
     status: str = ""
     status_label: str = ""
     periods: list[CashPeriodView] = field(default_factory=list)
+    repay_options: list[CardOption] = field(default_factory=list)  # principal amounts (fen) an early repayment may take
+    repay_note: str = ""  # why it cannot be repaid early now
 
 
 @dataclass
@@ -147,7 +149,7 @@ def draw_view(row: CashDraw, order: Order, insts: list[Installment], lang: str, 
         id=row.id, title=say("cash.draw_row", lang, amount=yuan(row.amount_fen), term=row.term_months,
                              date=china_time(row.created_at)[:10]),
         dest=dest, open=order.status in OS.BILLED and left > 0, left=yuan(left), left_fen=left,
-        left_plain=yuan_plain(left, drop_zero_cents=True), status=order.status,
+        status=order.status,
         status_label=text("cash.closed", lang) if order.status == OS.PAID else text(f"status.{order.status}", lang),
         periods=periods,
     )
@@ -172,5 +174,18 @@ def cash_screen(s: Session, *, uid: int, lang: str, now: datetime) -> CashView:
         purchase = s.get(Order, row.purchase_order_id).product_name if row.purchase_order_id else ""
         method = s.get(PaymentMethod, row.method_id) if row.method_id else None
         card = method_name(method.kind, method.label, lang) if method else ""
-        v.draws.append(draw_view(row, order, insts, lang, purchase=purchase, card=card))
+        d = draw_view(row, order, insts, lang, purchase=purchase, card=card)
+        if d.open:
+            try:
+                amounts = cash.early_options(session=s, uid=uid, draw_id=row.id, clock=FixedClock(now))
+            except DomainError as err:
+                d.repay_note = err.text(lang)
+            else:
+                d.repay_options = [repay_option(a, n, n == len(amounts), lang) for n, a in enumerate(amounts, start=1)]
+        v.draws.append(d)
     return v
+
+
+def repay_option(amount_fen: int, months: int, whole: bool, lang: str) -> CardOption:
+    key = "cash.repay_option_all" if whole else "cash.repay_option"
+    return CardOption(str(amount_fen), say(key, lang, amount=yuan(amount_fen), n=months))

@@ -72,12 +72,12 @@ CASH: dict[str, tuple[str, str]] = {
     # early repayment
     "cash.repay_title": ("提前还款", "Repay early"),
     "cash.repay_rule": (
-        "提前还款的本金从最后一期往前冲抵（缩短期限），剩余各期本金不变；利息只计到还款当天，尚未开始的月份不再收取已还本金的利息。"
-        "输入全部剩余本金即一次还清。",
-        "Principal repaid early is taken off the last months first (the term shortens); the months left keep their "
-        "principal. Interest runs only to the day of repayment: months not started charge no interest on what you "
-        "repaid. Enter all the principal left to repay the draw in full."),
-    "cash.repay_amount": ("提前还款本金（元）", "Principal to repay (¥)"),
+        "提前还款按整期从最后一期往前冲抵（缩短期限），剩余各期本金不变；利息只计到还款当天，尚未开始的月份不再收取已还本金的利息。"
+        "选择全部剩余本金即一次还清。",
+        "Principal repaid early pays off whole months from the last one back (the term shortens); the months left keep "
+        "their principal. Interest runs only to the day of repayment: months not started charge no interest on what "
+        "you repaid. Choose all the principal left to repay the draw in full."),
+    "cash.repay_amount": ("提前还款本金", "Principal to repay"),
     "cash.repay_quote": ("计算", "Calculate"),
     "cash.repay_now": ("本次支付", "You pay now"),
     "cash.repay_interest_now": ("其中利息（计至今天）", "of which interest (to today)"),
@@ -130,6 +130,10 @@ CASH: dict[str, tuple[str, str]] = {
     "cash.due_first": ("有 {n} 期已到期未还（{owed}）", "{n} month(s) are due unpaid ({owed})"),
     "cash.due_first.hint": ("先在账单页还款", "pay them on the bills page first"),
     "cash.repay_above": ("还款本金 {amount} 超过剩余本金 {outstanding}", "{amount} is more than the principal left, {outstanding}"),
+    "cash.repay_months": ("提前还款按整期从最后一期往前冲抵，{amount} 不是可选金额（可选：{amounts}）",
+                          "early repayment takes whole months from the last one back: {amount} is not one of {amounts}"),
+    "cash.repay_option": ("{amount}（最后 {n} 期）", "{amount} (the last {n} month(s))"),
+    "cash.repay_option_all": ("{amount}（全部还清）", "{amount} (repay in full)"),
     "cash.repay_changed": ("应付金额已变为 {total}（节省 {saving}），请重新计算", "the amount is now {total} (saving {saving}); calculate again"),
     "cash.repay_race": ("账单刚刚发生变化，请刷新后重试", "the installments just changed; reload and try again"),
     "what.draw": ("借款", "draw"),

@@ -399,25 +399,28 @@ def test_partial_early_repayment_shortens_the_term_from_the_last_month_and_inter
     uid = granted(world, wallet_fen=300_000)
     row = drawn(world, uid, 600_000, 6)
     world.advance(days=10)
-    q = _quote(world, uid, row.id, 250_000)
-    assert not q.whole and q.total_fen == 250_000 and q.interest_fen == 0
     with world.tx() as s:
-        cash.early_repay(session=s, uid=uid, draw_id=row.id, amount_fen=250_000, clock=world.clock,
+        assert cash.early_options(session=s, uid=uid, draw_id=row.id, clock=world.clock) == [
+            100_000, 200_000, 300_000, 400_000, 500_000, 600_000]
+    q = _quote(world, uid, row.id, 200_000)
+    assert not q.whole and q.total_fen == 200_000 and q.interest_fen == 0
+    with world.tx() as s:
+        cash.early_repay(session=s, uid=uid, draw_id=row.id, amount_fen=200_000, clock=world.clock,
                          expected_total_fen=q.total_fen, expected_saving_fen=q.saving_fen)
     rows = insts(world, row.order_id)
     live = {i.seq: i for i in rows if i.status == IS.SCHEDULED}
-    # months 5 and 6 paid off, ¥500 of month 4 repaid: the term is four months now
-    assert sorted(live) == [1, 2, 3, 4]
-    assert [live[k].principal_fen for k in (1, 2, 3, 4)] == [100_000, 100_000, 100_000, 50_000]
-    # month 1: 10 days on ¥6,000 + 20 days on ¥3,500; later months on what is left at their start
+    assert sorted(live) == [1, 2, 3, 4]  # months 5 and 6 paid off: the term is four months now
+    assert [live[k].principal_fen for k in (1, 2, 3, 4)] == [100_000] * 4
+    # month 1: 10 days on ¥6,000 + 20 days on ¥4,000; later months on what is left at their start
     owed_interest = {k: live[k].fee_fen - live[k].fee_waived_fen for k in live}
-    assert owed_interest == {1: 2_400 + 2_800, 2: loans.interest(250_000, 400, 31), 3: loans.interest(150_000, 400, 31),
-                             4: loans.interest(50_000, 400, 28)}
-    assert q.saving_fen == row.interest_fen - sum(owed_interest.values()) == 14_680
+    assert owed_interest == {1: 2_400 + 3_200, 2: loans.interest(300_000, 400, 31), 3: loans.interest(200_000, 400, 31),
+                             4: loans.interest(100_000, 400, 28)}
+    assert q.saving_fen == row.interest_fen - sum(owed_interest.values()) == 12_480
     paid = [i for i in rows if i.status == IS.PAID]
-    assert sum(i.paid_fen for i in paid) == 250_000 and all(i.fee_fen - i.fee_waived_fen == 0 for i in paid)
-    assert line(world, uid).outstanding_fen == 350_000
-    assert bal(world, ledger.cash(uid, "available")) == LINE_720 - 350_000
+    assert [i.seq for i in paid] == [5, 6]
+    assert sum(i.paid_fen for i in paid) == 200_000 and all(i.fee_fen == i.fee_waived_fen for i in paid)
+    assert line(world, uid).outstanding_fen == 400_000
+    assert bal(world, ledger.cash(uid, "available")) == LINE_720 - 400_000
     world.audit_ok()
 
 
@@ -426,14 +429,22 @@ def test_repaying_the_rest_after_a_partial_repayment_charges_each_principal_for_
     row = drawn(world, uid, 600_000, 6)
     world.advance(days=10)
     with world.tx() as s:
-        _repay(world, uid, row.id, 250_000)(s)
+        _repay(world, uid, row.id, 200_000)(s)
     world.advance(days=5)
-    q = _quote(world, uid, row.id, 350_000)
-    assert q.whole and q.interest_fen == 2_400 + loans.interest(350_000, 400, 5)  # 10 days on all, 5 more on the rest
+    q = _quote(world, uid, row.id, 400_000)
+    assert q.whole and q.interest_fen == 2_400 + loans.interest(400_000, 400, 5)  # 10 days on all, 5 more on the rest
     with world.tx() as s:
-        _repay(world, uid, row.id, 350_000)(s)
+        _repay(world, uid, row.id, 400_000)(s)
     assert line(world, uid).outstanding_fen == 0
     world.audit_ok()
+
+
+def test_a_repayment_that_is_not_whole_months_from_the_last_is_refused(world):
+    uid = granted(world, wallet_fen=700_000)
+    row = drawn(world, uid, 600_000, 6)
+    world.advance(days=2)
+    err = refused(world, ValidationError, _repay(world, uid, row.id, 250_000), key="cash.repay_months")
+    _both(err)
 
 
 def test_early_repayment_refusals_change_nothing(world):
@@ -442,7 +453,7 @@ def test_early_repayment_refusals_change_nothing(world):
     world.advance(days=3)
     err = refused(world, ValidationError, _repay(world, uid, row.id, 600_001), key="cash.repay_above")
     _both(err)
-    err = refused(world, InsufficientFunds, _repay(world, uid, row.id, 100_000))
+    err = refused(world, InsufficientFunds, _repay(world, uid, row.id, 600_000))  # the card holds the ¥6,000, not the interest
     _both(err)
     topup(world, uid, 700_000)
     err = refused(world, ValidationError, _repay(world, uid, row.id, 600_000, expected_total_fen=600_000),
