@@ -23,7 +23,7 @@ from ..models import (
     Product,
     User,
 )
-from ..services import auth, bills, checkout, consent, wallet
+from ..services import auth, bills, cash, checkout, consent, wallet
 from .clock import DbClock, advance
 
 DEMO_PASSWORD = "demo1234"
@@ -36,6 +36,7 @@ SHOPPERS = {
     "dave": ("Dave 刘", 620, 0, None, True),
     "erin": ("Erin 陈", 510, 20_000, None, False),
     "fiona": ("Fiona 赵", 690, 100_000, 500_000, False),
+    "gina": ("Gina 孙", 705, 300_000, 200_000, True),  # a 备用金 line with a draw being repaid
 }
 
 # merchant: (shop name, trial days, min score, [(name, category, ¥ fen, stock, bnpl on, plans, 免息, image)])
@@ -118,6 +119,9 @@ def seed_demo(engine: Engine, *, now: datetime | None = None) -> datetime:
     # dave buys 50 days ago, goes 35 days overdue (suspended at 30), then pays everything off.
     step(end - timedelta(days=50))
     buy("dave", "直筒牛仔裤")
+    # gina draws ¥6,000 of 备用金 over 6 months to her card: the sweep takes month 1, she pays month 2 early.
+    with transaction(engine) as s:
+        gina_draw = cash.seed_cash_demo(session=s, uid=ids["gina"], amount_fen=600_000, term=6, clock=clock).order_id
     # carol: one installment 10 days overdue (7-day trial).
     step(end - timedelta(days=17))
     buy("carol", "纯棉T恤")
@@ -130,6 +134,9 @@ def seed_demo(engine: Engine, *, now: datetime | None = None) -> datetime:
         for inst in bills.billed_installments(session=s, uid=ids["dave"]):
             if inst.status != IS.PAID:
                 bills.repay(session=s, uid=ids["dave"], installment_id=inst.id, clock=clock)
+        month_2 = next(i for i in bills.billed_installments(session=s, uid=ids["gina"])
+                       if i.order_id == gina_draw and i.status != IS.PAID)
+        bills.repay(session=s, uid=ids["gina"], installment_id=month_2.id, clock=clock)
     step(end - timedelta(days=2))
     buy("alice", "轻薄羽绒服", "3")
     step(end)

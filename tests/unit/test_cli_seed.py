@@ -99,7 +99,7 @@ def sim_now(engine):
 # ── seed-demo: the TESTIDS situations ────────────────────────────────────────────────────────
 def test_seed_demo_creates_the_shoppers_of_testids(db):
     p = people(db)
-    assert {n for n, (u, _, _) in p.items() if u.role == "shopper"} == {"alice", "bob", "carol", "dave", "erin", "fiona"}
+    assert {n for n, (u, _, _) in p.items() if u.role == "shopper"} == {"alice", "bob", "carol", "dave", "erin", "fiona", "gina"}
 
     _, alice, methods = p["alice"]
     assert (alice.score, alice.limit_fen, alice.bnpl_status) == (720, 500_000, BNPL_ACTIVE)
@@ -127,6 +127,15 @@ def test_seed_demo_creates_the_shoppers_of_testids(db):
     assert p["erin"][1].score == 510 < POLICY.platform_min_score
     _, fiona, _ = p["fiona"]
     assert (fiona.score, fiona.bnpl_status) == (690, BNPL_NOT_OPENED)
+
+    _, gina, _ = p["gina"]  # 备用金: a line and one draw being repaid, months 1 and 2 paid
+    with transaction(db) as s:
+        from bnpl_app.services import cash
+
+        line = cash.line_of(session=s, uid=gina.user_id)
+        (draw, order, insts), = cash.draws_of(session=s, uid=gina.user_id)
+    assert line.line_fen == POLICY.cash_line_for(gina.score) and line.outstanding_fen == 400_000
+    assert [i.status for i in insts] == [IS.PAID] * 2 + [IS.SCHEDULED] * 4
 
 
 def test_seed_demo_creates_the_merchants_and_the_operator(db):
