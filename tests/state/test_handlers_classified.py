@@ -34,7 +34,7 @@ MARKERS = (SECRET, TRACKING, "已全部还清", VICTIM)
 
 
 def _all_states():
-    from bnpl_app.state import account, merchant, ops, orders, session, shop  # noqa: F401  (what the app registers)
+    from bnpl_app.state import account, cash, merchant, ops, orders, session, shop  # noqa: F401  (what the app registers)
     from reflex.state import State
 
     out, todo = [], [State]
@@ -137,6 +137,8 @@ def _args(key: str, sc: Scene) -> tuple:
     return {
         "BillsState.repay": (sc.iid, 10_000),
         "BillsState.early_repay": (sc.billed, 10_000),
+        "CashBuyState.start": (sc.pid,),
+        "CashBuyState.choose_term": ("3",),
         "WalletState.remove_method": (sc.card,),
         "WalletState.set_autopay": (sc.card, False),
         "WalletState.move": (sc.card, 1),
