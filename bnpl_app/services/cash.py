@@ -459,7 +459,8 @@ def _buy(session: Session, *, uid: int, product: Product, key: str, rhash: str, 
         session.refresh(product)
         if product.stock < 1:
             raise NotEligible([Failure("stock", "elig.stock")])
-        raise TermsChanged([("cash.changed.amount", {"old": yuan(quoted), "new": yuan(product.price_fen)})], None)
+        repriced = [("cash.changed.amount", {"old": yuan(quoted), "new": yuan(product.price_fen)})]
+        raise TermsChanged(repriced, None)
     order = Order(kind=OrderKind.BUY, shopper_id=uid, merchant_id=product.merchant_id, product_id=product.id,
                   product_name=product.name, price_fen=product.price_fen, plan="full", periods=1, status=OS.PAID,
                   idempotency_key=f"buy:{key}", request_hash=rhash, created_at=now, trial_end_at=now, billed_at=now,
