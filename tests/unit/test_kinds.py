@@ -279,3 +279,21 @@ def test_a_purchase_paid_from_cash_settles_to_the_shop(world):
         assert buy.status == OS.PAID and buy.merchant_id == mid
         assert s.exec(select(Installment).where(Installment.order_id == buy.id)).all() == []
     world.audit_ok()
+
+
+# ── the operator's risk overview and shopper look-up ─────────────────────────────────────────
+def test_the_operator_sees_cash_and_rental_exposure_platform_wide_and_per_shopper(world, borrower, renter):
+    from bnpl_app.views.ops import risk_view, shopper_file
+
+    uid, _oid = borrower
+    renter_uid = renter[0]
+    with world.tx() as s:
+        risk = risk_view(s, now=world.clock.now(), lang="en")
+        mine = shopper_file(s, uid=uid, now=world.clock.now(), lang="zh")
+        theirs = shopper_file(s, uid=renter_uid, now=world.clock.now(), lang="en")
+    assert (risk.cash.lines, risk.cash.line, risk.cash.outstanding) == (1, "¥5,000.00", "¥600.00")
+    assert (risk.rentals.active, risk.rentals.held, risk.rentals.held_amount) == (1, 1, "¥1,000.00")
+    assert mine.cash.has and mine.cash.outstanding == "¥600.00" and not mine.rentals.has
+    assert any(o.product.startswith("备用金 · ") for o in mine.orders)
+    assert any(p.debit.startswith(f"cash:{uid}:") or p.credit.startswith(f"cash:{uid}:") for p in mine.postings)
+    assert theirs.rentals.has and theirs.rentals.held_amount == "¥1,000.00" and not theirs.cash.has
