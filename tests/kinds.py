@@ -63,7 +63,8 @@ def _terms(kind: str, *, price: int, periods: int, platform_fee_bps: int, now: d
 
 
 def _schedule(s: Session, order: Order, rows: list[tuple[datetime, int, int]], now: datetime) -> list[int]:
-    """SCHEDULED installments (due, principal, fee), attempted as ``rules.first_attempt_at`` says."""
+    """SCHEDULED installments (due, principal, fee), attempted as ``rules.first_attempt_at`` says
+    (``now``: when the contract was made)."""
     days_before = s.execute(sa.select(CA.c.autopay_days_before).where(CA.c.user_id == order.shopper_id)).scalar_one()
     ids = []
     for k, (due, principal, fee) in enumerate(rows):
@@ -103,11 +104,12 @@ def cash_schedule(amount: int, term: int, ppm: int, start: datetime) -> list[tup
 
 
 def cash_draw(world, uid: int, *, amount: int = 60_000, term: int = 3, card: int | None = None,
-              shop_product: int | None = None) -> tuple[int, int]:
+              shop_product: int | None = None, ago: timedelta = timedelta(0)) -> tuple[int, int]:
     """A draw of ``amount`` over ``term`` months, paid to ``card`` (a method id; the shopper's first
-    card when None) or spent on ``shop_product`` (an ordinary purchase: an order of kind buy, PAID).
-    Returns (the draw's order, the draw)."""
-    now = world.clock.now()
+    card when None) or spent on ``shop_product`` (an ordinary purchase: an order of kind buy, PAID);
+    made ``ago`` before now (its first installment then falls due sooner). Returns (the draw's
+    order, the draw)."""
+    now = world.clock.now() - ago
     with world.tx() as s:
         line = s.exec(select(CashLine).where(CashLine.user_id == uid)).one()
         sched = cash_schedule(amount, term, line.daily_rate_ppm, now)
@@ -152,12 +154,13 @@ def cash_draw(world, uid: int, *, amount: int = 60_000, term: int = 3, card: int
 
 # ── rentals ──────────────────────────────────────────────────────────────────────────────────
 def rental(world, uid: int, merchant_id: int, *, monthly: int = 30_000, term: int = 6, deposit: int = 100_000,
-           waived: int | None = None, deposit_method: int | None = None, deliver: bool = True) -> tuple[int, int | None]:
+           waived: int | None = None, deposit_method: int | None = None, deliver: bool = True,
+           ago: timedelta = timedelta(0)) -> tuple[int, int | None]:
     """A rental accepted (``waived`` of the deposit frozen on the 先用后付 limit — all of it by default —
     the rest paid from ``deposit_method``) and, when ``deliver``, delivered: the rent order is made
-    with one installment a month from now. Returns (rental, rent order or None)."""
+    with one installment a month from then (``ago`` before now). Returns (rental, rent order or None)."""
     waived = deposit if waived is None else waived
-    now = world.clock.now()
+    now = world.clock.now() - ago
     with world.tx() as s:
         listing = RentalListing(merchant_id=merchant_id, name="Phone", monthly_rent_fen=monthly, deposit_fen=deposit,
                                 buyout_fen=monthly * 2, stock=5, created_at=now, updated_at=now)

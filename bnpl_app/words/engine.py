@@ -31,8 +31,6 @@ ENGINE = {
     "ops.risk.rental_active": ("在租设备", "Active rentals"),
     "ops.risk.rental_held": ("押金冻结中", "Deposit freezes held"),
     "ops.risk.rental_overdue": ("逾期租金", "Overdue rent"),
-    "ops.shopper.cash": ("备用金", "备用金"),
     "ops.shopper.cash_none": ("未开通备用金", "No 备用金 line"),
-    "ops.shopper.rental": ("租机", "Rentals"),
     "ops.shopper.rental_none": ("没有租机", "No rentals"),
 }

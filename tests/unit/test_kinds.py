@@ -279,3 +279,49 @@ def test_a_purchase_paid_from_cash_settles_to_the_shop(world):
         assert buy.status == OS.PAID and buy.merchant_id == mid
         assert s.exec(select(Installment).where(Installment.order_id == buy.id)).all() == []
     world.audit_ok()
+
+
+# ── the operator's risk overview and shopper look-up ─────────────────────────────────────────
+def test_the_operator_sees_cash_and_rental_exposure_platform_wide_and_per_shopper(world, borrower, renter):
+    from bnpl_app.views.ops import risk_view, shopper_file
+
+    uid, _oid = borrower
+    renter_uid = renter[0]
+    with world.tx() as s:
+        risk = risk_view(s, now=world.clock.now(), lang="en")
+        mine = shopper_file(s, uid=uid, now=world.clock.now(), lang="zh")
+        theirs = shopper_file(s, uid=renter_uid, now=world.clock.now(), lang="en")
+    assert (risk.cash.lines, risk.cash.line, risk.cash.outstanding) == (1, "¥5,000.00", "¥600.00")
+    assert (risk.rentals.active, risk.rentals.held, risk.rentals.held_amount) == (1, 1, "¥1,000.00")
+    assert mine.cash.has and mine.cash.outstanding == "¥600.00" and not mine.rentals.has
+    assert any(o.product.startswith("备用金 · ") for o in mine.orders)
+    assert any(p.debit.startswith(f"cash:{uid}:") or p.credit.startswith(f"cash:{uid}:") for p in mine.postings)
+    assert theirs.rentals.has and theirs.rentals.held_amount == "¥1,000.00" and not theirs.cash.has
+
+
+# ── the shop: settlement, orders, exposure ───────────────────────────────────────────────────
+def test_the_shops_settlement_counts_rent_buy_outs_repairs_and_cash_purchases_and_equals_its_ledger(world):
+    from bnpl_app.services import console, merchant
+
+    mid = world.merchant()
+    pid = world.product(mid, price_fen=30_000)
+    uid = world.shopper(score=720, wallet_fen=500_000)
+    w = wallet_id(world, uid)
+    cash_line(world, uid)
+    cash_draw(world, uid, amount=30_000, term=3, shop_product=pid)
+    rid, oid = rental(world, uid, mid, monthly=20_000, deposit=40_000, waived=0, deposit_method=w)
+    repay(world, uid, insts(world, oid)[0].id)
+    rid2, _ = rental(world, uid, mid, monthly=10_000, deposit=0)
+    return_rental(world, rid, repair=15_000)
+    buy_out(world, rid2, method_id=w)
+    with world.tx() as s:
+        st = console.settlement_totals(session=s, merchant_id=mid)
+        lines = console.orders(session=s, merchant_id=mid)
+        exposure = merchant.shop_exposure(session=s, uid=uid, merchant_id=mid)
+    assert st.net_fen == st.ledger_balance_fen > 0
+    fee = lambda x: bps_of(x, POLICY.platform_fee_bps)  # noqa: E731
+    assert st.captured_fen == 30_000 + 20_000 + 15_000 + 20_000  # purchase, a month of rent, repair, buy-out
+    assert st.fees_fen == fee(30_000) + fee(20_000) + fee(20_000)  # a repair from the deposit bears no fee
+    assert [line.id for line in lines] and all(line.product_id is not None for line in lines)  # the catalog order only
+    assert exposure == 0  # rent is not owed on the 先用后付 limit
+    world.audit_ok()
