@@ -36,13 +36,13 @@ def test_alices_bills_show_her_cash_draw_and_rent_by_kind(page: Page, db, shot, 
     login(page, "alice")
     go(page, routes.BILLS)
     rows = page.get_by_test_id("installment-row")
-    expect(rows.filter(has_text="备用金 · ").first).to_be_visible()
+    expect(rows.filter(has_text="备用金借款").first).to_be_visible()
     expect(rows.filter(has_text="租金 · ").first).to_be_visible()
     expect(page.get_by_test_id("dry-run-row").filter(has_text="租金 · ").first).to_be_visible()
     shot(page, "bills-kinds")
     page.set_viewport_size(PHONE)
     go(page, routes.BILLS)
-    expect(rows.filter(has_text="备用金 · ").first).to_be_visible()
+    expect(rows.filter(has_text="备用金借款").first).to_be_visible()
     shot(page, "bills-kinds-phone")
 
 
