@@ -26,6 +26,7 @@ from bnpl_app.domain.errors import DomainError, NotEligible, TermsChanged
 from bnpl_app.domain.policy import POLICY
 from bnpl_app.models import (
     Application,
+    CashDraw,
     CashLine,
     CreditAccount,
     CreditEvent,
@@ -40,7 +41,7 @@ from bnpl_app.models import (
     Rental,
     ReturnRequest,
 )
-from bnpl_app.services import applications, bills, checkout, consent, credit, merchant, orders, payments, wallet
+from bnpl_app.services import applications, bills, cash, checkout, consent, credit, merchant, orders, payments, wallet
 from bnpl_app.services.audit import run_audit
 from bnpl_app.jobs.sweep import next_event_after, run_sweep
 from bnpl_app.services.uploads import StoredFile
@@ -444,14 +445,18 @@ class BnplMachine(RuleBasedStateMachine):
         return out
 
     def _draw(self, uid: int, *, amount: int, term: int, to_shop: bool):
-        """A 备用金 draw to the shopper's last method (a card when there is one) or spent on a product."""
-        line = self._rows(CashLine.line_fen, CashLine.outstanding_fen, where=CashLine.user_id == uid)
-        if not line or line[0].outstanding_fen + amount > line[0].line_fen:
-            return self._kind("draw", lambda: (_ for _ in ()).throw(ValueError("above the line")))
-        methods = self._rows(PaymentMethod.id, where=(PaymentMethod.user_id == uid) & PaymentMethod.removed_at.is_(None))
-        return self._kind("draw", lambda: kinds.cash_draw(
-            self.world, uid, amount=amount, term=term, card=methods[-1].id if methods else None,
-            shop_product=self.products[0] if to_shop else None))
+        """A 备用金 draw through the service (``cash.draw`` on the terms on offer): to the shopper's
+        last bound card, or spent on a product (an ordinary purchase of its price)."""
+        methods = self._rows(PaymentMethod.id, where=(PaymentMethod.user_id == uid) & PaymentMethod.removed_at.is_(None)
+                             & (PaymentMethod.kind == "card"))
+        key = self._new_key()
+        if to_shop:
+            return self._do("draw to shop", lambda s: cash.draw(
+                session=s, uid=uid, amount_fen=amount, term=term, dest="shop", product_id=self.products[1],
+                idempotency_key=key, clock=self.clock))
+        return self._do("draw to card", lambda s: cash.draw(
+            session=s, uid=uid, amount_fen=amount, term=term, dest="card", idempotency_key=key, clock=self.clock,
+            method_id=methods[-1].id if methods else -1))
 
     def _rent(self, uid: int, merchant_id: int, *, monthly: int, waived_part: int):
         """A rental with the deposit waived in full, half or not at all (the rest from the first method)."""
@@ -478,6 +483,25 @@ class BnplMachine(RuleBasedStateMachine):
     def draw_cash(self, data, amount, term, to_shop) -> None:
         uid = data.draw(st.sampled_from(self.shoppers), label="borrower")
         self._draw(uid, amount=amount, term=term, to_shop=to_shop)
+
+    @rule(data=st.data(), months=st.integers(1, 12))
+    def repay_cash_early(self, data, months) -> None:
+        """Early repayment of a draw (``cash.early_repay``): the last ``months`` open months, or all,
+        on the quote the screen would show."""
+        draws = self._rows(CashDraw.id, CashDraw.user_id)
+        if not draws:
+            return
+        d = data.draw(st.sampled_from(draws), label="draw")
+
+        def go(s):
+            options = cash.early_options(session=s, uid=d.user_id, draw_id=d.id, clock=self.clock)
+            if not options:
+                return None
+            amount = options[min(months, len(options)) - 1]
+            q = cash.early_quote(session=s, uid=d.user_id, draw_id=d.id, amount_fen=amount, clock=self.clock)
+            return cash.early_repay(session=s, uid=d.user_id, draw_id=d.id, amount_fen=amount, clock=self.clock,
+                                    expected_total_fen=q.total_fen, expected_saving_fen=q.saving_fen)
+        self._do("repay cash early", go)
 
     @rule(data=st.data(), monthly=st.integers(1_000, 30_000), waived_part=st.integers(0, 2))
     def rent_device(self, data, monthly, waived_part) -> None:
