@@ -419,17 +419,23 @@ class TabBinding(Middleware):
     is sent only empty screens; the owner's own events are unaffected (their cookie does not
     change during a connection). Hydration is an event too, so a reconnect is covered."""
 
+    def __init__(self, states: list[type[rx.State]] | None = None):
+        self._states = states  # the app's state classes: found at the first event (the app is built)
+
     async def preprocess(self, app, state, event):
         sess = await state.get_state(SessionState)
         bound = _fingerprint(session_token(state))
         if sess._bound != bound:
-            await wipe(state, keep_lang=sess.lang)
+            if self._states is None:
+                self._states = app_states(type(state))
+            await wipe(state, self._states, keep_lang=sess.lang)
             sess._bound = bound
         return None
 
 
-def _app_states(cls: type[rx.State]) -> list[type[rx.State]]:
-    out, todo = [], [cls]
+def app_states(root: type[rx.State]) -> list[type[rx.State]]:
+    """Every state class of this app under ``root`` (Reflex's own are left alone)."""
+    out, todo = [], [root]
     while todo:
         c = todo.pop()
         todo.extend(c.get_substates())
@@ -438,9 +444,9 @@ def _app_states(cls: type[rx.State]) -> list[type[rx.State]]:
     return out
 
 
-async def wipe(root: rx.State, *, keep_lang: str = "zh") -> None:
-    """Every var of every state of the app back to its default, the tab's language kept."""
-    for cls in _app_states(type(root)):
+async def wipe(root: rx.State, states: list[type[rx.State]], *, keep_lang: str = "zh") -> None:
+    """Every var of ``states`` back to its default, the tab's language kept."""
+    for cls in states:
         st = await root.get_state(cls)
         for name, f in cls.__fields__.items():
             if getattr(f, "_owner", cls) is cls:
