@@ -85,6 +85,9 @@ class SecurityState(rx.State):
         try:
             if who is None:
                 raise AuthError("auth.login_required")
+            auth.validate_password(new)  # before anything is counted or hashed
+            if not current:
+                raise AuthError("auth.bad_credentials")
             async with self:
                 if self.saving:
                     return
