@@ -62,7 +62,7 @@ def _top_bar() -> rx.Component:
                 SessionState.logged_in,
                 rx.hstack(rx.link(rx.hstack(rx.icon("shield-check", size=14), rx.text(SessionState.display_name),
                                             spacing="1", align="center"),
-                                  href=routes.SECURITY, size="2", color_scheme="gray", data_testid="whoami",
+                                  href=routes.SECURITY, size="2", color_scheme="gray", underline="hover", data_testid="whoami",
                                   title=t("sessions.link"), aria_label=t("sessions.link")),
                           # Log-out is a native POST to the endpoint that ends the session and clears
                           # the HttpOnly cookie (no script can), answered with the log-in page.

@@ -54,7 +54,7 @@ def test_a_wrong_password_comes_back_to_the_form_saying_why(page: Page):
     page.get_by_test_id("login-password").fill("not-the-password")
     page.get_by_test_id("login-submit").click()
     expect(toast(page)).to_contain_text("用户名或密码错误")
-    expect(page).to_have_url(re.compile(re.escape(routes.LOGIN) + r"\?e=bad$"))
+    expect(page).to_have_url(re.compile(re.escape(routes.LOGIN) + r"/?\?e=bad$"))
     assert _session_cookie(page) is None
 
 
