@@ -397,8 +397,7 @@ class AppTarget(Target):
         return r.seconds
 
     async def login(self, tab: ReflexClient, user: str) -> float:
-        r = await tab.call(event_name(self.S["session"], "login"), {"form": {"username": user, "password": PASSWORD}},
-                           redirect=True, fail=self.error_toast)
+        r = await tab.log_in(user, PASSWORD)  # the form POSTed over HTTP, the home page loaded anew
         if tab.get(self.S["session"], "username") != user:
             raise EventError(f"log-in as {user} landed on {r.redirect} without the user")
         return r.seconds

@@ -10,9 +10,9 @@ API (everything else is private)::
                                                        # the periodic events each page fires
     async with ReflexClient("http://127.0.0.1:3000", build=build) as tab:   # a fresh token
         await tab.open("/login")                  # connect + hydrate + the page's on_load; seconds
-        r = await tab.call(event_name(SessionState, "login"),
-                           {"form": {"username": "u", "password": "p"}}, redirect=True)
-        r.seconds, r.redirect                     # round trip; the page it landed on
+        r = await tab.log_in("u", "p")            # the form POSTed to /auth/login (HttpOnly cookie
+        r.seconds, r.redirect                     # kept), then the page it answered with loaded anew
+        await tab.post_form("/auth/logout", {})   # any form: (status, Location); the cookie follows
         await tab.navigate("/product/3")          # an in-app link: on_load, until hydrated; seconds
         r = await tab.call(event_name(ProductState, "choose_plan"), {"plan": "3"},
                            until=tab.changed(ProductState, "plan"))
@@ -47,6 +47,11 @@ event that changes nothing sends nothing), so ``call`` finishes on what the call
 does: ``until(update)`` true for an update, or, with ``redirect=True``, the redirect it sends
 followed and the next page hydrated. Without either, the first update after the emit ends it.
 
+Log-in is HTTP, as in the browser: ``log_in`` POSTs the form to the app's endpoint, keeps the
+session cookie it sets (``tab.cookie``; HttpOnly, so never a var) and reconnects on the page the
+answer names — a new socket whose handshake carries the cookie (``Cookie`` header), as a full page
+load does; the tab token stays (``sessionStorage`` in a browser).
+
 Like the browser, a tab follows every ``_redirect`` it receives, keeps the cookie / localStorage
 vars the build declares (``BuildInfo.storage``) and sends them on (re)hydration, and, with
 ``periodic=True``, fires the page's interval events (``rx.moment(interval=…, on_change=…)``) as
@@ -78,6 +83,7 @@ HYDRATED = "is_hydrated" + SUFFIX
 ON_LOAD = f"{ROOT_STATE}.reflex___state____on_load_internal_state.on_load_internal"
 UPDATE_VARS = f"{ROOT_STATE}.reflex___state____update_vars_internal_state.update_vars_internal"
 NAMESPACE = "/_event"
+SESSION_COOKIE = "bnpl_session"  # the app's HttpOnly session cookie (set by its /auth/ endpoints)
 
 
 def _full_name(state: Any) -> str:
@@ -219,8 +225,9 @@ class ReflexClient:
 
     def __init__(self, base_url: str, *, build: BuildInfo | None = None, token: str | None = None,
                  periodic: bool = False, timeout: float = 30.0, origin: str | None = None,
-                 storage: dict[str, Any] | None = None):
+                 storage: dict[str, Any] | None = None, cookie: str | None = None):
         self.base_url = base_url.rstrip("/")
+        self.cookie = cookie  # the session cookie's value (None: the tab's browser holds none)
         self.build = build or BuildInfo()
         self.token = token or str(uuid.uuid4())
         self.periodic = periodic
@@ -232,15 +239,20 @@ class ReflexClient:
         self.received = 0  # updates
         self.backend_errors: list[str] = []
         self.closed = False
+        self._reloading = False
         self._waiters: list[_Waiter] = []
         self._listeners: list[Callable[[dict], Any]] = []
         self._timers: list[asyncio.Task] = []
         self._tasks: set[asyncio.Task] = set()
-        self._sio = socketio.AsyncClient(reconnection=False, handle_sigint=False)
-        self._sio.on("event", self._on_event, namespace=NAMESPACE)
-        self._sio.on("new_token", self._on_new_token, namespace=NAMESPACE)
-        self._sio.on("state_mismatch", self._on_mismatch, namespace=NAMESPACE)
-        self._sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
+        self._sio = self._socket()
+
+    def _socket(self) -> socketio.AsyncClient:
+        sio = socketio.AsyncClient(reconnection=False, handle_sigint=False)
+        sio.on("event", self._on_event, namespace=NAMESPACE)
+        sio.on("new_token", self._on_new_token, namespace=NAMESPACE)
+        sio.on("state_mismatch", self._on_mismatch, namespace=NAMESPACE)
+        sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
+        return sio
 
     async def __aenter__(self) -> ReflexClient:
         return self
@@ -281,9 +293,21 @@ class ReflexClient:
     def _storage_vars(self) -> dict[str, Any]:
         return {k: v for k, v in self.storage.items() if v not in (None, "")}
 
-    async def open(self, path: str = "/") -> float:
-        """Connect this tab on ``path`` (as a page load does) and wait until it is hydrated."""
+    async def open(self, path: str = "/", *, hydrate: bool = True) -> float:
+        """Connect this tab on ``path`` (as a page load does) and wait until it is hydrated.
+        ``hydrate=False``: connect only, sending no boot event (as an attacker replaying a tab
+        token may), and return once connected."""
         self.path = path
+        if not hydrate:
+            headers = {"Origin": self.origin, **({"Cookie": f"{SESSION_COOKIE}={self.cookie}"} if self.cookie else {})}
+            start = time.perf_counter()
+            try:
+                await asyncio.wait_for(self._sio.connect(
+                    f"{self.base_url}?token={self.token}", headers=headers, transports=["websocket"],
+                    namespaces=[NAMESPACE], socketio_path="/_event", wait_timeout=self.timeout), self.timeout)
+            except Exception as err:
+                raise EventError(f"connect failed: {type(err).__name__}: {err}") from err
+            return time.perf_counter() - start
         payload: dict[str, Any] = {}
         if vars_ := self._storage_vars():
             payload["vars"] = vars_
@@ -295,9 +319,12 @@ class ReflexClient:
             auth["state_schema"] = self.build.state_schema
         waiter = self._wait(self._is_hydrated, None)
         start = time.perf_counter()
+        headers = {"Origin": self.origin}
+        if self.cookie:
+            headers["Cookie"] = f"{SESSION_COOKIE}={self.cookie}"
         try:
             await asyncio.wait_for(self._sio.connect(
-                f"{self.base_url}?token={self.token}", headers={"Origin": self.origin}, auth=auth,
+                f"{self.base_url}?token={self.token}", headers=headers, auth=auth,
                 transports=["websocket"], namespaces=[NAMESPACE], socketio_path="/_event",
                 wait_timeout=self.timeout), self.timeout)
         except Exception as err:
@@ -306,6 +333,49 @@ class ReflexClient:
         await self._finish(waiter, start, "open " + path)
         self._restart_timers()
         return time.perf_counter() - start
+
+    async def post_form(self, path: str, form: dict[str, str]) -> tuple[int, str]:
+        """POST ``form`` (urlencoded) to ``path`` as the page's native form does, from the app's
+        origin with the cookie held; keep the session cookie the answer sets or clears. Returns
+        (status, Location) — the redirect is not followed (``log_in`` / ``reload`` do that)."""
+        import httpx
+
+        headers = {"Origin": self.origin}
+        if self.cookie:
+            headers["Cookie"] = f"{SESSION_COOKIE}={self.cookie}"
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout) as http:
+            r = await http.post(path, data=form, headers=headers)
+        for header in r.headers.get_list("set-cookie"):
+            name, _, rest = header.partition("=")
+            if name.strip() == SESSION_COOKIE:
+                value = rest.split(";", 1)[0].strip().strip('"')
+                self.cookie = value or None
+        return r.status_code, r.headers.get("location", "")
+
+    async def log_in(self, username: str, password: str, *, path: str = "/auth/login",
+                     form: dict[str, str] | None = None) -> Result:
+        """The log-in form POSTed (``form`` instead, for sign-up or the demo's log-in-as), then the
+        page it answered with loaded on a new socket (the new cookie in its handshake). Raises
+        EventError when no cookie came back (``.redirect`` of the error: where it was sent)."""
+        start = time.perf_counter()
+        before = self.cookie
+        status, location = await self.post_form(path, form or {"username": username, "password": password})
+        if status != 303 or not self.cookie or self.cookie == before:
+            raise EventError(f"log-in refused: {status} → {location}")
+        await self.reload(location)
+        return Result(time.perf_counter() - start, redirect=location)
+
+    async def reload(self, path: str | None = None) -> float:
+        """A full page load of ``path`` (default: the page shown) in this tab: the socket closed,
+        a new one opened with the same tab token and the cookie held now."""
+        self._reloading = True
+        try:
+            await self._sio.disconnect()
+        finally:
+            self._reloading = False
+        self._sio = self._socket()
+        self.state.setdefault(ROOT_STATE, {})[HYDRATED] = False
+        return await self.open(path or self.path)
 
     async def navigate(self, path: str) -> float:
         """An in-app link to ``path``: the page's on_load chain, until hydrated; seconds."""
@@ -482,7 +552,7 @@ class ReflexClient:
         self._fail_all(f"state_mismatch: the frontend build does not match the backend ({data})")
 
     def _on_disconnect(self, *args: Any) -> None:
-        if not self.closed:
+        if not self.closed and not self._reloading:
             self._fail_all("disconnected by the server")
 
     def _fail_all(self, why: str) -> None:

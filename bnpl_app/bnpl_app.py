@@ -11,8 +11,9 @@ import threading
 
 import reflex as rx
 
-from . import files_api, live, runtime
+from . import auth_api, files_api, live, runtime
 from .pages.registry import add_pages
+from .state.session import TabBinding
 
 log = logging.getLogger("bnpl.app")
 
@@ -38,8 +39,11 @@ async def _live_updates():
 
 
 # theme: rxconfig.py, with readable colours in assets/theme.css; files_api: /files/ with access checks,
-# and the upload door bounded (size, handlers that take files) before Reflex reads a byte of it
-app = rx.App(api_transformer=[files_api.api, files_api.bounded_uploads], stylesheets=["/theme.css"])
+# and the upload door bounded (size, handlers that take files) before Reflex reads a byte of it;
+# auth_api: log-in, sign-up and log-out over HTTP, the only code that sets the HttpOnly session cookie
+app = rx.App(api_transformer=[files_api.api, auth_api.api, files_api.bounded_uploads], stylesheets=["/theme.css"])
+# Every event: a tab whose events come with another session cookie than before is wiped first.
+app.add_middleware(TabBinding())
 add_pages(app)
 live.bind(app)
 app.register_lifespan_task(_sweep_loop)

@@ -82,7 +82,9 @@ class User(SQLModel, table=True):
 
 
 class AuthSession(SQLModel, table=True):
-    """Server-side sessions. The browser holds only the random token; we store its hash."""
+    """Server-side sessions. The browser holds only the random token (an HttpOnly cookie); we
+    store its hash. ``last_seen_at`` (idle expiry; written at most once a minute), the client
+    address and a user-agent string are what the account's security page shows."""
 
     __tablename__ = "auth_sessions"
     id: int | None = Field(default=None, primary_key=True)
@@ -91,6 +93,9 @@ class AuthSession(SQLModel, table=True):
     created_at: datetime = ts()
     expires_at: datetime = ts()
     revoked_at: datetime | None = ts(nullable=True)
+    last_seen_at: datetime | None = ts(nullable=True)  # None: never since created_at
+    address: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=200)
 
 
 class LoginThrottle(SQLModel, table=True):

@@ -14,6 +14,13 @@ CASH = "/cash"
 WALLET = "/wallet"
 INBOX = "/inbox"
 HELP = "/help"
+SECURITY = "/account/security"
+# The HTTP endpoints that set and clear the session cookie (``auth_api.py``): POST only, on the
+# backend's own port, under a path no page and nothing of Reflex's uses.
+AUTH_LOGIN = "/auth/login"
+AUTH_DEMO = "/auth/demo"
+AUTH_REGISTER = "/auth/register"
+AUTH_LOGOUT = "/auth/logout"
 PRODUCT = "/product/[pid]"
 ORDER = "/orders/[oid]"
 

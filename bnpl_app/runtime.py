@@ -30,6 +30,12 @@ def demo_mode() -> bool:
     return _flag("BNPL_DEMO", "1")
 
 
+def trust_proxy() -> bool:
+    """BNPL_TRUST_PROXY=1: a proxy in front terminates TLS and says so in ``X-Forwarded-Proto``,
+    which the log-in endpoints then believe (the session cookie is marked Secure)."""
+    return _flag("BNPL_TRUST_PROXY", "0")
+
+
 def engine():
     return default_engine()
 

@@ -411,6 +411,42 @@ def session_token(world: World, uid: int) -> str:
         return auth.start_session(session=s, user=s.get(User, uid), clock=_Wall())
 
 
+def post_auth(path: str, form: dict | list, *, address: str = "10.9.0.1", cookie: str | None = None,
+              origin: str | None = "http://testserver", headers: dict | None = None):
+    """A form posted to the app's HTTP log-in endpoints (``bnpl_app/auth_api.py``) as a browser at
+    ``address`` posts it (``cookie``: the session cookie it holds); the answer is not followed."""
+    import httpx
+
+    from bnpl_app import auth_api
+
+    sent = {"origin": origin} if origin else {}
+    if cookie:
+        sent["cookie"] = f"{auth.COOKIE}={cookie}"
+    sent.update(headers or {})
+
+    async def go():
+        transport = httpx.ASGITransport(app=auth_api.api, client=(address, 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            if isinstance(form, list):  # the same field twice, as a crafted body may send it
+                from urllib.parse import urlencode
+
+                return await client.post(path, content=urlencode(form).encode(), headers={
+                    **sent, "content-type": "application/x-www-form-urlencoded"})
+            return await client.post(path, data=form, headers=sent)
+
+    return run(go())
+
+
+def cookie_set(response) -> tuple[str | None, list[str]]:
+    """The session cookie a response sets (None: none, "" when it clears it) and its attributes."""
+    for header in response.headers.get_list("set-cookie"):
+        first, *attrs = [p.strip() for p in header.split(";")]
+        name, _, value = first.partition("=")
+        if name == auth.COOKIE:
+            return value.strip('"'), [a.lower() for a in attrs]
+    return None, []
+
+
 def run(awaitable):
     """A coroutine (a state's handler, say) on an event loop of its own, in a worker thread:
     Playwright's sync API may have left a loop on the main thread. An async generator (a

@@ -61,9 +61,16 @@ def _top_bar() -> rx.Component:
                       data_testid="lang-switch", aria_label="language"),
             rx.cond(
                 SessionState.logged_in,
-                rx.hstack(rx.text(SessionState.display_name, size="2", color_scheme="gray", data_testid="whoami"),
-                          rx.button(t("auth.logout"), on_click=SessionState.logout, size="1", variant="soft",
-                                    data_testid="logout"), align="center", spacing="2"),
+                rx.hstack(rx.link(rx.hstack(rx.icon("shield-check", size=14), rx.text(SessionState.display_name),
+                                            spacing="1", align="center"),
+                                  href=routes.SECURITY, size="2", color_scheme="gray", underline="hover", data_testid="whoami",
+                                  title=t("sessions.link"), aria_label=t("sessions.link")),
+                          # Log-out is a native POST to the endpoint that ends the session and clears
+                          # the HttpOnly cookie (no script can), answered with the log-in page.
+                          rx.el.form(rx.button(t("auth.logout"), type="submit", size="1", variant="soft",
+                                               data_testid="logout"),
+                                     action=routes.AUTH_LOGOUT, method="post", on_submit=None),
+                          align="center", spacing="2"),
                 rx.link(t("auth.login"), href=routes.LOGIN, size="2", data_testid="nav-login"),
             ),
             align="center", spacing="3",

@@ -79,6 +79,10 @@ class Policy:
 
     default_shop_cap_fen: int = 2_000_000  # ¥20,000 per shopper per shop
     session_ttl: timedelta = timedelta(hours=12)
+    # A session unused this long ends too (whatever is left of its ttl); its last-seen time is
+    # written at most once per ``session_touch_every``, so a busy tab costs one write a minute.
+    session_idle: timedelta = timedelta(minutes=30)
+    session_touch_every: timedelta = timedelta(minutes=1)
     # Log-in throttling (``domain/throttle.py``): attempts counted per account name and per client
     # address in a window; reaching the limit locks the key, each lock twice as long as the last
     # (up to ``login_lock_max``); a key quiet for ``login_forget`` starts over.

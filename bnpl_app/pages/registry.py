@@ -14,10 +14,10 @@ from reflex.event import EventHandler
 
 from .. import routes
 from ..words import WORDS, text
-from ..state import account, cash, merchant, ops, orders, shop
+from ..state import account, cash, merchant, ops, orders, security, shop
 from ..models import MERCHANT, OPERATOR, SHOPPER
 from ..state.session import SessionState
-from . import account_pages, auth_pages, cash_pages, merchant_pages, ops_pages, order_pages, shop_pages
+from . import account_pages, auth_pages, cash_pages, merchant_pages, ops_pages, order_pages, security_pages, shop_pages
 
 APP = text("app.name", "zh")  # every tab's title ends with the app's name
 # Who may open a page: the guard that runs first on load. None: anybody — the visitor is only
@@ -65,7 +65,7 @@ PAGES: tuple[Page, ...] = tuple(Page(*row) for row in (
     (routes.CREDIT, account_pages.credit_page, "title.credit", account.CreditState, SHOPPER),
     (routes.HELP, account_pages.help_page, "title.help", account.HelpState),
     (routes.INBOX, account_pages.inbox_page, "title.inbox", account.InboxState),  # every role: its loader checks the log-in
-    (routes.LOGIN, auth_pages.login_page, "title.login"),
+    (routes.LOGIN, auth_pages.login_page, "title.login", security.AuthFormState),
     (routes.MERCHANT, merchant_pages.products_page, "title.merchant", merchant.MerchantProductsState, MERCHANT),
     (routes.MERCHANT_ANALYTICS, merchant_pages.analytics_page, "title.merchant_analytics", merchant.AnalyticsState, MERCHANT),
     (routes.MERCHANT_ORDERS, merchant_pages.orders_page, "title.merchant_orders", merchant.MerchantOrdersState, MERCHANT),
@@ -76,7 +76,8 @@ PAGES: tuple[Page, ...] = tuple(Page(*row) for row in (
     (routes.OPS_RISK, ops_pages.risk_page, "title.ops_risk", ops.RiskState, OPERATOR),
     (routes.OPS_SHOPPERS, ops_pages.shoppers_page, "title.ops_shoppers", ops.OpsShoppersState, OPERATOR),
     (routes.ORDERS, order_pages.orders_page, "title.orders", orders.OrdersState, SHOPPER),
-    (routes.REGISTER, auth_pages.register_page, "title.register"),
+    (routes.REGISTER, auth_pages.register_page, "title.register", security.AuthFormState),
+    (routes.SECURITY, security_pages.security_page, "sessions.title", security.SecurityState),  # every role: its loader checks the log-in
     (routes.WALLET, account_pages.wallet_page, "title.wallet", account.WalletState, SHOPPER),
 ))
 

@@ -1,6 +1,8 @@
 """Accounts and server-side sessions. Passwords are hashed with Argon2id; the browser holds only a
-random session token, the database only its SHA-256, and every request re-derives the user from
-it (expired or revoked sessions are refused).
+random session token (an HttpOnly cookie, ``bnpl_app/auth_api.py``), the database only its
+SHA-256, and every request re-derives the user from it: revoked, past ``POLICY.session_ttl`` since
+it started, or unused for ``POLICY.session_idle`` — refused. Each log-in starts a new session and
+ends the one the browser held; a user may end every other session, and a password change does.
 
 Session expiry runs on real time (the caller passes a wall clock): moving the demo clock a month
 must not log everybody out, and must not keep a stolen token alive either."""
@@ -43,17 +45,34 @@ from ..models import (
 # other parameters still verify and are re-hashed at the next log-in.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 _USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{3,30}$")
+# The cookie that carries the session token: set and cleared only by the HTTP endpoints
+# (``auth_api.py``), HttpOnly, SameSite=Strict, Secure over HTTPS.
+COOKIE = "bnpl_session"
+
+
+def token_from_cookies(header: object) -> str | None:
+    """The session token in a ``Cookie`` request header, or None. Two session cookies in one
+    header (one planted by a sibling host, say) mean nobody: which one is real cannot be told."""
+    if not isinstance(header, str) or not header:
+        return None
+    found = [value.strip() for name, eq, value in (part.strip().partition("=") for part in header.split(";"))
+             if eq and name.strip() == COOKIE]
+    return found[0] if len(found) == 1 and found[0] else None
 
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is acting, as derived from a verified server-side session."""
+    """Who is acting, as derived from a verified server-side session. ``session_id``: that session
+    (0 when the actor was not derived from one); ``touch_due``: its last-seen time is older than
+    ``POLICY.session_touch_every`` (the caller writes it with ``touch``, in a transaction)."""
 
     user_id: int
     username: str
     role: str
     display_name: str
     merchant_id: int | None = None
+    session_id: int = 0
+    touch_due: bool = False
 
 
 def hash_password(password: str) -> str:
@@ -72,8 +91,7 @@ def register(*, session: Session, username: str, password: str, display_name: st
     username = username.strip() if isinstance(username, str) else ""
     if not _USERNAME_RE.match(username):
         raise ValidationError("auth.bad_username", field="username")
-    if not isinstance(password, str) or len(password) < POLICY.password_min_len or len(password) > 200:
-        raise ValidationError("auth.weak_password", field="password", min=POLICY.password_min_len)
+    validate_password(password)
     display_name = (display_name.strip() if isinstance(display_name, str) else "")[:60] or username
     if session.exec(select(User).where(User.username == username)).first():
         raise ValidationError("auth.username_taken", field="username")
@@ -254,10 +272,12 @@ def check_password(creds: Credentials, password: str) -> bool:
 
 
 def finish_login(*, session: Session, user_id: int, password: str, clock: Clock,
-                 address: str | None = None) -> tuple[str, Actor]:
+                 address: str | None = None, user_agent: str | None = None,
+                 replacing: str | None = None) -> tuple[str, Actor]:
     """After a successful ``check_password``: a new session (and the hash brought up to the current
     parameters if it was made with others), and the account's throttle reset (with ``address``:
-    the address's attempt given back). Returns (token, actor)."""
+    the address's attempt given back). ``replacing``: the token the browser held, ended (a log-in
+    always rotates). Returns (token, actor)."""
     user = session.get(User, user_id)
     if user is None:
         raise AuthError("auth.bad_credentials")
@@ -265,7 +285,9 @@ def finish_login(*, session: Session, user_id: int, password: str, clock: Clock,
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         session.add(user)
-    return start_session(session=session, user=user, clock=clock), actor_of(session=session, user=user)
+    logout(session=session, token=replacing, clock=clock)
+    token = start_session(session=session, user=user, clock=clock, address=address, user_agent=user_agent)
+    return token, actor_of(session=session, user=user)
 
 
 def login(*, session: Session, username: str, password: str, clock: Clock) -> tuple[str, Actor]:
@@ -279,7 +301,8 @@ def login(*, session: Session, username: str, password: str, clock: Clock) -> tu
 
 
 def attempt_login(*, engine, username: str, password: str, address: str, clock: Clock,
-                  check: Callable[[Credentials, str], bool] = check_password) -> tuple[str, Actor]:
+                  check: Callable[[Credentials, str], bool] = check_password, user_agent: str | None = None,
+                  replacing: str | None = None) -> tuple[str, Actor]:
     """A whole throttled log-in for a synchronous caller (an HTTP log-in endpoint, the CLI): the
     admission committed in its own transaction, the check with none open, the session in a third.
     (The one service function that commits: a refused attempt must stay counted although the
@@ -291,46 +314,155 @@ def attempt_login(*, engine, username: str, password: str, address: str, clock: 
     if not check(creds, password):
         raise refusal(creds)
     with transaction(engine) as s:
-        return finish_login(session=s, user_id=creds.user_id, password=password, clock=clock, address=address)
+        return finish_login(session=s, user_id=creds.user_id, password=password, clock=clock, address=address,
+                            user_agent=user_agent, replacing=replacing)
 
 
-def start_session(*, session: Session, user: User, clock: Clock) -> str:
+def start_session(*, session: Session, user: User, clock: Clock, address: str | None = None,
+                  user_agent: str | None = None) -> str:
     token = secrets.token_urlsafe(32)
     now = clock.now()
-    session.add(AuthSession(token_hash=_token_hash(token), user_id=user.id, created_at=now,
-                            expires_at=now + POLICY.session_ttl))
+    session.add(AuthSession(token_hash=_token_hash(token), user_id=user.id, created_at=now, last_seen_at=now,
+                            expires_at=now + POLICY.session_ttl, address=_key(address)[:64] or None,
+                            user_agent=_printable(user_agent, 200) or None))
     session.flush()
     return token
 
 
-def actor_of(*, session: Session, user: User) -> Actor:
+def _printable(text: object, limit: int) -> str:
+    """What a screen may show of a client-supplied header: printable characters, bounded."""
+    if not isinstance(text, str):
+        return ""
+    return "".join(c for c in text[:limit * 2] if c.isprintable())[:limit].strip()
+
+
+def actor_of(*, session: Session, user: User, session_id: int = 0, touch_due: bool = False) -> Actor:
     merchant_id = None
     if user.role == MERCHANT:
         m = session.exec(select(Merchant).where(Merchant.user_id == user.id)).first()
         merchant_id = m.id if m else None
-    return Actor(user.id, user.username, user.role, user.display_name, merchant_id)
+    return Actor(user.id, user.username, user.role, user.display_name, merchant_id, session_id, touch_due)
+
+
+def _seen(row) -> datetime:
+    return aware(row.last_seen_at or row.created_at)
+
+
+def _live(row, now: datetime) -> bool:
+    """Whether a session row still lets its holder in at ``now``: not ended, not past its ttl,
+    used within the idle timeout."""
+    return (row.revoked_at is None and aware(row.expires_at) > now
+            and _seen(row) + POLICY.session_idle > now)
+
+
+def _session_row(session: Session, token: object) -> AuthSession | None:
+    if not token or not isinstance(token, str) or len(token) > 100:
+        return None
+    return session.exec(select(AuthSession).where(AuthSession.token_hash == _token_hash(token))).first()
 
 
 def resolve(*, session: Session, token: str | None, clock: Clock) -> Actor:
-    """The acting user for a session token, or AuthError."""
-    if not token or not isinstance(token, str) or len(token) > 100:
-        raise AuthError("auth.session_expired")
-    row = session.exec(select(AuthSession).where(AuthSession.token_hash == _token_hash(token))).first()
-    if row is None or row.revoked_at is not None or row.expires_at <= clock.now():
+    """The acting user for a session token, or AuthError (unknown, ended, expired, idle too long)."""
+    row = _session_row(session, token)
+    now = clock.now()
+    if row is None or not _live(row, now):
         raise AuthError("auth.session_expired")
     user = session.get(User, row.user_id)
     if user is None:
         raise AuthError("auth.session_expired")
-    return actor_of(session=session, user=user)
+    return actor_of(session=session, user=user, session_id=row.id,
+                    touch_due=_seen(row) + POLICY.session_touch_every <= now)
+
+
+def touch(*, session: Session, session_id: int, clock: Clock) -> bool:
+    """The session was used now: its idle timeout starts over. One guarded statement — only a
+    live session not touched within ``POLICY.session_touch_every`` is written (a replay, a race of
+    two tabs or an ended session changes nothing). True if it was written."""
+    now = clock.now()
+    t = AuthSession.__table__
+    seen = sa.func.coalesce(t.c.last_seen_at, t.c.created_at)
+    done = session.execute(sa.update(t).where(
+        t.c.id == session_id, t.c.revoked_at.is_(None), t.c.expires_at > now,
+        seen > now - POLICY.session_idle, seen <= now - POLICY.session_touch_every,
+    ).values(last_seen_at=now))
+    return done.rowcount == 1
 
 
 def logout(*, session: Session, token: str | None, clock: Clock) -> None:
-    if not token or not isinstance(token, str):
+    """End the session of ``token`` (nothing when there is none or it has ended already)."""
+    row = _session_row(session, token)
+    if row is None:
         return
-    row = session.exec(select(AuthSession).where(AuthSession.token_hash == _token_hash(token))).first()
-    if row is not None and row.revoked_at is None:
-        row.revoked_at = clock.now()
-        session.add(row)
+    t = AuthSession.__table__
+    session.execute(sa.update(t).where(t.c.id == row.id, t.c.revoked_at.is_(None)).values(revoked_at=clock.now()))
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """One live session of a user, for the security page (no token, no hash)."""
+
+    id: int
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    address: str
+    user_agent: str
+    current: bool
+
+
+def active_sessions(*, session: Session, user_id: int, token: str | None, clock: Clock) -> list[SessionInfo]:
+    """The user's live sessions, the one of ``token`` (this device) first, then the most recently
+    used."""
+    now = clock.now()
+    here = _token_hash(token) if isinstance(token, str) and token else ""
+    rows = session.exec(select(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None),
+                                                  AuthSession.expires_at > now)).all()
+    out = [SessionInfo(r.id, aware(r.created_at), _seen(r), aware(r.expires_at), r.address or "", r.user_agent or "",
+                       r.token_hash == here) for r in rows if _live(r, now)]
+    return sorted(out, key=lambda i: (not i.current, -i.last_seen_at.timestamp(), -i.id))
+
+
+def end_other_sessions(*, session: Session, user_id: int, token: str | None, clock: Clock) -> int:
+    """End every session of the user but the one of ``token`` (this device): one statement, so a
+    session started meanwhile on another device is ended too, or not at all. Returns how many."""
+    keep = _token_hash(token) if isinstance(token, str) and token else ""
+    t = AuthSession.__table__
+    done = session.execute(sa.update(t).where(t.c.user_id == user_id, t.c.revoked_at.is_(None),
+                                              t.c.token_hash != keep).values(revoked_at=clock.now()))
+    return done.rowcount
+
+
+def validate_password(password: object) -> str:
+    """A new password as the policy wants it (ValidationError otherwise): checked before hashing."""
+    if not isinstance(password, str) or len(password) < POLICY.password_min_len or len(password) > 200:
+        raise ValidationError("auth.weak_password", field="password", min=POLICY.password_min_len)
+    return password
+
+
+def admit_password_change(*, session: Session, user_id: int, address: str, clock: Clock) -> Credentials:
+    """Before the current password is checked for a change: the attempt counted against the
+    account and the address exactly like a log-in (a stolen session cannot guess the password
+    faster than a log-in could), refused while either is locked."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise AuthError("auth.session_expired")
+    return admit_login(session=session, username=user.username, address=address, clock=clock)
+
+
+def change_password(*, session: Session, user_id: int, old_hash: str, new_hash: str, token: str | None,
+                    clock: Clock, address: str | None = None) -> int:
+    """After the current password checked against ``old_hash`` and the new one hashed (both off
+    the event loop, no transaction open): the hash replaced — a guarded statement, so of two
+    changes made at once from the same old password only one wins — the account's throttle reset,
+    and every other session ended. Returns how many sessions were ended."""
+    t = User.__table__
+    done = session.execute(sa.update(t).where(t.c.id == user_id, t.c.password_hash == old_hash)
+                           .values(password_hash=new_hash))
+    if done.rowcount != 1:
+        raise ValidationError("sessions.password_changed_meanwhile", field="password_current")
+    user = session.get(User, user_id)
+    _login_succeeded(session=session, username=user.username, address=address, clock=clock)
+    return end_other_sessions(session=session, user_id=user_id, token=token, clock=clock)
 
 
 def require(actor: Actor, *roles: str) -> Actor:

@@ -65,6 +65,7 @@ STATES = (
     "BillsState", "CreditState", "WalletState", "InboxState", "HelpState", "CashState", "CashBuyState",
     "MerchantProductsState", "MerchantOrdersState", "MerchantReturnsState", "SettlementState", "AnalyticsState",
     "OpsQueueState", "OpsApplicationState", "OpsShoppersState", "RiskState", "AuditState",
+    "SecurityState", "AuthFormState",
 )
 
 HANDLERS: dict[str, Public | Roles] = {
@@ -77,20 +78,14 @@ HANDLERS: dict[str, Public | Roles] = {
     "OnLoadInternalState.set_is_hydrated": REFLEX,
     "OnLoadInternalState.setvar": SETVAR,
     "UpdateVarsInternalState.update_vars_internal": Public(
-        "Reflex's own: the browser's cookie and local storage (bnpl_session, bnpl_lang), which it owns anyway; "
-        "the session token is checked server-side on every handler"),
+        "Reflex's own: the browser's local storage (bnpl_lang), which it owns anyway; the session cookie is "
+        "HttpOnly, never a var, read from each connection's handshake"),
     "UpdateVarsInternalState.setvar": SETVAR,
     "FrontendEventExceptionState.handle_frontend_exception": REFLEX,
     "FrontendEventExceptionState.setvar": SETVAR,
     "SharedStateBaseInternal.setvar": SETVAR,
-    # ── session (log-in, language, guards, the demo clock) ──────────────────────────────
-    "SessionState.login": Public("log-in: anyone may try; the password decides, and failures are throttled per "
-                                 "account and per address before any hashing"),
-    "SessionState.register": Public("sign-up: anyone may open a shopper account (throttled per address)"),
-    "SessionState.login_as": Public("demo mode only (refused otherwise): logs in a demo shopper or shop, never "
-                                    "the operator"),
+    # ── session (language, guards, the demo clock; log-in and log-out are HTTP: auth_api.py) ─
     "SessionState.advance": Roles(ANY_ROLE),  # and only in demo mode: the demo clock
-    "SessionState.logout": Public("ends the session this tab holds, if any"),
     "SessionState.guard_shopper": Public("a page's guard: sends a visitor to log in; changes nothing"),
     "SessionState.guard_merchant": Public("a page's guard: sends a visitor to log in; changes nothing"),
     "SessionState.guard_operator": Public("a page's guard: sends a visitor to log in; changes nothing"),
@@ -98,6 +93,12 @@ HANDLERS: dict[str, Public | Roles] = {
     "SessionState.refresh": Public("re-reads this tab's session and reloads its page through that page's checks"),
     "SessionState.toggle_lang": TAB,
     "SessionState.dismiss_toast": TAB,
+    # ── account security (sessions, password) ────────────────────────────────────────────
+    "SecurityState.load": Roles(ANY_ROLE),
+    "SecurityState.end_others": Roles(ANY_ROLE),
+    "SecurityState.change_password": Roles(ANY_ROLE),
+    "AuthFormState.load": Public("says why the log-in or sign-up form came back (a fixed code from the URL); "
+                                 "reads nothing else"),
     # ── shop ─────────────────────────────────────────────────────────────────────────────
     "CatalogState.load": CATALOG,
     "CatalogState.next_page": CATALOG,

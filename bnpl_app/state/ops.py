@@ -17,7 +17,7 @@ from ..domain.money import parse_yuan
 from ..services import applications
 from .helpers import as_int, choice, opened, path_id, record_id, refuse
 from .paging import PagedMixin, SearchMixin
-from .session import act, look, looking, session_of
+from .session import act, look, looking, session_of, session_token
 from ..models import ApplicationKind as AK, ApplicationStatus as AS, OPERATOR
 
 ROLE = (OPERATOR,)
@@ -237,12 +237,13 @@ class AuditState(rx.State):
     async def run_audit(self):
         """A background event: the audit reads every table (minutes on a big ledger), so it runs
         with no state lock held and only writes its result back."""
+        token = session_token(self)  # this event's connection, before the state is re-read
         async with self:
             if self.running:
                 return
             self.running = True
             sess = await session_of(self)
-            token, lang = sess.token, sess.lang
+            lang = sess.lang
         try:
             result = await audit_as(token, lang)
         finally:

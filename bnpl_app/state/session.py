@@ -8,47 +8,59 @@ that holds its state lock only to write the result. Open pages are kept live by 
 from the business clock's offset to the wall clock, sent when the page loads or the clock moves;
 toasts are cleared by a timer task. An idle tab sends nothing and costs nothing.
 
-The browser holds only a random session token (a cookie); the acting user is re-derived from
-the server-side session row on every handler, never from anything the browser sent."""
+The browser holds only a random session token, in an HttpOnly cookie that only the HTTP
+endpoints of ``auth_api.py`` set and clear (log-in, sign-up, log-out): page scripts cannot read
+it and no var of this app holds it. Every handler re-derives the acting user from the cookie of
+the connection its event came on (``session_token``: the websocket handshake's headers, which
+Reflex fills on the server from the socket's own environ, never from the event's payload) and
+the server-side session row — so a tab token replayed without the cookie acts as nobody. A tab
+whose events start arriving with another cookie (or none) is wiped first (``TabBinding``): what
+the tab's state shows to one session is never sent to another."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import reflex as rx
 import sqlalchemy as sa
 from reflex.event import EventHandler
+from reflex.middleware import Middleware
 
 from .. import live, routes, runtime
 from ..db import reading, transaction
 from ..domain.clock import china_time
 from ..domain.errors import AuthError, DomainError
 from ..domain.messages import render
-from ..domain.policy import POLICY
 from ..words import text
 from ..models import MERCHANT, OPERATOR, SHOPPER, Notification
 from ..services import auth
 from ..services.auth import Actor
-from ..jobs.seed import DEMO_PASSWORD, SHOPPERS, SHOPS
+from ..signin import DEMO_USERS  # noqa: F401  (the login page's buttons)
 
 T = TypeVar("T")
 log = logging.getLogger("bnpl.session")
 
-# A page's state (full name) → the handler that (re)loads the page: handed over by the page registry
-# when the app is built (``pages/registry.py``; pages import state, never the other way round).
-# The accounts "log in as" may open, in demo mode only: shoppers and shops. The operator (every
-# shopper's credit file, the review desk) logs in with its password even in the demo.
-DEMO_USERS = (*SHOPPERS, *SHOPS)
 STEPS = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7)}
 TOAST_SECONDS = 6
-# Password checks are CPU-bound (~30 ms each): one thread for them, so a burst of log-ins queues
-# there and never takes the threads that serve everybody's database reads.
-_PASSWORDS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="argon2")
+
+
+def session_token(state: rx.State) -> str:
+    """The session token of the connection the current event came on: the HttpOnly cookie in its
+    websocket handshake. Reflex sets ``router.headers`` for every event from the server's record
+    of that socket's handshake (``app.py``: the event namespace's per-sid router data, built from
+    the socket's environ), overwriting anything the event carried; an event a handler chains
+    inherits its producer's. A background event must read it before its first ``async with
+    self`` (which re-reads the tab's state, possibly under another connection's event)."""
+    return auth.token_from_cookies(state.router.headers.cookie) or ""
+
+
+def _fingerprint(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest() if token else ""
 
 
 def fmt_time(dt: datetime | None, with_seconds: bool = False) -> str:
@@ -62,13 +74,26 @@ def _unread(s, uid: int) -> int:
 
 def _resolve(token: str) -> Actor:
     with reading(runtime.engine()) as s:
-        return auth.resolve(session=s, token=token, clock=runtime.WALL)
+        who = auth.resolve(session=s, token=token, clock=runtime.WALL)
+    _keep_alive(who)
+    return who
 
 
 def _who_is(token: str) -> Actor | None:
     """In a worker thread: the acting user of a session token, or None."""
     with reading(runtime.engine()) as s:
-        return _who(s, token)
+        who = _who(s, token)
+    _keep_alive(who)
+    return who
+
+
+def _keep_alive(who: Actor | None) -> None:
+    """In a worker thread, after a read found ``who``: the session was used, its idle timeout
+    starts over — written at most once per ``POLICY.session_touch_every`` (``auth.touch``)."""
+    if who is None or not who.touch_due:
+        return
+    with transaction(runtime.engine()) as s:
+        auth.touch(session=s, session_id=who.session_id, clock=runtime.WALL)
 
 
 def _who(s, token: str) -> Actor | None:
@@ -84,37 +109,9 @@ def _look_around(token: str) -> tuple[Actor | None, int, datetime, bool]:
     now, frozen = runtime.clock_reading()
     with reading(runtime.engine()) as s:
         who = _who(s, token)
-        return who, (_unread(s, who.user_id) if who is not None else 0), now, frozen
-
-
-async def _check_login(username: str, password: str, address: str = "") -> tuple[str, Actor, int]:
-    """Log-in in three steps (``auth.attempt_login``'s, apart), none on the event loop and no
-    transaction open while hashing: the attempt admitted and counted against the account name and
-    the client ``address`` (a locked one is refused here, before any hash), the password checked
-    in the password pool, the session started (and the account's count reset)."""
-    with_creds = await asyncio.to_thread(_admit, username, address)
-    ok = await asyncio.get_running_loop().run_in_executor(_PASSWORDS, auth.check_password, with_creds, password)
-    if not ok:
-        raise auth.refusal(with_creds)
-    return await asyncio.to_thread(_finish_login, with_creds.user_id, password, address)
-
-
-def _admit(username: str, address: str) -> auth.Credentials:
-    # Throttling runs on the wall clock, like sessions: moving the demo clock must not lift a lock.
-    with transaction(runtime.engine()) as s:
-        return auth.admit_login(session=s, username=username, address=address, clock=runtime.WALL)
-
-
-def _finish_login(user_id: int, password: str, address: str = "") -> tuple[str, Actor, int]:
-    with transaction(runtime.engine()) as s:
-        token, who = auth.finish_login(session=s, user_id=user_id, password=password, clock=runtime.WALL,
-                                       address=address)
-        return token, who, _unread(s, who.user_id)
-
-
-def _admit_signup(address: str) -> None:
-    with transaction(runtime.engine()) as s:
-        auth.admit_signup(session=s, address=address, clock=runtime.WALL)
+        unread = _unread(s, who.user_id) if who is not None else 0
+    _keep_alive(who)
+    return who, unread, now, frozen
 
 
 async def _clear_toast_later(token: str, seq: int) -> None:
@@ -135,7 +132,6 @@ _TIMERS: set[asyncio.Task] = set()  # the loop keeps only weak references to tas
 
 
 class SessionState(rx.State):
-    token: str = rx.Cookie("", name="bnpl_session", same_site="strict", max_age=int(POLICY.session_ttl.total_seconds()))
     lang: str = rx.LocalStorage("zh", name="bnpl_lang")
     username: str = ""
     display_name: str = ""
@@ -151,6 +147,9 @@ class SessionState(rx.State):
     clock_busy: bool = False
     _toast_seq: int = 0
     _loader: str = ""
+    # Which session cookie this tab's state was last shown to (a SHA-256 of it, "" for none): when
+    # an event comes with another, ``TabBinding`` wipes the tab first.
+    _bound: str = ""
 
     @rx.var
     def demo(self) -> bool:
@@ -170,7 +169,7 @@ class SessionState(rx.State):
 
     def _address(self) -> str:
         """The client's address, as the server saw the websocket handshake (``X-Forwarded-For``
-        only through ``trusted_proxy_hops`` proxies): what log-in and sign-up are throttled by."""
+        only through ``trusted_proxy_hops`` proxies): what a password change is throttled by."""
         return str(self.router.session.client_ip or "")
 
     def _learn(self, who: Actor | None) -> None:
@@ -184,7 +183,7 @@ class SessionState(rx.State):
     async def _actor(self) -> Actor:
         """The acting user from the server-side session, read in a worker thread (raises AuthError)."""
         try:
-            who = await asyncio.to_thread(_resolve, self.token)
+            who = await asyncio.to_thread(_resolve, session_token(self))
         except AuthError:
             self._learn(None)
             raise
@@ -193,7 +192,7 @@ class SessionState(rx.State):
 
     async def _sync(self) -> Actor | None:
         """One trip to a worker thread: who is here, their unread count, the business clock."""
-        who, unread, now, frozen = await asyncio.to_thread(_look_around, self.token)
+        who, unread, now, frozen = await asyncio.to_thread(_look_around, session_token(self))
         self._learn(who)
         self.unread = unread
         self._set_clock(now, frozen)
@@ -224,90 +223,6 @@ class SessionState(rx.State):
 
     def _tr(self, key: str) -> str:
         return text(key, self.lang)
-
-    # ── log in / out ─────────────────────────────────────────────────────────────────────
-    @rx.event(background=True)
-    async def login(self, form: dict):
-        if not isinstance(form, dict):
-            return
-        async for step in self._log_in(str(form.get("username", ""))[:40], str(form.get("password", ""))[:200]):
-            yield step
-
-    @rx.event(background=True)
-    async def login_as(self, username: str):
-        """Demo mode only: one click logs in a demo shopper or shop (never the operator)."""
-        if not runtime.demo_mode():
-            async with self:
-                self._say(render("login.demo_off", self.lang), "error")
-            return
-        if not isinstance(username, str) or username not in DEMO_USERS:
-            async with self:
-                self._say(render("login.demo_ops_password" if username == "ops" else "auth.role_required",
-                                 self.lang), "error")
-            return
-        async for step in self._log_in(username, DEMO_PASSWORD):
-            yield step
-
-    @rx.event(background=True)
-    async def register(self, form: dict):
-        if not isinstance(form, dict):
-            return
-        username, password = str(form.get("username", ""))[:40], str(form.get("password", ""))[:200]
-        display_name = str(form.get("display_name", ""))[:60]
-        async with self:
-            address = self._address()
-        try:
-            await asyncio.to_thread(_admit_signup, address)  # before the hash: a refused sign-up costs no CPU
-        except DomainError as err:
-            async with self:
-                self._refuse(err)
-            return
-        hashed = await asyncio.get_running_loop().run_in_executor(_PASSWORDS, auth.hash_password, password)
-
-        def sign_up():
-            with transaction(runtime.engine()) as s:
-                auth.register(session=s, username=username, password=password, display_name=display_name,
-                              clock=runtime.clock(), password_hash=hashed)
-
-        try:
-            await asyncio.to_thread(sign_up)
-        except DomainError as err:
-            async with self:
-                self._refuse(err)
-            return
-        async for step in self._log_in(username, password):
-            yield step
-
-    async def _log_in(self, username: str, password: str):
-        """The password is checked with no state lock held (a background event), so a burst of
-        log-ins neither stalls other tabs nor outlives a lock."""
-        async with self:
-            address = self._address()
-        try:
-            token, who, unread = await _check_login(username, password, address)
-        except DomainError as err:
-            async with self:
-                self._refuse(err)
-            return
-        async with self:
-            self.token = token
-            self._learn(who)
-            self.unread = unread
-            self._say(self._tr("auth.welcome") + who.display_name, "success")
-        yield rx.redirect(routes.HOME_OF_ROLE.get(who.role, routes.INDEX))
-
-    @rx.event
-    async def logout(self):
-        token = self.token
-
-        def end():
-            with transaction(runtime.engine()) as s:
-                auth.logout(session=s, token=token, clock=runtime.WALL)
-
-        await asyncio.to_thread(end)
-        self.token = ""
-        self._learn(None)
-        return rx.redirect(routes.LOGIN)
 
     # ── guards (on_load) ─────────────────────────────────────────────────────────────────
     async def _guard(self, roles: tuple[str, ...]):
@@ -358,9 +273,7 @@ class SessionState(rx.State):
     async def refresh(self):
         """Sent back by the browser when the server pushed that something this tab's user sees
         has changed (``live.py``): bring identity, unread count and clock up to date, reload the page."""
-        who = await self._sync()
-        if who is None and self.token:
-            self.token = ""
+        await self._sync()
         return self._page_loader()
 
     @rx.event
@@ -373,11 +286,11 @@ class SessionState(rx.State):
         from ..jobs.clock import advance, advance_to_next_event
         from .helpers import choice
 
+        token = session_token(self)  # this event's connection, before the state is re-read
         async with self:
             if not runtime.demo_mode() or self.clock_busy or choice(step, [*STEPS, "next"]) is None:
                 self._say(render("demo_only", self.lang), "error")
                 return
-            token = self.token
         # Only somebody logged in moves the demo clock (it runs everybody's deductions), never an
         # anonymous socket.
         who = await asyncio.to_thread(_who_is, token)
@@ -417,7 +330,7 @@ async def attempt(state: rx.State, roles: tuple[str, ...], fn: Callable[[Any, Ac
     that says more than one call's outcome (a cart ordering line by line). The transaction rolls
     back on a refusal."""
     sess = await session_of(state)
-    token = sess.token
+    token = session_token(state)
 
     def run() -> tuple[Actor | None, T | None]:
         try:
@@ -460,7 +373,7 @@ async def look(state: rx.State, roles: tuple[str, ...], fn: Callable[[Any, Actor
     """A read for the acting user (no toast on success), in a worker thread; None when not allowed."""
     sess = await session_of(state)
     try:
-        who, result = await asyncio.to_thread(looking, sess.token, sess.lang, roles, fn)
+        who, result = await asyncio.to_thread(looking, session_token(state), sess.lang, roles, fn)
     except DomainError as err:
         sess._refuse(err)
         return None
@@ -475,22 +388,67 @@ def looking(token: str, lang: str, roles: tuple[str, ...], fn: Callable[[Any, Ac
         who = _who(s, token)
         if who is None:
             return None, None  # the page's guard has already sent the visitor to log in
-        if who.role not in roles:
-            return who, None
-        return who, fn(s, who, lang)
+        result = fn(s, who, lang) if who.role in roles else None
+    _keep_alive(who)
+    return who, result
 
 
 async def read(state: rx.State, fn: Callable[[Any, Actor | None, str], T]) -> T:
     """A read for a public page, in a worker thread: ``fn(session, who or None, lang)``; domain
     errors propagate to the caller."""
     sess = await session_of(state)
-    token, lang = sess.token, sess.lang
+    token, lang = session_token(state), sess.lang
 
     def run() -> tuple[Actor | None, T]:
         with reading(runtime.engine()) as s:
             who = _who(s, token)
-            return who, fn(s, who, lang)
+            result = fn(s, who, lang)
+        _keep_alive(who)
+        return who, result
 
     who, result = await asyncio.to_thread(run)
     sess._learn(who)
     return result
+
+
+# ── one tab, one session ─────────────────────────────────────────────────────────────────────
+class TabBinding(Middleware):
+    """Before every event: when it comes with another session cookie (or none) than the tab's
+    state was last shown to, every var of the app's states goes back to its default (the
+    language kept) before the event runs. A stolen tab token opened without the victim's cookie
+    is sent only empty screens; the owner's own events are unaffected (their cookie does not
+    change during a connection). Hydration is an event too, so a reconnect is covered."""
+
+    def __init__(self, states: list[type[rx.State]] | None = None):
+        self._states = states  # the app's state classes: found at the first event (the app is built)
+
+    async def preprocess(self, app, state, event):
+        sess = await state.get_state(SessionState)
+        bound = _fingerprint(session_token(state))
+        if sess._bound != bound:
+            if self._states is None:
+                self._states = app_states(type(state))
+            await wipe(state, self._states, keep_lang=sess.lang)
+            sess._bound = bound
+        return None
+
+
+def app_states(root: type[rx.State]) -> list[type[rx.State]]:
+    """Every state class of this app under ``root`` (Reflex's own are left alone)."""
+    out, todo = [], [root]
+    while todo:
+        c = todo.pop()
+        todo.extend(c.get_substates())
+        if c.__module__.startswith("bnpl_app."):
+            out.append(c)
+    return out
+
+
+async def wipe(root: rx.State, states: list[type[rx.State]], *, keep_lang: str = "zh") -> None:
+    """Every var of ``states`` back to its default, the tab's language kept."""
+    for cls in states:
+        st = await root.get_state(cls)
+        for name, f in cls.__fields__.items():
+            if getattr(f, "_owner", cls) is cls:
+                setattr(st, name, f.default_value())
+    (await root.get_state(SessionState)).lang = keep_lang

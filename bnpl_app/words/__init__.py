@@ -23,6 +23,7 @@ from .ops import OPS
 from .quote import QUOTE
 from .refunds import REFUNDS
 from .security import SECURITY
+from .sessions import SESSIONS
 from .shop import SHOP
 from .status import STATUS
 
@@ -32,7 +33,7 @@ AREAS: dict[str, dict[str, tuple[str, str]]] = {
     "common": COMMON, "status": STATUS, "messages": MESSAGES, "shop": SHOP, "account": ACCOUNT,
     "merchant": MERCHANT, "ops": OPS, "help": HELP, "login": LOGIN, "methods": METHODS, "quote": QUOTE,
     "refunds": REFUNDS, "notices": NOTICES, "security": SECURITY, "engine": ENGINE,
-    "cash": CASH,
+    "cash": CASH, "sessions": SESSIONS,
 }
 
 

@@ -112,6 +112,7 @@ def _shopper_tour(db) -> Tour:
         (routes.WALLET, "method-row"),
         (routes.INBOX, "notice-row"),
         (routes.HELP, "help-band"),
+        (routes.SECURITY, "session-row"),
     ]
 
 

@@ -16,7 +16,7 @@ import httpx
 from bnpl_app import files_api
 
 STATE = "reflex___state____state.bnpl_app___state___"
-NOT_AN_UPLOAD = STATE + "session____session_state.logout"
+NOT_AN_UPLOAD = STATE + "session____session_state.dismiss_toast"
 AN_UPLOAD = STATE + "account____credit_state.submit_application"
 
 

@@ -1,6 +1,7 @@
-"""What the security tier's attacks are made of: sockets (anonymous or logged in over the socket
-with a demo password), the toast an event answers with, a round trip that proves the socket
-lives, and ``Unchanged`` (every row of every table as it was)."""
+"""What the security tier's attacks are made of: sockets (anonymous, or logged in with a demo
+password through the HTTP log-in endpoint, the session cookie then in the socket's handshake), the
+toast an event answers with, a round trip that proves the socket lives, and ``Unchanged`` (every
+row of every table as it was)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,12 @@ from helpers import snapshot
 from bench.reflex_client import BuildInfo, ReflexClient, event_name
 from bnpl_app.jobs.seed import DEMO_PASSWORD
 from bnpl_app.models import MERCHANT, OPERATOR, SHOPPER
-from bnpl_app.state import account, merchant, ops, orders, session, shop  # noqa: F401  (what the app registers)
+from bnpl_app.state import account, merchant, ops, orders, security, session, shop  # noqa: F401  (what the app registers)
 from bnpl_app.state.session import SessionState
 
 # A session's last-seen time may move when it is resolved, and a log-in attempt is counted by the
 # throttle: the only tables an attack may touch (as in tests/state/test_handlers_classified.py).
 SKIP = frozenset({"auth_sessions", "login_throttles"})
-LOGIN = event_name(SessionState, "login")
 SERVER_LOG = ARTIFACTS / "security-server.log"  # the app's output, checked for tracebacks
 
 
@@ -48,7 +48,8 @@ def params(cls, name: str) -> list[str]:
 
 
 class Attacker:
-    """Opens sockets to the app: anonymous, or logged in as a demo user over the socket."""
+    """Opens sockets to the app: anonymous, or logged in as a demo user (HTTP log-in, then the
+    cookie in the socket's handshake)."""
 
     def __init__(self, base_url: str, build: BuildInfo, loop: asyncio.AbstractEventLoop):
         self.base_url, self.build, self.loop = base_url, build, loop
@@ -58,10 +59,19 @@ class Attacker:
     def run(self, coro):
         return self.loop.run_until_complete(coro)
 
-    async def anonymous(self, path: str = "/") -> ReflexClient:
-        tab = ReflexClient(self.base_url, build=self.build, timeout=60.0)
+    async def anonymous(self, path: str = "/", *, token: str | None = None, cookie: str | None = None,
+                        hydrate: bool = True) -> ReflexClient:
+        """A socket on ``path``: a fresh tab, or the tab ``token`` replayed, with ``cookie`` (or none)."""
+        tab = ReflexClient(self.base_url, build=self.build, timeout=60.0, token=token, cookie=cookie)
         self.tabs.append(tab)
-        await tab.open(path)
+        await tab.open(path, hydrate=hydrate)
+        return tab
+
+    async def log_in(self, username: str, password: str = DEMO_PASSWORD) -> ReflexClient:
+        """A new tab logged in as ``username``: a session of its own (a new cookie)."""
+        tab = await self.anonymous("/login")
+        await tab.log_in(username, password)
+        assert tab.get(SessionState, "username") == username, f"{username} did not log in"
         return tab
 
     async def user(self, username: str) -> ReflexClient:
@@ -69,10 +79,7 @@ class Attacker:
         tab = self.users.get(username)
         if tab is not None and not tab.closed and tab._sio.connected:
             return tab
-        tab = await self.anonymous("/login")
-        await tab.call(LOGIN, {"form": {"username": username, "password": DEMO_PASSWORD}}, redirect=True)
-        assert tab.get(SessionState, "username") == username, f"{username} did not log in"
-        self.users[username] = tab
+        tab = self.users[username] = await self.log_in(username)
         return tab
 
     async def close(self) -> None:

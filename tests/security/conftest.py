@@ -1,7 +1,7 @@
 """The security tier (issue #11): the PRODUCTION build attacked over its real socket.io endpoint
 from a second process, as an attacker would — ``bench/reflex_client.py`` speaks Reflex's event
-protocol; each demo user logs in over the socket with its password and so holds a real session,
-exactly as the app issues it.
+protocol; each demo user logs in through the HTTP log-in endpoint with its password and so holds a
+real session cookie, exactly as the app issues it, presented in its socket's handshake.
 
 One app per session (``reflex run --env prod`` on a free port, a migrated, demo-seeded SQLite
 database), built and served under the ``.web`` build lock like the browser tier. The tests share

@@ -6,19 +6,23 @@ from __future__ import annotations
 from attack import answer, scalar, settled
 
 from bench.reflex_client import event_name
+from bnpl_app import routes
 from bnpl_app.state.session import SessionState
 
 
 def test_anonymous_login_as_ops_is_refused(attacker, unchanged, engine):
+    """The demo's "log in as" is the HTTP endpoint now (the only code that sets the cookie)."""
     async def attack():
         tab = await attacker.anonymous("/login")
-        with unchanged("login_as('ops') by a visitor"):
-            kind, text = await answer(tab, event_name(SessionState, "login_as"), {"username": "ops"})
+        with unchanged("log in as 'ops' by a visitor"):
+            status, where = await tab.post_form(routes.AUTH_DEMO, {"username": "ops"})
             await settled(tab)
-        assert kind == "error" and text
+        assert (status, where) == (303, routes.LOGIN + "?e=demo_ops"), (status, where)
+        assert tab.cookie is None, "a session cookie was issued"
+        await tab.reload(where)  # the page it was sent to says why, and nobody is logged in
+        assert tab.get(SessionState, "toast_kind") == "error" and tab.get(SessionState, "toast_text")
         assert not tab.get(SessionState, "role") and not tab.get(SessionState, "username")
-        assert not tab.storage.get(SessionState.get_full_name() + ".token_rx_state_"), "a session cookie was issued"
-        assert tab.path == "/login", f"sent on to {tab.path}"
+        assert "login_as" not in SessionState.event_handlers  # no socket event logs anybody in
 
     attacker.run(attack())
 

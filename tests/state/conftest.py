@@ -30,7 +30,44 @@ class Tab(NamedTuple):
         """The tab shows ``path`` (what a page reads its record id from)."""
         from reflex.istate.data import ReflexURL, RouterData
 
-        self.root.router = RouterData(url=ReflexURL(f"http://localhost{path}"))
+        self.root.router = RouterData(url=ReflexURL(f"http://localhost{path}"), headers=self.root.router.headers,
+                                      session=self.root.router.session)
+
+    def cookie(self, token: str | None) -> None:
+        """The tab's connection presents ``token`` as its session cookie (None: no cookie at all) —
+        what the websocket handshake's headers say to every handler."""
+        from reflex.istate.data import HeaderData, RouterData
+
+        from bnpl_app.services.auth import COOKIE
+
+        router = self.root.router
+        self.root.router = RouterData(url=router.url, session=router.session,
+                                      headers=HeaderData(cookie=f"{COOKIE}={token}" if token else ""))
+
+    def submit(self, path: str, form: dict | list, **kw):
+        """``form`` posted from this tab to a log-in endpoint (``auth_api``), the answer followed as
+        the browser does: a new cookie → this tab's connection presents it and the page identifies
+        who is there; sent back to the form (``?e=…``) → that page's loader says why. Returns the
+        HTTP response."""
+        from helpers import cookie_set, post_auth
+
+        from bnpl_app.state.security import AuthFormState
+
+        from bnpl_app.services.auth import token_from_cookies
+
+        address = self.root.router.session.client_ip or "10.9.0.1"
+        kw.setdefault("cookie", token_from_cookies(self.root.router.headers.cookie))  # what the browser holds
+        response = post_auth(path, form, address=address, **kw)
+        token, _attrs = cookie_set(response)
+        location = response.headers.get("location", "")
+        if token is not None:
+            self.cookie(token or None)
+        if response.status_code == 303:
+            self.at(location)
+            run(self.sess.identify())
+            if "?" in location:
+                run(self.state(AuthFormState).load())
+        return response
 
     def said(self) -> tuple[str, str]:
         """The toast on screen, (kind, text) — read once: reading dismisses it, so the next check
@@ -54,20 +91,21 @@ class Tab(NamedTuple):
 
 class Tabs:
     """The ``tab`` fixture: ``tab(uid)`` → a new tab; ``tab.open(uid, SomeState)`` → a new tab that
-    opened that state's page; ``tab.login(sess, uid)`` logs another user in."""
+    opened that state's page; ``tab.login(tab, uid)`` logs another user in (on
+    that tab's connection: its cookie)."""
 
     def __init__(self, world):
         self.world = world
 
     def __call__(self, uid: int | None = None, *, path: str | None = None) -> Tab:
-        from bnpl_app.state import account as _a, cash as _c, merchant as _m, ops as _o, orders as _r, shop as _s  # noqa: F401
+        from bnpl_app.state import account as _a, cash as _c, merchant as _m, ops as _o, orders as _r, security as _y, shop as _s  # noqa: F401
         from bnpl_app.state.session import SessionState
 
         root = SessionState.get_root_state()(_reflex_internal_init=True)
         assert isinstance(root, rx.State)
         tab = Tab(root, run(root.get_state(SessionState)))
         if uid is not None:
-            self.login(tab.sess, uid)
+            self.login(tab, uid)
         if path is not None:
             tab.at(path)
         return tab
@@ -80,9 +118,12 @@ class Tabs:
         run(state.load())
         return tab, state
 
-    def login(self, sess, uid: int) -> None:
-        sess.token = session_token(self.world, uid)
-        run(sess.identify())  # what a page does first when it loads: learn who is there
+    def login(self, tab: Tab, uid: int) -> str:
+        """``uid`` logged in on ``tab``'s connection (its cookie); returns the session token."""
+        token = session_token(self.world, uid)
+        tab.cookie(token)
+        run(tab.sess.identify())  # what a page does first when it loads: learn who is there
+        return token
 
 
 @pytest.fixture

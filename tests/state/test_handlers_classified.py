@@ -34,7 +34,7 @@ MARKERS = (SECRET, TRACKING, "已全部还清", VICTIM)
 
 
 def _all_states():
-    from bnpl_app.state import account, cash, merchant, ops, orders, session, shop  # noqa: F401  (what the app registers)
+    from bnpl_app.state import account, cash, merchant, ops, orders, security, session, shop  # noqa: F401  (what the app registers)
     from reflex.state import State
 
     out, todo = [], [State]
@@ -162,6 +162,7 @@ def _args(key: str, sc: Scene) -> tuple:
         "OpsQueueState.set_status": ("pending",),
         "SessionState.advance": ("1d",),
         "CreditState.submit_application": ([],),
+        "SecurityState.change_password": ({"current": "password123", "new": "another-password-1"},),
     }.get(key, ())
 
 

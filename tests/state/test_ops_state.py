@@ -35,6 +35,7 @@ def _status(world, aid: int) -> str:
 # ── who may use the desk ─────────────────────────────────────────────────────────────────────
 def test_state_handlers_of_the_operator_refuse_shoppers_and_merchants(world, tab):
     from bnpl_app.state.ops import AuditState, OpsApplicationState, OpsQueueState, audit_as
+    from bnpl_app.state.session import session_token
 
     uid, merchant_user, aid = _hardship_case(world)
     for who in (uid, merchant_user):
@@ -50,12 +51,12 @@ def test_state_handlers_of_the_operator_refuse_shoppers_and_merchants(world, tab
         run(st.approve())
         run(st.reject())
         a = run(root.get_state(AuditState))
-        assert run(audit_as(sess.token, sess.lang)) is None  # what the background run_audit does first
+        assert run(audit_as(session_token(root), sess.lang)) is None  # what the background run_audit does first
         assert a.result.ran is False
     with world.tx() as s:
         assert s.get(Application, aid).status == "PENDING"
-    _root, sess = tab(world.operator())
-    result = run(audit_as(sess.token, sess.lang))
+    root, sess = tab(world.operator())
+    result = run(audit_as(session_token(root), sess.lang))
     assert result is not None and result.ran and result.ok
 
 

@@ -110,7 +110,7 @@ def test_a_forged_position_or_another_login_in_the_tab_means_page_one(world, tab
     from bnpl_app.state.shop import CatalogState
 
     _catalog(world, 45)
-    (_root, sess), st = tab.open(None, CatalogState)
+    t, st = tab.open(None, CatalogState)
     first = [p.id for p in st.products]
     for forged in ("garbage", CATALOG.encode((1, 10**12))[:-3] + "zzz", "e30"):
         _run(st.next_page())
@@ -119,7 +119,7 @@ def test_a_forged_position_or_another_login_in_the_tab_means_page_one(world, tab
         assert ([p.id for p in st.products], st.page_no, st._back) == (first, 1, [])
     _run(st.next_page())
     assert st.page_no == 2
-    tab.login(sess, world.shopper())  # another login in the same tab: the positions are not theirs
+    tab.login(t, world.shopper())  # another login in the same tab: the positions are not theirs
     _run(st.load())
     assert st.page_no == 1 and [p.id for p in st.products] == first
 

@@ -1,7 +1,7 @@
-"""The session state as a tab drives it: log-in through the form (and a wrong password refused
-like an unknown user), log-out ending the server-side session, the demo clock's steps; database
-work of a handler runs in a worker thread, never on the event loop's thread; log-in checks the
-password off the loop with no transaction open."""
+"""The session state as a tab drives it: log-in through the form's HTTP endpoint (and a wrong
+password refused like an unknown user), log-out ending the server-side session, the demo clock's
+steps; database work of a handler runs in a worker thread, never on the event loop's thread;
+log-in checks the password off the loop with no transaction open."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def test_act_and_look_run_their_database_work_off_the_event_loop(world, tab):
 
 
 def test_a_password_check_holds_no_transaction_and_runs_in_its_own_thread(world, tab, monkeypatch):
-    from bnpl_app.state import session as session_mod
+    from bnpl_app import signin
 
     world.shopper(name="zoe")
     threads = []
@@ -46,26 +46,28 @@ def test_a_password_check_holds_no_transaction_and_runs_in_its_own_thread(world,
         return real(creds, password)
 
     monkeypatch.setattr(auth, "check_password", spy)
-    token, who, _unread = run(session_mod._check_login("zoe", "password123"))
+    token, who = run(signin.log_in("zoe", "password123"))
     assert who.username == "zoe" and token
     assert threads and threads[0].startswith("argon2")
 
 
-def test_log_in_is_a_background_event():
+def test_log_in_is_not_an_event_of_the_tab():
+    """Only the HTTP endpoints can set the HttpOnly cookie: no handler logs in or out."""
     from bnpl_app.state.session import SessionState
 
-    for name in ("login", "login_as", "register"):
-        assert SessionState.event_handlers[name].is_background, name
+    for name in ("login", "login_as", "register", "logout"):
+        assert name not in SessionState.event_handlers, name
+    assert "token" not in SessionState.get_fields(), "the session token is a var of the tab"
 
 
 def test_a_wrong_password_is_refused_with_the_same_message_as_an_unknown_user(world, tab):
+    from bnpl_app import signin
     from bnpl_app.domain.errors import AuthError
-    from bnpl_app.state import session as session_mod
 
     world.shopper(name="yan")
     for user, password in (("yan", "wrong-password"), ("nobody", "password123")):
         with pytest.raises(AuthError) as err:
-            run(session_mod._check_login(user, password))
+            run(signin.log_in(user, password))
         assert err.value.key == "auth.bad_credentials"
 
 
@@ -76,32 +78,36 @@ def test_logging_in_through_the_form_starts_a_session_and_goes_home(world, tab):
 
     uid = world.shopper(name="amy")
     t = tab(None)
-    [home] = run(background(t.sess, "login", {"username": "amy", "password": "password123"}))
-    assert sent(home)["path"] == routes.INDEX
-    assert (t.sess.username, t.sess.role, t.sess.toast_kind) == ("amy", "shopper", "success") and t.sess.token
+    response = t.submit(routes.AUTH_LOGIN, {"username": "amy", "password": "password123"})
+    assert (response.status_code, response.headers["location"]) == (303, routes.INDEX)
+    assert (t.sess.username, t.sess.role) == ("amy", "shopper")
     with world.tx() as s:
         assert [a.user_id for a in s.exec(select(AuthSession))] == [uid]
 
 
 def test_a_wrong_password_in_the_form_is_refused_and_nobody_is_logged_in(world, tab):
+    from bnpl_app import routes
+
     world.shopper(name="ben")
     t = tab(None)
-    for form in ({"username": "ben", "password": "wrong-password"}, {"username": "nobody", "password": "x" * 12},
-                 "not a form"):
-        assert run(background(t.sess, "login", form)) == []
-        assert t.sess.token == "" and t.sess.role == ""
-    assert t.refused_with("auth.bad_credentials")
+    for form in ({"username": "ben", "password": "wrong-password"}, {"username": "nobody", "password": "x" * 12}):
+        response = t.submit(routes.AUTH_LOGIN, form)
+        assert "set-cookie" not in response.headers and t.sess.role == ""
+        assert t.refused_with("auth.bad_credentials")
 
 
 def test_logging_out_ends_the_server_side_session(world, tab):
+    from helpers import cookie_set
+
     from bnpl_app import routes
     from bnpl_app.state.account import WalletState
 
-    t = tab(world.shopper())
-    token = t.sess.token
-    assert sent(run(t.sess.logout()))["path"] == routes.LOGIN
-    assert (t.sess.token, t.sess.role) == ("", "")
-    t.sess.token = token  # the old cookie, replayed
+    t = tab(None)
+    token = tab.login(t, world.shopper())
+    response = t.submit(routes.AUTH_LOGOUT, {})
+    assert (response.status_code, response.headers["location"]) == (303, routes.LOGIN)
+    assert cookie_set(response)[0] == "" and t.sess.role == ""
+    t.cookie(token)  # the old cookie, replayed
     wallet = t.state(WalletState)
     wallet.set_topup_text("10")
     run(wallet.topup())

@@ -171,7 +171,14 @@ def test_resolve_derives_the_user_from_the_token(world):
 
 def test_session_is_valid_until_its_ttl_and_expired_from_then_on(world):
     _, token = _session(world)
-    world.clock.advance(POLICY.session_ttl - timedelta(seconds=1))
+    created = world.clock.now()
+    step = POLICY.session_idle - timedelta(minutes=1)
+    while world.clock.now() + step < created + POLICY.session_ttl:  # used all along: never idle
+        world.clock.advance(step)
+        with world.tx() as s:
+            who = auth.resolve(session=s, token=token, clock=world.clock)
+            assert auth.touch(session=s, session_id=who.session_id, clock=world.clock)
+    world.clock.set(created + POLICY.session_ttl - timedelta(seconds=1))
     with world.tx() as s:
         auth.resolve(session=s, token=token, clock=world.clock)
     world.clock.advance(timedelta(seconds=1))
