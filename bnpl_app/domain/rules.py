@@ -423,6 +423,16 @@ def upcoming_notice(*, installment_id: int, days: int, product: str, seq: int, p
                                   late=late), when=china_time(at), days=days), installment_id)
 
 
+def amount_changed_notice(*, installment_id: int, product: str, seq: int, periods: int, at: datetime,
+                          amount_fen: int, method: str) -> Notice:
+    """An announced deduction whose amount changed before it was taken (e.g. lower after an early
+    repayment): told again with the new amount, the same time and method. It announces (kind
+    ``upcoming``), so the last notice before a capture names what is taken."""
+    return Notice("upcoming", f"chg:{installment_id}:{amount_fen}:{int(at.timestamp())}",
+                  dict(_deduction(product=product, seq=seq, periods=periods, amount_fen=amount_fen, at=at, method=method,
+                                  late=None), when=china_time(at), variant="changed"), installment_id)
+
+
 def deducted_notice(*, installment_id: int, product: str, seq: int, periods: int, method: str,
                     amount_fen: int) -> Notice:
     return Notice("deducted", f"cap:{installment_id}", dict(product=product, seq=seq, periods=periods, method=method,

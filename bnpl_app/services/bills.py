@@ -148,6 +148,20 @@ def announce(*, session: Session, inst: Installment, order: Order, methods: list
     return True
 
 
+def reannounce(*, session: Session, inst: Installment, order: Order, was_fen: int, now: datetime) -> bool:
+    """An open installment already announced whose amount changed from ``was_fen`` (an early
+    repayment lowered its interest): tell the shopper the new amount before it is taken
+    (``rules.amount_changed_notice``, same time, same method rule). True if a notice went out."""
+    amount = payments.owed(inst)
+    if inst.status not in IS.OPEN or inst.noticed_at is None or inst.attempt_at is None or amount == was_fen:
+        return False
+    methods = payments.auto_methods(session=session, uid=inst.shopper_id)
+    send(session=session, user_id=inst.shopper_id, at=now, notice=rules.amount_changed_notice(
+        installment_id=inst.id, product=order.product_name, seq=inst.seq, periods=inst.periods, at=inst.attempt_at,
+        amount_fen=amount, method=method_named(methods, amount)))
+    return True
+
+
 def _pick_method(session: Session, uid: int, method_id: int | None, amount: int) -> PaymentMethod:
     if method_id is not None:
         m = payments.own_method(session=session, uid=uid, method_id=method_id)

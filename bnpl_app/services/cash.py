@@ -57,7 +57,7 @@ from ..models import (
     Product,
     User,
 )
-from . import credit, ledger, payments
+from . import bills, credit, ledger, payments
 from .eligibility import Failure
 from .ledger import LIMIT, MONEY, PLAT_CASH_BOOK, PLAT_SERVICE_FEE, mer, pm
 
@@ -600,7 +600,9 @@ def early_repay(*, session: Session, uid: int, draw_id: object, amount_fen: obje
             _set(session, inst, fee_waived_fen=waived)
             payments.capture(session=session, inst=inst, order=order, method=q.method, at=now)
         elif waived != inst.fee_waived_fen:
+            was = payments.owed(inst)
             _set(session, inst, fee_waived_fen=waived)
+            bills.reannounce(session=session, inst=inst, order=order, was_fen=was, now=now)
     session.add(OrderEvent(order_id=order.id, at=now, step="cash_early", amount_fen=q.total_fen))
     payments.refresh_order_status(session=session, order=order, at=now)
     return q

@@ -7,6 +7,9 @@ NOTICES: dict[str, tuple[str, str]] = {
     "n.upcoming.body": ("“{product}”第 {seq}/{periods} 期将于 {when} 从{method}自动扣款 {amount}，请保持余额充足。",
                         "{amount} for “{product}” (installment {seq}/{periods}) will be taken automatically from "
                         "{method} at {when}. Please keep enough in it."),
+    "n.upcoming.body.changed": ("“{product}”第 {seq}/{periods} 期的扣款金额已更新为 {amount}，仍将于 {when} 从{method}自动扣款。",
+                                "The amount for “{product}” (installment {seq}/{periods}) is now {amount}; it will still be "
+                                "taken automatically from {method} at {when}."),
     "n.failed.body.late": ("“{product}”第 {seq}/{periods} 期 {amount} 扣款失败：自动扣款方式余额不足。已逾期 {days} 天，宽限期已过。",
                            "{amount} for “{product}” (installment {seq}/{periods}) could not be taken: no automatic-payment "
                            "method had enough. It is {days} days overdue; the grace period is over."),

@@ -6,12 +6,13 @@ database as it was (``helpers.refused``)."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import uuid
 from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from helpers import START, TRIAL, add_card, insts, jump, refused, topup
+from helpers import START, TRIAL, add_card, insts, jump, notes, refused, topup
 from sqlmodel import select
 
 from bnpl_app.domain import loans
@@ -436,6 +437,29 @@ def test_repaying_the_rest_after_a_partial_repayment_charges_each_principal_for_
     with world.tx() as s:
         _repay(world, uid, row.id, 400_000)(s)
     assert line(world, uid).outstanding_fen == 0
+    world.audit_ok()
+
+
+def test_a_month_announced_before_a_partial_repayment_is_told_its_new_amount_before_it_is_taken(world):
+    """Month 1 is announced three days before it is due; a partial repayment the day after lowers
+    its interest; the shopper is told the new amount, and the sweep takes exactly that."""
+    uid = granted(world, wallet_fen=300_000)
+    row = drawn(world, uid, 600_000, 6)
+    first = insts(world, row.order_id)[0]
+    world.advance(days=(first.due_at - world.clock.now()).days - 2)  # the 3-day notice went out
+    told = [n for n in notes(world, uid, "upcoming") if n.installment_id == first.id]
+    assert told and json.loads(told[-1].params_json)["amount_fen"] == first.fee_fen + first.principal_fen
+    with world.tx() as s:
+        _repay(world, uid, row.id, 200_000)(s)
+    month1 = insts(world, row.order_id)[0]
+    now_owed = month1.principal_fen + month1.fee_fen - month1.fee_waived_fen
+    assert now_owed < first.principal_fen + first.fee_fen
+    last = [n for n in notes(world, uid, "upcoming") if n.installment_id == first.id][-1]
+    assert json.loads(last.params_json)["amount_fen"] == now_owed
+    assert "已更新为" in last.body or "已更新为" in last.title + last.body
+    world.advance(days=4)  # past the due date: taken by the sweep
+    month1 = insts(world, row.order_id)[0]
+    assert month1.status == IS.PAID and month1.paid_fen == now_owed and month1.auto_paid
     world.audit_ok()
 
 
