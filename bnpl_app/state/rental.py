@@ -117,6 +117,8 @@ class RentListingState(rx.State):
     @rx.event
     async def accept(self):
         """Accept the contract on screen: exactly it, with its key, however often this is clicked."""
+        if await act(self, SHOP, lambda s, who: True) is None:  # a visitor or another role: told, nothing done
+            return None
         shown, key, lid = self._shown, self._key, self.detail.id
         term = whole_number(self.term, lo=1, hi=120)
         if not shown or not self.reviewing or term is None:

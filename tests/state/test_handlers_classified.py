@@ -34,7 +34,7 @@ MARKERS = (SECRET, TRACKING, "已全部还清", VICTIM)
 
 
 def _all_states():
-    from bnpl_app.state import account, merchant, ops, orders, session, shop  # noqa: F401  (what the app registers)
+    from bnpl_app.state import account, merchant, ops, orders, rental, session, shop  # noqa: F401  (what the app registers)
     from reflex.state import State
 
     out, todo = [], [State]
