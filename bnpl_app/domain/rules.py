@@ -60,6 +60,36 @@ def pays_merchant(kind: str) -> bool:
     return OrderKind(kind) != OrderKind.CASH
 
 
+def refundable(kind: str) -> bool:
+    """A capture may be given back (a return within the trial refunds what was paid): not a
+    备用金 repayment, whose refund would leave the loan owed again."""
+    return OrderKind(kind) != OrderKind.CASH
+
+
+def early_repay_on_bills(kind: str) -> bool:
+    """The bills page repays a whole order early (fees of periods not yet started waived) for
+    先用后付 and charges; a 备用金 draw is repaid early on its own page (interest by the day) and rent is
+    not repaid early (it ends by a buy-out or a return)."""
+    return OrderKind(kind) in (OrderKind.BNPL, OrderKind.CHARGE)
+
+
+def earns_standing(kind: str) -> bool:
+    """A contract paid off through the engine (先用后付, a 备用金 draw, rent, a charge) counts for the
+    shopper's on-time record like any order; an ordinary purchase, paid at once, never does."""
+    return OrderKind(kind) != OrderKind.BUY
+
+
+def rate_within_cap(daily_rate_ppm: int) -> bool:
+    """A 备用金 daily rate whose APR (× 365) is not above ``POLICY.cash_apr_cap_bps`` (1 bp = 100 ppm)."""
+    return 0 < daily_rate_ppm and daily_rate_ppm * 365 <= POLICY.cash_apr_cap_bps * 100
+
+
+def interest_cap_fen(principal_fen: int, days: int) -> int:
+    """The most interest ``principal_fen`` may bear over ``days`` at the APR cap (rounded up to the
+    fen: a schedule rounded to the fen never breaks the cap by rounding alone)."""
+    return -(-principal_fen * POLICY.cash_apr_cap_bps * max(0, days) // (10_000 * 365))
+
+
 def first_covering(balances: Iterable[int], amount_fen: int) -> int | None:
     """Which payment method pays an amount: the first, in the shopper's order, whose balance
     covers all of it (its index), or None — an amount is never split across methods."""

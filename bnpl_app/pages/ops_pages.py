@@ -301,6 +301,13 @@ def shoppers_page() -> rx.Component:
                                       rx.text(t("ops.applications"), size="1", color_scheme="gray"),
                                       rx.foreach(f.applications, _app_line), spacing="1")),
                                   spacing="3", width="100%"), width="100%", data_testid="shopper-file"),
+                rx.grid(rx.cond(f.cash.has, _cash_card(f.cash, "ops-shopper-cash"),
+                                rx.card(rx.text(t("ops.shopper.cash_none"), size="2", color_scheme="gray"),
+                                        data_testid="ops-shopper-cash")),
+                        rx.cond(f.rentals.has, _rental_card(f.rentals, "ops-shopper-rental"),
+                                rx.card(rx.text(t("ops.shopper.rental_none"), size="2", color_scheme="gray"),
+                                        data_testid="ops-shopper-rental")),
+                        columns=rx.breakpoints(initial="1", md="2"), spacing="3", width="100%"),
                 rx.card(rx.vstack(rx.text(t("ops.orders"), weight="bold"),
                                   _table(["ops.order", "ops.product", "common.amount", "ops.plan", "common.status",
                                           "ops.created"], rx.foreach(f.orders, _order)), spacing="2", width="100%"),
@@ -323,6 +330,27 @@ def shoppers_page() -> rx.Component:
         ),
         spacing="4", width="100%",
     ))
+
+
+# ── 备用金 and rental exposure (the risk overview and a shopper's file) ──────────────────────────
+def _cash_card(c, testid: str) -> rx.Component:
+    return rx.card(rx.vstack(
+        rx.text(t("ops.risk.cash"), weight="bold"),
+        rx.flex(_kv("ops.risk.cash_count", c.lines), _kv("ops.risk.cash_lines", c.line),
+                _kv("ops.risk.cash_outstanding", c.outstanding),
+                _kv("ops.risk.cash_overdue", c.overdue, color_scheme=rx.cond(c.has_overdue, "red", "gray")),
+                spacing="4", wrap="wrap"),
+        spacing="2", width="100%"), width="100%", data_testid=testid)
+
+
+def _rental_card(r, testid: str) -> rx.Component:
+    return rx.card(rx.vstack(
+        rx.text(t("ops.risk.rental"), weight="bold"),
+        rx.flex(_kv("ops.risk.rental_active", r.active),
+                _kv("ops.risk.rental_held", rx.fragment(r.held, " · ", r.held_amount)),
+                _kv("ops.risk.rental_overdue", r.overdue, color_scheme=rx.cond(r.has_overdue, "red", "gray")),
+                spacing="4", wrap="wrap"),
+        spacing="2", width="100%"), width="100%", data_testid=testid)
 
 
 # ── risk ─────────────────────────────────────────────────────────────────────────────────────
@@ -353,6 +381,8 @@ def risk_page() -> rx.Component:
         rx.flex(stat("ops.total_overdue", v.overdue, "risk-overdue-total"), stat("ops.platform_frozen", v.frozen, "risk-frozen"),
                 stat("ops.platform_outstanding", v.outstanding, "risk-outstanding"),
                 stat("ops.suspended", v.suspended, "risk-suspended"), spacing="3", wrap="wrap", width="100%"),
+        rx.grid(_cash_card(v.cash, "ops-risk-cash"), _rental_card(v.rentals, "ops-risk-rental"),
+                columns=rx.breakpoints(initial="1", md="2"), spacing="3", width="100%"),
         rx.text(t("ops.buckets"), weight="bold"),
         rx.grid(rx.foreach(v.buckets, _bucket), columns=rx.breakpoints(initial="2", md="4"), spacing="3", width="100%"),
         rx.text(t("ops.buckets_hint"), size="1", color_scheme="gray"),

@@ -5,7 +5,13 @@ after every step of the stateful property test.
 It must finish on a journal of tens of millions of rows, so each big table is read in storage
 order a fixed number of times and summed here. A GROUP BY on an indexed column looks cheaper to
 SQLite (no sort), but it walks the index and fetches every row in index order: one random page
-read per row, which on a 50M-row journal had not finished after 35 minutes."""
+read per row, which on a 50M-row journal had not finished after 35 minutes.
+
+Every kind of contract is checked (``OrderKind``): the 先用后付 limit holds 先用后付 orders in trial and
+the waived deposits of rentals, and is owed the principal of 先用后付 and charge installments; a
+备用金 line has its own identity (``cash:<uid>:*``); a merchant's settlement counts the captures of
+every kind paid to it, buy-outs, repairs paid from deposits and purchases paid from 备用金 — each
+posting of those checked against its row (posting keys: ``services/ledger.py``)."""
 
 from __future__ import annotations
 
@@ -23,6 +29,8 @@ from ..domain import rules
 from ..domain.policy import POLICY
 from ..domain.status import BNPL_STATUS_CODE, BnplStatus as BS
 from ..models import (
+    CashDraw,
+    CashLine,
     CreditAccount,
     CreditEvent,
     Installment,
@@ -33,9 +41,11 @@ from ..models import (
     OrderStatus as OS,
     PaymentMethod,
     Posting,
+    Rental,
 )
 from ..domain.money import bps_of
-from .ledger import MONEY, lim, mer, pm
+from ..domain.status import FreezeState as FS, OrderKind as OK, RentalStatus as RS
+from .ledger import MONEY, PLAT_DEPOSITS, PLAT_SERVICE_FEE, cash, lim, mer, pm
 
 P = Posting.__table__
 INST = Installment.__table__
@@ -44,6 +54,12 @@ CA = CreditAccount.__table__
 PM = PaymentMethod.__table__
 NOTE = Notification.__table__
 CE = CreditEvent.__table__
+CL = CashLine.__table__
+CD = CashDraw.__table__
+RT = Rental.__table__
+# The money postings of a merchant's settlement that are not installment captures or refunds,
+# and of the resolution of rental freezes and deposits: read aside in the journal's one pass.
+_ASIDE = ("buyout:", "deprep:", "drawpay:", "rfrz:", "rrel:", "rcap:", "dep:", "depref:")
 
 BATCH = 10_000  # rows fetched at a time while streaming a table
 
@@ -111,20 +127,39 @@ def _stream(s: Session, stmt) -> Iterable[sa.Row]:
     return s.execute(stmt, execution_options={"yield_per": BATCH})
 
 
-def _journal(s: Session) -> tuple[dict[str, int], _Captures]:
-    """One pass over the journal: every account's balance (credits − debits), and the captures.
-    No WHERE, GROUP BY or ORDER BY, so every database reads the table straight through."""
+@dataclass
+class _Aside:
+    """The legs of the postings keyed ``_ASIDE``: key → [(debit, credit, amount)]."""
+
+    legs: dict[str, list[tuple[str, str, int]]] = field(default_factory=lambda: defaultdict(list))
+
+    def of(self, prefix: str, ident: int) -> list[tuple[str, str, int]]:
+        return self.legs.get(f"{prefix}{ident}", [])
+
+    def total(self, prefix: str, ident: int) -> int:
+        return sum(a for _d, _c, a in self.of(prefix, ident))
+
+
+def _journal(s: Session) -> tuple[dict[str, int], _Captures, _Aside]:
+    """One pass over the journal: every account's balance (credits − debits), the captures, and
+    the legs of the postings kept aside (``_ASIDE``). No WHERE, GROUP BY or ORDER BY, so every
+    database reads the table straight through."""
     capture = sa.and_(P.c.kind == "capture", P.c.ledger == MONEY)
+    aside = sa.or_(*(P.c.posting_key.startswith(prefix) for prefix in _ASIDE))
     bal: dict[str, int] = defaultdict(int)
     captures = _Captures()
-    for debit, credit, amount, iid, key in _stream(s, sa.select(
+    kept = _Aside()
+    for debit, credit, amount, iid, key, other in _stream(s, sa.select(
             P.c.debit_account, P.c.credit_account, P.c.amount_fen,
-            sa.case((capture, P.c.installment_id)), sa.case((capture, P.c.posting_key)))):
+            sa.case((capture, P.c.installment_id)), sa.case((capture, P.c.posting_key)),
+            sa.case((aside, P.c.posting_key)))):
         bal[credit] += amount
         bal[debit] -= amount
         if iid is not None:
             captures.add(iid, key, amount)
-    return bal, captures
+        if other is not None:
+            kept.legs[other].append((debit, credit, amount))
+    return bal, captures, kept
 
 
 def _scan(s: Session, table: sa.Table) -> str:
@@ -149,27 +184,31 @@ def _postings(s: Session, bal: dict[str, int]) -> Check:
     return postings
 
 
-def _installments(s: Session, captures: _Captures) -> tuple[Check, dict[int, int], dict[int, list[int]], Check]:
+def _installments(s: Session, captures: _Captures) -> tuple[Check, dict[int, int], dict[int, int], dict[int, list[int]],
+                                                            Check]:
     """One pass over the installments, each with its order's platform fee and status (an order's
     row sits near its installments', so the join costs little): the once-only check, the open
     principal per shopper, per merchant [principal captured, platform fees net of refunded ones,
     principal refunded] — a REFUNDED installment was captured and then refunded — and the refunds
     check (read through the journal's order index: refunds are few)."""
     once = Check("no installment is paid twice; each payment matches its capture")
-    open_by_user: dict[int, int] = defaultdict(int)
+    open_by_user: dict[int, int] = defaultdict(int)  # open principal owed on the 先用后付 limit
+    open_cash: dict[int, int] = defaultdict(int)  # … on the 备用金 line
     paid_by_merchant: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     refunded: dict[int, tuple[int, int]] = {}  # installment → (order, paid)
     returned_with_money: dict[int, int] = {}  # a RETURNED order's installments still PAID
-    for iid, uid, mid, status, principal, paid_fen, refunded_fen, oid, bps, order_status in _stream(s, sa.select(
+    for iid, uid, mid, status, principal, paid_fen, refunded_fen, oid, bps, order_status, kind in _stream(s, sa.select(
             INST.c.id, INST.c.shopper_id, INST.c.merchant_id, INST.c.status, INST.c.principal_fen, INST.c.paid_fen,
-            INST.c.refunded_fen, INST.c.order_id, ORD.c.platform_fee_bps, ORD.c.status)
+            INST.c.refunded_fen, INST.c.order_id, ORD.c.platform_fee_bps, ORD.c.status, ORD.c.kind)
             .select_from(INST.outerjoin(ORD, ORD.c.id == INST.c.order_id))):
         once.checked += 1
         keys, amt = captures.of(iid)
+        line = rules.line_repaid(kind) if kind is not None else rules.LINE_LIMIT
         if status in (IS.PAID, IS.REFUNDED):
             if keys > 1 or (paid_fen > 0 and (keys != 1 or amt != paid_fen)):
                 once.fail(f"installment {iid}: paid {paid_fen}, {keys} capture(s) of {amt}")
-            if bps is not None:  # settlement counts only installments whose order exists
+            # settlement counts only installments whose order exists and pays a merchant
+            if bps is not None and rules.pays_merchant(kind):
                 paid_by_merchant[mid][0] += principal
                 paid_by_merchant[mid][1] += bps_of(principal, bps)
                 if status == IS.REFUNDED:
@@ -183,9 +222,11 @@ def _installments(s: Session, captures: _Captures) -> tuple[Check, dict[int, int
                 returned_with_money[oid] = returned_with_money.get(oid, 0) + paid_fen
         elif keys:
             once.fail(f"installment {iid} is {status} but has a capture")
-        if status in IS.OPEN:
+        if status in IS.OPEN and line == rules.LINE_LIMIT:
             open_by_user[uid] += principal
-    return once, open_by_user, paid_by_merchant, _refunds(s, captures, refunded, returned_with_money)
+        elif status in IS.OPEN and line == rules.LINE_CASH:
+            open_cash[uid] += principal
+    return once, open_by_user, open_cash, paid_by_merchant, _refunds(s, captures, refunded, returned_with_money)
 
 
 def _refunds(s: Session, captures: _Captures, refunded: dict[int, tuple[int, int]],
@@ -221,10 +262,15 @@ def _refunds(s: Session, captures: _Captures, refunded: dict[int, tuple[int, int
 def _identity(s: Session, bal: dict[str, int], open_by_user: dict[int, int]) -> Check:
     identity = Check("limit = available + frozen + outstanding, available ≥ 0, columns = journal")
     frozen_by_user: dict[int, int] = defaultdict(int)
-    # Only orders in their trial are held: few, found through the index on status. Summed here,
-    # not grouped in SQL, which SQLite would answer by walking the shopper index over every order.
-    for uid, price in _stream(s, sa.select(ORD.c.shopper_id, ORD.c.price_fen).where(ORD.c.status.in_(OS.HOLDING))):
-        frozen_by_user[uid] += price
+    # Only 先用后付 orders in their trial are held: few, found through the index on status. Summed
+    # here, not grouped in SQL, which SQLite would answer by walking the shopper index over every order.
+    for uid, price, kind in _stream(s, sa.select(ORD.c.shopper_id, ORD.c.price_fen, ORD.c.kind)
+                                    .where(ORD.c.status.in_(OS.HOLDING))):
+        if kind == OK.BNPL:
+            frozen_by_user[uid] += price
+    # … and the waived deposits of rentals whose freeze is held.
+    for uid, waived in _stream(s, sa.select(RT.c.shopper_id, RT.c.waived_fen).where(RT.c.freeze_state == FS.HELD)):
+        frozen_by_user[uid] += waived
     for u, limit, frozen, outstanding in _stream(s, sa.select(CA.c.user_id, CA.c.limit_fen, CA.c.frozen_fen,
                                                              CA.c.outstanding_fen)):
         identity.checked += 1
@@ -253,15 +299,55 @@ def _methods(s: Session, bal: dict[str, int]) -> Check:
     return methods
 
 
-def _settlement(s: Session, bal: dict[str, int], paid_by_merchant: dict[int, list[int]]) -> Check:
+def _settlement(s: Session, bal: dict[str, int], paid_by_merchant: dict[int, list[int]], aside: _Aside) -> Check:
     """captured − platform fees (net of the service fees refunded) − refunds (principal refunded)
-    = the journal's balance of ``mer:<id>``."""
+    + what else was paid to the shop = the journal's balance of ``mer:<id>``. What else: a rental's
+    buy-out (``buyout:``, the price paid, less the service fee), a repair paid from a deposit
+    (``deprep:``) and a purchase paid from 备用金 (``drawpay:``, the amount drawn, less the service
+    fee) — each posting checked against its row (the amount, the shop), then its shop's share counted."""
     settle = Check("merchant settlement = captured − platform fees − refunds")
+    extra: dict[int, int] = defaultdict(int)
+
+    def paid_to_shop(key: str, legs, total: int, mid: int | None) -> None:
+        got = sum(a for _d, _c, a in legs)
+        shop = [(c, a) for _d, c, a in legs if c.startswith("mer:")]
+        if got != total or any(c not in (mer(mid), PLAT_SERVICE_FEE) for _d, c, _a in legs) or len(shop) > 1:
+            settle.fail(f"{key}: legs {legs} but its row says {total} to shop {mid}")
+            return
+        extra[mid] += sum(a for _c, a in shop)
+
+    rentals = {r.id: r for r in _stream(s, sa.select(RT.c.id, RT.c.merchant_id, RT.c.status, RT.c.buyout_paid_fen,
+                                                     RT.c.repair_fen, RT.c.paid_deposit_fen))}
+    for key in sorted(k for k in aside.legs if k.startswith(("buyout:", "deprep:"))):
+        prefix, _, ident = key.partition(":")
+        r = rentals.get(int(ident)) if ident.isdigit() else None
+        if r is None:
+            settle.fail(f"{key}: no such rental")
+            continue
+        if prefix == "buyout":
+            if r.status != RS.BOUGHT_OUT:
+                settle.fail(f"{key}: rental {r.id} is {r.status}, not bought out")
+            paid_to_shop(key, aside.legs[key], r.buyout_paid_fen, r.merchant_id)
+        else:
+            paid_to_shop(key, aside.legs[key], min(r.repair_fen, r.paid_deposit_fen), r.merchant_id)
+    draws = {d.id: d for d in _stream(s, sa.select(CD.c.id, CD.c.amount_fen, CD.c.dest, CD.c.method_id,
+                                                   ORD.c.merchant_id).select_from(
+        CD.outerjoin(ORD, ORD.c.id == CD.c.purchase_order_id)))}
+    for key in sorted(k for k in aside.legs if k.startswith("drawpay:")):
+        _, _, ident = key.partition(":")
+        d = draws.get(int(ident)) if ident.isdigit() else None
+        if d is None:
+            settle.fail(f"{key}: no such 备用金 draw")
+        elif d.dest == "shop":
+            paid_to_shop(key, aside.legs[key], d.amount_fen, d.merchant_id)
+        elif aside.legs[key] != [(aside.legs[key][0][0], pm(d.method_id), d.amount_fen)]:
+            settle.fail(f"{key}: legs {aside.legs[key]} but the draw paid {d.amount_fen} to method {d.method_id}")
     for (mid,) in s.execute(sa.select(Merchant.id)):
         settle.checked += 1
         principal, fees, refunds = paid_by_merchant.get(mid, (0, 0, 0))
-        if bal[mer(mid)] != principal - fees - refunds:
-            settle.fail(f"merchant {mid}: journal {bal[mer(mid)]}, expected {principal} − {fees} − {refunds}")
+        if bal[mer(mid)] != principal - fees - refunds + extra[mid]:
+            settle.fail(f"merchant {mid}: journal {bal[mer(mid)]}, expected {principal} − {fees} − {refunds}"
+                        + (f" + {extra[mid]}" if extra[mid] else ""))
     return settle
 
 
@@ -277,9 +363,18 @@ def _quotes(s: Session) -> Check:
                                             .where(INST.c.plan_application_id.is_(None))):
         periods[oid].append((seq, principal, fee))
     legacy = 0
+    rent_terms = {r.order_id: r for r in _stream(s, sa.select(RT.c.order_id, RT.c.term_months, RT.c.monthly_rent_fen)
+                                                 .where(RT.c.order_id.is_not(None)))}
+    draw_terms = {d.order_id: d for d in _stream(s, sa.select(CD.c.order_id, CD.c.amount_fen, CD.c.term_months,
+                                                              CD.c.interest_fen))}
     for o in _stream(s, sa.select(ORD.c.id, ORD.c.price_fen, ORD.c.plan, ORD.c.periods, ORD.c.fee_bps,
                                    ORD.c.late_fee_bps_per_day, ORD.c.late_fee_cap_bps, ORD.c.grace_days, ORD.c.created_at,
-                                   ORD.c.trial_end_at, ORD.c.product_id, ORD.c.quote_json)):
+                                   ORD.c.trial_end_at, ORD.c.product_id, ORD.c.quote_json, ORD.c.kind)):
+        if o.kind != OK.BNPL:
+            # 备用金 and rent carry their own contract: the schedule is the one of the draw's row (amount,
+            # term, the quoted interest) or of the rental's (term × monthly rent, no fee).
+            _contract(quotes, o, sorted(periods.get(o.id, [])), draw_terms.get(o.id), rent_terms.get(o.id))
+            continue
         if o.quote_json is None:
             legacy += 1  # made before quotes were stored (migration 0005): nothing to compare with
             continue
@@ -302,6 +397,23 @@ def _quotes(s: Session) -> Check:
     if legacy:
         quotes.note = f"{legacy} older order(s) made before quotes were stored, not compared"
     return quotes
+
+
+def _contract(quotes: Check, o, sched: list[tuple[int, int, int]], draw, rental) -> None:
+    """The schedule of a 备用金 draw or a rental's rent against the row it was made from."""
+    if o.kind == OK.CASH:
+        quotes.checked += 1
+        if draw is None:
+            quotes.fail(f"order {o.id}: a 备用金 order without its draw")
+        elif (o.price_fen, o.periods, len(sched), sum(p[1] for p in sched), sum(p[2] for p in sched)) != (
+                draw.amount_fen, draw.term_months, draw.term_months, draw.amount_fen, draw.interest_fen):
+            quotes.fail(f"order {o.id}: schedule {sched} but the draw quoted {draw.amount_fen} over {draw.term_months} "
+                        f"months, interest {draw.interest_fen}")
+    elif o.kind == OK.RENT:
+        quotes.checked += 1
+        want = [(k + 1, rental.monthly_rent_fen, 0) for k in range(rental.term_months)] if rental is not None else None
+        if want is None or sched != want or o.price_fen != rental.monthly_rent_fen * rental.term_months:
+            quotes.fail(f"order {o.id}: rent schedule {sched} but the contract said {want}")
 
 
 @dataclass
@@ -377,7 +489,9 @@ def _consent(s: Session) -> Check:
                                      .where(CE.c.kind == "status").order_by(CE.c.at, CE.c.id)):
         history[uid].append((at, old, new))
     start = BNPL_STATUS_CODE[BS.NOT_OPENED]
-    for oid, uid, created in _stream(s, sa.select(ORD.c.id, ORD.c.shopper_id, ORD.c.created_at)):
+    # Only a 先用后付 order needs 先用后付 on (a 备用金 draw, a rental, a repair charge, a purchase do not).
+    for oid, uid, created in _stream(s, sa.select(ORD.c.id, ORD.c.shopper_id, ORD.c.created_at)
+                                     .where(ORD.c.kind == OK.BNPL)):
         consent.checked += 1
         h = history.get(uid, [])
         times = [e[0] for e in h]
@@ -400,10 +514,122 @@ def _fee_caps(s: Session) -> Check:
     return caps
 
 
+# ── 备用金 and rentals ──────────────────────────────────────────────────────────────────────────
+def _cash_lines(s: Session, bal: dict[str, int], open_cash: dict[int, int], aside: _Aside) -> Check:
+    """Each 备用金 line: line = available + outstanding with available ≥ 0; the line's outstanding =
+    the open principal of its draws' installments = the journal's ``cash:<uid>:outstanding``; the
+    journal grants the line (``cash:<uid>:granted`` = −line); every draw's payout left the cash book."""
+    check = Check("备用金 line = available + outstanding, available ≥ 0, columns = journal = draws")
+    users = set()
+    for uid, line, outstanding in _stream(s, sa.select(CL.c.user_id, CL.c.line_fen, CL.c.outstanding_fen)):
+        check.checked += 1
+        users.add(uid)
+        available = bal[cash(uid, "available")]
+        if available < 0 or line != available + outstanding:
+            check.fail(f"user {uid}: line {line} ≠ available {available} + outstanding {outstanding}")
+        if bal[cash(uid, "outstanding")] != outstanding or outstanding != open_cash[uid]:
+            check.fail(f"user {uid}: 备用金 outstanding {outstanding}, journal {bal[cash(uid, 'outstanding')]}, "
+                       f"installments {open_cash[uid]}")
+        if -bal[cash(uid, "granted")] != line:
+            check.fail(f"user {uid}: line {line} but the journal grants {-bal[cash(uid, 'granted')]}")
+    for uid in sorted(u for u, owed in open_cash.items() if owed and u not in users):
+        check.fail(f"user {uid} owes 备用金 principal {open_cash[uid]} without a line")
+    for key, legs in sorted(aside.legs.items()):
+        if key.startswith("drawpay:") and any(d != "plat:cash_book" for d, _c, _a in legs):
+            check.fail(f"{key}: paid from {sorted({d for d, _c, _a in legs})}, not the cash book")
+    return check
+
+
+def _cash_interest(s: Session) -> Check:
+    """No 备用金 interest above the APR cap: every rate (a line's, a draw's) × 365 within it, and each
+    installment of a draw's schedule bears at most the cap's interest on the principal outstanding
+    during its period (the draw's amount less the principal of the periods before), over the days
+    of the period (from the draw, then from the due date before). A hardship plan's installments
+    carry no new interest: together they bear at most the interest of the periods they replaced."""
+    check = Check("备用金 interest never above the APR cap")
+    for what, ident, ppm in [*(("line", i, r) for i, r in _stream(s, sa.select(CL.c.id, CL.c.daily_rate_ppm))),
+                             *(("draw", i, r) for i, r in _stream(s, sa.select(CD.c.id, CD.c.daily_rate_ppm)))]:
+        check.checked += 1
+        if not rules.rate_within_cap(ppm):
+            check.fail(f"{what} {ident}: daily rate {ppm} ppm is above the APR cap of {POLICY.cash_apr_cap_bps} bp")
+    draws = {d.order_id: d for d in _stream(s, sa.select(CD.c.order_id, CD.c.amount_fen, CD.c.created_at))}
+    sched: dict[int, list] = defaultdict(list)
+    plan_fees: dict[int, int] = defaultdict(int)
+    replaced_fees: dict[int, int] = defaultdict(int)
+    for oid, seq, due, principal, fee, fee_waived, plan, status in _stream(s, sa.select(
+            INST.c.order_id, INST.c.seq, INST.c.due_at, INST.c.principal_fen, INST.c.fee_fen, INST.c.fee_waived_fen,
+            INST.c.plan_application_id, INST.c.status).select_from(INST.join(ORD, ORD.c.id == INST.c.order_id))
+            .where(ORD.c.kind == OK.CASH)):
+        if plan is not None:
+            plan_fees[oid] += fee
+            continue
+        if status == IS.REPLACED:
+            replaced_fees[oid] += fee - fee_waived
+        sched[oid].append((seq, due, principal, fee))
+    for oid, rows in sorted(sched.items()):
+        d = draws.get(oid)
+        if d is None:
+            check.fail(f"order {oid}: 备用金 installments without a draw")
+            continue
+        left, start = d.amount_fen, d.created_at
+        for seq, due, principal, fee in sorted(rows):
+            check.checked += 1
+            days = -(-(due - start) // timedelta(days=1))
+            if fee > rules.interest_cap_fen(left, days):
+                check.fail(f"order {oid} period {seq}: interest {fee} on {left} over {days} day(s) is above the cap "
+                           f"({rules.interest_cap_fen(left, days)})")
+            left, start = left - principal, due
+    for oid, fees in sorted(plan_fees.items()):
+        check.checked += 1
+        if fees > replaced_fees[oid]:
+            check.fail(f"order {oid}: the hardship plan bears interest {fees}, above the {replaced_fees[oid]} it replaced")
+    return check
+
+
+def _rental_freezes(s: Session, bal: dict[str, int], aside: _Aside) -> Check:
+    """Each rental's waived deposit is frozen once (``rfrz:``, the waived amount, while it is held or
+    after) and resolved at most once: one ``rrel:`` and one ``rcap:`` at most, adding up to the freeze
+    when released or captured, none while held; a rental that has ended holds nothing. Its paid
+    deposit: ``dep:`` = paid, ``depref:`` = refunded, ``deprep:`` = the repair taken from it; and
+    ``plat:deposits`` holds what is paid and neither refunded nor taken for repairs."""
+    check = Check("every rental freeze resolved at most once; deposits held = paid − refunded − repairs")
+    ended = (RS.RETURNED, RS.BOUGHT_OUT, RS.CANCELLED)
+    held = 0
+    for r in _stream(s, sa.select(RT.c.id, RT.c.status, RT.c.freeze_state, RT.c.waived_fen, RT.c.paid_deposit_fen,
+                                  RT.c.deposit_refunded_fen, RT.c.repair_fen)):
+        check.checked += 1
+        frz, rel, cap = (aside.total(p, r.id) for p in ("rfrz:", "rrel:", "rcap:"))
+        if len(aside.of("rrel:", r.id)) > 1 or len(aside.of("rcap:", r.id)) > 1 or len(aside.of("rfrz:", r.id)) > 1:
+            check.fail(f"rental {r.id}: its freeze was moved more than once")
+        if r.freeze_state == FS.NONE:
+            if frz or rel or cap:
+                check.fail(f"rental {r.id}: nothing waived, yet frozen {frz}, released {rel}, captured {cap}")
+        elif frz != r.waived_fen:
+            check.fail(f"rental {r.id}: waived {r.waived_fen}, frozen {frz}")
+        if r.freeze_state == FS.HELD and (rel or cap):
+            check.fail(f"rental {r.id}: held, yet released {rel} and captured {cap}")
+        if r.freeze_state in (FS.RELEASED, FS.CAPTURED) and rel + cap != frz:
+            check.fail(f"rental {r.id}: {r.freeze_state}, released {rel} + captured {cap} ≠ frozen {frz}")
+        if r.freeze_state == FS.RELEASED and cap:
+            check.fail(f"rental {r.id}: released, yet {cap} captured")
+        if r.freeze_state == FS.HELD and r.status in ended:
+            check.fail(f"rental {r.id} is {r.status} but its freeze is still held")
+        from_deposit = min(r.repair_fen, r.paid_deposit_fen)
+        got = (aside.total("dep:", r.id), aside.total("depref:", r.id), aside.total("deprep:", r.id))
+        if got != (r.paid_deposit_fen, r.deposit_refunded_fen, from_deposit):
+            check.fail(f"rental {r.id}: deposit paid/refunded/repair {got} in the journal, "
+                       f"{(r.paid_deposit_fen, r.deposit_refunded_fen, from_deposit)} in the row")
+        held += r.paid_deposit_fen - r.deposit_refunded_fen - from_deposit
+    if bal[PLAT_DEPOSITS] != held:
+        check.fail(f"plat:deposits holds {bal[PLAT_DEPOSITS]}, the rentals {held}")
+    return check
+
+
 def run_audit(*, session: Session) -> AuditReport:
     s = session
-    bal, captures = _journal(s)
-    once, open_by_user, paid_by_merchant, refunds = _installments(s, captures)
+    bal, captures, aside = _journal(s)
+    once, open_by_user, open_cash, paid_by_merchant, refunds = _installments(s, captures)
     return AuditReport([_postings(s, bal), _identity(s, bal, open_by_user), once, _methods(s, bal),
-                        _settlement(s, bal, paid_by_merchant), refunds, _quotes(s), *_notices(s), _consent(s),
-                        _fee_caps(s)])
+                        _settlement(s, bal, paid_by_merchant, aside), refunds, _quotes(s), *_notices(s), _consent(s),
+                        _fee_caps(s), _cash_lines(s, bal, open_cash, aside), _cash_interest(s),
+                        _rental_freezes(s, bal, aside)])

@@ -15,7 +15,7 @@ from ..domain.clock import CST, Clock, FixedClock, china_month
 from ..domain.errors import DomainError, InsufficientFunds, InvalidTransition, NotFound, ValidationError
 from ..domain.money import yuan
 from ..domain.policy import POLICY
-from ..models import Installment, InstallmentStatus as IS, Order, OrderStatus as OS, PaymentMethod
+from ..models import Installment, InstallmentStatus as IS, Order, OrderKind, OrderStatus as OS, PaymentMethod
 from . import credit, orders, payments
 from .notify import send
 from .paging import Key, Keyset, Page, fetch
@@ -53,9 +53,9 @@ BILLS = Keyset("bills", (Key(INST.c.due_at, datetime, desc=True), Key(INST.c.id,
 
 
 def installments_page(*, session: Session, uid: int, cursor: str = "", size: int | None = None) -> Page:
-    """One page of the shopper's billed installments, latest due first; items are rows of
-    (``Installment``, ``product_name``)."""
-    q = (select(Installment, Order.product_name).join(Order, Order.id == Installment.order_id)
+    """One page of the shopper's billed installments of every kind (先用后付, 备用金, rent, charges),
+    latest due first; items are rows of (``Installment``, ``product_name``, the order's ``kind``)."""
+    q = (select(Installment, Order.product_name, Order.kind).join(Order, Order.id == Installment.order_id)
          .where(Installment.shopper_id == uid, Installment.status.in_(BILLED)))
     return fetch(session=session, stmt=q, keyset=BILLS, cursor=cursor, size=size)
 
@@ -196,6 +196,8 @@ class EarlyQuote:
 def early_quote(*, session: Session, uid: int, order_id: object, clock: Clock) -> EarlyQuote:
     now = clock.now()
     order = orders.own_order(session=session, uid=uid, order_id=order_id)
+    if not rules.early_repay_on_bills(order.kind):
+        raise InvalidTransition("engine.early.elsewhere" if order.kind == OrderKind.CASH else "engine.early.not_rent")
     if order.status not in OS.BILLED:
         raise InvalidTransition("bill.nothing_owed")
     insts = [i for i in orders.installments_of(session=session, order_id=order.id) if i.status in IS.OPEN]
@@ -282,6 +284,7 @@ class PlannedDeduction:
     method_label: str | None  # None: no method would cover it today
     overdue: bool
     method_kind: str | None = None  # wallet | card: how a screen names the method
+    kind: str = "bnpl"  # the order's kind (``OrderKind``): what the bill is for
 
 
 def dry_run(*, session: Session, uid: int, clock: Clock) -> list[PlannedDeduction]:
@@ -321,7 +324,7 @@ def dry_run(*, session: Session, uid: int, clock: Clock) -> list[PlannedDeductio
             balance[paying.id] -= amount
         out.append(PlannedDeduction(inst.id, order.id, order.product_name, inst.seq, inst.periods, when, amount,
                                     paying.label if paying else None, inst.status == IS.OVERDUE,
-                                    paying.kind if paying else None))
+                                    paying.kind if paying else None, order.kind))
     return out
 
 
@@ -331,6 +334,7 @@ class EarlyOffer:
     order_id: int
     product: str
     quote: EarlyQuote
+    kind: str = "bnpl"
 
 
 def early_offers(*, session: Session, uid: int, clock: Clock) -> list[EarlyOffer]:
@@ -338,18 +342,20 @@ def early_offers(*, session: Session, uid: int, clock: Clock) -> list[EarlyOffer
     (one left is a plain repayment, offered on its row)."""
     out = []
     for o in session.exec(select(Order).where(Order.shopper_id == uid, Order.status.in_(OS.BILLED)).order_by(Order.id)):
+        if not rules.early_repay_on_bills(o.kind):
+            continue
         try:
             q = early_quote(session=session, uid=uid, order_id=o.id, clock=clock)
         except DomainError:
             continue
         if len(q.installment_ids) >= 2:
-            out.append(EarlyOffer(o.id, o.product_name, q))
+            out.append(EarlyOffer(o.id, o.product_name, q, o.kind))
     return out
 
 
 @dataclass(frozen=True)
 class Overview:
-    page: Page  # one page of (Installment, product name), latest due first
+    page: Page  # one page of (Installment, product name, kind), latest due first
     months: dict[str, MonthSums]  # the figures of each month on the page, over the whole month
     open_fen: int
     overdue_fen: int
@@ -364,7 +370,7 @@ def overview(*, session: Session, uid: int, clock: Clock, cursor: str = "") -> O
     the early repayments on offer, the dry run and the auto-repay settings."""
     now = clock.now()
     page = installments_page(session=session, uid=uid, cursor=cursor)
-    months = sorted({statement_month(inst.due_at) for inst, _product in page.items})
+    months = sorted({statement_month(row[0].due_at) for row in page.items})
     open_fen, overdue_fen = open_totals(session=session, uid=uid)
     return Overview(page, statement_sums(session=session, uid=uid, months=months), open_fen, overdue_fen,
                     early_offers(session=session, uid=uid, clock=clock), dry_run(session=session, uid=uid, clock=FixedClock(now)),

@@ -49,7 +49,7 @@ _WALL = SystemClock()  # pruning is by wall time: the demo clock jumps, the feed
 
 # Whom a written row concerns, by table.
 _TOPIC = {
-    "notifications": INBOX, "credit_accounts": CREDIT, "credit_events": CREDIT, "users": CREDIT,
+    "notifications": INBOX, "credit_accounts": CREDIT, "credit_events": CREDIT, "users": CREDIT, "cash_lines": CREDIT,
     "payment_methods": MONEY, "installments": MONEY, "orders": ORDERS, "order_events": ORDERS,
     "returns": ORDERS, "return_photos": ORDERS, "merchants": ORDERS, "applications": REVIEW,
     "application_proofs": REVIEW, "products": CATALOG, "sim_clock": CLOCK,
@@ -62,9 +62,12 @@ _PARENT = {"order_events": ("order_id", "orders"), "return_photos": ("return_id"
 _KEY_COLUMNS = ("id", *_USER_COLUMNS, "merchant_id", *(c for c, _t in _PARENT.values()))
 # table → the users concerned by the rows with the ids bound to :ids
 _OWNERS = {
-    "orders": "SELECT t.shopper_id, m.user_id FROM orders t JOIN merchants m ON m.id = t.merchant_id WHERE t.id IN :ids",
-    "installments": "SELECT t.shopper_id, m.user_id FROM installments t JOIN merchants m ON m.id = t.merchant_id "
+    # LEFT JOIN: a 备用金 draw's order and installments have no shop, and still concern their shopper
+    "orders": "SELECT t.shopper_id, m.user_id FROM orders t LEFT JOIN merchants m ON m.id = t.merchant_id "
+              "WHERE t.id IN :ids",
+    "installments": "SELECT t.shopper_id, m.user_id FROM installments t LEFT JOIN merchants m ON m.id = t.merchant_id "
                     "WHERE t.id IN :ids",
+    "cash_lines": "SELECT t.user_id FROM cash_lines t WHERE t.id IN :ids",
     "returns": "SELECT t.shopper_id, m.user_id FROM returns t JOIN merchants m ON m.id = t.merchant_id WHERE t.id IN :ids",
     "applications": "SELECT t.shopper_id FROM applications t WHERE t.id IN :ids",
     "payment_methods": "SELECT t.user_id FROM payment_methods t WHERE t.id IN :ids",

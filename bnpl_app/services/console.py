@@ -29,6 +29,7 @@ from ..models import (
     InstallmentStatus as IS,
     Merchant,
     Order,
+    OrderKind,
     OrderStatus as OS,
     Posting,
     Product,
@@ -49,6 +50,9 @@ P = Posting.__table__
 RET = ReturnRequest.__table__
 USR = User.__table__
 
+# The shop's catalog orders (先用后付 and ordinary purchases) are its orders list; rent and repair
+# charges belong to its rentals, and the rates below are of 先用后付 orders only.
+CATALOG_KINDS = (OrderKind.BNPL, OrderKind.BUY)
 KEPT = (OS.DUE, OS.OVERDUE, OS.PAID)  # the trial ended (or was paid early) and the shopper kept it
 DECIDED = (*KEPT, OS.RETURNED)
 ORDER_LIMIT = 500  # a console page never ships more rows than this to a browser
@@ -109,7 +113,7 @@ class OrderLine:
 def _order_select(merchant_id: int, status: str = ""):
     q = (sa.select(ORD.c.id, ORD.c.product_id, ORD.c.product_name, USR.c.display_name, ORD.c.price_fen, ORD.c.plan,
                    ORD.c.status, ORD.c.created_at, ORD.c.trial_end_at)
-         .join(USR, USR.c.id == ORD.c.shopper_id).where(ORD.c.merchant_id == merchant_id))
+         .join(USR, USR.c.id == ORD.c.shopper_id).where(ORD.c.merchant_id == merchant_id, ORD.c.kind.in_(CATALOG_KINDS)))
     return q.where(ORD.c.status == status) if status else q
 
 
@@ -288,18 +292,24 @@ def _settlement_parts(merchant_id: int):
     kept = the balance of ``mer:<id>``."""
     acct = mer(merchant_id)
     shop_orders = sa.select(ORD.c.id).where(ORD.c.merchant_id == merchant_id)
-    captured, refunded = P.c.kind == "capture", P.c.kind == "refund"
+    mine = P.c.order_id.in_(shop_orders)
+    # What else is paid to the shop (a rental's buy-out, a repair from a deposit, a purchase paid
+    # from 备用金): every other posting with a leg to ``mer:<id>``, its service fee leg with it.
+    paid_to_shop = sa.select(P.c.posting_key).where(P.c.credit_account == acct, P.c.ledger == MONEY)
+    other = sa.and_(P.c.posting_key.in_(paid_to_shop), sa.not_(sa.and_(P.c.kind.in_(("capture", "refund")), mine)))
+    captured = sa.or_(sa.and_(P.c.kind == "capture", mine), other)
+    refunded = sa.and_(P.c.kind == "refund", mine)
     share = sa.and_(captured, P.c.credit_account == acct)
     fee = sa.and_(captured, P.c.credit_account == PLAT_SERVICE_FEE)
     share_back = sa.and_(refunded, P.c.debit_account == acct)
     fee_back = sa.and_(refunded, P.c.debit_account == PLAT_SERVICE_FEE)
-    where = sa.and_(P.c.ledger == MONEY, P.c.order_id.in_(shop_orders), sa.or_(
+    where = sa.and_(P.c.ledger == MONEY, sa.or_(
         sa.and_(captured, P.c.credit_account.in_((acct, PLAT_SERVICE_FEE))),
         sa.and_(refunded, P.c.debit_account.in_((acct, PLAT_SERVICE_FEE)))))
     amount = P.c.amount_fen
     total = lambda expr: sa.func.coalesce(sa.func.sum(expr), 0)  # noqa: E731
     sums = (
-        total(sa.case((share, 1), else_=0)).label("captures"),
+        total(sa.case((sa.and_(share, P.c.kind == "capture"), 1), else_=0)).label("captures"),
         total(sa.case((share, amount), (fee, amount), else_=0)).label("captured"),
         total(sa.case((fee, amount), (fee_back, -amount), else_=0)).label("fees"),
         total(sa.case((share_back, amount), (fee_back, amount), else_=0)).label("refunds"),
@@ -446,7 +456,7 @@ def _overdue_orders(session: Session, merchant_id: int) -> set[int]:
     (``rules.installment_was_late`` — the shopper's reward decides by it too): it went overdue
     (paid late or not yet), was penalised, or was folded into a hardship plan. Never ``paid_at >
     due_at``: the sweep runs some seconds after a due instant, which is on time."""
-    shop_orders = sa.select(ORD.c.id).where(ORD.c.merchant_id == merchant_id)
+    shop_orders = sa.select(ORD.c.id).where(ORD.c.merchant_id == merchant_id, ORD.c.kind == OrderKind.BNPL)
     return {oid for oid, *late in session.execute(
         sa.select(INST.c.order_id, *payments.LATE_COLUMNS).where(INST.c.order_id.in_(shop_orders)))
         if rules.installment_was_late(*late)}
@@ -454,7 +464,7 @@ def _overdue_orders(session: Session, merchant_id: int) -> set[int]:
 
 def _exposure_by_order(session: Session, merchant_id: int, upto: datetime | None = None) -> list[tuple[int, datetime, int]]:
     """(order id, when, signed change of frozen + outstanding) for each limit posting of this shop's orders."""
-    shop_orders = sa.select(ORD.c.id).where(ORD.c.merchant_id == merchant_id)
+    shop_orders = sa.select(ORD.c.id).where(ORD.c.merchant_id == merchant_id, ORD.c.kind == OrderKind.BNPL)
     out = []
     for oid, debit, credit, amount, at in session.execute(
             sa.select(P.c.order_id, P.c.debit_account, P.c.credit_account, P.c.amount_fen, P.c.created_at)
@@ -469,7 +479,7 @@ def _exposure_by_order(session: Session, merchant_id: int, upto: datetime | None
 def analytics(*, session: Session, merchant_id: int, clock: Clock, days: int = 60) -> Analytics:
     now = clock.now()
     rows = session.execute(sa.select(ORD.c.id, ORD.c.product_id, ORD.c.status, ORD.c.created_at)
-                           .where(ORD.c.merchant_id == merchant_id)).all()
+                           .where(ORD.c.merchant_id == merchant_id, ORD.c.kind == OrderKind.BNPL)).all()
     ids = [r.id for r in rows]
     overdue = _overdue_orders(session, merchant_id)
     inspected: dict[int, str] = {}

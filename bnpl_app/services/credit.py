@@ -14,11 +14,12 @@ from ..domain import rules
 from ..domain.errors import InsufficientLimit, NotFound
 from ..domain.policy import POLICY
 from ..domain.status import BNPL_STATUS_CODE
-from ..models import BNPL_ACTIVE, CreditAccount, CreditEvent
+from ..models import BNPL_ACTIVE, CashLine, CreditAccount, CreditEvent
 from . import ledger
 from .ledger import LIMIT, lim
 
 CA = CreditAccount.__table__
+CL = CashLine.__table__
 
 
 def account(*, session: Session, uid: int) -> CreditAccount:
@@ -117,6 +118,21 @@ def repay_principal(*, session: Session, uid: int, amount: int, installment_id: 
     if amount:
         _move(session, uid=uid, amount=amount, src="outstanding", dst="headroom", key=f"lrp:{installment_id}",
               kind="repay", at=at, order_id=order_id, installment_id=installment_id)
+
+
+def repay_cash_line(*, session: Session, uid: int, amount: int, at: datetime, installment_id: int | None = None,
+                    order_id: int | None = None, key: str | None = None) -> None:
+    """Principal of a 备用金 draw paid back: the line's outstanding comes down by a guarded update
+    (never below zero) and the limit ledger moves ``cash:<uid>:outstanding`` → ``:available``,
+    keyed ``crp:<installment>`` (or ``key``, for a repayment that is not one installment's capture)."""
+    if not amount:
+        return
+    res = session.execute(sa.update(CL).where(CL.c.user_id == uid, CL.c.outstanding_fen >= amount)
+                          .values(outstanding_fen=CL.c.outstanding_fen - amount, updated_at=at))
+    if res.rowcount != 1:
+        raise RuntimeError(f"备用金 outstanding of user {uid} is below {amount} — ledger and draws disagree")
+    ledger.post(session=session, ledger=LIMIT, key=key or f"crp:{installment_id}", kind="repay", at=at, order_id=order_id,
+                installment_id=installment_id, legs=[(ledger.cash(uid, "outstanding"), ledger.cash(uid, "available"), amount)])
 
 
 def reason_of(key: str, **params: object) -> str:

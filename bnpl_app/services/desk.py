@@ -23,16 +23,21 @@ from ..models import (
     ApplicationProof,
     ApplicationStatus as AS,
     BnplStatus as BS,
+    CashLine,
     CreditAccount,
     CreditEvent,
     Installment,
     InstallmentStatus as IS,
     Order,
     OrderStatus as OS,
+    OrderKind as OK,
     PaymentMethod,
     Posting,
+    Rental,
+    RentalStatus as RS,
     User,
 )
+from ..domain.status import FreezeState as FS
 from . import applications, credit, payments
 from .ledger import LIMIT, MONEY, pm
 from .paging import Key, Keyset, Page, as_id, clean_query, contains, fetch
@@ -41,7 +46,59 @@ from ..domain.rules import days_overdue, is_bad_debt
 INST = Installment.__table__
 ORD = Order.__table__
 P = Posting.__table__
+CL = CashLine.__table__
+RT = Rental.__table__
 QUEUE_LIMIT = 200
+
+
+# ── 备用金 and rentals: what a shopper (or the platform) owes and holds on them ─────────────────────
+@dataclass(frozen=True)
+class CashExposure:
+    lines: int = 0  # 备用金 lines granted
+    line_fen: int = 0
+    outstanding_fen: int = 0  # principal drawn and not repaid
+    overdue_fen: int = 0  # owed on overdue 备用金 installments (principal, interest, late fees)
+
+    @property
+    def available_fen(self) -> int:
+        return max(0, self.line_fen - self.outstanding_fen)
+
+
+@dataclass(frozen=True)
+class RentalExposure:
+    active: int = 0  # rentals not yet ended (awaiting delivery, renting, being returned)
+    held: int = 0  # waived deposits still frozen on the 先用后付 limit
+    held_fen: int = 0
+    overdue_fen: int = 0  # owed on overdue rent
+
+
+def _overdue_of_kind(session: Session, kind: str, uid: int | None = None) -> int:
+    q = sa.select(Installment).join(Order, Order.id == Installment.order_id).where(
+        Installment.status == IS.OVERDUE, Order.kind == kind)
+    if uid is not None:
+        q = q.where(Installment.shopper_id == uid)
+    return sum(payments.owed(i) for i in session.exec(q))
+
+
+def cash_exposure(*, session: Session, uid: int | None = None) -> CashExposure:
+    """备用金 lines (one shopper's, or the platform's): how many, granted, drawn, overdue."""
+    q = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(CL.c.line_fen), 0),
+                  sa.func.coalesce(sa.func.sum(CL.c.outstanding_fen), 0))
+    if uid is not None:
+        q = q.where(CL.c.user_id == uid)
+    n, line, outstanding = session.execute(q).one()
+    return CashExposure(int(n), int(line), int(outstanding), _overdue_of_kind(session, OK.CASH, uid))
+
+
+def rental_exposure(*, session: Session, uid: int | None = None) -> RentalExposure:
+    """Rentals (one shopper's, or the platform's): active, deposits frozen, rent overdue."""
+    q = sa.select(sa.func.coalesce(sa.func.sum(sa.case((RT.c.status.in_(RS.ACTIVE), 1), else_=0)), 0),
+                  sa.func.coalesce(sa.func.sum(sa.case((RT.c.freeze_state == FS.HELD, 1), else_=0)), 0),
+                  sa.func.coalesce(sa.func.sum(sa.case((RT.c.freeze_state == FS.HELD, RT.c.waived_fen), else_=0)), 0))
+    if uid is not None:
+        q = q.where(RT.c.shopper_id == uid)
+    active, held, held_fen = session.execute(q).one()
+    return RentalExposure(int(active), int(held), int(held_fen), _overdue_of_kind(session, OK.RENT, uid))
 
 
 # ── a shopper at a glance ────────────────────────────────────────────────────────────────────
@@ -250,6 +307,8 @@ class ShopperFile:
     postings: list[PostingLine]
     applications: list[Application]
     events: list[CreditEvent] = field(default_factory=list)
+    cash: CashExposure = field(default_factory=CashExposure)
+    rentals: RentalExposure = field(default_factory=RentalExposure)
 
 
 def shopper_file(*, session: Session, uid: object, clock: Clock, postings_limit: int = 100) -> ShopperFile:
@@ -260,7 +319,8 @@ def shopper_file(*, session: Session, uid: object, clock: Clock, postings_limit:
     acct = credit.account(session=session, uid=uid)
     methods = payments.methods_in_order(session=session, uid=uid)
     journal = payments.methods_in_order(session=session, uid=uid, with_removed=True)  # unbound ones' postings too
-    accounts = [f"lim:{uid}:{b}" for b in ("granted", "headroom", "frozen", "outstanding")] + [pm(m.id) for m in journal]
+    accounts = ([f"lim:{uid}:{b}" for b in ("granted", "headroom", "frozen", "outstanding")]
+                + [f"cash:{uid}:{b}" for b in ("granted", "available", "outstanding")] + [pm(m.id) for m in journal])
     rows = session.execute(
         sa.select(P.c.id, P.c.created_at, P.c.ledger, P.c.kind, P.c.debit_account, P.c.credit_account, P.c.amount_fen,
                   P.c.order_id)
@@ -278,6 +338,7 @@ def shopper_file(*, session: Session, uid: object, clock: Clock, postings_limit:
                                        .order_by(Application.id.desc()))),
         events=list(session.exec(select(CreditEvent).where(CreditEvent.user_id == uid)
                                  .order_by(CreditEvent.at.desc(), CreditEvent.id.desc()).limit(30))),
+        cash=cash_exposure(session=session, uid=uid), rentals=rental_exposure(session=session, uid=uid),
     )
 
 
@@ -327,6 +388,8 @@ class Risk:
     frozen_fen: int  # platform-wide exposure, for scale
     outstanding_fen: int
     suspended: int
+    cash: CashExposure = field(default_factory=CashExposure)
+    rentals: RentalExposure = field(default_factory=RentalExposure)
 
 
 def risk(*, session: Session, clock: Clock) -> Risk:
@@ -358,4 +421,5 @@ def risk(*, session: Session, clock: Clock) -> Risk:
         sa.func.coalesce(sa.func.sum(CreditAccount.frozen_fen), 0), sa.func.coalesce(sa.func.sum(CreditAccount.outstanding_fen), 0),
         sa.func.coalesce(sa.func.sum(sa.case((CreditAccount.bnpl_status == BS.SUSPENDED, 1), else_=0)), 0))).one()
     return Risk([buckets[k] for k, _lo, _hi in BUCKETS], bad, sum(b.owed_fen for b in buckets.values()),
-                int(frozen), int(outstanding), int(suspended))
+                int(frozen), int(outstanding), int(suspended), cash_exposure(session=session),
+                rental_exposure(session=session))

@@ -11,7 +11,7 @@ from ..domain.errors import NotFound, ValidationError
 from ..domain.money import check_amount
 from ..domain.numbers import whole_number
 from ..domain.policy import POLICY
-from ..models import Installment, InstallmentStatus as IS, Merchant, Order, OrderStatus as OS, Product
+from ..models import Installment, InstallmentStatus as IS, Merchant, Order, OrderKind, OrderStatus as OS, Product
 
 
 def shop_cap(*, session: Session, merchant_id: int) -> int:
@@ -29,9 +29,14 @@ def shop_exposure(*, session: Session, uid: int, merchant_id: int) -> int:
     shopper never both pass on the same figure; a capture or release running meanwhile only
     lowers it, so a stale read errs on the safe side."""
     held = sa.select(sa.func.coalesce(sa.func.sum(Order.price_fen), 0)).where(
-        Order.shopper_id == uid, Order.merchant_id == merchant_id, Order.status.in_(OS.HOLDING))
+        Order.shopper_id == uid, Order.merchant_id == merchant_id, Order.status.in_(OS.HOLDING),
+        Order.kind == OrderKind.BNPL)
+    # Owed on the 先用后付 limit only (``rules.line_repaid``): 先用后付 and repair charges, not rent.
+    on_limit = sa.select(Order.id).where(Order.shopper_id == uid, Order.merchant_id == merchant_id,
+                                         Order.kind.in_((OrderKind.BNPL, OrderKind.CHARGE)))
     owed = sa.select(sa.func.coalesce(sa.func.sum(Installment.principal_fen), 0)).where(
-        Installment.shopper_id == uid, Installment.merchant_id == merchant_id, Installment.status.in_(IS.OPEN))
+        Installment.shopper_id == uid, Installment.merchant_id == merchant_id, Installment.status.in_(IS.OPEN),
+        Installment.order_id.in_(on_limit))
     return int(session.execute(held).scalar_one()) + int(session.execute(owed).scalar_one())
 
 

@@ -29,7 +29,7 @@ from ..models import (
 )
 from . import credit, ledger
 from .bulk import execute_many
-from .ledger import MONEY, PLAT_FEE_INCOME, PLAT_SERVICE_FEE, mer, pm
+from .ledger import MONEY, PLAT_CASH_BOOK, PLAT_FEE_INCOME, PLAT_SERVICE_FEE, Leg, mer, pm
 from .notify import send
 
 PMT = PaymentMethod.__table__
@@ -103,6 +103,36 @@ def method_label(m: PaymentMethod) -> str:
     return m.label
 
 
+def principal_payee(kind: str, merchant_id: int | None) -> str:
+    """The account a capture's principal share goes to (``rules.pays_merchant``): the order's
+    merchant, or the platform's cash book for a 备用金 draw."""
+    return mer(merchant_id) if rules.pays_merchant(kind) else PLAT_CASH_BOOK
+
+
+def capture_legs(*, kind: str, merchant_id: int | None, method_id: int, principal_fen: int, amount_fen: int,
+                 platform_fee_bps: int) -> list[Leg]:
+    """The three legs of ``cap:<installment>`` (zero ones are dropped when posted; their places
+    keep the leg numbers): principal share to its payee, the platform's service fee, and fee
+    income (installment fee or interest, late fees) — for every kind, on both sweep paths."""
+    share, service_fee, fees = rules.capture_split(principal_fen=principal_fen, amount_fen=amount_fen,
+                                                   platform_fee_bps=platform_fee_bps)
+    src = pm(method_id)
+    return [(src, principal_payee(kind, merchant_id), share), (src, PLAT_SERVICE_FEE, service_fee),
+            (src, PLAT_FEE_INCOME, fees)]
+
+
+def repay_line(*, session: Session, order: Order, inst: Installment, at: datetime) -> None:
+    """The captured principal goes back to the line it was owed on (``rules.line_repaid``): the
+    先用后付 limit (``lrp:``), the 备用金 line (``crp:``), or none (rent)."""
+    line = rules.line_repaid(order.kind)
+    if line == rules.LINE_LIMIT:
+        credit.repay_principal(session=session, uid=order.shopper_id, amount=inst.principal_fen, installment_id=inst.id,
+                               order_id=order.id, at=at)
+    elif line == rules.LINE_CASH:
+        credit.repay_cash_line(session=session, uid=order.shopper_id, amount=inst.principal_fen, installment_id=inst.id,
+                               order_id=order.id, at=at)
+
+
 @dataclass(frozen=True)
 class Capture:
     installment_id: int
@@ -136,17 +166,13 @@ def capture(
         raise InvalidTransition("bill.not_open", status=inst.status)
     if amount and not (gateway or GATEWAY).debit(session, method_id=method.id, amount_fen=amount):
         raise InsufficientFunds("bill.insufficient", method=method.label, balance=yuan(method.balance_fen), amount=yuan(amount))
-    share, service_fee, fees = rules.capture_split(principal_fen=inst.principal_fen, amount_fen=amount,
-                                                   platform_fee_bps=order.platform_fee_bps)
     ledger.post(
         session=session, ledger=MONEY, key=f"cap:{inst.id}", kind="capture", at=at, order_id=order.id, installment_id=inst.id,
-        legs=[(pm(method.id), mer(order.merchant_id), share),
-              (pm(method.id), PLAT_SERVICE_FEE, service_fee),
-              (pm(method.id), PLAT_FEE_INCOME, fees)],
+        legs=capture_legs(kind=order.kind, merchant_id=order.merchant_id, method_id=method.id,
+                          principal_fen=inst.principal_fen, amount_fen=amount, platform_fee_bps=order.platform_fee_bps),
     )
     if billed:
-        credit.repay_principal(session=session, uid=order.shopper_id, amount=inst.principal_fen, installment_id=inst.id,
-                               order_id=order.id, at=at)
+        repay_line(session=session, order=order, inst=inst, at=at)
     return Capture(inst.id, amount, method.id, method.label)
 
 
@@ -162,7 +188,12 @@ def refund(*, session: Session, inst: Installment, at: datetime, gateway: Gatewa
     goes PAID → REFUNDED by a guarded update (a second attempt is refused, leaving nothing), and
     the posting ``ref:<installment>`` reverses each leg of its capture ``cap:<installment>`` (the
     merchant's share back from ``mer:<id>``, the service fee from ``plat:service_fee``, fee income
-    from ``plat:fee_income``, all to ``pm:<method>``); its UNIQUE key makes a replay impossible too."""
+    from ``plat:fee_income``, all to ``pm:<method>``); its UNIQUE key makes a replay impossible too.
+    Every kind's capture reverses the same way (a rent's share back from its merchant); a 备用金
+    repayment is not refunded (``rules.refundable``): the loan would be owed again."""
+    kind = session.execute(sa.select(ORD.c.kind).where(ORD.c.id == inst.order_id)).scalar_one()
+    if not rules.refundable(kind):
+        raise InvalidTransition("engine.refund.not_refundable")
     res = session.execute(
         sa.update(INST).where(INST.c.id == inst.id, INST.c.status == IS.PAID, INST.c.refunded_fen == 0)
         .values(status=IS.REFUNDED, refunded_fen=INST.c.paid_fen, refunded_at=at)
@@ -232,7 +263,8 @@ def finish_order(*, session: Session, order: Order, at: datetime) -> None:
     session.add(OrderEvent(order_id=order.id, at=at, step="paid", amount_fen=order.price_fen))
     send(session=session, user_id=order.shopper_id, notice=rules.paid_notice(order_id=order.id, product=order.product_name),
          at=at, sms=False)
-    apply_standing(session=session, uid=order.shopper_id, order_id=order.id, on_time=on_time, at=at)
+    if rules.earns_standing(order.kind):
+        apply_standing(session=session, uid=order.shopper_id, order_id=order.id, on_time=on_time, at=at)
 
 
 def apply_standing(*, session: Session, uid: int, order_id: int, on_time: bool, at: datetime) -> rules.Standing:

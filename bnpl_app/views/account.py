@@ -79,8 +79,14 @@ class BillsView:
     has_overdue: bool = False
 
 
+def bill_label(kind: str, product: str, lang: str) -> str:
+    """What a bill is for: a 先用后付 order's product; any other kind named first (备用金 · 租金 · 维修费)."""
+    return product if kind == "bnpl" else f"{text(f'engine.kind.{kind}', lang)} · {product}"
+
+
 def planned_view(p: bills.PlannedDeduction, lang: str) -> PlannedView:
-    return PlannedView(p.installment_id, p.product, p.seq, p.periods, china_time(p.at), yuan(p.amount_fen),
+    return PlannedView(p.installment_id, bill_label(p.kind, p.product, lang), p.seq, p.periods, china_time(p.at),
+                       yuan(p.amount_fen),
                        method_name(p.method_kind, p.method_label, lang) if p.method_label else "",
                        p.method_label is not None, p.overdue)
 
@@ -89,7 +95,7 @@ def bills_view(b: bills.Overview, *, lang: str, now: datetime) -> tuple[BillsVie
     """The bills screen with one page of its statements' installments (latest due first): a
     statement shows the rows of that month on this page, its figures cover the whole month, and
     the totals above cover every bill. The page (positions, count) comes back beside the view."""
-    rows = [installment_view(inst, product, lang, now) for inst, product in b.page.items]
+    rows = [installment_view(inst, bill_label(kind, product, lang), lang, now) for inst, product, kind in b.page.items]
     by_month: dict[str, StatementView] = {}
     for v in rows:
         by_month.setdefault(v.month, StatementView(month=v.month)).rows.insert(0, v)  # by due date within a month
@@ -97,7 +103,7 @@ def bills_view(b: bills.Overview, *, lang: str, now: datetime) -> tuple[BillsVie
         sums = b.months[month]
         st.total, st.paid, st.owed = yuan(sums.total_fen), yuan(sums.paid_fen), yuan(sums.owed_fen)
         st.count = sums.installments
-    early = [EarlyView(e.order_id, e.product, len(e.quote.installment_ids), yuan(e.quote.total_fen), e.quote.total_fen,
+    early = [EarlyView(e.order_id, bill_label(e.kind, e.product, lang), len(e.quote.installment_ids), yuan(e.quote.total_fen), e.quote.total_fen,
                        yuan(e.quote.saving_fen), e.quote.saving_fen > 0) for e in b.early]
     planned = b.planned[:POLICY.page_size]  # the next ones; the rest are in the statements below
     return BillsView(

@@ -230,6 +230,41 @@ class ApplicationLine:
 
 
 @dataclass
+class CashView:
+    """备用金 exposure: granted lines, principal drawn, overdue (one shopper's or the platform's)."""
+
+    has: bool = False
+    lines: int = 0
+    line: str = ""
+    available: str = ""
+    outstanding: str = ""
+    overdue: str = ""
+    has_overdue: bool = False
+
+
+@dataclass
+class RentalView:
+    """Rental exposure: rentals running, waived deposits still frozen, rent overdue."""
+
+    has: bool = False
+    active: int = 0
+    held: int = 0
+    held_amount: str = ""
+    overdue: str = ""
+    has_overdue: bool = False
+
+
+def cash_view(c: desk.CashExposure) -> CashView:
+    return CashView(c.lines > 0, c.lines, yuan(c.line_fen), yuan(c.available_fen), yuan(c.outstanding_fen),
+                    yuan(c.overdue_fen), c.overdue_fen > 0)
+
+
+def rental_view(r: desk.RentalExposure) -> RentalView:
+    return RentalView(bool(r.active or r.held or r.overdue_fen), r.active, r.held, yuan(r.held_fen), yuan(r.overdue_fen),
+                      r.overdue_fen > 0)
+
+
+@dataclass
 class ShopperFileView:
     found: bool = False
     summary: SummaryView = field(default_factory=SummaryView)
@@ -242,6 +277,13 @@ class ShopperFileView:
     postings: list[PostingView] = field(default_factory=list)
     applications: list[ApplicationLine] = field(default_factory=list)
     events: list[EventView] = field(default_factory=list)
+    cash: CashView = field(default_factory=CashView)
+    rentals: RentalView = field(default_factory=RentalView)
+
+
+def _product(kind: str, product: str, lang: str) -> str:
+    """A contract's name, its kind first unless it is a 先用后付 order (备用金 · 租金 · 维修费 · 购买)."""
+    return product if kind == "bnpl" else f"{text(f'engine.kind.{kind}', lang)} · {product}"
 
 
 def hits(s: Session, query: str, cursor: str = "") -> Page[ShopperHit]:
@@ -254,7 +296,7 @@ def file_view(f: desk.ShopperFile, *, now: datetime, lang: str) -> ShopperFileVi
         found=True, summary=summary_view(f.summary, lang),
         self_cap=yuan(f.self_cap_fen) if f.self_cap_fen is not None else "—",
         verified=f.user.real_name_verified, phone=mask_phone(f.user.phone) or "—",
-        orders=[OrderLineView(o.id, o.product_name, yuan(o.price_fen), text(f"plan.{o.plan}", lang), o.status,
+        orders=[OrderLineView(o.id, _product(o.kind, o.product_name, lang), yuan(o.price_fen), text(f"plan.{o.plan}", lang), o.status,
                               text(f"status.{o.status}", lang), china_time(o.created_at)) for o in f.orders],
         installments=[InstallmentLineView(
             i.id, i.order_id, f"{i.seq}/{i.periods}", china_time(i.due_at), yuan(i.principal_fen), yuan(shown_owed(i)),
@@ -266,6 +308,7 @@ def file_view(f: desk.ShopperFile, *, now: datetime, lang: str) -> ShopperFileVi
         applications=[ApplicationLine(a.id, _kind(a.kind, lang), a.status, text(f"ops.app.{a.status}", lang),
                                       china_time(a.created_at), routes.ops_application(a.id)) for a in f.applications],
         events=[_event(e, lang) for e in f.events],
+        cash=cash_view(f.cash), rentals=rental_view(f.rentals),
     )
 
 
@@ -305,6 +348,8 @@ class RiskView:
     frozen: str = ""
     outstanding: str = ""
     suspended: int = 0
+    cash: CashView = field(default_factory=CashView)
+    rentals: RentalView = field(default_factory=RentalView)
 
 
 def _bucket_label(b: desk.Bucket, lang: str) -> str:
@@ -323,7 +368,7 @@ def risk_view(s: Session, *, now: datetime, lang: str) -> RiskView:
         bad_debts=[BadDebtView(b.user_id, b.username, b.display_name, yuan(b.owed_fen), b.days_overdue, b.installments,
                                f"{routes.OPS_SHOPPERS}?uid={b.user_id}") for b in r.bad_debts],
         overdue=yuan(r.overdue_fen), frozen=yuan(r.frozen_fen), outstanding=yuan(r.outstanding_fen),
-        suspended=r.suspended,
+        suspended=r.suspended, cash=cash_view(r.cash), rentals=rental_view(r.rentals),
     )
 
 
@@ -357,6 +402,9 @@ _CHECK_KEYS = {
     "every failed attempt": "ops.audit.failures",
     "no order was created": "ops.audit.consent",
     "late fees never exceed": "ops.audit.fee_cap",
+    "备用金 line": "ops.audit.cash_lines",
+    "备用金 interest": "ops.audit.cash_interest",
+    "every rental freeze": "ops.audit.rental_freezes",
 }
 
 

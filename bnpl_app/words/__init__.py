@@ -11,6 +11,7 @@ import json
 
 from .account import ACCOUNT
 from .common import COMMON
+from .engine import ENGINE
 from .help import HELP
 from .login import LOGIN
 from .merchant import MERCHANT
@@ -30,7 +31,7 @@ LANGS = ("zh", "en")
 AREAS: dict[str, dict[str, tuple[str, str]]] = {
     "common": COMMON, "status": STATUS, "messages": MESSAGES, "shop": SHOP, "account": ACCOUNT,
     "merchant": MERCHANT, "ops": OPS, "help": HELP, "login": LOGIN, "methods": METHODS, "quote": QUOTE,
-    "refunds": REFUNDS, "notices": NOTICES, "security": SECURITY,
+    "refunds": REFUNDS, "notices": NOTICES, "security": SECURITY, "engine": ENGINE,
     "rental": RENTAL,
 }
 

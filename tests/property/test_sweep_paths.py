@@ -33,11 +33,13 @@ from bnpl_app.domain.clock import FixedClock
 from bnpl_app.domain.errors import DomainError
 from bnpl_app.domain.policy import POLICY
 from bnpl_app.domain import rules
-from bnpl_app.models import Installment, InstallmentStatus as IS, Order, OrderStatus as OS, PaymentMethod, Product
+from bnpl_app.models import (CashLine, Installment, InstallmentStatus as IS, Order, OrderStatus as OS, PaymentMethod,
+                             Product, Rental)
 from bnpl_app.jobs import sweep
 from bnpl_app.services import applications, bills, checkout, consent, orders, payments, wallet
 from bnpl_app.jobs.sweep import run_sweep
 from bnpl_app.services.uploads import StoredFile
+import kinds
 from helpers import World, memory_engine, pg_scratch_engine, pg_url, snapshot
 
 PHOTO = ("0123456789abcdef0123456789abcdef.jpg", "image/jpeg", 2_048)
@@ -54,6 +56,10 @@ shoppers = st.lists(st.fixed_dictionaries({
     "card_first": st.booleans(),
     "autopay": st.integers(0, POLICY.autopay_days_before_max),
     "orders": st.lists(st.tuples(st.integers(0, len(PRODUCTS) - 1), st.integers(0, 3)), min_size=1, max_size=4),
+    # a 备用金 line and a first draw (amount, term) — more draws are actions, below — and a rental
+    # (shop, monthly rent, deposit waived in full, half or not at all)
+    "line": st.one_of(st.none(), st.tuples(st.integers(10_000, 90_000), st.sampled_from(POLICY.cash_terms))),
+    "rental": st.one_of(st.none(), st.tuples(st.integers(0, 1), st.integers(1_000, 40_000), st.sampled_from([0, 1, 2]))),
 }), min_size=1, max_size=4)
 who = st.integers(0, 3)
 actions = st.one_of(
@@ -67,6 +73,10 @@ actions = st.one_of(
     st.tuples(st.just("close"), who),
     st.tuples(st.just("autopay"), who, st.integers(0, POLICY.autopay_days_before_max)),
     st.tuples(st.just("method"), who, st.sampled_from(["unbind", "autopay off", "autopay on"]), st.integers(0, 2)),
+    # the other kinds on the same engine: 备用金 draws, rentals (waived, half, paid deposit), their end
+    st.tuples(st.just("draw"), who, st.integers(10_000, 90_000), st.sampled_from(POLICY.cash_terms)),
+    st.tuples(st.just("rent"), who, st.integers(0, 1), st.integers(1_000, 40_000), st.sampled_from([0, 1, 2])),
+    st.tuples(st.just("end rental"), who, st.sampled_from(["intact", "damaged", "buy out"])),
 )
 steps = st.lists(st.tuples(
     st.lists(actions, max_size=4),
@@ -113,7 +123,7 @@ class Builder:
 
     def __init__(self, world: World, spec: list[dict]) -> None:
         self.w = world
-        m = [world.merchant(), world.merchant()]
+        m = self.merchants = [world.merchant(), world.merchant()]
         self.products = [world.product(m[k % 2], price_fen=price, trial_days=days, plans=plans, interest_free=free)
                          for k, (price, days, plans, free) in enumerate(PRODUCTS)]
         self.operator = world.operator()
@@ -125,12 +135,19 @@ class Builder:
             if sh["card"] is not None:
                 self.do(lambda s, sh=sh, uid=uid: wallet.add_card(session=s, uid=uid, bank="招商银行", last4="1234",
                                                                   balance_fen=sh["card"], clock=self.clock))
+            if sh["line"] is not None:
+                kinds.cash_line(world, uid, line_fen=200_000)
             self.do(lambda s, sh=sh, uid=uid: bills.set_autopay(
                 session=s, uid=uid, days_before=sh["autopay"], clock=self.clock,
                 method_order=[m.id for m in payments.methods_in_order(session=s, uid=uid)][::-1 if sh["card_first"] else 1]))
         for k, sh in enumerate(spec):
             for product, plan in sh["orders"]:
                 self.act(("buy", k, product, plan))
+            # made some weeks ago, so that their first installments fall due while the world is played
+            if sh["line"] is not None:
+                self.act(("draw", k, *sh["line"]), ago=timedelta(days=27))
+            if sh["rental"] is not None:
+                self.act(("rent", k, *sh["rental"]), ago=timedelta(days=27))
 
     @property
     def clock(self):
@@ -155,7 +172,7 @@ class Builder:
             return list(s.execute(sa.select(Order.id).where(Order.shopper_id == uid, Order.status.in_(statuses))
                                   .order_by(Order.id)).scalars())
 
-    def act(self, action: tuple) -> None:
+    def act(self, action: tuple, ago: timedelta = timedelta(0)) -> None:
         name, uid = action[0], self.who(action[1])
         if name == "buy":
             pid = self.products[action[2]]
@@ -188,6 +205,32 @@ class Builder:
                 method_order=[m.id for m in payments.methods_in_order(session=s, uid=uid)]))
         elif name == "method":
             self._method(uid, action[2], action[3])
+        elif name in ("draw", "rent", "end rental"):
+            self._other_kind(uid, action, ago)
+
+    def _other_kind(self, uid: int, action: tuple, ago: timedelta) -> None:
+        """A 备用金 draw, a rental or its end, as the product services write them (``tests/kinds.py``);
+        what they refuse (no line, not enough limit or money) is an allowed outcome."""
+        name = action[0]
+        with transaction(self.w.engine) as s:
+            methods = [m.id for m in payments.methods_in_order(session=s, uid=uid)]
+            has_line = s.execute(sa.select(CashLine.id).where(CashLine.user_id == uid)).first() is not None
+            rentals = list(s.execute(sa.select(Rental.id).where(Rental.shopper_id == uid, Rental.status == "RENTING")
+                                     .order_by(Rental.id)).scalars())
+        try:
+            if name == "draw" and has_line and methods:
+                kinds.cash_draw(self.w, uid, amount=action[2], term=action[3], card=methods[-1], ago=ago)
+            elif name == "rent" and methods:
+                deposit = 20_000
+                kinds.rental(self.w, uid, self.merchants[action[2]], monthly=action[3], term=6, deposit=deposit,
+                             waived=(deposit, deposit // 2, 0)[action[4]], deposit_method=methods[0], ago=ago)
+            elif name == "end rental" and rentals:
+                if action[2] == "buy out":
+                    kinds.buy_out(self.w, rentals[0], method_id=methods[0])
+                else:
+                    kinds.return_rental(self.w, rentals[0], repair=15_000 if action[2] == "damaged" else 0)
+        except (ValueError, DomainError, IndexError):
+            pass
 
     def _method(self, uid: int, what: str, k: int) -> None:
         """A method unbound, or left out of (or put back into) auto-deduction: the columns as the
@@ -362,6 +405,7 @@ def test_the_set_based_sweep_writes_exactly_what_the_per_row_sweep_writes(statef
     check()
     print(f"\nthe compared sweeps did (in so many examples): {dict(SEEN)}")
     assert SEEN["captured"] and SEEN["failed"], f"the worlds drawn never made the compared sweep work: {SEEN}"
+    assert SEEN["captured cash"] and SEEN["captured rent"], f"no 备用金 or rent installment was compared: {SEEN}"
 
 
 def _fill(src, dst) -> None:
@@ -408,8 +452,14 @@ def _what_happened(before: dict, after: dict, report, now) -> set[str]:
         done.add("retry already told")
     cols = _columns("installments")
     was = {r[0]: dict(zip(cols, r)) for r in before["installments"]}
+    kind_of = {o["id"]: o["kind"] for o in (dict(zip(_columns("orders"), r)) for r in after["orders"])}
     for r in after["installments"]:
         i = dict(zip(cols, r))
+        old = was.get(i["id"])
+        if old and i["status"] == IS.PAID != old["status"]:
+            done.add(f"captured {kind_of[i['order_id']]}")
+        if old and i["attempts"] > old["attempts"]:
+            done.add(f"failed {kind_of[i['order_id']]}")
         if i != was.get(i["id"]) and i["due_at"] > now and (i["status"] == IS.PAID or i["attempts"] > was[i["id"]]["attempts"]):
             done.add("early attempt")
         if i["plan_application_id"] is not None and i["status"] == IS.PAID != was[i["id"]]["status"]:

@@ -11,10 +11,12 @@ from sqlmodel import select
 
 from bnpl_app.domain.money import bps_of
 from bnpl_app.domain.policy import POLICY
-from bnpl_app.models import CreditAccount, Installment, InstallmentStatus as IS, Merchant, Order, PaymentMethod, Posting
-from bnpl_app.services import orders
+from bnpl_app.models import (CreditAccount, Installment, InstallmentStatus as IS, Merchant, Order, PaymentMethod, Posting,
+                             Rental)
+from bnpl_app.services import bills, ledger, orders
 from bnpl_app.services.audit import run_audit
 from bnpl_app.services.ledger import EXT_FUNDING, MONEY, PLAT_SERVICE_FEE, mer, pm
+from helpers import acct, add_card
 
 TRIAL = POLICY.trial_days_default
 PRICE = 10_000
@@ -32,6 +34,10 @@ FEE_CAP = "late fees never exceed the cap of the order's terms"
 PROMISES = {QUOTES, ANNOUNCED, FAILURES, CONSENT, FEE_CAP}
 POSTINGS = "every posting balances (two legs, positive amount, one ledger per key)"
 REFUNDS = "every refunded order's refunds equal its captures (one ref: posting per refunded installment)"
+CASH_LINES = "备用金 line = available + outstanding, available ≥ 0, columns = journal = draws"
+CASH_INTEREST = "备用金 interest never above the APR cap"
+RENTAL_FREEZES = "every rental freeze resolved at most once; deposits held = paid − refunded − repairs"
+KINDS = {CASH_LINES, CASH_INTEREST, RENTAL_FREEZES}  # checked when there are 备用金 lines and rentals (test_kinds.py)
 
 
 @pytest.fixture
@@ -100,8 +106,8 @@ def test_a_world_made_by_the_services_passes_the_audit(world, busy):
     with world.tx() as s:
         report = run_audit(session=s)
     assert report.ok, "\n".join(report.lines())
-    assert {c.name for c in report.checks} == {IDENTITY, ONCE, METHODS, SETTLEMENT, POSTINGS, REFUNDS} | PROMISES
-    assert all(c.checked > 0 for c in report.checks)
+    assert {c.name for c in report.checks} == {IDENTITY, ONCE, METHODS, SETTLEMENT, POSTINGS, REFUNDS} | PROMISES | KINDS
+    assert all(c.checked > 0 for c in report.checks if c.name not in KINDS)
 
 
 def test_an_empty_world_passes_the_audit(world):
@@ -273,6 +279,119 @@ def test_late_fees_above_the_cap_are_caught(world, busy):
     unchecked(world, f"UPDATE installments SET late_fee_fen = {bps_of(inst.principal_fen, o.late_fee_cap_bps) + 1} "
                      f"WHERE id = {inst.id}")
     assert FEE_CAP in failing(world)
+
+
+# ── 备用金 lines and rentals (rows written by the key contract: tests/kinds.py) ─────────────────
+@pytest.fixture
+def kinds_world(world):
+    """A borrower who drew twice (to a card, and on a purchase) and repaid one installment; a renter
+    whose deposit was waived (held), one who paid a deposit and returned the device damaged (a
+    repair from the deposit, then from the freeze: a charge order), one who bought the device out."""
+    from kinds import buy_out, cash_draw, cash_line, rental, return_rental
+
+    mid = world.merchant()
+    pid = world.product(mid, price_fen=30_000)
+    borrower = world.shopper(score=720, wallet_fen=500_000)
+    card = add_card(world, borrower)
+    cash_line(world, borrower)
+    cash_oid, _ = cash_draw(world, borrower, amount=90_000, term=6, card=card)
+    cash_draw(world, borrower, amount=30_000, term=3, shop_product=pid)
+    with world.tx() as s:
+        first = s.exec(select(Installment).where(Installment.order_id == cash_oid).order_by(Installment.seq)).first()
+        bills.repay(session=s, uid=borrower, installment_id=first.id, clock=world.clock)
+    held_uid = world.shopper(score=720)
+    held, _ = rental(world, held_uid, mid, deposit=80_000)
+    damaged_uid = world.shopper(score=650, wallet_fen=100_000)
+    with world.tx() as s:
+        w = s.exec(select(PaymentMethod).where(PaymentMethod.user_id == damaged_uid)).first().id
+    damaged, _ = rental(world, damaged_uid, mid, deposit=80_000, waived=40_000, deposit_method=w)
+    return_rental(world, damaged, repair=60_000)
+    buyer = world.shopper(score=720, wallet_fen=200_000)
+    with world.tx() as s:
+        bw = s.exec(select(PaymentMethod).where(PaymentMethod.user_id == buyer)).first().id
+    bought, _ = rental(world, buyer, mid, deposit=50_000)
+    buy_out(world, bought, method_id=bw)
+    return dict(borrower=borrower, cash_oid=cash_oid, held=held, held_uid=held_uid, damaged=damaged, bought=bought,
+                merchant=mid)
+
+
+def test_a_world_with_cash_lines_and_rentals_passes_every_check(world, kinds_world):
+    with world.tx() as s:
+        report = run_audit(session=s)
+    assert report.ok, "\n".join(report.lines())
+    assert all(c.checked > 0 for c in report.checks if c.name in KINDS)
+    assert acct(world, kinds_world["held_uid"]).frozen_fen == 80_000  # the waived deposit, held on the limit
+
+
+def test_a_cash_line_out_of_step_with_its_draws_is_caught(world, kinds_world):
+    unchecked(world, f"UPDATE cash_lines SET outstanding_fen = outstanding_fen - 1 WHERE user_id = {kinds_world['borrower']}")
+    assert failing(world) == {CASH_LINES}
+
+
+def test_a_cash_repayment_missing_from_the_journal_is_caught(world, kinds_world):
+    unchecked(world, "DELETE FROM postings WHERE posting_key LIKE 'crp:%'")
+    assert failing(world) == {CASH_LINES}
+
+
+def test_a_line_granted_beyond_the_journal_is_caught(world, kinds_world):
+    unchecked(world, f"UPDATE cash_lines SET line_fen = line_fen + 100 WHERE user_id = {kinds_world['borrower']}")
+    assert failing(world) == {CASH_LINES}
+
+
+def test_interest_above_the_apr_cap_is_caught(world, kinds_world):
+    unchecked(world, f"UPDATE installments SET fee_fen = fee_fen * 3 WHERE order_id = {kinds_world['cash_oid']} AND seq = 2")
+    assert CASH_INTEREST in failing(world)
+    assert any("period 2" in v for v in check(world, CASH_INTEREST).violations)
+
+
+def test_a_daily_rate_above_the_apr_cap_is_caught(world, kinds_world):
+    ppm = POLICY.cash_apr_cap_bps * 100 // 365 + 1
+    unchecked(world, f"UPDATE cash_draws SET daily_rate_ppm = {ppm}")
+    assert failing(world) == {CASH_INTEREST}
+
+
+def test_a_rental_freeze_released_twice_is_caught(world, kinds_world):
+    rid, uid = kinds_world["bought"], None
+    with world.tx() as s:
+        uid = s.get(Rental, rid).shopper_id
+        ledger.post(session=s, ledger=ledger.LIMIT, key=f"rrel:{rid}", kind="release", at=world.clock.now(),
+                    legs=[(ledger.lim(uid, "granted"), ledger.lim(uid, "headroom"), 0), (ledger.lim(uid, "frozen"),
+                                                                                           ledger.lim(uid, "headroom"), 1)])
+    assert RENTAL_FREEZES in failing(world)
+    assert any(f"rental {rid}" in v for v in check(world, RENTAL_FREEZES).violations)
+
+
+def test_a_rental_ended_with_its_freeze_still_held_is_caught(world, kinds_world):
+    unchecked(world, f"UPDATE rentals SET status = 'RETURNED' WHERE id = {kinds_world['held']}")
+    assert failing(world) == {RENTAL_FREEZES}
+
+
+def test_a_freeze_marked_released_without_its_posting_is_caught(world, kinds_world):
+    unchecked(world, f"UPDATE rentals SET freeze_state = 'released' WHERE id = {kinds_world['held']}")
+    assert failing(world) == {RENTAL_FREEZES, IDENTITY}
+
+
+def test_a_deposit_refund_the_journal_does_not_show_is_caught(world, kinds_world):
+    unchecked(world, f"UPDATE rentals SET deposit_refunded_fen = deposit_refunded_fen + 100 WHERE id = {kinds_world['damaged']}")
+    assert failing(world) == {RENTAL_FREEZES}
+
+
+def test_a_buy_out_paid_to_the_shop_other_than_its_row_says_is_caught(world, kinds_world):
+    unchecked(world, f"UPDATE rentals SET buyout_paid_fen = buyout_paid_fen + 100 WHERE id = {kinds_world['bought']}")
+    assert failing(world) == {SETTLEMENT}
+
+
+def test_a_purchase_paid_from_cash_to_another_shop_is_caught(world, kinds_world):
+    other = world.merchant()
+    unchecked(world, f"UPDATE postings SET credit_account = 'mer:{other}' WHERE posting_key LIKE 'drawpay:%' "
+                     f"AND credit_account = 'mer:{kinds_world['merchant']}'")
+    assert failing(world) == {SETTLEMENT}
+
+
+def test_the_quote_check_judges_a_rent_schedule_by_its_contract(world, kinds_world):
+    unchecked(world, "UPDATE installments SET principal_fen = principal_fen + 1 WHERE order_id IN "
+                     f"(SELECT order_id FROM rentals WHERE id = {kinds_world['held']}) AND seq = 1")
+    assert QUOTES in failing(world)
 
 
 def test_every_check_has_its_words_on_the_operator_page(world):

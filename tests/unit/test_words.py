@@ -19,6 +19,7 @@ from bnpl_app.models import (
     ApplicationStatus,
     BnplStatus,
     InstallmentStatus,
+    OrderKind,
     OrderStatus,
     ReturnOutcome,
     ReturnStatus,
@@ -204,6 +205,7 @@ FAMILIES: dict[tuple[str, str], set[str]] = {
     ("csv.", ""): {v for call in _calls("heads", files="services/console.py") for a in call.args for v in _strings(a)},
     ("what.", ""): _not_found(),
     ("move.", ""): {*account_views.MOVEMENT_KINDS, "other"},
+    ("engine.kind.", ""): set(OrderKind),
 }
 
 

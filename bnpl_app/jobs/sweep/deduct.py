@@ -34,7 +34,7 @@ MER = Merchant.__table__
 _I = namedtuple("_I", "id order_id shopper_id seq periods due_at principal_fen fee_fen fee_waived_fen late_fee_fen "
                       "late_fee_waived_fen status attempt_at noticed_at plan_application_id")
 _O = namedtuple("_O", "id shopper_id merchant_id product_name price_fen status platform_fee_bps grace_days "
-                      "late_fee_bps_per_day late_fee_cap_bps")
+                      "late_fee_bps_per_day late_fee_cap_bps kind")
 _LATE = ", ".join(c.name for c in payments.LATE_COLUMNS)
 
 
@@ -103,11 +103,12 @@ def _charge(s: Session, fast: list[tuple], fails: list[tuple], orders_: dict, re
     charges, notices = [], []
     for r, order, m, amount in fast:
         charges.append(writes.Charge(r.id, order.id, r.shopper_id, order.merchant_id, r.principal_fen, r.fee_waived_fen,
-                                     amount, m[0], order.platform_fee_bps))
+                                     amount, m[0], order.platform_fee_bps, order.kind))
         notices.append((r.shopper_id, rules.deducted_notice(installment_id=r.id, product=order.product_name, seq=r.seq,
                                                             periods=r.periods, method=m[1], amount_fen=amount)))
-    merchant_users = dict(select_in(session=s, sql=f"SELECT id, user_id FROM {MER.name} WHERE id IN ({{ids}})",
-                                    ids={o.merchant_id for o in orders_.values()}))
+    # A 备用金 draw has no merchant: ``merchant_users[None]`` is None, a user nobody is (``writes.shop_users``).
+    merchant_users = {None: None, **dict(select_in(session=s, sql=f"SELECT id, user_id FROM {MER.name} WHERE id IN ({{ids}})",
+                                                   ids={o.merchant_id for o in orders_.values() if o.merchant_id is not None}))}
     writes.capture_many(s, charges, merchant_users, at=now, when=when)
     notify_many(session=s, notices=notices, at=now, sms=True, when=when)
     writes.fail_many(s, fails, merchant_users, at=now, when=when)
@@ -128,6 +129,7 @@ def _charge(s: Session, fast: list[tuple], fails: list[tuple], orders_: dict, re
         elif new != o.status:
             moved.append((new, oid, o.status))
     moved_orders = [orders_[oid] for _new, oid, _old in moved]
-    writes.move_orders(s, moved, {o.shopper_id for o in moved_orders} | {merchant_users[o.merchant_id] for o in moved_orders})
+    writes.move_orders(s, moved, {o.shopper_id for o in moved_orders}
+                       | writes.shop_users(merchant_users, (o.merchant_id for o in moved_orders)))
     writes.finish_many(s, finished, at=now, when=when)
     return sum(c.amount_fen for c in charges)

@@ -12,8 +12,12 @@ locked in a fixed order: installments, then payment methods by id, then credit a
 Rows written below the session are not seen by the change feed's hooks, so each write names whom
 it concerns (``changes.touch``) exactly as the hooks would have for the per-row path's statements:
 an installment its shopper and its shop's user (money), an order both of them (orders), a credit
-account or its history the shopper (credit), a notice its reader (inbox) — ``merchant_users``
-maps each shop to its user."""
+account, a 备用金 line or their history the shopper (credit), a notice its reader (inbox) —
+``merchant_users`` maps each shop to its user (a 备用金 draw has no shop: ``shop_users``).
+
+Every kind of order runs here as on the per-row path: a capture's legs are
+``payments.capture_legs`` and the line its principal repays is ``rules.line_repaid`` (the
+先用后付 limit, the 备用金 line, or none for rent)."""
 
 from __future__ import annotations
 
@@ -27,13 +31,14 @@ from ...domain.policy import POLICY
 from ...models import CreditEvent, InstallmentStatus as IS, OrderEvent, OrderStatus as OS, Posting
 from ...services import changes, credit, payments
 from ...services.bulk import BatchRefused, bind_time, execute_many, load_time, select_in
-from ...services.ledger import LIMIT, MONEY, PLAT_FEE_INCOME, PLAT_SERVICE_FEE, lim, mer, pm
+from ...services.ledger import LIMIT, MONEY, cash, lim
 from ...services.notify import NOTE, notify_many
 from .phases import failure_notice
 
 INST = payments.INST
 ORD = payments.ORD
 CA = credit.CA
+CL = credit.CL
 POST = Posting.__table__
 OEV = OrderEvent.__table__
 CEV = CreditEvent.__table__
@@ -48,12 +53,18 @@ class Charge:
     installment_id: int
     order_id: int
     shopper_id: int
-    merchant_id: int
+    merchant_id: int | None  # None: a 备用金 draw
     principal_fen: int
     fee_waived_fen: int
     amount_fen: int
     method_id: int
     platform_fee_bps: int
+    kind: str = "bnpl"
+
+
+def shop_users(merchant_users: dict, merchant_ids) -> set[int]:
+    """The users behind these shops; a 备用金 draw (no shop) concerns nobody but its shopper."""
+    return {merchant_users[m] for m in merchant_ids if m is not None}
 
 
 def _debit_all(session: Session, gateway, debits: list[tuple[int, int]]) -> bool:
@@ -85,22 +96,28 @@ def capture_many(session: Session, charges: list[Charge], merchant_users: dict[i
     if not _debit_all(session, gateway or payments.GATEWAY, debits):
         raise BatchRefused("a balance moved")
     postings: list[tuple] = []
-    repaid: dict[int, int] = {}
+    repaid: dict[int, int] = {}  # 先用后付 limit: shopper → principal repaid
+    repaid_cash: dict[int, int] = {}  # 备用金 line: shopper → principal repaid
     for c in charges:
         principal, uid = c.principal_fen, c.shopper_id
-        src, key = pm(c.method_id), f"cap:{c.installment_id}"
-        share, service_fee, fees = rules.capture_split(principal_fen=principal, amount_fen=c.amount_fen,
-                                                       platform_fee_bps=c.platform_fee_bps)
-        for leg, (credit_acct, amount) in enumerate(((mer(c.merchant_id), share), (PLAT_SERVICE_FEE, service_fee),
-                                                     (PLAT_FEE_INCOME, fees))):
+        key = f"cap:{c.installment_id}"
+        legs = payments.capture_legs(kind=c.kind, merchant_id=c.merchant_id, method_id=c.method_id, principal_fen=principal,
+                                     amount_fen=c.amount_fen, platform_fee_bps=c.platform_fee_bps)
+        for leg, (debit_acct, credit_acct, amount) in enumerate(legs):
             if amount < 0:
                 raise BatchRefused("negative leg")  # ledger.post refuses it on the per-row path
             if amount:
-                postings.append((MONEY, key, leg, src, credit_acct, amount, "capture", c.order_id, c.installment_id, when))
-        if principal:
+                postings.append((MONEY, key, leg, debit_acct, credit_acct, amount, "capture", c.order_id, c.installment_id,
+                                 when))
+        line = rules.line_repaid(c.kind)
+        if principal and line == rules.LINE_LIMIT:
             postings.append((LIMIT, f"lrp:{c.installment_id}", 0, lim(uid, "outstanding"), lim(uid, "headroom"),
                              principal, "repay", c.order_id, c.installment_id, when))
             repaid[uid] = repaid.get(uid, 0) + principal
+        elif principal and line == rules.LINE_CASH:
+            postings.append((LIMIT, f"crp:{c.installment_id}", 0, cash(uid, "outstanding"), cash(uid, "available"),
+                             principal, "repay", c.order_id, c.installment_id, when))
+            repaid_cash[uid] = repaid_cash.get(uid, 0) + principal
     execute_many(session=session, sql=_POSTING_SQL, rows=postings)
     # Per shopper, "outstanding ≥ each amount, one after the other" holds iff outstanding ≥ their sum.
     n = execute_many(session=session, sql=f"UPDATE {CA.name} SET outstanding_fen = outstanding_fen - ?, updated_at = ? "
@@ -108,9 +125,15 @@ def capture_many(session: Session, charges: list[Charge], merchant_users: dict[i
                      rows=[(amt, when, uid, amt) for uid, amt in sorted(repaid.items())])
     if n != len(repaid):
         raise BatchRefused("outstanding below a repayment")
+    n = execute_many(session=session, sql=f"UPDATE {CL.name} SET outstanding_fen = outstanding_fen - ?, updated_at = ? "
+                              "WHERE user_id = ? AND outstanding_fen >= ?",
+                     rows=[(amt, when, uid, amt) for uid, amt in sorted(repaid_cash.items())])
+    if n != len(repaid_cash):
+        raise BatchRefused("备用金 outstanding below a repayment")
     shoppers = {c.shopper_id for c in charges}
-    changes.touch(session=session, users=shoppers | {merchant_users[c.merchant_id] for c in charges}, topic=changes.MONEY)
-    changes.touch(session=session, users=shoppers, topic=changes.CREDIT)
+    changes.touch(session=session, users=shoppers | shop_users(merchant_users, (c.merchant_id for c in charges)),
+                  topic=changes.MONEY)
+    changes.touch(session=session, users=set(repaid) | set(repaid_cash), topic=changes.CREDIT)
 
 
 def fail_many(session: Session, fails: list[tuple], merchant_users: dict[int, int], *, at: datetime, when) -> None:
@@ -137,8 +160,8 @@ def fail_many(session: Session, fails: list[tuple], merchant_users: dict[int, in
                       rows=[("insufficient_funds", t, rules.ALL_NOTICES, iid, *IS.OPEN) for t, iid in early])
     if n != len(fails):
         raise BatchRefused("an installment is no longer open")
-    changes.touch(session=session, users={r.shopper_id for r, _o, _m in fails} | {merchant_users[o.merchant_id] for _r, o, _m in fails},
-                  topic=changes.MONEY)
+    changes.touch(session=session, users={r.shopper_id for r, _o, _m in fails}
+                  | shop_users(merchant_users, (o.merchant_id for _r, o, _m in fails)), topic=changes.MONEY)
     changes.touch(session=session, users={uid for uid, _n in notices}, topic=changes.INBOX)  # as an insert that turns out a duplicate
     sent = {k for (k,) in select_in(session=session, sql=f"SELECT dedupe_key FROM {NOTE.name} WHERE dedupe_key IN ({{ids}})",
                                     ids=[n.dedupe_key for _uid, n in notices])}
@@ -159,7 +182,7 @@ class Finished:
 
     order_id: int
     shopper_id: int
-    merchant_user: int
+    merchant_user: int | None  # None: a 备用金 draw (no shop)
     product_name: str
     price_fen: int
     on_time: bool
@@ -174,7 +197,8 @@ def finish_many(session: Session, done: list[Finished], *, at: datetime, when=No
     if not done:
         return
     when = bind_time(session=session, at=at) if when is None else when
-    changes.touch(session=session, users={f.shopper_id for f in done} | {f.merchant_user for f in done}, topic=changes.ORDERS)
+    changes.touch(session=session, users={f.shopper_id for f in done} | {f.merchant_user for f in done if f.merchant_user},
+                  topic=changes.ORDERS)
     changes.touch(session=session, users={f.shopper_id for f in done}, topic=changes.CREDIT)
     n = execute_many(session=session, sql=f"UPDATE {ORD.name} SET status = ?, closed_at = ?, on_time = ? WHERE id = ? AND status <> ?",
                      rows=[(OS.PAID, when, f.on_time, f.order_id, OS.PAID) for f in sorted(done, key=lambda f: f.order_id)])
