@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from helpers import TRACKING, World, acct, add_card, insts, refused, snapshot, topup
+from helpers import TRACKING, World, acct, add_card, hardship, insts, jump, notes, refused, snapshot, topup
 from sqlmodel import select
 
 from bnpl_app.domain import rental as rr
@@ -33,7 +33,7 @@ from bnpl_app.models import (
     RentalListing,
     RentalStatus as RS,
 )
-from bnpl_app.services import ledger, rental, wallet
+from bnpl_app.services import applications, ledger, rental, wallet
 from bnpl_app.services.uploads import StoredFile
 from bnpl_app.words import LANGS
 
@@ -120,6 +120,7 @@ def books_ok(world: World) -> None:
         kept = sum(r.paid_deposit_fen - r.deposit_refunded_fen - min(r.repair_fen, r.paid_deposit_fen)
                    for r in s.exec(select(Rental)))
         assert ledger.balance(session=s, account=ledger.PLAT_DEPOSITS) == kept
+    world.audit_ok()
 
 
 @pytest.fixture
@@ -309,6 +310,7 @@ def test_delivery_makes_a_rent_order_with_monthly_installments(world: World, sho
     rows = insts(world, r.order_id)
     assert [i.status for i in rows] == [IS.SCHEDULED] * 6 and all(i.principal_fen == RENT for i in rows)
     assert rows[0].due_at == world.clock.now() and rows[1].due_at > rows[0].due_at
+    books_ok(world)
 
 
 def test_deliver_in_the_wrong_state_or_by_another_merchant_is_refused(world: World, shop):
@@ -351,6 +353,7 @@ def test_an_intact_return_releases_the_hold_and_refunds_the_paid_deposit(world: 
     assert acct(world, uid).frozen_fen == frozen_before - DEPOSIT // 2
     assert balance(world, ledger.PLAT_DEPOSITS) == 0
     assert keys_of(world, rid) >= {"rfrz", "rrel", "dep", "depref"}
+    books_ok(world)
 
 
 def test_an_early_return_cancels_the_rent_of_months_not_begun(world: World, shop):
@@ -360,6 +363,7 @@ def test_an_early_return_cancels_the_rent_of_months_not_begun(world: World, shop
     rows = insts(world, get(world, rid).order_id)
     assert [i.status for i in rows[:2]] != [IS.CANCELLED] * 2
     assert [i.status for i in rows[2:]] == [IS.CANCELLED] * 10
+    books_ok(world)
 
 
 def test_return_and_inspection_by_the_wrong_party_are_refused(world: World, shop):
@@ -422,6 +426,7 @@ def test_a_damaged_return_takes_the_paid_part_first_then_makes_a_charge_from_the
     assert [(i.status, i.principal_fen) for i in insts(world, charge.id)] == [(IS.SCHEDULED, 30_000)]
     assert f.photos == [PHOTO.stored_name] and f.charge.id == charge.id
     assert keys_of(world, rid) >= {"deprep", "rcap", "rrel"}
+    books_ok(world)
 
 
 def test_the_freeze_is_resolved_once(world: World, shop):
@@ -447,6 +452,7 @@ def test_a_silent_merchant_is_past_its_deadline_accepted_by_default(world: World
         assert rental.auto_accept_due(session=s, now=world.clock.now()) == 1
     r = get(world, rid)
     assert (r.status, r.outcome, r.freeze_state) == (RS.RETURNED, "auto_accepted", FS.RELEASED)
+    books_ok(world)
 
 
 # ── buy-out ─────────────────────────────────────────────────────────────────────────────────
@@ -468,6 +474,7 @@ def test_a_buyout_pays_the_price_releases_the_deposit_and_cancels_the_rent_not_y
     err = refused(world, InvalidTransition, lambda s: rental.buyout(session=s, uid=uid, rental_id=rid, clock=world.clock),
                   key="rental.cannot.buyout")
     both_languages(err)
+    books_ok(world)
 
 
 def test_a_buyout_not_covered_is_refused(world: World, shop):
@@ -487,6 +494,7 @@ def test_cancelling_before_delivery_releases_everything(world: World, shop):
     r = get(world, rid)
     assert (r.status, r.freeze_state, r.deposit_refunded_fen) == (RS.CANCELLED, FS.RELEASED, DEPOSIT // 2)
     assert acct(world, uid).frozen_fen == 0
+    books_ok(world)
 
 
 # ── listings ────────────────────────────────────────────────────────────────────────────────
@@ -526,3 +534,53 @@ def test_topping_up_after_a_refusal_lets_the_same_contract_through(world: World,
                                                              idempotency_key="k" * 12, clock=world.clock))
     topup(world, uid, DEPOSIT)
     assert accept(world, uid, lid, key="k" * 12, shown=shown)
+
+
+# ── the rent, run by the engine ─────────────────────────────────────────────────────────────
+def test_each_month_of_rent_is_deducted_after_a_notice(world: World, shop):
+    m, uid, rid = rented(world, shop, wallet_fen=10 * RENT, term=6)
+    oid = get(world, rid).order_id
+    world.advance(hours=1)
+    assert notes(world, uid, "upcoming") and insts(world, oid)[0].status == IS.SCHEDULED  # told, not yet taken
+    world.advance(days=1)
+    first = insts(world, oid)[0]
+    assert (first.status, first.paid_fen, first.auto_paid) == (IS.PAID, RENT, True)
+    assert first.noticed_at is not None and first.paid_at - first.noticed_at >= POLICY.min_notice
+    with world.tx() as s:
+        st = rental.settlement(session=s, merchant_id=m)
+    assert st.rent_captured_fen == RENT and st.rent_fees_fen == RENT * POLICY.platform_fee_bps // 10_000
+    assert acct(world, uid).outstanding_fen == 0  # rent is not credit principal
+    books_ok(world)
+
+
+def test_overdue_rent_becomes_a_bad_debt_negotiable_through_hardship(world: World, shop):
+    m, uid, rid = rented(world, shop, term=6)  # nothing to pay the rent with
+    oid = get(world, rid).order_id
+    world.advance(days=2)
+    jump(world, days=POLICY.bad_debt_after_days)
+    first = insts(world, oid)[0]
+    assert first.status == IS.OVERDUE and first.bad_debt_applied
+    assert acct(world, uid).bad_debt
+    aid = hardship(world, uid, n=3)
+    ops = world.operator()
+    with world.tx() as s:
+        applications.approve_hardship_waiving_all(session=s, operator_id=ops, application_id=aid, installments=3,
+                                                  clock=world.clock)
+    plan = [i for i in insts(world, oid) if i.plan_application_id == aid]
+    assert len(plan) == 3 and all(i.late_fee_fen == 0 for i in plan)
+    books_ok(world)
+
+
+def test_a_repair_charge_on_credit_is_deducted_after_its_notices_and_repays_the_limit(world: World, shop):
+    m, uid, rid = rented(world, shop, wallet_fen=12 * RENT + 50_000)
+    send_back(world, uid, rid)
+    receive(world, m, rid)
+    with world.tx() as s:
+        rental.reject_return(session=s, merchant_id=m, rental_id=rid, reason="屏幕碎裂", repair_fen=50_000,
+                             photos=photos(), clock=world.clock)
+        charge = s.exec(select(Order).where(Order.idempotency_key == f"charge:{rid}")).one()
+    assert acct(world, uid).outstanding_fen == 50_000
+    world.advance(days=max(POLICY.reminder_days_before) + 1)
+    assert [i.status for i in insts(world, charge.id)] == [IS.PAID]
+    assert acct(world, uid).outstanding_fen == 0
+    books_ok(world)
