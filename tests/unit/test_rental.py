@@ -584,3 +584,17 @@ def test_a_repair_charge_on_credit_is_deducted_after_its_notices_and_repays_the_
     assert [i.status for i in insts(world, charge.id)] == [IS.PAID]
     assert acct(world, uid).outstanding_fen == 0
     books_ok(world)
+
+
+def test_a_rental_step_reaches_the_shopper_and_the_shop_live(world: World, shop):
+    from bnpl_app.models import Change
+
+    m, lid = shop
+    uid = world.shopper(score=720)
+    rid = accept(world, uid, lid)
+    with world.tx() as s:
+        s.execute(sa.delete(Change))
+    deliver(world, m, rid)
+    with world.tx() as s:
+        users = set(s.execute(sa.select(Change.user_id)).scalars())
+    assert {uid, world.merchant_user(m)} <= users
