@@ -92,7 +92,7 @@ class RentListingState(rx.State):
             self.term = str(detail.contract.term) if detail.contract.term else detail.terms[-1]
 
     @rx.event
-    async def choose_term(self, term: str):
+    async def choose_term(self, term: str | list[str]):
         if isinstance(term, str) and term in self.detail.terms and term != self.term:
             self.term, self._shown, self.changed = term, "", []
             await self.load()
