@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..domain import rental as rr, rules
-from ..domain.clock import Clock
+from ..domain.clock import Clock, FixedClock, aware, china_time
 from ..domain.errors import (
     Conflict,
     InsufficientFunds,
@@ -623,7 +623,7 @@ def _cancel_rent_not_due(session: Session, rental: Rental, at: datetime) -> int:
         return 0
     rows = session.execute(sa.select(INST.c.id, INST.c.principal_fen, INST.c.due_at).where(
         INST.c.order_id == rental.order_id, INST.c.status == IS.SCHEDULED)).all()
-    gone = [r for r in rows if rr.rent_not_due(_aware(r.due_at), at)]
+    gone = [r for r in rows if rr.rent_not_due(aware(r.due_at), at)]
     if not gone:
         return 0
     session.execute(sa.update(INST).where(INST.c.id.in_([r.id for r in gone]), INST.c.status == IS.SCHEDULED)
@@ -660,14 +660,8 @@ def mark_received(*, session: Session, merchant_id: int | None, rental_id: objec
     _set_status(session, rental, RS.RETURN_RECEIVED, expect=(RS.RETURN_IN_TRANSIT,), action="receive", received_at=now,
                 inspect_deadline_at=deadline)
     notify(session=session, user_id=rental.shopper_id, kind="rental_received", at=now, dedupe_key=f"rrcv:{rental.id}",
-           sms=False, device=rental.device_name, deadline=_china(deadline))
+           sms=False, device=rental.device_name, deadline=china_time(deadline))
     return rental
-
-
-def _china(dt: datetime) -> str:
-    from ..domain.clock import china_time
-
-    return china_time(dt)
 
 
 def accept_return(*, session: Session, merchant_id: int | None, rental_id: object, clock: Clock,
@@ -758,7 +752,7 @@ def buyout(*, session: Session, uid: int, rental_id: object, clock: Clock, metho
     Rent already due stays owed."""
     rental = own_rental(session=session, uid=uid, rental_id=rental_id)
     if rental.status != RS.RENTING:
-        _set_status(session, rental, RS.BOUGHT_OUT, expect=(RS.RENTING,), action="buyout")  # refuses, naming the status
+        raise InvalidTransition(CANNOT["buyout"], rental=rental.id)
     price = rental.buyout_fen
     method = None
     if price:
@@ -809,8 +803,6 @@ def auto_accept_due(*, session: Session, now: datetime) -> int:
     """The sweep's part: a hold never waits on a silent merchant. A return parcel never marked
     received is taken as received after ``return_transit_days_max``; one received and not
     inspected by its deadline is accepted (released and refunded). Returns how many were accepted."""
-    from ..domain.clock import FixedClock
-
     at = FixedClock(now)
     transit = now - timedelta(days=POLICY.return_transit_days_max)
     for rid in session.execute(sa.select(RENT.c.id).where(RENT.c.status == RS.RETURN_IN_TRANSIT,
@@ -867,13 +859,7 @@ def timeline(*, session: Session, rental: Rental) -> list[Step]:
     if rental.status == RS.CANCELLED and rental.closed_at:
         steps.append(Step("cancelled", rental.closed_at))
     order = {s: i for i, s in enumerate(TIMELINE_WORDS)}
-    return sorted(steps, key=lambda s: (_aware(s.at), order[s.step]))
-
-
-def _aware(dt: datetime) -> datetime:
-    from ..domain.clock import aware
-
-    return aware(dt)
+    return sorted(steps, key=lambda s: (aware(s.at), order[s.step]))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from .. import routes
 from ..domain import rental as rr
 from ..domain.clock import china_time
 from ..domain.money import yuan, yuan_plain
-from ..domain.policy import POLICY
 from ..models import InstallmentStatus as IS, PaymentMethod, RentalStatus as RS
 from ..services import rental
 from ..services.paging import Page
