@@ -24,8 +24,9 @@ _STATUS_COLOR = (("AWAITING_DELIVERY", "blue"), ("RENTING", "indigo"), ("RETURN_
                  ("RETURN_RECEIVED", "amber"), ("RETURNED", "gray"), ("BOUGHT_OUT", "green"), ("CANCELLED", "gray"))
 
 
-def _kv(key: str, value, testid: str = "") -> rx.Component:
-    props = {"data_testid": testid} if testid else {}
+def _kv(key: str, value, testid: str = "", **props) -> rx.Component:
+    if testid:
+        props["data_testid"] = testid
     return rx.vstack(rx.text(t(key), size="1", color_scheme="gray"),
                      rx.text(value, size="2", weight="bold", font_variant_numeric="tabular-nums", **props),
                      spacing="0", min_width="6em")
@@ -188,6 +189,11 @@ def _my_rental(r: RentalView) -> rx.Component:
                     rx.cond(r.next_due != "", _kv("rental.next_due", r.next_due, "rental-next-due")),
                     _kv("rental.held", r.held, "rental-row-held"), _kv("rental.paid_deposit", r.paid),
                     rx.cond(r.serial != "", _kv("rental.serial", r.serial)), spacing="4", wrap="wrap"),
+            rx.cond(r.overdue != "", rx.callout(
+                rx.hstack(rx.text(t("rental.overdue"), " ", r.overdue_days, " ", t("rental.days"), " · ",
+                                  t("rental.overdue_owed"), " ", rx.text(r.overdue, as_="span", weight="bold"), size="2"),
+                          rx.link(t("rental.overdue_help"), href=routes.CREDIT, size="2"), spacing="3", wrap="wrap"),
+                icon="triangle_alert", color_scheme="red", size="1", width="100%", data_testid="rental-overdue")),
             _photos(r),
             rx.cond(r.deadline != "", rx.hstack(rx.text(t("rental.inspect_by"), " ", r.deadline, size="2"),
                                                 countdown(r.deadline_ts, testid="rental-inspect-countdown", size="2"),
@@ -325,6 +331,7 @@ def _shop_rental(r: RentalView) -> rx.Component:
                 rx.cond(r.serial != "", _kv("rental.serial", r.serial)),
                 rx.cond(r.tracking != "", _kv("rental.tracking", r.tracking)),
                 rx.cond(r.outcome != "", _kv("rental.outcome", r.outcome)),
+                rx.cond(r.overdue != "", _kv("rental.overdue_owed", r.overdue, color="var(--red-11)")),
                 spacing="4", wrap="wrap"),
         rx.cond(r.can_deliver, rx.hstack(
             rx.input(value=S.serial.get(r.id.to_string(), ""), on_change=lambda v: S.set_serial(r.id, v),

@@ -752,7 +752,7 @@ def buyout(*, session: Session, uid: int, rental_id: object, clock: Clock, metho
     Rent already due stays owed."""
     rental = own_rental(session=session, uid=uid, rental_id=rental_id)
     if rental.status != RS.RENTING:
-        raise InvalidTransition(CANNOT["buyout"], rental=rental.id)
+        raise InvalidTransition("rental.cannot.buyout", rental=rental.id)
     price = rental.buyout_fen
     method = None
     if price:

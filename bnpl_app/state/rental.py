@@ -150,7 +150,8 @@ class MyRentalsState(PagedMixin, rx.State):
     returning: int = 0  # the rental whose return form is open
 
     async def _page(self, cursor: str):
-        page = await look(self, SHOP, lambda s, who, lang: views.my_rentals(s, uid=who.user_id, lang=lang, cursor=cursor))
+        page = await look(self, SHOP, lambda s, who, lang: views.my_rentals(s, uid=who.user_id, lang=lang,
+                                                                           now=runtime.clock().now(), cursor=cursor))
         self.rentals = page.items if page else []
         return page
 
@@ -223,7 +224,7 @@ class MerchantRentalsState(PagedMixin, rx.State):
 
     async def _page(self, cursor: str):
         got = await look(self, MER, lambda s, who, lang: (
-            views.shop_rentals(s, merchant_id=who.merchant_id, lang=lang, cursor=cursor),
+            views.shop_rentals(s, merchant_id=who.merchant_id, lang=lang, now=runtime.clock().now(), cursor=cursor),
             views.merchant_listings(s, merchant_id=who.merchant_id),
             views.settlement_view(s, merchant_id=who.merchant_id)))
         if got is None:

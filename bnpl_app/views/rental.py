@@ -5,12 +5,14 @@ merchant's listings, rentals desk and settlement. Built from ``services.rental``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from sqlmodel import Session
 
 from .. import routes
 from ..domain import rental as rr
 from ..domain.clock import china_time
 from ..domain.money import yuan, yuan_plain
+from ..domain.rules import days_overdue
 from ..models import InstallmentStatus as IS, PaymentMethod, RentalStatus as RS
 from ..services import rental
 from ..services.paging import Page
@@ -187,6 +189,8 @@ class RentalView:
     contract: list[str] = field(default_factory=list)
     timeline: list[RentStep] = field(default_factory=list)
     rents: list[RentInstallment] = field(default_factory=list)
+    overdue: str = ""  # rent past its due date and unpaid ("" when none), with its late fees
+    overdue_days: int = 0
     can_return: bool = False
     can_buyout: bool = False
     can_cancel: bool = False
@@ -201,7 +205,7 @@ def _note(step: rental.Step, lang: str) -> str:
     return text(outcome, lang) if outcome else step.note
 
 
-def rental_view(f: rental.RentalFacts, lang: str) -> RentalView:
+def rental_view(f: rental.RentalFacts, lang: str, now: datetime) -> RentalView:
     r = f.rental
     c = rental.Contract.from_json(r.contract_json)
     v = RentalView(
@@ -230,15 +234,19 @@ def rental_view(f: rental.RentalFacts, lang: str) -> RentalView:
         v.next_rent, v.next_due = yuan(nxt.principal_fen + nxt.late_fee_fen - nxt.late_fee_waived_fen), china_time(
             nxt.attempt_at or nxt.due_at)
     v.rent_paid = sum(1 for i in f.installments if i.status == IS.PAID)
+    late = [i for i in f.installments if i.status == IS.OVERDUE]
+    if late:
+        v.overdue = yuan(sum(i.principal_fen + i.late_fee_fen - i.late_fee_waived_fen for i in late))
+        v.overdue_days = max(days_overdue(i.due_at, now) for i in late)
     return v
 
 
-def my_rentals(s: Session, *, uid: int, lang: str, cursor: str = "") -> Page[RentalView]:
-    return rental.my_rentals(session=s, uid=uid, cursor=cursor).map(lambda f: rental_view(f, lang))
+def my_rentals(s: Session, *, uid: int, lang: str, now: datetime, cursor: str = "") -> Page[RentalView]:
+    return rental.my_rentals(session=s, uid=uid, cursor=cursor).map(lambda f: rental_view(f, lang, now))
 
 
-def shop_rentals(s: Session, *, merchant_id: int, lang: str, cursor: str = "") -> Page[RentalView]:
-    return rental.shop_rentals(session=s, merchant_id=merchant_id, cursor=cursor).map(lambda f: rental_view(f, lang))
+def shop_rentals(s: Session, *, merchant_id: int, lang: str, now: datetime, cursor: str = "") -> Page[RentalView]:
+    return rental.shop_rentals(session=s, merchant_id=merchant_id, cursor=cursor).map(lambda f: rental_view(f, lang, now))
 
 
 # ── the merchant's listings and settlement ──────────────────────────────────────────────────

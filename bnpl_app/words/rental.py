@@ -246,4 +246,8 @@ RENTAL: dict[str, tuple[str, str]] = {
     "rental.inspect_damaged": ("有损坏，扣维修费", "Damaged — charge the repair"),
     # the credit page
     "rental.credit_held": ("冻结中含租机押金冻结", "Frozen includes rental deposit holds of"),
+    "rental.overdue": ("租金已逾期", "Rent overdue"),
+    "rental.days": ("天", "days"),
+    "rental.overdue_owed": ("逾期待还", "Overdue"),
+    "rental.overdue_help": ("还款或申请协商 →", "Repay or ask for a plan →"),
 }
