@@ -13,7 +13,7 @@ from ..domain import rental as rr
 from ..domain.clock import china_time
 from ..domain.money import yuan, yuan_plain
 from ..domain.rules import days_overdue
-from ..models import InstallmentStatus as IS, PaymentMethod, RentalStatus as RS
+from ..models import FreezeState as FS, InstallmentStatus as IS, PaymentMethod, RentalStatus as RS
 from ..services import rental
 from ..services.paging import Page
 from ..words import render, text
@@ -189,6 +189,9 @@ class RentalView:
     contract: list[str] = field(default_factory=list)
     timeline: list[RentStep] = field(default_factory=list)
     rents: list[RentInstallment] = field(default_factory=list)
+    holding: bool = False  # the waived part is held on credit now
+    hold_state: str = ""  # what became of the hold, in words (once it is no longer held)
+    refunded: str = ""  # the paid deposit given back ("" when nothing)
     overdue: str = ""  # rent past its due date and unpaid ("" when none), with its late fees
     overdue_days: int = 0
     can_return: bool = False
@@ -203,6 +206,10 @@ def _note(step: rental.Step, lang: str) -> str:
     outcome = {"intact": "rental.outcome.intact", "damaged": "rental.outcome.damaged",
                "auto_accepted": "rental.outcome.auto_accepted"}.get(step.note)
     return text(outcome, lang) if outcome else step.note
+
+
+_FREEZE_WORDS = {FS.NONE: "rental.freeze.none", FS.HELD: "rental.freeze.held", FS.RELEASED: "rental.freeze.released",
+                 FS.CAPTURED: "rental.freeze.captured"}
 
 
 def rental_view(f: rental.RentalFacts, lang: str, now: datetime) -> RentalView:
@@ -234,6 +241,9 @@ def rental_view(f: rental.RentalFacts, lang: str, now: datetime) -> RentalView:
         v.next_rent, v.next_due = yuan(nxt.principal_fen + nxt.late_fee_fen - nxt.late_fee_waived_fen), china_time(
             nxt.attempt_at or nxt.due_at)
     v.rent_paid = sum(1 for i in f.installments if i.status == IS.PAID)
+    v.holding = r.freeze_state == FS.HELD
+    v.hold_state = text(_FREEZE_WORDS[r.freeze_state], lang)
+    v.refunded = yuan(r.deposit_refunded_fen) if r.deposit_refunded_fen else ""
     late = [i for i in f.installments if i.status == IS.OVERDUE]
     if late:
         v.overdue = yuan(sum(i.principal_fen + i.late_fee_fen - i.late_fee_waived_fen for i in late))

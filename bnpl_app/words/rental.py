@@ -250,4 +250,10 @@ RENTAL: dict[str, tuple[str, str]] = {
     "rental.days": ("天", "days"),
     "rental.overdue_owed": ("逾期待还", "Overdue"),
     "rental.overdue_help": ("还款或申请协商 →", "Repay or ask for a plan →"),
+    "rental.hold_state": ("额度冻结", "Credit hold"),
+    "rental.freeze.none": ("无（押金已支付）", "none (deposit paid)"),
+    "rental.freeze.held": ("冻结中", "held"),
+    "rental.freeze.released": ("已释放", "released"),
+    "rental.freeze.captured": ("维修费已扣取，其余已释放", "repair taken, the rest released"),
+    "rental.deposit_refunded": ("已退押金", "Deposit refunded"),
 }

@@ -165,6 +165,7 @@ def test_return_receive_and_a_damaged_inspection_with_photos_and_a_repair_charge
     run(mine.load())
     v = mine.rentals[0]
     assert v.reason == "屏幕碎裂" and len(v.photos) == 1 and v.charge_url
+    assert not v.holding and v.hold_state == "维修费已扣取，其余已释放"
 
 
 def test_a_buyout_from_the_rentals_page(world, tab):
