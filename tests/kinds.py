@@ -40,7 +40,7 @@ from bnpl_app.models import (
     RentalListing,
     RentalStatus as RS,
 )
-from bnpl_app.services import credit, ledger, payments
+from bnpl_app.services import ledger, payments
 from bnpl_app.services.ledger import LIMIT, MONEY, PLAT_CASH_BOOK, PLAT_DEPOSITS, PLAT_SERVICE_FEE, cash, lim, mer, pm
 
 CA = CreditAccount.__table__

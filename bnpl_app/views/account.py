@@ -80,8 +80,10 @@ class BillsView:
 
 
 def bill_label(kind: str, product: str, lang: str) -> str:
-    """What a bill is for: a 先用后付 order's product; any other kind named first (备用金 · 租金 · 维修费)."""
-    return product if kind == "bnpl" else f"{text(f'engine.kind.{kind}', lang)} · {product}"
+    """What a bill (or any contract) is for: a 先用后付 order's product; any other kind named first
+    (备用金 · 租金 · 维修费), unless the product's name already says it (备用金借款)."""
+    label = text(f"engine.kind.{kind}", lang)
+    return product if kind == "bnpl" or product.startswith(label) else f"{label} · {product}"
 
 
 def planned_view(p: bills.PlannedDeduction, lang: str) -> PlannedView:

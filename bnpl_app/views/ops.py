@@ -18,6 +18,7 @@ from ..services.audit import AuditReport, run_audit
 from ..services.paging import Page
 from ..words import render, render_reason, text
 from . import MethodView, band_name, capital, mask_phone, method_views
+from .account import bill_label
 from .shop import late_fee_net, overdue_days, shown_owed
 from ..models import ApplicationStatus as AS
 
@@ -281,11 +282,6 @@ class ShopperFileView:
     rentals: RentalView = field(default_factory=RentalView)
 
 
-def _product(kind: str, product: str, lang: str) -> str:
-    """A contract's name, its kind first unless it is a 先用后付 order (备用金 · 租金 · 维修费 · 购买)."""
-    return product if kind == "bnpl" else f"{text(f'engine.kind.{kind}', lang)} · {product}"
-
-
 def hits(s: Session, query: str, cursor: str = "") -> Page[ShopperHit]:
     """One page of the shoppers matching ``query``."""
     return desk.shoppers_page(session=s, query=query, cursor=cursor).map(lambda u: ShopperHit(u.id, u.username, u.display_name))
@@ -296,7 +292,7 @@ def file_view(f: desk.ShopperFile, *, now: datetime, lang: str) -> ShopperFileVi
         found=True, summary=summary_view(f.summary, lang),
         self_cap=yuan(f.self_cap_fen) if f.self_cap_fen is not None else "—",
         verified=f.user.real_name_verified, phone=mask_phone(f.user.phone) or "—",
-        orders=[OrderLineView(o.id, _product(o.kind, o.product_name, lang), yuan(o.price_fen), text(f"plan.{o.plan}", lang), o.status,
+        orders=[OrderLineView(o.id, bill_label(o.kind, o.product_name, lang), yuan(o.price_fen), text(f"plan.{o.plan}", lang), o.status,
                               text(f"status.{o.status}", lang), china_time(o.created_at)) for o in f.orders],
         installments=[InstallmentLineView(
             i.id, i.order_id, f"{i.seq}/{i.periods}", china_time(i.due_at), yuan(i.principal_fen), yuan(shown_owed(i)),

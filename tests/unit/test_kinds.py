@@ -16,7 +16,7 @@ from bnpl_app.domain import rules
 from bnpl_app.domain.errors import InvalidTransition
 from bnpl_app.domain.money import bps_of
 from bnpl_app.domain.policy import POLICY
-from bnpl_app.models import (CashLine, Installment, InstallmentStatus as IS, Notification, Order, OrderKind as OK,
+from bnpl_app.models import (CashLine, Installment, InstallmentStatus as IS, Order, OrderKind as OK,
                              OrderStatus as OS, Posting, Rental)
 from bnpl_app.services import applications, bills, ledger, payments
 from bnpl_app.services.ledger import PLAT_CASH_BOOK, PLAT_FEE_INCOME, PLAT_SERVICE_FEE, cash, lim, mer, pm
@@ -243,7 +243,7 @@ def test_a_rent_paid_off_then_bought_out_leaves_nothing_held(world, renter):
 def test_the_bills_page_shows_every_kind_labelled_and_the_dry_run_includes_them(world, borrower):
     uid, cash_oid = borrower
     _rid, rent_oid = rental(world, uid, world.merchant(), monthly=20_000, term=6, deposit=0)
-    for lang, words in (("zh", ("备用金 · ", "租金 · ")), ("en", ("Cash advance · ", "Rent · "))):
+    for lang, words in (("zh", ("备用金借款", "租金 · ")), ("en", ("Cash advance · ", "Rent · "))):
         with world.tx() as s:
             view, _page = my_bills(s, uid=uid, lang=lang, now=world.clock.now())
         labels = {r.product for st in view.statements for r in st.rows}
@@ -294,7 +294,7 @@ def test_the_operator_sees_cash_and_rental_exposure_platform_wide_and_per_shoppe
     assert (risk.cash.lines, risk.cash.line, risk.cash.outstanding) == (1, "¥5,000.00", "¥600.00")
     assert (risk.rentals.active, risk.rentals.held, risk.rentals.held_amount) == (1, 1, "¥1,000.00")
     assert mine.cash.has and mine.cash.outstanding == "¥600.00" and not mine.rentals.has
-    assert any(o.product.startswith("备用金 · ") for o in mine.orders)
+    assert any(o.product == "备用金借款" for o in mine.orders)
     assert any(p.debit.startswith(f"cash:{uid}:") or p.credit.startswith(f"cash:{uid}:") for p in mine.postings)
     assert theirs.rentals.has and theirs.rentals.held_amount == "¥1,000.00" and not theirs.cash.has
 
