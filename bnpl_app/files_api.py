@@ -43,6 +43,8 @@ from .models import (
     Application,
     ApplicationProof,
     Product,
+    Rental,
+    RentalPhoto,
     ReturnPhoto,
     ReturnRequest,
 )
@@ -88,6 +90,10 @@ def decide(s, *, stored_name: str, token: str | None) -> tuple[str, bool] | None
     photo = s.execute(sa.select(ReturnPhoto.content_type, ReturnRequest.shopper_id, ReturnRequest.merchant_id)
                       .join(ReturnRequest, ReturnRequest.id == ReturnPhoto.return_id)
                       .where(ReturnPhoto.stored_name == stored_name).limit(1)).first()
+    if photo is None:  # a rental's inspection photo: the same readers
+        photo = s.execute(sa.select(RentalPhoto.content_type, Rental.shopper_id, Rental.merchant_id)
+                          .join(Rental, Rental.id == RentalPhoto.rental_id)
+                          .where(RentalPhoto.stored_name == stored_name).limit(1)).first()
     if photo is not None:
         if (who.role == OPERATOR or (who.role == SHOPPER and who.user_id == photo.shopper_id)
                 or (who.role == MERCHANT and who.merchant_id is not None and who.merchant_id == photo.merchant_id)):

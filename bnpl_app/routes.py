@@ -23,12 +23,16 @@ AUTH_REGISTER = "/auth/register"
 AUTH_LOGOUT = "/auth/logout"
 PRODUCT = "/product/[pid]"
 ORDER = "/orders/[oid]"
+RENT = "/rent"
+RENT_LISTING = "/rent/[lid]"
+RENTALS = "/rentals"
 
 MERCHANT = "/merchant"
 MERCHANT_ORDERS = "/merchant/orders"
 MERCHANT_RETURNS = "/merchant/returns"
 MERCHANT_SETTLEMENT = "/merchant/settlement"
 MERCHANT_ANALYTICS = "/merchant/analytics"
+MERCHANT_RENTALS = "/merchant/rentals"
 
 OPS = "/ops"
 OPS_APPLICATION = "/ops/applications/[aid]"
@@ -43,6 +47,10 @@ def product(pid: int | str) -> str:
 
 def order(oid: int | str) -> str:
     return f"/orders/{oid}"
+
+
+def rent_listing(lid: int | str) -> str:
+    return f"/rent/{lid}"
 
 
 def ops_application(aid: int | str) -> str:

@@ -9,13 +9,15 @@ from ..state.session import SessionState
 from .common import clock_text, t
 from ..models import Role
 
-_SHOPPER_NAV = [("nav.catalog", routes.INDEX, "nav-catalog"), ("nav.orders", routes.ORDERS, "nav-orders"),
+_SHOPPER_NAV = [("nav.catalog", routes.INDEX, "nav-catalog"), ("nav.rent", routes.RENT, "nav-rent"),
+                ("nav.orders", routes.ORDERS, "nav-orders"),
                 ("nav.bills", routes.BILLS, "nav-bills"), ("nav.credit", routes.CREDIT, "nav-credit"),
                 ("nav.cash", routes.CASH, "nav-cash"),
                 ("nav.wallet", routes.WALLET, "nav-wallet"), ("nav.cart", routes.CART, "nav-cart")]
 _MERCHANT_NAV = [("nav.merchant", routes.MERCHANT, "nav-merchant"),
                  ("nav.merchant_orders", routes.MERCHANT_ORDERS, "nav-merchant-orders"),
                  ("nav.merchant_returns", routes.MERCHANT_RETURNS, "nav-merchant-returns"),
+                 ("nav.merchant_rentals", routes.MERCHANT_RENTALS, "nav-merchant-rentals"),
                  ("nav.settlement", routes.MERCHANT_SETTLEMENT, "nav-settlement"),
                  ("nav.analytics", routes.MERCHANT_ANALYTICS, "nav-analytics")]
 _OPS_NAV = [("nav.ops", routes.OPS, "nav-ops"), ("nav.ops_shoppers", routes.OPS_SHOPPERS, "nav-ops-shoppers"),

@@ -25,6 +25,7 @@ from ..models import (
 )
 from ..services import auth, bills, cash, checkout, consent, wallet
 from .clock import DbClock, advance
+from .rental_demo import seed_rental_demo
 
 DEMO_PASSWORD = "demo1234"
 
@@ -35,6 +36,8 @@ SHOPPERS = {
     "carol": ("Carol 张", 660, 0, None, True),
     "dave": ("Dave 刘", 620, 0, None, True),
     "erin": ("Erin 陈", 510, 20_000, None, False),
+    "rita": ("Rita 周", 730, 200_000, None, True),  # 信用分租机: a phone rented mid-term, deposit waived, rent paid
+    "rex": ("Rex 吴", 660, 0, 100_000, True),  # 信用分租机: half deposit paid from his card, rent overdue since
     "fiona": ("Fiona 赵", 690, 100_000, 500_000, False),
     "gina": ("Gina 孙", 705, 300_000, 200_000, True),  # a 备用金 line with a draw being repaid
 }
@@ -105,6 +108,9 @@ def seed_demo(engine: Engine, *, now: datetime | None = None) -> datetime:
         for name, (_d, _sc, _w, _c, opened) in SHOPPERS.items():
             if opened:
                 consent.open_bnpl(session=s, uid=ids[name], accept_terms=True, terms_version=POLICY.terms_version, clock=clock)
+
+    # rita and rex rent devices (信用分租机), delivered now: the sweep runs their rent from here on.
+    seed_rental_demo(engine, clock=clock)
 
     def step(to: datetime) -> None:
         advance(engine=engine, clock=clock, delta=to - clock.now())

@@ -304,6 +304,9 @@ def _limit() -> rx.Component:
                 stat("credit.frozen", v.frozen, "credit-frozen"), stat("credit.outstanding", v.outstanding,
                                                                        "credit-outstanding"),
                 columns=rx.breakpoints(initial="2", md="4"), spacing="3", width="100%"),
+        rx.cond(v.rental_held != "", rx.text(t("rental.credit_held"), " ",
+                                             rx.text(v.rental_held, as_="span", weight="bold", data_testid="credit-rental-held"),
+                                             size="2", color_scheme="gray")),
         _bar(),
         _changes("credit.limit_changes", v.limit_changes, "limit-changes"),
     )

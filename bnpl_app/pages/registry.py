@@ -14,10 +14,11 @@ from reflex.event import EventHandler
 
 from .. import routes
 from ..words import WORDS, text
-from ..state import account, cash, merchant, ops, orders, security, shop
+from ..state import account, cash, merchant, ops, orders, rental, security, shop
 from ..models import MERCHANT, OPERATOR, SHOPPER
 from ..state.session import SessionState
-from . import account_pages, auth_pages, cash_pages, merchant_pages, ops_pages, order_pages, security_pages, shop_pages
+from . import (account_pages, auth_pages, cash_pages, merchant_pages, ops_pages, order_pages, rental_pages, security_pages,
+               shop_pages)
 
 APP = text("app.name", "zh")  # every tab's title ends with the app's name
 # Who may open a page: the guard that runs first on load. None: anybody — the visitor is only
@@ -56,6 +57,7 @@ class Page:
 PAGES: tuple[Page, ...] = tuple(Page(*row) for row in (
     (routes.PRODUCT, shop_pages.product_page, "title.product", shop.ProductState),
     (routes.ORDER, order_pages.order_page, "title.order", orders.OrderState, SHOPPER),
+    (routes.RENT_LISTING, rental_pages.listing_page, "title.rent_listing", rental.RentListingState),
     (routes.OPS_APPLICATION, ops_pages.application_page, "title.ops_application", ops.OpsApplicationState, OPERATOR),
     (routes.INDEX, shop_pages.catalog_page, "", shop.CatalogState),
     (routes.BILLS, account_pages.bills_page, "title.bills", account.BillsState, SHOPPER),
@@ -68,6 +70,8 @@ PAGES: tuple[Page, ...] = tuple(Page(*row) for row in (
     (routes.LOGIN, auth_pages.login_page, "title.login", security.AuthFormState),
     (routes.MERCHANT, merchant_pages.products_page, "title.merchant", merchant.MerchantProductsState, MERCHANT),
     (routes.MERCHANT_ANALYTICS, merchant_pages.analytics_page, "title.merchant_analytics", merchant.AnalyticsState, MERCHANT),
+    (routes.MERCHANT_RENTALS, rental_pages.merchant_rentals_page, "title.merchant_rentals", rental.MerchantRentalsState,
+     MERCHANT),
     (routes.MERCHANT_ORDERS, merchant_pages.orders_page, "title.merchant_orders", merchant.MerchantOrdersState, MERCHANT),
     (routes.MERCHANT_RETURNS, merchant_pages.returns_page, "title.merchant_returns", merchant.MerchantReturnsState, MERCHANT),
     (routes.MERCHANT_SETTLEMENT, merchant_pages.settlement_page, "title.merchant_settlement", merchant.SettlementState, MERCHANT),
@@ -78,6 +82,8 @@ PAGES: tuple[Page, ...] = tuple(Page(*row) for row in (
     (routes.ORDERS, order_pages.orders_page, "title.orders", orders.OrdersState, SHOPPER),
     (routes.REGISTER, auth_pages.register_page, "title.register", security.AuthFormState),
     (routes.SECURITY, security_pages.security_page, "sessions.title", security.SecurityState),  # every role: its loader checks the log-in
+    (routes.RENT, rental_pages.rent_page, "title.rent", rental.RentCatalogState),
+    (routes.RENTALS, rental_pages.my_rentals_page, "title.rentals", rental.MyRentalsState, SHOPPER),
     (routes.WALLET, account_pages.wallet_page, "title.wallet", account.WalletState, SHOPPER),
 ))
 

@@ -53,12 +53,13 @@ _TOPIC = {
     "payment_methods": MONEY, "installments": MONEY, "orders": ORDERS, "order_events": ORDERS,
     "returns": ORDERS, "return_photos": ORDERS, "merchants": ORDERS, "applications": REVIEW,
     "application_proofs": REVIEW, "products": CATALOG, "sim_clock": CLOCK,
+    "rentals": ORDERS, "rental_photos": ORDERS, "rental_listings": CATALOG,
 }
-_EVERYONE_TABLES = {"products", "sim_clock"}
+_EVERYONE_TABLES = {"products", "sim_clock", "rental_listings"}
 _USER_COLUMNS = ("user_id", "shopper_id")
 # rows known by their parent row: table → (column naming it, parent table)
 _PARENT = {"order_events": ("order_id", "orders"), "return_photos": ("return_id", "returns"),
-           "application_proofs": ("application_id", "applications")}
+           "application_proofs": ("application_id", "applications"), "rental_photos": ("rental_id", "rentals")}
 _KEY_COLUMNS = ("id", *_USER_COLUMNS, "merchant_id", *(c for c, _t in _PARENT.values()))
 # table → the users concerned by the rows with the ids bound to :ids
 _OWNERS = {
@@ -70,6 +71,7 @@ _OWNERS = {
     "cash_lines": "SELECT t.user_id FROM cash_lines t WHERE t.id IN :ids",
     "returns": "SELECT t.shopper_id, m.user_id FROM returns t JOIN merchants m ON m.id = t.merchant_id WHERE t.id IN :ids",
     "applications": "SELECT t.shopper_id FROM applications t WHERE t.id IN :ids",
+    "rentals": "SELECT t.shopper_id, m.user_id FROM rentals t JOIN merchants m ON m.id = t.merchant_id WHERE t.id IN :ids",
     "payment_methods": "SELECT t.user_id FROM payment_methods t WHERE t.id IN :ids",
     "notifications": "SELECT t.user_id FROM notifications t WHERE t.id IN :ids",
     "credit_accounts": "SELECT t.user_id FROM credit_accounts t WHERE t.id IN :ids",

@@ -62,6 +62,8 @@ def figures(lang: str) -> dict[str, object]:
         autopay_days_before_max=P.autopay_days_before_max,
         hardship_min_overdue_days=P.hardship_min_overdue_days, hardship_max_installments=P.hardship_max_installments,
         upload_max_files=P.upload_max_files, upload_max_mb=P.upload_max_bytes // (1024 * 1024),
+        rental_full=P.rental_waive_full_score, rental_half=P.rental_waive_half_score, rental_min=P.rental_min_score,
+        rental_terms="/".join(map(str, P.rental_terms)),
         **cash_figures(lang),
     )
 

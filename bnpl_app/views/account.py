@@ -155,6 +155,7 @@ class CreditView:
     has_limit: bool = False
     available: str = ""
     frozen: str = ""
+    rental_held: str = ""  # of frozen, what rental deposits hold (租机押金冻结); "" when none
     outstanding: str = ""
     excess: str = ""
     has_excess: bool = False
@@ -251,7 +252,11 @@ def credit_view(c: profile.CreditProfile, *, lang: str, now: datetime) -> Credit
 
 
 def my_credit(s: Session, *, uid: int, lang: str, now: datetime) -> CreditView:
-    return credit_view(profile.credit_profile(session=s, uid=uid, clock=FixedClock(now)), lang=lang, now=now)
+    from .rental import held_on_credit
+
+    v = credit_view(profile.credit_profile(session=s, uid=uid, clock=FixedClock(now)), lang=lang, now=now)
+    v.rental_held = held_on_credit(s, uid=uid)
+    return v
 
 
 # ── wallet ──────────────────────────────────────────────────────────────────────────────────
@@ -374,7 +379,7 @@ class BandRow:
 
 # Sections in the words catalog: ``<section>.title`` and its paragraphs ``<section>.1``, ``.2``, …
 TERMS = ("terms.trial", "terms.deduction", "terms.fees", "terms.late")
-HELP = ("help.what", "help.who", *TERMS, "help.returns", "help.rewards", "help.back", "cash.help")
+HELP = ("help.what", "help.who", *TERMS, "help.returns", "help.rewards", "cash.help", "rental.help", "help.back")
 
 
 def help_section(section: str, lang: str) -> HelpSection:

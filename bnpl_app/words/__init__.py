@@ -22,6 +22,7 @@ from .notices import NOTICES
 from .ops import OPS
 from .quote import QUOTE
 from .refunds import REFUNDS
+from .rental import RENTAL
 from .security import SECURITY
 from .sessions import SESSIONS
 from .shop import SHOP
@@ -33,7 +34,7 @@ AREAS: dict[str, dict[str, tuple[str, str]]] = {
     "common": COMMON, "status": STATUS, "messages": MESSAGES, "shop": SHOP, "account": ACCOUNT,
     "merchant": MERCHANT, "ops": OPS, "help": HELP, "login": LOGIN, "methods": METHODS, "quote": QUOTE,
     "refunds": REFUNDS, "notices": NOTICES, "security": SECURITY, "engine": ENGINE,
-    "cash": CASH, "sessions": SESSIONS,
+    "cash": CASH, "sessions": SESSIONS, "rental": RENTAL,
 }
 
 

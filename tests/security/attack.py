@@ -15,7 +15,7 @@ from helpers import snapshot
 from bench.reflex_client import BuildInfo, ReflexClient, event_name
 from bnpl_app.jobs.seed import DEMO_PASSWORD
 from bnpl_app.models import MERCHANT, OPERATOR, SHOPPER
-from bnpl_app.state import account, merchant, ops, orders, security, session, shop  # noqa: F401  (what the app registers)
+from bnpl_app.state import account, cash, merchant, ops, orders, rental, security, session, shop  # noqa: F401  (what the app registers)
 from bnpl_app.state.session import SessionState
 
 # A session's last-seen time may move when it is resolved, and a log-in attempt is counted by the

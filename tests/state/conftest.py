@@ -98,7 +98,7 @@ class Tabs:
         self.world = world
 
     def __call__(self, uid: int | None = None, *, path: str | None = None) -> Tab:
-        from bnpl_app.state import account as _a, cash as _c, merchant as _m, ops as _o, orders as _r, security as _y, shop as _s  # noqa: F401
+        from bnpl_app.state import account as _a, cash as _c, merchant as _m, ops as _o, orders as _r, rental as _rt, security as _y, shop as _s  # noqa: F401
         from bnpl_app.state.session import SessionState
 
         root = SessionState.get_root_state()(_reflex_internal_init=True)

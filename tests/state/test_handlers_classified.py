@@ -34,7 +34,7 @@ MARKERS = (SECRET, TRACKING, "已全部还清", VICTIM)
 
 
 def _all_states():
-    from bnpl_app.state import account, cash, merchant, ops, orders, security, session, shop  # noqa: F401  (what the app registers)
+    from bnpl_app.state import account, cash, merchant, ops, orders, rental, security, session, shop  # noqa: F401  (what the app registers)
     from reflex.state import State
 
     out, todo = [], [State]
@@ -107,6 +107,8 @@ class Scene:
     rid: int  # a return in transit
     aid: int  # a pending restoration application
     note: int
+    listing: int = 0  # the shop's device for rent
+    rental: int = 0  # the victim's rental of it, awaiting delivery
 
 
 def _scene(world) -> Scene:
@@ -129,7 +131,26 @@ def _scene(world) -> Scene:
     with world.tx() as s:
         iid = s.execute(sa.select(Installment.id).where(Installment.order_id == billed).limit(1)).scalar_one()
         note = s.execute(sa.select(Notification.id).where(Notification.user_id == victim).limit(1)).scalar_one()
-    return Scene(victim, world.merchant_user(mid), world.operator(), mid, pid, oid, billed, iid, card, rid, aid, note)
+    listing, rental_id = _rental(world, mid, victim)
+    return Scene(victim, world.merchant_user(mid), world.operator(), mid, pid, oid, billed, iid, card, rid, aid, note,
+                 listing, rental_id)
+
+
+def _rental(world, mid: int, victim: int) -> tuple[int, int]:
+    """A device the shop rents out, and the victim's rental of it (accepted, awaiting delivery)."""
+    import uuid
+
+    from bnpl_app.services import rental
+
+    with world.tx() as s:
+        lid = rental.create_listing(session=s, merchant_id=mid, clock=world.clock, name="Phone", monthly_rent_fen=9_900,
+                                    terms="6,12", deposit_fen=50_000, buyout_fen=80_000, damage_rules="按维修价",
+                                    stock=3).id
+    with world.tx() as s:
+        shown = rental.quote(session=s, uid=victim, listing_id=lid, term=12).contract
+        rid = rental.accept(session=s, uid=victim, listing_id=lid, term=12, contract=shown,
+                            idempotency_key=uuid.uuid4().hex, clock=world.clock).id
+    return lid, rid
 
 
 def _args(key: str, sc: Scene) -> tuple:
@@ -163,6 +184,19 @@ def _args(key: str, sc: Scene) -> tuple:
         "SessionState.advance": ("1d",),
         "CreditState.submit_application": ([],),
         "SecurityState.change_password": ({"current": "password123", "new": "another-password-1"},),
+        "MyRentalsState.request_return": (sc.rental,),
+        "MyRentalsState.buyout": (sc.rental,),
+        "MyRentalsState.cancel": (sc.rental,),
+        "MyRentalsState.open_return": (sc.rental,),
+        "MerchantRentalsState.deliver": (sc.rental,),
+        "MerchantRentalsState.receive": (sc.rental,),
+        "MerchantRentalsState.accept": (sc.rental,),
+        "MerchantRentalsState.reject": ([], sc.rental),
+        "MerchantRentalsState.open": (sc.rental,),
+        "MerchantRentalsState.open_edit": (sc.listing,),
+        "MerchantRentalsState.set_serial": (sc.rental, "SN-0001"),
+        "MerchantRentalsState.set_field": ("name", "Phone 2"),
+        "RentListingState.choose_term": ("6",),
     }.get(key, ())
 
 
@@ -192,6 +226,21 @@ def _prepare(key: str, tab, state, sc: Scene, world) -> None:
     elif cls_name == "ProductState":
         state.detail = ProductDetail(id=sc.pid)
         state.plan = "full"
+    elif cls_name == "MyRentalsState":
+        state.tracking = "SF0000001"
+    elif cls_name == "MerchantRentalsState":
+        state.serial, state.reason, state.repair = {str(sc.rental): "SN-0001"}, "damaged", "10"
+        state.edit_id, state.form_active = sc.listing, True
+        state.form = {"name": "Phone", "description": "", "rent": "99", "terms": "6,12", "deposit": "500",
+                      "buyout": "800", "damage_rules": "按维修价", "stock": "3"}
+    elif cls_name == "RentListingState":
+        from bnpl_app.services import rental
+
+        tab.at(f"/rent/{sc.listing}")
+        with world.tx() as s:
+            listing = s.get(rental.RentalListing, sc.listing)
+            state._shown = rental.offered(session=s, uid=sc.shopper, listing=listing, term=12).to_json()
+        state._key, state.reviewing, state.term = "k" * 16, True, "12"
     elif cls_name == "CartState":
         state._lines = [_line(sc.pid, "full", world.terms(sc.pid).to_json(), SECRET)]
 
@@ -327,4 +376,5 @@ def test_form_fields_with_hostile_values_then_the_action_is_refused(bad, tab, wo
 FORM_ACTIONS = ("WalletState.topup", "WalletState.add_card", "CreditState.save_cap", "CreditState.verify_identity",
                 "CreditState.bind_phone", "CreditState.open_bnpl", "CreditState.submit_application",
                 "BillsState.save_autopay", "OrderState.request_return", "MerchantProductsState.save_product",
-                "MerchantReturnsState.reject", "OpsApplicationState.approve")
+                "MerchantReturnsState.reject", "OpsApplicationState.approve", "MerchantRentalsState.reject",
+                "MyRentalsState.request_return")

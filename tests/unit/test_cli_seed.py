@@ -99,7 +99,8 @@ def sim_now(engine):
 # ── seed-demo: the TESTIDS situations ────────────────────────────────────────────────────────
 def test_seed_demo_creates_the_shoppers_of_testids(db):
     p = people(db)
-    assert {n for n, (u, _, _) in p.items() if u.role == "shopper"} == {"alice", "bob", "carol", "dave", "erin", "fiona", "gina"}
+    assert {n for n, (u, _, _) in p.items() if u.role == "shopper"} == {"alice", "bob", "carol", "dave", "erin", "fiona",
+                                                                       "gina", "rita", "rex"}
 
     _, alice, methods = p["alice"]
     assert (alice.score, alice.limit_fen, alice.bnpl_status) == (720, 500_000, BNPL_ACTIVE)
@@ -174,7 +175,9 @@ def test_advance_clock_moves_the_demo_clock_and_runs_the_sweep(db, capsys):
     start = sim_now(db)
     with transaction(db) as s:
         runs = s.execute(sa.select(sa.func.count()).select_from(SweepRun)).scalar_one()
-        carol_before = s.exec(select(Installment).where(Installment.status == IS.OVERDUE)).one()
+        carol = s.execute(sa.select(User.id).where(User.username == "carol")).scalar_one()
+        carol_before = s.exec(select(Installment).where(Installment.status == IS.OVERDUE,
+                                                        Installment.shopper_id == carol)).one()
     assert cli.main(["advance-clock", "36h"]) == 0
     assert "clock now" in capsys.readouterr().out
     moved = sim_now(db) - start
@@ -222,3 +225,26 @@ def test_migrate_is_repeatable_on_a_migrated_database(db):
     before = snapshot(db)
     assert cli.main(["migrate"]) == 0
     assert snapshot(db) == before
+
+
+def test_seed_demo_has_devices_for_rent_a_renter_mid_term_and_one_overdue_enough_to_negotiate(db):
+    from bnpl_app.models import FreezeState, Rental, RentalListing, RentalStatus
+    from bnpl_app.services import applications, rental
+    from bnpl_app.domain.clock import FixedClock
+
+    now = sim_now(db)
+    with reading(db) as s:
+        shops = set(s.execute(sa.select(RentalListing.merchant_id).distinct()).scalars())
+        assert len(shops) == 2  # both demo shops list devices
+        by = {u: s.execute(sa.select(Rental).join(User, User.id == Rental.shopper_id).where(User.username == u))
+              .scalar_one() for u in ("rita", "rex")}
+        rita, rex = by["rita"], by["rex"]
+        assert (rita.status, rita.freeze_state, rita.paid_deposit_fen) == (RentalStatus.RENTING, FreezeState.HELD, 0)
+        rents = list(s.exec(select(Installment).where(Installment.order_id == rita.order_id)))
+        assert 0 < sum(i.status == IS.PAID for i in rents) < rita.term_months  # some rent paid, mid-term
+        assert rex.paid_deposit_fen > 0 and rex.waived_fen > 0  # half paid, half held
+        late = [i for i in s.exec(select(Installment).where(Installment.order_id == rex.order_id))
+                if i.status == IS.OVERDUE]
+        assert late and days_overdue(late[0].due_at, now) >= POLICY.hardship_min_overdue_days
+        assert applications.hardship_eligible(session=s, uid=rex.shopper_id, clock=FixedClock(now))
+        assert rental.held_fen(session=s, uid=rita.shopper_id) == rita.waived_fen

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 from ...db import transaction
 from ...models import SweepRun
-from ...services import changes
+from ...services import changes, rental
 from . import deduct, phases
 from .batches import fewer_gc_passes, walk
 from .phases import SweepReport, apply_overdue_rules, bill_order, next_event_after
@@ -51,6 +51,8 @@ def run_sweep(*, engine: Engine, clock, batch_size: int = BATCH_SIZE, record: bo
         phases.bill_trials(batches, now, rep)
         phases.reminders(batches, now, rep)
         phases.return_deadlines(batches, now, rep)
+        with transaction(engine) as s:  # 信用分租机: a return the merchant did not inspect in time is accepted
+            rental.auto_accept_due(session=s, now=now)
         phases.notices(batches, now, rep)
         for s, ids in batches(phases.deductions_due(now), phases.INST.c.id, owner_col=phases.INST.c.shopper_id):
             _deduct_batch(s, ids, now, rep)
