@@ -41,7 +41,8 @@ from bnpl_app.models import (
     Rental,
     ReturnRequest,
 )
-from bnpl_app.services import applications, bills, cash, checkout, consent, credit, merchant, orders, payments, wallet
+from bnpl_app.services import (applications, bills, cash, checkout, consent, credit, merchant, orders, payments, rental,
+                               wallet)
 from bnpl_app.services.audit import run_audit
 from bnpl_app.jobs.sweep import next_event_after, run_sweep
 from bnpl_app.services.uploads import StoredFile
@@ -85,6 +86,7 @@ class BnplMachine(RuleBasedStateMachine):
         super().__init__()
         self.world = World(self.engine_factory())
         self.keys: dict[str, tuple[int, int, str, int]] = {}  # key → (uid, product, plan, order id)
+        self.listings: dict[tuple[int, int], int] = {}  # (shop, monthly rent) → the listing
         self.paid: dict[int, tuple] = {}  # installment → how it was paid, which must never change
         self._n = 0
 
@@ -428,22 +430,10 @@ class BnplMachine(RuleBasedStateMachine):
 
     # ── other kinds on the same engine: 备用金 draws and device rentals ─────────────────────────────
     # The helper layer: one action of a person on a contract of another kind, in one transaction,
-    # returning what it made or the refusal (as ``_do`` does; a refusal is an allowed outcome). Today
-    # they write the rows as the product services will (``tests/kinds.py``: the posting-key contract);
-    # once services/cash.py and services/rental.py are merged, the bodies call those services and the
-    # rules below (and the audit after every step) stay as they are. Repayments of every kind are the
-    # rules above (``repay_installment``, ``pay_off_everything``, the sweep).
-    def _kind(self, name: str, fn):
-        try:
-            out = fn()
-        except (ValueError, DomainError) as exc:
-            event(f"{name}: refused")
-            OUTCOMES[(name, "refused")] += 1
-            return exc
-        event(f"{name}: ok")
-        OUTCOMES[(name, "ok")] += 1
-        return out
-
+    # returning what it made or the refusal (as ``_do`` does; a refusal is an allowed outcome), through
+    # the product services (services/cash.py, services/rental.py) as their screens call them; the
+    # audit runs after every step. Repayments of every kind are the rules above
+    # (``repay_installment``, ``pay_off_everything``, the sweep).
     def _draw(self, uid: int, *, amount: int, term: int, to_shop: bool):
         """A 备用金 draw through the service (``cash.draw`` on the terms on offer): to the shopper's
         last bound card, or spent on a product (an ordinary purchase of its price)."""
@@ -458,25 +448,56 @@ class BnplMachine(RuleBasedStateMachine):
             session=s, uid=uid, amount_fen=amount, term=term, dest="card", idempotency_key=key, clock=self.clock,
             method_id=methods[-1].id if methods else -1))
 
-    def _rent(self, uid: int, merchant_id: int, *, monthly: int, waived_part: int):
-        """A rental with the deposit waived in full, half or not at all (the rest from the first method)."""
-        deposit = 30_000
-        methods = self._rows(PaymentMethod.id, where=(PaymentMethod.user_id == uid) & PaymentMethod.removed_at.is_(None))
-        return self._kind("rent", lambda: kinds.rental(
-            self.world, uid, merchant_id, monthly=monthly, term=6, deposit=deposit,
-            waived=(deposit, deposit // 2, 0)[waived_part], deposit_method=methods[0].id if methods else None))
+    def _listing(self, merchant_id: int, monthly: int) -> int:
+        """A device the shop lists for rent (``rental.create_listing``), one per shop and rent."""
+        key = (merchant_id, monthly)
+        if key not in self.listings:
+            with transaction(self.world.engine) as s:
+                self.listings[key] = rental.create_listing(
+                    session=s, merchant_id=merchant_id, clock=self.clock, name=f"Phone {monthly}", monthly_rent_fen=monthly,
+                    terms="6,12", deposit_fen=30_000, buyout_fen=monthly * 2, damage_rules="Screen: repair at cost.",
+                    stock=5).id
+        return self.listings[key]
+
+    def _rent(self, uid: int, merchant_id: int, *, monthly: int, term: int, deliver: bool):
+        """The shopper accepts the contract on offer (the credit review decides the deposit: waived,
+        half or paid), then the shop delivers the device with its serial (the rent starts)."""
+        lid, key = self._listing(merchant_id, monthly), self._new_key()
+
+        def accept(s):
+            q = rental.quote(session=s, uid=uid, listing_id=lid, term=term)
+            if q.contract is None:
+                raise NotEligible([])
+            return rental.accept(session=s, uid=uid, listing_id=lid, term=term, contract=q.contract, idempotency_key=key,
+                                 clock=self.clock, method_id=q.method.id if q.method is not None else None).id
+        rid = self._do("rent", accept)
+        if deliver and isinstance(rid, int):
+            self._do("deliver rental", lambda s: rental.deliver(session=s, merchant_id=merchant_id, rental_id=rid,
+                                                                serial=f"SN{rid:06d}", clock=self.clock))
+        return rid
 
     def _end_rental(self, rental_id: int, how: str):
-        """Returned intact, returned damaged (a repair charge), or bought out."""
+        """Bought out, cancelled before delivery, or sent back: received and inspected intact, damaged
+        (photos, a repair charge), or left to the inspection deadline (the sweep accepts it)."""
+        r = self._rows(Rental.shopper_id, Rental.merchant_id, where=Rental.id == rental_id)[0]
+        uid, mid = r.shopper_id, r.merchant_id
         if how == "buy out":
-            uid = self._rows(Rental.shopper_id, where=Rental.id == rental_id)[0].shopper_id
-            method = self._rows(PaymentMethod.id, PaymentMethod.balance_fen,
-                                where=(PaymentMethod.user_id == uid) & PaymentMethod.removed_at.is_(None))
-            if not method:
-                return None
-            return self._kind("buy out", lambda: kinds.buy_out(self.world, rental_id, method_id=method[0].id))
-        return self._kind(f"return rental {how}", lambda: kinds.return_rental(
-            self.world, rental_id, repair=12_000 if how == "damaged" else 0))
+            return self._do("buy out", lambda s: rental.buyout(session=s, uid=uid, rental_id=rental_id, clock=self.clock))
+        if how == "cancel":
+            return self._do("cancel rental", lambda s: rental.cancel(session=s, uid=uid, rental_id=rental_id, clock=self.clock))
+        if isinstance(self._do("return rental", lambda s: rental.request_return(
+                session=s, uid=uid, rental_id=rental_id, tracking_no=f"SF{rental_id:08d}", clock=self.clock)), DomainError):
+            return None
+        self._do("receive rental", lambda s: rental.mark_received(session=s, merchant_id=mid, rental_id=rental_id,
+                                                                  clock=self.clock))
+        if how == "intact":
+            return self._do("inspect rental intact", lambda s: rental.accept_return(
+                session=s, merchant_id=mid, rental_id=rental_id, clock=self.clock))
+        if how == "damaged":
+            return self._do("inspect rental damaged", lambda s: rental.reject_return(
+                session=s, merchant_id=mid, rental_id=rental_id, reason="Cracked screen.", repair_fen=12_000,
+                photos=[PHOTO], clock=self.clock))
+        return None  # "silent": the shop never inspects; the sweep accepts it at the deadline
 
     @rule(data=st.data(), amount=st.integers(10_000, 120_000), term=st.sampled_from(POLICY.cash_terms),
           to_shop=st.booleans())
@@ -503,20 +524,28 @@ class BnplMachine(RuleBasedStateMachine):
                                     expected_total_fen=q.total_fen, expected_saving_fen=q.saving_fen)
         self._do("repay cash early", go)
 
-    @rule(data=st.data(), monthly=st.integers(1_000, 30_000), waived_part=st.integers(0, 2))
-    def rent_device(self, data, monthly, waived_part) -> None:
+    @rule(data=st.data(), monthly=st.sampled_from([1_000, 9_900, 30_000]), term=st.sampled_from(POLICY.rental_terms),
+          deliver=st.integers(0, 4))
+    def rent_device(self, data, monthly, term, deliver) -> None:
         uid = data.draw(st.sampled_from(self.shoppers), label="renter")
-        self._rent(uid, data.draw(st.sampled_from(self.merchants), label="shop"), monthly=monthly,
-                   waived_part=waived_part)
+        self._rent(uid, data.draw(st.sampled_from(self.merchants), label="shop"), monthly=monthly, term=term,
+                   deliver=deliver != 0)
 
-    @rule(data=st.data(), how=st.sampled_from(["intact", "damaged", "buy out"]))
+    @rule(data=st.data())
+    def deliver_rental(self, data) -> None:
+        waiting = self._rows(Rental.id, Rental.merchant_id, where=Rental.status == "AWAITING_DELIVERY")
+        if waiting:
+            r = data.draw(st.sampled_from(waiting), label="rental")
+            self._do("deliver rental", lambda s: rental.deliver(session=s, merchant_id=r.merchant_id, rental_id=r.id,
+                                                                serial=f"SN{r.id:06d}", clock=self.clock))
+
+    @rule(data=st.data(), how=st.sampled_from(["intact", "damaged", "silent", "buy out", "cancel"]))
     def end_rental(self, data, how) -> None:
-        """A rental ends once its first rent is paid (a rent order with nothing paid and nothing left
-        owed would have no status to be in: the rental service decides that case)."""
-        paid = {oid for (oid,) in self._rows(Installment.order_id, where=Installment.status == IS.PAID)}
-        running = [r for r in self._rows(Rental.id, Rental.order_id, where=Rental.status == "RENTING") if r.order_id in paid]
-        if running:
-            self._end_rental(data.draw(st.sampled_from(running), label="rental").id, how)
+        """A rental ends: any rental at all (the service refuses what its state does not allow)."""
+        r = self._pick(data, self._rows(Rental.id, Rental.status), "rental",
+                       good=lambda r: r.status == ("AWAITING_DELIVERY" if how == "cancel" else "RENTING"))
+        if r is not None:
+            self._end_rental(r.id, how)
 
     # ── merchants ────────────────────────────────────────────────────────────────────────────────
     @rule(data=st.data(), own=st.integers(0, 9))
