@@ -229,3 +229,13 @@ def test_the_audit_finds_overdue_interest_above_the_cap_or_counted_past_the_paym
         s.execute(sa.update(I).where(I.c.id == paid.id).values(overdue_interest_days=paid.overdue_interest_days + 30))
     c = _checked(world, CASH_INTEREST)
     assert not c.ok and any("counted" in m for m in c.violations)
+
+
+def test_the_draws_quote_names_the_overdue_interest_rule_in_both_languages(world):
+    uid, _row = _overdue_shopper(world)
+    from bnpl_app.views.cash import quote_view
+    with world.tx() as s:
+        q = cash.quote(session=s, uid=uid, amount_fen=100_000, term=3, clock=world.clock)
+    rate = loans.rate_percent(q.terms.daily_rate_ppm)
+    assert f"interest keeps running at {rate}/day" in quote_view(q, "en").late_rule
+    assert f"按日利率 {rate} 继续计息" in quote_view(q, "zh").late_rule
