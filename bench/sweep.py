@@ -529,6 +529,7 @@ DUE = "status IN ('SCHEDULED', 'OVERDUE') AND attempt_at <= :now"
 FLOOR_UPDATE = f"""
     UPDATE installments SET status = 'PAID', paid_at = :now, attempt_at = NULL, last_failure = NULL,
            paid_fen = principal_fen + fee_fen - fee_waived_fen + late_fee_fen - late_fee_waived_fen
+                     + overdue_interest_fen
     WHERE {DUE}"""
 # The official floor: the same ledger rows the sweep writes for these installments (capture legs
 # 0–2 from the shopper's first method, and the limit repayment), in one INSERT…SELECT.
@@ -537,7 +538,8 @@ FLOOR_LEDGER = f"""
                           installment_id, created_at)
     WITH due AS MATERIALIZED (
         SELECT i.id, i.order_id, i.shopper_id, i.merchant_id, i.principal_fen AS p,
-               i.principal_fen + i.fee_fen - i.fee_waived_fen + i.late_fee_fen - i.late_fee_waived_fen AS amt,
+               i.principal_fen + i.fee_fen - i.fee_waived_fen + i.late_fee_fen - i.late_fee_waived_fen
+                   + i.overdue_interest_fen AS amt,
                (i.principal_fen * o.platform_fee_bps + 5000) / 10000 AS svc,
                (SELECT m.id FROM payment_methods m WHERE m.user_id = i.shopper_id ORDER BY m.priority, m.id LIMIT 1) AS mid
         FROM installments i JOIN orders o ON o.id = i.order_id WHERE i.{DUE.replace(' AND ', ' AND i.')})
@@ -554,7 +556,7 @@ FLOOR_BARE = f"""
     INSERT INTO postings (ledger, posting_key, leg, debit_account, credit_account, amount_fen, kind, order_id,
                           installment_id, created_at)
     SELECT 'money', 'cap:' || id, 0, 'lim:' || shopper_id || ':outstanding', 'mer:' || merchant_id,
-           principal_fen + fee_fen - fee_waived_fen + late_fee_fen - late_fee_waived_fen, 'capture', order_id, id, :now
+           principal_fen + fee_fen - fee_waived_fen + late_fee_fen - late_fee_waived_fen + overdue_interest_fen, 'capture', order_id, id, :now
     FROM installments WHERE {DUE}"""
 
 

@@ -282,6 +282,10 @@ class Installment(SQLModel, table=True):
     suspended_applied: bool = False
     bad_debt_applied: bool = False
     late_fee_days: int = 0
+    # An overdue 备用金 installment's interest on its unpaid principal, at its draw's daily rate for
+    # every day past the due date (``rules.overdue_interest``; a hardship plan's carries what it took over).
+    overdue_interest_fen: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    overdue_interest_days: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     plan_application_id: int | None = Field(default=None, foreign_key="applications.id")
     paid_at: datetime | None = ts(nullable=True)
     paid_fen: int = 0
@@ -298,6 +302,7 @@ class Installment(SQLModel, table=True):
         sa.CheckConstraint("refunded_fen >= 0 AND refunded_fen <= paid_fen", name="ck_inst_refund"),
         sa.CheckConstraint("late_fee_waived_fen >= 0 AND late_fee_waived_fen <= late_fee_fen", name="ck_inst_waiver"),
         sa.CheckConstraint("fee_waived_fen >= 0 AND fee_waived_fen <= fee_fen", name="ck_inst_feewaiver"),
+        sa.CheckConstraint("overdue_interest_fen >= 0 AND overdue_interest_days >= 0", name="ck_inst_overdue_interest"),
         one_of("status", InstallmentStatus, "ck_inst_status"),
         sa.Index("ix_inst_status_attempt", "status", "attempt_at"),
         sa.Index("ix_inst_status_due", "status", "due_at"),

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+from . import loans
 from .clock import CST, UTC, china_time
 from .messages import render
 from .money import bps_of, yuan
@@ -28,10 +29,11 @@ _yuan = lru_cache(maxsize=8192)(yuan)  # the same few amounts recur thousands of
 
 
 # ── money of one installment ─────────────────────────────────────────────────────────────────
-def owed(principal_fen, fee_fen, fee_waived_fen, late_fee_fen, late_fee_waived_fen):
-    """What an installment owes: principal and fee, late fees, less what was waived. Plain
+def owed(principal_fen, fee_fen, fee_waived_fen, late_fee_fen, late_fee_waived_fen, overdue_interest_fen):
+    """What an installment owes: principal and fee, late fees, less what was waived, and the
+    interest an overdue 备用金 installment accrued past its due date (``overdue_interest``). Plain
     arithmetic, so it also builds the same rule as SQL from columns (``bills``)."""
-    return principal_fen + fee_fen - fee_waived_fen + late_fee_fen - late_fee_waived_fen
+    return principal_fen + fee_fen - fee_waived_fen + late_fee_fen - late_fee_waived_fen + overdue_interest_fen
 
 
 def capture_split(*, principal_fen: int, amount_fen: int, platform_fee_bps: int) -> tuple[int, int, int]:
@@ -177,16 +179,29 @@ def late_fee(*, principal_fen: int, bps_per_day: int, cap_bps: int, days: int, g
     return min(bps_of(principal_fen, cap_bps), bps_of(principal_fen, bps_per_day * fee_days)), fee_days
 
 
+def overdue_interest(principal_fen: int, daily_rate_ppm: int, days: int) -> int:
+    """Interest keeps running on an overdue 备用金 installment's unpaid principal: at its draw's
+    daily rate for every day past the due date (from the due date, not after grace), as a running
+    total rounded to the fen once (round(principal × rate × days)). Its APR is the draw's, within
+    the cap. It stops, like late fees, when a hardship plan replaces the schedule (a plan's
+    installments carry what was accrued, and accrue nothing): the sweep calls this only for an
+    overdue installment of a draw not on a plan; ``daily_rate_ppm`` 0 (any other kind) accrues nothing."""
+    return loans.interest(principal_fen, daily_rate_ppm, days)
+
+
 def late_fee_may_rise(*, overdue: bool, plan_application_id: int | None, principal_fen: int, late_fee_fen: int,
-                      due_at: datetime, at: datetime, bps_per_day: int, cap_bps: int, grace_days: int) -> bool:
+                      due_at: datetime, at: datetime, bps_per_day: int, cap_bps: int, grace_days: int,
+                      interest_ppm: int = 0, overdue_interest_fen: int = 0) -> bool:
     """Whether what an installment owes may grow before an attempt at ``at``: it is overdue (late
-    fees accrue only then, never on a hardship plan's) and by ``at`` the late fee of the order's
-    terms is above what it has accrued so far."""
+    fees and overdue interest accrue only then, never on a hardship plan's) and by ``at`` the late
+    fee of the order's terms, or the overdue interest at ``interest_ppm`` (a 备用金 draw's rate; 0
+    for every other kind), is above what it has accrued so far."""
     if not overdue or plan_application_id is not None:
         return False
-    total, _days = late_fee(principal_fen=principal_fen, bps_per_day=bps_per_day, cap_bps=cap_bps,
-                            days=days_overdue(due_at, at), grace_days=grace_days)
-    return total > late_fee_fen
+    days = days_overdue(due_at, at)
+    total, _days = late_fee(principal_fen=principal_fen, bps_per_day=bps_per_day, cap_bps=cap_bps, days=days,
+                            grace_days=grace_days)
+    return total > late_fee_fen or overdue_interest(principal_fen, interest_ppm, days) > overdue_interest_fen
 
 
 def suspension_due(days: int) -> bool:
@@ -330,6 +345,8 @@ def notice_text(kind: str, params: dict, lang: str = "zh") -> tuple[str, str]:
             body += render(words, lang, **fmt)
     if params.get("late_rule"):
         body += render("n.tail.late_rule", lang, **fmt)
+    if params.get("interest_ppm"):
+        body += render("interest.n.tail", lang, interest_rate=loans.rate_percent(int(params["interest_ppm"])))
     return render(f"n.{kind}.title", lang, **fmt), body
 
 
@@ -396,11 +413,13 @@ def _pct(bps: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class LateRule:
-    """The late-fee terms of an order, as a notice names them when an amount may still rise."""
+    """The late-fee terms of an order, as a notice names them when an amount may still rise, and
+    for a 备用金 draw the daily rate its overdue interest keeps running at (0: none)."""
 
     bps_per_day: int
     cap_bps: int
     grace_days: int
+    interest_ppm: int = 0
 
 
 def _deduction(*, product: str, seq: int, periods: int, amount_fen: int, at: datetime, method: str,
@@ -411,6 +430,8 @@ def _deduction(*, product: str, seq: int, periods: int, amount_fen: int, at: dat
                   at=at.astimezone(UTC).isoformat(), method=method)
     if late is not None:
         params.update(late_rule=True, late_bps=late.bps_per_day, late_cap_bps=late.cap_bps, grace_days=late.grace_days)
+        if late.interest_ppm:
+            params["interest_ppm"] = late.interest_ppm
     return params
 
 

@@ -42,7 +42,13 @@ def _schedule(periods, testid: str, with_status: bool = False) -> rx.Component:
 
     def row(p: CashPeriodView) -> rx.Component:
         cells = [rx.table.cell(p.seq), rx.table.cell(p.due, white_space="nowrap"), rx.table.cell(p.days),
-                 rx.table.cell(money(p.principal)), rx.table.cell(money(p.interest)), rx.table.cell(money(p.total))]
+                 rx.table.cell(money(p.principal)),
+                 rx.table.cell(money(p.interest),
+                               rx.cond(p.overdue_interest_fen > 0,
+                                       rx.text(t("interest.overdue"), " ", p.overdue_interest, size="1",
+                                               color="var(--red-11)", white_space="nowrap",
+                                               data_testid="cash-overdue-interest"))),
+                 rx.table.cell(money(p.total))]
         if with_status:
             cells.append(rx.table.cell(status_badge(p.status, p.status_label, "cash-period-status")))
         return rx.table.row(*cells, data_testid="cash-period")

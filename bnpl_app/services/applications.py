@@ -186,7 +186,8 @@ def approve_hardship(*, session: Session, operator_id: int, application_id: obje
                      installments: object, clock: Clock) -> Application:
     """Every order with an overdue installment gets a new schedule of ``installments`` monthly
     payments (first due one month from now) carrying the remaining principal, the fees of periods
-    already started and the late fees not waived; no fee is added and late fees stop accruing."""
+    already started, the late fees not waived and the overdue interest a 备用金 draw accrued; no fee
+    is added, and late fees and overdue interest stop accruing (the plan replaces the schedule)."""
     app = get_application(session=session, application_id=application_id)
     if app.kind != AK.HARDSHIP:
         raise NotFound("application")
@@ -209,6 +210,7 @@ def approve_hardship(*, session: Session, operator_id: int, application_id: obje
         principal = sum(i.principal_fen for i in old)
         fees = sum(i.fee_fen - i.fee_waived_fen for i in old if i.due_at <= now)
         late = 0
+        interest = sum(i.overdue_interest_fen for i in old)
         for i in old:
             left = i.late_fee_fen - i.late_fee_waived_fen
             w = min(left, to_waive)
@@ -217,11 +219,12 @@ def approve_hardship(*, session: Session, operator_id: int, application_id: obje
             session.execute(sa.update(INST).where(INST.c.id == i.id, INST.c.status.in_(IS.OPEN))
                             .values(status=IS.REPLACED, late_fee_waived_fen=i.late_fee_waived_fen + w, attempt_at=None))
         rows = [dict(order_id=oid, shopper_id=uid, merchant_id=order.merchant_id, seq=k + 1, periods=n,
-                     due_at=add_months(now, k + 1), principal_fen=p, fee_fen=f, late_fee_fen=lf, status=IS.SCHEDULED,
-                     attempt_at=add_months(now, k + 1), plan_application_id=app.id, penalized=True)
-                for k, (p, f, lf) in enumerate(zip(split_even(principal, n), split_even(fees, n), split_even(late, n)))]
+                     due_at=add_months(now, k + 1), principal_fen=p, fee_fen=f, late_fee_fen=lf, overdue_interest_fen=oi,
+                     status=IS.SCHEDULED, attempt_at=add_months(now, k + 1), plan_application_id=app.id, penalized=True)
+                for k, (p, f, lf, oi) in enumerate(zip(split_even(principal, n), split_even(fees, n), split_even(late, n),
+                                                       split_even(interest, n)))]
         session.execute(sa.insert(Installment), rows)
-        session.add(OrderEvent(order_id=oid, at=now, step="restructured", amount_fen=principal + fees + late,
+        session.add(OrderEvent(order_id=oid, at=now, step="restructured", amount_fen=principal + fees + late + interest,
                                note=f"#{app.id} · {n}×"))
         payments.refresh_order_status(session=session, order=order, at=now)
     notify(session=session, user_id=uid, kind="app_approved", at=now, dedupe_key=f"app:{app.id}",

@@ -544,8 +544,11 @@ def _cash_interest(s: Session) -> Check:
     """No 备用金 interest above the APR cap: every rate (a line's, a draw's) × 365 within it, and each
     installment of a draw's schedule bears at most the cap's interest on the principal outstanding
     during its period (the draw's amount less the principal of the periods before), over the days
-    of the period (from the draw, then from the due date before). A hardship plan's installments
-    carry no new interest: together they bear at most the interest of the periods they replaced."""
+    of the period (from the draw, then from the due date before), and its overdue interest at most the
+    cap's interest on its own principal over the days it counted (``overdue_interest_days``), which
+    are no more than the whole days from its due date to its payment. A hardship plan's installments
+    carry no new interest: together (interest and overdue interest) they bear at most what the
+    periods they replaced did."""
     check = Check("备用金 interest never above the APR cap")
     for what, ident, ppm in [*(("line", i, r) for i, r in _stream(s, sa.select(CL.c.id, CL.c.daily_rate_ppm))),
                              *(("draw", i, r) for i, r in _stream(s, sa.select(CD.c.id, CD.c.daily_rate_ppm)))]:
@@ -556,16 +559,25 @@ def _cash_interest(s: Session) -> Check:
     sched: dict[int, list] = defaultdict(list)
     plan_fees: dict[int, int] = defaultdict(int)
     replaced_fees: dict[int, int] = defaultdict(int)
-    for oid, seq, due, principal, fee, fee_waived, plan, status in _stream(s, sa.select(
-            INST.c.order_id, INST.c.seq, INST.c.due_at, INST.c.principal_fen, INST.c.fee_fen, INST.c.fee_waived_fen,
-            INST.c.plan_application_id, INST.c.status).select_from(INST.join(ORD, ORD.c.id == INST.c.order_id))
-            .where(ORD.c.kind == OK.CASH)):
+    for iid, oid, seq, due, principal, fee, fee_waived, plan, status, late_interest, late_days, paid_at in _stream(
+            s, sa.select(INST.c.id, INST.c.order_id, INST.c.seq, INST.c.due_at, INST.c.principal_fen, INST.c.fee_fen,
+                         INST.c.fee_waived_fen, INST.c.plan_application_id, INST.c.status, INST.c.overdue_interest_fen,
+                         INST.c.overdue_interest_days, INST.c.paid_at)
+            .select_from(INST.join(ORD, ORD.c.id == INST.c.order_id)).where(ORD.c.kind == OK.CASH)):
         if plan is not None:
-            plan_fees[oid] += fee
+            plan_fees[oid] += fee + late_interest
             continue
         if status == IS.REPLACED:
-            replaced_fees[oid] += fee - fee_waived
+            replaced_fees[oid] += fee - fee_waived + late_interest
         sched[oid].append((seq, due, principal, fee))
+        if late_interest or late_days:
+            check.checked += 1
+            if late_interest > rules.interest_cap_fen(principal, late_days):
+                check.fail(f"installment {iid}: overdue interest {late_interest} on {principal} over {late_days} "
+                           f"day(s) is above the cap ({rules.interest_cap_fen(principal, late_days)})")
+            if paid_at is not None and late_days > rules.days_overdue(due, paid_at):
+                check.fail(f"installment {iid}: overdue interest counted {late_days} day(s), but it was paid "
+                           f"{rules.days_overdue(due, paid_at)} day(s) after its due date")
     for oid, rows in sorted(sched.items()):
         d = draws.get(oid)
         if d is None:

@@ -113,14 +113,17 @@ def method_named(methods: list[PaymentMethod], amount_fen: int) -> str:
     return methods[i].label if i is not None else "—"
 
 
-def late_rule(*, inst: Installment, order: Order, at: datetime, overdue: bool) -> rules.LateRule | None:
-    """The order's late-fee rule when what ``inst`` owes may rise before an attempt at ``at``."""
+def late_rule(*, inst: Installment, order: Order, at: datetime, overdue: bool, interest_ppm: int) -> rules.LateRule | None:
+    """The order's late-fee rule (and, for a 备用金 draw, the daily rate its overdue interest runs at:
+    ``interest_ppm``, 0 for any other kind) when what ``inst`` owes may rise before an attempt at
+    ``at``. ``inst`` and ``order`` may be rows with their columns (both sweep paths)."""
     if not rules.late_fee_may_rise(overdue=overdue, plan_application_id=inst.plan_application_id,
                                    principal_fen=inst.principal_fen, late_fee_fen=inst.late_fee_fen, due_at=inst.due_at,
                                    at=at, bps_per_day=order.late_fee_bps_per_day, cap_bps=order.late_fee_cap_bps,
-                                   grace_days=order.grace_days):
+                                   grace_days=order.grace_days, interest_ppm=interest_ppm,
+                                   overdue_interest_fen=inst.overdue_interest_fen):
         return None
-    return rules.LateRule(order.late_fee_bps_per_day, order.late_fee_cap_bps, order.grace_days)
+    return rules.LateRule(order.late_fee_bps_per_day, order.late_fee_cap_bps, order.grace_days, interest_ppm)
 
 
 def announce(*, session: Session, inst: Installment, order: Order, methods: list[PaymentMethod], now: datetime) -> bool:
@@ -141,10 +144,12 @@ def announce(*, session: Session, inst: Installment, order: Order, methods: list
         return False
     inst.notices_sent, inst.attempt_at, inst.noticed_at = bits, at, inst.noticed_at or now
     amount = payments.owed(inst)
+    overdue = inst.status == IS.OVERDUE
+    ppm = payments.overdue_rates(session=session, order_ids=[order.id]).get(order.id, 0) if overdue else 0
     send(session=session, user_id=inst.shopper_id, at=now, notice=rules.upcoming_notice(
         installment_id=inst.id, days=days, product=order.product_name, seq=inst.seq, periods=inst.periods, at=at,
         amount_fen=amount, method=method_named(methods, amount),
-        late=late_rule(inst=inst, order=order, at=at, overdue=inst.status == IS.OVERDUE)))
+        late=late_rule(inst=inst, order=order, at=at, overdue=overdue, interest_ppm=ppm)))
     return True
 
 

@@ -18,6 +18,7 @@ from ..domain.errors import InsufficientFunds, InvalidTransition, NotFound
 from ..domain.money import yuan
 from ..domain.policy import POLICY
 from ..models import (
+    CashDraw,
     CreditEvent,
     Installment,
     InstallmentStatus as IS,
@@ -35,6 +36,7 @@ from .notify import send
 PMT = PaymentMethod.__table__
 INST = Installment.__table__
 ORD = Order.__table__
+CD = CashDraw.__table__
 P = Posting.__table__
 CA = credit.CA
 
@@ -75,7 +77,17 @@ GATEWAY: Gateway = SimulatedGateway()
 
 def owed(inst: Installment) -> int:
     """What ``inst`` owes (``rules.owed``); given the table's columns, the same rule as SQL."""
-    return rules.owed(inst.principal_fen, inst.fee_fen, inst.fee_waived_fen, inst.late_fee_fen, inst.late_fee_waived_fen)
+    return rules.owed(inst.principal_fen, inst.fee_fen, inst.fee_waived_fen, inst.late_fee_fen, inst.late_fee_waived_fen,
+                      inst.overdue_interest_fen)
+
+
+def overdue_rates(*, session: Session, order_ids) -> dict[int, int]:
+    """The daily rate (ppm) overdue interest runs at for each of ``order_ids`` that is a 备用金 draw
+    (``rules.overdue_interest``: its draw's rate); an order not in it (any other kind) accrues none."""
+    ids = sorted(set(order_ids))
+    if not ids:
+        return {}
+    return dict(session.execute(sa.select(CD.c.order_id, CD.c.daily_rate_ppm).where(CD.c.order_id.in_(ids))).all())
 
 
 def methods_in_order(*, session: Session, uid: int, with_removed: bool = False) -> list[PaymentMethod]:
@@ -155,7 +167,8 @@ def capture(
     """Take what ``inst`` owes from ``method`` — once. Raises InsufficientFunds, leaving nothing.
     ``auto``: the sweep's automatic deduction (``auto_paid``); a payment the shopper makes is not."""
     fee_waived = inst.fee_fen if waive_fee else inst.fee_waived_fen
-    amount = rules.owed(inst.principal_fen, inst.fee_fen, fee_waived, inst.late_fee_fen, inst.late_fee_waived_fen)
+    amount = rules.owed(inst.principal_fen, inst.fee_fen, fee_waived, inst.late_fee_fen, inst.late_fee_waived_fen,
+                        inst.overdue_interest_fen)
     res = session.execute(
         sa.update(INST)
         .where(INST.c.id == inst.id, INST.c.status.in_((IS.PENDING, IS.SCHEDULED, IS.OVERDUE)))

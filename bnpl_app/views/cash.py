@@ -38,6 +38,8 @@ class CashPeriodView:
     total: str = ""
     status: str = ""
     status_label: str = ""
+    overdue_interest: str = ""  # interest run on past the due date (an overdue month's)
+    overdue_interest_fen: int = 0
 
 
 @dataclass
@@ -107,8 +109,10 @@ class RepayView:
 
 
 def late_rule(terms: cash.DrawTerms, lang: str) -> str:
-    return say("product.late_fee_text", lang, grace_days=terms.grace_days,
-               late_fee_per_day=pct(terms.late_fee_bps_per_day), late_fee_cap=pct(terms.late_fee_cap_bps))
+    """The late-fee rule, and that interest keeps running on an overdue month's principal."""
+    return (say("product.late_fee_text", lang, grace_days=terms.grace_days,
+                late_fee_per_day=pct(terms.late_fee_bps_per_day), late_fee_cap=pct(terms.late_fee_cap_bps))
+            + (" " if lang == "en" else "") + say("interest.rule", lang, rate=loans.rate_percent(terms.daily_rate_ppm)))
 
 
 def quote_view(q: cash.DrawQuote, lang: str) -> QuoteView:
@@ -134,7 +138,7 @@ def _period(i: Installment, days: int, lang: str) -> CashPeriodView:
     net = i.fee_fen - i.fee_waived_fen
     shown = i.paid_fen if i.status == IS.PAID else payments.owed(i)
     return CashPeriodView(i.seq, china_time(i.due_at), days, yuan(i.principal_fen), yuan(net), yuan(shown), i.status,
-                          text(f"status.{i.status}", lang))
+                          text(f"status.{i.status}", lang), yuan(i.overdue_interest_fen), i.overdue_interest_fen)
 
 
 def draw_view(row: CashDraw, order: Order, insts: list[Installment], lang: str, *,

@@ -286,6 +286,8 @@ class InstallmentView:
     fee: str = ""
     late_fee: str = ""
     late_fee_fen: int = 0
+    overdue_interest: str = ""  # a 备用金 month's interest past its due date
+    overdue_interest_fen: int = 0
     owed: str = ""
     owed_fen: int = 0
     status: str = ""
@@ -351,6 +353,7 @@ def installment_view(i: Installment, product: str, lang: str, now: datetime) -> 
         id=i.id, order_id=i.order_id, product=product, seq=i.seq, periods=i.periods, due=china_time(i.due_at),
         month=china_month(i.due_at), principal=yuan(i.principal_fen),
         fee=yuan(i.fee_fen - i.fee_waived_fen), late_fee=yuan(late_fee_net(i)), late_fee_fen=late_fee_net(i),
+        overdue_interest=yuan(i.overdue_interest_fen), overdue_interest_fen=i.overdue_interest_fen,
         owed=yuan(shown_owed(i)), owed_fen=payments.owed(i), status=i.status,
         status_label=text(f"status.{i.status}", lang), paid_at=china_time(i.paid_at),
         days_overdue=overdue_days(i, now), open=i.status in IS.OPEN, plan=i.plan_application_id is not None,

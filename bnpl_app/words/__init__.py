@@ -14,6 +14,7 @@ from .cash import CASH
 from .common import COMMON
 from .engine import ENGINE
 from .help import HELP
+from .interest import INTEREST
 from .login import LOGIN
 from .merchant import MERCHANT
 from .messages import MESSAGES
@@ -34,7 +35,7 @@ AREAS: dict[str, dict[str, tuple[str, str]]] = {
     "common": COMMON, "status": STATUS, "messages": MESSAGES, "shop": SHOP, "account": ACCOUNT,
     "merchant": MERCHANT, "ops": OPS, "help": HELP, "login": LOGIN, "methods": METHODS, "quote": QUOTE,
     "refunds": REFUNDS, "notices": NOTICES, "security": SECURITY, "engine": ENGINE,
-    "cash": CASH, "sessions": SESSIONS, "rental": RENTAL,
+    "cash": CASH, "sessions": SESSIONS, "rental": RENTAL, "interest": INTEREST,
 }
 
 

@@ -421,6 +421,20 @@ def test_cash_and_rent_installments_are_written_the_same_by_both_paths():
         assert {"captured cash", "captured rent", "failed rent"} <= done, done
 
 
+def test_an_overdue_cash_month_is_retried_and_accrues_interest_the_same_by_both_paths():
+    """A 备用金 month missed (the card it was paid to left out of auto-deduction, the wallet empty),
+    some days overdue: its retry fails (the notice names the interest rule) and its overdue interest
+    grows, or, topped up, it is taken with that interest — the same on both paths."""
+    spec = [dict(score=720, wallet=0, card=0, card_first=False, autopay=0, orders=[], line=(60_000, 3), rental=None)]
+    timeline = [([("method", 0, "autopay off", 1)], ("advance", 24 * 8))]
+    for top_ups, want in (([], {"failed cash", "overdue interest", "notice failed"}),
+                            ([(0, 100_000)], {"captured cash", "captured with overdue interest"})):
+        for batch_size in (1, 4_000):
+            done = _compare(spec, timeline, dict(top_ups=top_ups, to=0, hours=0, batch_size=batch_size, legacy=[]),
+                            _in_memory)
+            assert want <= done, done
+
+
 def _fill(src, dst) -> None:
     """Every row of ``src`` into the (migrated, PostgreSQL) ``dst``, its sequences after them."""
     with dst.begin() as d:
@@ -457,7 +471,9 @@ if pg_url():
 
 def _what_happened(before: dict, after: dict, report, now) -> set[str]:
     """What the compared sweep did, for the coverage printed at the end (``-s``)."""
-    done = {k for k in ("captured", "failed", "billed", "late_fees", "penalized", "notices") if getattr(report, k)}
+    done = {k.replace("_", " ") if k == "overdue_interest" else k
+            for k in ("captured", "failed", "billed", "late_fees", "penalized", "notices", "overdue_interest")
+            if getattr(report, k)}
     cols = _columns("notifications")
     new = [dict(zip(cols, r)) for r in set(after["notifications"]) - set(before["notifications"])]
     done |= {f"notice {n['kind']}" for n in new}
@@ -471,6 +487,8 @@ def _what_happened(before: dict, after: dict, report, now) -> set[str]:
         old = was.get(i["id"])
         if old and i["status"] == IS.PAID != old["status"]:
             done.add(f"captured {kind_of[i['order_id']]}")
+            if i["overdue_interest_fen"]:
+                done.add("captured with overdue interest")
         if old and i["attempts"] > old["attempts"]:
             done.add(f"failed {kind_of[i['order_id']]}")
         if i != was.get(i["id"]) and i["due_at"] > now and (i["status"] == IS.PAID or i["attempts"] > was[i["id"]]["attempts"]):

@@ -185,7 +185,8 @@ def test_a_hardship_plan_payment_is_announced_before_it_is_taken(world):
     told = announcing(world, first.id)
     assert [n.created_at for n in told] == [first.attempt_at - 3 * DAY, first.attempt_at - DAY]
     assert all(n.kind == "upcoming" and params(n)["amount_fen"] == rules.owed(
-        first.principal_fen, first.fee_fen, first.fee_waived_fen, first.late_fee_fen, first.late_fee_waived_fen)
+        first.principal_fen, first.fee_fen, first.fee_waived_fen, first.late_fee_fen, first.late_fee_waived_fen,
+        first.overdue_interest_fen)
         and "late_rule" not in params(n) for n in told)  # late fees stop accruing on a plan
     assert [i for i in insts(world, oid) if i.id == first.id][0].status == IS.PAID
     every_capture_was_announced(world, uid)

@@ -25,8 +25,9 @@ STEP = POLICY.on_time_orders_for_step
 
 # ── money of one installment ─────────────────────────────────────────────────────────────────
 def test_owed_is_principal_and_fees_less_what_was_waived():
-    assert rules.owed(10_000, 600, 0, 0, 0) == 10_600
-    assert rules.owed(10_000, 600, 600, 250, 50) == 10_200
+    assert rules.owed(10_000, 600, 0, 0, 0, 0) == 10_600
+    assert rules.owed(10_000, 600, 600, 250, 50, 0) == 10_200
+    assert rules.owed(10_000, 600, 600, 250, 50, 120) == 10_320  # a 备用金 month's overdue interest
 
 
 def test_a_capture_splits_into_the_merchants_share_the_service_fee_and_fee_income():

@@ -32,7 +32,7 @@ ORD = payments.ORD
 PMT = PaymentMethod.__table__
 MER = Merchant.__table__
 _I = namedtuple("_I", "id order_id shopper_id seq periods due_at principal_fen fee_fen fee_waived_fen late_fee_fen "
-                      "late_fee_waived_fen status attempt_at noticed_at plan_application_id")
+                      "late_fee_waived_fen overdue_interest_fen status attempt_at noticed_at plan_application_id")
 _O = namedtuple("_O", "id shopper_id merchant_id product_name price_fen status platform_fee_bps grace_days "
                       "late_fee_bps_per_day late_fee_cap_bps kind")
 _LATE = ", ".join(c.name for c in payments.LATE_COLUMNS)

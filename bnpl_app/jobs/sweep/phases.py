@@ -40,6 +40,7 @@ class SweepReport:
     failed: int = 0
     penalized: int = 0
     late_fees: int = 0
+    overdue_interest: int = 0
     suspended: int = 0
     bad_debts: int = 0
 
@@ -183,6 +184,7 @@ def deduct_rows(s: Session, ids: list[int], now: datetime, rep: SweepReport, ref
     order_ids = {i.order_id for i in insts}
     order_by_id = {o.id: o for o in s.exec(select(Order).where(Order.id.in_(order_ids)))}
     methods = _autopay_methods(s, {i.shopper_id for i in insts})
+    rates = payments.overdue_rates(session=s, order_ids=order_ids)
     touched: set[int] = set()
     told_by = rules.noticed_by(now)
     for inst in insts:
@@ -201,7 +203,8 @@ def deduct_rows(s: Session, ids: list[int], now: datetime, rep: SweepReport, ref
                 installment_id=inst.id, product=order.product_name, seq=inst.seq, periods=inst.periods,
                 method=cap.method_label, amount_fen=cap.amount_fen))
         else:
-            deduction_failed(s, inst=inst, order=order, now=now, methods=methods[inst.shopper_id])
+            deduction_failed(s, inst=inst, order=order, now=now, methods=methods[inst.shopper_id],
+                             interest_ppm=rates.get(order.id, 0))
             rep.failed += 1
         touched.add(order.id)
     for oid in refresh:
@@ -210,10 +213,11 @@ def deduct_rows(s: Session, ids: list[int], now: datetime, rep: SweepReport, ref
 
 
 def deduction_failed(s: Session, *, inst: Installment, order: Order, now: datetime,
-                     methods: list[PaymentMethod]) -> None:
+                     methods: list[PaymentMethod], interest_ppm: int) -> None:
     """Nothing covered ``inst``: ``rules.failed_attempt`` says whether it is overdue and when it is
     tried again. The shopper is told (once a day per installment), and that notice announces the
-    retry: its time, amount, method and, when the amount may rise before it, the late-fee rule."""
+    retry: its time, amount, method and, when the amount may rise before it, the late-fee rule (and
+    the rate overdue interest runs at, ``interest_ppm``: a 备用金 draw's, else 0)."""
     fa = rules.failed_attempt(inst.due_at, now)
     values = dict(status=IS.OVERDUE, was_overdue=True) if fa.overdue else {}
     s.execute(sa.update(INST).where(INST.c.id == inst.id, INST.c.status.in_(IS.OPEN))
@@ -221,22 +225,19 @@ def deduction_failed(s: Session, *, inst: Installment, order: Order, now: dateti
                       notices_sent=rules.ALL_NOTICES, **values))
     send(session=s, user_id=inst.shopper_id, at=now, notice=failure_notice(
         inst, order, now=now, retry_at=fa.retry_at, overdue=fa.overdue,
-        method=bills.method_named(methods, payments.owed(inst))))
+        method=bills.method_named(methods, payments.owed(inst)), interest_ppm=interest_ppm))
 
 
-def failure_notice(inst, order, *, now: datetime, retry_at: datetime, overdue: bool, method: str) -> rules.Notice:
+def failure_notice(inst, order, *, now: datetime, retry_at: datetime, overdue: bool, method: str,
+                   interest_ppm: int) -> rules.Notice:
     """The notice of a failed attempt of ``inst`` (an ``Installment`` or a row with its columns, an
-    ``Order`` or a row with its terms), for both deduction paths."""
+    ``Order`` or a row with its terms), for both deduction paths; ``interest_ppm``: the rate its
+    overdue interest runs at (``payments.overdue_rates``)."""
     if not overdue:
         return rules.early_failed_notice(installment_id=inst.id, product=order.product_name, seq=inst.seq,
                                          periods=inst.periods, amount_fen=payments.owed(inst), due_at=inst.due_at,
                                          now=now, retry_at=retry_at, method=method)
-    late = None
-    if rules.late_fee_may_rise(overdue=True, plan_application_id=inst.plan_application_id, principal_fen=inst.principal_fen,
-                               late_fee_fen=inst.late_fee_fen, due_at=inst.due_at, at=retry_at,
-                               bps_per_day=order.late_fee_bps_per_day, cap_bps=order.late_fee_cap_bps,
-                               grace_days=order.grace_days):
-        late = rules.LateRule(order.late_fee_bps_per_day, order.late_fee_cap_bps, order.grace_days)
+    late = bills.late_rule(inst=inst, order=order, at=retry_at, overdue=True, interest_ppm=interest_ppm)
     return rules.failed_notice(installment_id=inst.id, product=order.product_name, seq=inst.seq, periods=inst.periods,
                                owed_fen=payments.owed(inst), due_at=inst.due_at, grace_days=order.grace_days, now=now,
                                retry_at=retry_at, method=method, late=late)
@@ -246,12 +247,18 @@ def failure_notice(inst, order, *, now: datetime, retry_at: datetime, overdue: b
 def overdue(batches, now: datetime, rep: SweepReport) -> None:
     q = sa.select(INST.c.id).where(INST.c.status == IS.OVERDUE)
     for s, ids in batches(q, INST.c.id):
-        for inst in s.exec(select(Installment).where(Installment.id.in_(ids)).order_by(Installment.id)):
+        insts = list(s.exec(select(Installment).where(Installment.id.in_(ids)).order_by(Installment.id)))
+        rates = payments.overdue_rates(session=s, order_ids={i.order_id for i in insts})
+        for inst in insts:
             order = s.get(Order, inst.order_id)
-            apply_overdue_rules(s, inst=inst, order=order, now=now, rep=rep)
+            apply_overdue_rules(s, inst=inst, order=order, now=now, rep=rep, interest_ppm=rates.get(order.id, 0))
 
 
-def apply_overdue_rules(s: Session, *, inst: Installment, order: Order, now: datetime, rep: SweepReport) -> None:
+def apply_overdue_rules(s: Session, *, inst: Installment, order: Order, now: datetime, rep: SweepReport,
+                        interest_ppm: int) -> None:
+    """What ``days_overdue`` brings: the grace's end (score, limit), late fees after it, interest on
+    a 备用金 month's principal from the due date (``interest_ppm``: its draw's rate, 0 for any other
+    kind), suspension, bad debt. A hardship plan's installments accrue neither fees nor interest."""
     days = rules.days_overdue(inst.due_at, now)
     uid = inst.shopper_id
     if rules.grace_over(days, order.grace_days) and not inst.penalized:
@@ -276,6 +283,14 @@ def apply_overdue_rules(s: Session, *, inst: Installment, order: Order, now: dat
                 installment_id=inst.id, fee_days=fee_days, days=days, product=order.product_name, seq=inst.seq,
                 periods=inst.periods, total_fen=total))
             rep.late_fees += 1
+    if inst.plan_application_id is None and interest_ppm:
+        interest = rules.overdue_interest(inst.principal_fen, interest_ppm, days)
+        if interest > inst.overdue_interest_fen:
+            if s.execute(sa.update(INST).where(INST.c.id == inst.id, INST.c.status == IS.OVERDUE,
+                                               INST.c.overdue_interest_fen < interest)
+                         .values(overdue_interest_fen=interest, overdue_interest_days=days)).rowcount:
+                inst.overdue_interest_fen, inst.overdue_interest_days = interest, days
+                rep.overdue_interest += 1
     if rules.suspension_due(days) and not inst.suspended_applied:
         if s.execute(sa.update(INST).where(INST.c.id == inst.id, INST.c.suspended_applied.is_(False))
                      .values(suspended_applied=True)).rowcount:

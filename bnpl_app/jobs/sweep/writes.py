@@ -144,13 +144,15 @@ def fail_many(session: Session, fails: list[tuple], merchant_users: dict[int, in
     if not fails:
         return
     overdue, early, notices = [], [], []
+    rates = payments.overdue_rates(session=session, order_ids={o.id for _r, o, _m in fails})
     for r, order, method in fails:
         due = load_time(session=session, raw=r.due_at)
         fa = rules.failed_attempt(due, at)
         row = (bind_time(session=session, at=fa.retry_at), r.id)
         (overdue if fa.overdue else early).append(row)
         notices.append((r.shopper_id, failure_notice(r._replace(due_at=due), order, now=at, retry_at=fa.retry_at,
-                                                     overdue=fa.overdue, method=method)))
+                                                     overdue=fa.overdue, method=method,
+                                                     interest_ppm=rates.get(order.id, 0))))
     guard = f"WHERE id = ? AND status IN ({', '.join('?' * len(IS.OPEN))})"
     n = execute_many(session=session, sql=f"UPDATE {INST.name} SET attempts = attempts + 1, last_failure = ?, status = ?, "
                               f"was_overdue = ?, attempt_at = ?, notices_sent = ? {guard}",
