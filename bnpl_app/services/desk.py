@@ -77,7 +77,7 @@ def _overdue_of_kind(session: Session, kind: str, uid: int | None = None) -> int
         Installment.status == IS.OVERDUE, Order.kind == kind)
     if uid is not None:
         q = q.where(Installment.shopper_id == uid)
-    return sum(payments.owed(i) for i in session.exec(q))
+    return sum(payments.owed(i) for i in session.execute(q).scalars())
 
 
 def cash_exposure(*, session: Session, uid: int | None = None) -> CashExposure:

@@ -23,7 +23,7 @@ from playwright.sync_api import Page, expect
 from bnpl_app import routes
 from bnpl_app.db import transaction
 from bnpl_app.jobs.clock import DbClock
-from bnpl_app.models import Order, Product, ReturnRequest, User
+from bnpl_app.models import Order, Product, RentalListing, ReturnRequest, User
 from bnpl_app.pages.registry import PAGES
 from bnpl_app.services import applications, checkout, orders, uploads
 
@@ -116,6 +116,18 @@ def _shopper_tour(db) -> Tour:
     ]
 
 
+def _borrower_tour(db) -> Tour:
+    """gina: a 备用金 line with a draw being repaid, its months among her bills."""
+    return [(routes.CASH, "cash-line"), (routes.BILLS, "installment-row")]
+
+
+def _renter_tour(db) -> Tour:
+    """rita: a phone rented mid-term, the deposit waived and held on her credit."""
+    listing = _id(db, sa.select(RentalListing.id).order_by(RentalListing.id))
+    return [(routes.RENT, "rental-listing-card"), (routes.rent_listing(listing), "rental-deposit-decision"),
+            (routes.RENTALS, "rental-row"), (routes.CREDIT, "credit-score")]
+
+
 def _troubled_tour(db) -> Tour:
     """carol (overdue) and dave (suspended) see red badges, warnings and the application forms."""
     return [(routes.BILLS, "installment-row"), (routes.CREDIT, "credit-score"), (routes.ORDERS, "order-row"),
@@ -126,7 +138,7 @@ def _merchant_tour(db) -> Tour:
     _received_return(db)
     return [(routes.MERCHANT, "merchant-product-row"), (routes.MERCHANT_ORDERS, "merchant-order-row"),
             (routes.MERCHANT_RETURNS, "return-row"), (routes.MERCHANT_SETTLEMENT, "settlement-day"),
-            (routes.MERCHANT_ANALYTICS, "metric-product-row")]
+            (routes.MERCHANT_ANALYTICS, "metric-product-row"), (routes.MERCHANT_RENTALS, "rental-listing-row")]
 
 
 def _ops_tour(db) -> Tour:
@@ -151,6 +163,9 @@ def _fill_cart(page: Page, db) -> None:
 TOURS: dict[str, tuple[str | None, Callable, dict]] = {
     "shopper-desktop": ("alice", _shopper_tour, DESKTOP),
     "shopper-phone": ("alice", _shopper_tour, PHONE),
+    "gina": ("gina", _borrower_tour, DESKTOP),
+    "rita": ("rita", _renter_tour, DESKTOP),
+    "rita-phone": ("rita", _renter_tour, PHONE),
     "carol": ("carol", _troubled_tour, DESKTOP),
     "dave-phone": ("dave", _troubled_tour, PHONE),
     "merchant": ("shop_fashion", _merchant_tour, DESKTOP),
