@@ -163,6 +163,12 @@ async def _logged_in(request: Request, form_page: str, attempt) -> Response:
     303 back to ``form_page`` saying why."""
     try:
         token, who = await attempt(client_address(request), request.headers.get("user-agent"), _held(request))
+    except Throttled as err:
+        # A locked account or address is answered only after a pause (a tarpit): a flood that
+        # waits for each answer is slowed to one attempt per pause per connection, so it cannot
+        # keep the one event loop busy with refusals. The pause holds a timer, not the loop.
+        await asyncio.sleep(POLICY.login_refusal_pause.total_seconds())
+        return _back(form_page, err)
     except DomainError as err:
         return _back(form_page, err)
     response = _see(routes.HOME_OF_ROLE.get(who.role, routes.INDEX))

@@ -93,6 +93,7 @@ class Policy:
     login_lock_first: timedelta = timedelta(minutes=5)
     login_lock_max: timedelta = timedelta(hours=24)
     login_forget: timedelta = timedelta(hours=24)
+    login_refusal_pause: timedelta = timedelta(seconds=1)  # "too many attempts" is answered after this pause
     upload_max_bytes: int = 5 * 1024 * 1024
     upload_max_files: int = 5
     sweep_interval_seconds: int = 30

@@ -224,6 +224,29 @@ def test_the_cookie_is_secure_over_https_and_behind_a_proxy_only_when_trusted(ap
     assert "secure" not in cookie_set(_login())[1]
 
 
+def test_a_locked_account_is_answered_only_after_the_pause_and_a_wrong_password_at_once(app_db, monkeypatch):
+    """The tarpit: "too many attempts" waits ``POLICY.login_refusal_pause`` (an awaited timer, not
+    the loop) so a flood that waits for its answers is slowed to one attempt per pause."""
+    from bnpl_app import auth_api
+
+    pauses: list[float] = []
+
+    async def pause(seconds: float) -> None:
+        pauses.append(seconds)
+    monkeypatch.setattr(auth_api.asyncio, "sleep", pause)
+    _user(app_db)
+    for _ in range(POLICY.login_attempts_per_account - 1):
+        assert _login_as("sam", "wrong-password").headers["location"] == f"{routes.LOGIN}?e=bad"
+    assert pauses == []
+    assert _login_as("sam", "wrong-password").headers["location"].startswith(f"{routes.LOGIN}?e=throttled")
+    assert _login_as("sam", PASSWORD).headers["location"].startswith(f"{routes.LOGIN}?e=throttled")
+    assert pauses == [POLICY.login_refusal_pause.total_seconds()] * 2
+
+
+def _login_as(username: str, password: str):
+    return post_auth(routes.AUTH_LOGIN, {"username": username, "password": password})
+
+
 def test_a_log_in_rotates_the_session_the_browser_held(app_db):
     uid = _user(app_db)
     first, _ = cookie_set(_login())
