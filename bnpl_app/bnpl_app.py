@@ -14,6 +14,7 @@ import reflex as rx
 from . import auth_api, files_api, live, runtime
 from .pages.registry import add_pages
 from .state.session import TabBinding
+from .state.setvar import guard_setvar
 
 log = logging.getLogger("bnpl.app")
 
@@ -45,6 +46,7 @@ app = rx.App(api_transformer=[files_api.api, auth_api.api, files_api.bounded_upl
 # Every event: a tab whose events come with another session cookie than before is wiped first.
 app.add_middleware(TabBinding())
 add_pages(app)
+guard_setvar()  # after every state class exists: Reflex's setvar refuses a name with no setter quietly
 live.bind(app)
 app.register_lifespan_task(_sweep_loop)
 app.register_lifespan_task(_live_updates)

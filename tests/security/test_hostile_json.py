@@ -16,7 +16,7 @@ from deploy import log_failures
 
 from bench.reflex_client import EventError, event_name
 from bnpl_app.models import SHOPPER
-from bnpl_app.state.account import BillsState
+from bnpl_app.state.account import BillsState, WalletState
 from bnpl_app.state.handlers import HANDLERS, Roles
 from bnpl_app.state.session import SessionState
 
@@ -98,3 +98,31 @@ def test_a_frame_over_the_sockets_limit_is_dropped_before_any_handler(attacker, 
 
     attacker.run(attack())
     assert log_failures(SERVER_LOG)[failures_before:] == []
+
+
+# Reflex's own ``setvar`` on every state calls ``set_<var_name>``: any name the browser sends.
+BAD_VAR_NAMES = ["²", "", "no_such_var", "__class__", "topup_text; drop", 5, None, ["x"], {"a": 1}, "x" * 10_000]
+
+
+def test_setvar_with_a_name_no_setter_has_is_refused_quietly(attacker, unchanged):
+    """A hostile ``setvar`` (a name with no ``set_<name>`` handler, or not a name at all) changes
+    nothing, costs the socket nothing and leaves no traceback in the server log; a good name still
+    reaches its classified setter."""
+    failures_before = len(log_failures(SERVER_LOG))
+
+    async def attack():
+        tab = await attacker.user(USER_OF[SHOPPER])
+        with unchanged("setvar with hostile names"):
+            for cls in (WalletState, SessionState):
+                for bad in BAD_VAR_NAMES:
+                    await tab.send(event_name(cls, "setvar"), {"var_name": bad, "value": "1"})
+            await settled(tab)
+        assert not tab.backend_errors, tab.backend_errors[:2]
+        assert tab.get(SessionState, "username") == USER_OF[SHOPPER], "the socket lost its user"
+        await tab.call(event_name(WalletState, "setvar"), {"var_name": "topup_text", "value": "12"},
+                       until=tab.changed(WalletState, "topup_text"))
+        assert tab.get(WalletState, "topup_text") == "12"
+
+    attacker.run(attack())
+    new = log_failures(SERVER_LOG)[failures_before:]
+    assert not new, "the server logged:\n" + "\n".join(new[:3])
