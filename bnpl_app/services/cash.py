@@ -17,7 +17,6 @@ the term shortens), with interest only up to the day of repayment (``domain.loan
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +39,7 @@ from ..domain.errors import (
 )
 from ..domain.money import percent, yuan
 from ..domain.policy import POLICY, Policy
+from ..domain.quotes import QuoteText
 from ..models import (
     BNPL_SUSPENDED,
     CashDraw,
@@ -155,7 +155,6 @@ TERMS_VERSION = 1
 _TERMS_KEYS = {"v", "amount_fen", "term", "daily_rate_ppm", "apr_bps", "method", "late_fee_bps_per_day",
                "late_fee_cap_bps", "grace_days", "periods"}
 _PERIOD_KEYS = {"seq", "days", "principal_fen", "interest_fen"}
-_TERMS_MAX_CHARS = 4_000  # cash_draws.quote_json
 METHOD = "equal_principal"  # 等额本金: the one repayment method
 
 
@@ -172,10 +171,12 @@ class DrawPeriod:
 
 
 @dataclass(frozen=True)
-class DrawTerms:
+class DrawTerms(QuoteText):
     """A draw's quote as the shopper saw it. Due dates are not part of it (they fall monthly from
     the moment of confirming), the interest days of each month are: a draw confirmed on another day
     whose months have other lengths is on other terms."""
+
+    REFUSAL = ("cash.bad_terms", "terms")
 
     amount_fen: int
     term: int
@@ -208,16 +209,10 @@ class DrawTerms:
                 "periods": [{"seq": p.seq, "days": p.days, "principal_fen": p.principal_fen,
                              "interest_fen": p.interest_fen} for p in self.periods]}
 
-    def to_json(self) -> str:
-        return json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-
     @classmethod
     def from_dict(cls, data: object) -> DrawTerms:
         """Terms as data (from a tab's state, the database), checked field by field."""
-        def num(value: object) -> int:
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**53:
-                raise ValidationError("cash.bad_terms", field="terms")
-            return value
+        num = cls.whole
 
         if not isinstance(data, dict) or set(data) != _TERMS_KEYS or num(data["v"]) != TERMS_VERSION:
             raise ValidationError("cash.bad_terms", field="terms")
@@ -230,19 +225,6 @@ class DrawTerms:
                    late_fee_cap_bps=num(data["late_fee_cap_bps"]), grace_days=num(data["grace_days"]),
                    periods=tuple(DrawPeriod(num(p["seq"]), num(p["days"]), num(p["principal_fen"]),
                                             num(p["interest_fen"])) for p in periods))
-
-    @classmethod
-    def parse(cls, value: DrawTerms | dict | str) -> DrawTerms:
-        if isinstance(value, DrawTerms):
-            return value
-        if isinstance(value, str):
-            if len(value) > _TERMS_MAX_CHARS:
-                raise ValidationError("cash.bad_terms", field="terms")
-            try:
-                value = json.loads(value)
-            except ValueError:
-                raise ValidationError("cash.bad_terms", field="terms") from None
-        return cls.from_dict(value)
 
 
 def changes(shown: DrawTerms, now: DrawTerms) -> list[tuple[str, dict]]:

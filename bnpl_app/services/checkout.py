@@ -11,7 +11,6 @@ idempotency key's request, and stored on the order (``orders.quote_json``)."""
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +24,7 @@ from ..domain.clock import UTC, Clock
 from ..domain.errors import Conflict, NotEligible, NotFound, TermsChanged, ValidationError
 from ..domain.money import percent, yuan
 from ..domain.policy import POLICY, Policy
+from ..domain.quotes import QuoteText
 from ..models import Installment, InstallmentStatus as IS, Order, OrderEvent, OrderStatus as OS, PaymentMethod, Product
 from . import credit, eligibility, payments, schedule
 from .eligibility import Failure
@@ -59,7 +59,6 @@ TERMS_VERSION = 1
 _TERMS_KEYS = {"v", "product_id", "price_fen", "plan", "trial_days", "interest_free", "fee_bps",
                "late_fee_bps_per_day", "late_fee_cap_bps", "grace_days", "periods"}
 _PERIOD_KEYS = {"seq", "principal_fen", "fee_fen"}
-_TERMS_MAX_CHARS = 4_000  # orders.quote_json
 _NO_DATE = datetime(2000, 1, 1, tzinfo=UTC)  # due dates are not terms: they follow from the confirm time
 
 
@@ -71,9 +70,11 @@ class TermsPeriod:
 
 
 @dataclass(frozen=True)
-class Terms:
+class Terms(QuoteText):
     """A quote as the shopper saw it. Due dates are not part of it: the trial ends ``trial_days``
     after the moment the shopper confirms, and the periods fall monthly from then on."""
+
+    REFUSAL = ("checkout.bad_terms", "terms")
 
     product_id: int
     price_fen: int
@@ -104,27 +105,10 @@ class Terms:
                 "grace_days": self.grace_days,
                 "periods": [{"seq": p.seq, "principal_fen": p.principal_fen, "fee_fen": p.fee_fen} for p in self.periods]}
 
-    def to_json(self) -> str:
-        """The stored form: sorted keys, compact (the same terms are the same text)."""
-        return json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-
-    @classmethod
-    def from_json(cls, text: object) -> Terms:
-        if not isinstance(text, str) or len(text) > _TERMS_MAX_CHARS:
-            raise ValidationError("checkout.bad_terms", field="terms")
-        try:
-            data = json.loads(text)
-        except ValueError:
-            raise ValidationError("checkout.bad_terms", field="terms") from None
-        return cls.from_dict(data)
-
     @classmethod
     def from_dict(cls, data: object) -> Terms:
         """Terms as data (from a browser, a tab's state, the database), checked field by field."""
-        def num(value: object) -> int:
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**53:
-                raise ValidationError("checkout.bad_terms", field="terms")
-            return value
+        num = cls.whole
 
         if not isinstance(data, dict) or set(data) != _TERMS_KEYS or num(data["v"]) != TERMS_VERSION:
             raise ValidationError("checkout.bad_terms", field="terms")
@@ -138,12 +122,6 @@ class Terms:
                    late_fee_bps_per_day=num(data["late_fee_bps_per_day"]),
                    late_fee_cap_bps=num(data["late_fee_cap_bps"]), grace_days=num(data["grace_days"]),
                    periods=tuple(TermsPeriod(num(p["seq"]), num(p["principal_fen"]), num(p["fee_fen"])) for p in periods))
-
-    @classmethod
-    def parse(cls, value: Terms | dict | str) -> Terms:
-        if isinstance(value, Terms):
-            return value
-        return cls.from_json(value) if isinstance(value, str) else cls.from_dict(value)
 
     def trial_end(self, confirmed_at: datetime) -> datetime:
         """When the trial of an order confirmed at ``confirmed_at`` ends: its first deduction."""

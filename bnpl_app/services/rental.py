@@ -39,6 +39,7 @@ from ..domain.errors import (
 )
 from ..domain.money import bps_of, percent, yuan
 from ..domain.policy import POLICY
+from ..domain.quotes import QuoteText
 from ..models import (
     BNPL_ACTIVE,
     CreditAccount,
@@ -188,15 +189,16 @@ CONTRACT_VERSION = 1
 _CONTRACT_KEYS = {"v", "listing_id", "device", "term_months", "monthly_rent_fen", "deposit_fen", "band", "waived_fen",
                   "held_fen", "paid_fen", "buyout_fen", "damage_rules", "late_fee_bps_per_day", "late_fee_cap_bps",
                   "grace_days", "score"}
-_CONTRACT_MAX_CHARS = 4_000  # rentals.contract_json
 
 
 @dataclass(frozen=True)
-class Contract:
+class Contract(QuoteText):
     """What the shopper is shown and accepts: the device and term, the monthly rent (the schedule
     follows from delivery), the deposit decision of the credit review (the part held on credit and
     the part paid), the buy-out price, the damage rules and the overdue rule. The early-return rule
     is the platform's (``rental.contract.early``), the same for every contract of this version."""
+
+    REFUSAL = ("rental.bad_contract", "contract")
 
     listing_id: int
     device: str
@@ -226,15 +228,9 @@ class Contract:
                 "damage_rules": self.damage_rules, "late_fee_bps_per_day": self.late_fee_bps_per_day,
                 "late_fee_cap_bps": self.late_fee_cap_bps, "grace_days": self.grace_days, "score": self.score}
 
-    def to_json(self) -> str:
-        return json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-
     @classmethod
     def from_dict(cls, data: object) -> Contract:
-        def num(value: object) -> int:
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**53:
-                raise ValidationError("rental.bad_contract", field="contract")
-            return value
+        num = cls.whole
 
         def words(value: object, limit: int) -> str:
             if not isinstance(value, str) or len(value) > limit:
@@ -252,22 +248,6 @@ class Contract:
                    damage_rules=words(data["damage_rules"], 500), late_fee_bps_per_day=num(data["late_fee_bps_per_day"]),
                    late_fee_cap_bps=num(data["late_fee_cap_bps"]), grace_days=num(data["grace_days"]),
                    score=num(data["score"]))
-
-    @classmethod
-    def from_json(cls, text: object) -> Contract:
-        if not isinstance(text, str) or len(text) > _CONTRACT_MAX_CHARS:
-            raise ValidationError("rental.bad_contract", field="contract")
-        try:
-            data = json.loads(text)
-        except ValueError:
-            raise ValidationError("rental.bad_contract", field="contract") from None
-        return cls.from_dict(data)
-
-    @classmethod
-    def parse(cls, value: Contract | dict | str) -> Contract:
-        if isinstance(value, Contract):
-            return value
-        return cls.from_json(value) if isinstance(value, str) else cls.from_dict(value)
 
 
 class ContractChanged(TermsChanged):
