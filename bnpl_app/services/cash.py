@@ -57,7 +57,7 @@ from ..models import (
     Product,
     User,
 )
-from . import bills, credit, ledger, payments
+from . import bills, credit, idempotency, ledger, payments
 from .eligibility import Failure
 from .ledger import LIMIT, MONEY, PLAT_CASH_BOOK, PLAT_SERVICE_FEE, mer, pm
 
@@ -323,12 +323,8 @@ def _request_hash(uid: int, dest: str, target: int, terms: DrawTerms) -> str:
 
 
 def _replay(session: Session, *, key: str, uid: int, request_hash: str) -> CashDraw | None:
-    existing = session.exec(select(CashDraw).where(CashDraw.idempotency_key == key)).first()
-    if existing is None:
-        return None
-    if existing.user_id != uid or existing.request_hash != request_hash:
-        raise Conflict("cash.key_reused")
-    return existing
+    return idempotency.replay(session=session, model=CashDraw, owner="user_id", key=key, uid=uid, request_hash=request_hash,
+                              reused="cash.key_reused")
 
 
 def draw(*, session: Session, uid: int, amount_fen: object, term: object, dest: str, idempotency_key: str,
@@ -384,24 +380,21 @@ def draw(*, session: Session, uid: int, amount_fen: object, term: object, dest: 
                   billed_at=now, fee_bps=0, late_fee_bps_per_day=quoted.late_fee_bps_per_day,
                   late_fee_cap_bps=quoted.late_fee_cap_bps, grace_days=quoted.grace_days, platform_fee_bps=0,
                   quote_json=quoted.to_json())
-    savepoint = session.begin_nested()
-    try:
+    def write() -> CashDraw:
         session.add(order)
         session.flush()
-        row = CashDraw(user_id=uid, line_id=line.id, order_id=order.id, amount_fen=amount, term_months=months,
-                       daily_rate_ppm=quoted.daily_rate_ppm, interest_fen=quoted.total_interest_fen, dest=dest,
-                       method_id=card.id if card is not None else None, quote_json=quoted.to_json(),
-                       idempotency_key=idempotency_key, request_hash=rhash, created_at=now)
-        session.add(row)
+        made = CashDraw(user_id=uid, line_id=line.id, order_id=order.id, amount_fen=amount, term_months=months,
+                        daily_rate_ppm=quoted.daily_rate_ppm, interest_fen=quoted.total_interest_fen, dest=dest,
+                        method_id=card.id if card is not None else None, quote_json=quoted.to_json(),
+                        idempotency_key=idempotency_key, request_hash=rhash, created_at=now)
+        session.add(made)
         session.flush()
-    except IntegrityError:
-        # A concurrent request with the same key won; return its draw (or refuse a mismatch).
-        savepoint.rollback()
-        existing = _replay(session, key=idempotency_key, uid=uid, request_hash=rhash)
-        if existing is None:
-            raise
-        return existing
-    savepoint.commit()
+        return made
+
+    row, fresh = idempotency.write_once(session=session, write=write, again=lambda: _replay(
+        session, key=idempotency_key, uid=uid, request_hash=rhash))
+    if not fresh:
+        return row
 
     # The line decides: one guarded statement (the CHECK keeps outstanding ≤ line as well).
     if session.execute(sa.update(CL).where(CL.c.id == line.id, CL.c.status == CashLineStatus.ACTIVE,

@@ -16,17 +16,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..domain import rules
 from ..domain.clock import UTC, Clock
-from ..domain.errors import Conflict, NotEligible, NotFound, TermsChanged, ValidationError
+from ..domain.errors import NotEligible, NotFound, TermsChanged, ValidationError
 from ..domain.money import percent, yuan
 from ..domain.policy import POLICY, Policy
 from ..domain.quotes import QuoteText
 from ..models import Installment, InstallmentStatus as IS, Order, OrderEvent, OrderStatus as OS, PaymentMethod, Product
-from . import credit, eligibility, payments, schedule
+from . import credit, eligibility, idempotency, payments, schedule
 from .eligibility import Failure
 from .merchant import shop_cap, shop_exposure
 
@@ -218,12 +217,8 @@ def cart_check(*, session: Session, uid: int, product_id: object, plan: str, buy
 
 
 def _replay(session: Session, *, key: str, uid: int, request_hash: str) -> Order | None:
-    existing = session.exec(select(Order).where(Order.idempotency_key == key)).first()
-    if existing is None:
-        return None
-    if existing.shopper_id != uid or existing.request_hash != request_hash:
-        raise Conflict("checkout.key_reused")
-    return existing
+    return idempotency.replay(session=session, model=Order, owner="shopper_id", key=key, uid=uid, request_hash=request_hash,
+                              reused="checkout.key_reused")
 
 
 def _refuse_changed(session: Session, *, product: Product, plan: str, quoted: Terms) -> None:
@@ -285,18 +280,15 @@ def checkout(*, session: Session, uid: int, product_id: object, plan: str, idemp
         late_fee_bps_per_day=quoted.late_fee_bps_per_day, late_fee_cap_bps=quoted.late_fee_cap_bps,
         grace_days=quoted.grace_days, platform_fee_bps=POLICY.platform_fee_bps, quote_json=quoted.to_json(),
     )
-    savepoint = session.begin_nested()
-    try:
+    def write() -> Order:
         session.add(order)
         session.flush()
-    except IntegrityError:
-        # A concurrent request with the same key won; return its order (or refuse a mismatch).
-        savepoint.rollback()
-        existing = _replay(session, key=idempotency_key, uid=uid, request_hash=rhash)
-        if existing is None:
-            raise
-        return existing
-    savepoint.commit()
+        return order
+
+    order, fresh = idempotency.write_once(session=session, write=write, again=lambda: _replay(
+        session, key=idempotency_key, uid=uid, request_hash=rhash))
+    if not fresh:
+        return order
 
     # Each guard is one statement the database decides; any refusal rolls the whole checkout back.
     # Rows are locked in the platform's one order — credit account, then product — the same order

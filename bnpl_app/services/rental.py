@@ -22,13 +22,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..domain import rental as rr, rules
 from ..domain.clock import Clock, FixedClock, aware, china_time
 from ..domain.errors import (
-    Conflict,
     InsufficientFunds,
     InsufficientLimit,
     InvalidTransition,
@@ -61,7 +59,7 @@ from ..models import (
     User,
 )
 from ..words import render
-from . import ledger, payments
+from . import idempotency, ledger, payments
 from .eligibility import Failure
 from .ledger import LIMIT, MONEY, PLAT_DEPOSITS, PLAT_SERVICE_FEE, lim, mer, pm
 from .notify import notify
@@ -371,12 +369,8 @@ def _request_hash(uid: int, contract: Contract) -> str:
 
 
 def _replay(session: Session, *, key: str, uid: int, request_hash: str) -> Rental | None:
-    existing = session.exec(select(Rental).where(Rental.idempotency_key == key)).first()
-    if existing is None:
-        return None
-    if existing.shopper_id != uid or existing.request_hash != request_hash:
-        raise Conflict("rental.key_reused")
-    return existing
+    return idempotency.replay(session=session, model=Rental, owner="shopper_id", key=key, uid=uid, request_hash=request_hash,
+                              reused="rental.key_reused")
 
 
 # ── the freeze on the shopper's 先用后付 credit (the pattern of ``credit.freeze``) ─────────────
@@ -502,17 +496,15 @@ def accept(*, session: Session, uid: int, listing_id: object, term: object, cont
                     accepted_at=now, status=RS.AWAITING_DELIVERY,
                     freeze_state=FS.HELD if shown.held_fen else FS.NONE, idempotency_key=idempotency_key,
                     request_hash=rhash, created_at=now)
-    savepoint = session.begin_nested()
-    try:
+    def write() -> Rental:
         session.add(rental)
         session.flush()
-    except IntegrityError:
-        savepoint.rollback()
-        existing = _replay(session, key=idempotency_key, uid=uid, request_hash=rhash)
-        if existing is None:
-            raise
-        return existing
-    savepoint.commit()
+        return rental
+
+    rental, fresh = idempotency.write_once(session=session, write=write, again=lambda: _replay(
+        session, key=idempotency_key, uid=uid, request_hash=rhash))
+    if not fresh:
+        return rental
 
     # The credit account first (the platform's one lock order), then the money, then the listing.
     if shown.held_fen:
