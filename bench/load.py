@@ -14,8 +14,10 @@ then, for each N of ``--n`` (default 1,50,200):
     after the other (app: ``ProductState.choose_plan`` toggling two plans — no database work, the
     cheapest event a shopper sends; blank: ``increment``); p50/p95/p99 and events/s;
 (b) checkout journey for N distinct shoppers made for the run (log in → product page → choose
-    plan → buy → confirm), a jittered 0.5–2 s pause before every step; per-step percentiles and
-    errors (blank: the same pacing, every step an increment);
+    plan → buy → confirm): they arrive ``--arrivals-per-s`` (10) a second, at uniformly random
+    moments over N/10 s (200: 20 s), and pause a jittered 0.5–2 s before every step; per-step
+    percentiles and errors (blank: the same pacing, every step an increment). All N at once is
+    (d)'s log-in burst, and ``--scale-out``'s throughput run;
 (c) N idle tabs on the catalog for ``--idle-seconds`` (30): backend CPU (% of one core) and RSS per
     tab (before/after connecting, and after they close);
 
@@ -509,7 +511,9 @@ async def scenario_cheap(target: Target, n: int, per_tab: int, cap_s: float) -> 
 
 
 async def scenario_journey(target: Target, users: list[str], pause: tuple[float, float], cap_s: float,
-                           seed: int) -> dict:
+                           seed: int, ramp_s: float | None = None) -> dict:
+    """Each shopper arrives at a uniformly random moment within ``ramp_s`` seconds (None: within one
+    pause, i.e. all at once), then walks the journey with a random pause before every step."""
     rng = random.Random(seed)
     deadline = time.monotonic() + cap_s
     steps: dict[str, list[float]] = {}
@@ -525,7 +529,7 @@ async def scenario_journey(target: Target, users: list[str], pause: tuple[float,
         nonlocal completed
         tab = target.tab(timeout=STEP_TIMEOUT[0])
         try:
-            await asyncio.sleep(delays[0])  # arrivals spread like the pauses
+            await asyncio.sleep(delays[0])  # the shopper's arrival
             try:
                 steps.setdefault("open", []).append(await tab.open(target.journey_start))
             except EventError as err:
@@ -547,7 +551,8 @@ async def scenario_journey(target: Target, users: list[str], pause: tuple[float,
 
     with LoopLag() as lag:
         start = time.perf_counter()
-        await asyncio.gather(*(shopper(u, [rng.uniform(*pause) for _ in range(7)]) for u in users))
+        await asyncio.gather(*(shopper(u, [rng.uniform(0.0, ramp_s) if ramp_s is not None else rng.uniform(*pause),
+                                           *(rng.uniform(*pause) for _ in range(6))]) for u in users))
         wall = time.perf_counter() - start
     names = ["open"] + [name for name, _ in target.journey("x")]
     per_step = {name: summary(steps.get(name, []), errors.get(name, 0)) for name in names}
@@ -561,6 +566,7 @@ async def scenario_journey(target: Target, users: list[str], pause: tuple[float,
         "steps_per_s": round(done_steps / wall, 2) if wall else None,
         "wall_s": round(wall, 1),
         "worst_step_p99": max((s["p99"] for s in worst), default=None),
+        "ramp_s": ramp_s,
         **lag.report(),
     }
 
@@ -613,66 +619,74 @@ async def scenario_baseline_cpu(target: Target, idle_s: float) -> float:
     return round(100 * (target.server.cpu_seconds() - cpu0) / (time.perf_counter() - t0), 1)
 
 
+def clicker_spec(target: Target, other: str | None) -> dict:
+    """What ``bench/clicker.py`` needs to be ``target``'s other user (logged in as ``other``)."""
+    spec = {"url": target.url, "web_dir": str(target.server.cwd / ".web"), "user": other, "password": PASSWORD,
+            "event": target.cheap_event, "fail_state": None, "fail_var": None, "fail_value": None}
+    if isinstance(target, AppTarget):
+        spec.update(start=target.journey_start if other else target.cheap_page, page=target.cheap_page,
+                    state=target.S["product"].get_full_name(), var="plan", values=target.plans,
+                    fail_state=target.S["session"].get_full_name(), fail_var="toast_kind", fail_value="error")
+    else:
+        spec.update(start=target.cheap_page, page=target.cheap_page, state=BLANK_STATE, var="count", values=[])
+    return spec
+
+
 async def scenario_burst(target: Target, users: list[str], other: str | None, cap_s: float) -> dict:
     """``len(users)`` log-ins at once (blank: tabs connecting and sending one event) while one
-    other tab sends the cheap event every 0.1 s; that tab's latencies before and during."""
+    other user, in a process of its own (``bench/clicker.py``), sends the cheap event every 0.1 s;
+    that user's latencies before and during."""
     deadline = time.monotonic() + cap_s
-    other_tab = target.tab(timeout=STEP_TIMEOUT[0])
-    await other_tab.open(target.cheap_page if other is None else target.journey_start)
-    if other is not None:
-        await target.login(other_tab, other)
-        await other_tab.navigate(target.cheap_page)
-    before: list[float] = []
-    during: list[float] = []
-    other_errors = 0
-    phase = {"now": before}
-    stop = asyncio.Event()
+    clicker = await asyncio.create_subprocess_exec(
+        sys.executable, str(BENCH / "clicker.py"), json.dumps(clicker_spec(target, other)),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        ready = await asyncio.wait_for(clicker.stdout.readline(), 120)
+        if ready.strip() != b"ready":
+            raise RuntimeError(f"the other user's process did not start: {ready!r} "
+                               f"{(await clicker.stderr.read())[-2000:].decode(errors='replace')}")
 
-    async def clicker():
-        nonlocal other_errors
-        i = 0
-        while not stop.is_set() and time.monotonic() < deadline:
-            t0 = time.perf_counter()
+        logins: list[float] = []
+        failures: list[str] = []
+
+        async def one(user: str):
+            tab = target.tab(timeout=max(5.0, deadline - time.monotonic()))
             try:
-                await target.cheap(other_tab, i)
-            except EventError:
-                other_errors += 1  # counted, and in the percentiles at the time it took to fail
-            phase["now"].append(time.perf_counter() - t0)
-            i += 1
-            await asyncio.sleep(0.1)
+                t0 = time.perf_counter()
+                await tab.open(target.journey_start)
+                if other is not None:
+                    await target.login(tab, user)
+                else:
+                    await target.cheap(tab, 0)
+                logins.append(time.perf_counter() - t0)
+            except EventError as err:
+                failures.append(str(err)[:200])
+            finally:
+                await tab.close()
 
-    logins: list[float] = []
-    failures: list[str] = []
-
-    async def one(user: str):
-        tab = target.tab(timeout=max(5.0, deadline - time.monotonic()))
-        try:
-            t0 = time.perf_counter()
-            await tab.open(target.journey_start)
-            if other is not None:
-                await target.login(tab, user)
-            else:
-                await target.cheap(tab, 0)
-            logins.append(time.perf_counter() - t0)
-        except EventError as err:
-            failures.append(str(err)[:200])
-        finally:
-            await tab.close()
-
-    with LoopLag() as lag:
-        click = asyncio.get_running_loop().create_task(clicker())
-        await asyncio.sleep(2.0)  # the other user's latency before the burst
-        phase["now"] = during
-        t0 = time.perf_counter()
-        await asyncio.gather(*(one(u) for u in users))
-        burst_s = time.perf_counter() - t0
-        stop.set()
-        await click
-    await other_tab.close()
+        with LoopLag() as lag:
+            await asyncio.sleep(2.0)  # the other user's latency before the burst
+            b0, t0 = time.monotonic(), time.perf_counter()
+            await asyncio.gather(*(one(u) for u in users))
+            burst_s, b1 = time.perf_counter() - t0, time.monotonic()
+        clicker.stdin.write(b"stop\n")
+        await clicker.stdin.drain()
+        out, err = await asyncio.wait_for(clicker.communicate(), 60)
+    finally:
+        if clicker.returncode is None:
+            clicker.kill()
+    lines = out.decode().strip().splitlines()
+    if clicker.returncode != 0 or not lines:
+        raise RuntimeError(f"the other user's process failed ({clicker.returncode}): {err.decode(errors='replace')[-2000:]}")
+    samples = json.loads(lines[-1])
+    before = [dt for t, dt, _ok in samples if t < b0]
+    during = [dt for t, dt, _ok in samples if b0 <= t < b1]
     return {
         "burst": len(users), "failures": len(failures), "failure_samples": failures[:3],
         "burst_wall_s": round(burst_s, 1), "login": summary(logins, len(failures)),
-        "other_before": summary(before), "other_during": summary(during, other_errors),
+        "other_before": summary(before, sum(1 for t, _dt, ok in samples if t < b0 and not ok)),
+        "other_during": summary(during, sum(1 for t, _dt, ok in samples if b0 <= t < b1 and not ok)),
+        "other_in_own_process": True,
         **lag.report(),
     }
 
@@ -821,11 +835,13 @@ async def run_bench(args, workdir: Path, logdir: Path, results: dict) -> None:
                         results["cheap"]["app"][key]["ratio_p50_to_blank"] = ratio(a["p50"], b["p50"])
                         log(f"  ratio p50 app/blank: {ratio(a['p50'], b['p50'])}   p99: {ratio(a['p99'], b['p99'])}")
                 if "b" in scen:
-                    log(f"\n(b) checkout journey — N={n} shoppers, pauses {pause[0]}–{pause[1]} s")
+                    ramp = n / args.arrivals_per_s if args.arrivals_per_s > 0 else None
+                    log(f"\n(b) checkout journey — N={n} shoppers arriving over "
+                        f"{f'{ramp:g} s' if ramp is not None else 'one pause'}, pauses {pause[0]}–{pause[1]} s")
                     users = (await asyncio.to_thread(app.make_shoppers, n, "j"))["users"]
                     for t in targets:
                         await settle(t)
-                        r = await scenario_journey(t, users, pause, args.cap, seed=n)
+                        r = await scenario_journey(t, users, pause, args.cap, seed=n, ramp_s=ramp)
                         results.setdefault("checkout", {}).setdefault(t.name, {})[key] = r
                         log(f"  {t.name}: {r['completed']}/{r['journeys']} journeys, {r['steps_per_s']} steps/s, "
                             f"errors {r['errors']}, wall {r['wall_s']} s")
@@ -1020,6 +1036,9 @@ def main() -> int:
     ap.add_argument("--cheap-events", type=int, default=20, help="(a) events per tab, back to back (default 20)")
     ap.add_argument("--pause-min", type=float, default=0.5, help="(b) shortest pause between steps, s")
     ap.add_argument("--pause-max", type=float, default=2.0, help="(b) longest pause between steps, s")
+    ap.add_argument("--arrivals-per-s", type=float, default=10.0,
+                    help="(b) shoppers arriving per second, spread uniformly over N / this seconds (default 10; "
+                         "0: all within the first pause, as --scale-out does to saturate the workers)")
     ap.add_argument("--idle-seconds", type=float, default=30.0, help="(c) idle window, s (default 30)")
     ap.add_argument("--burst", type=int, default=200, help="(d) log-ins at once (default 200)")
     ap.add_argument("--first-load-runs", type=int, default=5, help="(e) page loads per app (default 5)")

@@ -31,8 +31,14 @@ async def _sweep_loop():
 
 
 async def _live_updates():
-    """This process's listener on the change feed: pushes ``refresh`` to the tabs a change concerns."""
+    """This process's listener on the change feed: pushes ``refresh`` to the tabs a change concerns.
+    First, the threads that run every handler's database work (``asyncio.to_thread``)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from reflex.event import Event
+
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=runtime.db_threads(), thread_name_prefix="bnpl-db"))
 
     from .state.session import SessionState
 

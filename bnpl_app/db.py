@@ -79,6 +79,9 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
             cur.close()
 
         waiting = _WAITING[engine] = _Waiting()
+        gate = None if memory else _WriterGate(engine.dialect)
+        if gate is not None:
+            _GATES[engine] = gate
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
@@ -91,10 +94,69 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
                 conn.exec_driver_sql("BEGIN")
                 return
             with waiting:  # counted while it queues for SQLite's one write lock
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                dbapi_conn = conn.connection.dbapi_connection
+                if gate is not None:
+                    gate.enter(dbapi_conn)
+                try:
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                except BaseException:
+                    if gate is not None:
+                        gate.leave(dbapi_conn)
+                    raise
 
         return engine
     return sa.create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+class _WriterGate:
+    """This process's writers queue for SQLite's write lock on a Python lock, and each goes in the
+    moment the one before it has committed or rolled back.
+
+    Left to SQLite, a writer that finds the lock taken sleeps in its busy handler — 1, 2, 5, 10 …
+    up to 100 ms between tries — and nobody is woken when the lock is freed: under a few dozen
+    concurrent checkouts the lock stood free while every waiter slept, and a write that takes a
+    few milliseconds waited seconds. Writers of other processes (the CLI, a worker) still meet
+    SQLite's busy handler. A writer that cannot get the gate within SQLite's own busy timeout goes
+    on to ``BEGIN IMMEDIATE`` regardless, so a thread that somehow already holds it is refused by
+    SQLite as before instead of waiting here for ever."""
+
+    TIMEOUT_S = 30.0  # as PRAGMA busy_timeout
+
+    def __init__(self, dialect) -> None:
+        self._lock = threading.Lock()
+        self._holder: int | None = None  # id() of the DBAPI connection inside its write transaction
+        commit, rollback = dialect.do_commit, dialect.do_rollback
+
+        def do_commit(dbapi_connection):
+            try:
+                commit(dbapi_connection)
+            finally:
+                self.leave(dbapi_connection)
+
+        def do_rollback(dbapi_connection):
+            try:
+                rollback(dbapi_connection)
+            finally:
+                self.leave(dbapi_connection)
+
+        dialect.do_commit, dialect.do_rollback = do_commit, do_rollback
+
+    @staticmethod
+    def _key(connection) -> int:
+        """The DBAPI connection's identity, whether given it or the pool's proxy of it."""
+        return id(getattr(connection, "dbapi_connection", None) or connection)
+
+    def enter(self, connection) -> None:
+        if self._lock.acquire(timeout=self.TIMEOUT_S):
+            self._holder = self._key(connection)
+
+    def held(self) -> bool:
+        return self._lock.locked()
+
+    def leave(self, connection) -> None:
+        if self._holder is not None and self._holder == self._key(connection):
+            self._holder = None
+            self._lock.release()
 
 
 class _Waiting:
@@ -115,6 +177,13 @@ class _Waiting:
 
 
 _WAITING: weakref.WeakKeyDictionary[Engine, _Waiting] = weakref.WeakKeyDictionary()
+_GATES: weakref.WeakKeyDictionary[Engine, _WriterGate] = weakref.WeakKeyDictionary()
+
+
+def writer_inside(engine: Engine) -> bool:
+    """Whether a writer of this process is inside a write transaction on this SQLite engine."""
+    gate = _GATES.get(engine)
+    return bool(gate and gate.held())
 
 
 def writers_waiting(engine: Engine) -> bool:

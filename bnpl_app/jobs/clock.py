@@ -3,6 +3,9 @@ that falls due in between runs in time order, so a demo is deterministic."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -18,6 +21,25 @@ SC = SimClock.__table__
 MAX_STEPS = 20_000
 
 
+# Inside ``one_reading()``: the clock row as read once, so the many ``now()`` calls of one request
+# cost one query between them (key: the DbClock; value: its row, or None when there is none yet).
+_READ_ONCE: ContextVar[dict | None] = ContextVar("bnpl_clock_read_once", default=None)
+_ROW = sa.select(SC.c.now, SC.c.anchor, SC.c.frozen).where(SC.c.id == 1)
+
+
+@contextmanager
+def one_reading() -> Iterator[None]:
+    """Within this block (one request's work, in one thread) a ``DbClock`` reads its row from the
+    database once; ``now()`` still runs on at wall speed from it, exactly as a fresh read would
+    give, and ``set()`` keeps the block's copy in step. A move made by another process meanwhile
+    is seen by the next request (as it would be had it come a moment later)."""
+    token = _READ_ONCE.set({})
+    try:
+        yield
+    finally:
+        _READ_ONCE.reset(token)
+
+
 class DbClock:
     """The simulated time, read from the database so every process (app, worker, CLI) agrees.
     It runs at wall speed from its last setting (a live countdown in the demo) unless frozen
@@ -29,18 +51,28 @@ class DbClock:
         self.frozen = frozen
 
     def now(self) -> datetime:
-        with reading(self.engine) as s:
-            current = self._read(s)
+        current = self._at(self._row())
         return current if current is not None else self.set(self.wall.now().replace(microsecond=0))
 
     def is_frozen(self) -> bool:
         """Whether it stands still between advances (so a page must not tick it forward)."""
-        with reading(self.engine) as s:
-            row = s.execute(sa.select(SC.c.frozen).where(SC.c.id == 1)).first()
+        row = self._row()
         return bool(row.frozen) if row is not None else bool(self.frozen)
 
+    def _row(self):
+        once = _READ_ONCE.get()
+        if once is not None and id(self) in once:
+            return once[id(self)]
+        with reading(self.engine) as s:
+            row = s.execute(_ROW).first()
+        if once is not None:
+            once[id(self)] = row
+        return row
+
     def _read(self, s) -> datetime | None:
-        row = s.execute(sa.select(SC.c.now, SC.c.anchor, SC.c.frozen).where(SC.c.id == 1)).first()
+        return self._at(s.execute(_ROW).first())
+
+    def _at(self, row) -> datetime | None:
         if row is None:
             return None
         now, anchor = aware(row.now), aware(row.anchor)
@@ -56,12 +88,20 @@ class DbClock:
                 values["frozen"] = self.frozen
             if current is None:
                 s.execute(sa.insert(SC).values(id=1, **{"frozen": bool(self.frozen), **values}))
-                return when
-            if when < current - SLACK:
+                values["now"] = when
+            elif when < current - SLACK:
                 raise ValidationError("clock_backwards")
-            values["now"] = max(when, current)
-            s.execute(sa.update(SC).where(SC.c.id == 1).values(**values))
-            return values["now"]
+            else:
+                values["now"] = max(when, current)
+                s.execute(sa.update(SC).where(SC.c.id == 1).values(**values))
+        self._forget()
+        return values["now"]
+
+    def _forget(self) -> None:
+        """After a move: this request's copy of the row is read afresh (after the commit)."""
+        once = _READ_ONCE.get()
+        if once is not None:
+            once.pop(id(self), None)
 
 
 SLACK = timedelta(seconds=5)

@@ -106,10 +106,11 @@ def _who(s, token: str) -> Actor | None:
 
 def _look_around(token: str) -> tuple[Actor | None, int, datetime, bool]:
     """In a worker thread: who this session is (None: nobody), their unread count, the clock."""
-    now, frozen = runtime.clock_reading()
-    with reading(runtime.engine()) as s:
-        who = _who(s, token)
-        unread = _unread(s, who.user_id) if who is not None else 0
+    with runtime.one_clock_reading():
+        now, frozen = runtime.clock_reading()
+        with reading(runtime.engine()) as s:
+            who = _who(s, token)
+            unread = _unread(s, who.user_id) if who is not None else 0
     _keep_alive(who)
     return who, unread, now, frozen
 
@@ -339,7 +340,7 @@ async def attempt(state: rx.State, roles: tuple[str, ...], fn: Callable[[Any, Ac
             return None, None
         if who.role not in roles:
             raise AuthError("auth.role_required")
-        with transaction(runtime.engine()) as s:
+        with runtime.one_clock_reading(), transaction(runtime.engine()) as s:
             return who, fn(s, who)
 
     try:
@@ -384,7 +385,7 @@ async def look(state: rx.State, roles: tuple[str, ...], fn: Callable[[Any, Actor
 def looking(token: str, lang: str, roles: tuple[str, ...], fn: Callable[[Any, Actor, str], T]) -> tuple[Actor | None, T | None]:
     """``look``'s work, for a worker thread (a background event calls it with what it read under
     its lock): (who, fn's result), or (who or None, None) when not allowed."""
-    with reading(runtime.engine()) as s:
+    with runtime.one_clock_reading(), reading(runtime.engine()) as s:
         who = _who(s, token)
         if who is None:
             return None, None  # the page's guard has already sent the visitor to log in
@@ -400,7 +401,7 @@ async def read(state: rx.State, fn: Callable[[Any, Actor | None, str], T]) -> T:
     token, lang = session_token(state), sess.lang
 
     def run() -> tuple[Actor | None, T]:
-        with reading(runtime.engine()) as s:
+        with runtime.one_clock_reading(), reading(runtime.engine()) as s:
             who = _who(s, token)
             result = fn(s, who, lang)
         _keep_alive(who)
