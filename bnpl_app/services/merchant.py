@@ -28,16 +28,26 @@ def shop_exposure(*, session: Session, uid: int, merchant_id: int) -> int:
     reads it after freezing (which locks the shopper's credit account), so two checkouts of one
     shopper never both pass on the same figure; a capture or release running meanwhile only
     lowers it, so a stale read errs on the safe side."""
+    params = {"uid": uid, "mid": merchant_id}
+    return int(session.execute(_HELD, params).scalar_one()) + int(session.execute(_OWED, params).scalar_one())
+
+
+def _exposure_statements() -> tuple[sa.Select, sa.Select]:
+    """``shop_exposure``'s two sums, built once (every product page and checkout runs them)."""
+    uid, mid = sa.bindparam("uid"), sa.bindparam("mid")
     held = sa.select(sa.func.coalesce(sa.func.sum(Order.price_fen), 0)).where(
-        Order.shopper_id == uid, Order.merchant_id == merchant_id, Order.status.in_(OS.HOLDING),
+        Order.shopper_id == uid, Order.merchant_id == mid, Order.status.in_(OS.HOLDING),
         Order.kind == OrderKind.BNPL)
     # Owed on the 先用后付 limit only (``rules.line_repaid``): 先用后付 and repair charges, not rent.
-    on_limit = sa.select(Order.id).where(Order.shopper_id == uid, Order.merchant_id == merchant_id,
+    on_limit = sa.select(Order.id).where(Order.shopper_id == uid, Order.merchant_id == mid,
                                          Order.kind.in_((OrderKind.BNPL, OrderKind.CHARGE)))
     owed = sa.select(sa.func.coalesce(sa.func.sum(Installment.principal_fen), 0)).where(
-        Installment.shopper_id == uid, Installment.merchant_id == merchant_id, Installment.status.in_(IS.OPEN),
+        Installment.shopper_id == uid, Installment.merchant_id == mid, Installment.status.in_(IS.OPEN),
         Installment.order_id.in_(on_limit))
-    return int(session.execute(held).scalar_one()) + int(session.execute(owed).scalar_one())
+    return held, owed
+
+
+_HELD, _OWED = _exposure_statements()
 
 
 def own_product(*, session: Session, merchant_id: int, product_id: object) -> Product:

@@ -67,9 +67,12 @@ def fmt_time(dt: datetime | None, with_seconds: bool = False) -> str:
     return china_time(dt, seconds=with_seconds)
 
 
+_UNREAD = (sa.select(sa.func.count()).select_from(Notification)
+           .where(Notification.user_id == sa.bindparam("uid"), Notification.read_at.is_(None)))
+
+
 def _unread(s, uid: int) -> int:
-    return s.execute(sa.select(sa.func.count()).select_from(Notification)
-                     .where(Notification.user_id == uid, Notification.read_at.is_(None))).scalar_one()
+    return s.execute(_UNREAD, {"uid": uid}).scalar_one()
 
 
 def _resolve(token: str) -> Actor:
