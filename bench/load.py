@@ -541,7 +541,10 @@ async def scenario_journey(target: Target, users: list[str], pause: tuple[float,
                     fail(name, EventError("bench time cap reached"))
                     return
                 try:
-                    steps.setdefault(name, []).append(await step(tab))
+                    at = time.perf_counter() - start
+                    took = await step(tab)
+                    steps.setdefault(name, []).append(took)
+                    timeline.append((round(at, 2), name, round(took * 1000, 1)))
                 except EventError as err:
                     fail(name, err)
                     return
@@ -549,8 +552,9 @@ async def scenario_journey(target: Target, users: list[str], pause: tuple[float,
         finally:
             await tab.close()
 
+    timeline: list[tuple[float, str, float]] = []  # (seconds into the run, step, ms)
+    start = time.perf_counter()
     with LoopLag() as lag:
-        start = time.perf_counter()
         await asyncio.gather(*(shopper(u, [rng.uniform(0.0, ramp_s) if ramp_s is not None else rng.uniform(*pause),
                                            *(rng.uniform(*pause) for _ in range(6))]) for u in users))
         wall = time.perf_counter() - start
@@ -567,6 +571,8 @@ async def scenario_journey(target: Target, users: list[str], pause: tuple[float,
         "wall_s": round(wall, 1),
         "worst_step_p99": max((s["p99"] for s in worst), default=None),
         "ramp_s": ramp_s,
+        # When the slowest steps began: spread out (queueing) or together (a stall)?
+        "slowest": sorted(timeline, key=lambda x: -x[2])[:12],
         **lag.report(),
     }
 
