@@ -41,9 +41,8 @@ async def _live_updates():
     asyncio.get_running_loop().set_default_executor(
         ThreadPoolExecutor(max_workers=runtime.db_threads(), thread_name_prefix="bnpl-db"))
     # Everything the process has built by now (Reflex's compiled app, every module, the state
-    # classes) lives as long as the process: out of the cyclic collector's sight. Python's full
-    # collections walk every tracked object, and with these counted they stalled the event loop —
-    # every tab's events — for 60–285 ms at a time during a burst of 200 log-ins.
+    # classes) lives as long as the process: out of the cyclic collector's sight, so a full
+    # collection — which stops the event loop, every tab's events — no longer walks it.
     gc.collect()
     gc.freeze()
 

@@ -125,21 +125,18 @@ class _WriterGate:
     def __init__(self, dialect) -> None:
         self._lock = threading.Lock()
         self._holder: int | None = None  # id() of the DBAPI connection inside its write transaction
-        commit, rollback = dialect.do_commit, dialect.do_rollback
+        dialect.do_commit = self._then_leave(dialect.do_commit)
+        dialect.do_rollback = self._then_leave(dialect.do_rollback)
 
-        def do_commit(dbapi_connection):
+    def _then_leave(self, end):
+        """``end`` (the dialect's commit or rollback), then the gate given back by its holder."""
+        def ended(dbapi_connection):
             try:
-                commit(dbapi_connection)
+                end(dbapi_connection)
             finally:
                 self.leave(dbapi_connection)
 
-        def do_rollback(dbapi_connection):
-            try:
-                rollback(dbapi_connection)
-            finally:
-                self.leave(dbapi_connection)
-
-        dialect.do_commit, dialect.do_rollback = do_commit, do_rollback
+        return ended
 
     @staticmethod
     def _key(connection) -> int:

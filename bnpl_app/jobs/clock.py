@@ -32,7 +32,11 @@ def one_reading() -> Iterator[None]:
     """Within this block (one request's work, in one thread) a ``DbClock`` reads its row from the
     database once; ``now()`` still runs on at wall speed from it, exactly as a fresh read would
     give, and ``set()`` keeps the block's copy in step. A move made by another process meanwhile
-    is seen by the next request (as it would be had it come a moment later)."""
+    is seen by the next request (as it would be had it come a moment later). A block opened inside
+    another is the same block."""
+    if _READ_ONCE.get() is not None:
+        yield
+        return
     token = _READ_ONCE.set({})
     try:
         yield

@@ -109,11 +109,10 @@ def _who(s, token: str) -> Actor | None:
 
 def _look_around(token: str) -> tuple[Actor | None, int, datetime, bool]:
     """In a worker thread: who this session is (None: nobody), their unread count, the clock."""
-    with runtime.one_clock_reading():
-        now, frozen = runtime.clock_reading()
-        with reading(runtime.engine()) as s:
-            who = _who(s, token)
-            unread = _unread(s, who.user_id) if who is not None else 0
+    now, frozen = runtime.clock_reading()
+    with reading(runtime.engine()) as s:
+        who = _who(s, token)
+        unread = _unread(s, who.user_id) if who is not None else 0
     _keep_alive(who)
     return who, unread, now, frozen
 
