@@ -9,7 +9,11 @@ tells only the tabs of the users concerned to reload (``bnpl_app/live.py``). Thi
   their table (``note_row``): a row that names its user concerns that user; a row known only by
   its id is looked up when the transaction commits (one query per table); a product or the clock
   concerns everyone;
-* the sweep's set-based batches, written below the session, name their users with ``touch``.
+* the sweep's set-based batches, written below the session, name their users with ``touch``;
+* one unit of a product's stock taken or put back (a checkout, a return restocked) concerns its
+  shop — the merchant's list shows the count — and everyone only when the product's availability
+  may have turned (the count left at 0 or 1): a shopper's pages show in or out of stock, never the
+  count, so 200 checkouts of one product do not reload 200 open catalogs 200 times.
 
 Before the commit the collected (user, topic) pairs become rows of ``changes`` (a pair once per
 transaction); on PostgreSQL a ``NOTIFY`` in the same transaction wakes the listeners when it
@@ -80,6 +84,10 @@ _OWNERS = {
     "users": "SELECT t.id FROM users t WHERE t.id IN :ids",
 }
 _OWNER_SQL = {t: sa.text(q).bindparams(sa.bindparam("ids", expanding=True)) for t, q in _OWNERS.items()}
+_STOCK_MOVED = "products.stock"  # _BY_ID key: products whose stock a relative update moved
+_STOCK_SQL = sa.text("SELECT m.user_id, p.stock FROM products p JOIN merchants m ON m.id = p.merchant_id "
+                     "WHERE p.id IN :ids").bindparams(sa.bindparam("ids", expanding=True))
+TURNING_STOCK = 1  # a count at or below this after a move: in/out of stock may have turned
 
 
 def touch(*, session: OrmSession, users: Iterable[int | None], topic: str) -> None:
@@ -130,6 +138,11 @@ def note_row(*, session: OrmSession, table: str, values: dict) -> None:
 def _resolve_ids(session: OrmSession) -> None:
     """The users behind rows known only by id: one query per table, inside the transaction."""
     by_id = session.info.pop(_BY_ID, None) or {}
+    if moved := by_id.pop(_STOCK_MOVED, None):
+        rows = session.execute(_STOCK_SQL, {"ids": sorted(moved)}).all()
+        touch(session=session, users={uid for uid, _stock in rows}, topic=CATALOG)
+        if any(stock <= TURNING_STOCK for _uid, stock in rows) or len(rows) < len(moved):
+            touch(session=session, users=[EVERYONE], topic=CATALOG)
     for table, ids in by_id.items():
         if not ids:
             continue
@@ -181,7 +194,22 @@ def _collect_statement(state) -> None:
             note_row(session=state.session, table=table, values=row)
         return
     where = state.statement.whereclause
-    note_row(session=state.session, table=table, values=_where_keys(where, state.parameters) if where is not None else {})
+    keys = _where_keys(where, state.parameters) if where is not None else {}
+    if table == "products" and _moves_stock_only(state.statement) and _ints(keys.get("id")):
+        _by_id(state.session, _STOCK_MOVED, keys["id"])
+        return
+    note_row(session=state.session, table=table, values=keys)
+
+
+def _moves_stock_only(statement) -> bool:
+    """``UPDATE products SET stock = stock ± n``: a relative move of the count and nothing else
+    (a merchant setting the count, or anything else on the row, concerns everyone)."""
+    values = getattr(statement, "_values", None) or {}
+    if [getattr(k, "key", k) for k in values] != ["stock"]:
+        return False
+    (value,) = values.values()
+    return isinstance(value, BinaryExpression) and any(
+        isinstance(node, sa.Column) and node.name == "stock" for node in visitors.iterate(value))
 
 
 _INSERT = f"INSERT INTO {Change.__table__.name} (user_id, topic, created_at) VALUES (?, ?, ?)"

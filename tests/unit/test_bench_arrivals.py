@@ -54,3 +54,31 @@ def test_arrivals_spread_over_the_ramp():
 def test_without_a_ramp_all_arrive_within_the_first_pause():
     ats = _step_starts(None)
     assert len(ats) == 12 and max(ats) < 0.2
+
+
+class _TwoStepTarget(_Target):
+    """log-in, then one step; one shopper's log-in fails (a failed log-in must not hold the others)."""
+
+    def journey(self, user: str):
+        async def login(_tab) -> float:
+            if user == "u0":
+                from bench.reflex_client import EventError
+
+                raise EventError("refused")
+            await asyncio.sleep(0.3 if user == "u1" else 0.0)  # one slow log-in
+            return 0.0
+
+        async def later(_tab) -> float:
+            return 0.0
+
+        return [("login", login), ("later", later)]
+
+
+def test_logged_in_together_counts_the_steps_after_the_last_log_in():
+    result = asyncio.run(scenario_journey(_TwoStepTarget(), [f"u{i}" for i in range(6)], (0.0, 0.01), 30.0,
+                                          seed=3, logged_in_together=True))
+    assert result["completed"] == 5 and result["errors"] == 1
+    starts = [at for at, name, _ms in result["slowest"] if name == "later"]
+    assert len(starts) == 5 and min(starts) >= 0.3  # nobody went on before the slow log-in was done
+    after = result["after_login"]
+    assert after["steps"] == 5 and after["wall_s"] < 0.3 and after["steps_per_s"] > 0

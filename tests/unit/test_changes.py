@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from bnpl_app import live
 from bnpl_app.domain.errors import DomainError
 from bnpl_app.models import Change
-from bnpl_app.services import changes, merchant
+from bnpl_app.services import changes, merchant, orders
 from bnpl_app.jobs.clock import DbClock, advance
+from tests.helpers import receive_parcel, return_parcel
 
 
 def feed(world, after: int = 0) -> set[tuple[int | None, str]]:
@@ -65,6 +66,52 @@ def test_a_product_edit_concerns_everyone_on_the_catalog(world):
     before = last(world)
     with world.tx() as s:
         merchant.update_product(session=s, merchant_id=mid, product_id=pid, stock=3, clock=world.clock)
+    assert (changes.EVERYONE, changes.CATALOG) in feed(world, before)
+
+
+def test_a_unit_sold_from_a_stocked_product_concerns_its_shop_not_every_open_page(world):
+    # A shopper's pages show in or out of stock, never the count: 200 checkouts of one product must
+    # not reload every open catalog 200 times. The merchant's product list shows the count.
+    mid = world.merchant()
+    pid = world.product(mid, stock=5)
+    uid = world.shopper()
+    before = last(world)
+    world.buy(uid, pid)
+    got = feed(world, before)
+    assert (world.merchant_user(mid), changes.CATALOG) in got
+    assert (changes.EVERYONE, changes.CATALOG) not in got, got
+
+
+@pytest.mark.parametrize("stock", [1, 2])
+def test_a_unit_sold_that_may_turn_availability_concerns_everyone(world, stock):
+    mid = world.merchant()
+    pid = world.product(mid, stock=stock)
+    before = last(world)
+    world.buy(world.shopper(), pid)  # leaves 0 (sold out) or 1 (the next one sells it out)
+    assert (changes.EVERYONE, changes.CATALOG) in feed(world, before)
+
+
+def test_a_unit_restocked_into_a_sold_out_product_concerns_everyone(world):
+    mid = world.merchant()
+    pid = world.product(mid, stock=1)
+    uid = world.shopper()
+    oid = world.buy(uid, pid)  # the last one: sold out
+    rid = return_parcel(world, uid, oid)
+    receive_parcel(world, mid, rid)
+    before = last(world)
+    with world.tx() as s:
+        orders.accept_return(session=s, merchant_id=mid, return_id=rid, clock=world.clock)
+    with world.tx() as s:
+        assert s.execute(sa.text("SELECT stock FROM products WHERE id = :p"), {"p": pid}).scalar_one() == 1
+    assert (changes.EVERYONE, changes.CATALOG) in feed(world, before)
+
+
+def test_a_merchant_setting_the_count_concerns_everyone(world):
+    mid = world.merchant()
+    pid = world.product(mid, stock=50)
+    before = last(world)
+    with world.tx() as s:
+        merchant.update_product(session=s, merchant_id=mid, product_id=pid, stock=40, clock=world.clock)
     assert (changes.EVERYONE, changes.CATALOG) in feed(world, before)
 
 
