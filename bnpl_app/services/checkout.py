@@ -301,15 +301,6 @@ def checkout(*, session: Session, uid: int, product_id: object, plan: str, idemp
     if held > cap:
         used = held - quoted.price_fen
         raise NotEligible([Failure("shop_cap", "elig.shop_cap", {"cap": yuan(cap), "used": yuan(used)})])
-    # The stock is taken only from the product as it was quoted: a merchant's edit committed since
-    # the terms were read above (possible on PostgreSQL) makes this a refusal, never an order on
-    # terms nobody showed. The row decides.
-    if session.execute(sa.update(PROD).where(
-            PROD.c.id == product.id, PROD.c.stock >= 1, PROD.c.bnpl_enabled.is_(True),
-            PROD.c.price_fen == product.price_fen, PROD.c.trial_days == product.trial_days,
-            PROD.c.interest_free == product.interest_free, PROD.c.allowed_plans == product.allowed_plans,
-    ).values(stock=PROD.c.stock - 1)).rowcount != 1:
-        _refuse_changed(session, product=product, plan=plan, quoted=quoted)
     session.execute(sa.insert(Installment), [
         dict(order_id=order.id, shopper_id=uid, merchant_id=product.merchant_id, seq=p.seq, periods=len(sched.periods),
              due_at=p.due_at, principal_fen=p.principal_fen, fee_fen=p.fee_fen, status=IS.PENDING)
@@ -317,4 +308,14 @@ def checkout(*, session: Session, uid: int, product_id: object, plan: str, idemp
     ])
     session.add(OrderEvent(order_id=order.id, at=now, step="frozen", amount_fen=quoted.price_fen))
     session.flush()
+    # The stock is taken only from the product as it was quoted: a merchant's edit committed since
+    # the terms were read above (possible on PostgreSQL) makes this a refusal, never an order on
+    # terms nobody showed. The row decides. It is the last write: a product's row is the one every
+    # checkout of it waits for (a flash sale), so its lock is held from here to the commit only.
+    if session.execute(sa.update(PROD).where(
+            PROD.c.id == product.id, PROD.c.stock >= 1, PROD.c.bnpl_enabled.is_(True),
+            PROD.c.price_fen == product.price_fen, PROD.c.trial_days == product.trial_days,
+            PROD.c.interest_free == product.interest_free, PROD.c.allowed_plans == product.allowed_plans,
+    ).values(stock=PROD.c.stock - 1)).rowcount != 1:
+        _refuse_changed(session, product=product, plan=plan, quoted=quoted)
     return order
