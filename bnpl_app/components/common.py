@@ -65,11 +65,24 @@ def business_now_js() -> str:
 _CLOCK_VARS = dict(frozen=SessionState.clock_frozen, now=SessionState.now_ts, offset=SessionState.clock_offset_s)
 
 
+# One second's tick of the browser's own clock: a counter in React state that an interval bumps.
+# As a var's hooks they go into the component that renders the var, so that component (and no
+# other) re-renders each second; two tickers rendered by one component share one interval.
+_TICK = VarData(
+    imports={"react": [rx.ImportVar(tag="useState"), rx.ImportVar(tag="useEffect")]},
+    hooks={"const [bnplTick, setBnplTick] = useState(0);": None,
+           "useEffect(() => { const id = setInterval(() => setBnplTick((n) => n + 1), 1000);"
+           " return () => clearInterval(id); }, []);": None},
+)
+
+
 def _ticking(renderer: rx.Var, testid: str, **props) -> rx.Component:
-    """A text that the browser re-renders every second (react-moment's timer), from ``renderer``.
-    The server sends nothing per second: an idle tab costs it nothing."""
-    return rx.moment(renderers=[renderer], interval=rx.cond(SessionState.clock_frozen, 0, 1000),
-                     data_testid=testid, **props)
+    """A text that the browser re-renders every second, from ``renderer``. The server sends nothing
+    per second: an idle tab costs it nothing. (Not react-moment: it is loaded lazily, after the
+    first data, and every page that shows the clock waited for it before showing anything.)"""
+    text = rx.Var(_js_expr=f"((_tick) => ({renderer!s})())(bnplTick)",
+                  _var_data=VarData.merge(renderer._get_all_var_data(), _TICK))
+    return rx.el.span(text, data_testid=testid, **props)
 
 
 def clock_text(testid: str = "clock-now", **props) -> rx.Component:
