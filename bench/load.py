@@ -552,13 +552,14 @@ async def scenario_journey(target: Target, users: list[str], pause: tuple[float,
     errors: dict[str, int] = {}
     samples: dict[str, list[str]] = {}
     completed = 0
-    waiting = [len(users)]
+    waiting = len(users)  # shoppers not yet logged in (or failed before it)
     all_in = asyncio.Event()
     after: dict[str, float] = {}
 
     def logged_in_or_out() -> None:
-        waiting[0] -= 1
-        if waiting[0] <= 0 and not all_in.is_set():
+        nonlocal waiting
+        waiting -= 1
+        if waiting <= 0 and not all_in.is_set():
             after["start"] = time.perf_counter()
             all_in.set()
 
