@@ -625,6 +625,7 @@ async def scenario_journey(target: Target, users: list[str], pause: tuple[float,
         **({"after_login": after_login(names, steps, after)} if logged_in_together else {}),
         # When the slowest steps began: spread out (queueing) or together (a stall)?
         "slowest": sorted(timeline, key=lambda x: -x[2])[:12],
+        "timeline": timeline,  # every step: written to the logs, not printed
         **lag.report(),
     }
 
@@ -908,6 +909,7 @@ async def run_bench(args, workdir: Path, logdir: Path, results: dict) -> None:
                     for t in targets:
                         await settle(t)
                         r = await scenario_journey(t, users, pause, args.cap, seed=n, ramp_s=ramp)
+                        (logdir / f"journey-{t.name}-{n}.json").write_text(json.dumps(r.pop("timeline")))
                         results.setdefault("checkout", {}).setdefault(t.name, {})[key] = r
                         log(f"  {t.name}: {r['completed']}/{r['journeys']} journeys, {r['steps_per_s']} steps/s, "
                             f"errors {r['errors']}, wall {r['wall_s']} s")
@@ -1035,6 +1037,7 @@ async def run_scale_out(args, app: AppCtx, workdir: Path, logdir: Path, results:
                     # The same seed for both worker counts: the same arrivals and pauses.
                     res = await scenario_journey(target, info["users"], pause, args.cap, seed=1000 + rnd,
                                                  logged_in_together=True)
+                    (logdir / f"journey-scale-{workers}w-r{rnd + 1}.json").write_text(json.dumps(res.pop("timeline")))
                     res["cpu_pct_of_one_core"] = cpu_shares(cpu0, cpu_census(pg.server), time.perf_counter() - t0)
                     res["backend_processes"] = procs
                     res["workers_confirmed"] = procs == workers

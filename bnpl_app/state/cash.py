@@ -107,7 +107,7 @@ class CashState(rx.State):
         sess = await session_of(self)
         lang = sess.lang
         got = await act(self, (SHOPPER,), lambda s, who: (lambda q: (vc.quote_view(q, lang), q.terms.to_json()))(
-            cash.quote(session=s, uid=who.user_id, amount_fen=amount, term=term, clock=runtime.clock())))
+            cash.quote(session=s, uid=who.user_id, amount_fen=amount, term=term, clock=runtime.clock())), writes=False)
         if got is None:
             return False
         self.quote, self._shown = got
@@ -180,7 +180,7 @@ class CashState(rx.State):
             return await refuse(self, ValidationError("amount_not_positive"))
         did, lang = self.repay_for, (await session_of(self)).lang
         got = await act(self, (SHOPPER,), lambda s, who: vc.repay_view(cash.early_quote(
-            session=s, uid=who.user_id, draw_id=did, amount_fen=amount, clock=runtime.clock()), lang))
+            session=s, uid=who.user_id, draw_id=did, amount_fen=amount, clock=runtime.clock()), lang), writes=False)
         if got is not None:
             self.repay, self.repay_quoted, self._repay_asked = got, True, [did, amount]
 
@@ -222,7 +222,7 @@ class CashBuyState(rx.State):
     async def _quote(self, pid: int, term: int) -> bool:
         lang = (await session_of(self)).lang
         got = await act(self, (SHOPPER,), lambda s, who: (lambda pq: (vc.quote_view(pq[1], lang), pq[1].terms.to_json()))(
-            cash.shop_quote(session=s, uid=who.user_id, product_id=pid, term=term, clock=runtime.clock())))
+            cash.shop_quote(session=s, uid=who.user_id, product_id=pid, term=term, clock=runtime.clock())), writes=False)
         if got is None:
             return False
         self.quote, self._shown = got

@@ -100,7 +100,7 @@ class RentListingState(rx.State):
     @rx.event
     async def apply(self):
         """Open the contract for acceptance (nothing is held or taken yet)."""
-        ok = await act(self, SHOP, lambda s, who: True)
+        ok = await act(self, SHOP, lambda s, who: True, writes=False)
         if ok is None:
             return
         await self.load()
@@ -117,7 +117,7 @@ class RentListingState(rx.State):
     @rx.event
     async def accept(self):
         """Accept the contract on screen: exactly it, with its key, however often this is clicked."""
-        if await act(self, SHOP, lambda s, who: True) is None:  # a visitor or another role: told, nothing done
+        if await act(self, SHOP, lambda s, who: True, writes=False) is None:  # a visitor or another role: told, nothing done
             return None
         shown, key, lid = self._shown, self._key, self.detail.id
         term = whole_number(self.term, lo=1, hi=120)

@@ -328,12 +328,15 @@ async def session_of(state: rx.State) -> SessionState:
     return await state.get_state(SessionState)
 
 
-async def attempt(state: rx.State, roles: tuple[str, ...], fn: Callable[[Any, Actor], T]) -> tuple[T | None, DomainError | None]:
+async def attempt(state: rx.State, roles: tuple[str, ...], fn: Callable[[Any, Actor], T], *,
+                  writes: bool = True) -> tuple[T | None, DomainError | None]:
     """``act`` without the message: (fn's result, None), or (None, the refusal) — for a handler
     that says more than one call's outcome (a cart ordering line by line). The transaction rolls
-    back on a refusal."""
+    back on a refusal. ``writes=False``: ``fn`` only checks, in a read-only transaction, so it
+    never queues for SQLite's one write lock (nor holds it while other writers wait)."""
     sess = await session_of(state)
     token = session_token(state)
+    opened = transaction if writes else reading
 
     def run() -> tuple[Actor | None, T | None]:
         try:
@@ -342,7 +345,7 @@ async def attempt(state: rx.State, roles: tuple[str, ...], fn: Callable[[Any, Ac
             return None, None
         if who.role not in roles:
             raise AuthError("auth.role_required")
-        with runtime.one_clock_reading(), transaction(runtime.engine()) as s:
+        with runtime.one_clock_reading(), opened(runtime.engine()) as s:
             return who, fn(s, who)
 
     try:
@@ -357,12 +360,13 @@ async def attempt(state: rx.State, roles: tuple[str, ...], fn: Callable[[Any, Ac
 
 
 async def act(state: rx.State, roles: tuple[str, ...], fn: Callable[[Any, Actor], T], *, ok: str | None = None,
-              **ok_params) -> T | None:
+              writes: bool = True, **ok_params) -> T | None:
     """Run one service call for the acting user inside one transaction, in a worker thread.
 
     Authorizes from the server-side session, refuses roles not in ``roles``, turns domain errors
-    into a visible message (nothing half-done: the transaction rolls back) and says ``ok``."""
-    result, err = await attempt(state, roles, fn)
+    into a visible message (nothing half-done: the transaction rolls back) and says ``ok``;
+    ``writes=False`` for a call that only checks (``attempt``)."""
+    result, err = await attempt(state, roles, fn, writes=writes)
     sess = await session_of(state)
     if err is not None:
         sess._refuse(err)

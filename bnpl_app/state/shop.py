@@ -140,7 +140,8 @@ class CartState(rx.State):
         """Put (product, plan) in the cart with the terms the product page showed; (whether it is
         in the cart now, the event to send: to the confirm screen when buying at once)."""
         pid = await act(self, (SHOPPER,), lambda s, who: checkout.cart_check(
-            session=s, uid=who.user_id, product_id=product_id, plan=plan, buy_now=go).id, ok=None if go else "cart.added")
+            session=s, uid=who.user_id, product_id=product_id, plan=plan, buy_now=go).id, ok=None if go else "cart.added",
+            writes=False)
         if pid is None:
             return False, None
         if only:

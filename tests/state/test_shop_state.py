@@ -102,6 +102,32 @@ def test_buying_places_one_order_for_nothing_now_however_often_confirm_is_clicke
     world.audit_ok()
 
 
+def test_putting_a_product_in_the_cart_only_reads_so_it_never_queues_for_the_write_lock(world, tab):
+    """The cart lives in the tab's state: its check (sold on that plan, eligible to buy at once)
+    runs in a read-only transaction, not behind every checkout waiting for SQLite's write lock."""
+    import sqlalchemy as sa
+
+    from bnpl_app.state.shop import ProductState
+
+    m = world.merchant()
+    p = world.product(m, price_fen=PRICE, stock=5)
+    t, st = tab.open(world.shopper(), ProductState, path=routes.product(p))
+    began: list[str] = []
+
+    def seen(conn, cursor, statement, *_args):
+        if statement.startswith("BEGIN"):
+            began.append(statement)
+
+    sa.event.listen(world.engine, "before_cursor_execute", seen)
+    try:
+        run(st.add_to_cart())
+        assert t.said()[0] == "success"
+        assert sent(run(st.buy_bnpl()))["path"] == routes.CHECKOUT
+    finally:
+        sa.event.remove(world.engine, "before_cursor_execute", seen)
+    assert began and "BEGIN IMMEDIATE" not in began
+
+
 def test_the_cart_collects_lines_and_remove_takes_only_a_real_index(world, tab):
     from bnpl_app.state.shop import CartState, ProductState
 
