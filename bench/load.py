@@ -235,6 +235,16 @@ class Server:
                 total += t.user + t.system
         return total
 
+    def loop_cpu_seconds(self) -> float:
+        """CPU seconds so far of the workers' main threads: each one's event loop (its handlers,
+        Reflex's own event processing, socket.io), without the worker threads (database calls,
+        password checks)."""
+        total = 0.0
+        for p in self.backend():
+            with contextlib.suppress(psutil.Error):
+                total += sum(t.user_time + t.system_time for t in p.threads() if t.id == p.pid)
+        return total
+
     def rss(self) -> int:
         total = 0
         for p in self.backend():
@@ -908,11 +918,17 @@ async def run_bench(args, workdir: Path, logdir: Path, results: dict) -> None:
                     users = (await asyncio.to_thread(app.make_shoppers, n, "j"))["users"]
                     for t in targets:
                         await settle(t)
+                        cpu0, loop0 = t.server.cpu_seconds(), t.server.loop_cpu_seconds()
                         r = await scenario_journey(t, users, pause, args.cap, seed=n, ramp_s=ramp)
                         (logdir / f"journey-{t.name}-{n}.json").write_text(json.dumps(r.pop("timeline")))
+                        # What a journey costs the server, whatever the queueing: a steadier figure
+                        # than the latencies on a shared machine (log-in's password check included).
+                        r["server_cpu_ms_per_journey"] = round(1000 * (t.server.cpu_seconds() - cpu0) / n, 1)
+                        r["loop_cpu_ms_per_journey"] = round(1000 * (t.server.loop_cpu_seconds() - loop0) / n, 1)
                         results.setdefault("checkout", {}).setdefault(t.name, {})[key] = r
                         log(f"  {t.name}: {r['completed']}/{r['journeys']} journeys, {r['steps_per_s']} steps/s, "
-                            f"errors {r['errors']}, wall {r['wall_s']} s")
+                            f"errors {r['errors']}, wall {r['wall_s']} s; server CPU per journey "
+                            f"{r['server_cpu_ms_per_journey']} ms (event loops {r['loop_cpu_ms_per_journey']} ms)")
                         for step, s in r["steps"].items():
                             log(f"    {step:8} {fmt(s)}")
                         for step, msgs in r["error_samples"].items():
