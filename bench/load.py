@@ -725,12 +725,14 @@ async def scenario_burst(target: Target, users: list[str], other: str | None, ca
 
         logins: list[float] = []
         failures: list[str] = []
+        opened: list[float] = []  # when each tab had its page (before its log-in), s into the burst
 
         async def one(user: str):
             tab = target.tab(timeout=max(5.0, deadline - time.monotonic()))
             try:
                 t0 = time.perf_counter()
                 await tab.open(target.journey_start)
+                opened.append(time.monotonic() - b0)
                 if other is not None:
                     await target.login(tab, user)
                 else:
@@ -764,6 +766,11 @@ async def scenario_burst(target: Target, users: list[str], other: str | None, ca
         "other_before": summary(before, sum(1 for t, _dt, ok in samples if t < b0 and not ok)),
         "other_during": summary(during, sum(1 for t, _dt, ok in samples if b0 <= t < b1 and not ok)),
         "other_in_own_process": True,
+        # When the other user's slowest clicks began, and when the burst's tabs had their pages:
+        # during the 200 page opens, or during the log-ins after them?
+        "other_slowest": sorted(([round(t - b0, 2), round(dt * 1000, 1)] for t, dt, _ok in samples if b0 <= t < b1),
+                                key=lambda x: -x[1])[:5],
+        "pages_opened_s": {"p50": round(statistics.median(opened), 2), "max": round(max(opened), 2)} if opened else None,
         **lag.report(),
     }
 
@@ -962,6 +969,8 @@ async def run_bench(args, workdir: Path, logdir: Path, results: dict) -> None:
                 log(f"        open+log-in   {fmt(r['login'])}")
                 log(f"        other before  {fmt(r['other_before'])}")
                 log(f"        other during  {fmt(r['other_during'])}")
+                log(f"        the other user's slowest clicks (s into the burst, ms): {r['other_slowest']}; "
+                    f"the burst's pages open by {r['pages_opened_s']} s")
                 if blank_t:
                     await settle(blank_t)
                     r = await scenario_burst(blank_t, [f"b{i}" for i in range(args.burst)], None, args.cap)
