@@ -20,7 +20,6 @@ the tab's state shows to one session is never sent to another."""
 from __future__ import annotations
 
 import asyncio
-import copy
 import hashlib
 import logging
 from collections.abc import Callable
@@ -476,32 +475,11 @@ def app_states(root: type[rx.State]) -> list[type[rx.State]]:
     return out
 
 
-_UNSET = object()
-_PRISTINE: dict[tuple[type, str], Any] = {}  # (state class, var) → its default, made once, never handed out
-
-
-def _pristine(cls: type[rx.State], name: str, f) -> Any:
-    key = (cls, name)
-    if key not in _PRISTINE:
-        _PRISTINE[key] = copy.deepcopy(f.default_value())  # its own copy, whatever the default
-    return _PRISTINE[key]
-
-
 async def wipe(root: rx.State, states: list[type[rx.State]], *, keep_lang: str = "zh") -> None:
-    """Every var of ``states`` back to its default, the tab's language kept. A var the tab never
-    had (Reflex makes it from its default on first read) or that already equals its default is
-    left alone: only what differs is set (a fresh copy of the default), so a log-in's wipe costs
-    the vars its tab used, not every var of the app, and sends only those."""
+    """Every var of ``states`` back to its default, the tab's language kept."""
     for cls in states:
         st = await root.get_state(cls)
-        held = st.__dict__
         for name, f in cls.__fields__.items():
-            if getattr(f, "_owner", cls) is not cls:
-                continue
-            value = held.get(name, _UNSET)
-            if value is _UNSET or value == _pristine(cls, name, f):
-                continue
-            setattr(st, name, f.default_value())
-    sess = await root.get_state(SessionState)
-    if sess.lang != keep_lang:
-        sess.lang = keep_lang
+            if getattr(f, "_owner", cls) is cls:
+                setattr(st, name, f.default_value())
+    (await root.get_state(SessionState)).lang = keep_lang

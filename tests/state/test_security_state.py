@@ -70,30 +70,6 @@ def test_a_tab_whose_events_come_with_another_cookie_is_wiped_first(world, tab):
     assert not wallet.view.methods and t.sess.username == "" and t.sess.lang == "en"
 
 
-def test_the_wipe_resets_what_the_tab_used_and_sends_only_that(world, tab):
-    import reflex as rx
-
-    from bnpl_app.state.shop import CatalogState
-
-    bob = world.shopper(name="bob_w", wallet_fen=12_345)
-    t = tab(bob)
-    binding = TabBinding(app_states(rx.State))
-    run(binding.preprocess(None, t.root, None))
-    run(t.sess.guard_shopper())
-    wallet = t.state(WalletState)
-    run(wallet.load())
-    assert wallet.view.methods
-    wallet.view.methods.append(wallet.view.methods[0])  # changed in place, through Reflex's proxy
-    catalog = t.state(CatalogState)
-    for st in (t.root, t.sess, wallet, catalog):
-        st._clean()
-    t.cookie(None)
-    run(binding.preprocess(None, t.root, None))
-    assert not wallet.view.methods and t.sess.username == "" and t.sess.role == ""
-    assert "view" in wallet.dirty_vars and {"username", "role"} <= t.sess.dirty_vars
-    assert not catalog.dirty_vars and "lang" not in t.sess.dirty_vars  # untouched: nothing to send
-
-
 def test_the_page_lists_this_device_first_and_end_all_ends_the_others_at_their_next_event(world, tab):
     uid = world.shopper(name="amy_s")
     other = tab(uid)  # another device of amy's
