@@ -1,9 +1,8 @@
 """Every page of the app in one table — its route, what it shows, its title, who may open it and
 what loads it — and the one function that adds them all to the app (STYLE rule 8).
 
-Each page's ``on_load`` is one event, ``SessionState.enter(route)``: the page's guard (who may open
-it), then its state's ``load`` — which is also what a live refresh or a language switch re-runs for
-the page a tab shows (``SessionState._page_loader``)."""
+Each page's ``on_load`` is its guard, then its state's ``load`` — which is also what a live refresh
+or a language switch re-runs for the page a tab shows (``SessionState._page_loader``)."""
 
 from __future__ import annotations
 
@@ -11,17 +10,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import reflex as rx
-from reflex.event import EventSpec
+from reflex.event import EventHandler
 
 from .. import routes
 from ..words import WORDS, text
 from ..state import account, cash, merchant, ops, orders, rental, security, shop
 from ..models import MERCHANT, OPERATOR, SHOPPER
-from ..state.session import ENTRIES, SessionState
+from ..state.session import SessionState
 from . import (account_pages, auth_pages, cash_pages, merchant_pages, ops_pages, order_pages, rental_pages, security_pages,
                shop_pages)
 
 APP = text("app.name", "zh")  # every tab's title ends with the app's name
+# Who may open a page: the guard that runs first on load. None: anybody — the visitor is only
+# identified, if logged in.
+GUARDS: dict[str | None, EventHandler] = {
+    None: SessionState.identify,
+    SHOPPER: SessionState.guard_shopper,
+    MERCHANT: SessionState.guard_merchant,
+    OPERATOR: SessionState.guard_operator,
+}
 
 
 @dataclass(frozen=True)
@@ -37,9 +44,12 @@ class Page:
         return f"{WORDS[self.name][0]} · {APP}" if self.name else APP  # an unknown key stops the build
 
     @property
-    def on_load(self) -> EventSpec:
-        """The guard, then the loader, as one event (``SessionState.enter``)."""
-        return SessionState.enter(self.route)
+    def load(self) -> EventHandler | None:
+        return self.state.load if self.state is not None else None
+
+    @property
+    def on_load(self) -> list[EventHandler]:
+        return [GUARDS[self.role]] + ([self.load] if self.load is not None else [])
 
 
 # (route, what it shows, the words key of its title, whose ``load`` loads it, who may open it):
@@ -76,9 +86,6 @@ PAGES: tuple[Page, ...] = tuple(Page(*row) for row in (
     (routes.RENTALS, rental_pages.my_rentals_page, "title.rentals", rental.MyRentalsState, SHOPPER),
     (routes.WALLET, account_pages.wallet_page, "title.wallet", account.WalletState, SHOPPER),
 ))
-
-
-ENTRIES.update({page.route: (page.role, page.state) for page in PAGES})
 
 
 def add_pages(app: rx.App) -> None:

@@ -91,8 +91,6 @@ HANDLERS: dict[str, Public | Roles] = {
     "SessionState.guard_merchant": Public("a page's guard: sends a visitor to log in; changes nothing"),
     "SessionState.guard_operator": Public("a page's guard: sends a visitor to log in; changes nothing"),
     "SessionState.identify": Public("learns who holds this tab's session, if anyone; changes nothing"),
-    "SessionState.enter": Public("a page's on_load: its guard, then that page's own loader with its own "
-                                 "checks; an unknown page does nothing"),
     "SessionState.refresh": Public("re-reads this tab's session and reloads its page through that page's checks"),
     "SessionState.toggle_lang": TAB,
     "SessionState.dismiss_toast": TAB,

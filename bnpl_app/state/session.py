@@ -47,9 +47,6 @@ log = logging.getLogger("bnpl.session")
 
 STEPS = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7)}
 TOAST_SECONDS = 6
-# Each page's route → (the one role that may open it, None: anybody; the state whose ``load`` loads
-# it, or None), for ``SessionState.enter``: filled from the page table (``pages/registry.py``).
-ENTRIES: dict[str, tuple[str | None, type[rx.State] | None]] = {}
 
 
 def session_token(state: rx.State) -> str:
@@ -258,25 +255,6 @@ class SessionState(rx.State):
         """For public pages: learn who is there, if anyone, without redirecting."""
         await self._sync()
 
-    @rx.event
-    async def enter(self, page: str):
-        """A page's on_load, in one event: its guard (``identify`` for a public page), then — unless
-        the guard turned the visitor away — its state's ``load``. One event instead of two: one
-        state lock, one update sent."""
-        entry = ENTRIES.get(page) if isinstance(page, str) else None
-        if entry is None:
-            return None
-        role, state = entry
-        if role is None:
-            await self._sync()
-        elif (away := await self._guard((role,))) is not None:
-            return away
-        return await self._load(state) if state is not None else None
-
-    async def _load(self, state: type[rx.State]):
-        """``state``'s ``load`` run within this event (what it returns is sent on)."""
-        return await (await self.get_state(state)).load()
-
     def _on_page(self, page: rx.State) -> None:
         """Called by a page's loader: this tab now shows ``page``'s page (what ``refresh`` and the
         language switch reload), and is open here."""
@@ -299,9 +277,7 @@ class SessionState(rx.State):
         """Sent back by the browser when the server pushed that something this tab's user sees
         has changed (``live.py``): bring identity, unread count and clock up to date, reload the page."""
         await self._sync()
-        if not self._loader:
-            return None
-        return await self._load(type(self).get_root_state().get_class_substate(self._loader))
+        return self._page_loader()
 
     @rx.event
     def dismiss_toast(self):
