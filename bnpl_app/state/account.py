@@ -32,7 +32,7 @@ def _text(value: object, limit: int) -> str:
 class BillsState(PagedMixin, rx.State):
     """The bills screen; its statements show one page of installments (latest due first)."""
 
-    view: va.BillsView = va.BillsView()
+    view: va.BillsView = rx.field(default_factory=va.BillsView)
     first_method: str = ""
     days_before: str = "0"
     _edited: bool = False  # the auto-repay form has unsaved choices: a live reload keeps them
@@ -100,8 +100,8 @@ class BillsState(PagedMixin, rx.State):
 
 # ── credit ──────────────────────────────────────────────────────────────────────────────────
 class CreditState(rx.State):
-    view: va.CreditView = va.CreditView()
-    terms: list[va.HelpSection] = []
+    view: va.CreditView = rx.field(default_factory=va.CreditView)
+    terms: list[va.HelpSection] = rx.field(default_factory=list)
     terms_ok: bool = False
     cap_text: str = ""
     real_name: str = ""
@@ -268,7 +268,7 @@ class WalletState(rx.State):
     """The wallet screen: the balance and top-up, and the shopper's payment methods — bind a card,
     unbind one (after a confirmation), whether automatic deduction may use each, and their order."""
 
-    view: va.WalletView = va.WalletView()
+    view: va.WalletView = rx.field(default_factory=va.WalletView)
     topup_text: str = ""
     bank: str = ""
     last4: str = ""
@@ -380,7 +380,7 @@ class WalletState(rx.State):
 class InboxState(PagedMixin, rx.State):
     """Every role has an inbox, shown a page at a time, newest first."""
 
-    notices: list[va.NoticeView] = []
+    notices: list[va.NoticeView] = rx.field(default_factory=list)
     unread_here: int = 0  # unread notices in the whole inbox, not only on this page
 
     async def _page(self, cursor: str):
@@ -432,9 +432,9 @@ class InboxState(PagedMixin, rx.State):
 
 # ── help ────────────────────────────────────────────────────────────────────────────────────
 class HelpState(rx.State):
-    intro: list[va.HelpSection] = []  # what it is and who can use it: shown above the score bands
-    sections: list[va.HelpSection] = []
-    bands: list[va.BandRow] = []
+    intro: list[va.HelpSection] = rx.field(default_factory=list)  # what it is and who can use it: shown above the score bands
+    sections: list[va.HelpSection] = rx.field(default_factory=list)
+    bands: list[va.BandRow] = rx.field(default_factory=list)
 
     @rx.event
     async def load(self):

@@ -34,21 +34,21 @@ def _term(value: object) -> int | None:
 
 
 class CashState(rx.State):
-    view: vc.CashView = vc.CashView()
+    view: vc.CashView = rx.field(default_factory=vc.CashView)
     amount_text: str = ""
     term: str = str(POLICY.cash_terms[0])
     card: str = ""
-    quote: vc.QuoteView = vc.QuoteView()
+    quote: vc.QuoteView = rx.field(default_factory=vc.QuoteView)
     quoted: bool = False
-    changed: list[str] = []  # what changed between the terms shown and those on offer at confirming
+    changed: list[str] = rx.field(default_factory=list)  # what changed between the terms shown and those on offer at confirming
     repay_for: int = 0  # the draw whose early-repayment form is open
     repay_text: str = ""
-    repay: vc.RepayView = vc.RepayView()
+    repay: vc.RepayView = rx.field(default_factory=vc.RepayView)
     repay_quoted: bool = False
     _shown: str = ""  # the terms on screen (JSON)
-    _asked: list = []  # (amount fen, term, card id) the terms on screen are for
+    _asked: list = rx.field(default_factory=list)  # (amount fen, term, card id) the terms on screen are for
     _key: str = ""  # the idempotency key of drawing on them
-    _repay_asked: list = []  # (draw id, principal fen) the repayment on screen is for
+    _repay_asked: list = rx.field(default_factory=list)  # (draw id, principal fen) the repayment on screen is for
 
     @rx.event
     async def load(self):
@@ -207,8 +207,8 @@ class CashBuyState(rx.State):
     open: bool = False
     product_id: int = 0
     term: str = str(POLICY.cash_terms[0])
-    quote: vc.QuoteView = vc.QuoteView()
-    changed: list[str] = []
+    quote: vc.QuoteView = rx.field(default_factory=vc.QuoteView)
+    changed: list[str] = rx.field(default_factory=list)
     _shown: str = ""
     _key: str = ""
 

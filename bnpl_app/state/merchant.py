@@ -46,8 +46,8 @@ def _plans(raw: object) -> str:
 
 
 class MerchantProductsState(rx.State):
-    products: list[vm.ProductRow] = []
-    shop: vm.ShopView = vm.ShopView()
+    products: list[vm.ProductRow] = rx.field(default_factory=list)
+    shop: vm.ShopView = rx.field(default_factory=vm.ShopView)
     # the create/edit dialog
     editing: bool = False
     edit_id: int = 0  # 0: a new product
@@ -206,7 +206,7 @@ class MerchantOrdersState(SearchMixin, rx.State):
     """The shop's orders a page at a time, filtered by status and searched by order number or shopper."""
     roles: ClassVar = ROLE
 
-    orders: list[vm.MerchantOrderRow] = []
+    orders: list[vm.MerchantOrderRow] = rx.field(default_factory=list)
     status: str = ""
 
     async def _page(self, cursor: str):
@@ -225,7 +225,7 @@ class MerchantReturnsState(SearchMixin, rx.State):
     """The returns desk a page at a time (work first), searched by order or tracking number."""
     roles: ClassVar = ROLE
 
-    returns: list[vm.ReturnRow] = []
+    returns: list[vm.ReturnRow] = rx.field(default_factory=list)
     waiting: int = 0  # parcels waiting for inspection, on every page
     open_id: int = 0  # the parcel being inspected (one at a time: one photo picker)
     reason: str = ""
@@ -299,7 +299,7 @@ class SettlementState(PagedMixin, rx.State):
     """Totals over all time; the days a page at a time, newest first."""
     roles: ClassVar = ROLE
 
-    view: vm.SettlementView = vm.SettlementView()
+    view: vm.SettlementView = rx.field(default_factory=vm.SettlementView)
 
     async def _page(self, cursor: str):
         found = await look(self, ROLE, lambda s, who, lang: vm.settlement_view(s, who.merchant_id, cursor))
@@ -318,7 +318,7 @@ class SettlementState(PagedMixin, rx.State):
 
 
 class AnalyticsState(rx.State):
-    view: vm.AnalyticsView = vm.AnalyticsView()
+    view: vm.AnalyticsView = rx.field(default_factory=vm.AnalyticsView)
 
     @rx.event
     async def load(self):

@@ -34,7 +34,7 @@ class OpsQueueState(SearchMixin, rx.State):
     """The review queue a page at a time, by status, searched by the shopper's username."""
     roles: ClassVar = ROLE
 
-    rows: list[vo.QueueRow] = []
+    rows: list[vo.QueueRow] = rx.field(default_factory=list)
     status: str = AS.PENDING
 
     async def _page(self, cursor: str):
@@ -51,7 +51,7 @@ class OpsQueueState(SearchMixin, rx.State):
 
 
 class OpsApplicationState(rx.State):
-    app: vo.AppDetail = vo.AppDetail()
+    app: vo.AppDetail = rx.field(default_factory=vo.AppDetail)
     missing: bool = False
     reason: str = ""
     limit_input: str = ""
@@ -153,8 +153,8 @@ class OpsShoppersState(PagedMixin, rx.State):
     file of the one selected."""
 
     query: str = ""
-    hits: list[vo.ShopperHit] = []
-    file: vo.ShopperFileView = vo.ShopperFileView()
+    hits: list[vo.ShopperHit] = rx.field(default_factory=list)
+    file: vo.ShopperFileView = rx.field(default_factory=vo.ShopperFileView)
     selected: int = 0
 
     @rx.event
@@ -208,7 +208,7 @@ class OpsShoppersState(PagedMixin, rx.State):
 
 
 class RiskState(rx.State):
-    view: vo.RiskView = vo.RiskView()
+    view: vo.RiskView = rx.field(default_factory=vo.RiskView)
 
     @rx.event
     async def load(self):
@@ -226,7 +226,7 @@ async def audit_as(token: str, lang: str) -> vo.AuditView | None:
 
 
 class AuditState(rx.State):
-    result: vo.AuditView = vo.AuditView()
+    result: vo.AuditView = rx.field(default_factory=vo.AuditView)
     running: bool = False
 
     @rx.event

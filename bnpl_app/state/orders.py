@@ -16,7 +16,7 @@ from ..models import SHOPPER
 
 
 class OrdersState(PagedMixin, rx.State):
-    orders: list[views.OrderView] = []
+    orders: list[views.OrderView] = rx.field(default_factory=list)
 
     async def _page(self, cursor: str):
         page = await look(self, (SHOPPER,), lambda s, who, lang: views.my_orders(
@@ -26,7 +26,7 @@ class OrdersState(PagedMixin, rx.State):
 
 
 class OrderState(rx.State):
-    order: views.OrderView = views.OrderView()
+    order: views.OrderView = rx.field(default_factory=views.OrderView)
     missing: bool = False
     tracking: str = ""
 

@@ -27,7 +27,7 @@ class PagedMixin(rx.State, mixin=True):
     has_next: bool = False
     _cursor: str = ""  # where the page on screen starts ("" = the first page)
     _next_cursor: str = ""
-    _back: list[str] = []  # where each earlier page started, the latest last
+    _back: list[str] = rx.field(default_factory=list)  # where each earlier page started, the latest last
     _owner: str = ""  # whose list the positions belong to: another login in this tab starts at page 1
     # Who may open the list's page (the guard before the loader turns anybody else away);
     # None: anybody, the read itself shows nothing to whom it is not for.

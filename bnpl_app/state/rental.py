@@ -38,7 +38,7 @@ def _text(value: object, limit: int) -> str:
 class RentCatalogState(PagedMixin, rx.State):
     """The devices for rent, a page at a time (public, like the catalog)."""
 
-    listings: list[views.ListingCard] = []
+    listings: list[views.ListingCard] = rx.field(default_factory=list)
 
     async def _page(self, cursor: str):
         page = await read(self, lambda s, _who, lang: views.listing_cards(s, lang=lang, cursor=cursor))
@@ -52,11 +52,11 @@ class RentListingState(rx.State):
     accepting it; accepting sends exactly that, and a change (the merchant's edit, the shopper's
     credit) is told, never swapped in silently."""
 
-    detail: views.ListingDetail = views.ListingDetail()
+    detail: views.ListingDetail = rx.field(default_factory=views.ListingDetail)
     term: str = ""
     missing: bool = False
     reviewing: bool = False  # the contract is open for acceptance
-    changed: list[str] = []  # what changed in the contract since it was shown
+    changed: list[str] = rx.field(default_factory=list)  # what changed in the contract since it was shown
     _shown: str = ""  # the contract on screen (JSON)
     _key: str = ""  # the idempotency key of accepting it
 
@@ -145,7 +145,7 @@ class MyRentalsState(PagedMixin, rx.State):
     buy-out, cancel before delivery."""
 
     roles: ClassVar = SHOP
-    rentals: list[views.RentalView] = []
+    rentals: list[views.RentalView] = rx.field(default_factory=list)
     tracking: str = ""
     returning: int = 0  # the rental whose return form is open
 
@@ -209,15 +209,15 @@ class MerchantRentalsState(PagedMixin, rx.State):
     the serial, receive and inspect returns), and what the rentals brought (settlement)."""
 
     roles: ClassVar = MER
-    listings: list[views.MerchantListing] = []
-    rentals: list[views.RentalView] = []
-    settlement: views.RentalSettlement = views.RentalSettlement()
+    listings: list[views.MerchantListing] = rx.field(default_factory=list)
+    rentals: list[views.RentalView] = rx.field(default_factory=list)
+    settlement: views.RentalSettlement = rx.field(default_factory=views.RentalSettlement)
     # the listing form (0: a new listing)
     edit_id: int = 0
-    form: dict[str, str] = EMPTY_FORM
+    form: dict[str, str] = rx.field(default_factory=EMPTY_FORM.copy)
     form_active: bool = True
     editing: bool = False
-    serial: dict[str, str] = {}  # rental id → the serial typed for it
+    serial: dict[str, str] = rx.field(default_factory=dict)  # rental id → the serial typed for it
     open_id: int = 0  # the return being inspected
     reason: str = ""
     repair: str = ""

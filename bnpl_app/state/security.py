@@ -27,7 +27,7 @@ ANY_ROLE = tuple(Role)
 
 
 class SecurityState(rx.State):
-    rows: list[SessionRow] = []
+    rows: list[SessionRow] = rx.field(default_factory=list)
     saving: bool = False
 
     @rx.var

@@ -26,7 +26,7 @@ from ..models import SHOPPER
 class CatalogState(SearchMixin, rx.State):
     """The catalog one page at a time; searching or the 先用后付 filter starts again at page 1."""
 
-    products: list[views.ProductCard] = []
+    products: list[views.ProductCard] = rx.field(default_factory=list)
     bnpl_only: bool = False
 
     async def _page(self, cursor: str):
@@ -43,11 +43,11 @@ class CatalogState(SearchMixin, rx.State):
 
 
 class ProductState(rx.State):
-    detail: views.ProductDetail = views.ProductDetail()
+    detail: views.ProductDetail = rx.field(default_factory=views.ProductDetail)
     plan: str = "full"
     missing: bool = False
-    _offer: dict = {}  # what the page shows (``views.Offer``): to tell what an edit changed, and to buy on
-    _changes: list = []  # what changed while the page was open: [(message key, params)]
+    _offer: dict = rx.field(default_factory=dict)  # what the page shows (``views.Offer``): to tell what an edit changed, and to buy on
+    _changes: list = rx.field(default_factory=list)  # what changed while the page was open: [(message key, params)]
 
     @rx.var
     def selected(self) -> views.PlanView:
@@ -131,8 +131,8 @@ class CartState(rx.State):
     ordered leaves the cart, a line refused stays with the reason (and, if its terms changed, with
     what changed and the new terms on screen)."""
 
-    _lines: list[dict] = []
-    lines: list[views.ConfirmLine] = []
+    _lines: list[dict] = rx.field(default_factory=list)
+    lines: list[views.ConfirmLine] = rx.field(default_factory=list)
     placing: bool = False
 
     async def _add(self, product_id: int, plan: str, *, go: bool, only: bool = False, terms: str = "",

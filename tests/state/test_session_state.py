@@ -142,3 +142,30 @@ def test_a_crafted_clock_step_that_is_not_a_string_is_refused_like_any_unknown_s
     start = world.clock.now()
     run(background(t.sess, "advance", ["1d"]))
     assert t.refused_with("demo_only") and world.clock.now() == start
+
+
+def test_every_mutable_default_is_built_by_a_factory_never_deep_copied():
+    """A new tab's hydration reads every var of every state, and the tab wipe resets them all: a
+    list, dict or view declared as a plain default is deep-copied on each of those reads (Reflex
+    wraps it in ``copy.deepcopy``), which cost more than half of a hydration. Declared with
+    ``rx.field(default_factory=...)`` it is built fresh instead — and still equals the old default."""
+    import copy
+    import functools
+
+    from reflex.state import State
+
+    from bnpl_app.state.session import app_states
+
+    copied, checked = [], 0
+    for cls in app_states(State):
+        for name, f in cls.__fields__.items():
+            if getattr(f, "_owner", cls) is not cls:
+                continue
+            checked += 1
+            factory = f.default_factory
+            if isinstance(factory, functools.partial) and factory.func is copy.deepcopy:
+                copied.append(f"{cls.__name__}.{name}")
+            elif factory is not None:
+                assert f.default_value() is not f.default_value(), f"{cls.__name__}.{name} shares one default"
+    assert checked > 200
+    assert copied == []
