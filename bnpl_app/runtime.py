@@ -57,12 +57,13 @@ def clock() -> Clock:
         return _clock
 
 
-def one_clock_reading():
+def one_clock_reading(session=None):
     """A block (one request's work, in one thread) in which the demo clock's row is read from the
-    database once, however often the services ask the time (``jobs.clock.one_reading``)."""
+    database once, however often the services ask the time — in ``session``, the request's own
+    transaction, when given (``jobs.clock.one_reading``)."""
     from .jobs.clock import one_reading
 
-    return one_reading()
+    return one_reading(session)
 
 
 def clock_reading() -> tuple[datetime, bool]:

@@ -25,19 +25,22 @@ MAX_STEPS = 20_000
 # cost one query between them (key: the DbClock; value: its row, or None when there is none yet).
 _READ_ONCE: ContextVar[dict | None] = ContextVar("bnpl_clock_read_once", default=None)
 _ROW = sa.select(SC.c.now, SC.c.anchor, SC.c.frozen).where(SC.c.id == 1)
+_SESSION = "session"  # the key of the block's own transaction in ``_READ_ONCE``
 
 
 @contextmanager
-def one_reading() -> Iterator[None]:
+def one_reading(session=None) -> Iterator[None]:
     """Within this block (one request's work, in one thread) a ``DbClock`` reads its row from the
     database once; ``now()`` still runs on at wall speed from it, exactly as a fresh read would
     give, and ``set()`` keeps the block's copy in step. A move made by another process meanwhile
     is seen by the next request (as it would be had it come a moment later). A block opened inside
-    another is the same block."""
+    another is the same block. ``session``: the request's own transaction, which the row is read
+    in (one transaction per request, not a second one for the clock) — until the clock is moved
+    in the block, after which the row is read afresh."""
     if _READ_ONCE.get() is not None:
         yield
         return
-    token = _READ_ONCE.set({})
+    token = _READ_ONCE.set({} if session is None else {_SESSION: session})
     try:
         yield
     finally:
@@ -67,8 +70,12 @@ class DbClock:
         once = _READ_ONCE.get()
         if once is not None and id(self) in once:
             return once[id(self)]
-        with reading(self.engine) as s:
-            row = s.execute(_ROW).first()
+        own = once.get(_SESSION) if once is not None else None
+        if own is not None and own.get_bind().url == self.engine.url:
+            row = own.execute(_ROW).first()
+        else:
+            with reading(self.engine) as s:
+                row = s.execute(_ROW).first()
         if once is not None:
             once[id(self)] = row
         return row
@@ -106,6 +113,7 @@ class DbClock:
         once = _READ_ONCE.get()
         if once is not None:
             once.pop(id(self), None)
+            once.pop(_SESSION, None)  # its snapshot may predate the move
 
 
 SLACK = timedelta(seconds=5)

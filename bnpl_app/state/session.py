@@ -109,8 +109,8 @@ def _who(s, token: str) -> Actor | None:
 
 def _look_around(token: str) -> tuple[Actor | None, int, datetime, bool]:
     """In a worker thread: who this session is (None: nobody), their unread count, the clock."""
-    now, frozen = runtime.clock_reading()
-    with reading(runtime.engine()) as s:
+    with reading(runtime.engine()) as s, runtime.one_clock_reading(s):
+        now, frozen = runtime.clock_reading()
         who = _who(s, token)
         unread = _unread(s, who.user_id) if who is not None else 0
     _keep_alive(who)
@@ -345,7 +345,7 @@ async def attempt(state: rx.State, roles: tuple[str, ...], fn: Callable[[Any, Ac
             return None, None
         if who.role not in roles:
             raise AuthError("auth.role_required")
-        with runtime.one_clock_reading(), opened(runtime.engine()) as s:
+        with opened(runtime.engine()) as s, runtime.one_clock_reading(s):
             return who, fn(s, who)
 
     try:
@@ -391,7 +391,7 @@ async def look(state: rx.State, roles: tuple[str, ...], fn: Callable[[Any, Actor
 def looking(token: str, lang: str, roles: tuple[str, ...], fn: Callable[[Any, Actor, str], T]) -> tuple[Actor | None, T | None]:
     """``look``'s work, for a worker thread (a background event calls it with what it read under
     its lock): (who, fn's result), or (who or None, None) when not allowed."""
-    with runtime.one_clock_reading(), reading(runtime.engine()) as s:
+    with reading(runtime.engine()) as s, runtime.one_clock_reading(s):
         who = _who(s, token)
         if who is None:
             return None, None  # the page's guard has already sent the visitor to log in
@@ -407,7 +407,7 @@ async def read(state: rx.State, fn: Callable[[Any, Actor | None, str], T]) -> T:
     token, lang = session_token(state), sess.lang
 
     def run() -> tuple[Actor | None, T]:
-        with runtime.one_clock_reading(), reading(runtime.engine()) as s:
+        with reading(runtime.engine()) as s, runtime.one_clock_reading(s):
             who = _who(s, token)
             result = fn(s, who, lang)
         _keep_alive(who)

@@ -139,3 +139,25 @@ def test_a_move_inside_the_block_is_seen_by_the_rest_of_it(engine):
         clock.set(start + timedelta(days=1))
         assert clock.now() == start + timedelta(days=1)
         assert clock.is_frozen() is True
+
+
+def test_a_request_reads_the_clock_row_in_its_own_transaction_until_it_moves_the_clock(engine, monkeypatch):
+    """Given the request's session, the block reads the row there — no second transaction for the
+    clock — and after a move in the block reads it afresh (the session's snapshot may predate it)."""
+    wall = FixedClock(FixedClock().now())
+    clock = DbClock(engine, wall=wall, frozen=True)
+    start = clock.set(wall.now())
+    reads = []
+    real = db.reading
+
+    def counting(e=None):
+        reads.append(1)
+        return real(e)
+
+    monkeypatch.setattr("bnpl_app.jobs.clock.reading", counting)
+    with db.reading(engine) as s, one_reading(s):
+        assert clock.now() == start and clock.is_frozen() is True
+        assert reads == []  # read in the request's own transaction
+        clock.set(start + timedelta(days=1))
+        assert clock.now() == start + timedelta(days=1)  # not the session's older snapshot
+    assert len(reads) == 1
