@@ -1,8 +1,10 @@
 """Every page of the app in one table — its route, what it shows, its title, who may open it and
 what loads it — and the one function that adds them all to the app (STYLE rule 8).
 
-Each page's ``on_load`` is its guard, then its state's ``load`` — which is also what a live refresh
-or a language switch re-runs for the page a tab shows (``SessionState._page_loader``)."""
+Each page's ``on_load`` is its state's ``load`` alone: one event, whose one trip to the database
+also brings who is here, and which then turns away whoever the page's role excludes
+(``session.page_load``; the roles come from this table). It is also what a live refresh or a
+language switch re-runs for the page a tab shows (``SessionState._page_loader``)."""
 
 from __future__ import annotations
 
@@ -16,19 +18,11 @@ from .. import routes
 from ..words import WORDS, text
 from ..state import account, cash, merchant, ops, orders, rental, security, shop
 from ..models import MERCHANT, OPERATOR, SHOPPER
-from ..state.session import SessionState
+from ..state.session import PAGE_ROLES, is_page_load
 from . import (account_pages, auth_pages, cash_pages, merchant_pages, ops_pages, order_pages, rental_pages, security_pages,
                shop_pages)
 
 APP = text("app.name", "zh")  # every tab's title ends with the app's name
-# Who may open a page: the guard that runs first on load. None: anybody — the visitor is only
-# identified, if logged in.
-GUARDS: dict[str | None, EventHandler] = {
-    None: SessionState.identify,
-    SHOPPER: SessionState.guard_shopper,
-    MERCHANT: SessionState.guard_merchant,
-    OPERATOR: SessionState.guard_operator,
-}
 
 
 @dataclass(frozen=True)
@@ -36,7 +30,7 @@ class Page:
     route: str
     component: Callable[[], rx.Component]
     name: str  # words key of what the tab's title says before the app's name ("": the app's name alone)
-    state: type[rx.State] | None = None  # whose ``load`` loads the page, after the guard
+    state: type[rx.State]  # whose ``load`` loads the page and turns away who may not see it
     role: str | None = None  # the one role that may open it; None: anybody
 
     @property
@@ -44,12 +38,8 @@ class Page:
         return f"{WORDS[self.name][0]} · {APP}" if self.name else APP  # an unknown key stops the build
 
     @property
-    def load(self) -> EventHandler | None:
-        return self.state.load if self.state is not None else None
-
-    @property
     def on_load(self) -> list[EventHandler]:
-        return [GUARDS[self.role]] + ([self.load] if self.load is not None else [])
+        return [self.state.load]
 
 
 # (route, what it shows, the words key of its title, whose ``load`` loads it, who may open it):
@@ -86,6 +76,22 @@ PAGES: tuple[Page, ...] = tuple(Page(*row) for row in (
     (routes.RENTALS, rental_pages.my_rentals_page, "title.rentals", rental.MyRentalsState, SHOPPER),
     (routes.WALLET, account_pages.wallet_page, "title.wallet", account.WalletState, SHOPPER),
 ))
+
+
+def page_roles() -> dict[str, str | None]:
+    """Each page state's full name → the one role that may open its pages (None: anybody). A state
+    that loads two pages loads them for the same role, and its ``load`` is a ``page_load``."""
+    roles: dict[str, str | None] = {}
+    for page in PAGES:
+        name = page.state.get_full_name()
+        if roles.setdefault(name, page.role) != page.role:
+            raise ValueError(f"{page.route}: {page.state.__name__} loads pages for two roles")
+        if not is_page_load(page.state.load):
+            raise ValueError(f"{page.route}: {page.state.__name__}.load is not a page_load")
+    return roles
+
+
+PAGE_ROLES.update(page_roles())
 
 
 def add_pages(app: rx.App) -> None:

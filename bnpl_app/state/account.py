@@ -16,7 +16,7 @@ from ..domain.policy import POLICY
 from ..services import applications, bills, consent, inbox, uploads, wallet
 from .helpers import act_with_files, as_int, choice, opened, read_uploads, record_id, refuse, refuse_rejected
 from .paging import PagedMixin
-from .session import act, look, session_of
+from .session import act, look, page_load, reload, session_of
 from ..models import ApplicationKind as AK, Role, SHOPPER
 
 PROOF_UPLOAD = "proof"
@@ -44,9 +44,9 @@ class BillsState(PagedMixin, rx.State):
         return page
 
     @rx.event
+    @page_load
     async def load(self):
-        if await opened(self, (SHOPPER,)) is None:
-            return
+        await opened(self)
         await self._reload()
         ids = [str(m.id) for m in self.view.methods]
         if not self._edited or self.first_method not in ids:
@@ -61,7 +61,7 @@ class BillsState(PagedMixin, rx.State):
             return await refuse(self, ValidationError("bad_id"))
         await act(self, (SHOPPER,), lambda s, who: bills.repay(
             session=s, uid=who.user_id, installment_id=iid, expected_fen=expected, clock=runtime.clock()), ok="bills.repaid")
-        await self.load()
+        await reload(self)
 
     @rx.event
     async def early_repay(self, order_id: int | str, expected_fen: int | str):
@@ -70,7 +70,7 @@ class BillsState(PagedMixin, rx.State):
             return await refuse(self, ValidationError("bad_id"))
         await act(self, (SHOPPER,), lambda s, who: bills.early_repay(
             session=s, uid=who.user_id, order_id=oid, expected_fen=expected, clock=runtime.clock()), ok="bills.early_done")
-        await self.load()
+        await reload(self)
 
     @rx.event
     def set_first_method(self, value: str):
@@ -95,7 +95,7 @@ class BillsState(PagedMixin, rx.State):
                 session=s, uid=who.user_id, days_before=days, first_method_id=first, clock=runtime.clock()) or True,
                 ok="bills.autopay_saved"):
             self._edited = False
-        await self.load()
+        await reload(self)
 
 
 # ── credit ──────────────────────────────────────────────────────────────────────────────────
@@ -114,10 +114,9 @@ class CreditState(rx.State):
     waiver: bool = True
 
     @rx.event
+    @page_load
     async def load(self):
-        sess = await opened(self, (SHOPPER,))
-        if sess is None:
-            return
+        sess = await opened(self)
         found = await look(self, (SHOPPER,), lambda s, who, lang: va.my_credit(
             s, uid=who.user_id, lang=lang, now=runtime.clock().now()))
         self.view = found or va.CreditView()
@@ -136,14 +135,14 @@ class CreditState(rx.State):
             ok="credit.opened")
         if done:
             self.terms_ok = False
-        await self.load()
+        await reload(self)
 
     @rx.event
     async def close_bnpl(self):
         await act(self, (SHOPPER,), lambda s, who: consent.close_bnpl(session=s, uid=who.user_id, clock=runtime.clock()),
                   ok="credit.closed_ok")
         self.terms_ok = False  # turning it back on means reading and accepting the terms again
-        await self.load()
+        await reload(self)
 
     # self cap
     @rx.event
@@ -159,13 +158,13 @@ class CreditState(rx.State):
         if await act(self, (SHOPPER,), lambda s, who: consent.set_self_cap(
                 session=s, uid=who.user_id, cap_fen=cap, clock=runtime.clock()) or True, ok="credit.cap_saved"):
             self.cap_text = ""
-        await self.load()
+        await reload(self)
 
     @rx.event
     async def clear_cap(self):
         await act(self, (SHOPPER,), lambda s, who: consent.set_self_cap(
             session=s, uid=who.user_id, cap_fen=None, clock=runtime.clock()), ok="credit.cap_cleared")
-        await self.load()
+        await reload(self)
 
     # identity checks
     @rx.event
@@ -186,7 +185,7 @@ class CreditState(rx.State):
         if await act(self, (SHOPPER,), lambda s, who: consent.verify_identity(
                 session=s, uid=who.user_id, real_name=name, id_number=number) or True, ok="credit.identity_ok"):
             self.real_name = self.id_number = ""
-        await self.load()
+        await reload(self)
 
     @rx.event
     async def bind_phone(self):
@@ -194,7 +193,7 @@ class CreditState(rx.State):
         if await act(self, (SHOPPER,), lambda s, who: consent.bind_phone(session=s, uid=who.user_id, phone=phone) or True,
                      ok="credit.phone_ok"):
             self.phone = ""
-        await self.load()
+        await reload(self)
 
     # applications
     @rx.event
@@ -255,7 +254,7 @@ class CreditState(rx.State):
                                                clock=runtime.clock()).id
 
         done = await act_with_files(self, (SHOPPER,), blobs, uploads.PROOF_TYPES, apply, ok="credit.applied")
-        await self.load()
+        await reload(self)
         if done:
             self.applying = ""
             self.statement = ""
@@ -277,9 +276,9 @@ class WalletState(rx.State):
     removing: int = 0  # the method whose unbinding waits for the shopper's confirmation
 
     @rx.event
+    @page_load
     async def load(self):
-        if await opened(self, (SHOPPER,)) is None:
-            return
+        await opened(self)
         self.view = await look(self, (SHOPPER,), lambda s, who, lang: va.my_wallet(s, uid=who.user_id, lang=lang)) \
             or va.WalletView()
 
@@ -308,7 +307,7 @@ class WalletState(rx.State):
         if await act(self, (SHOPPER,), lambda s, who: wallet.topup(session=s, uid=who.user_id, amount_fen=amount,
                                                                      clock=runtime.clock()), ok="wallet.topped_up"):
             self.topup_text = ""
-        await self.load()
+        await reload(self)
 
     @rx.event
     async def add_card(self):
@@ -322,7 +321,7 @@ class WalletState(rx.State):
                 ok="wallet.card_added"):
             self.bank = self.last4 = self.card_balance = ""
             self.adding = False
-        await self.load()
+        await reload(self)
 
     # the methods: bind, unbind, auto-deduction, order
     @rx.event
@@ -347,7 +346,7 @@ class WalletState(rx.State):
             return await refuse(self, ValidationError("bad_id"))
         await act(self, (SHOPPER,), lambda s, who: wallet.remove_method(
             session=s, uid=who.user_id, method_id=mid, clock=runtime.clock()), ok="wallet.method_removed")
-        await self.load()
+        await reload(self)
 
     @rx.event
     async def set_autopay(self, method_id: int | str, on: bool | str):
@@ -357,7 +356,7 @@ class WalletState(rx.State):
         await act(self, (SHOPPER,), lambda s, who: wallet.set_method_autopay(
             session=s, uid=who.user_id, method_id=mid, on=on, clock=runtime.clock()),
             ok="wallet.autopay_on" if on else "wallet.autopay_off")
-        await self.load()
+        await reload(self)
 
     @rx.event
     async def move(self, method_id: int | str, step: int | str):
@@ -367,13 +366,13 @@ class WalletState(rx.State):
             return await refuse(self, ValidationError("bad_id"))
         await act(self, (SHOPPER,), lambda s, who: wallet.move_method(session=s, uid=who.user_id, method_id=mid, step=st),
                   ok="wallet.order_saved")
-        await self.load()
+        await reload(self)
 
     @rx.event
     async def rebind_wallet(self):
         await act(self, (SHOPPER,), lambda s, who: wallet.rebind_wallet(session=s, uid=who.user_id, clock=runtime.clock()),
                   ok="wallet.rebound")
-        await self.load()
+        await reload(self)
 
 
 # ── inbox ───────────────────────────────────────────────────────────────────────────────────
@@ -393,6 +392,7 @@ class InboxState(PagedMixin, rx.State):
         return page
 
     @rx.event
+    @page_load
     async def load(self):
         """Every role has an inbox, so this page guards itself: logged in is enough."""
         sess = await opened(self)
@@ -419,14 +419,14 @@ class InboxState(PagedMixin, rx.State):
             return await refuse(self, ValidationError("bad_id"))
         await act(self, tuple(Role), lambda s, who: inbox.mark_read(
             session=s, uid=who.user_id, notification_id=nid, clock=runtime.clock()))
-        await self.load()
+        await reload(self)
         await self._recount()
 
     @rx.event
     async def mark_all_read(self):
         await act(self, tuple(Role),
                   lambda s, who: inbox.mark_all_read(session=s, uid=who.user_id, clock=runtime.clock()), ok="inbox.all_read")
-        await self.load()
+        await reload(self)
         await self._recount()
 
 
@@ -437,6 +437,7 @@ class HelpState(rx.State):
     bands: list[va.BandRow] = rx.field(default_factory=list)
 
     @rx.event
+    @page_load
     async def load(self):
         sess = await opened(self)
         sections = va.help_sections(sess.lang)

@@ -21,7 +21,7 @@ from ..services import cash
 from ..views import cash as vc
 from ..views.shop import change_texts
 from .helpers import as_int, opened, record_id, refuse
-from .session import act, attempt, look, session_of
+from .session import act, attempt, look, page_load, reload, session_of
 
 
 def _text(value: object, limit: int) -> str:
@@ -51,9 +51,9 @@ class CashState(rx.State):
     _repay_asked: list = rx.field(default_factory=list)  # (draw id, principal fen) the repayment on screen is for
 
     @rx.event
+    @page_load
     async def load(self):
-        if await opened(self, (SHOPPER,)) is None:
-            return
+        await opened(self)
         found = await look(self, (SHOPPER,), lambda s, who, lang: vc.cash_screen(
             s, uid=who.user_id, lang=lang, now=runtime.clock().now()))
         self.view = found or vc.CashView()
@@ -67,7 +67,7 @@ class CashState(rx.State):
     async def apply(self):
         await act(self, (SHOPPER,), lambda s, who: cash.apply(session=s, uid=who.user_id, clock=runtime.clock()).id,
                   ok="cash.applied")
-        await self.load()
+        await reload(self)
 
     # ── the draw form ────────────────────────────────────────────────────────────────────
     def _unquote(self) -> None:
@@ -143,11 +143,11 @@ class CashState(rx.State):
                 if await self._show(amount, term, card):
                     self.changed = change_texts(changes, sess.lang)
             sess._refuse(err)
-            return await self.load()
+            return await reload(self)
         self._unquote()
         self.amount_text = ""
         sess._say_key("cash.drawn")
-        await self.load()
+        await reload(self)
 
     # ── early repayment ──────────────────────────────────────────────────────────────────
     def _close_repay(self) -> None:
@@ -197,7 +197,7 @@ class CashState(rx.State):
             self._close_repay()
         else:
             self.repay_quoted, self.repay, self._repay_asked = False, vc.RepayView(), []
-        await self.load()
+        await reload(self)
 
 
 class CashBuyState(rx.State):

@@ -87,9 +87,6 @@ HANDLERS: dict[str, Public | Roles] = {
     "SharedStateBaseInternal.setvar": SETVAR,
     # ── session (language, guards, the demo clock; log-in and log-out are HTTP: auth_api.py) ─
     "SessionState.advance": Roles(ANY_ROLE),  # and only in demo mode: the demo clock
-    "SessionState.guard_shopper": Public("a page's guard: sends a visitor to log in; changes nothing"),
-    "SessionState.guard_merchant": Public("a page's guard: sends a visitor to log in; changes nothing"),
-    "SessionState.guard_operator": Public("a page's guard: sends a visitor to log in; changes nothing"),
     "SessionState.identify": Public("learns who holds this tab's session, if anyone; changes nothing"),
     "SessionState.refresh": Public("re-reads this tab's session and reloads its page through that page's checks"),
     "SessionState.toggle_lang": TAB,

@@ -63,13 +63,13 @@ def path_id(state: rx.State, route: str) -> int | None:
 
 
 # ── a page's first step, refusals ───────────────────────────────────────────────────────────
-async def opened(state: rx.State, roles: tuple[str, ...] | None = None) -> SessionState | None:
+async def opened(state: rx.State) -> SessionState:
     """A page's loader starts here: this tab now shows ``state``'s page (what a live refresh or a
-    language switch reloads). Returns the session — or None when ``roles`` are given and the guard
-    that ran just before turned the visitor away: load nothing and leave the guard's message alone."""
+    language switch reloads). Returns the session. Who may see the page is checked in the loader's
+    own trip to the database, and the visitor turned away after it (``session.page_load``)."""
     sess = await session_of(state)
     sess._on_page(state)
-    return sess if roles is None or sess.role in roles else None
+    return sess
 
 
 async def refuse(state: rx.State, err: DomainError) -> None:

@@ -21,7 +21,7 @@ from ..models import MERCHANT, OrderStatus as OS
 from ..services import merchant as merchant_svc, orders, uploads
 from .helpers import act_with_files, choice, opened, read_uploads, record_id, refuse, refuse_rejected
 from .paging import PagedMixin, SearchMixin
-from .session import act, look, session_of
+from .session import act, look, page_load, reload, session_of
 
 ROLE = (MERCHANT,)
 PRODUCT_IMAGE_UPLOAD = "product-image"
@@ -61,9 +61,9 @@ class MerchantProductsState(rx.State):
     edit_error: str = ""  # the last refusal, repeated inside the dialog (the toast sits under its overlay)
 
     @rx.event
+    @page_load
     async def load(self):
-        if await opened(self, ROLE) is None:
-            return
+        await opened(self)
 
         def read(s, who, lang):
             return vm.product_rows(s, who.merchant_id, lang), vm.shop_view(s, who.merchant_id)
@@ -81,7 +81,7 @@ class MerchantProductsState(rx.State):
         await act(self, ROLE, lambda s, who: merchant_svc.update_product(
             session=s, merchant_id=who.merchant_id, product_id=pid, bnpl_enabled=on, clock=runtime.clock()),
             ok="mer.bnpl_on" if on is True else "mer.bnpl_off")
-        await self.load()
+        await reload(self)
 
     # ── per-product 先用后付 settings ─────────────────────────────────────────────────────
     @rx.event
@@ -100,7 +100,7 @@ class MerchantProductsState(rx.State):
         await act(self, ROLE, lambda s, who: merchant_svc.update_product(
             session=s, merchant_id=who.merchant_id, product_id=pid, trial_days=trial, min_score=score, allowed_plans=plans,
             interest_free=free, clock=runtime.clock()), ok="mer.saved")
-        await self.load()
+        await reload(self)
 
     # ── the shop cap ─────────────────────────────────────────────────────────────────────
     @rx.event
@@ -111,7 +111,7 @@ class MerchantProductsState(rx.State):
             return await refuse(self, err)
         await act(self, ROLE, lambda s, who: merchant_svc.set_shop_cap(session=s, merchant_id=who.merchant_id, cap_fen=cap),
                   ok="mer.cap_saved")
-        await self.load()
+        await reload(self)
 
     # ── create / edit (with an image) ────────────────────────────────────────────────────
     @rx.event
@@ -198,7 +198,7 @@ class MerchantProductsState(rx.State):
             return None
         self.edit_error = ""
         self.editing = False
-        await self.load()
+        await reload(self)
         return rx.clear_selected_files(PRODUCT_IMAGE_UPLOAD)
 
 
@@ -264,7 +264,7 @@ class MerchantReturnsState(SearchMixin, rx.State):
         await act(self, ROLE, lambda s, who: orders.mark_received(
             session=s, merchant_id=who.merchant_id, return_id=rid, clock=runtime.clock()),
             ok="mer.received")
-        await self.load()
+        await reload(self)
 
     @rx.event
     async def accept(self, return_id: int | str):
@@ -273,7 +273,7 @@ class MerchantReturnsState(SearchMixin, rx.State):
             session=s, merchant_id=who.merchant_id, return_id=rid, clock=runtime.clock()).order_id))
         if refunded is not None:  # a paid order's return refunds the shopper: say so, not "limit released"
             (await session_of(self))._say_key("mer.accepted_refunded" if refunded else "mer.accepted", amount=yuan(refunded))
-        await self.load()
+        await reload(self)
         return rx.clear_selected_files(INSPECT_UPLOAD)
 
     @rx.event
@@ -291,7 +291,7 @@ class MerchantReturnsState(SearchMixin, rx.State):
         if done is None:
             return None
         self.reason = ""
-        await self.load()
+        await reload(self)
         return rx.clear_selected_files(INSPECT_UPLOAD)
 
 
@@ -321,8 +321,8 @@ class AnalyticsState(rx.State):
     view: vm.AnalyticsView = rx.field(default_factory=vm.AnalyticsView)
 
     @rx.event
+    @page_load
     async def load(self):
-        if await opened(self, ROLE) is None:
-            return
+        await opened(self)
         self.view = await look(self, ROLE, lambda s, who, lang: vm.analytics_view(
             s, who.merchant_id, lang, runtime.clock().now())) or vm.AnalyticsView()

@@ -17,7 +17,7 @@ from ..domain.money import parse_yuan
 from ..services import applications
 from .helpers import as_int, choice, opened, path_id, record_id, refuse
 from .paging import PagedMixin, SearchMixin
-from .session import act, look, looking, session_of, session_token
+from .session import act, look, looking, page_load, reload, session_of, session_token
 from ..models import ApplicationKind as AK, ApplicationStatus as AS, OPERATOR
 
 ROLE = (OPERATOR,)
@@ -65,9 +65,9 @@ class OpsApplicationState(rx.State):
         return path_id(self, routes.OPS_APPLICATION)
 
     @rx.event
+    @page_load
     async def load(self):
-        if await opened(self, ROLE) is None:
-            return
+        await opened(self)
         aid = self._aid()
 
         def read(s, who, lang):
@@ -118,7 +118,7 @@ class OpsApplicationState(rx.State):
         except DomainError as err:
             return await refuse(self, err)
         await act(self, ROLE, decide, ok="ops.approved")
-        await self.load()
+        await reload(self)
 
     def _approval(self, aid: int):
         """The one service call that approves the application on screen with the terms in the form."""
@@ -145,7 +145,7 @@ class OpsApplicationState(rx.State):
             session=s, operator_id=who.user_id, application_id=aid, reason=reason, clock=runtime.clock()), ok="ops.rejected")
         if done is not None:
             self.reason = ""
-        await self.load()
+        await reload(self)
 
 
 class OpsShoppersState(PagedMixin, rx.State):
@@ -158,9 +158,9 @@ class OpsShoppersState(PagedMixin, rx.State):
     selected: int = 0
 
     @rx.event
+    @page_load
     async def load(self):
-        if await opened(self, ROLE) is None:
-            return
+        await opened(self)
         uid = record_id(self.router.url.query_parameters.get("uid", ""))
         if uid is not None:
             self.selected = uid
@@ -211,9 +211,9 @@ class RiskState(rx.State):
     view: vo.RiskView = rx.field(default_factory=vo.RiskView)
 
     @rx.event
+    @page_load
     async def load(self):
-        if await opened(self, ROLE) is None:
-            return
+        await opened(self)
         self.view = await look(self, ROLE, lambda s, who, lang: vo.risk_view(
             s, now=runtime.clock().now(), lang=lang)) or vo.RiskView()
 
@@ -230,6 +230,7 @@ class AuditState(rx.State):
     running: bool = False
 
     @rx.event
+    @page_load
     async def load(self):
         await opened(self)
 

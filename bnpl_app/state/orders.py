@@ -11,7 +11,7 @@ from ..routes import ORDER
 from ..services import orders
 from .helpers import opened, path_id
 from .paging import PagedMixin
-from .session import act, look
+from .session import act, look, page_load, reload
 from ..models import SHOPPER
 
 
@@ -31,6 +31,7 @@ class OrderState(rx.State):
     tracking: str = ""
 
     @rx.event
+    @page_load
     async def load(self):
         await opened(self)
         oid = path_id(self, ORDER)
@@ -54,7 +55,7 @@ class OrderState(rx.State):
         oid = self.order.id
         await act(self, (SHOPPER,), lambda s, who: orders.pay_now(session=s, uid=who.user_id, order_id=oid,
                                                                    clock=runtime.clock()), ok="order.paid_now")
-        await self.load()
+        await reload(self)
 
     @rx.event
     async def request_return(self):
@@ -63,4 +64,4 @@ class OrderState(rx.State):
             session=s, uid=who.user_id, order_id=oid, tracking_no=tracking, clock=runtime.clock()), ok="order.return_sent")
         if done is not None:
             self.tracking = ""
-        await self.load()
+        await reload(self)

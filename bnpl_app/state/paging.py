@@ -15,7 +15,7 @@ import reflex as rx
 
 from ..services.paging import Page
 from .helpers import opened
-from .session import session_of
+from .session import page_load, session_of
 
 MAX_BACK = 100  # positions kept for "previous"; deeper than this, "previous" starts over at page 1
 
@@ -39,10 +39,10 @@ class PagedMixin(rx.State, mixin=True):
         raise NotImplementedError
 
     @rx.event
+    @page_load
     async def load(self):
         """The page's loader: the page on screen (the first one on arrival), read again."""
-        if await opened(self, self.roles) is None:
-            return
+        await opened(self)
         await self._reload()
 
     @rx.var

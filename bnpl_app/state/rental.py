@@ -25,7 +25,7 @@ from ..views import rental as views
 from ..words import render
 from .helpers import act_with_files, need_int, opened, path_id, read_uploads, refuse, refuse_rejected
 from .paging import PagedMixin
-from .session import act, attempt, look, read, session_of
+from .session import act, attempt, look, page_load, read, reload, session_of
 
 SHOP, MER = (SHOPPER,), (MERCHANT,)
 RENTAL_PHOTO_UPLOAD = "rental-photos"
@@ -61,6 +61,7 @@ class RentListingState(rx.State):
     _key: str = ""  # the idempotency key of accepting it
 
     @rx.event
+    @page_load
     async def load(self):
         await opened(self)
         lid = path_id(self, routes.RENT_LISTING)
@@ -95,7 +96,7 @@ class RentListingState(rx.State):
     async def choose_term(self, term: str | list[str]):
         if isinstance(term, str) and term in self.detail.terms and term != self.term:
             self.term, self._shown, self.changed = term, "", []
-            await self.load()
+            await reload(self)
 
     @rx.event
     async def apply(self):
@@ -103,7 +104,7 @@ class RentListingState(rx.State):
         ok = await act(self, SHOP, lambda s, who: True, writes=False)
         if ok is None:
             return
-        await self.load()
+        await reload(self)
         if not self.detail.can_apply:
             sess = await session_of(self)
             sess._say("；".join(self.detail.problems) or render("rental.cannot_apply", sess.lang), "error")
@@ -122,7 +123,7 @@ class RentListingState(rx.State):
         shown, key, lid = self._shown, self._key, self.detail.id
         term = whole_number(self.term, lo=1, hi=120)
         if not shown or not self.reviewing or term is None:
-            await self.load()
+            await reload(self)
             return None
         rid, err = await attempt(self, SHOP, lambda s, who: rental.accept(
             session=s, uid=who.user_id, listing_id=lid, term=term, contract=shown, idempotency_key=key,
@@ -133,7 +134,7 @@ class RentListingState(rx.State):
             if isinstance(err, TermsChanged):
                 self.changed = err.what(sess.lang)
                 self._shown = ""  # show the contract on offer now, with a new key
-            await self.load()
+            await reload(self)
             return None
         sess._say_key("rental.accepted")
         self.reviewing = False
@@ -176,7 +177,7 @@ class MyRentalsState(PagedMixin, rx.State):
             session=s, uid=who.user_id, rental_id=rid, tracking_no=tracking, clock=runtime.clock()), ok="rental.return_sent")
         if done is not None:
             self.tracking, self.returning = "", 0
-        await self.load()
+        await reload(self)
 
     @rx.event
     async def buyout(self, rental_id: int | str):
@@ -186,7 +187,7 @@ class MyRentalsState(PagedMixin, rx.State):
             return await refuse(self, err)
         await act(self, SHOP, lambda s, who: rental.buyout(session=s, uid=who.user_id, rental_id=rid,
                                                            clock=runtime.clock()), ok="rental.bought_out")
-        await self.load()
+        await reload(self)
 
     @rx.event
     async def cancel(self, rental_id: int | str):
@@ -196,7 +197,7 @@ class MyRentalsState(PagedMixin, rx.State):
             return await refuse(self, err)
         await act(self, SHOP, lambda s, who: rental.cancel(session=s, uid=who.user_id, rental_id=rid,
                                                            clock=runtime.clock()), ok="rental.cancelled")
-        await self.load()
+        await reload(self)
 
 
 _FIELDS = {"name": 80, "description": 500, "rent": 20, "terms": 20, "deposit": 20, "buyout": 20, "damage_rules": 500,
@@ -289,7 +290,7 @@ class MerchantRentalsState(PagedMixin, rx.State):
 
         if await act(self, MER, save, ok="rental.listing_saved" if lid else "rental.listing_created") is not None:
             self.editing = False
-        await self.load()
+        await reload(self)
 
     # ── delivery ─────────────────────────────────────────────────────────────────────────
     @rx.event
@@ -310,7 +311,7 @@ class MerchantRentalsState(PagedMixin, rx.State):
                          ok="rental.delivered")
         if done is not None:
             self.serial = {k: v for k, v in self.serial.items() if k != str(rid)}
-        await self.load()
+        await reload(self)
 
     # ── returns ──────────────────────────────────────────────────────────────────────────
     @rx.event
@@ -321,7 +322,7 @@ class MerchantRentalsState(PagedMixin, rx.State):
             return await refuse(self, err)
         await act(self, MER, lambda s, who: rental.mark_received(session=s, merchant_id=who.merchant_id, rental_id=rid,
                                                                  clock=runtime.clock()), ok="mer.received")
-        await self.load()
+        await reload(self)
 
     @rx.event
     def open(self, rental_id: int | str):
@@ -351,7 +352,7 @@ class MerchantRentalsState(PagedMixin, rx.State):
             return await refuse(self, err)
         await act(self, MER, lambda s, who: rental.accept_return(session=s, merchant_id=who.merchant_id, rental_id=rid,
                                                                  clock=runtime.clock()), ok="rental.inspected_ok")
-        await self.load()
+        await reload(self)
         return rx.clear_selected_files(RENTAL_PHOTO_UPLOAD)
 
     @rx.event
@@ -372,5 +373,5 @@ class MerchantRentalsState(PagedMixin, rx.State):
         if done is None:
             return None
         self.reason, self.repair = "", ""
-        await self.load()
+        await reload(self)
         return rx.clear_selected_files(RENTAL_PHOTO_UPLOAD)

@@ -21,7 +21,7 @@ from ..models import Role
 from ..services import auth
 from ..views.sessions import SessionRow, session_rows
 from .helpers import opened
-from .session import _who_is, attempt, look, session_of, session_token
+from .session import _who_is, attempt, look, page_load, session_of, session_token
 
 ANY_ROLE = tuple(Role)
 
@@ -35,6 +35,7 @@ class SecurityState(rx.State):
         return sum(1 for r in self.rows if not r.current)
 
     @rx.event
+    @page_load
     async def load(self):
         """Every role has this page, so it guards itself: logged in is enough."""
         sess = await opened(self)
@@ -118,6 +119,7 @@ class AuthFormState(rx.State):
     ``?e=<code>`` — only the codes of ``OUTCOMES``, anything else is ignored)."""
 
     @rx.event
+    @page_load
     async def load(self):
         sess = await session_of(self)
         params = self.router.url.query_parameters

@@ -20,9 +20,12 @@ the tab's state shows to one session is never sent to another."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -37,7 +40,7 @@ from ..domain.clock import china_time
 from ..domain.errors import AuthError, DomainError
 from ..domain.messages import render
 from ..words import text
-from ..models import MERCHANT, OPERATOR, SHOPPER, Notification
+from ..models import Notification
 from ..services import auth
 from ..services.auth import Actor
 from ..signin import DEMO_USERS  # noqa: F401  (the login page's buttons)
@@ -110,11 +113,71 @@ def _who(s, token: str) -> Actor | None:
 def _look_around(token: str) -> tuple[Actor | None, int, datetime, bool]:
     """In a worker thread: who this session is (None: nobody), their unread count, the clock."""
     with reading(runtime.engine()) as s, runtime.one_clock_reading(s):
-        now, frozen = runtime.clock_reading()
         who = _who(s, token)
-        unread = _unread(s, who.user_id) if who is not None else 0
+        seen = _seen(s, who)
     _keep_alive(who)
-    return who, unread, now, frozen
+    return who, *seen
+
+
+def _seen(s, who: Actor | None) -> tuple[int, datetime, bool]:
+    """Inside a request's transaction: what every page shows besides its own data — the user's
+    unread count and the business clock."""
+    now, frozen = runtime.clock_reading()
+    return (_unread(s, who.user_id) if who is not None else 0), now, frozen
+
+
+# ── a page's visit: its guard and its loader, one event and one trip to the database ────────────
+@dataclass
+class _Visit:
+    seen: bool = False  # whether a trip of this load has brought who, unread count and clock
+
+
+_VISIT: ContextVar[_Visit | None] = ContextVar("bnpl_page_visit", default=None)
+# Who may open the page each page state loads: the page state's full name → the one role, or None
+# for anybody. Filled from the table of pages (``pages/registry.py``), the one place that says it.
+PAGE_ROLES: dict[str, str | None] = {}
+
+
+def page_load(fn):
+    """A page's ``load``, which is the page's whole ``on_load``: one event, whose first trip to the
+    database also brings who is here, their unread count and the clock (``look`` and ``read`` do
+    it; a loader that makes no trip gets one of its own). Then the page's guard: a visitor with no
+    session or another role than the page's (``PAGE_ROLES``) is sent to log in, or home. A live
+    refresh and the language switch re-run it, guard included."""
+
+    @functools.wraps(fn)
+    async def load(self):
+        visit = _Visit()
+        token = _VISIT.set(visit)
+        try:
+            out = await fn(self)
+        finally:
+            _VISIT.reset(token)
+        sess = await session_of(self)
+        if not visit.seen:
+            await sess._sync()
+        role = PAGE_ROLES.get(self.get_full_name())
+        return (sess._turn_away((role,)) if role is not None else None) or out
+
+    load.page_load = fn
+    return load
+
+
+def is_page_load(handler: EventHandler) -> bool:
+    return getattr(handler.fn, "page_load", None) is not None
+
+
+async def reload(state: rx.State):
+    """A handler's own reload of its page after acting: the page's loader without the visit's
+    guard — the handler's trip has learnt who is here and said its own outcome, which a guard's
+    message must not replace."""
+    return await type(state).load.fn.page_load(state)
+
+
+def _visit_needs_seen() -> _Visit | None:
+    """The page visit whose first trip this is (it should bring the extras), or None."""
+    visit = _VISIT.get()
+    return visit if visit is not None and not visit.seen else None
 
 
 async def _clear_toast_later(token: str, seq: int) -> None:
@@ -227,32 +290,27 @@ class SessionState(rx.State):
     def _tr(self, key: str) -> str:
         return text(key, self.lang)
 
-    # ── guards (on_load) ─────────────────────────────────────────────────────────────────
-    async def _guard(self, roles: tuple[str, ...]):
-        who = await self._sync()
-        if who is None:
+    # ── the guard of a page (``page_load``) ──────────────────────────────────────────────
+    def _turn_away(self, roles: tuple[str, ...]):
+        """After this event's trip learnt who is here: None when they may stay, else where they
+        are sent (to log in, or home for another role), with the reason said."""
+        if not self.role:
             self._say(self._tr("auth.login_required"), "error")
             return rx.redirect(routes.LOGIN)
-        if who.role not in roles:
+        if self.role not in roles:
             self._say(render("auth.role_required", self.lang), "error")
-            return rx.redirect(routes.HOME_OF_ROLE.get(who.role, routes.INDEX))
+            return rx.redirect(routes.HOME_OF_ROLE.get(self.role, routes.INDEX))
         return None
 
-    @rx.event
-    async def guard_shopper(self):
-        return await self._guard((SHOPPER,))
-
-    @rx.event
-    async def guard_merchant(self):
-        return await self._guard((MERCHANT,))
-
-    @rx.event
-    async def guard_operator(self):
-        return await self._guard((OPERATOR,))
+    def _seen_now(self, seen: tuple[int, datetime, bool] | None) -> None:
+        """What a page visit's first trip brought besides the page's data."""
+        if seen is not None:
+            self.unread = seen[0]
+            self._set_clock(seen[1], seen[2])
 
     @rx.event
     async def identify(self):
-        """For public pages: learn who is there, if anyone, without redirecting."""
+        """Learn who is there, if anyone, without redirecting."""
         await self._sync()
 
     def _on_page(self, page: rx.State) -> None:
@@ -275,9 +333,12 @@ class SessionState(rx.State):
     @rx.event
     async def refresh(self):
         """Sent back by the browser when the server pushed that something this tab's user sees
-        has changed (``live.py``): bring identity, unread count and clock up to date, reload the page."""
-        await self._sync()
-        return self._page_loader()
+        has changed (``live.py``): reload the page, which brings identity, unread count and clock up
+        to date in the same trip (``page_load``)."""
+        loader = self._page_loader()
+        if loader is None:
+            await self._sync()
+        return loader
 
     @rx.event
     def dismiss_toast(self):
@@ -379,25 +440,36 @@ async def act(state: rx.State, roles: tuple[str, ...], fn: Callable[[Any, Actor]
 async def look(state: rx.State, roles: tuple[str, ...], fn: Callable[[Any, Actor, str], T]) -> T | None:
     """A read for the acting user (no toast on success), in a worker thread; None when not allowed."""
     sess = await session_of(state)
+    visit = _visit_needs_seen()
     try:
-        who, result = await asyncio.to_thread(looking, session_token(state), sess.lang, roles, fn)
+        who, result, seen = await asyncio.to_thread(_looking, session_token(state), sess.lang, roles, fn, visit is not None)
     except DomainError as err:
         sess._refuse(err)
         return None
     sess._learn(who)
+    if visit is not None:
+        visit.seen = True
+        sess._seen_now(seen)
     return result
 
 
 def looking(token: str, lang: str, roles: tuple[str, ...], fn: Callable[[Any, Actor, str], T]) -> tuple[Actor | None, T | None]:
     """``look``'s work, for a worker thread (a background event calls it with what it read under
     its lock): (who, fn's result), or (who or None, None) when not allowed."""
+    who, result, _seen_ = _looking(token, lang, roles, fn, False)
+    return who, result
+
+
+def _looking(token: str, lang: str, roles: tuple[str, ...], fn: Callable[[Any, Actor, str], T],
+             with_seen: bool) -> tuple[Actor | None, T | None, tuple[int, datetime, bool] | None]:
     with reading(runtime.engine()) as s, runtime.one_clock_reading(s):
         who = _who(s, token)
+        seen = _seen(s, who) if with_seen else None
         if who is None:
-            return None, None  # the page's guard has already sent the visitor to log in
+            return None, None, seen  # the page's guard sends the visitor to log in
         result = fn(s, who, lang) if who.role in roles else None
     _keep_alive(who)
-    return who, result
+    return who, result, seen
 
 
 async def read(state: rx.State, fn: Callable[[Any, Actor | None, str], T]) -> T:
@@ -405,16 +477,21 @@ async def read(state: rx.State, fn: Callable[[Any, Actor | None, str], T]) -> T:
     errors propagate to the caller."""
     sess = await session_of(state)
     token, lang = session_token(state), sess.lang
+    visit = _visit_needs_seen()
 
-    def run() -> tuple[Actor | None, T]:
+    def run() -> tuple[Actor | None, T, tuple[int, datetime, bool] | None]:
         with reading(runtime.engine()) as s, runtime.one_clock_reading(s):
             who = _who(s, token)
+            seen = _seen(s, who) if visit is not None else None
             result = fn(s, who, lang)
         _keep_alive(who)
-        return who, result
+        return who, result, seen
 
-    who, result = await asyncio.to_thread(run)
+    who, result, seen = await asyncio.to_thread(run)
     sess._learn(who)
+    if visit is not None:
+        visit.seen = True
+        sess._seen_now(seen)
     return result
 
 

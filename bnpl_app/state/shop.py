@@ -19,7 +19,7 @@ from ..services import checkout
 from ..words import LANGS, pick, render, text
 from .helpers import opened, path_id
 from .paging import SearchMixin
-from .session import act, attempt, look, read, session_of
+from .session import act, attempt, look, page_load, read, reload, session_of
 from ..models import SHOPPER
 
 
@@ -57,6 +57,7 @@ class ProductState(rx.State):
         return views.PlanView()
 
     @rx.event
+    @page_load
     async def load(self):
         """Opening the page, and its reload when something it shows changed (a merchant's edit)."""
         sess = await opened(self)
@@ -151,6 +152,7 @@ class CartState(rx.State):
         return True, (rx.redirect(routes.CHECKOUT) if go else None)
 
     @rx.event
+    @page_load
     async def load(self):
         """Opening the confirm screen, and its reload when something it shows changed: each line
         quoted now; a line whose terms differ from those it showed says what changed and gets a
@@ -202,7 +204,7 @@ class CartState(rx.State):
     async def remove(self, index: int | str):
         if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(self._lines):
             self._lines = [x for i, x in enumerate(self._lines) if i != index]
-        await self.load()
+        await reload(self)
 
     @rx.event
     async def confirm(self):
@@ -213,7 +215,7 @@ class CartState(rx.State):
             return None
         sess = await session_of(self)
         if any(not ln["terms"] for ln in self._lines):  # not shown yet: show it before ordering it
-            await self.load()
+            await reload(self)
             return None
         placed: list[int] = []
         kept: list[dict] = []
@@ -242,11 +244,11 @@ class CartState(rx.State):
         self._lines = kept
         if not placed:
             sess._refuse(refusal)
-            await self.load()
+            await reload(self)
             return None
         if kept:
             sess._say(render("cart.placed_some", sess.lang, n=len(placed)), "info")
-            await self.load()
+            await reload(self)
             return None
         sess._say_key("checkout.placed")
         return rx.redirect(routes.order(placed[0]) if len(placed) == 1 else routes.ORDERS)

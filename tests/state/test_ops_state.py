@@ -66,12 +66,12 @@ def test_a_decision_sent_by_a_visitor_who_is_not_logged_in_is_refused_and_change
     _uid, _m, aid = _hardship_case(world)
     t, st = tab.open(None, OpsApplicationState, path=routes.ops_application(aid))
     assert st.app.id == 0  # the page shows nothing
-    st.app.id, st.app.kind, st.reason, st.installments_input = aid, "hardship", "no", "3"  # a forged screen
     before = snapshot(world.engine)
-    run(st.approve())
-    assert t.refused_with("auth.session_expired")
-    run(st.reject())
-    assert t.refused_with("auth.session_expired")
+    for decide in (st.approve, st.reject):
+        st.app.id, st.app.kind, st.reason, st.installments_input = aid, "hardship", "no", "3"  # a forged screen
+        run(decide())
+        assert t.refused_with("auth.session_expired")
+        assert st.app.id == 0  # the page read again shows nothing
     assert snapshot(world.engine) == before
 
 

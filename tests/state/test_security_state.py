@@ -59,7 +59,7 @@ def test_a_tab_whose_events_come_with_another_cookie_is_wiped_first(world, tab):
     t = tab(bob)
     binding = TabBinding(app_states(rx.State))
     run(binding.preprocess(None, t.root, None))  # the first event of bob's connection (its hydration)
-    run(t.sess.guard_shopper())  # then the page's guard and loader
+    run(t.sess.identify())  # then the page's loader, which learns who is there first
     t.sess.lang = "en"
     wallet = t.state(WalletState)
     run(wallet.load())

@@ -169,3 +169,61 @@ def test_every_mutable_default_is_built_by_a_factory_never_deep_copied():
                 assert f.default_value() is not f.default_value(), f"{cls.__name__}.{name} shares one default"
     assert checked > 200
     assert copied == []
+
+
+def test_every_page_loads_in_one_event_that_is_its_guard_too():
+    """Reflex runs each ``on_load`` handler as an event of its own: a page's is its state's
+    ``load`` alone, which turns away who the page's role excludes (``page_load``)."""
+    from bnpl_app.pages.registry import PAGES
+    from bnpl_app.state.session import PAGE_ROLES, is_page_load
+
+    for page in PAGES:
+        assert page.on_load == [page.state.load], page.route
+        assert is_page_load(page.state.load), page.route
+        assert PAGE_ROLES[page.state.get_full_name()] == page.role, page.route
+
+
+def test_opening_a_page_takes_one_trip_that_also_brings_who_is_here_their_unread_count_and_the_clock(
+        world, tab, monkeypatch):
+    import asyncio
+
+    from helpers import session_token
+
+    from bnpl_app.models import Notification
+    from bnpl_app.state.account import WalletState
+
+    uid = world.shopper(name="una", wallet_fen=500)
+    with world.tx() as s:
+        s.add(Notification(user_id=uid, kind="info", title="t", body="b", created_at=world.clock.now()))
+    t = tab()  # a new tab: nothing known yet
+    t.cookie(session_token(world, uid))
+    trips = []
+    real = asyncio.to_thread
+
+    def counting(fn, *args, **kw):
+        trips.append(getattr(fn, "__name__", fn))
+        return real(fn, *args, **kw)
+
+    monkeypatch.setattr(asyncio, "to_thread", counting)
+    wallet = t.state(WalletState)
+    assert run(wallet.load()) is None  # she stays
+    assert len(trips) == 1, trips
+    assert (t.sess.username, t.sess.role, t.sess.unread) == ("una", "shopper", 1)
+    assert t.sess.now_ts == int(world.clock.now().timestamp())
+    assert wallet.view.balance == "¥5.00" and wallet.view.methods
+
+
+@pytest.mark.parametrize("who", ["visitor", "merchant"])
+def test_a_page_turns_away_whoever_its_role_excludes_and_shows_them_nothing(world, tab, who):
+    from bnpl_app import routes
+    from bnpl_app.state.account import WalletState
+
+    world.shopper(name="wen", wallet_fen=700)
+    t = tab(world.merchant_user(world.merchant()) if who == "merchant" else None)
+    wallet = t.state(WalletState)
+    went = sent(run(wallet.load()))
+    if who == "visitor":
+        assert went["path"] == routes.LOGIN and t.refused_with("auth.login_required")
+    else:
+        assert went["path"] == routes.HOME_OF_ROLE["merchant"] and t.said()[0] == "error"
+    assert wallet.view.balance == "" and not wallet.view.methods
