@@ -1,4 +1,4 @@
-"""The Reflex app: its pages (each with its guard and loader in on_load) come from the one table in
+"""The Reflex app: its pages (each loaded, and guarded, by one on_load event) come from the one table in
 ``pages/registry.py``.
 Two tasks live as long as each backend process: the listener that pushes changes to open tabs
 (``live.py``) and, unless BNPL_INPROCESS_SWEEP=0, the sweep on an interval."""
