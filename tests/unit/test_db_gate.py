@@ -107,10 +107,8 @@ def test_readers_are_not_gated(engine):
     assert results == [0]  # read while the writer was inside (WAL: the committed view)
 
 
-def test_one_request_reads_the_clock_row_once(engine, monkeypatch):
-    wall = FixedClock(FixedClock().now())
-    clock = DbClock(engine, wall=wall)
-    start = clock.set(wall.now())
+def clock_reads(monkeypatch) -> list[int]:
+    """One entry per transaction the clock opens of its own to read its row."""
     reads = []
     real = db.reading
 
@@ -119,6 +117,14 @@ def test_one_request_reads_the_clock_row_once(engine, monkeypatch):
         return real(e)
 
     monkeypatch.setattr("bnpl_app.jobs.clock.reading", counting)
+    return reads
+
+
+def test_one_request_reads_the_clock_row_once(engine, monkeypatch):
+    wall = FixedClock(FixedClock().now())
+    clock = DbClock(engine, wall=wall)
+    start = clock.set(wall.now())
+    reads = clock_reads(monkeypatch)
     with one_reading():
         first = clock.now()
         wall.advance(timedelta(seconds=7))
@@ -147,14 +153,7 @@ def test_a_request_reads_the_clock_row_in_its_own_transaction_until_it_moves_the
     wall = FixedClock(FixedClock().now())
     clock = DbClock(engine, wall=wall, frozen=True)
     start = clock.set(wall.now())
-    reads = []
-    real = db.reading
-
-    def counting(e=None):
-        reads.append(1)
-        return real(e)
-
-    monkeypatch.setattr("bnpl_app.jobs.clock.reading", counting)
+    reads = clock_reads(monkeypatch)
     with db.reading(engine) as s, one_reading(s):
         assert clock.now() == start and clock.is_frozen() is True
         assert reads == []  # read in the request's own transaction
