@@ -110,13 +110,13 @@ def _who(s, token: str) -> Actor | None:
         return None
 
 
-def _look_around(token: str) -> tuple[Actor | None, int, datetime, bool]:
-    """In a worker thread: who this session is (None: nobody), their unread count, the clock."""
+def _look_around(token: str) -> tuple[Actor | None, tuple[int, datetime, bool]]:
+    """In a worker thread: who this session is (None: nobody), and their unread count and the clock."""
     with reading(runtime.engine()) as s, runtime.one_clock_reading(s):
         who = _who(s, token)
         seen = _seen(s, who)
     _keep_alive(who)
-    return who, *seen
+    return who, seen
 
 
 def _seen(s, who: Actor | None) -> tuple[int, datetime, bool]:
@@ -178,6 +178,14 @@ def _visit_needs_seen() -> _Visit | None:
     """The page visit whose first trip this is (it should bring the extras), or None."""
     visit = _VISIT.get()
     return visit if visit is not None and not visit.seen else None
+
+
+def _after_trip(sess: SessionState, who: Actor | None, visit: _Visit | None,
+                seen: tuple[int, datetime, bool] | None) -> None:
+    """Back on the loop after a page's trip: who is here, and what the visit's first trip brought."""
+    sess._saw(who, seen)
+    if visit is not None:
+        visit.seen = True
 
 
 async def _clear_toast_later(token: str, seq: int) -> None:
@@ -258,10 +266,8 @@ class SessionState(rx.State):
 
     async def _sync(self) -> Actor | None:
         """One trip to a worker thread: who is here, their unread count, the business clock."""
-        who, unread, now, frozen = await asyncio.to_thread(_look_around, session_token(self))
-        self._learn(who)
-        self.unread = unread
-        self._set_clock(now, frozen)
+        who, seen = await asyncio.to_thread(_look_around, session_token(self))
+        self._saw(who, seen)
         return who
 
     def _set_clock(self, now: datetime, frozen: bool) -> None:
@@ -302,8 +308,10 @@ class SessionState(rx.State):
             return rx.redirect(routes.HOME_OF_ROLE.get(self.role, routes.INDEX))
         return None
 
-    def _seen_now(self, seen: tuple[int, datetime, bool] | None) -> None:
-        """What a page visit's first trip brought besides the page's data."""
+    def _saw(self, who: Actor | None, seen: tuple[int, datetime, bool] | None) -> None:
+        """What a trip learnt: who is here, and (when it read them, ``_seen``) their unread count
+        and the clock."""
+        self._learn(who)
         if seen is not None:
             self.unread = seen[0]
             self._set_clock(seen[1], seen[2])
@@ -446,10 +454,7 @@ async def look(state: rx.State, roles: tuple[str, ...], fn: Callable[[Any, Actor
     except DomainError as err:
         sess._refuse(err)
         return None
-    sess._learn(who)
-    if visit is not None:
-        visit.seen = True
-        sess._seen_now(seen)
+    _after_trip(sess, who, visit, seen)
     return result
 
 
@@ -488,10 +493,7 @@ async def read(state: rx.State, fn: Callable[[Any, Actor | None, str], T]) -> T:
         return who, result, seen
 
     who, result, seen = await asyncio.to_thread(run)
-    sess._learn(who)
-    if visit is not None:
-        visit.seen = True
-        sess._seen_now(seen)
+    _after_trip(sess, who, visit, seen)
     return result
 
 
