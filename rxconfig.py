@@ -6,6 +6,7 @@ Environment:
   REFLEX_DB_URL  SQLAlchemy URL; default sqlite file bnpl.db beside this file
   REDIS_URL      when set, state lives in Redis and several backend workers may serve
   BNPL_STATE_TTL seconds a closed tab's backend state is kept (default 1800)
+  BNPL_STATE_PARK_S  without Redis: an idle tab's state is kept pickled after this (default 60; bnpl_app/state/parking.py)
 """
 
 import os

@@ -114,6 +114,9 @@ def app_env(port: int, db_url: str, **extra: str) -> dict[str, str]:
         REFLEX_TELEMETRY_ENABLED="false",
         PYTHONUNBUFFERED="1",
         COLUMNS="200",  # Reflex's console wraps at 80 columns otherwise
+        # A tab's state is parked (state/parking.py) after half a second without events, not a
+        # minute: every browser journey then wakes parked states between its steps.
+        BNPL_STATE_PARK_S="0.5",
     )
     # Ports come from BNPL_PORT and the command line only; Redis only from the caller.
     for name in ("REFLEX_FRONTEND_PORT", "REFLEX_BACKEND_PORT", "REFLEX_API_URL", "REDIS_URL",
