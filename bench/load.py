@@ -885,7 +885,9 @@ async def run_bench(args, workdir: Path, logdir: Path, results: dict) -> None:
                          "cheap_events_per_tab": args.cheap_events, "idle_seconds": args.idle_seconds,
                          "cpus": os.cpu_count(), "python": platform.python_version(),
                          "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+                         "machine_speed_s": [machine_speed()],
                          "when": datetime.now().astimezone().isoformat(timespec="seconds")}
+    log(f"machine speed: {results['config']['machine_speed_s'][0]} s for a fixed Python loop (lower is faster)")
 
     app = AppCtx(dir=app_dir, python=python, db_url=f"sqlite:///{workdir / 'app.db'}", logdir=logdir, states=states)
     log("setup: migrate + seed the app database (SQLite, temp dir)")
@@ -1012,6 +1014,21 @@ async def run_bench(args, workdir: Path, logdir: Path, results: dict) -> None:
         audits[label] = {"ok": done.returncode == 0, "tail": (done.stdout.strip().splitlines() or [""])[-1][:200]}
         log(f"  {label}: {'clean' if done.returncode == 0 else 'VIOLATIONS'} — {audits[label]['tail']}")
     results["audit"] = audits
+    results["config"]["machine_speed_s"].append(machine_speed())
+    log(f"machine speed at the end: {results['config']['machine_speed_s'][-1]} s")
+
+
+def machine_speed() -> float:
+    """Seconds for a fixed pure-Python loop in this process (best of 3): this shared machine's speed
+    changes by up to 2× within minutes, so a run's absolute figures are read against it."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        total = 0
+        for i in range(10_000_000):
+            total += i
+        best = min(best, time.perf_counter() - start)
+    return round(best, 3)
 
 
 async def run_scale_out(args, app: AppCtx, workdir: Path, logdir: Path, results: dict) -> None:
