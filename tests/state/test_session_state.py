@@ -214,9 +214,14 @@ def test_opening_a_page_takes_one_trip_that_also_brings_who_is_here_their_unread
 
 
 @pytest.mark.parametrize("who", ["visitor", "merchant"])
-def test_a_page_turns_away_whoever_its_role_excludes_and_shows_them_nothing(world, tab, who):
+@pytest.mark.parametrize("table", ["filled", "not imported yet"])
+def test_a_page_turns_away_whoever_its_role_excludes_and_shows_them_nothing(world, tab, who, table, monkeypatch):
     from bnpl_app import routes
+    from bnpl_app.state import session
     from bnpl_app.state.account import WalletState
+
+    if table == "not imported yet":  # a process that imported the states, not the table of pages
+        monkeypatch.setattr(session, "PAGE_ROLES", {})
 
     world.shopper(name="wen", wallet_fen=700)
     t = tab(world.merchant_user(world.merchant()) if who == "merchant" else None)
