@@ -11,10 +11,10 @@ manager does with every state after every event, so each state already round-tri
 in one process the classes cannot change between park and wake, so no schema is stored.
 
 * A closed tab (no websocket here) is parked ``CLOSED_PARK_S`` after its last event; an open one
-  after ``BNPL_STATE_PARK_S`` seconds without an event (default 60; a closed one waits no longer). A tab whose lock is held (an
-  event, a background task) is never parked.
+  after ``BNPL_STATE_PARK_S`` seconds without an event (default 60; a closed one waits no longer).
+  A tab whose lock is held (an event, a background task) is never parked.
 * Waking costs ~1 ms on the tab's next event; parking ~0.5 ms, a few at a time between other work.
-* A tree that cannot be pickled stays as it is (logged once per state class).
+* A tree that cannot be pickled stays as it is (logged once per kind of error).
 * Expiry is Reflex's: ``BNPL_STATE_TTL`` after the last event the entry, parked or not, is dropped."""
 
 from __future__ import annotations
@@ -79,7 +79,6 @@ class ParkingStateManager(StateManagerMemory):
     """Reflex's in-memory manager, with tab states at rest kept parked (see the module doc)."""
 
     park_after: float = dataclasses.field(default_factory=park_after_s)
-    closed_park_after: float = dataclasses.field(default_factory=lambda: min(CLOSED_PARK_S, park_after_s()))
     # whether the tab with this token has a websocket here (set by install: live.connected)
     is_open: Callable[[str], bool] = lambda token: True
     # awake (unparked) BaseState trees: cache key → (monotonic time of the last event, token),
@@ -87,6 +86,11 @@ class ParkingStateManager(StateManagerMemory):
     _awake: dict[str, tuple[float, StateToken]] = dataclasses.field(default_factory=dict, init=False)
     _park_task: asyncio.Task | None = dataclasses.field(default=None, init=False)
     _unpicklable: set[str] = dataclasses.field(default_factory=set, init=False)
+
+    @property
+    def closed_park_after(self) -> float:
+        """A closed tab's wait: ``CLOSED_PARK_S``, never longer than an open one's."""
+        return min(CLOSED_PARK_S, self.park_after)
 
     # ── what Reflex's manager calls ─────────────────────────────────────────────────────────────
     def _get_or_create_state(self, token):
@@ -123,9 +127,10 @@ class ParkingStateManager(StateManagerMemory):
         next call)."""
         now = time.monotonic() if now is None else now
         started = time.perf_counter()
+        closed_after = self.closed_park_after
         parked = 0
         for key, (touched, token) in list(self._awake.items()):
-            if now - touched < self.closed_park_after:
+            if now - touched < closed_after:
                 break  # the rest are younger still
             if now - touched < self.park_after and self.is_open(key):
                 continue

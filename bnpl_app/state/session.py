@@ -138,7 +138,7 @@ _VISIT: ContextVar[_Visit | None] = ContextVar("bnpl_page_visit", default=None)
 PAGE_ROLES: dict[str, str | None] = {}
 
 
-def page_roles() -> dict[str, str | None]:
+def _roles_table() -> dict[str, str | None]:
     """``PAGE_ROLES``, filled from the table of pages first if nothing has imported it yet: a page's
     guard never runs on an empty table (a process that imported the states but not the pages)."""
     if not PAGE_ROLES:
@@ -166,7 +166,7 @@ def page_load(fn):
         sess = await session_of(self)
         if not visit.seen:
             await sess._sync()
-        role = page_roles().get(self.get_full_name())
+        role = _roles_table().get(self.get_full_name())
         return (sess._turn_away((role,)) if role is not None else None) or out
 
     load.page_load = fn
