@@ -163,15 +163,18 @@ def _tally(*, session: Session, scope: str, key: str) -> tuple[int | None, int, 
 
 
 def _update(*, session: Session, scope: str, key: str, now: datetime,
-            change: Callable[[throttle.Tally], throttle.Tally | None]) -> throttle.Tally | None:
+            change: Callable[[throttle.Tally], throttle.Tally | None],
+            read: tuple[int | None, int, throttle.Tally] | None = None) -> throttle.Tally | None:
     """Apply ``change`` to one key's tally with a guarded compare-and-set (several workers may
     count the same key at once): re-read and retry when another writer won. ``change`` returning
-    None writes nothing."""
+    None writes nothing. ``read``: the key's ``_tally`` as this transaction just read it (the
+    first try starts from it instead of reading it again)."""
     from ..db import insert_ignore
 
     t = LoginThrottle.__table__
     for _ in range(_CAS_TRIES):
-        row_id, version, old = _tally(session=session, scope=scope, key=key)
+        row_id, version, old = read or _tally(session=session, scope=scope, key=key)
+        read = None
         new = change(old)
         if new is None:
             return None
@@ -192,18 +195,18 @@ def _admit(*, session: Session, keys: list[tuple[str, str, int]], now: datetime)
     """Count one attempt against every ``(scope, key, limit)``, or raise Throttled with the wait
     when one is locked (the caller's transaction then rolls back what was counted before it).
     Returns the longest lock this attempt set by reaching a limit (None: it set none)."""
-    waits = [w for scope, key, _ in keys
-             if (w := throttle.wait_left(_tally(session=session, scope=scope, key=key)[2], now)) is not None]
+    reads = [_tally(session=session, scope=scope, key=key) for scope, key, _ in keys]
+    waits = [w for _id, _v, tally in reads if (w := throttle.wait_left(tally, now)) is not None]
     if waits:  # the longest wait: the one that is true
         raise Throttled(throttle.minutes(max(waits)))
     set_locks: list[timedelta] = []
-    for scope, key, limit in keys:
+    for (scope, key, limit), read in zip(keys, reads, strict=True):
         def count(old: throttle.Tally, limit=limit) -> throttle.Tally:
             if (wait := throttle.wait_left(old, now)) is not None:  # locked by another worker meanwhile
                 raise Throttled(throttle.minutes(wait))
             return throttle.counted(old, now, limit)
 
-        new = _update(session=session, scope=scope, key=key, now=now, change=count)
+        new = _update(session=session, scope=scope, key=key, now=now, change=count, read=read)
         if new.locked_until is not None:
             set_locks.append(new.locked_until - now)
     return max(set_locks) if set_locks else None
@@ -231,8 +234,13 @@ def refusal(creds: Credentials) -> AuthError:
 def _login_succeeded(*, session: Session, username: str, address: str | None, clock: Clock) -> None:
     """The right password: the account's tally starts over; the address gets its attempt back."""
     now = clock.now()
-    _update(session=session, scope=ACCOUNT, key=_key(username), now=now,
-            change=lambda old: None if old == throttle.Tally() else throttle.account_succeeded())
+    # What a success leaves does not depend on the tally before it: one statement, no
+    # compare-and-set (a key with no row yet has nothing to start over).
+    new = throttle.account_succeeded()
+    t = LoginThrottle.__table__
+    session.execute(sa.update(t).where(t.c.scope == ACCOUNT, t.c.key == _key(username)).values(
+        attempts=new.attempts, window_start=new.window_start, locked_until=new.locked_until, locks=new.locks,
+        last_at=new.last_at or now, version=t.c.version + 1))
     if _address_counted(address):
         _update(session=session, scope=ADDRESS, key=_key(address), now=now,
                 change=lambda old: throttle.address_succeeded(old, POLICY.login_attempts_per_address))

@@ -65,28 +65,27 @@ _USER_COLUMNS = ("user_id", "shopper_id")
 _PARENT = {"order_events": ("order_id", "orders"), "return_photos": ("return_id", "returns"),
            "application_proofs": ("application_id", "applications"), "rental_photos": ("rental_id", "rentals")}
 _KEY_COLUMNS = ("id", *_USER_COLUMNS, "merchant_id", *(c for c, _t in _PARENT.values()))
-# table → the users concerned by the rows with the ids bound to :ids
+# table → (two columns naming the users concerned, the rows with the ids bound to :ids); NULL
+# where a table names one user only
 _OWNERS = {
     # LEFT JOIN: a 备用金 draw's order and installments have no shop, and still concern their shopper
-    "orders": "SELECT t.shopper_id, m.user_id FROM orders t LEFT JOIN merchants m ON m.id = t.merchant_id "
-              "WHERE t.id IN :ids",
-    "installments": "SELECT t.shopper_id, m.user_id FROM installments t LEFT JOIN merchants m ON m.id = t.merchant_id "
-                    "WHERE t.id IN :ids",
-    "cash_lines": "SELECT t.user_id FROM cash_lines t WHERE t.id IN :ids",
-    "returns": "SELECT t.shopper_id, m.user_id FROM returns t JOIN merchants m ON m.id = t.merchant_id WHERE t.id IN :ids",
-    "applications": "SELECT t.shopper_id FROM applications t WHERE t.id IN :ids",
-    "rentals": "SELECT t.shopper_id, m.user_id FROM rentals t JOIN merchants m ON m.id = t.merchant_id WHERE t.id IN :ids",
-    "payment_methods": "SELECT t.user_id FROM payment_methods t WHERE t.id IN :ids",
-    "notifications": "SELECT t.user_id FROM notifications t WHERE t.id IN :ids",
-    "credit_accounts": "SELECT t.user_id FROM credit_accounts t WHERE t.id IN :ids",
-    "credit_events": "SELECT t.user_id FROM credit_events t WHERE t.id IN :ids",
-    "merchants": "SELECT t.user_id FROM merchants t WHERE t.id IN :ids",
-    "users": "SELECT t.id FROM users t WHERE t.id IN :ids",
+    "orders": ("t.shopper_id, m.user_id", "orders t LEFT JOIN merchants m ON m.id = t.merchant_id WHERE t.id IN"),
+    "installments": ("t.shopper_id, m.user_id",
+                     "installments t LEFT JOIN merchants m ON m.id = t.merchant_id WHERE t.id IN"),
+    "cash_lines": ("t.user_id, NULL", "cash_lines t WHERE t.id IN"),
+    "returns": ("t.shopper_id, m.user_id", "returns t JOIN merchants m ON m.id = t.merchant_id WHERE t.id IN"),
+    "applications": ("t.shopper_id, NULL", "applications t WHERE t.id IN"),
+    "rentals": ("t.shopper_id, m.user_id", "rentals t JOIN merchants m ON m.id = t.merchant_id WHERE t.id IN"),
+    "payment_methods": ("t.user_id, NULL", "payment_methods t WHERE t.id IN"),
+    "notifications": ("t.user_id, NULL", "notifications t WHERE t.id IN"),
+    "credit_accounts": ("t.user_id, NULL", "credit_accounts t WHERE t.id IN"),
+    "credit_events": ("t.user_id, NULL", "credit_events t WHERE t.id IN"),
+    "merchants": ("t.user_id, NULL", "merchants t WHERE t.id IN"),
+    "users": ("t.id, NULL", "users t WHERE t.id IN"),
 }
-_OWNER_SQL = {t: sa.text(q).bindparams(sa.bindparam("ids", expanding=True)) for t, q in _OWNERS.items()}
 _STOCK_MOVED = "products.stock"  # _BY_ID key: products whose stock a relative update moved
-_STOCK_SQL = sa.text("SELECT m.user_id, p.stock FROM products p JOIN merchants m ON m.id = p.merchant_id "
-                     "WHERE p.id IN :ids").bindparams(sa.bindparam("ids", expanding=True))
+# the shop behind each product whose stock moved, and the count left
+_OWNERS[_STOCK_MOVED] = ("m.user_id, p.stock", "products p JOIN merchants m ON m.id = p.merchant_id WHERE p.id IN")
 TURNING_STOCK = 1  # a count at or below this after a move: in/out of stock may have turned
 
 
@@ -135,19 +134,35 @@ def note_row(*, session: OrmSession, table: str, values: dict) -> None:
         _by_id(session, table, values.get("id"))
 
 
+@lru_cache(maxsize=256)
+def _lookup(tables: tuple[str, ...]) -> sa.TextClause:
+    """One statement for the users behind the rows of ``tables`` known only by id: each table's
+    rows tagged with its place in ``tables``, its ids bound to ``:ids_<place>``. One round trip,
+    inside the writer's transaction — a checkout's order, shop and product in one."""
+    parts = [f"SELECT {i} AS tag, {cols} FROM {rows} :ids_{i}"
+             for i, (cols, rows) in enumerate(_OWNERS[t] for t in tables)]
+    return sa.text(" UNION ALL ".join(parts)).bindparams(
+        *(sa.bindparam(f"ids_{i}", expanding=True) for i in range(len(tables))))
+
+
 def _resolve_ids(session: OrmSession) -> None:
-    """The users behind rows known only by id: one query per table, inside the transaction."""
+    """The users behind rows known only by id, looked up inside the transaction."""
     by_id = session.info.pop(_BY_ID, None) or {}
-    if moved := by_id.pop(_STOCK_MOVED, None):
-        rows = session.execute(_STOCK_SQL, {"ids": sorted(moved)}).all()
-        touch(session=session, users={uid for uid, _stock in rows}, topic=CATALOG)
-        if any(stock <= TURNING_STOCK for _uid, stock in rows) or len(rows) < len(moved):
-            touch(session=session, users=[EVERYONE], topic=CATALOG)
-    for table, ids in by_id.items():
-        if not ids:
+    wanted = sorted((table, sorted(ids)) for table, ids in by_id.items() if ids)
+    if not wanted:
+        return
+    found: dict[int, list[tuple]] = {i: [] for i in range(len(wanted))}
+    for tag, first, second in session.execute(_lookup(tuple(t for t, _ids in wanted)),
+                                              {f"ids_{i}": ids for i, (_t, ids) in enumerate(wanted)}):
+        found[tag].append((first, second))
+    for i, (table, ids) in enumerate(wanted):
+        rows = found[i]
+        if table == _STOCK_MOVED:
+            touch(session=session, users={uid for uid, _stock in rows}, topic=CATALOG)
+            if any(stock <= TURNING_STOCK for _uid, stock in rows) or len(rows) < len(ids):
+                touch(session=session, users=[EVERYONE], topic=CATALOG)
             continue
-        users = {u for row in session.execute(_OWNER_SQL[table], {"ids": sorted(ids)}) for u in row if u is not None}
-        touch(session=session, users=users, topic=_TOPIC[table])
+        touch(session=session, users={u for row in rows for u in row if u is not None}, topic=_TOPIC[table])
 
 
 @event.listens_for(OrmSession, "before_flush")

@@ -27,7 +27,7 @@ from ..domain.quotes import QuoteText
 from ..models import Installment, InstallmentStatus as IS, Order, OrderEvent, OrderStatus as OS, PaymentMethod, Product
 from . import credit, eligibility, idempotency, payments, schedule
 from .eligibility import Failure
-from .merchant import shop_cap, shop_exposure
+from .merchant import shop_room
 
 _KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 PROD = Product.__table__
@@ -296,8 +296,7 @@ def checkout(*, session: Session, uid: int, product_id: object, plan: str, idemp
     # the shopper's credit account, so the per-shop exposure read after it is not raced by another
     # checkout of the same shopper.
     credit.freeze(session=session, uid=uid, amount=quoted.price_fen, order_id=order.id, at=now)
-    cap = shop_cap(session=session, merchant_id=product.merchant_id)
-    held = shop_exposure(session=session, uid=uid, merchant_id=product.merchant_id)  # this order included
+    cap, held = shop_room(session=session, uid=uid, merchant_id=product.merchant_id)  # this order included
     if held > cap:
         used = held - quoted.price_fen
         raise NotEligible([Failure("shop_cap", "elig.shop_cap", {"cap": yuan(cap), "used": yuan(used)})])

@@ -13,7 +13,7 @@ from ..domain.money import yuan
 from ..domain.policy import POLICY
 from ..models import BNPL_ACTIVE, Product, User
 from . import credit, wallet
-from .merchant import shop_cap, shop_exposure
+from .merchant import shop_room
 
 
 @dataclass(frozen=True)
@@ -72,8 +72,7 @@ def check(*, session: Session, uid: int, product: Product) -> Eligibility:
     room = credit.spendable(acct)
     if acct.bnpl_status == BNPL_ACTIVE and room < product.price_fen:
         fails.append(Failure("limit", "elig.limit", {"available": yuan(room), "price": yuan(product.price_fen)}))
-    cap = shop_cap(session=session, merchant_id=product.merchant_id)
-    used = shop_exposure(session=session, uid=uid, merchant_id=product.merchant_id)
+    cap, used = shop_room(session=session, uid=uid, merchant_id=product.merchant_id)
     if used + product.price_fen > cap:
         fails.append(Failure("shop_cap", "elig.shop_cap", {"cap": yuan(cap), "used": yuan(used)}))
     if product.stock < 1:

@@ -24,16 +24,23 @@ def shop_cap(*, session: Session, merchant_id: int) -> int:
 def shop_exposure(*, session: Session, uid: int, merchant_id: int) -> int:
     """What one shopper owes or has frozen at one shop (the per-shop cap's measure): the price of
     each order still in its trial or return, plus the principal of each open installment. Derived,
-    not stored, so no capture, release or hardship plan has a counter to keep in step. Checkout
-    reads it after freezing (which locks the shopper's credit account), so two checkouts of one
-    shopper never both pass on the same figure; a capture or release running meanwhile only
-    lowers it, so a stale read errs on the safe side."""
-    params = {"uid": uid, "mid": merchant_id}
-    return int(session.execute(_HELD, params).scalar_one()) + int(session.execute(_OWED, params).scalar_one())
+    not stored, so no capture, release or hardship plan has a counter to keep in step."""
+    return shop_room(session=session, uid=uid, merchant_id=merchant_id)[1]
 
 
-def _exposure_statements() -> tuple[sa.Select, sa.Select]:
-    """``shop_exposure``'s two sums, built once (every product page and checkout runs them)."""
+def shop_room(*, session: Session, uid: int, merchant_id: int) -> tuple[int, int]:
+    """(the shop's cap, ``shop_exposure``) in one statement — checkout asks for both inside its
+    write transaction, twice. Checkout reads it after freezing (which locks the shopper's credit
+    account), so two checkouts of one shopper never both pass on the same figure; a capture or
+    release running meanwhile only lowers it, so a stale read errs on the safe side."""
+    row = session.execute(_ROOM, {"uid": uid, "mid": merchant_id}).first()
+    if row is None:
+        raise NotFound("shop")
+    return row[0], int(row[1]) + int(row[2])
+
+
+def _room_statement() -> sa.Select:
+    """``shop_room``'s statement: the cap beside the two sums of the exposure, built once."""
     uid, mid = sa.bindparam("uid"), sa.bindparam("mid")
     held = sa.select(sa.func.coalesce(sa.func.sum(Order.price_fen), 0)).where(
         Order.shopper_id == uid, Order.merchant_id == mid, Order.status.in_(OS.HOLDING),
@@ -44,10 +51,10 @@ def _exposure_statements() -> tuple[sa.Select, sa.Select]:
     owed = sa.select(sa.func.coalesce(sa.func.sum(Installment.principal_fen), 0)).where(
         Installment.shopper_id == uid, Installment.merchant_id == mid, Installment.status.in_(IS.OPEN),
         Installment.order_id.in_(on_limit))
-    return held, owed
+    return sa.select(Merchant.shop_cap_fen, held.scalar_subquery(), owed.scalar_subquery()).where(Merchant.id == mid)
 
 
-_HELD, _OWED = _exposure_statements()
+_ROOM = _room_statement()
 
 
 def own_product(*, session: Session, merchant_id: int, product_id: object) -> Product:
