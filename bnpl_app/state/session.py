@@ -541,10 +541,27 @@ def app_states(root: type[rx.State]) -> list[type[rx.State]]:
 
 
 async def wipe(root: rx.State, states: list[type[rx.State]], *, keep_lang: str = "zh") -> None:
-    """Every var of ``states`` back to its default, the tab's language kept."""
+    """Every var of ``states`` back to its default, the tab's language kept. Only a var that
+    holds something else is set: setting one marks it changed, and every changed var (with the
+    computed vars that read it) is recomputed and sent — a tab's first event after a log-in
+    would otherwise resend all of the app's vars, though nearly all are at their defaults."""
     for cls in states:
         st = await root.get_state(cls)
         for name, f in cls.__fields__.items():
             if getattr(f, "_owner", cls) is cls:
-                setattr(st, name, f.default_value())
-    (await root.get_state(SessionState)).lang = keep_lang
+                default = f.default_value()
+                if not _same(getattr(st, name), default):
+                    setattr(st, name, default)
+    sess = await root.get_state(SessionState)
+    if sess.lang != keep_lang:
+        sess.lang = keep_lang
+
+
+def _same(value: object, default: object) -> bool:
+    """Whether a var's value is its default: of the same type and equal (a value whose comparison
+    fails counts as different, so it is reset)."""
+    value = getattr(value, "__wrapped__", value)  # Reflex's proxy of a list, dict or object var
+    try:
+        return type(value) is type(default) and bool(value == default)
+    except Exception:  # noqa: BLE001
+        return False
