@@ -70,6 +70,30 @@ def test_a_tab_whose_events_come_with_another_cookie_is_wiped_first(world, tab):
     assert not wallet.view.methods and t.sess.username == "" and t.sess.lang == "en"
 
 
+def test_the_wipe_marks_changed_only_the_vars_that_held_something(world, tab):
+    """Every var it sets is recomputed and resent: a var already at its default is left alone."""
+    import reflex as rx
+
+    from bnpl_app.state.shop import CartState
+
+    bob = world.shopper(name="bob_w", wallet_fen=12_345)
+    t = tab(bob)
+    states = app_states(rx.State)
+    binding = TabBinding(states)
+    run(binding.preprocess(None, t.root, None))
+    run(t.sess.identify())
+    wallet = t.state(WalletState)
+    run(wallet.load())
+    cart = t.state(CartState)
+    t.root._clean()
+    t.cookie(None)
+    run(binding.preprocess(None, t.root, None))
+    dirty = {cls.__name__: t.state(cls).dirty_vars for cls in states}
+    assert "view" in dirty["WalletState"] and "username" in dirty["SessionState"]
+    assert not dirty["CartState"] and not cart.lines  # it held nothing: not marked
+    assert {name for name, held in dirty.items() if held} <= {"WalletState", "SessionState", "State"}
+
+
 def test_the_page_lists_this_device_first_and_end_all_ends_the_others_at_their_next_event(world, tab):
     uid = world.shopper(name="amy_s")
     other = tab(uid)  # another device of amy's
