@@ -1,7 +1,8 @@
 """Requests that carry an idempotency key (a checkout, a 备用金 draw, a rental contract): the row a
 key made is found again — the same request returns it, another request under the same key is a
-``Conflict`` — and the first write of a key runs in a savepoint, so a concurrent request with the
-same key that won the UNIQUE index is answered with its row instead of an error."""
+``Conflict`` — and on PostgreSQL the first write of a key runs in a savepoint, so a concurrent
+request with the same key that won the UNIQUE index is answered with its row instead of an error
+(on SQLite no concurrent request can write between the lookup and the write: ``write_once``)."""
 
 from __future__ import annotations
 
