@@ -65,23 +65,23 @@ _USER_COLUMNS = ("user_id", "shopper_id")
 _PARENT = {"order_events": ("order_id", "orders"), "return_photos": ("return_id", "returns"),
            "application_proofs": ("application_id", "applications"), "rental_photos": ("rental_id", "rentals")}
 _KEY_COLUMNS = ("id", *_USER_COLUMNS, "merchant_id", *(c for c, _t in _PARENT.values()))
-# table → (two columns naming the users concerned, the rows with the ids bound to :ids); NULL
-# where a table names one user only
+# table → (two columns naming the users concerned, the rows with the ids bound to :ids); an
+# integer NULL where a table names one user only (PostgreSQL types a bare NULL in a UNION as text)
 _OWNERS = {
     # LEFT JOIN: a 备用金 draw's order and installments have no shop, and still concern their shopper
     "orders": ("t.shopper_id, m.user_id", "orders t LEFT JOIN merchants m ON m.id = t.merchant_id WHERE t.id IN"),
     "installments": ("t.shopper_id, m.user_id",
                      "installments t LEFT JOIN merchants m ON m.id = t.merchant_id WHERE t.id IN"),
-    "cash_lines": ("t.user_id, NULL", "cash_lines t WHERE t.id IN"),
+    "cash_lines": ("t.user_id, CAST(NULL AS INTEGER)", "cash_lines t WHERE t.id IN"),
     "returns": ("t.shopper_id, m.user_id", "returns t JOIN merchants m ON m.id = t.merchant_id WHERE t.id IN"),
-    "applications": ("t.shopper_id, NULL", "applications t WHERE t.id IN"),
+    "applications": ("t.shopper_id, CAST(NULL AS INTEGER)", "applications t WHERE t.id IN"),
     "rentals": ("t.shopper_id, m.user_id", "rentals t JOIN merchants m ON m.id = t.merchant_id WHERE t.id IN"),
-    "payment_methods": ("t.user_id, NULL", "payment_methods t WHERE t.id IN"),
-    "notifications": ("t.user_id, NULL", "notifications t WHERE t.id IN"),
-    "credit_accounts": ("t.user_id, NULL", "credit_accounts t WHERE t.id IN"),
-    "credit_events": ("t.user_id, NULL", "credit_events t WHERE t.id IN"),
-    "merchants": ("t.user_id, NULL", "merchants t WHERE t.id IN"),
-    "users": ("t.id, NULL", "users t WHERE t.id IN"),
+    "payment_methods": ("t.user_id, CAST(NULL AS INTEGER)", "payment_methods t WHERE t.id IN"),
+    "notifications": ("t.user_id, CAST(NULL AS INTEGER)", "notifications t WHERE t.id IN"),
+    "credit_accounts": ("t.user_id, CAST(NULL AS INTEGER)", "credit_accounts t WHERE t.id IN"),
+    "credit_events": ("t.user_id, CAST(NULL AS INTEGER)", "credit_events t WHERE t.id IN"),
+    "merchants": ("t.user_id, CAST(NULL AS INTEGER)", "merchants t WHERE t.id IN"),
+    "users": ("t.id, CAST(NULL AS INTEGER)", "users t WHERE t.id IN"),
 }
 _STOCK_MOVED = "products.stock"  # _BY_ID key: products whose stock a relative update moved
 # the shop behind each product whose stock moved, and the count left
