@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from ..domain import rules
 from ..domain.clock import UTC, Clock
@@ -172,9 +172,15 @@ def offered(*, product: Product, plan: str) -> Terms | None:
 def first_method(*, session: Session, uid: int, amount_fen: int) -> PaymentMethod | None:
     """Where a deduction of ``amount_fen`` would come from at today's balances
     (``rules.named_method``: the same method a notice before the deduction names)."""
+    return first_methods(session=session, uid=uid, amounts=[amount_fen])[0]
+
+
+def first_methods(*, session: Session, uid: int, amounts: list[int]) -> list[PaymentMethod | None]:
+    """``first_method`` of each amount, from one read of the shopper's methods (a product page
+    quotes every plan)."""
     methods = payments.auto_methods(session=session, uid=uid)
-    at = rules.named_method((m.balance_fen for m in methods), amount_fen)
-    return methods[at] if at is not None else None
+    balances = [m.balance_fen for m in methods]
+    return [methods[at] if (at := rules.named_method(balances, amount)) is not None else None for amount in amounts]
 
 
 @dataclass(frozen=True)

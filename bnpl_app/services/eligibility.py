@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
 from sqlmodel import Session
 
+from ..domain.errors import NotFound
 from ..domain.messages import has, render
 from ..domain.money import yuan
 from ..domain.policy import POLICY
-from ..models import BNPL_ACTIVE, Product, User
+from ..models import BNPL_ACTIVE, CreditAccount, Product, User
 from . import credit, wallet
 from .merchant import shop_room
 
@@ -49,8 +51,13 @@ class Eligibility:
 
 
 def check(*, session: Session, uid: int, product: Product) -> Eligibility:
-    user = session.get(User, uid)
-    acct = credit.account(session=session, uid=uid)
+    # The shopper, their credit account and whether a method allows automatic deduction in one
+    # statement: this check runs on the product page, at "buy", on the cart and inside checkout.
+    row = session.execute(sa.select(User, CreditAccount, wallet.auto_method_exists(uid))
+                          .join(CreditAccount, CreditAccount.user_id == User.id).where(User.id == uid)).first()
+    if row is None:
+        raise NotFound("credit account")
+    user, acct, auto = row
     fails: list[Failure] = []
     if not user.real_name_verified:
         fails.append(Failure("real_name", "elig.real_name"))
@@ -58,7 +65,7 @@ def check(*, session: Session, uid: int, product: Product) -> Eligibility:
         fails.append(Failure("phone", "elig.phone"))
     # "A payment method bound" means one that automatic deduction may use: the deduction at the
     # trial's end needs somewhere to take from.
-    if not wallet.has_auto_method(session=session, uid=uid):
+    if not auto:
         fails.append(Failure("payment_method", "elig.no_auto_method" if wallet.has_method(session=session, uid=uid)
                              else "elig.payment_method"))
     if acct.score < POLICY.platform_min_score:

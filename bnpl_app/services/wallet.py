@@ -57,8 +57,12 @@ def has_method(*, session: Session, uid: int) -> bool:
 
 def has_auto_method(*, session: Session, uid: int) -> bool:
     """Whether automatic deduction has somewhere to take from: a bound method that allows it."""
-    return session.execute(sa.select(PMT.c.id).where(PMT.c.user_id == uid, PMT.c.removed_at.is_(None),
-                                                     PMT.c.autopay.is_(True)).limit(1)).first() is not None
+    return bool(session.execute(sa.select(auto_method_exists(uid))).scalar_one())
+
+
+def auto_method_exists(uid) -> sa.Exists:
+    """``has_auto_method`` as SQL, for a statement that asks it beside other things."""
+    return sa.exists().where(PMT.c.user_id == uid, PMT.c.removed_at.is_(None), PMT.c.autopay.is_(True))
 
 
 _INST = Installment.__table__

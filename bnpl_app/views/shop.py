@@ -208,8 +208,9 @@ def product_screen(s: Session, *, product_id: int, uid: int | None, lang: str, n
     info = catalog.product_info(session=s, product_id=product_id, uid=uid, clock=FixedClock(now))
     p = info.product
     quotes = {x.plan: checkout.Terms.of(p, x.plan) for x in info.schedules}
-    methods = ({plan: checkout.first_method(session=s, uid=uid, amount_fen=t.periods[0].principal_fen + t.periods[0].fee_fen)
-                for plan, t in quotes.items()} if uid is not None else {})
+    methods = dict(zip(quotes, checkout.first_methods(
+        session=s, uid=uid, amounts=[t.periods[0].principal_fen + t.periods[0].fee_fen for t in quotes.values()]))
+    ) if uid is not None else {}
     offer = Offer(p.id, p.price_fen, bool(p.bnpl_enabled), {plan: t.to_json() for plan, t in quotes.items()})
     return detail_view(info, lang, quotes=quotes, methods=methods), offer
 
