@@ -162,6 +162,12 @@ def _tally(*, session: Session, scope: str, key: str) -> tuple[int | None, int, 
     return (None, 0, throttle.Tally()) if row is None else (row.id, row.version, _tally_of(row))
 
 
+def _columns(tally: throttle.Tally, now: datetime) -> dict:
+    """A tally as the columns of its row (the time of the last attempt: now, unless it says)."""
+    return dict(attempts=tally.attempts, window_start=tally.window_start, locked_until=tally.locked_until,
+                locks=tally.locks, last_at=tally.last_at or now)
+
+
 def _update(*, session: Session, scope: str, key: str, now: datetime,
             change: Callable[[throttle.Tally], throttle.Tally | None],
             read: tuple[int | None, int, throttle.Tally] | None = None) -> throttle.Tally | None:
@@ -178,8 +184,7 @@ def _update(*, session: Session, scope: str, key: str, now: datetime,
         new = change(old)
         if new is None:
             return None
-        values = dict(attempts=new.attempts, window_start=new.window_start, locked_until=new.locked_until,
-                      locks=new.locks, last_at=new.last_at or now)
+        values = _columns(new, now)
         if row_id is None:
             if insert_ignore(session, t, dict(scope=scope, key=key, version=0, **values)):
                 return new
@@ -236,11 +241,9 @@ def _login_succeeded(*, session: Session, username: str, address: str | None, cl
     now = clock.now()
     # What a success leaves does not depend on the tally before it: one statement, no
     # compare-and-set (a key with no row yet has nothing to start over).
-    new = throttle.account_succeeded()
     t = LoginThrottle.__table__
-    session.execute(sa.update(t).where(t.c.scope == ACCOUNT, t.c.key == _key(username)).values(
-        attempts=new.attempts, window_start=new.window_start, locked_until=new.locked_until, locks=new.locks,
-        last_at=new.last_at or now, version=t.c.version + 1))
+    session.execute(sa.update(t).where(t.c.scope == ACCOUNT, t.c.key == _key(username))
+                    .values(version=t.c.version + 1, **_columns(throttle.account_succeeded(), now)))
     if _address_counted(address):
         _update(session=session, scope=ADDRESS, key=_key(address), now=now,
                 change=lambda old: throttle.address_succeeded(old, POLICY.login_attempts_per_address))

@@ -208,9 +208,10 @@ def product_screen(s: Session, *, product_id: int, uid: int | None, lang: str, n
     info = catalog.product_info(session=s, product_id=product_id, uid=uid, clock=FixedClock(now))
     p = info.product
     quotes = {x.plan: checkout.Terms.of(p, x.plan) for x in info.schedules}
-    methods = dict(zip(quotes, checkout.first_methods(
-        session=s, uid=uid, amounts=[t.periods[0].principal_fen + t.periods[0].fee_fen for t in quotes.values()]))
-    ) if uid is not None else {}
+    methods = {}
+    if uid is not None:
+        firsts = [t.periods[0].principal_fen + t.periods[0].fee_fen for t in quotes.values()]
+        methods = dict(zip(quotes, checkout.first_methods(session=s, uid=uid, amounts=firsts), strict=True))
     offer = Offer(p.id, p.price_fen, bool(p.bnpl_enabled), {plan: t.to_json() for plan, t in quotes.items()})
     return detail_view(info, lang, quotes=quotes, methods=methods), offer
 
