@@ -132,15 +132,22 @@ async def _tell(tokens: set[str], refresh_event: Callable[[], list]) -> int:
     return told
 
 
-def _read_since(after: int) -> tuple[list[tuple], int]:
-    """(rows after ``after`` as (id, user_id, topic, created_at), the highest id now)."""
+def _read(after: int, also: Iterable[int] = ()) -> tuple[list[tuple], int]:
+    """(the rows after ``after`` and those among ``also``, as (id, user_id, topic, created_at); the
+    highest id now)."""
     with reading(runtime.engine()) as s:
-        return changes.since(session=s, after_id=after), changes.last_id(session=s)
+        return changes.since(session=s, after_id=after, also=also), changes.last_id(session=s)
+
+
+def _read_start() -> tuple[list[tuple], int]:
+    """(the last ``_Feed.START`` ids' rows, the highest id): what this process starts from."""
+    with reading(runtime.engine()) as s:
+        top = changes.last_id(session=s)
+        return changes.since(session=s, after_id=max(0, top - _Feed.START)), top
 
 
 async def _start_feed() -> _Feed:
-    top = await asyncio.to_thread(lambda: _read_since(0)[1])
-    return _Feed(*await asyncio.to_thread(_read_since, max(0, top - _Feed.LAG)))
+    return _Feed(*await asyncio.to_thread(_read_start), time.monotonic())
 
 
 async def _pg_waker(wake: asyncio.Event) -> None:
@@ -182,32 +189,63 @@ async def _redis_waker(wake: asyncio.Event, url: str) -> None:
 
 
 class _Feed:
-    """Which rows of the feed this process has handled. Ids are handed out when a row is inserted
-    but become visible when its transaction commits, and on PostgreSQL two transactions can commit
-    out of id order: so each read goes back ``LAG`` ids behind the highest seen and skips the rows
-    already handled, instead of trusting "everything below the highest id has been seen". A row is
-    known by its id and time, so a database restored from a copy (ids used again) is read right."""
+    """Which rows of the feed this process has handled, read so that each read is small.
 
-    LAG = 2_000
+    Ids are handed out when a row is inserted but become visible when its transaction commits, and on
+    PostgreSQL two transactions can commit out of id order. So an id missing below the highest one
+    seen is a *gap*: it is asked for again by each read, until it turns up or ``WAIT_S`` has passed (a
+    rolled-back insert leaves a gap for good). Each read is "after the highest, or one of the gaps":
+    a few rows, not a window of thousands (a window read of 2,000 rows cost ~8 ms of the event
+    loop's interpreter, on every commit of every process).
 
-    def __init__(self, existing: list[tuple], top: int) -> None:
+    A row is known by its id and time: when the highest id goes down, the database was restored from
+    an older copy and ids are handed out again, so the next read goes back ``START`` ids and hands
+    on only the rows not handled yet."""
+
+    START = 200  # ids read back at start-up and after a restore
+    WAIT_S = 60.0  # how long a missing id is waited for (a write transaction lasts seconds at most)
+    MAX_GAPS = 5_000
+
+    def __init__(self, existing: list[tuple], top: int, now: float) -> None:
         self.handled = {self._key(r) for r in existing}  # already there when this process started
         self.high = top
+        self.gaps: dict[int, float] = {}  # id → when first missed
+        self.rewind = False
+        present = {r[0] for r in existing}
+        self._missing(min(present, default=top), top, present, now)  # not the pruned ones below
 
     @staticmethod
     def _key(row: tuple):
         return row[0], row[3]
 
-    def low(self) -> int:
-        return max(0, self.high - self.LAG)
+    def _missing(self, low: int, high: int, present: set[int], now: float) -> None:
+        for gap in range(max(low, high - self.MAX_GAPS) + 1, high + 1):
+            if gap not in present:
+                self.gaps.setdefault(gap, now)
 
-    def new(self, rows: list[tuple], top: int) -> list[tuple[int, int | None, str]]:
-        """The rows not handled yet, as (id, user_id, topic); ``top``: the highest id there now."""
+    def query(self) -> tuple[int, list[int]]:
+        """What the next read asks for: (after this id, and these ids)."""
+        if self.rewind:
+            self.rewind = False
+            return max(0, self.high - self.START), []
+        return self.high, sorted(self.gaps)
+
+    def new(self, rows: list[tuple], top: int, now: float) -> list[tuple[int, int | None, str]]:
+        """The rows read not handled yet, as (id, user_id, topic); ``top``: the highest id there now."""
         fresh = [r for r in rows if self._key(r) not in self.handled]
         self.handled.update(self._key(r) for r in fresh)
-        self.high = top  # lower than before if the table was restored from an older copy
-        if len(self.handled) > 4 * self.LAG:
-            floor = self.low()
+        present = {r[0] for r in rows}
+        for r in rows:
+            self.gaps.pop(r[0], None)
+        if top < self.high:  # restored from an older copy: read back behind the new highest once
+            self.gaps = {}
+            self.rewind = True
+        else:
+            self._missing(self.high, max((r[0] for r in rows), default=self.high), present, now)
+        self.high = top if self.rewind else max(self.high, max(present, default=self.high))
+        self.gaps = {g: t for g, t in self.gaps.items() if now - t < self.WAIT_S and g < self.high}
+        if len(self.handled) > 2 * self.MAX_GAPS:
+            floor = self.high - self.MAX_GAPS
             self.handled = {k for k in self.handled if k[0] > floor}
         return [r[:3] for r in fresh]
 
@@ -228,7 +266,8 @@ async def listen(refresh_event: Callable[[], list]) -> None:
                 await asyncio.wait_for(wake.wait(), timeout=wait_s)
             wake.clear()
             try:
-                rows = feed.new(*await asyncio.to_thread(_read_since, feed.low()))
+                after, also = feed.query()
+                rows = feed.new(*await asyncio.to_thread(_read, after, also), time.monotonic())
                 if rows:
                     told = await _tell(targets(rows), refresh_event)
                     log.debug("live: %d changes, %d tabs told", len(rows), told)

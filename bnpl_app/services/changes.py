@@ -286,12 +286,15 @@ def _forget(session: OrmSession) -> None:
         session.info.pop(key, None)
 
 
-def since(*, session: OrmSession, after_id: int, limit: int = 50_000) -> list[tuple[int, int | None, str, datetime]]:
-    """The changes after ``after_id``, oldest first: (id, user_id, topic, created_at)."""
+def since(*, session: OrmSession, after_id: int, also: Iterable[int] = (),
+          limit: int = 50_000) -> list[tuple[int, int | None, str, datetime]]:
+    """The changes after ``after_id`` and those of the ids in ``also``, oldest first:
+    (id, user_id, topic, created_at)."""
     t = Change.__table__
+    also = list(also)
+    which = sa.or_(t.c.id > after_id, t.c.id.in_(also)) if also else t.c.id > after_id
     return [tuple(r) for r in session.execute(
-        sa.select(t.c.id, t.c.user_id, t.c.topic, t.c.created_at).where(t.c.id > after_id).order_by(t.c.id)
-        .limit(limit))]
+        sa.select(t.c.id, t.c.user_id, t.c.topic, t.c.created_at).where(which).order_by(t.c.id).limit(limit))]
 
 
 def last_id(*, session: OrmSession) -> int:

@@ -24,3 +24,20 @@ def test_rows_known_by_id_in_several_tables_name_their_users(world):
     with world.tx() as s:
         got = {(uid, topic) for _id, uid, topic, _at in changes.since(session=s, after_id=after)}
     assert got == {(shopper, changes.CREDIT), (merchant_user, changes.ORDERS), (shopper, changes.ORDERS)}
+
+
+def test_the_listeners_read_is_the_new_rows_and_the_gaps_it_names(world):
+    """What a listener asks for on each wake-up: the rows after the highest it has seen, and the few
+    missing ids below it (still committing, or rolled back) — not a window of old rows."""
+    shopper = world.shopper()
+    mid = world.merchant()
+    world.buy(shopper, world.product(mid, stock=50))
+    with world.tx() as s:
+        top = changes.last_id(session=s)
+        ids = [row[0] for row in changes.since(session=s, after_id=0)]
+    assert len(ids) >= 3
+    older, gap = ids[-3], ids[-2]
+    with world.tx() as s:
+        got = [row[0] for row in changes.since(session=s, after_id=top, also=[gap, older])]
+        assert got == [older, gap]
+        assert [row[0] for row in changes.since(session=s, after_id=gap, also=[])] == ids[-1:]

@@ -182,24 +182,65 @@ def test_targets_are_the_tabs_of_the_users_concerned():
         live._tabs.clear()
 
 
+class _Table:
+    """The change feed as the listener reads it: ``read`` answers a ``_Feed.query()``."""
+
+    def __init__(self, rows):
+        self.rows = list(rows)
+
+    def read(self, after, also):
+        rows = sorted((r for r in self.rows if r[0] > after or r[0] in also), key=lambda r: r[0])
+        return rows, max((r[0] for r in self.rows), default=0)
+
+
 def test_the_feed_reader_sees_a_row_committed_after_a_higher_one():
-    a, b, c, d = (datetime(2026, 12, 2, 8, 0, i) for i in range(4))
-    feed = live._Feed([(9, 1, "money", a), (10, 1, "money", a)], top=10)
-    assert feed.new([(10, 1, "money", a), (11, 1, "money", b), (13, 2, "money", b)], 13) == [
-        (11, 1, "money"), (13, 2, "money")]
-    # id 12's transaction committed late: the next read goes back behind 13 and finds it, once
-    assert feed.low() < 12
-    rows = [(11, 1, "money", b), (12, 3, "money", c), (13, 2, "money", b)]
-    assert feed.new(rows, 13) == [(12, 3, "money")]
-    assert feed.new(rows, 13) == []
+    a, b, c = (datetime(2026, 12, 2, 8, 0, i) for i in range(3))
+    table = _Table([(9, 1, "money", a), (10, 1, "money", a)])
+    feed = live._Feed(table.rows, 10, now=0.0)
+    assert feed.query() == (10, [])  # only what is new: not the rows already handled
+    table.rows += [(11, 1, "money", b), (13, 2, "money", b)]  # id 12's transaction has not committed
+    assert feed.new(*table.read(*feed.query()), now=1.0) == [(11, 1, "money"), (13, 2, "money")]
+    assert feed.query() == (13, [12])  # the gap is asked for again
+    assert feed.new(*table.read(*feed.query()), now=2.0) == []
+    table.rows.append((12, 3, "money", c))  # it commits late: found once
+    assert feed.new(*table.read(*feed.query()), now=3.0) == [(12, 3, "money")]
+    assert feed.query() == (13, [])
+    assert feed.new(*table.read(*feed.query()), now=4.0) == []
+
+
+def test_a_gap_that_never_fills_is_given_up_after_a_while():
+    a = datetime(2026, 12, 2, 8, 0, 0)
+    table = _Table([(1, 1, "money", a), (3, 1, "money", a)])  # id 2 was rolled back
+    feed = live._Feed(table.rows[:1], 1, now=0.0)
+    assert feed.new(*table.read(*feed.query()), now=0.0) == [(3, 1, "money")]
+    assert feed.query() == (3, [2])
+    feed.new(*table.read(*feed.query()), now=live._Feed.WAIT_S - 1)
+    assert feed.query() == (3, [2])
+    feed.new(*table.read(*feed.query()), now=live._Feed.WAIT_S + 1)
+    assert feed.query() == (3, [])
+
+
+def test_the_feed_reader_starts_from_the_newest_rows_and_waits_only_for_recent_gaps():
+    a = datetime(2026, 12, 2, 8, 0, 0)
+    # ids below 500 were pruned; 503 has not committed yet
+    existing = [(i, 1, "money", a) for i in (500, 501, 502, 504)]
+    feed = live._Feed(existing, 504, now=0.0)
+    assert feed.query() == (504, [503])
 
 
 def test_the_feed_reader_follows_a_database_restored_from_an_older_copy():
     a, b = datetime(2026, 12, 2, 8, 0, 0), datetime(2026, 12, 2, 9, 0, 0)
-    feed = live._Feed([(1, 1, "money", a)], top=1)
-    assert feed.new([(1, 1, "money", a), (2, 1, "money", a), (3, 2, "money", a)], 3) == [(2, 1, "money"), (3, 2, "money")]
+    table = _Table([(1, 1, "money", a)])
+    feed = live._Feed(table.rows, 1, now=0.0)
+    table.rows += [(2, 1, "money", a), (3, 2, "money", a)]
+    assert feed.new(*table.read(*feed.query()), now=1.0) == [(2, 1, "money"), (3, 2, "money")]
     # the table is put back to its state at id 1; ids 2 and 3 are handed out again, later
-    assert feed.new([(1, 1, "money", a), (2, 5, "orders", b)], 2) == [(2, 5, "orders")]
+    table.rows = [(1, 1, "money", a), (2, 5, "orders", b)]
+    assert feed.new(*table.read(*feed.query()), now=2.0) == []  # the highest id went down: read back
+    assert feed.new(*table.read(*feed.query()), now=3.0) == [(2, 5, "orders")]
+    assert feed.query() == (2, [])
+    table.rows.append((3, 6, "orders", b))
+    assert feed.new(*table.read(*feed.query()), now=4.0) == [(3, 6, "orders")]
 
 
 def _only_users(world, before: int) -> set:
