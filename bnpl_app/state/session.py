@@ -415,17 +415,29 @@ async def attempt(state: rx.State, roles: tuple[str, ...], fn: Callable[[Any, Ac
     never queues for SQLite's one write lock (nor holds it while other writers wait)."""
     sess = await session_of(state)
     token = session_token(state)
-    opened = transaction if writes else reading
 
-    def run() -> tuple[Actor | None, T | None]:
-        try:
-            who = _resolve(token)
-        except AuthError:
-            return None, None
+    def checked(s, who: Actor | None) -> T | None:
+        if who is None:
+            return None
         if who.role not in roles:
             raise AuthError("auth.role_required")
-        with opened(runtime.engine()) as s, runtime.one_clock_reading(s):
-            return who, fn(s, who)
+        return fn(s, who)
+
+    def run() -> tuple[Actor | None, T | None]:
+        if writes:  # who is asked before the write lock is taken, not while holding it
+            try:
+                who = _resolve(token)
+            except AuthError:
+                return None, None
+            with transaction(runtime.engine()) as s, runtime.one_clock_reading(s):
+                return who, checked(s, who)
+        who = None
+        try:  # a check: who and the check in one read transaction
+            with reading(runtime.engine()) as s, runtime.one_clock_reading(s):
+                who = _who(s, token)
+                return who, checked(s, who)
+        finally:
+            _keep_alive(who)
 
     try:
         who, result = await asyncio.to_thread(run)

@@ -149,6 +149,42 @@ def test_the_cart_collects_lines_and_remove_takes_only_a_real_index(world, tab):
     assert [ln.product_id for ln in cart.lines] == [shops.pb]
 
 
+def test_putting_a_line_in_the_cart_is_one_read_transaction_and_no_write(world, tab, monkeypatch):
+    """A check (``attempt(writes=False)``) reads who is there and checks the line in one read
+    transaction: it never takes SQLite's write lock, nor opens a second transaction to learn who."""
+    from bnpl_app.state import session as session_module
+    from bnpl_app.state.shop import CartState, ProductState
+
+    m = world.merchant()
+    p = world.product(m, price_fen=PRICE, stock=5)
+    uid = world.shopper()
+    t, st = tab.open(uid, ProductState, path=routes.product(p))
+    opened = []
+    for name in ("reading", "transaction"):
+        real = getattr(session_module, name)
+        monkeypatch.setattr(session_module, name, lambda engine, _real=real, _name=name: (opened.append(_name), _real(engine))[1])
+    assert sent(run(st.buy_bnpl()))["path"] == routes.CHECKOUT
+    assert opened == ["reading"]
+    assert [ln["pid"] for ln in t.state(CartState)._lines] == [p]
+    # a session last used longer ago than ``session_touch_every``: the check starts its idle timeout
+    # over, in a write of its own after the read (the session's own clock is the wall clock)
+    from datetime import datetime, timezone
+
+    import sqlalchemy as sa
+
+    from bnpl_app.models import AuthSession
+
+    long_ago = datetime.now(timezone.utc) - POLICY.session_touch_every * 2
+    with world.tx() as s:
+        s.execute(sa.update(AuthSession).where(AuthSession.user_id == uid).values(last_seen_at=long_ago))
+    opened.clear()
+    run(st.buy_bnpl())
+    assert opened == ["reading", "transaction"]
+    with world.tx() as s:
+        [seen] = s.exec(select(AuthSession.last_seen_at).where(AuthSession.user_id == uid)).all()
+    assert seen.replace(tzinfo=timezone.utc) > long_ago + POLICY.session_touch_every
+
+
 def test_a_visitor_or_a_merchant_cannot_buy_and_nothing_is_ordered(world, tab):
     from bnpl_app.state.shop import CartState, ProductState
 
