@@ -235,14 +235,14 @@ class _Feed:
         fresh = [r for r in rows if self._key(r) not in self.handled]
         self.handled.update(self._key(r) for r in fresh)
         present = {r[0] for r in rows}
-        for r in rows:
-            self.gaps.pop(r[0], None)
+        for found in present:
+            self.gaps.pop(found, None)
         if top < self.high:  # restored from an older copy: read back behind the new highest once
-            self.gaps = {}
-            self.rewind = True
+            self.gaps, self.rewind, self.high = {}, True, top
         else:
-            self._missing(self.high, max((r[0] for r in rows), default=self.high), present, now)
-        self.high = top if self.rewind else max(self.high, max(present, default=self.high))
+            newest = max(present, default=self.high)
+            self._missing(self.high, newest, present, now)
+            self.high = max(self.high, newest)
         self.gaps = {g: t for g, t in self.gaps.items() if now - t < self.WAIT_S and g < self.high}
         if len(self.handled) > 2 * self.MAX_GAPS:
             floor = self.high - self.MAX_GAPS
