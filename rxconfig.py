@@ -4,7 +4,10 @@ Environment:
   BNPL_PORT      one port for frontend and backend (prod serves both on it); default 3000
   BNPL_ORIGINS   comma-separated CORS origins; default localhost/127.0.0.1 on BNPL_PORT
   REFLEX_DB_URL  SQLAlchemy URL; default sqlite file bnpl.db beside this file
-  REDIS_URL      when set, state lives in Redis and several backend workers may serve
+  REDIS_URL      when set, state lives in Redis and several backend workers may serve; the worker
+                 serving a tab then keeps its state between events for a few seconds (Reflex's
+                 opportunistic lock: REFLEX_OPLOCK_ENABLED, default on here; REFLEX_OPLOCK_HOLD_TIME,
+                 default 3s; bnpl_app/state/leases.py)
   BNPL_STATE_TTL seconds a closed tab's backend state is kept (default 1800)
   BNPL_STATE_PARK_S  without Redis: an idle tab's state is kept pickled after this (default 60; bnpl_app/state/parking.py)
 """
@@ -42,6 +45,17 @@ class OneUiChunk(Plugin):
 
         context["add_modify_task"]("vite.config.js", add_group)
 
+
+if os.environ.get("REDIS_URL"):
+    # With Redis, every event takes the tab's lock in Redis, reads its states, writes them back and
+    # frees the lock: four round trips and a pickling each way. With the opportunistic lock the
+    # worker that serves a tab keeps the lock and the states in its memory for the hold time after
+    # an event, so the next events of that tab (a page's load chain, the next click) cost none of
+    # that; a worker that needs the tab meanwhile (a reload landing there) asks, and the holder
+    # writes the states back and lets go at once. Set here, before Reflex makes its state manager,
+    # so that the app, its workers and the bench all run as deployed; the environment overrides.
+    os.environ.setdefault("REFLEX_OPLOCK_ENABLED", "true")
+    os.environ.setdefault("REFLEX_OPLOCK_HOLD_TIME", "3s")
 
 config = rx.Config(
     app_name="bnpl_app",

@@ -1,7 +1,8 @@
 """The Reflex app: its pages (each loaded, and guarded, by one on_load event) come from the one table in
 ``pages/registry.py``.
-Two tasks live as long as each backend process: the listener that pushes changes to open tabs
-(``live.py``) and, unless BNPL_INPROCESS_SWEEP=0, the sweep on an interval."""
+Tasks that live as long as each backend process: the listener that pushes changes to open tabs
+(``live.py``), unless BNPL_INPROCESS_SWEEP=0 the sweep on an interval, and with Redis the pruning
+of the per-tab locks Reflex keeps (``state/leases.py``)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import reflex as rx
 
 from . import auth_api, files_api, live, runtime
 from .pages.registry import add_pages
-from .state import parking
+from .state import leases, parking
 from .state.session import TabBinding
 from .state.setvar import guard_setvar
 
@@ -71,3 +72,4 @@ live.bind(app)
 parking.install(app)  # tab states at rest as bytes, not objects the garbage collector walks
 app.register_lifespan_task(_sweep_loop)
 app.register_lifespan_task(_live_updates)
+app.register_lifespan_task(leases.pruning)  # with Redis: the per-tab locks Reflex would keep forever

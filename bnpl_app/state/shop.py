@@ -33,7 +33,8 @@ class CatalogState(SearchMixin, rx.State):
         bnpl_only, query = self.bnpl_only, self.query
         page = await read(self, lambda s, _who, _lang: views.product_cards(s, bnpl_only=bnpl_only, query=query,
                                                                            cursor=cursor))
-        self.products = page.items
+        if page.items != self.products:  # a live reload of the same cards sends none (the browser would redraw them all)
+            self.products = page.items
         return page
 
     @rx.event

@@ -281,3 +281,21 @@ def test_the_merchant_and_operator_states_page(world, tab, small_pages):
     assert len(hits) == 6
     _run(look_up.search({"q": "payer"}))  # one match: its file opens
     assert look_up.total == 1 and look_up.file.found and look_up.file.summary.username == "payer"
+
+
+def test_a_reload_that_reads_the_same_cards_sends_none_of_them(world, tab):
+    """A live reload of an unchanged catalog page (a change elsewhere reached every open catalog)
+    sends no cards: the browser would draw every card again for nothing."""
+    from bnpl_app.state.shop import CatalogState
+
+    _catalog(world, 45)
+    t, st = tab.open(None, CatalogState)
+    cards = "products_rx_state_"  # the var's name in a delta
+    t.root._clean()
+    _run(st.load())
+    assert cards not in _run(t.root._get_resolved_delta()).get(CatalogState.get_full_name(), {})
+    with world.tx() as s:
+        s.execute(sa.update(PROD).where(PROD.c.id == st.products[0].id).values(name="renamed"))
+    t.root._clean()
+    _run(st.load())
+    assert _run(t.root._get_resolved_delta())[CatalogState.get_full_name()][cards][0].name == "renamed"
