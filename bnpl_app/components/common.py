@@ -125,7 +125,15 @@ def clock_later(offset_s, months=0, *, testid: str, seconds: bool = False, **pro
 
 
 def empty(key: str = "common.none") -> rx.Component:
-    return rx.center(rx.text(t(key), color_scheme="gray"), padding="2em", width="100%")
+    """What a list shows when it has no rows: once its page has loaded. Before that — the first
+    paint, a page opened in the app, while its loader reads — it says it is loading, not that
+    there is nothing (the catalog said "no matching products" on every first visit)."""
+    return rx.center(
+        rx.cond(rx.State.is_hydrated,
+                rx.text(t(key), color_scheme="gray"),
+                rx.hstack(rx.spinner(size="2"), rx.text(t("common.loading"), color_scheme="gray"),
+                          align="center", spacing="2", role="status", data_testid="list-loading")),
+        padding="2em", width="100%")
 
 
 def field(label_key: str, control: rx.Component, html_for: str = "") -> rx.Component:

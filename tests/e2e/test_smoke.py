@@ -12,3 +12,24 @@ def test_catalog_hydrates_and_round_trips_an_event(page: Page, shot):
     expect(switch).to_have_text("中文")
     expect(page.get_by_test_id("nav-login")).to_have_text("Log in")
     shot(page, "smoke-catalog")
+
+
+def test_before_its_data_arrives_the_catalog_says_it_is_loading_not_that_nothing_matches(page: Page, shot):
+    """The page's first paint comes before the backend's answer. With the websocket held back (it
+    opens, nothing comes), that first paint stays on screen: it must say the list is loading."""
+    page.route_web_socket("**/_event/**", lambda ws: None)  # never connected to the server
+    page.goto("/")
+    expect(page.get_by_test_id("list-loading")).to_be_visible()
+    expect(page.get_by_test_id("list-loading")).to_contain_text("加载中")
+    expect(page.get_by_text("没有符合条件的商品")).to_have_count(0)
+    expect(page.get_by_test_id("product-card")).to_have_count(0)
+    shot(page, "catalog-before-data")
+
+
+def test_once_loaded_an_empty_search_says_nothing_matches(page: Page):
+    page.goto("/")
+    expect(page.get_by_test_id("product-card").first).to_be_visible()
+    expect(page.get_by_test_id("list-loading")).to_have_count(0)
+    page.get_by_test_id("catalog-search").fill("zzzz-no-such-product")
+    expect(page.get_by_text("没有符合条件的商品")).to_be_visible()
+    expect(page.get_by_test_id("list-loading")).to_have_count(0)
