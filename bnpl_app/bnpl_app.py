@@ -63,7 +63,9 @@ async def _live_updates():
 # theme: rxconfig.py, with readable colours in assets/theme.css; files_api: /files/ with access checks,
 # and the upload door bounded (size, handlers that take files) before Reflex reads a byte of it;
 # auth_api: log-in, sign-up and log-out over HTTP, the only code that sets the HttpOnly session cookie
-app = rx.App(api_transformer=[files_api.api, auth_api.api, files_api.bounded_uploads], stylesheets=["/theme.css"])
+# html_lang: the app speaks Chinese unless a tab chose English (the layout's box says which).
+app = rx.App(api_transformer=[files_api.api, auth_api.api, files_api.bounded_uploads], stylesheets=["/theme.css"],
+             html_lang="zh-CN")
 # Every event: a tab whose events come with another session cookie than before is wiped first.
 app.add_middleware(TabBinding())
 add_pages(app)

@@ -127,10 +127,13 @@ def _toast() -> rx.Component:
 
 
 def layout(*children, **props) -> rx.Component:
+    # The page's language for screen readers and the browser's choice of glyphs: the one chosen in
+    # the tab (the <html> element says zh-CN, the default, for what is outside this box).
     return rx.box(
         _clock_bar(),
         _top_bar(),
         rx.box(*children, padding="1em", max_width="1100px", margin_x="auto", width="100%", **props),
         _toast(),
-        min_height="100vh", background="var(--gray-2)",
+        min_height="100vh", background="var(--gray-2)", data_testid="page-root",
+        custom_attrs={"lang": rx.cond(SessionState.lang == "en", "en", "zh-CN")},
     )

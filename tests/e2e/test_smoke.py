@@ -33,3 +33,15 @@ def test_once_loaded_an_empty_search_says_nothing_matches(page: Page):
     page.get_by_test_id("catalog-search").fill("zzzz-no-such-product")
     expect(page.get_by_text("没有符合条件的商品")).to_be_visible()
     expect(page.get_by_test_id("list-loading")).to_have_count(0)
+
+
+def test_the_page_says_which_language_it_speaks(page: Page):
+    """Screen readers pick their voice from ``lang``: the document's is Chinese, the page's follows
+    the language switch."""
+    page.goto("/")
+    expect(page.get_by_test_id("product-card").first).to_be_visible()
+    assert page.evaluate("document.documentElement.lang") == "zh-CN"
+    expect(page.get_by_test_id("page-root")).to_have_attribute("lang", "zh-CN")
+    page.get_by_test_id("lang-switch").click()
+    expect(page.get_by_test_id("page-root")).to_have_attribute("lang", "en")
+    expect(page.get_by_test_id("nav-login")).to_have_text("Log in")
