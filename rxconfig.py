@@ -46,7 +46,8 @@ class OneUiChunk(Plugin):
         context["add_modify_task"]("vite.config.js", add_group)
 
 
-if os.environ.get("REDIS_URL"):
+_REDIS_URL = os.environ.get("REDIS_URL") or None
+if _REDIS_URL:
     # With Redis, every event takes the tab's lock in Redis, reads its states, writes them back and
     # frees the lock: four round trips and a pickling each way. With the opportunistic lock the
     # worker that serves a tab keeps the lock and the states in its memory for the hold time after
@@ -61,12 +62,12 @@ config = rx.Config(
     app_name="bnpl_app",
     # An absolute path, so the CLI, the server and the tests agree whatever their cwd.
     db_url=os.environ.get("REFLEX_DB_URL", f"sqlite:///{_ROOT / 'bnpl.db'}"),
-    redis_url=os.environ.get("REDIS_URL") or None,
+    redis_url=_REDIS_URL,
     # Tab state in Redis when it is configured, else in this process's memory. Reflex's default
     # without Redis keeps a file per state and substate and lists and stats all of them every 2 s to
     # expire old ones: with 200 idle tabs (thousands of files) that alone was ~10% of a core. A
     # restart loses open tabs' state (carts); sessions live in the database and survive it.
-    state_manager_mode="redis" if os.environ.get("REDIS_URL") else "memory",
+    state_manager_mode="redis" if _REDIS_URL else "memory",
     frontend_port=_PORT,
     backend_port=_PORT,
     # Reflex's default is "*": any site could drive a logged-in tab's websocket.

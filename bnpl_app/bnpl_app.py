@@ -18,6 +18,7 @@ from .pages.registry import add_pages
 from .state import leases, parking
 from .state.session import TabBinding
 from .state.setvar import guard_setvar
+from .words import LANG_TAGS, LANGS
 
 log = logging.getLogger("bnpl.app")
 
@@ -63,9 +64,9 @@ async def _live_updates():
 # theme: rxconfig.py, with readable colours in assets/theme.css; files_api: /files/ with access checks,
 # and the upload door bounded (size, handlers that take files) before Reflex reads a byte of it;
 # auth_api: log-in, sign-up and log-out over HTTP, the only code that sets the HttpOnly session cookie
-# html_lang: the app speaks Chinese unless a tab chose English (the layout's box says which).
+# html_lang: the default language's tag (the layout's box gives the one a tab chose).
 app = rx.App(api_transformer=[files_api.api, auth_api.api, files_api.bounded_uploads], stylesheets=["/theme.css"],
-             html_lang="zh-CN")
+             html_lang=LANG_TAGS[LANGS[0]])
 # Every event: a tab whose events come with another session cookie than before is wiped first.
 app.add_middleware(TabBinding())
 add_pages(app)

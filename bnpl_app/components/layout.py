@@ -8,6 +8,7 @@ from .. import routes
 from ..state.session import SessionState
 from .common import clock_text, t
 from ..models import Role
+from ..words import LANG_TAGS, LANGS
 
 _SHOPPER_NAV = [("nav.catalog", routes.INDEX, "nav-catalog"), ("nav.rent", routes.RENT, "nav-rent"),
                 ("nav.orders", routes.ORDERS, "nav-orders"),
@@ -128,12 +129,13 @@ def _toast() -> rx.Component:
 
 def layout(*children, **props) -> rx.Component:
     # The page's language for screen readers and the browser's choice of glyphs: the one chosen in
-    # the tab (the <html> element says zh-CN, the default, for what is outside this box).
+    # the tab (the <html> element gives the default language's, for what is outside this box).
     return rx.box(
         _clock_bar(),
         _top_bar(),
         rx.box(*children, padding="1em", max_width="1100px", margin_x="auto", width="100%", **props),
         _toast(),
         min_height="100vh", background="var(--gray-2)", data_testid="page-root",
-        custom_attrs={"lang": rx.cond(SessionState.lang == "en", "en", "zh-CN")},
+        custom_attrs={"lang": rx.match(SessionState.lang, *((lang, LANG_TAGS[lang]) for lang in LANGS[1:]),
+                                        LANG_TAGS[LANGS[0]])},
     )

@@ -30,6 +30,8 @@ from .shop import SHOP
 from .status import STATUS
 
 LANGS = ("zh", "en")
+# Each language's tag for a page's ``lang`` (screen readers pick their voice from it); the first is the default.
+LANG_TAGS = {"zh": "zh-CN", "en": "en"}
 
 AREAS: dict[str, dict[str, tuple[str, str]]] = {
     "common": COMMON, "status": STATUS, "messages": MESSAGES, "shop": SHOP, "account": ACCOUNT,
