@@ -7,6 +7,7 @@ from reflex.vars import VarData
 
 from ..state.session import SessionState
 from ..views import both
+from .plain import heading, row
 from ..models import ApplicationStatus as AS, BnplStatus as BS, InstallmentStatus as IS, OrderStatus as OS
 
 
@@ -23,8 +24,8 @@ def money(value, **props) -> rx.Component:
 
 
 def page_title(key: str, *children, **props) -> rx.Component:
-    return rx.hstack(rx.heading(t(key), size="6"), *children, align="center", justify="between", width="100%",
-                     wrap="wrap", **props)
+    return row(heading(t(key), size="6"), *children, gap="3", wrap=True, justify="space-between",
+               class_name="bnpl-full-width", **props)
 
 
 def stat(label_key: str, value, testid: str, **props) -> rx.Component:

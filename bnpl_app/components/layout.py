@@ -7,6 +7,7 @@ import reflex as rx
 from .. import routes
 from ..state.session import SessionState
 from .common import clock_text, t
+from .plain import NativeForm, heading, link_to, row, text
 from ..models import Role
 from ..words import LANG_TAGS, LANGS
 
@@ -26,60 +27,56 @@ _OPS_NAV = [("nav.ops", routes.OPS, "nav-ops"), ("nav.ops_shoppers", routes.OPS_
 
 
 def _link(key: str, href: str, testid: str) -> rx.Component:
-    return rx.link(t(key), href=href, data_testid=testid, size="2", weight="medium", underline="none",
-                   padding_x="0.5em", padding_y="0.25em", border_radius="6px", _hover={"background": "var(--accent-3)"})
+    return link_to(t(key), href=href, data_testid=testid, size="2", weight="medium", class_name="bnpl-nav-link")
 
 
 def _nav() -> rx.Component:
-    return rx.hstack(
+    return row(
         rx.match(
             SessionState.role,
             (Role.MERCHANT, rx.fragment(*[_link(*x) for x in _MERCHANT_NAV])),
             (Role.OPERATOR, rx.fragment(*[_link(*x) for x in _OPS_NAV])),
             rx.fragment(*[_link(*x) for x in _SHOPPER_NAV]),
         ),
-        rx.link(
-            rx.hstack(rx.icon("bell", size=16), t("nav.inbox"),
-                      rx.cond(SessionState.unread > 0,
-                              rx.badge(SessionState.unread, color_scheme="red", variant="solid", radius="full",
-                                       data_testid="inbox-unread-count"),
-                              rx.text("0", data_testid="inbox-unread-count", display="none")),
-                      spacing="1", align="center"),
-            href=routes.INBOX, data_testid="nav-inbox", size="2", underline="none", padding_x="0.5em",
+        link_to(
+            row(rx.icon("bell", size=16), t("nav.inbox"),
+                rx.cond(SessionState.unread > 0,
+                        rx.badge(SessionState.unread, color_scheme="red", variant="solid", radius="full",
+                                 data_testid="inbox-unread-count"),
+                        rx.text("0", data_testid="inbox-unread-count", display="none")),
+                gap="1"),
+            href=routes.INBOX, data_testid="nav-inbox", size="2", class_name="bnpl-nav-inbox",
         ),
         _link("nav.help", routes.HELP, "nav-help"),
-        spacing="1", wrap="wrap", align="center",
+        gap="1", wrap=True,
     )
 
 
 def _top_bar() -> rx.Component:
-    return rx.hstack(
-        rx.link(rx.hstack(rx.image(src="/logo.svg", width="28px", height="28px", alt=""),
-                          rx.heading(t("app.name"), size="4"), align="center", spacing="2"),
-                href=routes.INDEX, underline="none", color="inherit"),
+    return row(
+        link_to(row(rx.el.img(src="/logo.svg", alt="", class_name="bnpl-logo"), heading(t("app.name"), size="4")),
+                href=routes.INDEX, class_name="bnpl-inherit"),
         rx.cond(SessionState.logged_in, _nav(), rx.fragment()),
-        rx.spacer(),
-        rx.hstack(
+        rx.el.div(class_name="bnpl-spacer"),
+        row(
             rx.button(t("lang.switch"), on_click=SessionState.toggle_lang, variant="ghost", size="1",
                       data_testid="lang-switch", aria_label="language"),
             rx.cond(
                 SessionState.logged_in,
-                rx.hstack(rx.link(rx.hstack(rx.icon("shield-check", size=14), rx.text(SessionState.display_name),
-                                            spacing="1", align="center"),
-                                  href=routes.SECURITY, size="2", color_scheme="gray", underline="hover", data_testid="whoami",
-                                  title=t("sessions.link"), aria_label=t("sessions.link")),
-                          # Log-out is a native POST to the endpoint that ends the session and clears
-                          # the HttpOnly cookie (no script can), answered with the log-in page.
-                          rx.el.form(rx.button(t("auth.logout"), type="submit", size="1", variant="soft",
-                                               data_testid="logout"),
-                                     action=routes.AUTH_LOGOUT, method="post", on_submit=None),
-                          align="center", spacing="2"),
-                rx.link(t("auth.login"), href=routes.LOGIN, size="2", data_testid="nav-login"),
+                row(link_to(row(rx.icon("shield-check", size=14), text(SessionState.display_name), gap="1"),
+                            href=routes.SECURITY, size="2", underline="hover", data_testid="whoami",
+                            title=t("sessions.link"), aria_label=t("sessions.link"), accent="gray"),
+                    # Log-out is a native POST to the endpoint that ends the session and clears the
+                    # HttpOnly cookie (no script can), answered with the log-in page.
+                    NativeForm.create(rx.button(t("auth.logout"), type="submit", size="1", variant="soft",
+                                                data_testid="logout"),
+                                      action=routes.AUTH_LOGOUT, method="post"),
+                    gap="2"),
+                link_to(t("auth.login"), href=routes.LOGIN, size="2", underline="auto", data_testid="nav-login"),
             ),
-            align="center", spacing="3",
+            gap="3",
         ),
-        padding_x="1em", padding_y="0.6em", wrap="wrap", align="center", width="100%", spacing="3",
-        border_bottom="1px solid var(--gray-a5)", background="var(--color-panel-solid)",
+        gap="3", wrap=True, class_name="bnpl-top-bar",
     )
 
 
@@ -90,20 +87,19 @@ def _clock_bar() -> rx.Component:
 
     return rx.cond(
         SessionState.demo,
-        rx.hstack(
+        row(
             rx.icon("clock", size=14),
-            rx.text(t("clock.label"), size="1"),
-            rx.text(clock_text(), size="1", weight="bold", font_variant_numeric="tabular-nums"),
+            text(t("clock.label"), size="1"),
+            text(clock_text(), size="1", weight="bold", class_name="bnpl-numbers"),
             # Only somebody logged in may move the clock (the handler refuses anyone else).
-            rx.cond(SessionState.logged_in, rx.hstack(
+            rx.cond(SessionState.logged_in, row(
                 step("+1h", "1h", "clock-advance-1h"), step("+1d", "1d", "clock-advance-1d"),
                 step("+7d", "7d", "clock-advance-7d"),
                 rx.button(t("clock.next"), on_click=SessionState.advance("next"), size="1", variant="soft",
                           color_scheme="gray", data_testid="clock-advance-to-next-event",
                           loading=SessionState.clock_busy),
-                spacing="2", align="center", wrap="wrap")),
-            spacing="2", align="center", wrap="wrap", padding_x="1em", padding_y="0.25em", width="100%",
-            background="var(--amber-3)", font_size="0.85em",
+                wrap=True)),
+            wrap=True, class_name="bnpl-clock-bar",
         ),
     )
 
@@ -130,12 +126,12 @@ def _toast() -> rx.Component:
 def layout(*children, **props) -> rx.Component:
     # The page's language for screen readers and the browser's choice of glyphs: the one chosen in
     # the tab (the <html> element gives the default language's, for what is outside this box).
-    return rx.box(
+    return rx.el.div(
         _clock_bar(),
         _top_bar(),
-        rx.box(*children, padding="1em", max_width="1100px", margin_x="auto", width="100%", **props),
+        rx.el.div(*children, class_name="bnpl-main", **props),
         _toast(),
-        min_height="100vh", background="var(--gray-2)", data_testid="page-root",
+        class_name="bnpl-page", data_testid="page-root",
         custom_attrs={"lang": rx.match(SessionState.lang, *((lang, LANG_TAGS[lang]) for lang in LANGS[1:]),
                                         LANG_TAGS[LANGS[0]])},
     )

@@ -11,13 +11,13 @@ import reflex as rx
 
 from .. import routes
 from ..components import field, layout, t
+from ..components.plain import NativeForm
 from ..state.session import DEMO_USERS, SessionState
 
 
 def post_form(action: str, *children, **props) -> rx.Component:
-    """A form the browser posts to ``action`` natively (``on_submit=None``: Reflex would otherwise
-    prevent the submission to run an event instead)."""
-    return rx.el.form(*children, action=action, method="post", on_submit=None, **props)
+    """A form the browser posts to ``action`` natively."""
+    return NativeForm.create(*children, action=action, method="post", **props)
 
 
 def _demo_buttons() -> rx.Component:

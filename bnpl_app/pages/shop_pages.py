@@ -7,30 +7,31 @@ import reflex as rx
 from .. import routes
 from ..components import clock_later, empty, layout, money, page_title, t
 from ..components.paging import pager, search_box
+from ..components.plain import column, link_to, row, text
 from ..state.shop import CartState, CatalogState, ProductState
 from ..views.shop import ConfirmLine, PeriodView, ProductCard, Reason
 from .cash_pages import cash_buy
 
 
 def _card(p: ProductCard) -> rx.Component:
-    return rx.link(
-        rx.card(
-            rx.vstack(
-                rx.image(src=p.image, alt=p.name, width="100%", height="120px", object_fit="contain",
-                         background="var(--gray-3)", border_radius="8px"),
-                rx.text(p.name, weight="bold", size="3"),
-                rx.text(p.shop, size="1", color_scheme="gray"),
-                rx.hstack(
-                    money(p.price, weight="bold", color="var(--accent-11)"),
-                    rx.cond(p.bnpl, rx.badge(t("catalog.bnpl_badge"), color_scheme="orange", data_testid="bnpl-badge")),
-                    justify="between", width="100%", align="center",
+    # Plain elements (components/plain.py): a page of cards is the catalog's first paint.
+    return link_to(
+        rx.el.div(
+            column(
+                rx.el.img(src=p.image, alt=p.name, class_name="bnpl-card-img"),
+                text(p.name, size="3", weight="bold"),
+                text(p.shop, size="1", accent="gray"),
+                row(
+                    text(p.price, weight="bold", as_="span", class_name="bnpl-card-price"),
+                    rx.cond(p.bnpl, rx.el.span(t("catalog.bnpl_badge"), class_name="rt-reset rt-Badge rt-r-size-1 rt-variant-soft",
+                                               data_testid="bnpl-badge", custom_attrs={"data-accent-color": "orange"})),
+                    gap="3", justify="space-between", class_name="bnpl-full-width",
                 ),
-                rx.cond(p.bnpl, rx.text(p.trial_days, t("catalog.trial_days"), size="1", color_scheme="gray")),
-                spacing="2", align="start",
+                rx.cond(p.bnpl, text(p.trial_days, t("catalog.trial_days"), size="1", accent="gray")),
             ),
-            width="100%", height="100%",
+            class_name="rt-reset rt-BaseCard rt-Card rt-r-size-1 rt-variant-surface bnpl-card",
         ),
-        href=p.url, underline="none", color="inherit", data_testid="product-card", custom_attrs={"data-id": p.id},
+        href=p.url, class_name="bnpl-card-link", data_testid="product-card", custom_attrs={"data-id": p.id},
     )
 
 
