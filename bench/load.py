@@ -23,8 +23,8 @@ then, for each N of ``--n`` (default 1,50,200):
 
 and once: (d) ``--burst`` (200) log-ins at once while one logged-in shopper clicks the cheap event
 every 0.1 s (blank: 200 tabs connecting while one increments); (e) first load in Chromium:
-catalog cards visible vs the blank page's counter visible (it shows once hydrated), request
-counts, best/median of ``--first-load-runs``. ``--scale-out`` repeats (b) at the largest N on
+navigation start → the first frame showing the catalog's cards vs the blank page's counter (it
+shows once hydrated), measured in the page; request counts, best/median of ``--first-load-runs``. ``--scale-out`` repeats (b) at the largest N on
 PostgreSQL + Redis with 1 and 2 backend workers (GRANIAN_WORKERS; the worker processes are
 counted) and reports the throughput ratio. The ledger audit (``python -m bnpl_app audit``) runs
 on every app database at the end.
@@ -775,8 +775,18 @@ async def scenario_burst(target: Target, users: list[str], other: str | None, ca
     }
 
 
+# In the page, from before its first script: the first animation frame in which the selector is
+# laid out with a size, in ms since the navigation started (performance.now()). Checked every frame,
+# so the figure is the frame that shows it; not Playwright's wait, which polls the page with growing
+# pauses (0, 20, 50, 100, 100, 500 ms) and answered 50–70 ms after the frame, at random.
+VISIBLE_AT = """(sel) => { const tick = () => { const el = document.querySelector(sel);
+  if (el) { const r = el.getBoundingClientRect(); if (r.width > 0 && r.height > 0) { window.__bnplVisibleAt = performance.now(); return; } }
+  requestAnimationFrame(tick); }; requestAnimationFrame(tick); }"""
+
+
 async def scenario_first_load(targets: list[tuple[str, str, str]], runs: int) -> dict:
-    """Chromium: time from navigation start to the selector visible, and the requests made."""
+    """Chromium: time from navigation start to the first frame showing the selector (measured in the
+    page), the time Playwright saw it (from before the navigation), and the requests made."""
     from playwright.async_api import async_playwright
 
     out: dict[str, dict] = {}
@@ -792,17 +802,22 @@ async def scenario_first_load(targets: list[tuple[str, str, str]], runs: int) ->
                 for name, url, selector in (targets if run % 2 == 0 else targets[::-1]):
                     ctx = await browser.new_context()
                     page = await ctx.new_page()
+                    await page.add_init_script(f"({VISIBLE_AT})({json.dumps(selector)})")
                     requests: list[str] = []
                     page.on("request", lambda r, requests=requests: requests.append(r.url))
                     t0 = time.perf_counter()
                     try:
                         await page.goto(url, wait_until="commit", timeout=60_000)
                         await page.locator(selector).first.wait_for(state="visible", timeout=60_000)
-                        took = time.perf_counter() - t0
+                        observed = time.perf_counter() - t0
+                        await page.wait_for_function("window.__bnplVisibleAt !== undefined", polling="raf",
+                                                     timeout=60_000)
+                        took = await page.evaluate("window.__bnplVisibleAt") / 1000
                         if run < 0:
                             continue
-                        rec = out.setdefault(name, {"times": [], "requests": [], "errors": 0})
+                        rec = out.setdefault(name, {"times": [], "observed": [], "requests": [], "errors": 0})
                         rec["times"].append(took)
+                        rec["observed"].append(observed)
                         rec["requests"].append(len(requests))
                     except Exception as err:  # noqa: BLE001 - a failed load is a figure too
                         out.setdefault(name, {"times": [], "requests": [], "errors": 0})["errors"] += 1
@@ -814,9 +829,11 @@ async def scenario_first_load(targets: list[tuple[str, str, str]], runs: int) ->
     result = {}
     for name, rec in out.items():
         ts = [t * 1000 for t in rec["times"]]
+        seen = [t * 1000 for t in rec.get("observed", [])]
         result[name] = {"best_ms": round(min(ts), 1) if ts else None,
                         "median_ms": round(statistics.median(ts), 1) if ts else None,
                         "runs_ms": [round(t, 1) for t in ts], "errors": rec["errors"],
+                        "observed_median_ms": round(statistics.median(seen), 1) if seen else None,
                         "requests": int(statistics.median(rec["requests"])) if rec["requests"] else None}
     return result
 
@@ -995,12 +1012,14 @@ async def run_bench(args, workdir: Path, logdir: Path, results: dict) -> None:
                 r = await scenario_first_load(tg, args.first_load_runs)
                 results["first_load"] = r
                 for name, s in r.items():
-                    log(f"  {name:5} best {s['best_ms']} ms, median {s['median_ms']} ms, {s['requests']} requests "
-                        f"(runs {s['runs_ms']}, errors {s['errors']})")
+                    log(f"  {name:5} best {s['best_ms']} ms, median {s['median_ms']} ms (seen by Playwright: median "
+                        f"{s['observed_median_ms']} ms), {s['requests']} requests (runs {s['runs_ms']}, errors {s['errors']})")
                 if "blank" in r:
                     r["ratio_median"] = ratio(r["app"]["median_ms"], r["blank"]["median_ms"])
                     r["ratio_best"] = ratio(r["app"]["best_ms"], r["blank"]["best_ms"])
-                    log(f"  ratio app/blank: median {r['ratio_median']}, best {r['ratio_best']}")
+                    r["ratio_observed_median"] = ratio(r["app"]["observed_median_ms"], r["blank"]["observed_median_ms"])
+                    log(f"  ratio app/blank: median {r['ratio_median']}, best {r['ratio_best']} "
+                        f"(as Playwright saw it: {r['ratio_observed_median']})")
         finally:
             results.setdefault("server_log_failures", {})["app"] = len(app.server.log_failures()) if app.server else None
             if app.server:
