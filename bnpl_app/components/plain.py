@@ -5,7 +5,7 @@ Each of those is a framework component, and each style given to it (``padding_x=
 style serialised and hashed on every render. The frame of every page and the catalog's cards are
 drawn on a visitor's first load before anything else, so there they are plain elements styled by
 class (Radix's, and ``assets/theme.css`` for the rest); the browser's first load of the catalog
-did ~70 ms less work (BENCHMARKS.md, session 18). Interactive controls (buttons, inputs, switches)
+did ~26 ms less main-thread work (BENCHMARKS.md, session 18). Interactive controls (buttons, inputs, switches)
 stay Radix components. ``tests/e2e/test_smoke.py`` checks that every Radix class named here exists
 in the built stylesheet, so an upgrade that renames one fails loudly."""
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import reflex as rx
 from reflex_components_core.el.elements.base import BaseHTML
 from reflex_components_core.react_router.dom import ReactRouterLink
+
 
 def _classes(*names: str | None) -> str:
     return " ".join(n for n in names if n)

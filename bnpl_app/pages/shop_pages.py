@@ -22,7 +22,7 @@ def _card(p: ProductCard) -> rx.Component:
                 text(p.name, size="3", weight="bold"),
                 text(p.shop, size="1", accent="gray"),
                 row(
-                    text(p.price, weight="bold", as_="span", class_name="bnpl-card-price"),
+                    text(p.price, weight="bold", as_="span", class_name="bnpl-numbers bnpl-card-price"),
                     rx.cond(p.bnpl, rx.el.span(t("catalog.bnpl_badge"), class_name="rt-reset rt-Badge rt-r-size-1 rt-variant-soft",
                                                data_testid="bnpl-badge", custom_attrs={"data-accent-color": "orange"})),
                     gap="3", justify="space-between", class_name="bnpl-full-width",
@@ -31,7 +31,7 @@ def _card(p: ProductCard) -> rx.Component:
             ),
             class_name="rt-reset rt-BaseCard rt-Card rt-r-size-1 rt-variant-surface bnpl-card",
         ),
-        href=p.url, class_name="bnpl-card-link", data_testid="product-card", custom_attrs={"data-id": p.id},
+        href=p.url, class_name="bnpl-inherit bnpl-card-link", data_testid="product-card", custom_attrs={"data-id": p.id},
     )
 
 
