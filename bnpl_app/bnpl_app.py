@@ -13,7 +13,7 @@ import threading
 
 import reflex as rx
 
-from . import auth_api, files_api, live, runtime
+from . import arrivals, auth_api, files_api, live, runtime
 from .pages.registry import add_pages
 from .state import leases, parking
 from .state.session import TabBinding
@@ -65,7 +65,9 @@ async def _live_updates():
 # and the upload door bounded (size, handlers that take files) before Reflex reads a byte of it;
 # auth_api: log-in, sign-up and log-out over HTTP, the only code that sets the HttpOnly session cookie
 # html_lang: the default language's tag (the layout's box gives the one a tab chose).
-app = rx.App(api_transformer=[files_api.api, auth_api.api, files_api.bounded_uploads], stylesheets=["/theme.css"],
+# arrivals: a crowd of new tabs set up a few at a time, ahead of nobody's clicks.
+app = rx.App(api_transformer=[files_api.api, auth_api.api, files_api.bounded_uploads, arrivals.admit_tabs],
+             stylesheets=["/theme.css"],
              html_lang=LANG_TAGS[LANGS[0]])
 # Every event: a tab whose events come with another session cookie than before is wiped first.
 app.add_middleware(TabBinding())
