@@ -1,17 +1,19 @@
 """New tabs set up a few at a time, so that a crowd arriving at once never stalls the tabs already open.
 
-A tab's arrival is a websocket to ``/_event``: the handshakes, Reflex's connect, then the hydrate
-that builds the tab's states and sends them. Each is a few milliseconds of the one event loop, cut
-into many small steps. With 200 at once (a log-in burst, every tab reconnecting after a restart),
-the loop's queue holds hundreds of those steps, and a click from a tab already open waits behind
-all of them at each of its own steps: half a second and more, measured (bench/load.py (d)).
+A tab's arrival is a websocket to ``/_event``: the handshakes, then the hydrate that Reflex's
+client sends with its Socket.IO CONNECT, which builds the tab's states and sends them. Each is a
+few milliseconds of the one event loop, cut into many small steps. With 200 at once (a log-in
+burst, every tab reconnecting after a restart), the loop's queue holds hundreds of those steps, and
+a click from a tab already open waits behind all of them at each of its own steps: half a second
+and more, measured (bench/load.py (d)).
 
-This ASGI middleware (an ``api_transformer``) lets at most ``runtime.tab_arrivals()`` of them
-through at once per backend process. The others wait, parked, before their handshake: nothing of
-theirs is in the loop's queue. A tab's place frees when the server sends it its first event (the
-hydrate's snapshot), when its socket ends, or after ``HOLD_S`` whatever it does, so a socket that
-connects and then says nothing cannot keep a place. HTTP requests and every later message of an
-open tab pass untouched."""
+This ASGI middleware (an ``api_transformer``) lets at most ``runtime.tab_arrivals()`` of them be
+set up at once per backend process. A socket takes a place when its first message arrives (the
+CONNECT carrying the hydrate: the work), and the app reads that message only then; the others wait,
+parked, with nothing of theirs in the loop's queue. A place frees when the server sends the tab its
+first event (the hydrate's snapshot), when the socket ends, or ``HOLD_S`` after it was taken. A
+socket that opens and says nothing never takes a place, so idle sockets cannot keep tabs out. HTTP
+requests and every later message of an open tab pass untouched."""
 
 from __future__ import annotations
 
@@ -32,7 +34,8 @@ _FIRST_EVENT = "42"
 
 
 def admit_tabs(app):
-    """ASGI middleware: websockets to ``/_event`` wait for one of ``runtime.tab_arrivals()`` places."""
+    """ASGI middleware: a websocket to ``/_event`` waits for one of ``runtime.tab_arrivals()`` places
+    before the app reads its first message."""
     places: asyncio.Semaphore | None = None  # made in the serving loop, on the first arrival
 
     async def gated(scope, receive, send):
@@ -41,16 +44,26 @@ def admit_tabs(app):
             return await app(scope, receive, send)
         if places is None:
             places = asyncio.Semaphore(runtime.tab_arrivals())
-        await places.acquire()
-        held = True
+        asked = held = False
+        timer: asyncio.TimerHandle | None = None
 
         def leave() -> None:
             nonlocal held
             if held:
                 held = False
                 places.release()
+                if timer is not None:
+                    timer.cancel()
 
-        timer = asyncio.get_running_loop().call_later(HOLD_S, leave)
+        async def admitted():
+            nonlocal asked, held, timer
+            message = await receive()
+            if not asked and message.get("type") == "websocket.receive":
+                asked = True
+                await places.acquire()
+                held = True
+                timer = asyncio.get_running_loop().call_later(HOLD_S, leave)
+            return message
 
         async def watched(message):
             if held and message.get("type") == "websocket.send" and (message.get("text") or "").startswith(_FIRST_EVENT):
@@ -58,9 +71,8 @@ def admit_tabs(app):
             await send(message)
 
         try:
-            return await app(scope, receive, watched)
+            return await app(scope, admitted, watched)
         finally:
-            timer.cancel()
             leave()
 
     return gated

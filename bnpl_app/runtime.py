@@ -108,7 +108,8 @@ def db_threads() -> int:
 def tab_arrivals() -> int:
     """How many new tabs one backend process sets up at once (``BNPL_TAB_ARRIVALS``, default 8; see
     ``arrivals.py``). Their set-up is the event loop's work, so more at once serve them no sooner;
-    the rest wait before their handshake instead of in the loop's queue, ahead of open tabs' clicks."""
+    the rest wait before their first message is read instead of in the loop's queue, ahead of open
+    tabs' clicks."""
     try:
         return max(1, min(int(os.environ.get("BNPL_TAB_ARRIVALS", "8")), 1000))
     except ValueError:
