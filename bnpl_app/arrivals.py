@@ -18,13 +18,10 @@ requests and every later message of an open tab pass untouched."""
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from reflex.constants import Endpoint
 
 from . import runtime
-
-log = logging.getLogger("bnpl.arrivals")
 
 HOLD_S = 2.0  # the longest one arrival keeps its place
 _PATH = str(Endpoint.EVENT)  # "/_event"

@@ -26,6 +26,14 @@ def _flag(name: str, default: str) -> bool:
     return os.environ.get(name, default).strip().lower() not in ("0", "false", "no", "off", "")
 
 
+def _count(name: str, default: int, lo: int, hi: int) -> int:
+    """A whole number from the environment, held within [lo, hi]; ``default`` when it is not one."""
+    try:
+        return max(lo, min(int(os.environ.get(name, str(default))), hi))
+    except ValueError:
+        return default
+
+
 def demo_mode() -> bool:
     return _flag("BNPL_DEMO", "1")
 
@@ -99,10 +107,7 @@ def db_threads() -> int:
     shoppers arriving 10 a second were served fastest by 2–3 threads (buy p99 ~270 ms) and slowest
     by 15 (480 ms). A few more than that leave room for a writer waiting its turn for SQLite's
     write lock or a PostgreSQL row lock. At most 15, within the connection pool."""
-    try:
-        return max(2, min(int(os.environ.get("BNPL_DB_THREADS", "4")), 15))
-    except ValueError:
-        return 4
+    return _count("BNPL_DB_THREADS", 4, 2, 15)
 
 
 def tab_arrivals() -> int:
@@ -110,10 +115,7 @@ def tab_arrivals() -> int:
     ``arrivals.py``). Their set-up is the event loop's work, so more at once serve them no sooner;
     the rest wait before their first message is read instead of in the loop's queue, ahead of open
     tabs' clicks."""
-    try:
-        return max(1, min(int(os.environ.get("BNPL_TAB_ARRIVALS", "8")), 1000))
-    except ValueError:
-        return 8
+    return _count("BNPL_TAB_ARRIVALS", 8, 1, 1000)
 
 
 def inprocess_sweep_enabled() -> bool:
